@@ -1,0 +1,1 @@
+"""The control tower's core: no Qt here, testable with Qt uninstalled."""

@@ -1,0 +1,44 @@
+"""``main.py exceptions --json``: the exceptions record, for scripts and monitoring."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from app.commands import add_config_option
+from app.foundation.settings import Settings
+from app.storage.exception_repository import list_exceptions
+from app.tower.data_setup import open_database
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``exceptions`` subcommand."""
+    parser = subparsers.add_parser(
+        "exceptions", help="list exceptions: rule, subject, severity, state, times and who"
+    )
+    add_config_option(parser)
+    parser.add_argument(
+        "--state",
+        choices=("open", "all"),
+        default="open",
+        help="open (open or acknowledged, the default) or all",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the exceptions, oldest first."""
+    rows = list_exceptions(open_database(settings), args.state)
+    if args.json:
+        print(json.dumps({"exceptions": rows}, indent=2))
+        return 0
+    for r in rows:
+        raised = time.strftime("%H:%M", time.localtime(r["raised_at"]))
+        print(
+            f"#{r['id']:<5} {raised} {r['severity']:<8} {r['state']:<12} {r['rule']:<18} "
+            f"{r['subject']['kind']} {r['subject']['id']}: {r['detail']}"
+        )
+    return 0

@@ -1,0 +1,41 @@
+"""``main.py fleet --json``: what the database knows about the fleet, for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from app.commands import add_config_option
+from app.foundation.settings import Settings
+from app.storage.telemetry_repository import fleet_report
+from app.tower.data_setup import open_database
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``fleet`` subcommand."""
+    parser = subparsers.add_parser(
+        "fleet", help="print each vehicle's last fix, stored counts, rejections, unknown devices"
+    )
+    add_config_option(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the fleet report; JSON with ``--json``, a short table otherwise."""
+    report = fleet_report(open_database(settings))
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return 0
+    for v in report["vehicles"]:
+        fix = v["last_fix"]
+        where = (
+            "no fix yet" if fix is None else f"{fix['lat']:.5f},{fix['lon']:.5f} ({fix['source']})"
+        )
+        print(f"{v['id']:<8} {where:<36} fixes={v['fixes']:<7} events={v['events']}")
+    for reason, r in report["rejections"].items():
+        print(f"rejected {reason}: {r['count']} (last: {r['last_detail']})")
+    for u in report["unknown_devices"]:
+        print(f"unknown device {u['device_id']} ({u['source']}): {u['count']} fixes")
+    return 0

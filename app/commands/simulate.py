@@ -1,0 +1,145 @@
+"""``main.py simulate``: play a simulated fleet day over MQTT, for demos and benchmarks.
+
+The vans publish the native format (docs/mqtt.md). Their timestamps follow a clock that
+runs ``--speedup`` times faster than real time from ``--start``: a tower that checks
+timestamps against the wall clock wants ``--speedup 1`` (faster days run ahead of it and
+are rejected as ``future_timestamp`` after five minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from app.commands import add_config_option
+from app.domain.demo import build_demo_day
+from app.foundation.clock import ScaledClock
+from app.foundation.settings import Settings
+from app.telemetry.mqtt_client import Endpoint, MqttPublisher, endpoint_from_settings
+from app.telemetry.simulator import FleetSimulator, SimulatorConfig, run_realtime
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``simulate`` subcommand."""
+    parser = subparsers.add_parser("simulate", help="publish a simulated fleet day over MQTT")
+    add_config_option(parser)
+    parser.add_argument("--broker", help="mqtt://host:port (default: the configured broker)")
+    parser.add_argument("--vehicles", type=int, help="number of vans (default: demo.vehicles)")
+    parser.add_argument("--orders", type=int, help="number of orders (default: ~21 per van)")
+    parser.add_argument("--seed", type=int, help="same seed, same day (default: demo.seed)")
+    parser.add_argument("--speedup", type=float, help="simulated seconds per real second")
+    parser.add_argument("--interval", type=float, help="seconds of simulated time between fixes")
+    parser.add_argument(
+        "--start", default="now", help="'now' (default) or HH:MM local time of today to start at"
+    )
+    parser.set_defaults(func=run)
+
+
+def broker_endpoint(url: str | None, settings: Settings) -> Endpoint:
+    """The endpoint from ``--broker`` (mqtt:// or mqtts://), else the configured broker."""
+    if not url:
+        return endpoint_from_settings(settings.broker)
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"--broker: expected mqtt://host:port, got {url!r}")
+    tls = parts.scheme in ("mqtts", "ssl")
+    base = endpoint_from_settings(settings.broker)
+    return Endpoint(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or (8883 if tls else 1883),
+        tls=tls,
+        ca_file=base.ca_file,
+        client_cert=base.client_cert,
+        client_key=base.client_key,
+        username=parts.username or base.username,
+        password=parts.password or base.password,
+        keepalive_s=base.keepalive_s,
+    )
+
+
+def _local_midnight(now: float, timezone: str) -> float:
+    local = datetime.fromtimestamp(now, ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish until the day is over or Ctrl+C / SIGTERM; exit 0 on a clean stop."""
+    demo = settings.demo
+    vehicles = args.vehicles or demo.vehicles
+    orders = args.orders or max(vehicles, round(vehicles * demo.orders / demo.vehicles))
+    seed = demo.seed if args.seed is None else args.seed
+    speedup = args.speedup or demo.speedup
+    try:
+        endpoint = broker_endpoint(args.broker, settings)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    now = time.time()
+    day_start = _local_midnight(now, settings.depot.timezone)
+    start_at = now
+    if args.start != "now":
+        try:
+            hours, minutes = (int(x) for x in args.start.split(":"))
+        except ValueError:
+            print(f"--start: expected 'now' or HH:MM, got {args.start!r}", file=sys.stderr)
+            return 2
+        start_at = day_start + timedelta(hours=hours, minutes=minutes).total_seconds()
+
+    def build(day0: float) -> FleetSimulator:
+        day = build_demo_day(
+            depot_name=settings.depot.name,
+            depot_lat=settings.depot.lat,
+            depot_lon=settings.depot.lon,
+            day_start=day0,
+            vehicles=vehicles,
+            orders=orders,
+            seed=seed,
+        )
+        config = SimulatorConfig(
+            topic_prefix=settings.broker.topic_prefix,
+            position_interval_s=args.interval or demo.position_interval_s,
+            seed=seed,
+        )
+        return FleetSimulator(day, day0, config)
+
+    simulator = build(day_start)
+    if args.start == "now" and not simulator.start_time <= now < simulator.end_time:
+        # Outside today's shifts: shift the day so that its first shift starts now.
+        simulator = build(day_start + (now - simulator.start_time))
+        start_at = simulator.start_time
+    simulator.skip_until(start_at - 1e-6)
+
+    publisher = MqttPublisher(endpoint, client_id=f"tower-simulator-{seed}")
+    try:
+        publisher.connect()
+    except ConnectionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    print(
+        f"simulating {vehicles} vans / {orders} orders (seed {seed}) at {speedup:g}x "
+        f"on {endpoint.host}:{endpoint.port}; Ctrl+C to stop",
+        flush=True,
+    )
+    try:
+        sent = run_realtime(simulator, publisher, ScaledClock(start_at, speedup), stop)
+        publisher.flush(10)
+    finally:
+        publisher.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"published {sent} messages", flush=True)
+    return 0

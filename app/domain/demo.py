@@ -1,0 +1,228 @@
+"""The self-contained demo day: a Lyon depot, a dozen vans, a few hundred orders.
+
+Deterministic for a seed, so a demo, a test and a benchmark see the same day.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from app.domain.geo import haversine_m
+from app.domain.model import Depot, Driver, Order, Parcel, Stop, TimeWindow, Vehicle
+
+DEMO_SPEED_KMH = 28.0
+CIRCUITY = 1.3
+
+_FIRST = [
+    "Camille",
+    "Louis",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Jules",
+    "Manon",
+    "Arthur",
+    "Inès",
+    "Gabriel",
+    "Sarah",
+    "Nathan",
+    "Emma",
+    "Lucas",
+    "Jade",
+    "Tom",
+    "Zoé",
+    "Adam",
+    "Lina",
+    "Paul",
+    "Alice",
+    "Noah",
+    "Rose",
+    "Malik",
+    "Yasmine",
+    "Théo",
+]
+_LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Lefebvre",
+    "Leroy",
+    "Roux",
+    "David",
+    "Bertrand",
+    "Morel",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Muller",
+    "Faure",
+    "Mercier",
+]
+_STREETS = [
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "rue Garibaldi",
+    "cours Gambetta",
+    "rue Paul Bert",
+    "avenue Berthelot",
+    "rue Duguesclin",
+    "cours Lafayette",
+    "rue Marietton",
+    "avenue des Frères Lumière",
+    "rue de Gerland",
+    "rue Vendôme",
+    "boulevard des Belges",
+    "rue Saint-Jean",
+    "quai Claude Bernard",
+    "rue Moncey",
+    "rue de Créqui",
+    "cours Vitton",
+    "rue Chevreul",
+    "avenue Félix Faure",
+]
+_DISTRICTS = [
+    "69001 Lyon",
+    "69002 Lyon",
+    "69003 Lyon",
+    "69004 Lyon",
+    "69005 Lyon",
+    "69006 Lyon",
+    "69007 Lyon",
+    "69008 Lyon",
+    "69009 Lyon",
+    "69100 Villeurbanne",
+]
+
+
+@dataclass(frozen=True)
+class DemoDay:
+    """Everything the demo stores: depot, fleet, orders and the morning plan's stops."""
+
+    depot: Depot
+    drivers: list[Driver]
+    vehicles: list[Vehicle]
+    orders: list[Order]
+    stops: list[Stop]
+
+
+def travel_s(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Rough urban driving time between two points, for the demo's morning plan."""
+    metres = haversine_m(lat1, lon1, lat2, lon2) * CIRCUITY
+    return metres / (DEMO_SPEED_KMH / 3.6)
+
+
+def build_demo_day(
+    *,
+    depot_name: str,
+    depot_lat: float,
+    depot_lon: float,
+    day_start: float,
+    vehicles: int = 12,
+    orders: int = 250,
+    seed: int = 7,
+    order_prefix: str = "O",
+) -> DemoDay:
+    """Build the demo day; ``day_start`` is local midnight as epoch seconds.
+
+    ``order_prefix`` keeps order ids unique when several days share one database.
+    """
+    rng = random.Random(seed)
+    depot = Depot("D1", depot_name, depot_lat, depot_lon, opens_s=7 * 3600, closes_s=20 * 3600)
+    drivers = [
+        Driver(f"DR{i + 1:02d}", f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", _phone(rng))
+        for i in range(vehicles)
+    ]
+    fleet = [
+        Vehicle(
+            id=f"V{i + 1:02d}",
+            depot_id=depot.id,
+            plate=f"{rng.choice('ABCDEFGH')}{rng.choice('KLMNPRST')}-{rng.randint(100, 999)}-"
+            f"{rng.choice('ABCDEFGH')}{rng.choice('TUVWXYZ')}",
+            capacity_kg=rng.choice([800.0, 1000.0, 1200.0]),
+            capacity_m3=rng.choice([8.0, 10.0, 12.0]),
+            shift_start_s=8 * 3600 if i % 3 else 7 * 3600 + 1800,
+            shift_end_s=17 * 3600 if i % 3 else 16 * 3600 + 1800,
+            driver_id=drivers[i].id,
+            device_id=f"dev-{i + 1:02d}",
+        )
+        for i in range(vehicles)
+    ]
+    order_list = [
+        _order(rng, depot, day_start, f"{order_prefix}{n + 1:04d}") for n in range(orders)
+    ]
+    stops = _morning_plan(depot, fleet, order_list, day_start)
+    return DemoDay(depot, drivers, fleet, order_list, stops)
+
+
+def _phone(rng: random.Random) -> str:
+    return "+33 6 " + " ".join(f"{rng.randint(0, 99):02d}" for _ in range(4))
+
+
+def _order(rng: random.Random, depot: Depot, day_start: float, order_id: str) -> Order:
+    # Customers spread over ~9 km around the depot, denser near the centre.
+    distance_m = 400 + 8500 * math.sqrt(rng.random())
+    bearing = rng.uniform(0, 2 * math.pi)
+    lat = depot.lat + distance_m * math.cos(bearing) / 111_320
+    lon = depot.lon + distance_m * math.sin(bearing) / (111_320 * math.cos(math.radians(depot.lat)))
+    start_h = rng.choice([8, 9, 10, 11, 12, 13, 14])
+    width_h = rng.choice([2, 3, 4])
+    window = TimeWindow(day_start + start_h * 3600, day_start + (start_h + width_h) * 3600)
+    parcels = tuple(
+        Parcel(
+            f"{order_id}-P{k + 1}",
+            order_id,
+            round(rng.uniform(0.5, 15.0), 1),
+            round(rng.uniform(0.005, 0.08), 3),
+        )
+        for k in range(rng.choice([1, 1, 1, 2, 2, 3]))
+    )
+    return Order(
+        id=order_id,
+        depot_id=depot.id,
+        customer_name=f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+        phone=_phone(rng),
+        address=f"{rng.randint(1, 180)} {rng.choice(_STREETS)}, {rng.choice(_DISTRICTS)}",
+        lat=round(lat, 6),
+        lon=round(lon, 6),
+        windows=(window,),
+        service_s=float(rng.choice([120, 180, 240, 300])),
+        priority=2 if rng.random() < 0.1 else 1,
+        parcels=parcels,
+    )
+
+
+def _morning_plan(
+    depot: Depot, fleet: list[Vehicle], orders: list[Order], day_start: float
+) -> list[Stop]:
+    """A quick sweep plan: sectors by bearing, each ordered by window then proximity.
+
+    Good enough to drive the demo; the OR-Tools planner replaces it on request.
+    """
+    by_angle = sorted(orders, key=lambda o: math.atan2(o.lat - depot.lat, o.lon - depot.lon))
+    per_van = math.ceil(len(by_angle) / len(fleet))
+    stops: list[Stop] = []
+    for v_index, vehicle in enumerate(fleet):
+        sector = by_angle[v_index * per_van : (v_index + 1) * per_van]
+        sector.sort(
+            key=lambda o: (o.windows[0].start, haversine_m(depot.lat, depot.lon, o.lat, o.lon))
+        )
+        now = day_start + vehicle.shift_start_s + 900  # loading time
+        lat, lon = depot.lat, depot.lon
+        for seq, order in enumerate(sector):
+            now += travel_s(lat, lon, order.lat, order.lon)
+            now = max(now, order.windows[0].start)
+            stops.append(Stop(f"S-{order.id}", order.id, vehicle.id, seq, now))
+            now += order.service_s
+            lat, lon = order.lat, order.lon
+    return stops

@@ -1,0 +1,442 @@
+"""Predictive ETAs for every remaining stop, learned from the day as it happens.
+
+ETA of a stop = the van's current position and time, plus the travel time of each
+remaining leg (a travel-time function times a learned speed factor for the vehicle and
+hour), plus a wait when the van would be early for the window, plus the learned service
+time of each stop before it. docs/execution.md explains the method.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from itertools import repeat
+from zoneinfo import ZoneInfo
+
+from app.domain.demo import travel_s
+from app.domain.execution import (
+    ArrivalObservation,
+    ExecutionTracker,
+    Observation,
+    ServiceObservation,
+)
+from app.domain.model import Order, StopEta, StopStatus, TelemetryFix, VehicleEta
+
+TravelTimeFn = Callable[[float, float, float, float, float], float]
+"""``(lat1, lon1, lat2, lon2, depart_ts) -> seconds``."""
+
+# Slower driving at rush hours (local hour -> multiplier); other hours 1.0.
+RUSH_HOURS: Mapping[int, float] = {7: 1.2, 8: 1.35, 9: 1.15, 16: 1.15, 17: 1.35, 18: 1.25}
+
+
+class LocalHours:
+    """Local hour of day of an epoch time, cached per hour (fast enough for inner loops)."""
+
+    def __init__(self, tz: str | tzinfo = "Europe/Paris") -> None:
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.cache: dict[int, int] = {}
+
+    def __call__(self, ts: float) -> int:
+        """The local hour (0-23) at ``ts``."""
+        bucket = int(ts // 3600)
+        hour = self.cache.get(bucket)
+        if hour is None:
+            hour = datetime.fromtimestamp(bucket * 3600 + 1800, UTC).astimezone(self.tz).hour
+            self.cache[bucket] = hour
+        return hour
+
+
+class UrbanTravelTime:
+    """The default travel time: haversine x 1.3 at an urban 28 km/h, slower at rush hours."""
+
+    def __init__(
+        self, hours: LocalHours | None = None, rush: Mapping[int, float] = RUSH_HOURS
+    ) -> None:
+        self.hours = hours or LocalHours()
+        self.rush = [rush.get(h, 1.0) for h in range(24)]
+
+    def __call__(self, lat1: float, lon1: float, lat2: float, lon2: float, depart: float) -> float:
+        """Seconds from point 1 to point 2 leaving at ``depart``."""
+        return travel_s(lat1, lon1, lat2, lon2) * self.rush[self.hours(depart)]
+
+
+class _Smoothed:
+    """Exponentially smoothed values by key."""
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+        self.values: dict[object, float] = {}
+
+    def update(self, key: object, value: float) -> None:
+        old = self.values.get(key)
+        self.values[key] = value if old is None else old + self.alpha * (value - old)
+
+
+@dataclass(frozen=True)
+class AccuracySample:
+    """The ETA told ``horizon_min`` minutes before a stop's actual arrival."""
+
+    stop_id: str
+    horizon_min: int
+    predicted_eta: float
+    actual_arrival: float
+    planned_arrival: float
+    vehicle_id: str
+
+
+class EtaAccuracy:
+    """Remembers recent predictions per stop; on arrival keeps those made 60/30/10 min before.
+
+    Only predictions that can still matter are kept: those of the last ``max(horizons)``
+    minutes plus the newest older one, one snapshot per vehicle per ``sample_every_s``.
+    """
+
+    def __init__(self, horizons_min: Iterable[int] = (60, 30, 10), sample_every_s: float = 60.0):
+        self.horizons = tuple(sorted(horizons_min, reverse=True))
+        self.sample_every_s = sample_every_s
+        self._keep_s = self.horizons[0] * 60.0 if self.horizons else 0.0
+        # Per vehicle: (made at, stop ids, etas); compact so a day of them stays small.
+        self._history: dict[str, list[tuple[float, tuple[str, ...], array[float]]]] = {}
+        self._samples: list[AccuracySample] = []
+        self._drained = 0
+
+    def record(self, eta: VehicleEta) -> None:
+        """Remember a vehicle's predictions (thinned to one per ``sample_every_s``)."""
+        ids = tuple(s.stop_id for s in eta.stops)
+        self.record_times(eta.vehicle_id, eta.computed_at, ids, [s.eta for s in eta.stops])
+
+    def record_times(
+        self, vehicle_id: str, made_at: float, stop_ids: tuple[str, ...], etas: list[float]
+    ) -> None:
+        """``record`` without the objects: ETAs of ``stop_ids`` predicted at ``made_at``."""
+        history = self._history.setdefault(vehicle_id, [])
+        if history and made_at - history[-1][0] < self.sample_every_s:
+            return
+        if history and history[-1][1] == stop_ids:
+            stop_ids = history[-1][1]  # share the tuple while the route is unchanged
+        history.append((made_at, stop_ids, array("d", etas)))
+        cutoff = made_at - self._keep_s
+        while len(history) > 1 and history[1][0] <= cutoff:
+            del history[0]
+
+    def arrived(self, stop_id: str, vehicle_id: str, ts: float, planned: float) -> None:
+        """A stop was reached: keep the ETAs told 60, 30 and 10 minutes before."""
+        history = self._history.get(vehicle_id, [])
+        for horizon in self.horizons:
+            limit = ts - horizon * 60
+            for made, ids, etas in reversed(history):
+                if made <= limit and stop_id in ids:
+                    predicted = etas[ids.index(stop_id)]
+                    self._samples.append(
+                        AccuracySample(stop_id, horizon, predicted, ts, planned, vehicle_id)
+                    )
+                    break
+
+    def accuracy_samples(self) -> list[AccuracySample]:
+        """Every sample so far: (stop, horizon, predicted, actual, planned, vehicle)."""
+        return list(self._samples)
+
+    def drain(self) -> list[AccuracySample]:
+        """Samples added since the last drain (for storage)."""
+        new = self._samples[self._drained :]
+        self._drained = len(self._samples)
+        return new
+
+
+@dataclass
+class _Route:
+    """A vehicle's remaining stops as flat lists, rebuilt when its state changes."""
+
+    version: int
+    stop_ids: tuple[str, ...]
+    planned: list[float]
+    lats: list[float]
+    lons: list[float]
+    w_starts: list[float]  # the first window (most orders have one)
+    w_ends: list[float]
+    windows: list[tuple[tuple[float, float], ...]]  # the later windows, if any
+    service_keys: list[tuple[str, int]]
+    service_planned: list[float]
+    base_legs: list[float]  # static part of leg i-1 -> i (default model); [0] unused
+    current_arrived_at: float | None  # first stop is where the van is now
+    service_version: int = -1
+    service: list[float] | None = None
+
+
+def _window(t: float, route: _Route, i: int) -> float:
+    """Arrival ``t`` at stop ``i`` moved to when service can start (waiting if early)."""
+    if t < route.w_starts[i]:
+        return route.w_starts[i]
+    if t > route.w_ends[i] and route.windows[i]:
+        return _later_window(t, route.windows[i])
+    return t
+
+
+def _later_window(t: float, windows: tuple[tuple[float, float], ...]) -> float:
+    """Too late for the first window: the van serves in the next one still open."""
+    for start, end in windows:
+        if t <= end:
+            return max(t, start)
+    return t
+
+
+class EtaPredictor:
+    """Predicts remaining stops' ETAs and learns speed and service time from the day."""
+
+    def __init__(
+        self,
+        *,
+        travel_time: TravelTimeFn | None = None,
+        tz: str | tzinfo = "Europe/Paris",
+        alpha: float = 0.3,
+        break_s: float = 1800.0,
+        stop_type: Callable[[Order], str] = lambda order: "default",
+        accuracy: EtaAccuracy | None = None,
+    ) -> None:
+        self.hours = LocalHours(tz)
+        self._urban = UrbanTravelTime(self.hours)
+        self._custom = travel_time
+        self.travel_time: TravelTimeFn = travel_time or self._urban
+        self.break_s = break_s
+        self.stop_type = stop_type
+        self.accuracy = accuracy if accuracy is not None else EtaAccuracy()
+        self._speed = _Smoothed(alpha)
+        self._service = _Smoothed(alpha)
+        self._service_version = 0
+        self._tables: dict[str, list[float]] = {}
+        self._fleet_changed, self._tables_at = False, float("-inf")
+        self.fleet_refresh_s = 300.0
+        self._routes: dict[str, _Route] = {}
+        self._cursor = 0
+        self._learned: set[tuple[str, str]] = set()
+
+    # -- learning ---------------------------------------------------------------------
+
+    def learn(self, tracker: ExecutionTracker) -> None:
+        """Learn from the tracker's observations since the last call (call once per tick)."""
+        observations, self._cursor = tracker.observations_since(self._cursor)
+        self.learn_from(observations, tracker.orders)
+
+    def learn_from(self, observations: Iterable[Observation], orders: Mapping[str, Order]) -> None:
+        """Learn from arrivals (leg speed, ETA accuracy) and visits (service time)."""
+        for obs in observations:
+            if isinstance(obs, ArrivalObservation):
+                if ("a", obs.stop_id) in self._learned:
+                    continue
+                self._learned.add(("a", obs.stop_id))
+                self.accuracy.arrived(obs.stop_id, obs.vehicle_id, obs.ts, obs.planned)
+                order = orders.get(obs.order_id)
+                if obs.leg_from is not None and order is not None:
+                    lat, lon, departed = obs.leg_from
+                    predicted = self.travel_time(lat, lon, order.lat, order.lon, departed)
+                    actual = obs.ts - departed
+                    if predicted >= 30.0 and actual > 0:
+                        self.observe_leg(obs.vehicle_id, departed, actual / predicted)
+            elif isinstance(obs, ServiceObservation):
+                order = orders.get(obs.order_id)
+                if ("s", obs.stop_id) in self._learned or order is None:
+                    continue
+                self._learned.add(("s", obs.stop_id))
+                duration = min(max(obs.departed_at - obs.arrived_at, 10.0), 7200.0)
+                self._service.update(self.service_key(order), duration)
+                self._service_version += 1
+
+    def observe_leg(self, vehicle_id: str, departed: float, ratio: float) -> None:
+        """Learn one leg's ratio of actual to predicted duration."""
+        ratio = min(max(ratio, 0.3), 4.0)  # a coffee stop is not a speed
+        hour = self.hours(departed)
+        self._speed.update((vehicle_id, hour), ratio)
+        self._speed.update(vehicle_id, ratio)
+        self._speed.update(hour, ratio)
+        self._tables.pop(vehicle_id, None)
+        self._fleet_changed = True  # fleet-hour values feed the other vehicles' tables
+
+    def speed_factor(self, vehicle_id: str, hour: int) -> float:
+        """Learned slowness: vehicle and hour, else vehicle, else fleet at that hour, else 1."""
+        values = self._speed.values
+        for key in ((vehicle_id, hour), vehicle_id, hour):
+            if key in values:
+                return values[key]
+        return 1.0
+
+    def service_key(self, order: Order) -> tuple[str, int]:
+        """Service times are learned by stop type and parcel count (4 means 4 or more)."""
+        return (self.stop_type(order), min(len(order.parcels), 4))
+
+    def service_s(self, order: Order) -> float:
+        """Expected service time at an order's stop: learned, else the order's own."""
+        return self._service.values.get(self.service_key(order), order.service_s)
+
+    # -- predicting -------------------------------------------------------------------
+
+    def predict_all(
+        self, tracker: ExecutionTracker, positions: Mapping[str, TelemetryFix], now: float
+    ) -> dict[str, VehicleEta]:
+        """ETAs of every vehicle with stops left; records them for the accuracy KPIs."""
+        if self._fleet_changed and now - self._tables_at >= self.fleet_refresh_s:
+            self._tables.clear()
+            self._fleet_changed, self._tables_at = False, now
+        out = {}
+        record = self.accuracy.record_times
+        for vehicle_id in tracker.vehicle_ids():
+            predicted = self._times(tracker, vehicle_id, positions.get(vehicle_id), now)
+            if predicted is None:
+                continue
+            ids, planned, times, back = predicted
+            stops = tuple(map(StopEta, ids, repeat(vehicle_id), times, planned))
+            out[vehicle_id] = VehicleEta(vehicle_id, now, stops, back)
+            record(vehicle_id, now, ids, times)
+        return out
+
+    def predict_vehicle(
+        self, tracker: ExecutionTracker, vehicle_id: str, fix: TelemetryFix | None, now: float
+    ) -> VehicleEta | None:
+        """One vehicle's remaining day; None when its shift is over (not recorded)."""
+        predicted = self._times(tracker, vehicle_id, fix, now)
+        if predicted is None:
+            return None
+        ids, planned, times, back = predicted
+        stops = tuple(map(StopEta, ids, repeat(vehicle_id), times, planned))
+        return VehicleEta(vehicle_id, now, stops, back)
+
+    def _times(
+        self, tracker: ExecutionTracker, vehicle_id: str, fix: TelemetryFix | None, now: float
+    ) -> tuple[tuple[str, ...], list[float], list[float], float] | None:
+        """(stop ids, planned, ETAs, back at the depot) or None when the shift is over."""
+        vp = tracker.vehicle_progress_ref(vehicle_id)
+        if vp.shift_ended_at is not None:
+            return None
+        route = self._route(tracker, vehicle_id)
+        depot = tracker.depot_of(vehicle_id)
+        service = self._service_list(route)
+        table = self._table(vehicle_id)
+        hours, travel = self.hours, self.travel_time
+        lats, lons, n = route.lats, route.lons, len(route.stop_ids)
+        t = now
+        if vp.on_break_since is not None:
+            t = max(t, vp.on_break_since + self.break_s)
+        start = 0
+        times: list[float] = []
+        if route.current_arrived_at is not None:  # at the first stop now: finish serving it
+            times.append(route.current_arrived_at)
+            t = max(t, route.current_arrived_at + service[0])
+            lat, lon, start = lats[0], lons[0], 1
+        elif fix is not None:
+            lat, lon = fix.lat, fix.lon
+        elif vp.leg_from is not None:
+            lat, lon = vp.leg_from[0], vp.leg_from[1]
+        elif depot is not None:
+            lat, lon = depot.lat, depot.lon
+        elif n:
+            lat, lon = lats[0], lons[0]
+        else:
+            return (), [], [], now
+        if start < n:
+            leg = travel(lat, lon, lats[start], lons[start], t)
+            if vp.left_depot_at is None and vp.at_depot and start == 0:
+                # Not gone yet: it leaves when the plan says, unless it is already late.
+                t = max(t, route.planned[0] - leg)
+            t = _window(t + leg * table[hours(t)], route, start)
+            times.append(t)
+            t += service[start]
+            lat, lon = lats[start], lons[start]
+            if self._custom is None:
+                t = self._urban_legs(route, start + 1, t, table, service, times)
+            else:
+                for i in range(start + 1, n):
+                    leg = travel(lat, lon, lats[i], lons[i], t) * table[hours(t)]
+                    t = _window(t + leg, route, i)
+                    times.append(t)
+                    t += service[i]
+                    lat, lon = lats[i], lons[i]
+            lat, lon = lats[-1], lons[-1]
+        back = t
+        if depot is not None:
+            back = t + travel(lat, lon, depot.lat, depot.lon, t) * table[hours(t)]
+        return route.stop_ids, route.planned, times, back
+
+    def _urban_legs(
+        self,
+        route: _Route,
+        start: int,
+        t: float,
+        table: list[float],
+        service: list[float],
+        times: list[float],
+    ) -> float:
+        """The default model's inner loop: static leg times x the hour's factors."""
+        hours, rush = self.hours, self._urban.rush
+        hour_end, factor = -1.0, 1.0
+        append = times.append
+        for base, w_start, w_end, more, serve in zip(
+            route.base_legs[start:],
+            route.w_starts[start:],
+            route.w_ends[start:],
+            route.windows[start:],
+            service[start:],
+            strict=True,
+        ):
+            if t >= hour_end:  # the factors change only at the top of the hour
+                h = hours(t)
+                hour_end, factor = (t // 3600 + 1) * 3600, table[h] * rush[h]
+            t += base * factor
+            if t < w_start:
+                t = w_start  # an early van waits for the window
+            elif t > w_end and more:
+                t = _later_window(t, more)
+            append(t)
+            t += serve
+        return t
+
+    def _route(self, tracker: ExecutionTracker, vehicle_id: str) -> _Route:
+        version = tracker.version(vehicle_id)
+        route = self._routes.get(vehicle_id)
+        if route is not None and route.version == version:
+            return route
+        # The stop the van stands at comes first, even when it came out of sequence.
+        remaining = sorted(
+            tracker.remaining(vehicle_id), key=lambda sp: sp[1].status is not StopStatus.ARRIVED
+        )
+        orders = [tracker.orders[stop.order_id] for stop, _ in remaining]
+        lats, lons = [o.lat for o in orders], [o.lon for o in orders]
+        base = [0.0] + [
+            travel_s(lats[i - 1], lons[i - 1], lats[i], lons[i]) for i in range(1, len(orders))
+        ]
+        current = None
+        if remaining and remaining[0][1].status is StopStatus.ARRIVED:
+            current = remaining[0][1].arrived_at
+        route = _Route(
+            version=version,
+            stop_ids=tuple(stop.id for stop, _ in remaining),
+            planned=[stop.planned_arrival for stop, _ in remaining],
+            lats=lats,
+            lons=lons,
+            w_starts=[o.windows[0].start if o.windows else 0.0 for o in orders],
+            w_ends=[o.windows[0].end if o.windows else float("inf") for o in orders],
+            windows=[tuple((w.start, w.end) for w in o.windows[1:]) for o in orders],
+            service_keys=[self.service_key(o) for o in orders],
+            service_planned=[o.service_s for o in orders],
+            base_legs=base,
+            current_arrived_at=current,
+        )
+        self._routes[vehicle_id] = route
+        return route
+
+    def _service_list(self, route: _Route) -> list[float]:
+        if route.service is None or route.service_version != self._service_version:
+            learned = self._service.values
+            route.service = [
+                learned.get(key, planned)
+                for key, planned in zip(route.service_keys, route.service_planned, strict=True)
+            ]
+            route.service_version = self._service_version
+        return route.service
+
+    def _table(self, vehicle_id: str) -> list[float]:
+        table = self._tables.get(vehicle_id)
+        if table is None:
+            table = [self.speed_factor(vehicle_id, h) for h in range(24)]
+            self._tables[vehicle_id] = table
+        return table

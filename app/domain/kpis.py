@@ -1,0 +1,513 @@
+"""KPI formulas: pure functions from plain rows to additive tallies (see docs/kpis.md).
+
+A ``KpiSummary`` holds counts and sums, never rates, so it means the same for a day, a
+month, a depot, a driver or a vehicle; rates are properties computed from the tallies.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, Literal, NamedTuple
+
+from app.domain.kpi_rows import (
+    Attempt,
+    DayBounds,
+    EtaSampleRecord,
+    ExceptionRecord,
+    KpiCell,
+    KpiHistory,
+    ProposalRecord,
+    ReasonCount,
+    StopRecord,
+    VehicleDayRecord,
+)
+
+ON_TIME = "on_time"
+LATE = "late"
+EARLY = "early"
+ETA_HORIZON_MIN = 30
+ETA_TOLERANCE_MIN = 10.0
+WORST_LATE = 10
+UNKNOWN_REASON = "unknown"
+Dimension = Literal["depot", "driver", "vehicle", "day"]
+DIMENSIONS: tuple[Dimension, ...] = ("depot", "driver", "vehicle")
+
+
+def service_time(stop: StopRecord) -> float | None:
+    """When the stop was served: its arrival, else its completion, else None."""
+    return stop.arrived_at if stop.arrived_at is not None else stop.completed_at
+
+
+def punctuality(stop: StopRecord) -> tuple[str, float] | None:
+    """``(on_time|late|early, minutes late)`` of the stop's service time; None if unserved.
+
+    On time: inside a window (ends included). Late: after the end of a window and inside
+    none; minutes late count from the latest window end before the service time. Early:
+    before every window.
+    """
+    t = service_time(stop)
+    if t is None:
+        return None
+    if stop.window1_start <= t <= stop.window1_end:
+        return ON_TIME, 0.0
+    w2s, w2e = stop.window2_start, stop.window2_end
+    if w2s is not None and w2e is not None and w2s <= t <= w2e:
+        return ON_TIME, 0.0
+    ended = [e for e in (stop.window1_end, w2e) if e is not None and e < t]
+    if ended:
+        return LATE, (t - max(ended)) / 60
+    return EARLY, 0.0
+
+
+def attempts_of(stop: StopRecord) -> tuple[Attempt, ...]:
+    """The stop's delivery attempts in time order.
+
+    Recorded ``delivered``/``failed`` events when there are any; otherwise a finished
+    stop's own status counts as one attempt (the device's event may have been lost).
+    """
+    if stop.attempts:
+        return stop.attempts
+    if stop.status in ("delivered", "failed"):
+        ts = stop.completed_at or stop.arrived_at or stop.planned_arrival
+        return (Attempt(ts, stop.status == "delivered", stop.reason),)
+    return ()
+
+
+def eta_error_min(sample: EtaSampleRecord) -> float:
+    """Predicted minus actual arrival, minutes (positive: the ETA was too late)."""
+    return (sample.predicted_eta - sample.actual_arrival) / 60
+
+
+def minutes_saved(proposal: ProposalRecord) -> float:
+    """Lateness the proposal removed by its own figures (0 when a figure is missing)."""
+    before, after = proposal.minutes_late_before, proposal.minutes_late_after
+    if before is None or after is None:
+        return 0.0
+    return before - after
+
+
+@dataclass(frozen=True)
+class KpiSummary:
+    """Additive tallies of one slice of history; the KPIs are its properties."""
+
+    orders: int = 0
+    stops: int = 0
+    served: int = 0
+    on_time: int = 0
+    late: int = 0
+    early: int = 0
+    minutes_late: float = 0.0
+    attempted: int = 0
+    first_attempt_ok: int = 0
+    failed_attempts: int = 0
+    failed_by_reason: Mapping[str, int] = field(default_factory=dict)
+    road_hours: float = 0.0
+    planned_hours: float = 0.0
+    planned_km: float = 0.0
+    actual_km: float = 0.0
+    vehicle_days: int = 0
+    vehicle_days_with_odometer: int = 0
+    eta_samples: int = 0
+    eta_abs_error_min: float = 0.0
+    eta_within: int = 0
+    exceptions: int = 0
+    exceptions_by_rule: Mapping[str, int] = field(default_factory=dict)
+    exceptions_by_rule_hour: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    ack_minutes: tuple[float, ...] = ()
+    resolve_minutes: tuple[float, ...] = ()
+    proposals: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    auto_accepted: int = 0
+    minutes_saved: float = 0.0
+    customer_updates: int = 0
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of delivered stops served inside a window."""
+        return _ratio(self.on_time, self.served)
+
+    @property
+    def first_attempt_rate(self) -> float | None:
+        """Share of attempted stops delivered at the first attempt."""
+        return _ratio(self.first_attempt_ok, self.attempted)
+
+    @property
+    def stops_per_hour(self) -> float | None:
+        """Attempted stops per hour on the road."""
+        return _ratio(self.attempted, self.road_hours)
+
+    @property
+    def eta_mae_min(self) -> float | None:
+        """Mean absolute ETA error at the 30-minute horizon, minutes."""
+        return _ratio(self.eta_abs_error_min, self.eta_samples)
+
+    @property
+    def eta_within_rate(self) -> float | None:
+        """Share of 30-minute ETAs within ±10 minutes of the actual arrival."""
+        return _ratio(self.eta_within, self.eta_samples)
+
+    @property
+    def ack_median_min(self) -> float | None:
+        """Median minutes from raised to acknowledged."""
+        return statistics.median(self.ack_minutes) if self.ack_minutes else None
+
+    @property
+    def ack_mean_min(self) -> float | None:
+        """Mean minutes from raised to acknowledged."""
+        return statistics.fmean(self.ack_minutes) if self.ack_minutes else None
+
+    @property
+    def resolve_median_min(self) -> float | None:
+        """Median minutes from raised to resolved."""
+        return statistics.median(self.resolve_minutes) if self.resolve_minutes else None
+
+    @property
+    def resolve_mean_min(self) -> float | None:
+        """Mean minutes from raised to resolved."""
+        return statistics.fmean(self.resolve_minutes) if self.resolve_minutes else None
+
+    @property
+    def updates_per_order(self) -> float | None:
+        """Customer updates sent per order."""
+        return _ratio(self.customer_updates, self.orders)
+
+    @property
+    def open_proposals(self) -> int:
+        """Proposals neither accepted nor rejected yet."""
+        return self.proposals - self.accepted - self.rejected
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+# --- cells: the additive unit -----------------------------------------------------------
+
+
+def cells_from_records(
+    stops: Sequence[StopRecord],
+    eta_samples: Sequence[EtaSampleRecord] = (),
+    vehicle_days: Sequence[VehicleDayRecord] = (),
+    eta_horizon_min: int = ETA_HORIZON_MIN,
+    eta_tolerance_min: float = ETA_TOLERANCE_MIN,
+) -> list[KpiCell]:
+    """One cell per (day, vehicle) from stop rows: the reference the SQL must agree with."""
+    tallies: dict[tuple[str, str], dict[str, Any]] = {}
+    spans: dict[tuple[str, str], list[float]] = {}
+    orders: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+
+    def cell(day: str, depot: str, vehicle: str, driver: str) -> dict[str, Any]:
+        found = tallies.get((day, vehicle))
+        if found is None:
+            found = KpiCell(day, depot, vehicle, driver)._asdict()
+            tallies[(day, vehicle)] = found
+        return found
+
+    for s in stops:
+        c = cell(s.day, s.depot_id, s.vehicle_id, s.driver_id)
+        c["stops"] += 1
+        orders[(s.day, s.vehicle_id)][s.order_id] = s.customer_updates
+        if s.status == "delivered":
+            p = punctuality(s)
+            if p is not None:
+                c["served"] += 1
+                c["on_time"] += p[0] == ON_TIME
+                if p[0] == LATE:
+                    c["late"] += 1
+                    c["minutes_late"] += p[1]
+        attempts = attempts_of(s)
+        if not attempts:
+            continue
+        c["attempted"] += 1
+        c["first_attempt_ok"] += attempts[0].delivered
+        c["failed_attempts"] += sum(1 for a in attempts if not a.delivered)
+        begin = service_time(s)
+        if begin is not None:
+            end = s.completed_at if s.completed_at is not None else begin
+            span = spans.setdefault((s.day, s.vehicle_id), [begin, end])
+            span[0], span[1] = min(span[0], begin), max(span[1], end)
+    for key, span in spans.items():
+        tallies[key]["road_hours"] = (span[1] - span[0]) / 3600
+    for key, updates in orders.items():
+        tallies[key]["orders"] = len(updates)
+        tallies[key]["customer_updates"] = sum(updates.values())
+    for e in eta_samples:
+        if e.horizon_min != eta_horizon_min:
+            continue
+        c = cell(e.day, e.depot_id, e.vehicle_id, e.driver_id)
+        error = abs(eta_error_min(e))
+        c["eta_samples"] += 1
+        c["eta_abs_error_min"] += error
+        c["eta_within"] += error <= eta_tolerance_min
+    for v in vehicle_days:
+        c = cell(v.day, v.depot_id, v.vehicle_id, v.driver_id)
+        c["planned_km"] += v.planned_km
+        c["planned_hours"] += v.planned_hours
+        c["actual_km"] = v.actual_km
+    return [KpiCell(**tallies[key]) for key in sorted(tallies)]
+
+
+def reasons_from_records(stops: Sequence[StopRecord]) -> list[ReasonCount]:
+    """Failed attempts per (day, vehicle, reason) from stop rows (the SQL's reference)."""
+    counts: Counter[tuple[str, str, str, str, str]] = Counter()
+    for s in stops:
+        for a in attempts_of(s):
+            if not a.delivered:
+                key = (s.day, s.depot_id, s.vehicle_id, s.driver_id, a.reason or UNKNOWN_REASON)
+                counts[key] += 1
+    return [ReasonCount(*key, count) for key, count in sorted(counts.items())]
+
+
+_ADDITIVE = (
+    "stops",
+    "orders",
+    "served",
+    "on_time",
+    "late",
+    "minutes_late",
+    "attempted",
+    "first_attempt_ok",
+    "failed_attempts",
+    "road_hours",
+    "customer_updates",
+    "eta_samples",
+    "eta_abs_error_min",
+    "eta_within",
+    "planned_km",
+    "planned_hours",
+)
+
+
+def summarise(history: KpiHistory) -> KpiSummary:
+    """Every KPI tally of ``history`` (already restricted to the slice wanted)."""
+    totals: dict[str, Any] = dict.fromkeys(_ADDITIVE, 0)
+    actual_km = 0.0
+    with_odometer = vehicle_days = 0
+    for c in history.cells:
+        for name in _ADDITIVE:
+            totals[name] += getattr(c, name)
+        if c.planned_km or c.actual_km is not None or c.attempted:
+            vehicle_days += 1
+        if c.actual_km is not None:
+            with_odometer += 1
+            actual_km += c.actual_km
+    by_reason: Counter[str] = Counter()
+    for r in history.reasons:
+        by_reason[r.reason] += r.failed
+    proposals = history.proposals
+    return KpiSummary(
+        **totals,
+        early=totals["served"] - totals["on_time"] - totals["late"],
+        failed_by_reason=dict(by_reason),
+        actual_km=actual_km,
+        vehicle_days=vehicle_days,
+        vehicle_days_with_odometer=with_odometer,
+        **_exception_tallies(history.exceptions, {d.iso: d for d in history.days}),
+        proposals=len(proposals),
+        accepted=sum(1 for p in proposals if p.status == "accepted"),
+        rejected=sum(1 for p in proposals if p.status == "rejected"),
+        auto_accepted=sum(1 for p in proposals if p.auto_accepted),
+        minutes_saved=sum(minutes_saved(p) for p in proposals if p.status == "accepted"),
+    )
+
+
+def _exception_tallies(
+    exceptions: Sequence[ExceptionRecord], days: Mapping[str, DayBounds]
+) -> dict[str, Any]:
+    by_rule: Counter[str] = Counter()
+    by_rule_hour: Counter[tuple[str, int]] = Counter()
+    for e in exceptions:
+        by_rule[e.rule] += 1
+        bounds = days.get(e.day)
+        if bounds is not None:
+            by_rule_hour[(e.rule, bounds.local_hour(e.raised_at))] += 1
+    return {
+        "exceptions": len(exceptions),
+        "exceptions_by_rule": dict(by_rule),
+        "exceptions_by_rule_hour": dict(by_rule_hour),
+        "ack_minutes": tuple(
+            (e.acknowledged_at - e.raised_at) / 60
+            for e in exceptions
+            if e.acknowledged_at is not None
+        ),
+        "resolve_minutes": tuple(
+            (e.resolved_at - e.raised_at) / 60 for e in exceptions if e.resolved_at is not None
+        ),
+    }
+
+
+# --- slicing ---------------------------------------------------------------------------
+
+_TABLES = ("cells", "reasons", "exceptions", "proposals", "stops")
+
+
+def _key_getter(table: str, dimension: Dimension) -> Callable[[Any], Iterable[str]]:
+    """The group keys a row of ``table`` belongs to (a proposal may touch several)."""
+    if table == "proposals" and dimension in ("driver", "vehicle"):
+        return attrgetter(f"{dimension}_ids")
+    get = attrgetter("day" if dimension == "day" else f"{dimension}_id")
+    return lambda row: (get(row),)
+
+
+def split(history: KpiHistory, dimension: Dimension) -> dict[str, KpiHistory]:
+    """``history`` cut into one slice per depot, driver, vehicle or day (one pass per table).
+
+    A proposal belongs to the depot it was made for, and to every vehicle (and driver)
+    whose route it changes.
+    """
+    buckets: dict[str, dict[str, list[Any]]] = defaultdict(lambda: {t: [] for t in _TABLES})
+    for table in _TABLES:
+        key_of = _key_getter(table, dimension)
+        for row in getattr(history, table):
+            for key in key_of(row):
+                buckets[key][table].append(row)
+    if dimension == "day":
+        by_iso = {d.iso: d for d in history.days}
+        return {
+            iso: _history((by_iso[iso],) if iso in by_iso else (), tables)
+            for iso, tables in buckets.items()
+        }
+    return {key: _history(history.days, tables) for key, tables in buckets.items()}
+
+
+def _history(days: tuple[DayBounds, ...], tables: dict[str, list[Any]]) -> KpiHistory:
+    return KpiHistory(days, **{table: tuple(rows) for table, rows in tables.items()})
+
+
+def restrict(
+    history: KpiHistory,
+    days: Sequence[DayBounds] | None = None,
+    driver_id: str | None = None,
+    vehicle_id: str | None = None,
+) -> KpiHistory:
+    """The rows of ``history`` on ``days`` (all when None), of one driver or vehicle."""
+    isos = None if days is None else {d.iso for d in days}
+
+    def keep(row: Any) -> bool:
+        return (
+            (isos is None or row.day in isos)
+            and (driver_id is None or row.driver_id == driver_id)
+            and (vehicle_id is None or row.vehicle_id == vehicle_id)
+        )
+
+    def keep_proposal(p: ProposalRecord) -> bool:
+        return (
+            (isos is None or p.day in isos)
+            and (driver_id is None or driver_id in p.driver_ids)
+            and (vehicle_id is None or vehicle_id in p.vehicle_ids)
+        )
+
+    return KpiHistory(
+        history.days if days is None else tuple(days),
+        cells=tuple(filter(keep, history.cells)),
+        reasons=tuple(filter(keep, history.reasons)),
+        exceptions=tuple(filter(keep, history.exceptions)),
+        proposals=tuple(filter(keep_proposal, history.proposals)),
+        stops=tuple(filter(keep, history.stops)),
+    )
+
+
+# --- series and drill-down --------------------------------------------------------------
+
+
+class HourBucket(NamedTuple):
+    """One local hour of a day: stops served, on time, late; failed attempts; exceptions."""
+
+    hour: int
+    served: int
+    on_time: int
+    late: int
+    failed_attempts: int
+    exceptions: int
+
+
+def hourly(
+    stops: Sequence[StopRecord], exceptions: Sequence[ExceptionRecord], day: DayBounds
+) -> list[HourBucket]:
+    """Hour by hour (0-23) on ``day``: when stops were served and exceptions raised."""
+    served = [0] * 24
+    on_time = [0] * 24
+    late = [0] * 24
+    failed = [0] * 24
+    raised = [0] * 24
+    for s in stops:
+        if s.day != day.iso:
+            continue
+        if s.status == "delivered":
+            p = punctuality(s)
+            t = service_time(s)
+            if p is not None and t is not None:
+                hour = day.local_hour(t)
+                served[hour] += 1
+                on_time[hour] += p[0] == ON_TIME
+                late[hour] += p[0] == LATE
+        for a in attempts_of(s):
+            if not a.delivered:
+                failed[day.local_hour(a.ts)] += 1
+    for e in exceptions:
+        if e.day == day.iso:
+            raised[day.local_hour(e.raised_at)] += 1
+    return [HourBucket(h, served[h], on_time[h], late[h], failed[h], raised[h]) for h in range(24)]
+
+
+class LateStop(NamedTuple):
+    """A stop served late, how late, and the exceptions raised about it."""
+
+    stop: StopRecord
+    minutes_late: float
+    exceptions: tuple[ExceptionRecord, ...]
+
+
+def worst_late_stops(
+    stops: Sequence[StopRecord], exceptions: Sequence[ExceptionRecord], limit: int = 10
+) -> list[LateStop]:
+    """The ``limit`` latest stops (delivered or failed), latest first, with their exceptions."""
+    late: list[tuple[float, StopRecord]] = []
+    for s in stops:
+        if s.status not in ("delivered", "failed"):
+            continue
+        p = punctuality(s)
+        if p is not None and p[0] == LATE:
+            late.append((p[1], s))
+    late.sort(key=lambda pair: (-pair[0], pair[1].stop_id))
+    chosen = late[:limit]
+    wanted = {s.stop_id for _, s in chosen}
+    about: dict[str, list[ExceptionRecord]] = defaultdict(list)
+    for e in exceptions:
+        if e.stop_id in wanted:
+            about[e.stop_id].append(e)
+    return [
+        LateStop(s, minutes, tuple(sorted(about[s.stop_id], key=lambda e: e.raised_at)))
+        for minutes, s in chosen
+    ]
+
+
+def stops_failed_for(stops: Sequence[StopRecord], reason: str) -> list[StopRecord]:
+    """Stops with at least one failed attempt for ``reason``."""
+    return [
+        s
+        for s in stops
+        if any(not a.delivered and (a.reason or UNKNOWN_REASON) == reason for a in attempts_of(s))
+    ]
+
+
+def exceptions_for_rule(exceptions: Sequence[ExceptionRecord], rule: str) -> list[ExceptionRecord]:
+    """Exceptions raised by ``rule``, oldest first."""
+    return sorted((e for e in exceptions if e.rule == rule), key=lambda e: e.raised_at)
+
+
+def stops_missed_by(stops: Sequence[StopRecord], driver_id: str | None = None) -> list[StopRecord]:
+    """Stops (of one driver, or all) not delivered on time: late, early or failed."""
+    out = []
+    for s in stops:
+        if driver_id is not None and s.driver_id != driver_id:
+            continue
+        p = punctuality(s)
+        if s.status == "failed" or (s.status == "delivered" and p is not None and p[0] != ON_TIME):
+            out.append(s)
+    return out

@@ -1,0 +1,287 @@
+"""The fleet as it is right now: where each van is, who is online, what was rejected.
+
+Pure logic, no threads: the GUI thread (or a headless drainer) hands it one
+``TelemetryBatch`` at a time and gets back a ``LiveUpdate`` saying what changed. It can be
+rebuilt at start from what storage kept (``restore``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from app.domain.model import DeviceStatus, ExecutionEvent, TelemetryFix
+
+_DAY_S = 86_400
+# Event ids are remembered per UTC day of the event; this many days are kept.
+_EVENT_DAYS_KEPT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionTally:
+    """Rejected payloads of one reason: how many, and the last one's detail and time."""
+
+    count: int
+    last_detail: str
+    last_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownDeviceSighting:
+    """A device that sent fixes but maps to no known vehicle, for an admin to map.
+
+    ``device_id`` is the OwnTracks ``user/device``, the Traccar ``uniqueId`` or the unknown
+    native vehicle id; ``source`` is ``native``, ``owntracks`` or ``traccar``.
+    """
+
+    device_id: str
+    source: str
+    first_seen: float
+    last_seen: float
+    count: int
+
+
+@dataclass(slots=True)
+class TelemetryBatch:
+    """What arrived since the last drain, ready to apply and to store.
+
+    ``fixes`` holds every accepted fix in arrival order (for storage); ``latest`` only the
+    newest fix of each vehicle in this batch (for the map). ``events`` are in arrival order
+    and never dropped. ``dropped_fixes`` counts fixes the mailbox had to let go because
+    nobody drained it (positions only).
+    """
+
+    fixes: list[TelemetryFix] = field(default_factory=list)
+    latest: dict[str, TelemetryFix] = field(default_factory=dict)
+    events: list[ExecutionEvent] = field(default_factory=list)
+    statuses: list[DeviceStatus] = field(default_factory=list)
+    rejections: dict[str, RejectionTally] = field(default_factory=dict)
+    unknown_devices: dict[str, UnknownDeviceSighting] = field(default_factory=dict)
+    ignored: int = 0
+    dropped_fixes: int = 0
+
+    def is_empty(self) -> bool:
+        """Nothing arrived at all."""
+        return not (
+            self.fixes
+            or self.events
+            or self.statuses
+            or self.rejections
+            or self.unknown_devices
+            or self.ignored
+            or self.dropped_fixes
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUpdate:
+    """What one applied batch changed.
+
+    ``moved``: the new newest fix of each vehicle whose marker should move. ``new_events``:
+    events seen for the first time, in arrival order (a replayed ``event_id`` is counted in
+    ``duplicate_events`` instead). ``online_changed``: vehicle id -> new online flag.
+    ``stale_fixes``: fixes older than the vehicle's newest, kept for storage only.
+    """
+
+    moved: dict[str, TelemetryFix]
+    new_events: list[ExecutionEvent]
+    duplicate_events: int
+    online_changed: dict[str, bool]
+    stale_fixes: int
+    rejections_changed: bool
+    unknown_devices_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything a dispatcher can see changed."""
+        return bool(
+            self.moved
+            or self.new_events
+            or self.online_changed
+            or self.rejections_changed
+            or self.unknown_devices_changed
+        )
+
+
+@dataclass(slots=True)
+class VehicleLive:
+    """One vehicle's live state."""
+
+    vehicle_id: str
+    last_fix: TelemetryFix | None = None
+    online: bool | None = None
+    status_ts: float = 0.0
+    last_seen: float | None = None
+
+
+class LiveFleet:
+    """The in-memory live state of the fleet; only the GUI thread (or one drainer) writes it."""
+
+    def __init__(self, vehicle_ids: Iterable[str] = ()) -> None:
+        self._vehicles: dict[str, VehicleLive] = {}
+        self._event_ids: dict[int, set[str]] = {}
+        self._rejections: dict[str, RejectionTally] = {}
+        self._unknown: dict[str, UnknownDeviceSighting] = {}
+        self.set_vehicles(vehicle_ids)
+
+    # --- the fleet -------------------------------------------------------------------
+
+    def set_vehicles(self, vehicle_ids: Iterable[str]) -> None:
+        """Set the known vehicle ids; state of vehicles that stay is kept."""
+        wanted = list(dict.fromkeys(vehicle_ids))
+        self._vehicles = {v: self._vehicles.get(v) or VehicleLive(v) for v in wanted}
+
+    @property
+    def vehicle_ids(self) -> frozenset[str]:
+        """The known vehicle ids."""
+        return frozenset(self._vehicles)
+
+    def vehicle(self, vehicle_id: str) -> VehicleLive | None:
+        """One vehicle's live state, or None if the fleet does not know it."""
+        return self._vehicles.get(vehicle_id)
+
+    def vehicles(self) -> list[VehicleLive]:
+        """Every known vehicle's live state, in the fleet's order."""
+        return list(self._vehicles.values())
+
+    def latest_fixes(self) -> dict[str, TelemetryFix]:
+        """The newest fix of every vehicle that has one."""
+        return {v: s.last_fix for v, s in self._vehicles.items() if s.last_fix is not None}
+
+    @property
+    def rejection_counts(self) -> dict[str, RejectionTally]:
+        """Rejections per reason since the state was built (restored counts included)."""
+        return dict(self._rejections)
+
+    @property
+    def unknown_devices(self) -> list[UnknownDeviceSighting]:
+        """Unmapped devices, most recently seen first."""
+        return sorted(self._unknown.values(), key=lambda u: (-u.last_seen, u.device_id))
+
+    def has_seen_event(self, event_id: str) -> bool:
+        """Whether an event with this id was already applied (within the days kept)."""
+        return any(event_id in ids for ids in self._event_ids.values())
+
+    # --- rebuilding ------------------------------------------------------------------
+
+    def restore(
+        self,
+        latest_fixes: Iterable[TelemetryFix] = (),
+        seen_event_ids: Iterable[str] = (),
+        rejection_counts: Mapping[str, RejectionTally] | None = None,
+        unknown_devices: Iterable[UnknownDeviceSighting] = (),
+        *,
+        now: float = 0.0,
+    ) -> None:
+        """Rebuild from stored rows at start; stored event ids count as seen on ``now``'s day."""
+        for fix in latest_fixes:
+            state = self._vehicles.get(fix.vehicle_id)
+            if state is not None and (state.last_fix is None or fix.ts >= state.last_fix.ts):
+                state.last_fix = fix
+                state.last_seen = max(state.last_seen or fix.ts, fix.ts)
+        self._event_ids.setdefault(_day(now), set()).update(seen_event_ids)
+        self._prune_event_days()
+        if rejection_counts:
+            self._rejections.update(rejection_counts)
+        for u in unknown_devices:
+            self._unknown[u.device_id] = u
+
+    # --- applying --------------------------------------------------------------------
+
+    def apply(self, batch: TelemetryBatch) -> LiveUpdate:
+        """Apply one drained batch and say what changed. Cost grows with vehicles, not fixes."""
+        moved: dict[str, TelemetryFix] = {}
+        stale = len(batch.fixes) - len(batch.latest)
+        for vehicle_id, fix in batch.latest.items():
+            state = self._vehicles.get(vehicle_id)
+            if state is None:
+                # The parser's directory was older than the fleet: list it for an admin.
+                self._see_unknown(vehicle_id, fix.source, fix.ts, 1)
+                continue
+            if state.last_fix is not None and fix.ts < state.last_fix.ts:
+                stale += 1
+                continue
+            state.last_fix = fix
+            moved[vehicle_id] = fix
+            if state.last_seen is None or fix.ts > state.last_seen:
+                state.last_seen = fix.ts
+        new_events, duplicates = self._apply_events(batch.events)
+        online_changed = self._apply_statuses(batch.statuses)
+        for reason, tally in batch.rejections.items():
+            old = self._rejections.get(reason)
+            count = tally.count + (old.count if old else 0)
+            self._rejections[reason] = RejectionTally(count, tally.last_detail, tally.last_at)
+        for u in batch.unknown_devices.values():
+            self._see_unknown(u.device_id, u.source, u.last_seen, u.count, u.first_seen)
+        return LiveUpdate(
+            moved=moved,
+            new_events=new_events,
+            duplicate_events=duplicates,
+            online_changed=online_changed,
+            stale_fixes=stale,
+            rejections_changed=bool(batch.rejections),
+            unknown_devices_changed=bool(batch.unknown_devices)
+            or any(v not in self._vehicles for v in batch.latest),
+        )
+
+    def _apply_events(self, events: list[ExecutionEvent]) -> tuple[list[ExecutionEvent], int]:
+        new: list[ExecutionEvent] = []
+        duplicates = 0
+        for event in events:
+            if self.has_seen_event(event.event_id):
+                duplicates += 1
+                continue
+            self._event_ids.setdefault(_day(event.ts), set()).add(event.event_id)
+            new.append(event)
+            state = self._vehicles.get(event.vehicle_id)
+            if state is not None and (state.last_seen is None or event.ts > state.last_seen):
+                state.last_seen = event.ts
+        if new:
+            self._prune_event_days()
+        return new, duplicates
+
+    def _apply_statuses(self, statuses: list[DeviceStatus]) -> dict[str, bool]:
+        changed: dict[str, bool] = {}
+        for status in statuses:
+            state = self._vehicles.get(status.vehicle_id)
+            if state is None or status.ts < state.status_ts:
+                continue  # an old retained status does not override a newer one
+            if state.online != status.online:
+                changed[status.vehicle_id] = status.online
+            state.online = status.online
+            state.status_ts = status.ts
+            if state.last_seen is None or status.ts > state.last_seen:
+                state.last_seen = status.ts
+        return changed
+
+    def _see_unknown(
+        self,
+        device_id: str,
+        source: str,
+        seen: float,
+        count: int,
+        first_seen: float | None = None,
+    ) -> None:
+        old = self._unknown.get(device_id)
+        first = seen if first_seen is None else first_seen
+        if old is None:
+            self._unknown[device_id] = UnknownDeviceSighting(device_id, source, first, seen, count)
+        else:
+            self._unknown[device_id] = UnknownDeviceSighting(
+                device_id,
+                source,
+                min(old.first_seen, first),
+                max(old.last_seen, seen),
+                old.count + count,
+            )
+
+    def _prune_event_days(self) -> None:
+        if len(self._event_ids) <= _EVENT_DAYS_KEPT:
+            return
+        newest = max(self._event_ids)
+        for day in [d for d in self._event_ids if d <= newest - _EVENT_DAYS_KEPT]:
+            del self._event_ids[day]
+
+
+def _day(ts: float) -> int:
+    return int(ts // _DAY_S)

@@ -1,0 +1,171 @@
+"""WISMO ("where is my order?"): find an order the way a caller describes it, then answer.
+
+Search keys: order id, parcel id, customer name, phone (spaces and punctuation ignored,
++33 6... matches 06...), address fragment; case- and accent-insensitive. ``order_answer``
+is the JSON-serialisable answer that the order panel shows and ``main.py order ID --json``
+prints.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.customer_updates import customer_status, next_step
+from app.domain.execution import ExecutionTracker
+from app.domain.model import Order, TelemetryFix, VehicleEta
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_PHONE_TAIL = 9  # national significant number length in France; enough elsewhere too
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, punctuation turned into single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", plain).strip()
+
+
+def digits(text: str) -> str:
+    """Only the digits of ``text``."""
+    return "".join(c for c in text if c.isdigit())
+
+
+@dataclass(frozen=True)
+class OrderMatch:
+    """One search hit: the higher the score, the surer the match."""
+
+    order_id: str
+    score: int
+    matched_on: str  # order, parcel, name, phone or address
+    customer_name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    order: Order
+    order_id: str
+    parcel_ids: tuple[str, ...]
+    name: str
+    name_words: tuple[str, ...]
+    phone: str
+    address: str
+
+
+class OrderIndex:
+    """Orders prepared for searching; rebuild it when the day's orders change."""
+
+    def __init__(self, orders: Iterable[Order]) -> None:
+        self._entries = [
+            _Entry(
+                order=o,
+                order_id=o.id.casefold(),
+                parcel_ids=tuple(p.id.casefold() for p in o.parcels),
+                name=fold(o.customer_name),
+                name_words=tuple(fold(o.customer_name).split()),
+                phone=digits(o.phone),
+                address=fold(o.address),
+            )
+            for o in orders
+        ]
+
+    def search(self, query: str, limit: int = 20) -> list[OrderMatch]:
+        """Ranked matches for what a caller said (best first, at most ``limit``)."""
+        raw = query.strip().casefold()
+        folded, phone = fold(query), digits(query)
+        if not raw:
+            return []
+        hits = []
+        for entry in self._entries:
+            score, key = _score(entry, raw, folded, phone)
+            if score:
+                o = entry.order
+                hits.append(OrderMatch(o.id, score, key, o.customer_name, o.address))
+        hits.sort(key=lambda m: (-m.score, m.order_id))
+        return hits[:limit]
+
+
+def _score(e: _Entry, raw: str, folded: str, phone: str) -> tuple[int, str]:
+    candidates = [(0, "")]
+    if raw == e.order_id:
+        candidates.append((100, "order"))
+    elif len(raw) >= 3 and raw in e.order_id:
+        candidates.append((70, "order"))
+    if raw in e.parcel_ids:
+        candidates.append((95, "parcel"))
+    elif len(raw) >= 3 and any(raw in p for p in e.parcel_ids):
+        candidates.append((65, "parcel"))
+    if len(phone) >= 6 and len(phone) >= len(folded.replace(" ", "")) - 1:  # mostly digits
+        tail = phone.lstrip("0")[-_PHONE_TAIL:]
+        if len(tail) >= _PHONE_TAIL and e.phone.endswith(tail):
+            candidates.append((90, "phone"))
+        elif phone in e.phone or (tail and tail in e.phone):
+            candidates.append((60, "phone"))
+    if folded:
+        words = folded.split()
+        if folded == e.name:
+            candidates.append((85, "name"))
+        elif all(w in e.name_words for w in words):
+            candidates.append((75, "name"))
+        elif all(any(n.startswith(w) for n in e.name_words) for w in words):
+            candidates.append((55, "name"))
+        if len(folded) >= 3 and folded in e.address:
+            candidates.append((50 if f" {folded} " in f" {e.address} " else 40, "address"))
+    return max(candidates)
+
+
+def order_answer(
+    order_id: str,
+    tracker: ExecutionTracker,
+    etas: Mapping[str, VehicleEta],
+    positions: Mapping[str, TelemetryFix],
+) -> dict[str, Any] | None:
+    """Everything a dispatcher tells a caller about one order; None when unknown."""
+    order = tracker.orders.get(order_id)
+    if order is None:
+        return None
+    stop = tracker.stop_of_order(order_id)
+    status = customer_status(tracker, order_id)
+    answer: dict[str, Any] = {
+        "order": order.id,
+        "customer": order.customer_name,
+        "phone": order.phone,
+        "address": order.address,
+        "status": status,
+        "stop_status": None,
+        "vehicle": None,
+        "eta": None,
+        "planned": None,
+        "window": {"start": order.windows[0].start, "end": order.windows[0].end}
+        if order.windows
+        else None,
+        "position": None,
+        "parcels": [
+            {"id": p.id, "status": tracker.parcel_status(p.id).value} for p in order.parcels
+        ],
+        "reason": None,
+        "next_step": next_step(tracker, order_id),
+        "pod": None,
+        "timeline": [entry.to_dict() for entry in tracker.order_timeline(order_id)],
+    }
+    if stop is None:
+        return answer
+    progress = tracker.progress_ref(stop.id)
+    answer.update(
+        stop_status=progress.status.value,
+        vehicle=stop.vehicle_id,
+        planned=stop.planned_arrival,
+        reason=progress.reason.value if progress.reason else None,
+        pod={"kind": progress.pod.kind, "ref": progress.pod.ref} if progress.pod else None,
+    )
+    vehicle_eta = etas.get(stop.vehicle_id)
+    if vehicle_eta is not None:
+        answer["eta"] = next((s.eta for s in vehicle_eta.stops if s.stop_id == stop.id), None)
+    fix = positions.get(stop.vehicle_id)
+    if fix is not None and status in ("out_for_delivery", "next", "arrived"):
+        answer["position"] = {"lat": fix.lat, "lon": fix.lon, "ts": fix.ts}
+    return answer

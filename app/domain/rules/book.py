@@ -1,0 +1,244 @@
+"""The exceptions' lifecycle: one open exception per rule and subject, change records.
+
+States go open -> acknowledged -> resolved. The system raises, updates, escalates and
+auto-resolves (after a condition has stayed clear for its hold time); a dispatcher
+acknowledges and resolves by hand with a note. Every call that changes something returns
+the :class:`ExceptionChange` to store and show.
+
+A dispatcher resolving an exception whose condition still holds would see it raised again
+at the next tick; so after a resolve by hand the book stays silent for that rule and
+subject until the condition has been seen clear once. Event rules (failed_attempt,
+breakdown, out_of_sequence) are exempt: a new event is a new fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from app.domain.rules.records import (
+    EVENT_RULES,
+    REPLAN_BY_DEFAULT,
+    SYSTEM_USER,
+    ChangeKind,
+    ExceptionChange,
+    ExceptionRecord,
+    ExceptionState,
+    Finding,
+    Rule,
+    SubjectKind,
+)
+
+
+class LifecycleError(ValueError):
+    """An acknowledge or resolve that the exception's state does not allow."""
+
+
+class ExceptionBook:
+    """The open exceptions, indexed by id and by (rule, subject)."""
+
+    def __init__(self, next_id: int = 1) -> None:
+        self._next_id = next_id
+        self._by_id: dict[int, ExceptionRecord] = {}
+        self._open: dict[Rule, dict[str, ExceptionRecord]] = {r: {} for r in Rule}
+        self._suppressed: dict[Rule, set[str]] = {r: set() for r in Rule}
+        self._clearing: dict[int, tuple[float, float, str]] = {}
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, exception_id: int) -> ExceptionRecord | None:
+        """An open (or acknowledged) exception by id."""
+        return self._by_id.get(exception_id)
+
+    def open_exceptions(self) -> list[ExceptionRecord]:
+        """Every open or acknowledged exception, oldest first."""
+        return sorted(self._by_id.values(), key=lambda r: (r.raised_at, r.id))
+
+    def open_for(self, rule: Rule, subject_id: str) -> ExceptionRecord | None:
+        """The open exception of ``rule`` about ``subject_id``, if any."""
+        return self._open[rule].get(subject_id)
+
+    def open_map(self, rule: Rule) -> Mapping[str, ExceptionRecord]:
+        """Open exceptions of one rule by subject id (a live, read-only view)."""
+        return self._open[rule]
+
+    def suppressed(self, rule: Rule) -> set[str]:
+        """Subjects resolved by hand whose condition has not yet been seen clear."""
+        return self._suppressed[rule]
+
+    # -- the system's side ----------------------------------------------------------------
+
+    def report(
+        self,
+        rule: Rule,
+        subject_kind: SubjectKind,
+        subject_id: str,
+        finding: Finding,
+        now: float,
+        *,
+        vehicle_id: str | None,
+        stop_id: str | None = None,
+        depot_id: str | None = None,
+        supersedes: int | None = None,
+        force_update: bool = False,
+    ) -> ExceptionChange | None:
+        """The rule's condition holds: raise, update or escalate; None when nothing changed.
+
+        Severity only rises while an exception is open (a value that falls back does not
+        de-escalate), so the dock does not flicker.
+        """
+        current = self._open[rule].get(subject_id)
+        replan = REPLAN_BY_DEFAULT.get(rule, False) if finding.replan is None else finding.replan
+        if current is not None:
+            self._clearing.pop(current.id, None)
+            escalated = finding.severity.rank > current.severity.rank
+            if not (
+                escalated
+                or force_update
+                or finding.detail != current.detail
+                or replan != current.replan
+            ):
+                return None
+            record = replace(
+                current,
+                severity=finding.severity if escalated else current.severity,
+                detail=finding.detail,
+                updated_at=now,
+                lat=finding.lat,
+                lon=finding.lon,
+                replan=replan,
+            )
+            self._store(record)
+            kind = ChangeKind.ESCALATED if escalated else ChangeKind.UPDATED
+            return ExceptionChange(kind, record, now, previous_severity=current.severity)
+        if rule not in EVENT_RULES and subject_id in self._suppressed[rule]:
+            return None
+        record = ExceptionRecord(
+            id=self._next_id,
+            rule=rule,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            vehicle_id=vehicle_id,
+            stop_id=stop_id,
+            depot_id=depot_id,
+            severity=finding.severity,
+            state=ExceptionState.OPEN,
+            detail=finding.detail,
+            raised_at=now,
+            updated_at=now,
+            lat=finding.lat,
+            lon=finding.lon,
+            replan=replan,
+            supersedes=supersedes,
+        )
+        self._next_id += 1
+        self._store(record)
+        return ExceptionChange(ChangeKind.RAISED, record, now)
+
+    def report_clear(self, rule: Rule, subject_id: str, now: float, hold: float, note: str) -> None:
+        """The rule's condition is clear: start (or continue) the hold before resolving."""
+        self._suppressed[rule].discard(subject_id)
+        current = self._open[rule].get(subject_id)
+        if current is not None and current.id not in self._clearing:
+            self._clearing[current.id] = (now, hold, note)
+
+    def resolve_auto(self, record: ExceptionRecord, now: float, note: str) -> ExceptionChange:
+        """Resolve at once because the subject settled it (delivered, removed, superseded)."""
+        return self._resolve(record, SYSTEM_USER, note, now)
+
+    def settle(self, now: float) -> list[ExceptionChange]:
+        """Resolve the exceptions whose condition has stayed clear for its hold time."""
+        due = [i for i, (since, hold, _) in self._clearing.items() if now - since >= hold]
+        changes = []
+        for exception_id in due:
+            _, _, note = self._clearing.pop(exception_id)
+            record = self._by_id.get(exception_id)
+            if record is not None:
+                changes.append(self._resolve(record, SYSTEM_USER, note, now))
+        return changes
+
+    # -- the dispatcher's side ------------------------------------------------------------
+
+    def acknowledge(self, exception_id: int, user: str, now: float) -> ExceptionChange:
+        """A dispatcher takes it on: open -> acknowledged, with who and when."""
+        record = self._require_open(exception_id, user)
+        if record.state is ExceptionState.ACKNOWLEDGED:
+            raise LifecycleError(
+                f"exception {exception_id} is already acknowledged by {record.acknowledged_by}"
+            )
+        record = replace(
+            record,
+            state=ExceptionState.ACKNOWLEDGED,
+            acknowledged_at=now,
+            acknowledged_by=user,
+            updated_at=now,
+        )
+        self._store(record)
+        return ExceptionChange(ChangeKind.ACKNOWLEDGED, record, now, by=user)
+
+    def resolve(self, exception_id: int, user: str, note: str, now: float) -> ExceptionChange:
+        """A dispatcher closes it with a note (open or acknowledged -> resolved)."""
+        record = self._require_open(exception_id, user)
+        if not note.strip():
+            raise LifecycleError("a resolution by hand needs a note")
+        if record.rule not in EVENT_RULES:
+            self._suppressed[record.rule].add(record.subject_id)
+        return self._resolve(record, user, note.strip(), now)
+
+    # -- storage ---------------------------------------------------------------------------
+
+    def restore(self, rows: Iterable[Mapping[str, Any] | ExceptionRecord]) -> list[ExceptionChange]:
+        """Rebuild from stored exceptions (all of them, or the open ones plus the highest id).
+
+        Ids continue after the highest seen. Should storage hold two open exceptions for
+        one rule and subject, the newer is kept and the older is resolved: the returned
+        changes (usually none) say so.
+        """
+        records = [
+            r if isinstance(r, ExceptionRecord) else ExceptionRecord.from_row(r) for r in rows
+        ]
+        changes = []
+        # Several versions of one id (a change log) are fine: the latest update wins.
+        for record in sorted(records, key=lambda r: (r.raised_at, r.id, r.updated_at)):
+            self._next_id = max(self._next_id, record.id + 1)
+            if not record.is_open:
+                continue
+            older = self._open[record.rule].get(record.subject_id)
+            if older is not None and older.id != record.id:
+                note = "duplicate found at restore"
+                changes.append(self._resolve(older, SYSTEM_USER, note, record.raised_at))
+            self._store(record)
+        return changes
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _store(self, record: ExceptionRecord) -> None:
+        self._by_id[record.id] = record
+        self._open[record.rule][record.subject_id] = record
+
+    def _require_open(self, exception_id: int, user: str) -> ExceptionRecord:
+        if not user.strip() or user == SYSTEM_USER:
+            raise LifecycleError(f"not a dispatcher's name: {user!r}")
+        record = self._by_id.get(exception_id)
+        if record is None:
+            raise LifecycleError(f"exception {exception_id} is not open (unknown or resolved)")
+        return record
+
+    def _resolve(
+        self, record: ExceptionRecord, user: str, note: str, now: float
+    ) -> ExceptionChange:
+        record = self._by_id.pop(record.id, record)  # the latest version
+        self._clearing.pop(record.id, None)
+        opened = self._open[record.rule]
+        if record.subject_id in opened and opened[record.subject_id].id == record.id:
+            del opened[record.subject_id]
+        resolved = replace(
+            record,
+            state=ExceptionState.RESOLVED,
+            resolved_at=now,
+            resolved_by=user,
+            resolution_note=note,
+            updated_at=now,
+        )
+        return ExceptionChange(ChangeKind.RESOLVED, resolved, now, by=user, note=note)

@@ -1,0 +1,242 @@
+"""Settings: one frozen tree built once in main.py and passed to every part.
+
+Read from a TOML file, then overridden by environment variables named
+``TOWER_<SECTION>__<KEY>`` (for example ``TOWER_DATABASE__URL``). Unknown keys and values
+of the wrong type are refused with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "TOWER_"
+
+
+class SettingsError(ValueError):
+    """A configuration problem; the message names the key and says why."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the tower stores its data. Empty url: SQLite in the user data folder."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """The MQTT broker. Empty host: start an embedded broker on 127.0.0.1."""
+
+    host: str = ""
+    port: int = 1883
+    tls: bool = False
+    ca_file: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    username: str = ""
+    # The password is never in the file: it is read from this variable or the OS keyring.
+    password_env: str = "TOWER_BROKER_PASSWORD"
+    keyring_service: str = ""
+    client_id: str = "control-tower"
+    topic_prefix: str = "tower/v1"
+    owntracks_topic: str = "owntracks/+/+"
+    traccar_topic: str = "traccar/+"
+    keepalive_s: int = 30
+    # Foreign device id (OwnTracks user/device or tid, Traccar uniqueId) -> vehicle id.
+    device_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """The live map page."""
+
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "&copy; OpenStreetMap contributors"
+    stale_after_s: int = 60
+
+
+@dataclass(frozen=True)
+class DepotSettings:
+    """Defaults for the demo depot and for depots created without their own values."""
+
+    name: str = "Lyon Gerland"
+    lat: float = 45.7300
+    lon: float = 4.8330
+    opens: str = "07:00"
+    closes: str = "20:00"
+    timezone: str = "Europe/Paris"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Exception rule thresholds (per-depot values override these)."""
+
+    late_grace_min: float = 0.0
+    stopped_min: float = 10.0
+    lost_signal_s: float = 120.0
+    off_route_m: float = 500.0
+    off_route_min: float = 2.0
+    late_start_min: float = 15.0
+    arrival_radius_m: float = 100.0
+    arrival_dwell_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """The self-contained demo started when nothing is configured."""
+
+    vehicles: int = 12
+    orders: int = 250
+    seed: int = 7
+    simulate: bool = True
+    speedup: float = 10.0
+    position_interval_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, grouped as in the TOML file."""
+
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    map: MapSettings = field(default_factory=MapSettings)
+    depot: DepotSettings = field(default_factory=DepotSettings)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    demo: DemoSettings = field(default_factory=DemoSettings)
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (if any), apply ``TOWER_*`` environment overrides, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"cannot read configuration {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
+    _apply_environment(raw, os.environ if environ is None else environ)
+    settings = typing.cast(Settings, _build(Settings, raw, ""))
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    """Checks on values that a type alone does not catch."""
+    if not 1 <= s.broker.port <= 65535:
+        raise SettingsError(f"broker.port: must be 1-65535, got {s.broker.port}")
+    if s.broker.tls and s.broker.ca_file and not Path(s.broker.ca_file).is_file():
+        raise SettingsError(f"broker.ca_file: no such file {s.broker.ca_file!r}")
+    if bool(s.broker.client_cert) != bool(s.broker.client_key):
+        raise SettingsError("broker.client_cert: a client certificate needs client_key too")
+    if not s.broker.topic_prefix or "#" in s.broker.topic_prefix or "+" in s.broker.topic_prefix:
+        raise SettingsError("broker.topic_prefix: must be a plain topic without wildcards")
+    if not -90 <= s.depot.lat <= 90:
+        raise SettingsError(f"depot.lat: must be -90..90, got {s.depot.lat}")
+    if not -180 <= s.depot.lon <= 180:
+        raise SettingsError(f"depot.lon: must be -180..180, got {s.depot.lon}")
+    for key in ("opens", "closes"):
+        text = getattr(s.depot, key)
+        hours, _, minutes = text.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise SettingsError(f"depot.{key}: expected HH:MM, got {text!r}")
+    try:
+        ZoneInfo(s.depot.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"depot.timezone: unknown timezone {s.depot.timezone!r}") from None
+    for name in ("vehicles", "orders"):
+        if getattr(s.demo, name) < 1:
+            raise SettingsError(f"demo.{name}: must be at least 1")
+    if s.demo.speedup <= 0 or s.demo.position_interval_s <= 0:
+        raise SettingsError("demo.speedup: speedup and position_interval_s must be positive")
+    for f in dataclasses.fields(s.thresholds):
+        if getattr(s.thresholds, f.name) < 0:
+            raise SettingsError(f"thresholds.{f.name}: must not be negative")
+
+
+def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        target = raw.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise SettingsError(f"{section}: expected a table, got {type(target).__name__}")
+        # Environment values are text; _convert parses them by the field's type.
+        target[key] = _EnvText(value)
+
+
+class _EnvText(str):
+    """A value that came from the environment and still needs parsing."""
+
+
+def _build(cls: type[Any], raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where or 'configuration'}: expected a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in known:
+            choices = ", ".join(sorted(known))
+            raise SettingsError(f"{where}{key}: unknown key (known here: {choices})")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            continue
+        hint = hints[f.name]
+        name = f"{where}{f.name}"
+        if dataclasses.is_dataclass(hint):
+            values[f.name] = _build(typing.cast(type[Any], hint), raw[f.name], name + ".")
+        else:
+            values[f.name] = _convert(hint, raw[f.name], name)
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, name: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        raise SettingsError(f"{name}: unsupported setting type")  # none declared today
+    if hint is bool:
+        if isinstance(value, _EnvText):
+            lowered = value.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise SettingsError(f"{name}: expected true or false, got {value!r}")
+        if isinstance(value, bool):
+            return value
+        raise SettingsError(f"{name}: expected true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, _EnvText):
+            try:
+                return hint(value)
+            except ValueError:
+                raise SettingsError(f"{name}: expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(f"{name}: expected a number, got {value!r}")
+        if hint is int and not isinstance(value, int):
+            raise SettingsError(f"{name}: expected a whole number, got {value!r}")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise SettingsError(f"{name}: expected text, got {value!r}")
+        return str(value)
+    if origin is dict:
+        if isinstance(value, _EnvText):
+            raise SettingsError(f"{name}: set tables in the file, not the environment")
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise SettingsError(f"{name}: expected a table of text to text")
+        return dict(value)
+    raise SettingsError(f"{name}: unsupported setting type {hint!r}")

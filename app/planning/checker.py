@@ -1,0 +1,174 @@
+"""An independent check of a plan: recomputes everything from the data, trusts nothing.
+
+Written apart from the solver on purpose: it shares no code with it, so a modelling
+mistake there shows up here. Two entry points: ``check_vrptw`` for benchmark instances
+in real numbers, ``check_plan`` for a RoutingProblem and the PlanResult it got.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.planning.instances import VrptwInstance
+from app.planning.problem import PlanResult, RoutingProblem
+
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The verdict: feasible or not, every violation found, and the recomputed distance."""
+
+    feasible: bool
+    violations: tuple[str, ...]
+    distance: float
+    vehicles: int
+
+
+def check_vrptw(
+    instance: VrptwInstance, routes: Sequence[Sequence[int]], all_served: bool = True
+) -> CheckReport:
+    """Check customer routes (depot excluded) against a benchmark instance, in real numbers.
+
+    Service may start early only by waiting; it must start by the due date; each route
+    leaves the depot at its opening and is back by its closing.
+    """
+    problems: list[str] = []
+    depot, total, used = instance.depot, 0.0, 0
+    for r, route in enumerate(routes):
+        if not route:
+            continue
+        used += 1
+        clock, load, at = instance.ready[depot], 0, depot
+        for customer in route:
+            if not 0 <= customer < len(instance.coords) or customer == depot:
+                problems.append(f"route {r}: {customer} is not a customer")
+                continue
+            leg = instance.distance(at, customer)
+            total += leg
+            clock = max(clock + instance.service[at] + leg, instance.ready[customer])
+            if clock > instance.due[customer] + TOLERANCE:
+                problems.append(
+                    f"route {r}: customer {customer} served at {clock:.3f}, "
+                    f"due {instance.due[customer]:g}"
+                )
+            load += instance.demand[customer]
+            at = customer
+        leg = instance.distance(at, depot)
+        total += leg
+        clock += instance.service[at] + leg
+        if clock > instance.due[depot] + TOLERANCE:
+            problems.append(
+                f"route {r}: back at the depot at {clock:.3f}, closes {instance.due[depot]:g}"
+            )
+        if load > instance.capacity:
+            problems.append(f"route {r}: load {load} over capacity {instance.capacity}")
+    if used > instance.vehicles:
+        problems.append(f"{used} routes, only {instance.vehicles} vehicles")
+    visits = Counter(c for route in routes for c in route)
+    problems += [f"customer {c} visited {k} times" for c, k in sorted(visits.items()) if k > 1]
+    if all_served:
+        missing = [c for c in instance.customers() if c not in visits]
+        if missing:
+            problems.append(f"customers not served: {missing}")
+    return CheckReport(not problems, tuple(problems), total, used)
+
+
+def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
+    """Check a solver answer against its problem, in the problem's integer units.
+
+    Covers van capacities (weight and volume, with pickups on board), windows (waiting
+    allowed, one or two windows), shifts, each stop at most once, mandatory stops served,
+    the dropped list, locks, pickup-before-delivery on one van, and resequence-only.
+    """
+    problems: list[str] = []
+    places = {v.start for v in problem.vans} | {v.end for v in problem.vans}
+    stops = [i for i in range(len(problem.nodes)) if i not in places]
+    where: dict[int, tuple[int, int]] = {}
+    total = 0
+    for route in result.routes:
+        for position, node in enumerate(route.stops):
+            if node in where:
+                problems.append(f"stop {node} planned twice")
+            if node in places or not 0 <= node < len(problem.nodes):
+                problems.append(f"van {route.van}: {node} is not a stop")
+            where[node] = (route.van, position)
+        distance, route_problems = _check_route(problem, route.van, list(route.stops))
+        total += distance
+        problems += route_problems
+    dropped = {d.node for d in result.dropped}
+    for i in stops:
+        served = i in where
+        if not served and problem.nodes[i].drop_penalty is None:
+            problems.append(f"mandatory stop {i} not served")
+        if served == (i in dropped):
+            problems.append(f"stop {i}: served and dropped lists disagree")
+    problems += _check_locks(problem, where)
+    if total != result.distance:
+        problems.append(f"reported distance {result.distance}, recomputed {total}")
+    used = sum(1 for r in result.routes if r.stops)
+    return CheckReport(not problems, tuple(problems), float(total), used)
+
+
+def _check_route(
+    problem: RoutingProblem, van_index: int, route: list[int]
+) -> tuple[int, list[str]]:
+    """Distance of one van's route and what is wrong with it."""
+    van, m, nodes = problem.vans[van_index], problem.matrices, problem.nodes
+    problems: list[str] = []
+    paired = {p.pickup for p in problem.pairs} | {p.delivery for p in problem.pairs}
+    pickups = {p.pickup for p in problem.pairs}
+    # On board at the start: everything delivered on the route that no pickup brings.
+    weight = sum(nodes[i].weight for i in route if i not in paired)
+    volume = sum(nodes[i].volume for i in route if i not in paired)
+    clock, at, distance = van.shift[0], van.start, 0
+    loads = [(weight, volume)]
+    for i in route:
+        clock += nodes[at].service + m.travel_time[at][i]
+        distance += m.distance[at][i]
+        windows = sorted(nodes[i].windows)
+        if windows:
+            usable = [w for w in windows if w[1] >= clock]
+            if not usable:
+                problems.append(f"van {van_index}: stop {i} reached at {clock}, after its windows")
+            else:
+                clock = max(clock, usable[0][0])
+        sign = 1 if i in pickups else -1
+        weight += sign * nodes[i].weight
+        volume += sign * nodes[i].volume
+        loads.append((weight, volume))
+        at = i
+    for w, v in loads:
+        if w > van.capacity_weight or (v > 0 and v > van.capacity_volume) or min(w, v) < 0:
+            problems.append(f"van {van_index}: load {w} kg / {v} vol outside capacity")
+            break
+    clock += nodes[at].service + m.travel_time[at][van.end]
+    distance += m.distance[at][van.end]
+    if route and clock > van.shift[1]:
+        problems.append(f"van {van_index}: back at {clock}, shift ends {van.shift[1]}")
+    return distance, problems
+
+
+def _check_locks(problem: RoutingProblem, where: dict[int, tuple[int, int]]) -> list[str]:
+    """Vehicle and position locks, pickup-delivery pairs, resequence-only."""
+    problems = []
+    for lock in problem.vehicle_locks:
+        if lock.node in where and where[lock.node][0] != lock.van:
+            problems.append(f"stop {lock.node} locked to van {lock.van}, planned elsewhere")
+    for pos in problem.position_locks:
+        if pos.node in where and where[pos.node] != (pos.van, pos.position):
+            problems.append(f"stop {pos.node} locked to van {pos.van} position {pos.position}")
+    for pair in problem.pairs:
+        p, d = where.get(pair.pickup), where.get(pair.delivery)
+        if (p is None) != (d is None):
+            problems.append(f"pair {pair.pickup}->{pair.delivery}: only half served")
+        elif p is not None and d is not None and (p[0] != d[0] or p[1] > d[1]):
+            problems.append(f"pair {pair.pickup}->{pair.delivery}: not picked up first on one van")
+    if problem.resequence_only:
+        for v, van in enumerate(problem.vans):
+            for i in van.initial_route:
+                if i in where and where[i][0] != v:
+                    problems.append(f"stop {i} moved off van {v} in a resequence-only plan")
+    return problems

@@ -1,0 +1,352 @@
+"""The OR-Tools routing model: the one module of the program that imports ortools.
+
+Builds a RoutingModel from a RoutingProblem, searches (first solution, then guided local
+search) within a time limit, and answers with a PlanResult. Arc costs and transits are
+registered as matrices and vectors so OR-Tools evaluates them in C++ (DESIGN §4b).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util import optional_boolean_pb2
+
+from app.planning.problem import (
+    DroppedStop,
+    PlannedRoute,
+    PlanResult,
+    PlanStatus,
+    RoutingProblem,
+    SearchOptions,
+    SolveProgress,
+)
+
+ProgressCallback = Callable[[SolveProgress], None]
+StopRequested = Callable[[], bool]
+
+REASON_CAPACITY = "exceeds every van's capacity"
+REASON_WINDOW = "window closes before any van can arrive"
+REASON_SHIFT = "no van can reach it and get back before its shift ends"
+REASON_FLEET = "not enough capacity or time in the fleet"
+
+
+@dataclass
+class _Model:
+    """A built model and the handles the search and the read-out need."""
+
+    manager: Any
+    routing: Any
+    time: Any
+
+
+def solve(
+    problem: RoutingProblem,
+    time_limit_s: float,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopRequested | None = None,
+    options: SearchOptions | None = None,
+) -> PlanResult:
+    """Plan ``problem`` within ``time_limit_s`` seconds.
+
+    ``on_progress`` hears of every better plan; ``should_stop`` is asked at every plan the
+    search finds and, when it answers True, the search ends keeping the best plan so far.
+    """
+    options = options or SearchOptions()
+    started = time.monotonic()
+    history: list[SolveProgress] = []
+    best: list[Any] = [None, None]  # cost, solution of the best run so far
+    cancelled = False
+    strategies = options.first_solutions or ("LOCAL_CHEAPEST_INSERTION",)
+    for n, strategy in enumerate(strategies):
+        remaining = time_limit_s - (time.monotonic() - started)
+        share = remaining / (len(strategies) - n)
+        if share <= 0.05 and best[0] is not None:
+            break
+        model = _build(problem)
+        state = _SearchState(model, started, history, on_progress, should_stop, best[0])
+        model.routing.AddAtSolutionCallback(state.at_solution)
+        params = _parameters(options, strategy, max(share, 0.05))
+        solution = _search(problem, model, params)
+        if solution is not None and (best[0] is None or solution.ObjectiveValue() < best[0]):
+            best = [solution.ObjectiveValue(), _read(problem, model, solution)]
+        if state.stopped:
+            cancelled = True
+            break
+    seconds = time.monotonic() - started
+    if best[0] is None:
+        status = PlanStatus.CANCELLED_NO_PLAN if cancelled else PlanStatus.NO_PLAN
+        return PlanResult(status=status, seconds=seconds, progress=tuple(history))
+    routes, dropped_nodes = best[1]
+    return PlanResult(
+        status=PlanStatus.CANCELLED if cancelled else PlanStatus.SOLVED,
+        routes=tuple(routes),
+        dropped=tuple(DroppedStop(i, drop_reason(problem, i)) for i in dropped_nodes),
+        objective=int(best[0]),
+        distance=sum(r.distance for r in routes),
+        seconds=seconds,
+        progress=tuple(history),
+    )
+
+
+class _SearchState:
+    """The at-solution callback: reports improvements, honours a cancel request."""
+
+    def __init__(
+        self,
+        model: _Model,
+        started: float,
+        history: list[SolveProgress],
+        on_progress: ProgressCallback | None,
+        should_stop: StopRequested | None,
+        best_cost: int | None,
+    ) -> None:
+        self.model = model
+        self.started = started
+        self.history = history
+        self.on_progress = on_progress
+        self.should_stop = should_stop
+        self.best_cost = best_cost
+        self.stopped = False
+
+    def at_solution(self) -> None:
+        """Called by OR-Tools at every accepted plan."""
+        cost = int(self.model.routing.CostVar().Value())
+        if self.best_cost is None or cost < self.best_cost:
+            self.best_cost = cost
+            report = SolveProgress(time.monotonic() - self.started, cost)
+            self.history.append(report)
+            if self.on_progress is not None:
+                self.on_progress(report)
+        if self.should_stop is not None and self.should_stop():
+            self.stopped = True
+            self.model.routing.solver().FinishCurrentSearch()
+
+
+def _parameters(options: SearchOptions, strategy: str, seconds: float) -> Any:
+    """Search parameters: the first-solution strategy, the metaheuristic, a time limit."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
+    params.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
+    )
+    params.guided_local_search_lambda_coefficient = options.gls_lambda
+    params.use_full_propagation = options.full_propagation
+    params.log_search = False
+    for name in options.disabled_operators:
+        setattr(params.local_search_operators, name, optional_boolean_pb2.BOOL_FALSE)
+    params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
+    return params
+
+
+def _search(problem: RoutingProblem, model: _Model, params: Any) -> Any:
+    """Solve cold, or from the vans' initial routes when they are given and readable."""
+    routing, manager = model.routing, model.manager
+    routing.CloseModelWithParameters(params)
+    if any(v.initial_route for v in problem.vans):
+        routes = [[manager.NodeToIndex(i) for i in v.initial_route] for v in problem.vans]
+        initial = routing.ReadAssignmentFromRoutes(routes, True)
+        if initial is not None:
+            return routing.SolveFromAssignmentWithParameters(initial, params)
+    return routing.SolveWithParameters(params)
+
+
+def _build(problem: RoutingProblem) -> _Model:
+    """The RoutingModel with every dimension and constraint of the problem."""
+    nodes, vans = problem.nodes, problem.vans
+    manager = pywrapcp.RoutingIndexManager(
+        len(nodes), len(vans), [v.start for v in vans], [v.end for v in vans]
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    distance = routing.RegisterTransitMatrix(problem.matrices.distance)
+    routing.SetArcCostEvaluatorOfAllVehicles(distance)
+    for v, van in enumerate(vans):
+        if van.fixed_cost:
+            routing.SetFixedCostOfVehicle(van.fixed_cost, v)
+    time_dim = _add_time(problem, manager, routing)
+    _add_loads(problem, manager, routing)
+    _add_drops(problem, manager, routing)
+    _add_pairs(problem, manager, routing, time_dim)
+    _add_locks(problem, manager, routing)
+    _add_reassign_cost(problem, routing)
+    return _Model(manager, routing, time_dim)
+
+
+def _add_time(problem: RoutingProblem, manager: Any, routing: Any) -> Any:
+    """Travel plus service time; stop windows (one or two) and van shifts."""
+    service = [n.service for n in problem.nodes]
+    matrix = [
+        [s + t for t in row] for s, row in zip(service, problem.matrices.travel_time, strict=True)
+    ]
+    horizon = max(
+        [v.shift[1] for v in problem.vans] + [w[1] for n in problem.nodes for w in n.windows]
+    )
+    transit = routing.RegisterTransitMatrix(matrix)
+    routing.AddDimension(transit, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for i in problem.stop_nodes():
+        windows = sorted(problem.nodes[i].windows)
+        if not windows:
+            continue
+        cumul = time_dim.CumulVar(manager.NodeToIndex(i))
+        cumul.SetRange(windows[0][0], windows[-1][1])
+        for (_, closes), (opens, _) in itertools.pairwise(windows):
+            if opens > closes + 1:
+                cumul.RemoveInterval(closes + 1, opens - 1)
+    for v, van in enumerate(problem.vans):
+        time_dim.CumulVar(routing.Start(v)).SetRange(*van.shift)
+        time_dim.CumulVar(routing.End(v)).SetRange(*van.shift)
+    return time_dim
+
+
+def _add_loads(problem: RoutingProblem, manager: Any, routing: Any) -> None:
+    """Weight and volume dimensions (volume only when anything has a volume)."""
+    places = problem.place_nodes()
+    pickups = {p.pickup for p in problem.pairs}
+    measures: list[tuple[str, list[int], list[int]]] = [
+        (
+            "weight",
+            [n.weight for n in problem.nodes],
+            [v.capacity_weight for v in problem.vans],
+        )
+    ]
+    if any(n.volume for n in problem.nodes):
+        measures.append(
+            ("volume", [n.volume for n in problem.nodes], [v.capacity_volume for v in problem.vans])
+        )
+    for name, amounts, capacities in measures:
+        if not problem.pairs:
+            # Without pickups, "delivered so far" never exceeding capacity is the same as
+            # the van's load at the depot fitting: the simplest and fastest model.
+            vector = [0 if i in places else a for i, a in enumerate(amounts)]
+            transit = routing.RegisterUnaryTransitVector(vector)
+            routing.AddDimensionWithVehicleCapacity(transit, 0, capacities, True, name)
+            continue
+        # With pickups the cumul is the load on board: it starts at what the van carries
+        # from the depot (free, found by the solver), falls at each delivery, rises at
+        # each pickup, and ends empty.
+        vector = [0 if i in places else (a if i in pickups else -a) for i, a in enumerate(amounts)]
+        transit = routing.RegisterUnaryTransitVector(vector)
+        routing.AddDimensionWithVehicleCapacity(transit, 0, capacities, False, name)
+        dim = routing.GetDimensionOrDie(name)
+        for v in range(len(problem.vans)):
+            dim.CumulVar(routing.End(v)).SetValue(0)
+
+
+def _add_drops(problem: RoutingProblem, manager: Any, routing: Any) -> None:
+    """Stops with a drop penalty may be left out, at that cost."""
+    for i in problem.stop_nodes():
+        penalty = problem.nodes[i].drop_penalty
+        if penalty is not None:
+            routing.AddDisjunction([manager.NodeToIndex(i)], penalty)
+
+
+def _add_pairs(problem: RoutingProblem, manager: Any, routing: Any, time_dim: Any) -> None:
+    """Each pickup before its delivery, on the same van."""
+    solver = routing.solver()
+    for pair in problem.pairs:
+        pickup, delivery = manager.NodeToIndex(pair.pickup), manager.NodeToIndex(pair.delivery)
+        routing.AddPickupAndDelivery(pickup, delivery)
+        solver.Add(routing.VehicleVar(pickup) == routing.VehicleVar(delivery))
+        solver.Add(time_dim.CumulVar(pickup) <= time_dim.CumulVar(delivery))
+
+
+def _add_locks(problem: RoutingProblem, manager: Any, routing: Any) -> None:
+    """Vehicle locks, position locks, and resequence-only."""
+    on_van: dict[int, int] = {}
+    if problem.resequence_only:
+        for v, van in enumerate(problem.vans):
+            on_van.update((i, v) for i in van.initial_route)
+    on_van.update((lock.node, lock.van) for lock in problem.vehicle_locks)
+    on_van.update((lock.node, lock.van) for lock in problem.position_locks)
+    for i, v in on_van.items():
+        routing.VehicleVar(manager.NodeToIndex(i)).SetValues([-1, v])
+    if not problem.position_locks:
+        return
+    # The rank of a stop = how many stops its van visits before it.
+    places = problem.place_nodes()
+    ranks = [0 if i in places else 1 for i in range(len(problem.nodes))]
+    transit = routing.RegisterUnaryTransitVector(ranks)
+    routing.AddDimension(transit, 0, len(problem.nodes), True, "rank")
+    rank = routing.GetDimensionOrDie("rank")
+    for lock in problem.position_locks:
+        rank.CumulVar(manager.NodeToIndex(lock.node)).SetValue(lock.position)
+
+
+def _add_reassign_cost(problem: RoutingProblem, routing: Any) -> None:
+    """Charge ``reassign_cost`` for each stop moved off the van that had it."""
+    owner = {i: v for v, van in enumerate(problem.vans) for i in van.initial_route}
+    if not problem.reassign_cost or not owner:
+        return
+    transits = []
+    for v in range(len(problem.vans)):
+        vector = [
+            problem.reassign_cost if owner.get(i, v) != v else 0 for i in range(len(problem.nodes))
+        ]
+        transits.append(routing.RegisterUnaryTransitVector(vector))
+    bound = problem.reassign_cost * (len(owner) + 1)
+    routing.AddDimensionWithVehicleTransits(transits, 0, bound, True, "reassign")
+    routing.GetDimensionOrDie("reassign").SetSpanCostCoefficientForAllVehicles(1)
+
+
+def _read(
+    problem: RoutingProblem, model: _Model, solution: Any
+) -> tuple[list[PlannedRoute], list[int]]:
+    """Routes (with earliest-start schedules) and the dropped stops of a solution."""
+    routing, manager = model.routing, model.manager
+    routes = []
+    for v in range(len(problem.vans)):
+        index = solution.Value(routing.NextVar(routing.Start(v)))
+        stops = []
+        while not routing.IsEnd(index):
+            stops.append(manager.IndexToNode(index))
+            index = solution.Value(routing.NextVar(index))
+        routes.append(schedule(problem, v, stops))
+    served = {i for r in routes for i in r.stops}
+    dropped = [i for i in problem.stop_nodes() if i not in served]
+    return routes, dropped
+
+
+def schedule(problem: RoutingProblem, van: int, stops: list[int]) -> PlannedRoute:
+    """The earliest schedule of a van's stops: leave at shift start, wait when early."""
+    matrices, v = problem.matrices, problem.vans[van]
+    now, at, distance = v.shift[0], v.start, 0
+    arrivals, starts = [], []
+    for i in stops:
+        now += problem.nodes[at].service + matrices.travel_time[at][i]
+        distance += matrices.distance[at][i]
+        arrivals.append(now)
+        opening = [w[0] for w in sorted(problem.nodes[i].windows) if w[1] >= now]
+        now = max(now, opening[0]) if opening else now
+        starts.append(now)
+        at = i
+    now += problem.nodes[at].service + matrices.travel_time[at][v.end]
+    distance += matrices.distance[at][v.end]
+    return PlannedRoute(van, tuple(stops), tuple(arrivals), tuple(starts), distance, now)
+
+
+def drop_reason(problem: RoutingProblem, node: int) -> str:
+    """Why a stop was left out, in the dispatcher's words."""
+    stop, vans, tt = problem.nodes[node], problem.vans, problem.matrices.travel_time
+    volume_used = any(n.volume for n in problem.nodes)
+    if all(
+        stop.weight > v.capacity_weight or (volume_used and stop.volume > v.capacity_volume)
+        for v in vans
+    ):
+        return REASON_CAPACITY
+    earliest = min(v.shift[0] + tt[v.start][node] for v in vans)
+    if stop.windows and earliest > max(w[1] for w in stop.windows):
+        return REASON_WINDOW
+    if all(
+        max(v.shift[0] + tt[v.start][node], min((w[0] for w in stop.windows), default=0))
+        + stop.service
+        + tt[node][v.end]
+        > v.shift[1]
+        for v in vans
+    ):
+        return REASON_SHIFT
+    return REASON_FLEET

@@ -1,0 +1,74 @@
+"""The exceptions record and the audit log of human actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.storage.orm import AuditRow, ExceptionRow
+
+Sessions = sessionmaker[Session]
+OPEN_STATES = ("open", "acknowledged")
+
+
+def list_exceptions(sessions: Sessions, state: str = "open") -> list[dict[str, Any]]:
+    """Exceptions as JSON-ready dicts; ``state`` is ``open`` (open or acknowledged) or ``all``."""
+    query = select(ExceptionRow).order_by(ExceptionRow.raised_at, ExceptionRow.id)
+    if state == "open":
+        query = query.where(ExceptionRow.state.in_(OPEN_STATES))
+    with sessions() as session:
+        return [exception_dict(r) for r in session.scalars(query)]
+
+
+def exception_dict(r: ExceptionRow) -> dict[str, Any]:
+    """The stable JSON shape of one exception (``main.py exceptions --json``)."""
+    return {
+        "id": r.id,
+        "rule": r.rule,
+        "subject": {"kind": r.subject_kind, "id": r.subject_id},
+        "vehicle_id": r.vehicle_id,
+        "stop_id": r.stop_id,
+        "depot_id": r.depot_id,
+        "severity": r.severity,
+        "state": r.state,
+        "detail": r.detail,
+        "raised_at": r.raised_at,
+        "updated_at": r.updated_at,
+        "acknowledged_at": r.acknowledged_at,
+        "acknowledged_by": r.acknowledged_by,
+        "resolved_at": r.resolved_at,
+        "resolved_by": r.resolved_by,
+        "resolution_note": r.resolution_note,
+    }
+
+
+def audit(
+    session: Session,
+    at: float,
+    username: str,
+    action: str,
+    subject: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a human decision in the audit log (inside the caller's transaction)."""
+    session.add(
+        AuditRow(at=at, username=username, action=action, subject=subject, detail=detail or {})
+    )
+
+
+def audit_log(sessions: Sessions, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest audit entries first."""
+    query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+    with sessions() as session:
+        return [
+            {
+                "at": r.at,
+                "user": r.username,
+                "action": r.action,
+                "subject": r.subject,
+                "detail": r.detail,
+            }
+            for r in session.scalars(query)
+        ]

@@ -1,0 +1,242 @@
+"""Reading and seeding the fleet: depots, drivers, vehicles, orders, parcels, stops, plans."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.domain.demo import DemoDay
+from app.domain.model import (
+    Depot,
+    Driver,
+    FleetSnapshot,
+    Order,
+    Parcel,
+    ParcelStatus,
+    Stop,
+    StopStatus,
+    TimeWindow,
+    Vehicle,
+)
+from app.storage.orm import (
+    DepotRow,
+    DriverRow,
+    OrderRow,
+    ParcelRow,
+    PlanRow,
+    RouteRow,
+    RouteStopRow,
+    StopRow,
+    UserRow,
+    VehicleRow,
+)
+
+Sessions = sessionmaker[Session]
+
+
+def is_empty(sessions: Sessions) -> bool:
+    """True when no depot exists yet (a first start)."""
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(DepotRow)) == 0
+
+
+def has_orders_for(sessions: Sessions, day_iso: str) -> bool:
+    """True when orders for ``day_iso`` are stored."""
+    with sessions() as session:
+        query = select(func.count()).select_from(OrderRow).where(OrderRow.day == day_iso)
+        return bool(session.scalar(query))
+
+
+def seed_demo_fleet(sessions: Sessions, day: DemoDay) -> None:
+    """Store the demo depot, drivers, vehicles and users (once, on an empty database)."""
+    with sessions.begin() as session:
+        d = day.depot
+        session.add(
+            DepotRow(
+                id=d.id,
+                name=d.name,
+                lat=d.lat,
+                lon=d.lon,
+                opens_s=d.opens_s,
+                closes_s=d.closes_s,
+                thresholds={},
+            )
+        )
+        session.add_all(DriverRow(id=x.id, name=x.name, phone=x.phone) for x in day.drivers)
+        session.flush()
+        session.add_all(_vehicle_row(v) for v in day.vehicles)
+        session.add_all(
+            [
+                UserRow(username="dispatcher", display_name="Dispatcher", role="dispatcher"),
+                UserRow(username="supervisor", display_name="Supervisor", role="supervisor"),
+                UserRow(username="admin", display_name="Administrator", role="admin"),
+            ]
+        )
+
+
+def seed_demo_orders(sessions: Sessions, day: DemoDay, day_iso: str) -> None:
+    """Store one demo day's orders, parcels, stops and morning plan (version 1)."""
+    with sessions.begin() as session:
+        d = day.depot
+        session.add_all(_order_row(o, day_iso) for o in day.orders)
+        session.flush()
+        session.add_all(
+            ParcelRow(
+                id=p.id,
+                order_id=p.order_id,
+                weight_kg=p.weight_kg,
+                volume_m3=p.volume_m3,
+                status=p.status.value,
+            )
+            for o in day.orders
+            for p in o.parcels
+        )
+        session.add_all(
+            StopRow(
+                id=s.id,
+                order_id=s.order_id,
+                vehicle_id=s.vehicle_id,
+                sequence=s.sequence,
+                planned_arrival=s.planned_arrival,
+                status=s.status.value,
+            )
+            for s in day.stops
+        )
+        plan = PlanRow(
+            depot_id=d.id,
+            day=day_iso,
+            version=1,
+            created_at=time.time(),
+            created_by="demo",
+            source="morning",
+            active=True,
+        )
+        session.add(plan)
+        session.flush()
+        for vehicle in day.vehicles:
+            route = RouteRow(plan_id=plan.id, vehicle_id=vehicle.id)
+            session.add(route)
+            session.flush()
+            session.add_all(
+                RouteStopRow(
+                    route_id=route.id,
+                    stop_id=s.id,
+                    sequence=s.sequence,
+                    planned_arrival=s.planned_arrival,
+                )
+                for s in day.stops
+                if s.vehicle_id == vehicle.id
+            )
+
+
+def _vehicle_row(v: Vehicle) -> VehicleRow:
+    return VehicleRow(
+        id=v.id,
+        depot_id=v.depot_id,
+        plate=v.plate,
+        capacity_kg=v.capacity_kg,
+        capacity_m3=v.capacity_m3,
+        shift_start_s=v.shift_start_s,
+        shift_end_s=v.shift_end_s,
+        driver_id=v.driver_id,
+        device_id=v.device_id,
+    )
+
+
+def _order_row(o: Order, day_iso: str) -> OrderRow:
+    second = o.windows[1] if len(o.windows) > 1 else None
+    return OrderRow(
+        id=o.id,
+        depot_id=o.depot_id,
+        day=day_iso,
+        customer_name=o.customer_name,
+        phone=o.phone,
+        address=o.address,
+        lat=o.lat,
+        lon=o.lon,
+        window1_start=o.windows[0].start,
+        window1_end=o.windows[0].end,
+        window2_start=second.start if second else None,
+        window2_end=second.end if second else None,
+        service_s=o.service_s,
+        priority=o.priority,
+    )
+
+
+def load_fleet(sessions: Sessions, day_iso: str) -> FleetSnapshot:
+    """The fleet and one day's orders and stops: what the live view starts from."""
+    with sessions() as session:
+        depots = [
+            Depot(r.id, r.name, r.lat, r.lon, r.opens_s, r.closes_s)
+            for r in session.scalars(select(DepotRow).order_by(DepotRow.id))
+        ]
+        drivers = [
+            Driver(r.id, r.name, r.phone)
+            for r in session.scalars(select(DriverRow).order_by(DriverRow.id))
+        ]
+        vehicles = [
+            Vehicle(
+                r.id,
+                r.depot_id,
+                r.plate,
+                r.capacity_kg,
+                r.capacity_m3,
+                r.shift_start_s,
+                r.shift_end_s,
+                r.driver_id,
+                r.device_id,
+            )
+            for r in session.scalars(
+                select(VehicleRow).where(VehicleRow.active).order_by(VehicleRow.id)
+            )
+        ]
+        parcels: dict[str, list[Parcel]] = {}
+        of_day = select(OrderRow.id).where(OrderRow.day == day_iso)
+        parcel_rows = select(ParcelRow).where(ParcelRow.order_id.in_(of_day))
+        for p in session.scalars(parcel_rows.order_by(ParcelRow.id)):
+            parcels.setdefault(p.order_id, []).append(
+                Parcel(p.id, p.order_id, p.weight_kg, p.volume_m3, ParcelStatus(p.status))
+            )
+        orders = [
+            _order(r, parcels.get(r.id, []))
+            for r in session.scalars(
+                select(OrderRow).where(OrderRow.day == day_iso).order_by(OrderRow.id)
+            )
+        ]
+        stops = [
+            Stop(
+                r.id,
+                r.order_id,
+                r.vehicle_id or "",
+                r.sequence,
+                r.planned_arrival,
+                StopStatus(r.status),
+            )
+            for r in session.scalars(
+                select(StopRow)
+                .where(StopRow.order_id.in_(of_day))
+                .order_by(StopRow.vehicle_id, StopRow.sequence)
+            )
+        ]
+    return FleetSnapshot(depots, vehicles, drivers, orders, stops)
+
+
+def _order(r: OrderRow, parcels: list[Parcel]) -> Order:
+    windows = [TimeWindow(r.window1_start, r.window1_end)]
+    if r.window2_start is not None and r.window2_end is not None:
+        windows.append(TimeWindow(r.window2_start, r.window2_end))
+    return Order(
+        r.id,
+        r.depot_id,
+        r.customer_name,
+        r.phone,
+        r.address,
+        r.lat,
+        r.lon,
+        tuple(windows),
+        r.service_s,
+        r.priority,
+        tuple(parcels),
+    )

@@ -1,0 +1,222 @@
+"""Writing and reading the telemetry record: fixes, events, rejections, unknown devices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.domain.model import ExecutionEvent, TelemetryFix
+from app.storage.orm import (
+    ExecutionEventRow,
+    RejectionCountRow,
+    TelemetryFixRow,
+    UnknownDeviceRow,
+    VehicleRow,
+)
+
+Sessions = sessionmaker[Session]
+
+
+@dataclass(frozen=True)
+class RejectionTally:
+    """Rejections of one reason seen in a batch."""
+
+    count: int
+    last_detail: str
+    last_at: float
+
+
+@dataclass(frozen=True)
+class UnknownDeviceSighting:
+    """An unmapped device seen in a batch."""
+
+    device_id: str
+    source: str
+    first_seen: float
+    last_seen: float
+    count: int
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """A dialect-aware INSERT that supports ON CONFLICT (SQLite and PostgreSQL)."""
+    name = session.get_bind().dialect.name
+    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
+
+
+def store_telemetry(
+    session: Session,
+    fixes: Iterable[TelemetryFix],
+    events: Iterable[ExecutionEvent],
+    rejections: Mapping[str, RejectionTally],
+    unknown: Iterable[UnknownDeviceSighting],
+) -> None:
+    """Store one batch; a replayed event_id is ignored, counts are added up."""
+    fix_rows = [
+        {
+            "vehicle_id": f.vehicle_id,
+            "ts": f.ts,
+            "lat": f.lat,
+            "lon": f.lon,
+            "speed_kmh": f.speed_kmh,
+            "heading_deg": f.heading_deg,
+            "accuracy_m": f.accuracy_m,
+            "odometer_km": f.odometer_km,
+            "source": f.source,
+        }
+        for f in fixes
+    ]
+    if fix_rows:
+        session.execute(insert(TelemetryFixRow), fix_rows)
+    event_rows = [_event_row(e) for e in events]
+    if event_rows:
+        stmt = _insert(session, ExecutionEventRow.__table__).on_conflict_do_nothing(
+            index_elements=["event_id"]
+        )
+        session.execute(stmt, event_rows)
+    for reason, tally in rejections.items():
+        stmt = _insert(session, RejectionCountRow.__table__).values(
+            reason=reason, count=tally.count, last_detail=tally.last_detail, last_at=tally.last_at
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["reason"],
+                set_={
+                    "count": RejectionCountRow.__table__.c.count + tally.count,
+                    "last_detail": tally.last_detail,
+                    "last_at": tally.last_at,
+                },
+            )
+        )
+    for u in unknown:
+        stmt = _insert(session, UnknownDeviceRow.__table__).values(
+            device_id=u.device_id,
+            source=u.source,
+            first_seen=u.first_seen,
+            last_seen=u.last_seen,
+            count=u.count,
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["device_id"],
+                set_={
+                    "count": UnknownDeviceRow.__table__.c.count + u.count,
+                    "last_seen": u.last_seen,
+                    "source": u.source,
+                },
+            )
+        )
+
+
+def _event_row(e: ExecutionEvent) -> dict[str, Any]:
+    return {
+        "event_id": e.event_id,
+        "vehicle_id": e.vehicle_id,
+        "ts": e.ts,
+        "type": e.type.value,
+        "stop_id": e.stop_id,
+        "order_id": e.order_id,
+        "parcel_ids": list(e.parcel_ids),
+        "reason": e.reason.value if e.reason else None,
+        "pod_kind": e.pod.kind if e.pod else None,
+        "pod_ref": e.pod.ref if e.pod else None,
+        "lat": e.lat,
+        "lon": e.lon,
+        "inferred": e.inferred,
+    }
+
+
+def latest_fixes(sessions: Sessions) -> list[TelemetryFix]:
+    """The newest stored fix of every vehicle, to rebuild the live state at start."""
+    newest = (
+        select(TelemetryFixRow.vehicle_id, func.max(TelemetryFixRow.ts).label("ts"))
+        .group_by(TelemetryFixRow.vehicle_id)
+        .subquery()
+    )
+    query = select(TelemetryFixRow).join(
+        newest,
+        (TelemetryFixRow.vehicle_id == newest.c.vehicle_id) & (TelemetryFixRow.ts == newest.c.ts),
+    )
+    seen: dict[str, TelemetryFix] = {}
+    with sessions() as session:
+        for r in session.scalars(query):
+            seen[r.vehicle_id] = TelemetryFix(
+                r.vehicle_id,
+                r.ts,
+                r.lat,
+                r.lon,
+                r.speed_kmh,
+                r.heading_deg,
+                r.accuracy_m,
+                r.odometer_km,
+                r.source,
+            )
+    return sorted(seen.values(), key=lambda f: f.vehicle_id)
+
+
+def stored_event_ids(sessions: Sessions, since: float) -> set[str]:
+    """Event ids already stored since ``since``, so a restart does not apply them twice."""
+    with sessions() as session:
+        return set(
+            session.scalars(select(ExecutionEventRow.event_id).where(ExecutionEventRow.ts >= since))
+        )
+
+
+def fleet_report(sessions: Sessions) -> dict[str, Any]:
+    """What the database knows about the fleet, shaped for ``main.py fleet --json``."""
+    with sessions() as session:
+        fix_counts = dict(
+            session.execute(
+                select(TelemetryFixRow.vehicle_id, func.count()).group_by(
+                    TelemetryFixRow.vehicle_id
+                )
+            ).all()
+        )
+        event_counts = dict(
+            session.execute(
+                select(ExecutionEventRow.vehicle_id, func.count()).group_by(
+                    ExecutionEventRow.vehicle_id
+                )
+            ).all()
+        )
+        rejections = {
+            r.reason: {"count": r.count, "last_detail": r.last_detail, "last_at": r.last_at}
+            for r in session.scalars(select(RejectionCountRow).order_by(RejectionCountRow.reason))
+        }
+        unknown = [
+            {
+                "device_id": r.device_id,
+                "source": r.source,
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+                "count": r.count,
+            }
+            for r in session.scalars(select(UnknownDeviceRow).order_by(UnknownDeviceRow.device_id))
+        ]
+    with sessions() as session:
+        vehicle_ids = list(session.scalars(select(VehicleRow.id).order_by(VehicleRow.id)))
+    latest = {f.vehicle_id: f for f in latest_fixes(sessions)}
+    vehicles = []
+    for vehicle_id in sorted(set(vehicle_ids) | set(latest)):
+        fix = latest.get(vehicle_id)
+        vehicles.append(
+            {
+                "id": vehicle_id,
+                "last_fix": None
+                if fix is None
+                else {
+                    "ts": fix.ts,
+                    "lat": fix.lat,
+                    "lon": fix.lon,
+                    "speed_kmh": fix.speed_kmh,
+                    "source": fix.source,
+                },
+                "fixes": fix_counts.get(vehicle_id, 0),
+                "events": event_counts.get(vehicle_id, 0),
+            }
+        )
+    return {"vehicles": vehicles, "rejections": rejections, "unknown_devices": unknown}

@@ -1,0 +1,479 @@
+"""The fleet simulator: vans drive a DemoDay's planned routes and report over native MQTT.
+
+The core is a pure step function, ``FleetSimulator.simulate_until(t)``, driven by a
+simulated clock: it returns the messages due up to ``t`` (positions every
+``position_interval_s``, execution events, retained statuses). Tests run a whole day in
+milliseconds without a broker; ``run_realtime`` paces it against a (scaled) clock and
+hands the messages to a publisher.
+
+Every van's day is laid out when the simulator is built (same seed, same day): drives go
+through a few intermediate points with some lateral wiggle, at 25-35 km/h (60% of that at
+rush hours), service times are spent at the stop, about 8% of deliveries fail. Three
+disruptions are played when the fleet has three vans or more: a traffic jam (one van
+crawls for ~40 min), a breakdown (a van stops for good and says so) and a long unplanned
+stop (~25 min stationary between two stops).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import math
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+from app.domain.demo import CIRCUITY, DemoDay
+from app.domain.geo import haversine_m
+from app.domain.model import FailureReason, Order, Stop, Vehicle
+from app.foundation.clock import Clock
+
+LOADING_S = 900.0
+SCAN_AFTER_S = 600.0
+RUSH_HOURS = ((7.5 * 3600, 9.5 * 3600), (16.5 * 3600, 19.0 * 3600))
+RUSH_FACTOR = 0.6
+JAM_KMH = (4.0, 8.0)
+JAM_S = 40 * 60
+UNPLANNED_STOP_S = 25 * 60
+_STEP_S = 60.0  # speed is re-evaluated this often along a drive
+_FAIL_REASONS = [
+    (FailureReason.NOT_HOME, 0.55),
+    (FailureReason.NO_ACCESS, 0.15),
+    (FailureReason.ADDRESS_NOT_FOUND, 0.1),
+    (FailureReason.REFUSED, 0.1),
+    (FailureReason.DAMAGED, 0.05),
+    (FailureReason.OTHER, 0.05),
+]
+
+Point = tuple[float, float]
+
+
+class SimMessage(NamedTuple):
+    """One message to publish; ``ts`` is the simulated time it is due."""
+
+    ts: float
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """How the simulated day behaves."""
+
+    topic_prefix: str = "tower/v1"
+    position_interval_s: float = 5.0
+    seed: int = 7
+    failure_rate: float = 0.08
+    disruptions: bool = True
+    speed_kmh: tuple[float, float] = (25.0, 35.0)
+
+
+@dataclass(frozen=True)
+class Disruptions:
+    """Which vans get which trouble, and when (epoch seconds)."""
+
+    jam_vehicle: str | None = None
+    jam_start: float = 0.0
+    breakdown_vehicle: str | None = None
+    breakdown_at: float = 0.0
+    unplanned_vehicle: str | None = None
+    unplanned_after: float = 0.0
+
+
+@dataclass
+class _Leg:
+    """A stretch of the day: ``times``/``dists`` are breakpoints along ``points``."""
+
+    points: list[Point]
+    cum: list[float]  # cumulative metres at each point
+    times: list[float]  # breakpoint times, first = start, last = end
+    dists: list[float]  # metres travelled at each breakpoint time
+
+    @property
+    def start(self) -> float:
+        return self.times[0]
+
+    @property
+    def end(self) -> float:
+        return self.times[-1]
+
+    def at(self, t: float) -> tuple[Point, float, float]:
+        """(position, speed km/h, heading degrees) at ``t``."""
+        i = max(0, min(bisect.bisect_right(self.times, t) - 1, len(self.times) - 2))
+        span = self.times[i + 1] - self.times[i]
+        if span <= 0:
+            dist, speed = self.dists[i + 1], 0.0
+        else:
+            frac = min(1.0, max(0.0, (t - self.times[i]) / span))
+            dist = self.dists[i] + frac * (self.dists[i + 1] - self.dists[i])
+            speed = (self.dists[i + 1] - self.dists[i]) / span * 3.6
+        k = max(0, min(bisect.bisect_right(self.cum, dist) - 1, len(self.points) - 2))
+        if len(self.points) < 2:
+            return self.points[0], speed, 0.0
+        a, b = self.points[k], self.points[k + 1]
+        seg = self.cum[k + 1] - self.cum[k]
+        f = 0.0 if seg <= 0 else (dist - self.cum[k]) / seg
+        where = (a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]))
+        return where, speed, _heading(a, b)
+
+
+def _dwell(point: Point, start: float, end: float) -> _Leg:
+    return _Leg([point], [0.0], [start, end], [0.0, 0.0])
+
+
+@dataclass
+class _VanDay:
+    """One van's laid-out day and how far the simulation has played it."""
+
+    vehicle: Vehicle
+    legs: list[_Leg] = field(default_factory=list)
+    messages: list[SimMessage] = field(default_factory=list)  # events and statuses, by ts
+    phase: float = 0.0
+    next_sample: float = 0.0
+    leg_index: int = 0
+    message_index: int = 0
+    samples: int = 0
+
+    @property
+    def start(self) -> float:
+        return self.legs[0].start
+
+    @property
+    def end(self) -> float:
+        return self.legs[-1].end
+
+
+class FleetSimulator:
+    """A deterministic simulated day for a ``DemoDay``'s fleet.
+
+    ``day_start`` is local midnight (epoch seconds) of the day the DemoDay was built for.
+    """
+
+    def __init__(self, day: DemoDay, day_start: float, config: SimulatorConfig | None = None):
+        self.config = config or SimulatorConfig()
+        self.day = day
+        self.day_start = day_start
+        self._orders = {o.id: o for o in day.orders}
+        self._paused: set[str] = set()  # the unplanned stop happens once
+        self.disruptions = self._choose_disruptions()
+        by_vehicle: dict[str, list[Stop]] = {v.id: [] for v in day.vehicles}
+        for stop in day.stops:
+            by_vehicle.setdefault(stop.vehicle_id, []).append(stop)
+        interval = self.config.position_interval_s
+        self._vans: list[_VanDay] = []
+        for index, vehicle in enumerate(day.vehicles):
+            van = self._lay_out(vehicle, sorted(by_vehicle[vehicle.id], key=lambda s: s.sequence))
+            van.phase = (index * 0.618034 % 1.0) * interval
+            van.next_sample = van.start + van.phase
+            self._vans.append(van)
+        self._now = min((v.start for v in self._vans), default=day_start)
+        self.start_time = self._now
+
+    # --- playing ---------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """Simulated time played so far."""
+        return self._now
+
+    @property
+    def end_time(self) -> float:
+        """When the last van stops reporting."""
+        return max((v.end for v in self._vans), default=self.day_start)
+
+    def skip_until(self, t: float) -> None:
+        """Jump to ``t`` without producing what was due before it (benchmarks start mid-day)."""
+        for van in self._vans:
+            if van.next_sample <= t:
+                interval = self.config.position_interval_s
+                due = math.floor((t - van.start - van.phase) / interval) + 1
+                van.samples = max(van.samples, due)
+                van.next_sample = van.start + van.phase + van.samples * interval
+            while van.message_index < len(van.messages) and van.messages[van.message_index].ts <= t:
+                van.message_index += 1
+        self._now = max(self._now, t)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the whole day has been played."""
+        return self._now >= self.end_time
+
+    def simulate_until(self, t: float) -> list[SimMessage]:
+        """Messages due after the previous call and up to ``t``, in time order."""
+        out: list[SimMessage] = []
+        prefix = self.config.topic_prefix
+        interval = self.config.position_interval_s
+        for van in self._vans:
+            vid = van.vehicle.id
+            topic = f"{prefix}/vehicles/{vid}/position"
+            while van.next_sample <= t and van.next_sample <= van.end:
+                ts = van.next_sample
+                while van.legs[van.leg_index].end < ts and van.leg_index < len(van.legs) - 1:
+                    van.leg_index += 1
+                (lat, lon), speed, heading = van.legs[van.leg_index].at(ts)
+                payload = self._position(vid, van, ts, lat, lon, speed, heading)
+                out.append(SimMessage(ts, topic, payload, 0, False))
+                van.samples += 1
+                van.next_sample = van.start + van.phase + van.samples * interval
+            while van.message_index < len(van.messages):
+                message = van.messages[van.message_index]
+                if message.ts > t:
+                    break
+                out.append(message)
+                van.message_index += 1
+        self._now = max(self._now, t)
+        out.sort(key=lambda m: m.ts)
+        return out
+
+    def goodbye(self, t: float) -> list[SimMessage]:
+        """Offline statuses for vans still on shift at ``t`` (when the simulator is stopped)."""
+        return [self._status(v.vehicle.id, False, t) for v in self._vans if v.start <= t < v.end]
+
+    def _position(
+        self, vid: str, van: _VanDay, ts: float, lat: float, lon: float, speed: float, hdg: float
+    ) -> bytes:
+        # Deterministic GPS noise from (seed, van, sample): independent of how time is chunked.
+        n1 = _noise(self.config.seed, vid, van.samples, 1)
+        n2 = _noise(self.config.seed, vid, van.samples, 2)
+        body: dict[str, Any] = {
+            "ts": round(ts, 3),
+            "lat": round(lat + n1 * 0.00003, 6),
+            "lon": round(lon + n2 * 0.00004, 6),
+            "speed_kmh": round(max(0.0, speed * (1 + 0.05 * n1)) if speed > 0.5 else 0.0, 1),
+            "heading_deg": round(hdg % 360.0, 1),
+            "accuracy_m": round(5 + 3 * abs(n2), 1),
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    # --- laying out a van's day ------------------------------------------------------
+
+    def _choose_disruptions(self) -> Disruptions:
+        vans = [v.id for v in self.day.vehicles]
+        if not self.config.disruptions or len(vans) < 3:
+            return Disruptions()
+        rng = random.Random(f"disruptions-{self.config.seed}")
+        jam, breakdown, unplanned = rng.sample(vans, 3)
+        d0 = self.day_start
+        return Disruptions(
+            jam_vehicle=jam,
+            jam_start=d0 + rng.uniform(10.0, 11.0) * 3600,
+            breakdown_vehicle=breakdown,
+            breakdown_at=d0 + rng.uniform(11.0, 12.5) * 3600,
+            unplanned_vehicle=unplanned,
+            unplanned_after=d0 + rng.uniform(12.0, 13.5) * 3600,
+        )
+
+    def _lay_out(self, vehicle: Vehicle, stops: list[Stop]) -> _VanDay:
+        rng = random.Random(f"{self.config.seed}-{vehicle.id}")
+        van = _VanDay(vehicle)
+        depot: Point = (self.day.depot.lat, self.day.depot.lon)
+        t = self.day_start + vehicle.shift_start_s
+        counter = iter(range(1, 1_000_000))
+
+        def event(ts: float, kind: str, where: Point, **extra: Any) -> None:
+            event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vehicle.id}-{next(counter)}"
+            body = {"event_id": event_id, "ts": round(ts, 3), "type": kind, **extra}
+            body.update(lat=round(where[0], 6), lon=round(where[1], 6))
+            topic = f"{self.config.topic_prefix}/vehicles/{vehicle.id}/event"
+            van.messages.append(SimMessage(ts, topic, json.dumps(body).encode(), 1, False))
+
+        van.messages.append(self._status(vehicle.id, True, t))
+        event(t, "shift_start", depot)
+        parcels = [p.id for s in stops for p in self._orders[s.order_id].parcels]
+        event(t + SCAN_AFTER_S, "scan", depot, parcel_ids=parcels)
+        van.legs.append(_dwell(depot, t, t + LOADING_S))
+        t += LOADING_S
+        here = depot
+        broken = False
+        for stop in stops:
+            order = self._orders[stop.order_id]
+            target: Point = (order.lat, order.lon)
+            arrived = self._drive(van, rng, here, target, t, event)
+            if arrived is None:
+                broken = True
+                break
+            t, here = arrived, target
+            event(t, "arrived", here, stop_id=stop.id, order_id=order.id)
+            done = max(t, order.windows[0].start if order.windows else t) + order.service_s
+            van.legs.append(_dwell(here, t, done))
+            t = done
+            self._outcome(rng, order, stop, t, here, event)
+            event(t, "departed", here, stop_id=stop.id, order_id=order.id)
+        if broken:
+            # Stays put, online, until well after its shift should have ended.
+            last = van.legs[-1]
+            end = max(self.day_start + vehicle.shift_end_s, last.end + 2 * 3600)
+            van.legs.append(_dwell(last.at(last.end)[0], last.end, end))
+        else:
+            back = self._drive(van, rng, here, depot, t, event)
+            t = back if back is not None else t
+            event(t, "shift_end", depot)
+            van.messages.append(self._status(vehicle.id, False, t + 1))
+        van.messages.sort(key=lambda m: m.ts)
+        return van
+
+    def _outcome(
+        self,
+        rng: random.Random,
+        order: Order,
+        stop: Stop,
+        t: float,
+        where: Point,
+        event: Callable[..., None],
+    ) -> None:
+        parcels = [p.id for p in order.parcels]
+        ids = {"stop_id": stop.id, "order_id": order.id}
+        if rng.random() < self.config.failure_rate:
+            reasons, weights = zip(*_FAIL_REASONS, strict=True)
+            reason = rng.choices(reasons, weights)[0]
+            event(t, "failed", where, **ids, parcel_ids=parcels, reason=reason.value)
+        else:
+            kind = rng.choice(["signature", "signature", "photo", "pin"])
+            pod = {"kind": kind, "ref": f"{kind}-{stop.id}"}
+            event(t, "delivered", where, **ids, parcel_ids=parcels, pod=pod)
+
+    def _drive(
+        self,
+        van: _VanDay,
+        rng: random.Random,
+        a: Point,
+        b: Point,
+        t: float,
+        event: Callable[..., None],
+    ) -> float | None:
+        """Add the drive from a to b starting at t; the arrival time, or None if broken down."""
+        points = _path(rng, a, b)
+        cum = [0.0]
+        for p, q in itertools.pairwise(points):
+            cum.append(cum[-1] + haversine_m(p[0], p[1], q[0], q[1]))
+        total = cum[-1]
+        base_kmh = rng.uniform(*self.config.speed_kmh)
+        jam_kmh = rng.uniform(*JAM_KMH)
+        vid = van.vehicle.id
+        d = self.disruptions
+        pause_at: float | None = None
+        nominal_end = t + total / (base_kmh / 3.6)
+        if (
+            vid == d.unplanned_vehicle
+            and nominal_end >= d.unplanned_after
+            and vid not in self._paused
+        ):
+            pause_at = total / 2
+            self._paused.add(vid)
+        times, dists = [t], [0.0]
+        done = 0.0
+        while done < total:
+            kmh = base_kmh * self._speed_factor(t)
+            if vid == d.jam_vehicle and d.jam_start <= t < d.jam_start + JAM_S:
+                kmh = jam_kmh
+            mps = kmh / 3.6
+            step = min(_STEP_S, (total - done) / mps)
+            if pause_at is not None and done < pause_at <= done + step * mps:
+                step = (pause_at - done) / mps
+            if vid == d.breakdown_vehicle and d.breakdown_at < t + step:
+                step = max(0.0, d.breakdown_at - t)
+                t, done = t + step, done + step * mps
+                times.append(t)
+                dists.append(done)
+                leg = _Leg(points, cum, times, dists)
+                van.legs.append(leg)
+                event(t, "breakdown", leg.at(t)[0])
+                return None
+            t, done = t + step, min(total, done + step * mps)
+            if total - done < 1e-3:
+                done = total  # no endless crawl over float dust
+            times.append(t)
+            dists.append(done)
+            if pause_at is not None and done >= pause_at - 1e-6:
+                # The long unplanned stop: parked between two stops, no event.
+                times.append(t + UNPLANNED_STOP_S)
+                dists.append(done)
+                t += UNPLANNED_STOP_S
+                pause_at = None
+        van.legs.append(_Leg(points, cum, times, dists))
+        return t
+
+    def _speed_factor(self, t: float) -> float:
+        local = (t - self.day_start) % 86_400
+        return RUSH_FACTOR if any(a <= local < b for a, b in RUSH_HOURS) else 1.0
+
+    def _status(self, vehicle_id: str, online: bool, ts: float) -> SimMessage:
+        topic = f"{self.config.topic_prefix}/vehicles/{vehicle_id}/status"
+        payload = json.dumps({"online": online, "ts": round(ts, 3)}).encode()
+        return SimMessage(ts, topic, payload, 1, True)
+
+
+def _path(rng: random.Random, a: Point, b: Point) -> list[Point]:
+    """A street-like path: via a corner (like a street grid), with small lateral wiggles."""
+    straight = haversine_m(a[0], a[1], b[0], b[1])
+    if straight < 1.0:
+        return [a, b]
+    # A partial corner keeps the path about CIRCUITY times the straight line.
+    bend = min(1.0, max(0.0, (CIRCUITY - 1.0) / 0.41))
+    corner = (a[0], b[1]) if rng.random() < 0.5 else (b[0], a[1])
+    mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    via = (mid[0] + bend * (corner[0] - mid[0]), mid[1] + bend * (corner[1] - mid[1]))
+    points = [a]
+    for start, end in ((a, via), (via, b)):
+        for k in (1, 2):
+            f = k / 3
+            wiggle = rng.uniform(-1, 1) * min(60.0, straight * 0.03) / 111_320
+            lat = start[0] + f * (end[0] - start[0]) + wiggle
+            lon = start[1] + f * (end[1] - start[1]) - wiggle
+            points.append((lat, lon))
+        points.append(end)
+    return points
+
+
+def _heading(a: Point, b: Point) -> float:
+    dy = b[0] - a[0]
+    dx = (b[1] - a[1]) * math.cos(math.radians(a[0]))
+    if dx == 0 and dy == 0:
+        return 0.0
+    return math.degrees(math.atan2(dx, dy)) % 360.0
+
+
+def _noise(seed: int, vid: str, sample: int, channel: int) -> float:
+    """A repeatable number in [-1, 1] for (seed, van, sample, channel)."""
+    x = math.sin((seed * 7919 + sum(map(ord, vid)) * 104729 + sample * 31 + channel) * 12.9898)
+    return (x * 43758.5453 % 1.0) * 2 - 1
+
+
+# --- the real-time driver --------------------------------------------------------------
+
+
+class Publisher(Protocol):
+    """What the driver needs of an MQTT connection (MqttPublisher fits)."""
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False) -> None:
+        """Send one message."""
+        ...
+
+
+def run_realtime(
+    simulator: FleetSimulator,
+    publish: Publisher,
+    clock: Clock,
+    stop: threading.Event,
+    tick_s: float = 0.1,
+) -> int:
+    """Play the day against ``clock`` (a ScaledClock for speedup) until done or ``stop``.
+
+    Returns how many messages were published; on ``stop`` the vans on shift say offline.
+    """
+    sent = 0
+    while not stop.is_set() and not simulator.finished:
+        for message in simulator.simulate_until(min(clock.now(), simulator.end_time)):
+            publish.publish(message.topic, message.payload, message.qos, message.retain)
+            sent += 1
+        stop.wait(tick_s)
+    if stop.is_set():
+        for message in simulator.goodbye(simulator.now):
+            publish.publish(message.topic, message.payload, message.qos, message.retain)
+            sent += 1
+    return sent

@@ -1,0 +1,161 @@
+"""KPIs for the supervisor: a query in, a report out, and the report as CSV.
+
+Safe to call from a worker thread: each call opens its own database sessions and returns
+a frozen report that the GUI thread then only reads. A driver's history follows the van
+they drive today (the database keeps no history of who drove which van).
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from app.domain.kpi_report import KpiQuery, KpiReport, build_report, csv_rows
+from app.domain.kpi_rows import (
+    DayBounds,
+    Directory,
+    HistorySource,
+    KpiHistory,
+    StopFilter,
+    StopRecord,
+    day_bounds,
+)
+from app.domain.kpis import WORST_LATE, split, stops_failed_for, stops_missed_by
+from app.foundation.clock import Clock
+from app.tower.operating_day import OperatingDay
+
+
+class KpiService:
+    """Reads history from ``source`` and computes the KPI report of a query.
+
+    ``timezone`` is the depots' local time: it decides where days begin and which hour
+    an exception belongs to.
+    """
+
+    def __init__(
+        self,
+        source: HistorySource,
+        clock: Clock,
+        timezone: str = "UTC",
+        cache_ttl_s: float = 600.0,
+    ) -> None:
+        self.source = source
+        self.clock = clock
+        self.timezone = timezone
+        # Closed days barely change (an old exception may still be resolved), so they are
+        # kept for ``cache_ttl_s``; today is read again on every report.
+        self.cache_ttl_s = cache_ttl_s
+        self._cache: dict[tuple[str | None, str], tuple[float, KpiHistory, tuple[StopRecord, ...]]]
+        self._cache = {}
+        self._lock = threading.Lock()
+
+    def today(self) -> date:
+        """The local operating day now."""
+        return date.fromisoformat(OperatingDay.at(self.clock.now(), self.timezone).iso)
+
+    def directory(self) -> Directory:
+        """Depots, drivers and vehicles for filters and labels."""
+        return self.source.directory()
+
+    def report(self, query: KpiQuery) -> KpiReport:
+        """The report of ``query``: read the days it needs (a few grouped queries), compute."""
+        first, last = query.loaded
+        days = day_bounds(first, last, self.timezone)
+        directory = self.source.directory()
+        history, late = self._history(days, query.depot_id, query.first.isoformat())
+        in_range = [d for d in days if query.first.isoformat() <= d.iso <= query.last.isoformat()]
+        vehicles = self._vehicles_of(directory, query.driver_id)
+        day_stops = self.source.stops(in_range[-1:], query.depot_id, StopFilter(vehicles))
+        if vehicles is not None:  # the cached latest stops are the depot's, not the driver's
+            late = self.source.stops(
+                in_range, query.depot_id, StopFilter(vehicles, latest=WORST_LATE)
+            )
+        return build_report(query, history, directory, self.clock.now(), day_stops, late)
+
+    def _history(
+        self, days: Sequence[DayBounds], depot_id: str | None, range_first: str
+    ) -> tuple[KpiHistory, tuple[StopRecord, ...]]:
+        """Cached closed days plus freshly read ones; and the latest stops of the range."""
+        today = self.today().isoformat()
+        now = time.monotonic()
+        with self._lock:
+            cached = {
+                iso: entry
+                for (depot, iso), entry in self._cache.items()
+                if depot == depot_id and iso < today and now - entry[0] < self.cache_ttl_s
+            }
+        slices: dict[str, tuple[KpiHistory, tuple[StopRecord, ...]]] = {
+            iso: (h, late) for iso, (_, h, late) in cached.items()
+        }
+        for run in _runs([d for d in days if d.iso not in slices]):
+            loaded = split(self.source.load(run, depot_id), "day")
+            for d in run:
+                late = self.source.stops([d], depot_id, StopFilter(latest=WORST_LATE))
+                slices[d.iso] = (loaded.get(d.iso, KpiHistory((d,))), late)
+        with self._lock:
+            for iso, (h, late) in slices.items():
+                if iso < today and iso not in cached:
+                    self._cache[(depot_id, iso)] = (now, h, late)
+        ordered = [slices[d.iso] for d in days]
+        history = KpiHistory(
+            tuple(days),
+            cells=tuple(c for h, _ in ordered for c in h.cells),
+            reasons=tuple(r for h, _ in ordered for r in h.reasons),
+            exceptions=tuple(e for h, _ in ordered for e in h.exceptions),
+            proposals=tuple(p for h, _ in ordered for p in h.proposals),
+        )
+        late = tuple(s for d in days if d.iso >= range_first for s in slices[d.iso][1])
+        return history, late
+
+    def daily_report(self, day: date, depot_id: str | None = None) -> KpiReport:
+        """The report of one day against the day before (what the cron job writes)."""
+        return self.report(KpiQuery(day, day, depot_id))
+
+    def failed_stops(self, query: KpiQuery, reason: str) -> list[StopRecord]:
+        """The range's stops with a failed attempt for ``reason`` (a bar's drill-down)."""
+        vehicles = self._vehicles_of(self.source.directory(), query.driver_id)
+        rows = self.source.stops(
+            self._range(query), query.depot_id, StopFilter(vehicles, failed_reason=reason)
+        )
+        return stops_failed_for(rows, reason)
+
+    def missed_stops(self, query: KpiQuery, driver_id: str | None) -> list[StopRecord]:
+        """The range's stops of ``driver_id`` not delivered on time (a bar's drill-down)."""
+        vehicles = self._vehicles_of(self.source.directory(), driver_id or query.driver_id)
+        rows = self.source.stops(
+            self._range(query), query.depot_id, StopFilter(vehicles, not_on_time=True)
+        )
+        return stops_missed_by(rows, driver_id)
+
+    def _range(self, query: KpiQuery) -> list[DayBounds]:
+        return day_bounds(query.first, query.last, self.timezone)
+
+    @staticmethod
+    def _vehicles_of(directory: Directory, driver_id: str | None) -> tuple[str, ...] | None:
+        if driver_id is None:
+            return None
+        return tuple(v for v, d in directory.vehicle_driver.items() if d == driver_id)
+
+
+def _runs(days: Sequence[DayBounds]) -> list[list[DayBounds]]:
+    """``days`` cut into runs of consecutive days (one read per run)."""
+    runs: list[list[DayBounds]] = []
+    for d in days:
+        if runs and abs(runs[-1][-1].end - d.start) < 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs
+
+
+def write_csv(report: KpiReport, path: Path) -> int:
+    """Write every KPI table of ``report`` to ``path`` (UTF-8, tidy); returns data rows."""
+    rows = csv_rows(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(rows)
+    return len(rows) - 1

@@ -1,0 +1,74 @@
+"""Read-only views the GUI shows: plain rows built by the tower from its live state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VehicleView:
+    """One line of the vehicles panel."""
+
+    id: str
+    plate: str
+    driver: str
+    capacity_kg: float
+    capacity_m3: float
+    shift: str  # "07:30–16:30"
+    stops_total: int
+    stops_done: int
+    state: str = "not started"  # moving, at stop, stopped, offline, not started
+    speed_kmh: float | None = None
+    last_seen: float | None = None
+    next_stop: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    heading_deg: float | None = None
+
+
+def clock_text(seconds_after_midnight: int) -> str:
+    """``27000`` -> ``"07:30"``."""
+    hours, rest = divmod(int(seconds_after_midnight), 3600)
+    return f"{hours:02d}:{rest // 60:02d}"
+
+
+@dataclass(frozen=True)
+class StopView:
+    """A stop as the map and panels show it."""
+
+    id: str
+    order_id: str
+    vehicle_id: str
+    sequence: int
+    customer: str
+    address: str
+    lat: float
+    lon: float
+    status: str
+    window_start: float
+    window_end: float
+    planned_arrival: float
+    eta: float | None = None
+
+
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class ExceptionView:
+    """One line of the exceptions panel."""
+
+    id: int
+    rule: str
+    severity: str  # info, warning, critical
+    state: str  # open, acknowledged, resolved
+    subject_kind: str  # vehicle, stop
+    subject_id: str
+    vehicle_id: str | None
+    depot_id: str | None
+    detail: str
+    raised_at: float
+    updated_at: float
+    acknowledged_by: str | None = None
+    lat: float | None = None
+    lon: float | None = None

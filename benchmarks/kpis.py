@@ -1,0 +1,119 @@
+"""KPI dock figure: time to compute and draw every panel for a depot-month of history.
+
+Generates 30 days x 40 vans x 120 stops (144,000 stops with their attempts, ETA samples,
+customer updates, exceptions, proposals, plans and odometer fixes) into a temporary
+SQLite file with bulk inserts, then times, with the clock at 15:00 on the last day:
+
+- cold: the month's report from an empty cache (every day read from the database),
+- live refresh: the same report again, as the dock's timer asks for it (closed days come
+  from the service's cache; today is read again),
+- drawing: applying the report to the dock (tiles, five charts, group table) and
+  painting it offscreen,
+- the one-day daily report and its PDF.
+
+    .venv/bin/python benchmarks/kpis.py [--days 30] [--vans 40] [--stops 120] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication
+
+from app.domain.kpi_report import KpiQuery
+from app.domain.kpi_rows import day_bounds
+from app.foundation.clock import ManualClock
+from app.storage.database import connect
+from app.storage.history_repository import HistoryRepository
+from app.storage.history_seed import HistoryShape, seed_history
+from app.tower.kpi_service import KpiService
+from widgets.daily_report import write_pdf
+from widgets.kpi_dock import KpiDock
+
+TIMEZONE = "Europe/Paris"
+LAST = date(2025, 3, 30)
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--vans", type=int, default=40)
+    parser.add_argument("--stops", type=int, default=120)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    first = LAST - timedelta(days=args.days - 1)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'history.sqlite3'}"
+        sessions = connect(url)
+        shape = HistoryShape(vehicles_per_depot=args.vans, stops_per_vehicle=args.stops)
+        started = time.perf_counter()
+        stops = seed_history(sessions, day_bounds(first, LAST, TIMEZONE), shape)
+        seconds = time.perf_counter() - started
+        print(f"generated {stops:,} stops over {args.days} days in {seconds:.1f} s")
+        now = datetime(LAST.year, LAST.month, LAST.day, 15, tzinfo=ZoneInfo(TIMEZONE)).timestamp()
+        month = KpiQuery(first, LAST, "D1", trend_days=args.days)
+
+        cold, live, draw = [], [], []
+        dock: KpiDock | None = None
+        for _ in range(args.runs):
+            service = KpiService(HistoryRepository(sessions), ManualClock(now), TIMEZONE)
+            cold.append(timed(lambda s=service: s.report(month)))  # type: ignore[misc]
+            report = service.report(month)
+            live.append(timed(lambda s=service: s.report(month)))  # type: ignore[misc]
+            if dock is None:
+                dock = KpiDock(service, refresh_s=3600)
+                dock.resize(1600, 1000)
+                dock.show()
+                app.processEvents()
+
+            def show(d: KpiDock = dock, r: object = report) -> None:
+                d.show_report(r)  # type: ignore[arg-type]
+                d.grab()  # paint every panel offscreen
+
+            draw.append(timed(show))
+        assert dock is not None
+        dock.stop()
+        day_service = KpiService(HistoryRepository(sessions), ManualClock(now), TIMEZONE)
+        day = timed(lambda: day_service.daily_report(LAST, "D1"))
+        day_report = day_service.daily_report(LAST, "D1")
+        pdf = timed(lambda: write_pdf(day_report, Path(folder) / "daily.pdf"))
+
+    def line(name: str, values: list[float]) -> str:
+        median, low, high = statistics.median(values), min(values), max(values)
+        return f"{name:<44} median {median:.3f} s  (min {low:.3f}, max {high:.3f})"
+
+    print(
+        f"depot-month: {args.days} days x {args.vans} vans x {args.stops} stops, {args.runs} runs"
+    )
+    print(line("cold report (query + compute, no cache)", cold))
+    print(line("live refresh (query today + compute)", live))
+    print(line("draw all panels offscreen", draw))
+    total_cold = [c + d for c, d in zip(cold, draw, strict=True)]
+    total_live = [c + d for c, d in zip(live, draw, strict=True)]
+    print(line("TOTAL cold: compute and draw", total_cold))
+    print(line("TOTAL live refresh: compute and draw", total_live))
+    print(f"{'one-day daily report (cold)':<44} {day:.3f} s")
+    print(f"{'daily report PDF (2 pages)':<44} {pdf:.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole quality gate: ruff, mypy (strict on app/), import contracts, pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash installer/bootstrap.sh
+echo "== ruff";          .venv/bin/ruff check .
+echo "== mypy";          .venv/bin/mypy
+echo "== lint-imports";  .venv/bin/lint-imports
+echo "== pytest";        .venv/bin/python -m pytest -q "$@"

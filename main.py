@@ -1,0 +1,80 @@
+"""Entry point: reads settings, builds the core, then the window (or runs a subcommand).
+
+Qt is imported inside functions only: the solver's child process re-imports this module
+(multiprocessing spawn) and must not pay for, or crash on, Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import sys
+from pathlib import Path
+
+from app.commands import registry
+from app.foundation.settings import Settings, SettingsError, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; every option is documented here and in README.md."""
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="The control tower for last-mile delivery dispatchers. With no "
+        "configuration it starts a self-contained demo (embedded broker, SQLite, "
+        "simulated fleet).",
+        epilog="Environment variables TOWER_<SECTION>__<KEY> override the configuration "
+        "file, e.g. TOWER_DATABASE__URL=postgresql+psycopg://localhost/test.",
+    )
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="run without a window: broker, ingest and storage; SIGTERM or Ctrl+C stops it",
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="start offscreen, wait for the map, write a PNG of the window to PATH, exit",
+    )
+    parser.add_argument(
+        "--after",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --screenshot: wait this long after the map has loaded (default 0)",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in registry():
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run what it asks for."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings: Settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command is not None:
+        return int(args.func(args, settings))
+    if args.headless:
+        from app.commands.headless import run_headless
+
+        return run_headless(settings)
+    from widgets.application import run_window
+
+    return run_window(settings, screenshot=args.screenshot, after_s=args.after)
+
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    sys.exit(main())

@@ -1,0 +1,501 @@
+// The control tower's map API (window.tower). Python calls one tower.<fn>(json) per batch.
+//
+// Rules kept here:
+// - Data from MQTT or the database is text, never markup: labels are drawn on the canvas
+//   with fillText and tooltips are DOM nodes filled with textContent.
+// - Thousands of vehicles: one canvas for what is clickable (stops, vehicles, depot), one
+//   below it for routes and proposals, one for the selected vehicle's trail. A vehicle is a
+//   single canvas circle that also draws its heading tick and label, so a batch moving 2,000
+//   vehicles costs 2,000 setLatLng calls and one redraw of one canvas per frame.
+(function () {
+  "use strict";
+
+  const VEHICLE_COLOURS = {
+    moving: "#2f81f7",
+    stopped_at_stop: "#3fb950",
+    stopped_elsewhere: "#d29922",
+    offline: "#8b949e",
+    not_started: "#6e7681",
+  };
+  const STATE_TEXT = {
+    moving: "moving",
+    stopped_at_stop: "stopped at a stop",
+    stopped_elsewhere: "stopped elsewhere",
+    offline: "offline (no recent position)",
+    not_started: "not started",
+  };
+  const STOP_COLOURS = {
+    pending: "#c9d1d9",
+    en_route: "#a5d6ff",
+    arrived: "#58a6ff",
+    delivered: "#3fb950",
+    failed: "#f85149",
+    skipped: "#8b949e",
+  };
+  const ROUTE_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0",
+    "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#800000", "#aaffc3"];
+  const NO_TILES_TEXT = "Map tiles unavailable (offline?) — positions are still live";
+  const LABEL_MIN_ZOOM = 14;
+  const TRAIL_SAMPLE_S = 10;
+
+  const tower = {
+    map: null,
+    bridge: null,
+    config: {},
+    vehicles: new Map(),   // id -> {marker, data, hist: [ts, lat, lon, ...]}
+    stops: new Map(),      // id -> {marker, data}
+    routeColours: new Map(),
+    alerts: { vehicles: new Set(), stops: new Set(), critical: new Set() },
+    rings: new Map(),      // "v:id" / "s:id" -> ring layer
+    selected: null,
+    following: false,
+    trail: null,
+    trailSeconds: 1800,
+    now: null,             // the tower's clock (seconds) as of the last batch
+    tiles: { loaded: 0, lastLoad: 0, failed: false },
+    stats: { updateMs: [], drawMs: [] },
+  };
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function tooltipNode(lines) {
+    const box = el("div", "tower-tooltip");
+    for (const line of lines) box.appendChild(el("div", "", line));
+    return box;
+  }
+
+  function remember(list, value) {
+    list.push(value);
+    if (list.length > 200) list.splice(0, list.length - 200);
+  }
+
+  function clockText(ts) {
+    const d = new Date(ts * 1000);
+    const two = function (n) { return String(n).padStart(2, "0"); };
+    return two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
+  }
+
+  function routeColour(vehicleId) {
+    if (!tower.routeColours.has(vehicleId)) {
+      tower.routeColours.set(vehicleId, ROUTE_COLOURS[tower.routeColours.size % ROUTE_COLOURS.length]);
+    }
+    return tower.routeColours.get(vehicleId);
+  }
+
+  // A canvas circle that also draws the heading tick (when moving) and the label (zoomed in).
+  const VehicleMarker = L.CircleMarker.extend({
+    _updateBounds: function () {
+      L.CircleMarker.prototype._updateBounds.call(this);
+      // The tick and the label reach beyond the circle: redraw regions must include them.
+      const reach = this._radius + 10;
+      const b = this._pxBounds;
+      const label = this._map && this._map.getZoom() >= LABEL_MIN_ZOOM ? 90 : 0;
+      this._pxBounds = L.bounds(b.min.subtract([reach, reach]), b.max.add([reach + label, reach]));
+    },
+    _updatePath: function () {
+      const renderer = this._renderer;
+      renderer._updateCircle(this);
+      if (!renderer._drawing || this._empty()) return;
+      const ctx = renderer._ctx, p = this._point, data = this.towerData;
+      if (data.state === "moving" && data.heading_deg !== undefined && data.heading_deg !== null) {
+        const rad = data.heading_deg * Math.PI / 180;
+        const inner = this._radius, outer = this._radius + 7;
+        ctx.beginPath();
+        ctx.moveTo(p.x + Math.sin(rad) * inner, p.y - Math.cos(rad) * inner);
+        ctx.lineTo(p.x + Math.sin(rad) * outer, p.y - Math.cos(rad) * outer);
+        ctx.lineWidth = 3;
+        ctx.lineCap = "round";
+        ctx.strokeStyle = this.options.fillColor;
+        ctx.stroke();
+      }
+      if (this._map.getZoom() >= LABEL_MIN_ZOOM && data.label) {
+        ctx.font = "11px sans-serif";
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = "rgba(13,17,23,0.85)";
+        ctx.fillStyle = "#f0f6fc";
+        ctx.strokeText(data.label, p.x + this._radius + 4, p.y + 4);
+        ctx.fillText(data.label, p.x + this._radius + 4, p.y + 4);
+      }
+    },
+  });
+
+  function panes(map) {
+    const make = function (name, zIndex) {
+      const pane = map.createPane(name);
+      pane.style.zIndex = String(zIndex);
+      pane.style.pointerEvents = "none";  // never covers the clickable canvas
+      return pane;
+    };
+    make("towerRoutes", 350);
+    make("towerTrail", 390);
+    make("towerAlerts", 450);
+  }
+
+  tower.init = function (map, config) {
+    tower.map = map;
+    tower.config = config || {};
+    tower.trailSeconds = tower.config.trailSeconds || tower.trailSeconds;
+    panes(map);
+    tower.routeRenderer = L.canvas({ pane: "towerRoutes", padding: 0.2 });
+    tower.trailRenderer = L.canvas({ pane: "towerTrail", padding: 0.2 });
+    tower.renderer = L.canvas({ padding: 0.2 });
+    tower.alertRenderer = L.svg({ pane: "towerAlerts" });
+    const timed = tower.renderer._redraw;
+    tower.renderer._redraw = function () {
+      const started = performance.now();
+      timed.call(this);
+      remember(tower.stats.drawMs, performance.now() - started);
+    };
+    tower.routeLayer = L.layerGroup().addTo(map);
+    tower.proposalLayer = L.layerGroup().addTo(map);
+    tower.stopLayer = L.layerGroup().addTo(map);
+    tower.vehicleLayer = L.layerGroup().addTo(map);
+    tower.alertLayer = L.layerGroup().addTo(map);
+    tower.depotLayer = L.layerGroup().addTo(map);
+    if (tower.config.depot) tower.drawDepot(tower.config.depot);
+    tower.note = el("div", "tower-note", "");
+    tower.note.style.display = "none";
+    map.getContainer().appendChild(tower.note);
+    tower.banner = el("div", "tower-banner", "");
+    tower.banner.style.display = "none";
+    map.getContainer().appendChild(tower.banner);
+    map.eachLayer(function (layer) {
+      if (layer instanceof L.TileLayer) tower.watchTiles(layer);
+    });
+    // A tile server that neither answers nor refuses: no tile at all after a while is a failure.
+    setTimeout(function () { if (!tower.tiles.loaded) tower.tilesFailed(true); },
+      tower.config.tileTimeoutMs || 8000);
+    if (typeof QWebChannel !== "undefined" && window.qt && qt.webChannelTransport) {
+      new QWebChannel(qt.webChannelTransport, function (channel) {
+        tower.bridge = channel.objects.bridge;
+        tower.bridge.pageReady();
+      });
+    }
+  };
+
+  tower.watchTiles = function (layer) {
+    layer.on("tileerror", function () {
+      // One missing tile at the edge while others load is not "offline".
+      if (Date.now() - tower.tiles.lastLoad > 10000) tower.tilesFailed(true);
+    });
+    layer.on("tileload", function () {
+      tower.tiles.loaded += 1;
+      tower.tiles.lastLoad = Date.now();
+      if (tower.tiles.failed) tower.tilesFailed(false);
+    });
+  };
+
+  tower.tilesFailed = function (failed) {
+    tower.tiles.failed = failed;
+    const container = tower.map.getContainer();
+    if (failed) container.classList.add("tower-no-tiles");
+    else container.classList.remove("tower-no-tiles");
+    tower.note.textContent = failed ? NO_TILES_TEXT : "";
+    tower.note.style.display = failed ? "block" : "none";
+  };
+
+  tower.drawDepot = function (d) {
+    tower.depotLayer.clearLayers();
+    const depot = L.circleMarker([d.lat, d.lon], {
+      renderer: tower.renderer, radius: 10, weight: 3, color: "#f0f6fc", fillColor: "#8957e5", fillOpacity: 1,
+    });
+    depot.bindTooltip(function () { return tooltipNode(["Depot", d.name || d.id]); }, { direction: "top" });
+    depot.addTo(tower.depotLayer);
+  };
+
+  // -- vehicles ------------------------------------------------------------------------------
+  function vehicleTooltip(entry) {
+    const v = entry.data;
+    const lines = [(v.label || v.id) + (v.plate ? " · " + v.plate : "")];
+    if (v.driver) lines.push("Driver: " + v.driver);
+    lines.push("State: " + (STATE_TEXT[v.state] || v.state || ""));
+    if (v.speed_kmh !== undefined && v.speed_kmh !== null) lines.push("Speed: " + Math.round(v.speed_kmh) + " km/h");
+    if (v.next_stop) lines.push("Next stop: " + v.next_stop);
+    if (v.last_seen !== undefined && v.last_seen !== null) {
+      const now = tower.now !== null ? tower.now : Date.now() / 1000;
+      lines.push("Last seen: " + clockText(v.last_seen) + " (" + Math.max(0, Math.round(now - v.last_seen)) + " s ago)");
+    } else {
+      lines.push("Last seen: never");
+    }
+    return tooltipNode(lines);
+  }
+
+  function vehicleStyle(data, selected) {
+    const colour = VEHICLE_COLOURS[data.state] || VEHICLE_COLOURS.moving;
+    return {
+      radius: selected ? 10 : 7,
+      weight: selected ? 3 : 2,
+      color: selected ? "#f2cc60" : "#0d1117",
+      fillColor: colour,
+      fillOpacity: data.state === "offline" ? 0.45 : 1,
+    };
+  }
+
+  function addHistory(entry) {
+    const v = entry.data, hist = entry.hist;
+    const ts = v.last_seen !== undefined && v.last_seen !== null ? v.last_seen : Date.now() / 1000;
+    const n = hist.length;
+    if (n && (ts - hist[n - 3] < TRAIL_SAMPLE_S || (hist[n - 2] === v.lat && hist[n - 1] === v.lon))) return;
+    hist.push(ts, v.lat, v.lon);
+    const keep = Math.ceil(tower.trailSeconds / TRAIL_SAMPLE_S) * 3;
+    if (hist.length > 2 * keep) hist.splice(0, hist.length - keep);
+  }
+
+  function trailPoints(entry) {
+    const hist = entry.hist, points = [];
+    const cutoff = (entry.data.last_seen || Date.now() / 1000) - tower.trailSeconds;
+    for (let i = 0; i < hist.length; i += 3) if (hist[i] >= cutoff) points.push([hist[i + 1], hist[i + 2]]);
+    points.push([entry.data.lat, entry.data.lon]);
+    return points;
+  }
+
+  function upsertVehicle(v) {
+    let entry = tower.vehicles.get(v.id);
+    if (!entry) {
+      if (v.lat === undefined || v.lon === undefined) return;
+      const data = Object.assign({ state: "moving" }, v);
+      const marker = new VehicleMarker([v.lat, v.lon], Object.assign({ renderer: tower.renderer }, vehicleStyle(data, false)));
+      marker.towerData = data;
+      entry = { marker: marker, data: data, hist: [] };
+      marker.on("click", function () { tower.clicked("vehicle", data.id); });
+      marker.bindTooltip(function () { return vehicleTooltip(entry); }, { direction: "top", offset: [0, -8] });
+      tower.vehicles.set(v.id, entry);
+      marker.addTo(tower.vehicleLayer);
+      addHistory(entry);
+      return;
+    }
+    const data = entry.data, oldState = data.state;
+    Object.assign(data, v);
+    if (oldState !== data.state) entry.marker.setStyle(vehicleStyle(data, tower.selected === data.id));
+    // setLatLng also redraws when only the heading changed.
+    entry.marker.setLatLng([data.lat, data.lon]);
+    addHistory(entry);
+    if (entry.marker.isTooltipOpen()) entry.marker.getTooltip().update();
+    const ring = tower.rings.get("v:" + data.id);
+    if (ring) ring.setLatLng([data.lat, data.lon]);
+    if (tower.selected === data.id) {
+      tower.trail.setLatLngs(trailPoints(entry));
+      if (tower.following) tower.map.panTo([data.lat, data.lon], { animate: false });
+    }
+  }
+
+  // -- stops ---------------------------------------------------------------------------------
+  function stopTooltip(entry) {
+    const s = entry.data;
+    const lines = [s.label || s.id];
+    if (s.customer) lines.push(s.customer);
+    if (s.address) lines.push(s.address);
+    lines.push("Status: " + String(s.status || "").replace("_", " "));
+    if (s.window_text) lines.push("Window: " + s.window_text);
+    if (s.eta_text) lines.push("ETA: " + s.eta_text);
+    return tooltipNode(lines);
+  }
+
+  function upsertStop(s) {
+    let entry = tower.stops.get(s.id);
+    if (!entry) {
+      if (s.lat === undefined || s.lon === undefined) return;
+      const data = Object.assign({ status: "pending" }, s);
+      const marker = L.circleMarker([s.lat, s.lon], {
+        renderer: tower.renderer, radius: 4, weight: 1.5,
+        color: data.vehicle_id ? routeColour(data.vehicle_id) : "#30363d",
+        fillColor: STOP_COLOURS[data.status] || STOP_COLOURS.pending, fillOpacity: 0.95,
+      });
+      entry = { marker: marker, data: data };
+      marker.on("click", function () { tower.clicked("stop", data.id); });
+      marker.bindTooltip(function () { return stopTooltip(entry); }, { direction: "top" });
+      marker.addTo(tower.stopLayer);
+      tower.stops.set(s.id, entry);
+      return;
+    }
+    const oldStatus = entry.data.status;
+    Object.assign(entry.data, s);
+    if (entry.data.status !== oldStatus) {
+      entry.marker.setStyle({ fillColor: STOP_COLOURS[entry.data.status] || STOP_COLOURS.pending });
+    }
+    if (s.lat !== undefined && s.lon !== undefined) entry.marker.setLatLng([s.lat, s.lon]);
+    if (entry.marker.isTooltipOpen()) entry.marker.getTooltip().update();
+  }
+
+  tower.clicked = function (kind, id) {
+    if (!tower.bridge) return false;
+    if (kind === "vehicle") tower.bridge.vehicleClicked(id);
+    else tower.bridge.stopClicked(id);
+    return true;
+  };
+
+  // -- the calls Python makes ----------------------------------------------------------------
+  tower.setScene = function (scene) {
+    [tower.routeLayer, tower.stopLayer, tower.vehicleLayer].forEach(function (g) { g.clearLayers(); });
+    tower.vehicles.clear();
+    tower.stops.clear();
+    tower.routeColours.clear();
+    if (scene.now !== undefined && scene.now !== null) tower.now = scene.now;
+    if (scene.depot) tower.drawDepot(scene.depot);
+    (scene.routes || []).forEach(function (r) {
+      L.polyline(r.points, {
+        renderer: tower.routeRenderer, color: routeColour(r.vehicle_id), weight: 2, opacity: 0.6, interactive: false,
+      }).addTo(tower.routeLayer);
+    });
+    (scene.stops || []).forEach(upsertStop);
+    (scene.vehicles || []).forEach(upsertVehicle);
+    if (tower.selected) tower.select(tower.selected, true);
+    tower.drawAlerts();
+    return tower.counts();
+  };
+
+  tower.update = function (batch) {
+    const started = performance.now();
+    if (batch.now !== undefined && batch.now !== null) tower.now = batch.now;
+    const vehicles = batch.vehicles || [], stops = batch.stops || [];
+    for (let i = 0; i < vehicles.length; i++) upsertVehicle(vehicles[i]);
+    for (let i = 0; i < stops.length; i++) upsertStop(stops[i]);
+    const elapsed = performance.now() - started;
+    remember(tower.stats.updateMs, elapsed);
+    return elapsed;
+  };
+
+  tower.counts = function () {
+    return { vehicles: tower.vehicles.size, stops: tower.stops.size };
+  };
+
+  tower.select = function (id, keepView) {
+    const previous = tower.vehicles.get(tower.selected);
+    if (previous) previous.marker.setStyle(vehicleStyle(previous.data, false));
+    tower.selected = id || null;
+    if (tower.trail) tower.trail.remove();
+    tower.trail = null;
+    const entry = tower.vehicles.get(id);
+    if (!entry) return false;
+    entry.marker.setStyle(vehicleStyle(entry.data, true));
+    entry.marker.bringToFront();
+    tower.trail = L.polyline(trailPoints(entry), {
+      renderer: tower.trailRenderer, color: "#f2cc60", weight: 4, opacity: 0.9, interactive: false,
+    }).addTo(tower.map);
+    if (!keepView) tower.map.panTo(entry.marker.getLatLng());
+    return true;
+  };
+
+  tower.setTrail = function (points) {
+    // points: [[ts, lat, lon], ...] of the selected vehicle, e.g. from storage.
+    const entry = tower.vehicles.get(tower.selected);
+    if (!entry) return false;
+    entry.hist = [];
+    points.forEach(function (p) { entry.hist.push(p[0], p[1], p[2]); });
+    tower.trail.setLatLngs(trailPoints(entry));
+    return true;
+  };
+
+  tower.trailLength = function () { return tower.trail ? tower.trail.getLatLngs().length : 0; };
+
+  tower.follow = function (on) {
+    tower.following = !!on;
+    const entry = tower.vehicles.get(tower.selected);
+    if (tower.following && entry) tower.map.panTo(entry.marker.getLatLng(), { animate: false });
+  };
+
+  tower.focus = function (lat, lon, zoom) {
+    tower.map.setView([lat, lon], zoom || Math.max(tower.map.getZoom(), 15));
+  };
+
+  tower.fitAll = function () {
+    const points = [];
+    tower.vehicles.forEach(function (e) { points.push(e.marker.getLatLng()); });
+    tower.stops.forEach(function (e) { points.push(e.marker.getLatLng()); });
+    if (points.length) tower.map.fitBounds(L.latLngBounds(points).pad(0.05));
+  };
+
+  tower.setAlerts = function (alerts) {
+    tower.alerts = {
+      vehicles: new Set(alerts.vehicles || []),
+      stops: new Set(alerts.stops || []),
+      critical: new Set(alerts.critical || []),
+    };
+    tower.drawAlerts();
+    return tower.alertCount();
+  };
+
+  tower.drawAlerts = function () {
+    tower.alertLayer.clearLayers();
+    tower.rings.clear();
+    const ring = function (key, latlng, id) {
+      const critical = tower.alerts.critical.has(id);
+      const layer = L.circleMarker(latlng, {
+        renderer: tower.alertRenderer, radius: critical ? 15 : 12, weight: critical ? 4 : 3,
+        color: "#ff3b30", fill: false, interactive: false, className: critical ? "tower-critical" : "tower-alert",
+      }).addTo(tower.alertLayer);
+      tower.rings.set(key, layer);
+    };
+    tower.alerts.vehicles.forEach(function (id) {
+      const e = tower.vehicles.get(id);
+      if (e) ring("v:" + id, e.marker.getLatLng(), id);
+    });
+    tower.alerts.stops.forEach(function (id) {
+      const e = tower.stops.get(id);
+      if (e) ring("s:" + id, e.marker.getLatLng(), id);
+    });
+  };
+
+  tower.alertCount = function () { return tower.alertLayer.getLayers().length; };
+
+  tower.setProposal = function (routes) {
+    tower.proposalLayer.clearLayers();
+    (routes || []).forEach(function (r) {
+      L.polyline(r.points, {
+        renderer: tower.routeRenderer, color: r.vehicle_id ? routeColour(r.vehicle_id) : "#f2cc60",
+        weight: 3, dashArray: "8 6", opacity: 0.95, interactive: false,
+      }).addTo(tower.proposalLayer);
+    });
+    return tower.proposalLayer.getLayers().length;
+  };
+
+  tower.setStale = function (stale, text) {
+    tower.banner.textContent = stale ? (text || "Telemetry is stale") : "";
+    tower.banner.style.display = stale ? "block" : "none";
+  };
+
+  // -- read-backs for tests and benchmarks -----------------------------------------------------
+  tower.vehiclePosition = function (id) {
+    const entry = tower.vehicles.get(id);
+    if (!entry) return null;
+    const p = entry.marker.getLatLng();
+    return { lat: p.lat, lon: p.lng, state: entry.data.state, colour: entry.marker.options.fillColor };
+  };
+
+  tower.stopStatus = function (id) {
+    const entry = tower.stops.get(id);
+    return entry ? entry.data.status : null;
+  };
+
+  tower.tooltipText = function (kind, id) {
+    const entry = (kind === "vehicle" ? tower.vehicles : tower.stops).get(id);
+    if (!entry) return null;
+    const node = entry.marker.getTooltip()._content(entry.marker);
+    return {
+      text: node.textContent,
+      elements: node.querySelectorAll("*").length,
+      images: node.querySelectorAll("img").length,
+      lines: Array.from(node.children).map(function (c) { return c.textContent; }),
+    };
+  };
+
+  tower.noteText = function () { return tower.note.style.display === "none" ? "" : tower.note.textContent; };
+  tower.bannerText = function () { return tower.banner.style.display === "none" ? "" : tower.banner.textContent; };
+  tower.imageCount = function () { return document.querySelectorAll("img:not(.leaflet-tile)").length; };
+
+  tower.timings = function () {
+    const median = function (xs) {
+      if (!xs.length) return null;
+      const s = xs.slice().sort(function (a, b) { return a - b; });
+      return s[Math.floor(s.length / 2)];
+    };
+    return { updateMs: median(tower.stats.updateMs), drawMs: median(tower.stats.drawMs), draws: tower.stats.drawMs.length };
+  };
+
+  window.tower = tower;
+})();

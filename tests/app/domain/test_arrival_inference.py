@@ -1,0 +1,74 @@
+"""Arrivals and departures inferred from positions."""
+
+from __future__ import annotations
+
+from app.domain.arrival_inference import ArrivalInference
+from app.domain.execution import ExecutionTracker
+from app.domain.model import EventType, StopStatus, TelemetryFix
+from app.foundation.settings import Thresholds
+from tests.app.domain.day import T0, ev, north_of, small_day
+
+S1_NORTH_M = 2000.0  # small_day puts O1 2 km north of the depot
+
+
+def fix(ts: float, metres_from_s1: float) -> TelemetryFix:
+    """V1 on the road to S1, ``metres_from_s1`` short of it (negative: past it)."""
+    lat, lon = north_of(S1_NORTH_M - metres_from_s1)
+    return TelemetryFix("V1", ts, lat, lon)
+
+
+def on_the_road() -> tuple[ExecutionTracker, ArrivalInference]:
+    t = small_day()
+    t.apply(ev(EventType.DEPARTED, T0))
+    return t, ArrivalInference.from_thresholds(Thresholds())
+
+
+def test_a_van_that_stays_arrives_when_it_entered_and_departs_when_it_leaves() -> None:
+    t, inference = on_the_road()
+    approach = [fix(T0 + 400, 400), fix(T0 + 410, 180), fix(T0 + 420, 80)]
+    parked = [fix(T0 + 430 + 10 * k, 15) for k in range(8)]
+    results = inference.feed(t, approach + parked)
+    assert [r.event_id for r in results] == ["inferred:V1:S1:arrived"]
+    p = t.stop_progress("S1")
+    assert (p.status, p.arrived_at) == (StopStatus.ARRIVED, T0 + 420)
+    inference.feed(t, [fix(T0 + 600, 60), fix(T0 + 610, 250)])
+    p = t.stop_progress("S1")
+    assert p.departed_at == T0 + 610
+    timeline = t.order_timeline("O1")
+    assert [(e.type, e.inferred) for e in timeline][-2:] == [("arrived", True), ("departed", True)]
+    assert t.stop_progress("S2").status is StopStatus.EN_ROUTE
+
+
+def test_a_van_passing_by_does_not_arrive() -> None:
+    t, inference = on_the_road()
+    drive_past = [fix(T0 + 400 + 8 * k, 300 - 60 * k) for k in range(11)]  # 300 m .. -300 m
+    assert inference.feed(t, drive_past) == []
+    assert t.stop_progress("S1").status is StopStatus.EN_ROUTE
+
+
+def test_gps_jitter_at_the_edge_neither_breaks_the_dwell_nor_departs() -> None:
+    t, inference = on_the_road()
+    jitter = [fix(T0 + 500 + 5 * k, 95 if k % 2 == 0 else 125) for k in range(40)]
+    results = inference.feed(t, jitter)
+    assert [r.event_id for r in results] == ["inferred:V1:S1:arrived"]
+    p = t.stop_progress("S1")
+    assert (p.arrived_at, p.departed_at) == (T0 + 500, None)
+
+
+def test_no_inference_when_the_device_reported_the_arrival() -> None:
+    t, inference = on_the_road()
+    t.apply(ev(EventType.ARRIVED, T0 + 505, "S1"))
+    parked = [fix(T0 + 500 + 10 * k, 10) for k in range(10)]
+    assert inference.feed(t, parked) == []
+    assert t.stop_progress("S1").arrived_at == T0 + 505
+
+
+def test_imprecise_and_old_fixes_are_ignored() -> None:
+    t, inference = on_the_road()
+    blurry = [
+        TelemetryFix("V1", T0 + 500 + 10 * k, *north_of(S1_NORTH_M), accuracy_m=500)
+        for k in range(10)
+    ]
+    assert inference.feed(t, blurry) == []
+    inference.feed(t, [fix(T0 + 1000, 10)])
+    assert inference.observe(fix(T0 + 990, 10), []) == []

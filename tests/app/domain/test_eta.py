@@ -1,0 +1,136 @@
+"""Predictive ETAs: the method, the learning, and the accuracy record."""
+
+from __future__ import annotations
+
+from app.domain.eta import EtaAccuracy, EtaPredictor
+from app.domain.execution import ExecutionTracker
+from app.domain.model import (
+    EventType,
+    Order,
+    Stop,
+    StopEta,
+    TelemetryFix,
+    TimeWindow,
+    Vehicle,
+    VehicleEta,
+)
+from tests.app.domain.day import DEPOT, T0, ev, north_of, order, small_day
+
+E = EventType
+SLOWER = 1.3  # the van of the scripted day is consistently 30% slower than the model
+
+
+def long_route(stops: int = 8) -> tuple[ExecutionTracker, list[Order], EtaPredictor]:
+    """V1 with ``stops`` stops 1.5 km apart going north; planned by the untrained model."""
+    model = EtaPredictor()
+    orders, planned, t = [], [], T0
+    lat, lon = DEPOT.lat, DEPOT.lon
+    for k in range(stops):
+        o = order(k + 1, *north_of(1500.0 * (k + 1)), window_h=8)
+        o = Order(**{**o.__dict__, "windows": (TimeWindow(T0 - 3600, T0 + 12 * 3600),)})
+        t += model.travel_time(lat, lon, o.lat, o.lon, t)
+        planned.append(t)
+        t += o.service_s
+        lat, lon = o.lat, o.lon
+        orders.append(o)
+    route = [Stop(f"S{k + 1}", o.id, "V1", k, planned[k]) for k, o in enumerate(orders)]
+    van = Vehicle("V1", "D1", "AB-123-CD", 1000, 10, 8 * 3600, 17 * 3600)
+    return ExecutionTracker(orders, route, vehicles=[van], depots=[DEPOT]), orders, model
+
+
+def test_an_early_van_waits_for_the_window() -> None:
+    t = small_day()
+    t.apply(ev(E.DEPARTED, T0))
+    eta = EtaPredictor().predict_vehicle(t, "V1", None, T0)
+    assert eta is not None
+    window_start = t.orders["O1"].windows[0].start
+    assert window_start > T0 and eta.stops[0].eta == window_start  # 09:00, not 08:06
+    assert eta.stops[1].eta > window_start + 180
+    assert eta.return_to_depot > eta.stops[-1].eta
+
+
+def test_a_van_at_a_stop_finishes_serving_it_first() -> None:
+    tracker, orders, model = long_route(3)
+    tracker.apply(ev(E.DEPARTED, T0))
+    tracker.apply(ev(E.ARRIVED, T0 + 300, "S1"))
+    eta = model.predict_vehicle(tracker, "V1", None, T0 + 330)
+    assert eta is not None
+    assert eta.stops[0] == StopEta("S1", "V1", T0 + 300, tracker.stops["S1"].planned_arrival)
+    leg = model.travel_time(orders[0].lat, orders[0].lon, orders[1].lat, orders[1].lon, T0)
+    assert abs(eta.stops[1].eta - (T0 + 300 + 180 + leg)) < 1.0
+
+
+def test_the_eta_converges_on_a_van_that_is_30_percent_slower() -> None:
+    tracker, orders, learner = long_route(8)
+    naive = EtaPredictor()  # never learns
+    truth, now = {}, T0
+    lat, lon = DEPOT.lat, DEPOT.lon
+    for k, o in enumerate(orders):  # the real day, scripted
+        now += SLOWER * learner.travel_time(lat, lon, o.lat, o.lon, now)
+        truth[f"S{k + 1}"] = now
+        now += o.service_s
+        lat, lon = o.lat, o.lon
+
+    tracker.apply(ev(E.DEPARTED, T0))
+    depart, errors, naive_errors = T0, [], []
+    for k, o in enumerate(orders):
+        sid = f"S{k + 1}"
+        position = {"V1": TelemetryFix("V1", depart, lat, lon)} if k else {}
+        learned = learner.predict_all(tracker, position, depart)["V1"].stops[0]
+        plain = naive.predict_vehicle(tracker, "V1", position.get("V1"), depart)
+        assert learned.stop_id == sid and plain is not None
+        errors.append(abs(learned.eta - truth[sid]))
+        naive_errors.append(abs(plain.stops[0].eta - truth[sid]))
+        tracker.apply(ev(E.ARRIVED, truth[sid], sid))
+        depart = truth[sid] + o.service_s
+        tracker.apply(ev(E.DEPARTED, depart, sid))
+        learner.learn(tracker)
+        lat, lon = o.lat, o.lon
+        if k == 2:  # after three legs: the ETA of the last stop, 5 stops ahead
+            far = learner.predict_vehicle(tracker, "V1", None, depart)
+            assert far is not None
+            plan_error = abs(tracker.stops["S8"].planned_arrival - truth["S8"])
+            assert abs(far.stops[-1].eta - truth["S8"]) < 0.1 * plan_error
+
+    assert errors[0] == naive_errors[0] > 60  # nothing learned yet
+    for k in range(3, len(orders)):
+        assert errors[k] < 0.1 * naive_errors[k], (k, errors[k], naive_errors[k])
+    assert learner.speed_factor("V1", learner.hours(T0)) > 1.25
+
+
+def test_service_time_is_learned_by_stop_type_and_parcel_count() -> None:
+    tracker, orders, model = long_route(4)
+    tracker.apply(ev(E.DEPARTED, T0))
+    for k in range(3):
+        tracker.apply(ev(E.ARRIVED, T0 + 1000 * k + 300, f"S{k + 1}"))
+        tracker.apply(ev(E.DEPARTED, T0 + 1000 * k + 700, f"S{k + 1}"))
+    model.learn(tracker)
+    assert 390 < model.service_s(orders[3]) <= 400  # one parcel: learned, not the planned 180
+    two_parcels = order(9, DEPOT.lat, DEPOT.lon, parcels=2)
+    assert model.service_s(two_parcels) == two_parcels.service_s  # nothing learned for two
+
+
+def test_accuracy_keeps_the_etas_told_60_30_and_10_minutes_before() -> None:
+    accuracy = EtaAccuracy()
+    arrival = T0 + 7200
+    told = {70: arrival + 900, 40: arrival + 400, 20: arrival + 100, 5: arrival + 10}
+    for minutes_before, eta in sorted(told.items(), reverse=True):
+        made = arrival - minutes_before * 60
+        accuracy.record(VehicleEta("V1", made, (StopEta("S1", "V1", eta, T0 + 6000),), eta))
+    accuracy.arrived("S1", "V1", arrival, T0 + 6000)
+    rows = [(s.stop_id, s.horizon_min, s.predicted_eta) for s in accuracy.accuracy_samples()]
+    assert rows == [("S1", 60, told[70]), ("S1", 30, told[40]), ("S1", 10, told[20])]
+    assert accuracy.drain() and accuracy.drain() == []
+
+
+def test_predict_all_feeds_the_accuracy_record_through_learning() -> None:
+    tracker, _, model = long_route(3)
+    tracker.apply(ev(E.DEPARTED, T0))
+    for minute in range(0, 90, 5):
+        model.predict_all(tracker, {}, T0 + minute * 60)
+    arrival = T0 + 90 * 60
+    tracker.apply(ev(E.ARRIVED, arrival, "S1"))
+    model.learn(tracker)
+    samples = model.accuracy.accuracy_samples()
+    assert [s.horizon_min for s in samples] == [60, 30, 10]
+    assert all(s.actual_arrival == arrival and s.vehicle_id == "V1" for s in samples)

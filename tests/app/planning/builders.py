@@ -1,0 +1,41 @@
+"""Small hand-made routing problems on a plane, with integer Euclidean matrices."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.planning.checker import check_plan
+from app.planning.problem import Matrices, Node, PlanResult, RoutingProblem
+
+SOLOMON = Path(__file__).resolve().parents[4] / "shared" / "data" / "solomon"
+
+
+def plane(nodes: Sequence[Node]) -> Matrices:
+    """Travel time = distance = Euclidean distance between the nodes, rounded up."""
+    rows = [[math.ceil(math.hypot(a.x - b.x, a.y - b.y)) for b in nodes] for a in nodes]
+    return Matrices(travel_time=rows, distance=[list(r) for r in rows])
+
+
+def stop(name: str, x: float, y: float = 0.0, **kwargs: object) -> Node:
+    """A stop to visit (droppable at a normal penalty unless told otherwise)."""
+    kwargs.setdefault("drop_penalty", 100_000)
+    return Node(id=name, x=x, y=y, **kwargs)  # type: ignore[arg-type]
+
+
+def depot(name: str = "depot", x: float = 0.0, y: float = 0.0) -> Node:
+    """A depot or a van's position."""
+    return Node(id=name, x=x, y=y)
+
+
+def assert_checked(problem: RoutingProblem, result: PlanResult) -> None:
+    """Every plan a test gets must pass the independent checker."""
+    assert result.has_plan, result
+    report = check_plan(problem, result)
+    assert report.feasible, report.violations
+
+
+def route_of(result: PlanResult, van: int) -> list[int]:
+    """The stops of one van."""
+    return list(result.routes[van].stops)

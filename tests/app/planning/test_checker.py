@@ -1,0 +1,84 @@
+"""The independent checker finds what is wrong with a plan."""
+
+from __future__ import annotations
+
+from app.planning.checker import check_plan, check_vrptw
+from app.planning.instances import VrptwInstance
+from app.planning.problem import (
+    DroppedStop,
+    PlannedRoute,
+    PlanResult,
+    PlanStatus,
+    RoutingProblem,
+    Van,
+    VehicleLock,
+)
+from tests.app.planning.builders import depot, plane, stop
+
+# Depot at 0; customers at x = 3, 4 (a 3-4-5 triangle) and x = 10.
+LINE = VrptwInstance(
+    name="line",
+    coords=((0, 0), (3, 4), (10, 0)),
+    demand=(0, 5, 5),
+    ready=(0, 0, 0),
+    due=(100, 5, 30),
+    service=(0, 1, 1),
+    capacity=10,
+    vehicles=2,
+)
+
+
+def test_good_plan_passes_with_real_distance() -> None:
+    report = check_vrptw(LINE, [[1, 2]])
+    assert report.feasible, report.violations
+    assert abs(report.distance - (5 + (49 + 16) ** 0.5 + 10)) < 1e-9
+    assert report.vehicles == 1
+
+
+def test_late_service_is_caught() -> None:
+    report = check_vrptw(LINE, [[2, 1]])
+    assert not report.feasible
+    assert any("customer 1 served" in v for v in report.violations)
+
+
+def test_overload_missing_and_duplicates_are_caught() -> None:
+    heavy = VrptwInstance(**{**LINE.__dict__, "capacity": 9})
+    assert any("over capacity" in v for v in check_vrptw(heavy, [[1, 2]]).violations)
+    assert any("not served" in v for v in check_vrptw(LINE, [[1]]).violations)
+    assert any("2 times" in v for v in check_vrptw(LINE, [[1, 2], [2]]).violations)
+    assert any(
+        "only 1 vehicles" in v
+        for v in check_vrptw(
+            VrptwInstance(**{**LINE.__dict__, "vehicles": 1}), [[1], [2]]
+        ).violations
+    )
+
+
+def test_plan_check_catches_a_broken_lock_and_a_false_distance() -> None:
+    nodes = [depot(), stop("a", 10)]
+    problem = RoutingProblem(
+        nodes=(*nodes,),
+        vans=(Van("x", 0, 0, 10), Van("y", 0, 0, 10)),
+        matrices=plane(nodes),
+        vehicle_locks=(VehicleLock(1, 1),),
+    )
+    result = PlanResult(
+        PlanStatus.SOLVED,
+        routes=(PlannedRoute(0, (1,), (10,), (10,), 20, 20), PlannedRoute(1, (), (), (), 0, 0)),
+        distance=19,
+    )
+    violations = check_plan(problem, result).violations
+    assert any("locked to van 1" in v for v in violations)
+    assert any("recomputed 20" in v for v in violations)
+
+
+def test_plan_check_catches_a_stop_both_served_and_dropped() -> None:
+    nodes = [depot(), stop("a", 10)]
+    problem = RoutingProblem(nodes=(*nodes,), vans=(Van("x", 0, 0, 10),), matrices=plane(nodes))
+    result = PlanResult(
+        PlanStatus.SOLVED,
+        routes=(PlannedRoute(0, (1,), (10,), (10,), 20, 20),),
+        dropped=(DroppedStop(1, "why"),),
+        distance=20,
+    )
+    assert any("disagree" in v for v in check_plan(problem, result).violations)

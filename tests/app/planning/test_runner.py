@@ -1,0 +1,82 @@
+"""The solve runs in a child process: results, progress, cancel, hard kill, a live parent."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+from app.planning.checker import check_vrptw
+from app.planning.instances import read_instance, to_problem
+from app.planning.problem import PlanStatus, SolveProgress
+from app.planning.runner import SolveHandle, start_solve
+from tests.app.planning.builders import SOLOMON
+
+DEADLINE_S = 30.0
+
+
+def wait_until(condition: Callable[[], bool], handle: SolveHandle) -> None:
+    """Poll the handle (as a GUI timer would) until the condition holds."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        handle.poll()
+        threading.Event().wait(0.02)
+
+
+def test_cancel_returns_the_best_plan_so_far() -> None:
+    instance = read_instance(SOLOMON / "R101.txt")
+    seen: list[SolveProgress] = []
+    handle = start_solve(to_problem(instance), 120, on_progress=seen.append)
+    wait_until(lambda: bool(seen), handle)
+    handle.cancel()
+    result = handle.result(timeout=DEADLINE_S)
+    assert result.status is PlanStatus.CANCELLED
+    assert result.seconds < 60
+    report = check_vrptw(instance, [list(r.stops) for r in result.routes])
+    assert report.feasible, report.violations
+
+
+def test_a_child_that_does_not_answer_is_killed() -> None:
+    instance = read_instance(SOLOMON / "C101.txt")
+    handle = start_solve(to_problem(instance), 60, grace_s=0.5, test_only_hang=True)
+    handle.cancel()
+    started = time.monotonic()
+    result = handle.result(timeout=DEADLINE_S)
+    assert result.status is PlanStatus.CANCELLED_NO_PLAN
+    assert time.monotonic() - started < 10
+    assert not handle._process.is_alive()
+
+
+def test_the_parent_stays_live_while_the_child_solves() -> None:
+    instance = read_instance(SOLOMON / "C101.txt")
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.wait(0.01):
+            ticks.append(time.monotonic())
+
+    thread = threading.Thread(target=ticker, daemon=True)
+    thread.start()
+    handle = start_solve(to_problem(instance), 1.5)
+    result = handle.result(timeout=DEADLINE_S)
+    stop.set()
+    thread.join()
+    assert result.status is PlanStatus.SOLVED
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 50
+    assert max(gaps) < 0.5
+
+
+def test_poll_never_blocks_and_finally_answers() -> None:
+    instance = read_instance(SOLOMON / "C201.txt")
+    handle = start_solve(to_problem(instance), 0.5)
+    first = time.monotonic()
+    assert handle.poll() is None
+    assert time.monotonic() - first < 0.1
+    wait_until(lambda: handle.done, handle)
+    result = handle.poll()
+    assert result is not None and result.has_plan
+    assert check_vrptw(instance, [list(r.stops) for r in result.routes]).feasible

@@ -1,0 +1,232 @@
+"""The OR-Tools model on small hand-solved problems; every plan passes the checker."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.planning.checker import check_vrptw
+from app.planning.instances import read_instance, to_problem
+from app.planning.problem import (
+    Node,
+    PickupDelivery,
+    PlanStatus,
+    PositionLock,
+    RoutingProblem,
+    Van,
+    VehicleLock,
+)
+from app.planning.solver import (
+    REASON_CAPACITY,
+    REASON_FLEET,
+    REASON_SHIFT,
+    REASON_WINDOW,
+    solve,
+)
+from tests.app.planning.builders import SOLOMON, assert_checked, depot, plane, route_of, stop
+
+QUICK = 0.2
+
+
+def problem_of(nodes: list[Node], vans: list[Van], **kwargs: object) -> RoutingProblem:
+    """A problem on the plane."""
+    return RoutingProblem(
+        nodes=tuple(nodes),
+        vans=tuple(vans),
+        matrices=plane(nodes),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_capacity_splits_the_load_over_two_vans() -> None:
+    nodes = [depot(), *(stop(f"s{x}", x, weight=5, volume=1) for x in (10, 11, -10, -11))]
+    vans = [Van("a", 0, 0, capacity_weight=10, capacity_volume=10) for _ in range(2)]
+    problem = problem_of(nodes, vans)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert not result.dropped
+    assert sorted(len(r.stops) for r in result.routes) == [2, 2]
+
+
+def test_volume_is_a_second_capacity() -> None:
+    nodes = [depot(), *(stop(f"s{x}", x, weight=1, volume=3) for x in (10, 11, -10, -11))]
+    vans = [Van("a", 0, 0, capacity_weight=100, capacity_volume=6) for _ in range(2)]
+    problem = problem_of(nodes, vans)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert sorted(len(r.stops) for r in result.routes) == [2, 2]
+
+
+def test_windows_decide_the_order() -> None:
+    # A at 10 opens late, B at 20 closes early: only B then A is feasible.
+    nodes = [
+        depot(),
+        stop("A", 10, windows=((50, 60),), drop_penalty=None),
+        stop("B", 20, windows=((0, 30),), drop_penalty=None),
+    ]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10, shift=(0, 200))])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 0) == [2, 1]
+    assert result.routes[0].service_starts == (20, 50)
+
+
+def test_second_window_is_used_when_the_first_has_closed() -> None:
+    nodes = [depot(), stop("C", 10, windows=((0, 5), (40, 45)), drop_penalty=None)]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10, shift=(0, 200))])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert result.routes[0].arrivals == (10,)
+    assert result.routes[0].service_starts == (40,)
+
+
+def test_shift_end_sends_the_far_stop_to_the_longer_shift() -> None:
+    nodes = [depot(), stop("far", 40, drop_penalty=None)]
+    vans = [
+        Van("short", 0, 0, capacity_weight=10, shift=(0, 30)),
+        Van("long", 0, 0, capacity_weight=10, shift=(0, 100)),
+    ]
+    problem = problem_of(nodes, vans)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 1) == [1]
+
+
+def test_dropped_stops_come_with_reasons() -> None:
+    nodes = [
+        depot(),
+        stop("heavy", 5, weight=50),
+        stop("too early", 50, windows=((0, 20),)),
+        stop("east", 1, weight=6),
+        stop("west", -1, weight=6),
+        stop("beyond the shift", 600),
+    ]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10, shift=(0, 1000))])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    reasons = {d.node: d.reason for d in result.dropped}
+    assert reasons[1] == REASON_CAPACITY
+    assert reasons[2] == REASON_WINDOW
+    assert reasons[5] == REASON_SHIFT
+    assert [reasons.get(3), reasons.get(4)].count(REASON_FLEET) == 1
+
+
+def two_depots() -> tuple[list[Node], list[Van]]:
+    """Van 0 at x=0, van 1 at x=100."""
+    nodes = [depot("west"), depot("east", 100)]
+    vans = [Van("w", 0, 0, capacity_weight=50), Van("e", 1, 1, capacity_weight=50)]
+    return nodes, vans
+
+
+def test_vehicle_lock_keeps_a_stop_on_its_van() -> None:
+    nodes, vans = two_depots()
+    nodes.append(stop("next to west", 1))
+    problem = problem_of(nodes, vans, vehicle_locks=(VehicleLock(2, 1),))
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 1) == [2]
+
+
+def test_on_board_parcel_stays_on_its_van_and_counts_in_its_load() -> None:
+    nodes, vans = two_depots()
+    vans[1] = Van("e", 1, 1, capacity_weight=10)
+    nodes += [
+        stop("on board", 1, weight=8),
+        stop("other", 2, weight=5),
+        stop("third", 99, weight=5),
+    ]
+    problem = problem_of(nodes, vans, vehicle_locks=(VehicleLock(2, 1),))
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert 2 in route_of(result, 1)
+    assert 4 not in route_of(result, 1)  # 8 + 5 would not fit
+
+
+def test_position_lock_puts_the_stop_first() -> None:
+    nodes = [depot(), *(stop(f"s{x}", x) for x in (10, 20, 30))]
+    problem = problem_of(
+        nodes, [Van("v", 0, 0, capacity_weight=10)], position_locks=(PositionLock(3, 0, 0),)
+    )
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 0)[0] == 3
+    assert len(route_of(result, 0)) == 3
+
+
+def test_rescue_pairs_each_pickup_with_its_delivery_on_one_van() -> None:
+    nodes = [
+        depot(),
+        stop("own 1", 10, weight=4),  # 1, on board van 0
+        stop("own 2", 20, weight=4),  # 2, on board van 0
+        stop("breakdown p1", 15, 5, weight=3),  # 3
+        stop("breakdown p2", 15, 5, weight=3),  # 4
+        stop("customer 1", 30, weight=3),  # 5
+        stop("customer 2", -10, weight=3),  # 6
+    ]
+    vans = [Van("a", 0, 0, capacity_weight=10), Van("b", 0, 0, capacity_weight=10)]
+    problem = problem_of(
+        nodes,
+        vans,
+        vehicle_locks=(VehicleLock(1, 0), VehicleLock(2, 0)),
+        pairs=(PickupDelivery(3, 5), PickupDelivery(4, 6)),
+    )
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert not result.dropped
+    for pair in problem.pairs:
+        [route] = [r.stops for r in result.routes if pair.pickup in r.stops]
+        assert route.index(pair.pickup) < route.index(pair.delivery)
+
+
+def test_initial_routes_are_the_starting_plan() -> None:
+    nodes = [depot(), *(stop(f"s{x}", x) for x in (10, 20, 30))]
+    van = Van("v", 0, 0, capacity_weight=10, initial_route=(3, 1, 2))
+    problem = problem_of(nodes, [van])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert result.progress[0].best_cost == 30 + 20 + 10 + 20
+    assert result.distance == 60
+
+
+def swapped_problem(**kwargs: object) -> RoutingProblem:
+    """Each van starts with the stop next to the *other* van."""
+    nodes, vans = two_depots()
+    nodes += [stop("near west", 1), stop("near east", 99)]
+    vans = [
+        Van("w", 0, 0, capacity_weight=50, initial_route=(3,)),
+        Van("e", 1, 1, capacity_weight=50, initial_route=(2,)),
+    ]
+    return problem_of(nodes, vans, **kwargs)
+
+
+def test_free_replan_swaps_the_stops() -> None:
+    problem = swapped_problem()
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert (route_of(result, 0), route_of(result, 1)) == ([2], [3])
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"resequence_only": True}, {"reassign_cost": 1_000}], ids=["resequence", "cost"]
+)
+def test_stops_stay_on_their_vans(kwargs: dict[str, object]) -> None:
+    problem = swapped_problem(**kwargs)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert (route_of(result, 0), route_of(result, 1)) == ([3], [2])
+
+
+def test_cancel_keeps_the_best_plan() -> None:
+    nodes = [depot(), *(stop(f"s{x}", x) for x in (10, 20, 30))]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)])
+    result = solve(problem, 30, should_stop=lambda: True)
+    assert result.status is PlanStatus.CANCELLED
+    assert result.seconds < 5
+    assert_checked(problem, result)
+
+
+def test_solomon_plan_is_feasible_in_real_numbers() -> None:
+    instance = read_instance(SOLOMON / "R101.txt")
+    result = solve(to_problem(instance), 0.5)
+    report = check_vrptw(instance, [list(r.stops) for r in result.routes])
+    assert report.feasible, report.violations
+    assert report.distance < 1.1 * 1637.7

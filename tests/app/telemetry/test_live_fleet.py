@@ -1,0 +1,142 @@
+"""The live state: who moved, events once, statuses, rejections, unknown devices."""
+
+from __future__ import annotations
+
+import time
+
+from app.domain.live_fleet import (
+    LiveFleet,
+    RejectionTally,
+    TelemetryBatch,
+    UnknownDeviceSighting,
+)
+from app.domain.model import DeviceStatus, EventType, ExecutionEvent, TelemetryFix
+
+T0 = 1_760_000_000.0
+
+
+def fix(vehicle: str, ts: float, lat: float = 45.0) -> TelemetryFix:
+    return TelemetryFix(vehicle, ts, lat, 4.0)
+
+
+def batch_of(*fixes: TelemetryFix, **kwargs: object) -> TelemetryBatch:
+    latest: dict[str, TelemetryFix] = {}
+    for f in fixes:
+        if f.vehicle_id not in latest or f.ts >= latest[f.vehicle_id].ts:
+            latest[f.vehicle_id] = f
+    return TelemetryBatch(fixes=list(fixes), latest=latest, **kwargs)  # type: ignore[arg-type]
+
+
+def event(event_id: str, ts: float = T0, vehicle: str = "V01") -> ExecutionEvent:
+    return ExecutionEvent(event_id, vehicle, ts, EventType.ARRIVED)
+
+
+def test_newest_fix_moves_the_vehicle() -> None:
+    fleet = LiveFleet(["V01", "V02"])
+    update = fleet.apply(batch_of(fix("V01", T0), fix("V01", T0 + 5, 46.0), fix("V02", T0)))
+    assert update.moved == {"V01": fix("V01", T0 + 5, 46.0), "V02": fix("V02", T0)}
+    assert update.stale_fixes == 1
+    assert fleet.latest_fixes()["V01"].lat == 46.0
+    vehicle = fleet.vehicle("V01")
+    assert vehicle is not None and vehicle.last_seen == T0 + 5
+
+
+def test_an_old_fix_does_not_move_the_marker() -> None:
+    fleet = LiveFleet(["V01"])
+    fleet.apply(batch_of(fix("V01", T0 + 60)))
+    update = fleet.apply(batch_of(fix("V01", T0 + 30, 47.0)))
+    assert update.moved == {}
+    assert update.stale_fixes == 1
+    assert fleet.latest_fixes()["V01"].ts == T0 + 60
+
+
+def test_events_are_applied_once() -> None:
+    fleet = LiveFleet(["V01"])
+    first = fleet.apply(TelemetryBatch(events=[event("a"), event("b"), event("a")]))
+    assert [e.event_id for e in first.new_events] == ["a", "b"]
+    assert first.duplicate_events == 1
+    again = fleet.apply(TelemetryBatch(events=[event("b"), event("c")]))
+    assert [e.event_id for e in again.new_events] == ["c"]
+    assert again.duplicate_events == 1
+
+
+def test_event_ids_survive_a_whole_day_and_memory_stays_bounded() -> None:
+    fleet = LiveFleet(["V01"])
+    fleet.apply(TelemetryBatch(events=[event("morning", T0)]))
+    evening = T0 + 14 * 3600
+    assert fleet.apply(TelemetryBatch(events=[event("morning", T0)])).duplicate_events == 1
+    fleet.apply(TelemetryBatch(events=[event("evening", evening)]))
+    assert fleet.has_seen_event("morning")
+    for day in range(1, 10):
+        fleet.apply(TelemetryBatch(events=[event(f"d{day}", T0 + day * 86_400)]))
+    assert not fleet.has_seen_event("morning")
+    assert fleet.has_seen_event("d9")
+    assert len(fleet._event_ids) <= 3
+
+
+def test_statuses_from_the_last_will() -> None:
+    fleet = LiveFleet(["V01"])
+    update = fleet.apply(TelemetryBatch(statuses=[DeviceStatus("V01", True, T0)]))
+    assert update.online_changed == {"V01": True}
+    update = fleet.apply(
+        TelemetryBatch(
+            statuses=[DeviceStatus("V01", False, T0 + 10), DeviceStatus("V01", True, T0 + 5)]
+        )
+    )
+    assert update.online_changed == {"V01": False}
+    vehicle = fleet.vehicle("V01")
+    assert vehicle is not None and vehicle.online is False
+
+
+def test_rejections_and_unknown_devices_add_up() -> None:
+    fleet = LiveFleet(["V01"])
+    fleet.restore(
+        rejection_counts={"bad_json": RejectionTally(5, "old", T0 - 100)},
+        unknown_devices=[UnknownDeviceSighting("x/y", "owntracks", T0 - 50, T0 - 40, 3)],
+    )
+    update = fleet.apply(
+        TelemetryBatch(
+            rejections={"bad_json": RejectionTally(2, "new", T0)},
+            unknown_devices={"x/y": UnknownDeviceSighting("x/y", "owntracks", T0, T0 + 1, 4)},
+        )
+    )
+    assert update.rejections_changed and update.unknown_devices_changed
+    assert fleet.rejection_counts["bad_json"] == RejectionTally(7, "new", T0)
+    assert fleet.unknown_devices == [UnknownDeviceSighting("x/y", "owntracks", T0 - 50, T0 + 1, 7)]
+
+
+def test_a_fix_for_a_vehicle_the_fleet_does_not_know_is_an_unknown_device() -> None:
+    fleet = LiveFleet(["V01"])
+    update = fleet.apply(batch_of(fix("V99", T0)))
+    assert update.moved == {}
+    assert update.unknown_devices_changed
+    assert [u.device_id for u in fleet.unknown_devices] == ["V99"]
+
+
+def test_restore_then_apply() -> None:
+    fleet = LiveFleet(["V01", "V02"])
+    fleet.restore(latest_fixes=[fix("V01", T0 + 100), fix("V77", T0)], seen_event_ids={"a"}, now=T0)
+    assert set(fleet.latest_fixes()) == {"V01"}
+    update = fleet.apply(TelemetryBatch(events=[event("a"), event("b")]))
+    assert [e.event_id for e in update.new_events] == ["b"]
+    assert fleet.apply(batch_of(fix("V01", T0 + 50))).moved == {}
+
+
+def test_set_vehicles_keeps_known_state() -> None:
+    fleet = LiveFleet(["V01"])
+    fleet.apply(batch_of(fix("V01", T0)))
+    fleet.set_vehicles(["V01", "V02"])
+    assert fleet.vehicle_ids == frozenset({"V01", "V02"})
+    assert fleet.latest_fixes()["V01"].ts == T0
+
+
+def test_applying_5000_fixes_takes_a_few_ms() -> None:
+    vehicles = [f"V{n:04d}" for n in range(2000)]
+    fleet = LiveFleet(vehicles)
+    fixes = [fix(vehicles[n % 2000], T0 + n) for n in range(5000)]
+    batch = batch_of(*fixes)
+    start = time.perf_counter()
+    update = fleet.apply(batch)
+    elapsed = time.perf_counter() - start
+    assert len(update.moved) == 2000
+    assert elapsed < 0.05, f"apply took {elapsed * 1000:.1f} ms"

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from app.tower.views import ExceptionView
+from widgets.exceptions_dock import ExceptionsDock
+
+
+def exception(
+    eid: int,
+    severity: str = "warning",
+    rule: str = "lost_signal",
+    vehicle: str = "V01",
+    state: str = "open",
+) -> ExceptionView:
+    return ExceptionView(
+        id=eid,
+        rule=rule,
+        severity=severity,
+        state=state,
+        subject_kind="vehicle",
+        subject_id=vehicle,
+        vehicle_id=vehicle,
+        depot_id="D1",
+        detail=f"{rule} on {vehicle}",
+        raised_at=1.7e9 + eid,
+        updated_at=1.7e9 + eid,
+    )
+
+
+def shown_ids(dock: ExceptionsDock) -> list[int]:
+    proxy = dock.table.model()
+    return [proxy.index(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(proxy.rowCount())]
+
+
+def test_table_is_sorted_by_severity_and_counts_show_in_the_title(
+    qtbot: QtBot, qtmodeltester: ModelTester
+) -> None:
+    dock = ExceptionsDock()
+    qtbot.addWidget(dock)
+    dock.apply(
+        [
+            exception(1, "info"),
+            exception(2, "critical", "breakdown", "V02"),
+            exception(3, "warning"),
+        ]
+    )
+    qtmodeltester.check(dock.model)
+    assert shown_ids(dock) == [2, 3, 1]
+    assert dock.windowTitle() == "Exceptions — 1 critical · 1 warning · 1 info"
+
+
+def test_a_repeat_updates_the_row_and_resolved_ones_leave_the_default_view(qtbot: QtBot) -> None:
+    dock = ExceptionsDock()
+    qtbot.addWidget(dock)
+    dock.apply([exception(1), exception(2, vehicle="V02")])
+    dock.apply([replace(exception(1), severity="critical", detail="no fix for 7 min")])
+    assert dock.model.rowCount() == 2
+    assert shown_ids(dock) == [1, 2]
+    dock.apply([replace(exception(2, vehicle="V02"), state="resolved")])
+    assert shown_ids(dock) == [1]
+    dock.state_box.setCurrentText("all")
+    assert sorted(shown_ids(dock)) == [1, 2]
+
+
+def test_filters_by_severity_and_text(qtbot: QtBot) -> None:
+    dock = ExceptionsDock()
+    qtbot.addWidget(dock)
+    dock.apply(
+        [
+            exception(1, "critical", "breakdown", "V07"),
+            exception(2, "warning"),
+            exception(3, "warning", "off_route", "V09"),
+        ]
+    )
+    dock.severity_box.setCurrentText("warning")
+    assert sorted(shown_ids(dock)) == [2, 3]
+    dock.search.setText("v09")
+    assert shown_ids(dock) == [3]
+
+
+def test_keyboard_acknowledge_and_click_to_focus(qtbot: QtBot) -> None:
+    dock = ExceptionsDock()
+    qtbot.addWidget(dock)
+    dock.show()
+    dock.apply([exception(5, "critical", "breakdown", "V03")])
+    index = dock.table.model().index(0, 1)
+    with qtbot.waitSignal(dock.exception_selected) as selected:
+        qtbot.mouseClick(
+            dock.table.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=dock.table.visualRect(index).center(),
+        )
+    assert selected.args == [5]
+    dock.table.setFocus()
+    with qtbot.waitSignal(dock.acknowledge_requested) as acked:
+        dock.acknowledge_action.trigger()
+    assert acked.args == [5]
+    assert dock.acknowledge_action.shortcut().toString() == "Ctrl+K"

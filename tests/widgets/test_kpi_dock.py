@@ -1,0 +1,177 @@
+"""The KPI dock on a real SQLite file with generated history, without the main window."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtPdf import QPdfDocument
+from pytestqt.qtbot import QtBot
+
+from app.domain.kpi_rows import day_bounds
+from app.foundation.clock import ManualClock
+from app.foundation.settings import DatabaseSettings, DepotSettings, Settings
+from app.storage.database import connect
+from app.storage.history_repository import HistoryRepository
+from app.storage.history_seed import HistoryShape, seed_history
+from app.tower.kpi_service import KpiService
+from widgets import report_command
+from widgets.kpi_charts import BarChart
+from widgets.kpi_dock import KpiDock
+
+FIRST, LAST = date(2025, 3, 8), date(2025, 3, 10)
+WAIT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('kpi') / 'tower.sqlite3'}"
+    shape = HistoryShape(
+        depots=2, vehicles_per_depot=4, stops_per_vehicle=20, fail_share=0.2, late_share=0.2
+    )
+    seed_history(connect(url), day_bounds(FIRST, LAST, "UTC"), shape)
+    return url
+
+
+@pytest.fixture
+def dock(qtbot: QtBot, database: str) -> KpiDock:
+    now = datetime(2025, 3, 10, 15, tzinfo=ZoneInfo("UTC")).timestamp()
+    service = KpiService(HistoryRepository(connect(database)), ManualClock(now), "UTC")
+    widget = KpiDock(service, refresh_s=3600)
+    qtbot.addWidget(widget)
+    widget.resize(1400, 900)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.report is not None, timeout=WAIT_MS)
+    return widget
+
+
+def click_bar(qtbot: QtBot, chart: BarChart, key: str) -> QPoint:
+    point = chart.mapFromScene(chart.bar_scene_pos(key))
+    qtbot.mouseMove(chart.viewport(), point)
+    qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    return point
+
+
+def test_tiles_show_todays_values_against_yesterday(dock: KpiDock) -> None:
+    report = dock.report
+    assert report is not None and report.query.first == LAST
+    assert report.current.stops == 2 * 4 * 20
+    on_time = dock.tiles.tiles["on_time_rate"]
+    assert on_time.value.text().endswith("%")
+    assert on_time.value.text() == f"{report.current.on_time_rate * 100:.1f} %"
+    assert "prev." in on_time.trend.text() and on_time.trend.text()[0] in "▲▼="
+    assert dock.tiles.tiles["failed_attempts"].value.text() == str(report.current.failed_attempts)
+
+
+def test_hovering_and_clicking_a_bar_lists_its_stops(qtbot: QtBot, dock: KpiDock) -> None:
+    chart = dock.reason_chart
+    reason = chart.keys[0]
+    point = chart.mapFromScene(chart.bar_scene_pos(reason))
+    qtbot.mouseMove(chart.viewport(), point)
+    qtbot.waitUntil(lambda: chart.hover_text.startswith(reason.replace("_", " ")), timeout=WAIT_MS)
+    with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS) as listed:
+        click_bar(qtbot, chart, reason)
+    assert reason.replace("_", " ") in listed.args[0]
+    assert dock.detail.rowCount() == dock.report.current.failed_by_reason[reason]  # type: ignore[union-attr]
+    assert dock.detail.item(0, 0).text().startswith("S-H2025-03-10")
+
+
+def test_clicking_a_rule_lists_its_exceptions(qtbot: QtBot, dock: KpiDock) -> None:
+    rule = dock.rule_chart.keys[0]
+    with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS):
+        click_bar(qtbot, dock.rule_chart, rule)
+    assert dock.detail.rowCount() == dock.report.current.exceptions_by_rule[rule]  # type: ignore[union-attr]
+
+
+def test_clicking_a_driver_lists_the_stops_not_on_time(qtbot: QtBot, dock: KpiDock) -> None:
+    driver = dock.driver_chart.keys[0]
+    with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS):
+        click_bar(qtbot, dock.driver_chart, driver)
+    assert dock.detail.rowCount() > 0
+    assert {dock.detail.item(r, 4).text() for r in range(dock.detail.rowCount())} == {
+        dock.directory.name("driver", driver)
+    }
+
+
+def test_the_date_picker_and_filters_change_the_data(qtbot: QtBot, dock: KpiDock) -> None:
+    with qtbot.waitSignal(dock.updated, timeout=WAIT_MS) as done:
+        dock.set_range(FIRST, LAST)
+    report = done.args[0]
+    assert (report.query.first, report.query.last) == (FIRST, LAST)
+    assert report.current.stops == 3 * 2 * 4 * 20
+    assert dock.tiles.tiles["updates_per_order"].value.text() != "—"
+    with qtbot.waitSignal(dock.updated, timeout=WAIT_MS) as done:
+        dock.set_depot("D2")
+    assert done.args[0].current.stops == 3 * 4 * 20
+    with qtbot.waitSignal(dock.updated, timeout=WAIT_MS) as done:
+        dock.set_driver("D2DR01")
+    assert done.args[0].current.stops == 3 * 20
+    assert set(done.args[0].groups["driver"]) == {"D2DR01"}
+
+
+def not_blank(image: QImage) -> bool:
+    white = QColor(255, 255, 255).rgb()
+    step = 4
+    inked = sum(
+        1
+        for y in range(0, image.height(), step)
+        for x in range(0, image.width(), step)
+        if image.pixel(x, y) != white and image.pixelColor(x, y).alpha() > 0
+    )
+    return inked > 200
+
+
+def test_the_pdf_daily_report_renders(dock: KpiDock, tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    dock.export_pdf(path)
+    document = QPdfDocument(None)
+    assert document.load(str(path)) == QPdfDocument.Error.None_
+    assert document.pageCount() == 2
+    image = document.render(0, QSize(595, 842))
+    image.save(str(tmp_path / "page1.png"))
+    assert not_blank(QImage(str(tmp_path / "page1.png")))
+
+
+def test_csv_holds_every_kpi_table(dock: KpiDock, tmp_path: Path) -> None:
+    path = tmp_path / "kpis.csv"
+    rows = dock.export_csv(path)
+    with path.open(encoding="utf-8") as f:
+        table = list(csv.reader(f))
+    assert len(table) == rows + 1
+    assert table[0] == ["table", "scope", "key", "name", "metric", "value"]
+    assert {r[0] for r in table[1:]} >= {"summary", "by_driver", "by_vehicle", "failed_by_reason"}
+
+
+def test_print_and_export_actions_are_there(dock: KpiDock) -> None:
+    for action in (dock.print_action, dock.export_pdf_action, dock.export_csv_action):
+        assert action.isEnabled() and action in dock.actions()
+
+
+def test_the_report_command_writes_pdf_and_csv(database: str, tmp_path: Path) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=database), depot=DepotSettings(timezone="UTC")
+    )
+    for name in ("daily.pdf", "daily.csv"):
+        args = argparse.Namespace(date=LAST, depot="D1", driver=None, out=tmp_path / name)
+        assert report_command.run(args, settings) == 0
+        assert (tmp_path / name).stat().st_size > 1000
+    bad = argparse.Namespace(date=LAST, depot="nowhere", driver=None, out=tmp_path / "x.csv")
+    assert report_command.run(bad, settings) == 2
+
+
+def test_the_report_command_parses_its_options() -> None:
+    parser = argparse.ArgumentParser()
+    report_command.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", "--date", "2025-03-10", "--depot", "D1", "--out", "r.pdf"])
+    assert (args.date, args.depot, args.out, args.func) == (
+        date(2025, 3, 10),
+        "D1",
+        Path("r.pdf"),
+        report_command.run,
+    )

@@ -1,0 +1,198 @@
+"""The live map in a real QWebEngineView (offscreen): what Python sends is what the page shows."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.domain.demo import DemoDay, build_demo_day
+from app.domain.model import StopStatus, TelemetryFix
+from app.foundation.settings import MapSettings
+from widgets.map_data import OFFLINE, RouteLine, StopUpdate, VehicleMarker
+from widgets.map_page import write_map_page
+from widgets.map_view import MapView
+
+# Tests run offline: a tile server that refuses at once.
+OFFLINE_TILES = MapSettings(tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png")
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def day() -> DemoDay:
+    midnight = time.time() // 86_400 * 86_400
+    return build_demo_day(
+        depot_name="Lyon Gerland",
+        depot_lat=45.73,
+        depot_lon=4.833,
+        day_start=midnight,
+        vehicles=6,
+        orders=60,
+    )
+
+
+@pytest.fixture
+def map_view(qtbot: QtBot, tmp_path: Path, day: DemoDay) -> MapView:
+    view = MapView(OFFLINE_TILES, day.depot, tmp_path / "page")
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    with qtbot.waitSignal(view.loaded, timeout=20_000):
+        view.show()
+    return view
+
+
+def js(qtbot: QtBot, view: MapView, expression: str) -> Any:
+    box: list[Any] = []
+    view.evaluate(expression, box.append)
+    qtbot.waitUntil(lambda: bool(box), timeout=10_000)
+    return box[0]
+
+
+def draw_day(qtbot: QtBot, view: MapView, day: DemoDay, **extra: Any) -> Any:
+    counts: list[Any] = []
+    view.set_scene(
+        day.vehicles, day.orders, day.stops, drivers=day.drivers, callback=counts.append, **extra
+    )
+    qtbot.waitUntil(lambda: bool(counts), timeout=10_000)
+    return counts[0]
+
+
+def test_page_uses_local_leaflet_and_exposes_the_folium_map(tmp_path: Path, day: DemoDay) -> None:
+    html = write_map_page(tmp_path, OFFLINE_TILES, day.depot).read_text(encoding="utf-8")
+    assert "js_lib_leaflet/leaflet.js" in html
+    assert "qrc:///qtwebchannel/qwebchannel.js" in html
+    assert "resources/map/tower.js" in html
+    for unwanted in ("cdn.", "jquery", "bootstrap", "awesome", "https://"):
+        assert unwanted not in html.lower()
+    assert "window.towerMap = map_" in html
+    assert OFFLINE_TILES.tile_url in html
+
+
+def test_scene_from_core_objects_shows_every_vehicle_and_stop(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    assert js(qtbot, map_view, "typeof window.towerMap.getZoom") == "function"
+    counts = draw_day(qtbot, map_view, day)
+    assert counts == {"vehicles": 6, "stops": 60}
+    assert js(qtbot, map_view, "tower.counts()") == {"vehicles": 6, "stops": 60}
+    # A vehicle without a position waits at the depot.
+    position = js(qtbot, map_view, "tower.vehiclePosition('V01')")
+    assert (position["lat"], position["lon"]) == (day.depot.lat, day.depot.lon)
+    assert position["state"] == "not_started"
+
+
+def test_an_update_moves_and_recolours_markers(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    fix = TelemetryFix("V02", time.time(), 45.75, 4.85, speed_kmh=30.0, heading_deg=90.0)
+    draw_day(qtbot, map_view, day, positions={"V02": fix})
+    assert js(qtbot, map_view, "tower.vehiclePosition('V02')")["state"] == "moving"
+    stop_id = day.stops[0].id
+    with qtbot.waitSignal(map_view.update_applied, timeout=10_000):
+        map_view.update(
+            [VehicleMarker("V02", 45.76, 4.86, state=OFFLINE)],
+            [StopUpdate(stop_id, StopStatus.DELIVERED.value)],
+        )
+    position = js(qtbot, map_view, "tower.vehiclePosition('V02')")
+    assert (position["lat"], position["lon"], position["state"]) == (45.76, 4.86, OFFLINE)
+    assert position["colour"] == "#8b949e"
+    assert js(qtbot, map_view, f"tower.stopStatus('{stop_id}')") == "delivered"
+    assert js(qtbot, map_view, "tower.counts()") == {"vehicles": 6, "stops": 60}
+
+
+def test_updates_sent_while_one_is_applied_are_merged_not_lost(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    draw_day(qtbot, map_view, day)
+    for step in range(20):
+        map_view.update([VehicleMarker(v.id, 45.7 + step / 1000, 4.8) for v in day.vehicles])
+    qtbot.waitUntil(lambda: not map_view.update_pending, timeout=10_000)
+    assert js(qtbot, map_view, "tower.vehiclePosition('V06').lat") == pytest.approx(45.719)
+
+
+def test_names_from_data_are_shown_as_text_never_as_markup(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    draw_day(qtbot, map_view, day)
+    map_view.update(
+        [VehicleMarker("V01", 45.74, 4.84, driver=HOSTILE, label=HOSTILE, next_stop=HOSTILE)],
+        [{"id": "S-X", "lat": 45.75, "lon": 4.85, "status": "pending", "customer": HOSTILE}],
+    )
+    qtbot.waitUntil(lambda: not map_view.update_pending, timeout=10_000)
+    tooltip = js(qtbot, map_view, "tower.tooltipText('vehicle', 'V01')")
+    assert f"Driver: {HOSTILE}" in tooltip["lines"]
+    assert tooltip["images"] == 0
+    assert tooltip["elements"] == len(tooltip["lines"])  # one plain <div> per line
+    stop = js(qtbot, map_view, "tower.tooltipText('stop', 'S-X')")
+    assert HOSTILE in stop["lines"] and stop["images"] == 0
+    # Open both tooltips for real: still no <img> anywhere in the page but the tiles.
+    js(qtbot, map_view, "tower.vehicles.get('V01').marker.openTooltip() && 1")
+    js(qtbot, map_view, "tower.stops.get('S-X').marker.openTooltip() && 1")
+    opened = js(qtbot, map_view, "document.querySelector('.leaflet-tooltip').textContent")
+    assert HOSTILE in opened
+    assert js(qtbot, map_view, "tower.imageCount()") == 0
+
+
+def test_clicks_on_markers_come_back_to_python(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    draw_day(qtbot, map_view, day)
+    with qtbot.waitSignal(map_view.vehicle_clicked, timeout=10_000) as clicked:
+        js(qtbot, map_view, "tower.vehicles.get('V03').marker.fire('click') && 1")
+    assert clicked.args == ["V03"]
+    stop_id = day.stops[5].id
+    with qtbot.waitSignal(map_view.stop_clicked, timeout=10_000) as clicked:
+        js(qtbot, map_view, f"tower.stops.get('{stop_id}').marker.fire('click') && 1")
+    assert clicked.args == [stop_id]
+
+
+def test_without_tiles_the_map_says_so(qtbot: QtBot, map_view: MapView) -> None:
+    qtbot.waitUntil(
+        lambda: "Map tiles unavailable" in js(qtbot, map_view, "tower.noteText()"),
+        timeout=15_000,
+    )
+    assert js(qtbot, map_view, "towerMap.getContainer().classList.contains('tower-no-tiles')")
+
+
+def test_calls_before_the_page_loads_are_queued(qtbot: QtBot, tmp_path: Path, day: DemoDay) -> None:
+    view = MapView(OFFLINE_TILES, day.depot, tmp_path / "early")
+    qtbot.addWidget(view)
+    view.set_scene(day.vehicles, day.orders, day.stops)
+    view.update([VehicleMarker("V04", 45.77, 4.88)])
+    view.set_stale(True, "No positions for 3 min")
+    with qtbot.waitSignal(view.loaded, timeout=20_000):
+        view.show()
+    qtbot.waitUntil(lambda: not view.update_pending, timeout=10_000)
+    assert js(qtbot, view, "tower.counts()") == {"vehicles": 6, "stops": 60}
+    assert js(qtbot, view, "tower.vehiclePosition('V04').lat") == 45.77
+    assert js(qtbot, view, "tower.bannerText()") == "No positions for 3 min"
+
+
+def test_selection_alerts_proposal_and_stale_banner(
+    qtbot: QtBot, map_view: MapView, day: DemoDay, tmp_path: Path
+) -> None:
+    draw_day(qtbot, map_view, day)
+    map_view.select("V01")
+    map_view.follow(True)
+    started = time.time()
+    for step in range(1, 4):
+        moved = VehicleMarker("V01", 45.74 + step / 500, 4.84, last_seen=started + 60 * step)
+        map_view.update([moved])
+        qtbot.waitUntil(lambda: not map_view.update_pending, timeout=10_000)
+    assert js(qtbot, map_view, "tower.trailLength()") >= 4
+    stop_id = day.stops[0].id
+    map_view.set_alerts(vehicles=["V01", "V02"], stops=[stop_id], critical=["V02"])
+    assert js(qtbot, map_view, "tower.alertCount()") == 3
+    assert js(qtbot, map_view, "document.querySelectorAll('path.tower-critical').length") == 1
+    map_view.set_proposal([RouteLine("V01", ((45.73, 4.83), (45.75, 4.85), (45.73, 4.83)))])
+    assert js(qtbot, map_view, "tower.proposalLayer.getLayers().length") == 1
+    map_view.set_stale(True, "Telemetry stale since 10:42")
+    assert js(qtbot, map_view, "tower.bannerText()") == "Telemetry stale since 10:42"
+    map_view.set_stale(False)
+    assert js(qtbot, map_view, "tower.bannerText()") == ""
+    png = tmp_path / "map.png"
+    assert map_view.grab_png(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

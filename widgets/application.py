@@ -1,0 +1,86 @@
+"""Starting the window: QApplication, the tower core, the main window, --screenshot."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from app.foundation.clock import SystemClock
+from app.foundation.settings import Settings
+from app.storage.database import describe_url
+from app.tower.control_tower import ControlTower
+from app.tower.data_setup import database_url, ensure_demo_day, open_database
+from app.tower.operating_day import OperatingDay
+
+log = logging.getLogger(__name__)
+ORGANISATION = "control-tower"
+APPLICATION = "Control tower"
+SCREENSHOT_TIMEOUT_S = 60.0
+
+
+def prepare_qt_environment(offscreen: bool) -> None:
+    """Headless and root-safe defaults; must run before QApplication exists."""
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # QtWebEngine's sandbox cannot run as root; without this the process exits.
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+
+
+def run_window(settings: Settings, screenshot: Path | None = None, after_s: float = 0.0) -> int:
+    """Open the main window on the configured (or demo) data; returns the exit code."""
+    prepare_qt_environment(offscreen=screenshot is not None)
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from widgets.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+
+    clock = SystemClock()
+    url = database_url(settings)
+    sessions = open_database(settings)
+    day = OperatingDay.at(clock.now(), settings.depot.timezone)
+    if not settings.database.url:
+        ensure_demo_day(sessions, settings, day)
+    tower = ControlTower(settings, sessions, day, clock)
+
+    page_dir = tempfile.TemporaryDirectory(prefix="tower-map-")
+    window = MainWindow(tower, QSettings(), Path(page_dir.name), describe_url(url))
+    exit_code = {"value": 0}
+    if os.environ.get("CONTROL_TOWER_REPORT_READY"):
+        # For benchmarks/startup.py: the moment the map shows every marker.
+        window.map_ready.connect(lambda: print(f"map_ready={time.time()}", flush=True))
+
+    if screenshot is not None:
+
+        def capture() -> None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(screenshot), "PNG"):
+                log.error("could not write %s", screenshot)
+                exit_code["value"] = 1
+            window.close()
+            app.quit()
+
+        window.map_ready.connect(lambda: QTimer.singleShot(int(after_s * 1000), capture))
+
+        def give_up() -> None:
+            log.error(
+                "the map did not load within %.0f s; no screenshot written", SCREENSHOT_TIMEOUT_S
+            )
+            exit_code["value"] = 1
+            app.quit()
+
+        QTimer.singleShot(int((SCREENSHOT_TIMEOUT_S + after_s) * 1000), give_up)
+    window.show()
+    code = app.exec()
+    tower.stop()
+    page_dir.cleanup()
+    return exit_code["value"] or code

@@ -1,0 +1,25 @@
+"""Run a closure on the GUI thread, from any thread (the MQTT loop, the solver poller)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+
+class MainThreadBridge(QObject):
+    """A QObject living on the GUI thread; its queued signal carries closures there."""
+
+    _call = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    def call(self, closure: Callable[[], object]) -> None:
+        """Schedule ``closure()`` on the GUI thread; safe from any thread."""
+        self._call.emit(closure)
+
+    @staticmethod
+    def _run(closure: Callable[[], object]) -> None:
+        closure()

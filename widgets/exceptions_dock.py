@@ -1,0 +1,277 @@
+"""The exceptions panel: sortable, filterable, coloured by severity, acted on by keyboard."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.tower.views import SEVERITY_RANK, ExceptionView
+
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = ("Severity", "Rule", "Subject", "Vehicle", "State", "Raised", "Detail")
+SEVERITY_COLOURS = {
+    "critical": QColor(190, 40, 40),
+    "warning": QColor(170, 120, 20),
+    "info": QColor(50, 100, 160),
+}
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ExceptionTableModel(QAbstractTableModel):
+    """Exceptions by id; ``apply`` inserts, updates and removes rows incrementally."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ExceptionView] = []
+        self._row_of: dict[int, int] = {}
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        e = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                e.severity,
+                e.rule.replace("_", " "),
+                f"{e.subject_kind} {e.subject_id}",
+                e.vehicle_id or "",
+                e.state if not e.acknowledged_by else f"{e.state} ({e.acknowledged_by})",
+                time.strftime("%H:%M", time.localtime(e.raised_at)),
+                e.detail,
+            )[column]
+        if role == SORT_ROLE:
+            return (
+                SEVERITY_RANK.get(e.severity, 9),
+                e.rule,
+                e.subject_id,
+                e.vehicle_id or "",
+                e.state,
+                e.raised_at,
+                e.detail,
+            )[column]
+        if role == Qt.ItemDataRole.BackgroundRole and column == 0:
+            return SEVERITY_COLOURS.get(e.severity)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 0:
+            return QColor(255, 255, 255)
+        if role == Qt.ItemDataRole.UserRole:
+            return e.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return e.detail
+        return None
+
+    def apply(self, changed: list[ExceptionView], removed: Sequence[int] = ()) -> None:
+        """Insert or update ``changed``; drop the ids in ``removed``."""
+        for exception_id in removed:
+            row = self._row_of.get(exception_id)
+            if row is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+            self._row_of = {e.id: i for i, e in enumerate(self._rows)}
+        for e in changed:
+            row = self._row_of.get(e.id)
+            if row is None:
+                self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
+                self._row_of[e.id] = len(self._rows)
+                self._rows.append(e)
+                self.endInsertRows()
+            else:
+                self._rows[row] = e
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def exception(self, exception_id: int) -> ExceptionView | None:
+        """The row's data, by id."""
+        row = self._row_of.get(exception_id)
+        return None if row is None else self._rows[row]
+
+    def counts(self) -> dict[str, int]:
+        """Open (not resolved) exceptions per severity."""
+        counts = {"critical": 0, "warning": 0, "info": 0}
+        for e in self._rows:
+            if e.state != "resolved":
+                counts[e.severity] = counts.get(e.severity, 0) + 1
+        return counts
+
+
+class ExceptionFilter(QSortFilterProxyModel):
+    """Filters by severity, rule, vehicle, depot, state and free text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.severity = ""
+        self.state = "active"  # active = open or acknowledged; "" = all
+        self.text = ""
+        self.setSortRole(SORT_ROLE)
+
+    def set_filters(
+        self, *, severity: str | None = None, state: str | None = None, text: str | None = None
+    ) -> None:
+        """Change one or more filters and refilter."""
+        self.beginFilterChange()
+        if severity is not None:
+            self.severity = severity
+        if state is not None:
+            self.state = state
+        if text is not None:
+            self.text = text.lower()
+        self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, ExceptionTableModel)
+        e = model.exception(int(model.index(source_row, 0).data(Qt.ItemDataRole.UserRole)))
+        if e is None:
+            return False
+        if self.severity and e.severity != self.severity:
+            return False
+        if self.state == "active" and e.state == "resolved":
+            return False
+        if self.state not in ("", "active") and e.state != self.state:
+            return False
+        haystack = f"{e.rule} {e.subject_id} {e.vehicle_id or ''} {e.depot_id or ''} {e.detail}"
+        return not self.text or self.text in haystack.lower()
+
+
+class ExceptionsDock(QDockWidget):
+    """The exceptions panel.
+
+    Signals:
+        exception_selected(int): a row was clicked; the window focuses the map on it.
+        acknowledge_requested(int), resolve_requested(int, str), replan_requested(int).
+    """
+
+    exception_selected = Signal(int)
+    acknowledge_requested = Signal(int)
+    resolve_requested = Signal(int, str)
+    replan_requested = Signal(int)
+    counts_changed = Signal(dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Exceptions", parent)
+        self.setObjectName("ExceptionsDock")
+        self.model = ExceptionTableModel(self)
+        self.proxy = ExceptionFilter(self)
+        self.proxy.setSourceModel(self.model)
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(2, 2, 2, 2)
+        filters = QHBoxLayout()
+        self.severity_box = QComboBox(body)
+        self.severity_box.addItems(["all severities", "critical", "warning", "info"])
+        self.state_box = QComboBox(body)
+        self.state_box.addItems(["open + acknowledged", "open", "acknowledged", "resolved", "all"])
+        self.search = QLineEdit(body)
+        self.search.setPlaceholderText("Filter: rule, vehicle, stop, depot…")
+        for widget in (self.severity_box, self.state_box, self.search):
+            filters.addWidget(widget)
+        layout.addLayout(filters)
+        self.table = QTableView(body)
+        self.table.setObjectName("ExceptionsTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        layout.addWidget(self.table)
+        self.setWidget(body)
+
+        self.severity_box.currentTextChanged.connect(
+            lambda t: self.proxy.set_filters(severity="" if t.startswith("all") else t)
+        )
+        self.state_box.currentTextChanged.connect(self._on_state_filter)
+        self.search.textChanged.connect(lambda t: self.proxy.set_filters(text=t))
+        self.table.clicked.connect(self._on_clicked)
+        self.acknowledge_action = self._action("&Acknowledge", "Ctrl+K", self._acknowledge)
+        self.resolve_action = self._action("&Resolve…", "Ctrl+Shift+K", self._resolve)
+        self.replan_action = self._action("&Propose a fix", "Ctrl+P", self._replan)
+        self._update_title()
+
+    def _action(self, text: str, keys: str, slot: Any) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        self.table.addAction(action)
+        self.addAction(action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        return action
+
+    def _on_state_filter(self, text: str) -> None:
+        state = {"open + acknowledged": "active", "all": ""}.get(text, text)
+        self.proxy.set_filters(state=state)
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        self.exception_selected.emit(int(index.data(Qt.ItemDataRole.UserRole)))
+
+    def current_id(self) -> int | None:
+        """The selected exception's id."""
+        index = self.table.currentIndex()
+        return None if not index.isValid() else int(index.data(Qt.ItemDataRole.UserRole))
+
+    def _acknowledge(self) -> None:
+        if (exception_id := self.current_id()) is not None:
+            self.acknowledge_requested.emit(exception_id)
+
+    def _resolve(self) -> None:
+        exception_id = self.current_id()
+        if exception_id is None:
+            return
+        note, ok = QInputDialog.getText(self, "Resolve exception", "Note (what was done):")
+        if ok:
+            self.resolve_requested.emit(exception_id, note)
+
+    def _replan(self) -> None:
+        if (exception_id := self.current_id()) is not None:
+            self.replan_requested.emit(exception_id)
+
+    def apply(self, changed: list[ExceptionView], removed: Sequence[int] = ()) -> None:
+        """Show new and changed exceptions; update the counts in the title."""
+        self.model.apply(changed, list(removed))
+        self._update_title()
+
+    def _update_title(self) -> None:
+        counts = self.model.counts()
+        self.setWindowTitle(
+            f"Exceptions — {counts['critical']} critical · {counts['warning']} warning · "
+            f"{counts['info']} info"
+        )
+        self.counts_changed.emit(counts)

@@ -1,0 +1,189 @@
+"""The main window: the live map in the centre, docks around it, menus and status bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
+
+from app.tower.control_tower import ControlTower
+from widgets.map_data import scene
+from widgets.map_view import MapView
+from widgets.placeholder_dock import placeholder_dock
+from widgets.status_bar import TowerStatusBar
+from widgets.theme import DARK, LIGHT, apply_theme
+from widgets.vehicles_dock import VehiclesDock
+
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    """The dispatcher's workstation window.
+
+    Signals:
+        map_ready: the map page has loaded and shows the fleet.
+    """
+
+    map_ready = Signal()
+
+    def __init__(
+        self,
+        tower: ControlTower,
+        prefs: QSettings,
+        page_dir: Path,
+        database_text: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tower = tower
+        self.prefs = prefs
+        self.setObjectName("MainWindow")
+        self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
+        self.resize(1400, 900)
+
+        self.map = MapView(tower.settings.map, tower.depot, page_dir, self)
+        self.setCentralWidget(self.map)
+
+        self.vehicles_dock = VehiclesDock(self)
+        self.vehicles_dock.model.set_vehicles(tower.vehicle_views())
+        self.exceptions_dock = placeholder_dock(
+            "Exceptions",
+            "ExceptionsDock",
+            "Exceptions (late, at risk, stopped, lost signal, off route, failed attempt, "
+            "breakdown, overtime) will be listed here.",
+            self,
+        )
+        self.proposals_dock = placeholder_dock(
+            "Proposals",
+            "ProposalsDock",
+            "Re-plan proposals will appear here as a diff to accept, reject or tweak.",
+            self,
+        )
+        self.kpi_dock = placeholder_dock(
+            "KPIs",
+            "KpiDock",
+            "The day's KPIs (on-time rate, first-attempt success, ETA accuracy) will be "
+            "charted here.",
+            self,
+        )
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.vehicles_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.exceptions_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.proposals_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.kpi_dock)
+        self.docks: list[QDockWidget] = [
+            self.vehicles_dock,
+            self.exceptions_dock,
+            self.proposals_dock,
+            self.kpi_dock,
+        ]
+
+        self.status = TowerStatusBar(database_text, tower.clock.now, self)
+        self.setStatusBar(self.status)
+        self._build_menus()
+
+        self.vehicles_dock.vehicle_selected.connect(self.map.select)
+        self.map.vehicle_clicked.connect(self.vehicles_dock.select_vehicle)
+        self.map.loaded.connect(self._on_map_loaded)
+        self.restore_layout()
+
+    # -- menus ---------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for number, dock in enumerate(self.docks, start=1):
+            toggle = dock.toggleViewAction()
+            toggle.setShortcut(QKeySequence(f"Alt+{number}"))
+            view_menu.addAction(toggle)
+        view_menu.addSeparator()
+        fit = QAction("&Show whole fleet", self)
+        fit.setShortcut(QKeySequence("Ctrl+0"))
+        fit.triggered.connect(self.map.fit_all)
+        view_menu.addAction(fit)
+        reset = QAction("&Reset layout", self)
+        reset.triggered.connect(self.reset_layout)
+        view_menu.addAction(reset)
+        view_menu.addSeparator()
+        themes = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, label, keys in (
+            (DARK, "&Dark theme", "Ctrl+Shift+D"),
+            (LIGHT, "&Light theme", "Ctrl+Shift+L"),
+        ):
+            action = QAction(label, self, checkable=True)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            themes.addAction(action)
+            view_menu.addAction(action)
+            self.theme_actions[name] = action
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About", self)
+        about.setShortcut(QKeySequence.StandardKey.HelpContents)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "Control tower",
+            "Control tower for last-mile delivery dispatchers.\nSee, detect, act, tell, learn.",
+        )
+
+    # -- theme and layout ----------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        """Switch between the dark and light themes and remember the choice."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        self.theme_actions[name].setChecked(True)
+        self.prefs.setValue("theme", name)
+
+    def restore_layout(self) -> None:
+        """Bring back the last geometry, dock placement and theme."""
+        geometry = self.prefs.value("geometry")
+        state = self.prefs.value("windowState")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, LAYOUT_VERSION)
+        self.set_theme(str(self.prefs.value("theme", DARK)))
+
+    def save_layout(self) -> None:
+        """Remember geometry and dock placement for the next start."""
+        self.prefs.setValue("geometry", self.saveGeometry())
+        self.prefs.setValue("windowState", self.saveState(LAYOUT_VERSION))
+        self.prefs.sync()
+
+    def reset_layout(self) -> None:
+        """Put every dock back where a first start puts it."""
+        for dock in self.docks:
+            dock.setFloating(False)
+            dock.show()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.vehicles_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.exceptions_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.proposals_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.kpi_dock)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)
+
+    # -- map -----------------------------------------------------------------------------
+    def _on_map_loaded(self) -> None:
+        tower = self.tower
+        drawn = scene(
+            tower.depot,
+            tower.vehicle_views(),
+            tower.stop_views(),
+            tower.route_paths(),
+            tower.clock.now(),
+        )
+        # map_ready only once the markers are really on the page.
+        self.map.set_scene(drawn, callback=lambda _counts: self.map_ready.emit())

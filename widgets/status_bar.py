@@ -1,0 +1,60 @@
+"""The status bar: broker state, database, exception counts and the clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+BROKER_COLOURS = {
+    "connected": "#3fb950",
+    "connecting": "#d29922",
+    "reconnecting": "#d29922",
+    "down": "#f85149",
+}
+
+
+class TowerStatusBar(QStatusBar):
+    """Permanent labels a dispatcher glances at: is the feed live, where is the data."""
+
+    def __init__(
+        self, database: str, clock: Callable[[], float] = time.time, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._clock = clock
+        self.broker_label = QLabel("Broker: starting", self)
+        self.broker_label.setObjectName("BrokerStatus")
+        self.rejections_label = QLabel("", self)
+        self.exceptions_label = QLabel("", self)
+        self.exceptions_label.setObjectName("ExceptionCounts")
+        self.database_label = QLabel(f"Database: {database}", self)
+        self.database_label.setObjectName("DatabaseStatus")
+        self.clock_label = QLabel("", self)
+        self.clock_label.setObjectName("Clock")
+        for label in (
+            self.broker_label,
+            self.rejections_label,
+            self.exceptions_label,
+            self.database_label,
+            self.clock_label,
+        ):
+            self.addPermanentWidget(label)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(1000)
+        self._tick()
+
+    def _tick(self) -> None:
+        self.clock_label.setText(time.strftime("%H:%M:%S", time.localtime(self._clock())))
+
+    def set_broker_state(self, state: str, detail: str = "") -> None:
+        """Show connected / reconnecting / down, coloured."""
+        colour = BROKER_COLOURS.get(state, "#8b949e")
+        self.broker_label.setText(f"Broker: {state}{' — ' + detail if detail else ''}")
+        self.broker_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
+
+    def set_rejections(self, total: int) -> None:
+        """Show how many payloads were rejected (details in the Telemetry menu)."""
+        self.rejections_label.setText(f"Rejected payloads: {total}" if total else "")

@@ -1,0 +1,39 @@
+"""Dark (control-room) and light themes, via the Fusion style and a palette."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+DARK = "dark"
+LIGHT = "light"
+
+
+def apply_theme(app: QApplication, name: str) -> None:
+    """Switch the whole application to the ``dark`` or ``light`` theme."""
+    app.setStyle("Fusion")
+    if name == LIGHT:
+        app.setPalette(app.style().standardPalette())
+        return
+    palette = QPalette()
+    base, window, text = QColor(24, 27, 31), QColor(34, 38, 43), QColor(222, 226, 230)
+    palette.setColor(QPalette.ColorRole.Window, window)
+    palette.setColor(QPalette.ColorRole.WindowText, text)
+    palette.setColor(QPalette.ColorRole.Base, base)
+    palette.setColor(QPalette.ColorRole.AlternateBase, QColor(30, 34, 38))
+    palette.setColor(QPalette.ColorRole.ToolTipBase, window)
+    palette.setColor(QPalette.ColorRole.ToolTipText, text)
+    palette.setColor(QPalette.ColorRole.Text, text)
+    palette.setColor(QPalette.ColorRole.Button, window)
+    palette.setColor(QPalette.ColorRole.ButtonText, text)
+    palette.setColor(QPalette.ColorRole.BrightText, QColor(255, 85, 85))
+    palette.setColor(QPalette.ColorRole.Highlight, QColor(38, 110, 190))
+    palette.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+    palette.setColor(QPalette.ColorRole.Link, QColor(90, 160, 240))
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 125, 130))
+    app.setPalette(palette)

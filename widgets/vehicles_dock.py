@@ -1,0 +1,166 @@
+"""The vehicles panel: the fleet from the database, with its live state."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView, QWidget
+
+from app.tower.views import VehicleView
+
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = (
+    "Vehicle",
+    "Plate",
+    "Driver",
+    "State",
+    "Speed",
+    "Stops",
+    "Next stop",
+    "Last seen",
+    "Shift",
+    "Capacity",
+)
+
+
+def _age(ts: float | None, now: float) -> str:
+    if ts is None:
+        return "never"
+    seconds = max(0, int(now - ts))
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+
+
+class VehicleTableModel(QAbstractTableModel):
+    """Rows of ``VehicleView``; ``set_vehicles`` replaces them, keeping row order by id."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[VehicleView] = []
+        self._row_of: dict[str, int] = {}
+        self.now = time.time
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        v = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(v, column)
+        if role == Qt.ItemDataRole.UserRole:
+            return v.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{v.id} {v.plate} — {v.driver}"
+        return None
+
+    def _text(self, v: VehicleView, column: int) -> str:
+        match column:
+            case 0:
+                return v.id
+            case 1:
+                return v.plate
+            case 2:
+                return v.driver
+            case 3:
+                return v.state
+            case 4:
+                return "" if v.speed_kmh is None else f"{v.speed_kmh:.0f} km/h"
+            case 5:
+                return f"{v.stops_done}/{v.stops_total}"
+            case 6:
+                return v.next_stop
+            case 7:
+                return _age(v.last_seen, self.now())
+            case 8:
+                return v.shift
+            case _:
+                return f"{v.capacity_kg:.0f} kg / {v.capacity_m3:.0f} m³"
+
+    def set_vehicles(self, vehicles: list[VehicleView]) -> None:
+        """Show ``vehicles``; rows that exist are updated in place (selection survives)."""
+        ordered = sorted(vehicles, key=lambda v: v.id)
+        if [v.id for v in ordered] != [v.id for v in self._rows]:
+            self.beginResetModel()
+            self._rows = ordered
+            self._row_of = {v.id: i for i, v in enumerate(ordered)}
+            self.endResetModel()
+            return
+        self._rows = ordered
+        if ordered:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(ordered) - 1, len(COLUMNS) - 1))
+
+    def update_vehicles(self, changed: list[VehicleView]) -> None:
+        """Replace the given vehicles' rows (unknown ids are ignored)."""
+        for v in changed:
+            row = self._row_of.get(v.id)
+            if row is not None:
+                self._rows[row] = v
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def row_of(self, vehicle_id: str) -> int | None:
+        """The row showing ``vehicle_id``."""
+        return self._row_of.get(vehicle_id)
+
+
+class VehiclesDock(QDockWidget):
+    """A sortable table of the fleet; selecting a row announces ``vehicle_selected``."""
+
+    vehicle_selected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Vehicles", parent)
+        self.setObjectName("VehiclesDock")
+        self.model = VehicleTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(self)
+        self.table.setObjectName("VehiclesTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._syncing = False
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.setWidget(self.table)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and not self._syncing:
+            self.vehicle_selected.emit(str(current.data(Qt.ItemDataRole.UserRole)))
+
+    def select_vehicle(self, vehicle_id: str) -> None:
+        """Select ``vehicle_id``'s row (from a click on the map) without echoing back."""
+        row = self.model.row_of(vehicle_id)
+        if row is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if index.row() == self.table.currentIndex().row():
+            return
+        self._syncing = True
+        try:
+            self.table.selectRow(index.row())
+        finally:
+            self._syncing = False
+        self.table.scrollTo(index)
