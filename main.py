@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in registry():
         register(subparsers)
+    # report paints its PDF with Qt, so it lives in widgets/ (Qt is imported only when run).
+    from widgets import report_command
+
+    report_command.register(subparsers)
     return parser
 
 

@@ -8,7 +8,10 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
+from app.storage.history_repository import HistoryRepository
 from app.tower.control_tower import ControlTower
+from app.tower.kpi_service import KpiService
+from widgets.kpi_dock import KpiDock
 from widgets.map_data import scene
 from widgets.map_view import MapView
 from widgets.placeholder_dock import placeholder_dock
@@ -61,11 +64,10 @@ class MainWindow(QMainWindow):
             "Re-plan proposals will appear here as a diff to accept, reject or tweak.",
             self,
         )
-        self.kpi_dock = placeholder_dock(
-            "KPIs",
-            "KpiDock",
-            "The day's KPIs (on-time rate, first-attempt success, ETA accuracy) will be "
-            "charted here.",
+        self.kpi_dock = KpiDock(
+            KpiService(
+                HistoryRepository(tower.sessions), tower.clock, tower.settings.depot.timezone
+            ),
             self,
         )
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.vehicles_dock)
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.kpi_dock)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.kpi_dock.stop()
         self.save_layout()
         super().closeEvent(event)
 
