@@ -103,6 +103,27 @@ class DemoSettings:
 
 
 @dataclass(frozen=True)
+class PlanningSettings:
+    """The planner: where travel times come from, and how long a solve may take.
+
+    ``matrix`` is ``haversine`` (no network: great-circle distance times ``circuity``, at
+    ``speed_kmh``, slower at ``rush_speed_kmh`` in the rush hours) or ``osrm`` (the table
+    service of the OSRM server at ``osrm_url``; ``osrm_max_table`` is that server's
+    ``--max-table-size``, larger matrices are asked for in blocks).
+    """
+
+    matrix: str = "haversine"
+    osrm_url: str = ""
+    osrm_profile: str = "driving"
+    osrm_max_table: int = 100
+    osrm_timeout_s: float = 30.0
+    circuity: float = 1.3
+    speed_kmh: float = 28.0
+    rush_speed_kmh: float = 18.0
+    time_limit_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, grouped as in the TOML file."""
 
@@ -112,6 +133,7 @@ class Settings:
     depot: DepotSettings = field(default_factory=DepotSettings)
     thresholds: Thresholds = field(default_factory=Thresholds)
     demo: DemoSettings = field(default_factory=DemoSettings)
+    planning: PlanningSettings = field(default_factory=PlanningSettings)
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -158,9 +180,22 @@ def _validate(s: Settings) -> None:
             raise SettingsError(f"demo.{name}: must be at least 1")
     if s.demo.speedup <= 0 or s.demo.position_interval_s <= 0:
         raise SettingsError("demo.speedup: speedup and position_interval_s must be positive")
+    _validate_planning(s.planning)
     for f in dataclasses.fields(s.thresholds):
         if getattr(s.thresholds, f.name) < 0:
             raise SettingsError(f"thresholds.{f.name}: must not be negative")
+
+
+def _validate_planning(p: PlanningSettings) -> None:
+    if p.matrix not in ("haversine", "osrm"):
+        raise SettingsError(f"planning.matrix: expected haversine or osrm, got {p.matrix!r}")
+    if p.matrix == "osrm" and not p.osrm_url.startswith(("http://", "https://")):
+        raise SettingsError("planning.osrm_url: the osrm matrix needs an http(s) URL")
+    if p.osrm_max_table < 2:
+        raise SettingsError("planning.osrm_max_table: must be at least 2")
+    for name in ("osrm_timeout_s", "circuity", "speed_kmh", "rush_speed_kmh", "time_limit_s"):
+        if getattr(p, name) <= 0:
+            raise SettingsError(f"planning.{name}: must be positive")
 
 
 def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:

@@ -80,8 +80,9 @@ def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
     """Check a solver answer against its problem, in the problem's integer units.
 
     Covers van capacities (weight and volume, with pickups on board), windows (waiting
-    allowed, one or two windows), shifts, each stop at most once, mandatory stops served,
-    the dropped list, locks, pickup-before-delivery on one van, and resequence-only.
+    allowed, one or two windows), shifts and depot hours, each stop at most once,
+    mandatory stops served, the dropped list, locks, pickup-before-delivery on one van,
+    and resequence-only.
     """
     problems: list[str] = []
     places = {v.start for v in problem.vans} | {v.end for v in problem.vans}
@@ -123,7 +124,13 @@ def _check_route(
     # On board at the start: everything delivered on the route that no pickup brings.
     weight = sum(nodes[i].weight for i in route if i not in paired)
     volume = sum(nodes[i].volume for i in route if i not in paired)
-    clock, at, distance = van.shift[0], van.start, 0
+    # Leave at the shift start, or when the start place (a depot) first opens after it.
+    hours = sorted(nodes[van.start].windows)
+    opens = [max(a, van.shift[0]) for a, b in hours if b >= van.shift[0]]
+    clock = van.shift[0] if not hours else (opens[0] if opens else van.shift[1] + 1)
+    if route and clock > van.shift[1]:
+        problems.append(f"van {van_index}: its start is never open during its shift")
+    at, distance = van.start, 0
     loads = [(weight, volume)]
     for i in route:
         clock += nodes[at].service + m.travel_time[at][i]
@@ -148,6 +155,9 @@ def _check_route(
     distance += m.distance[at][van.end]
     if route and clock > van.shift[1]:
         problems.append(f"van {van_index}: back at {clock}, shift ends {van.shift[1]}")
+    end_hours = nodes[van.end].windows
+    if route and end_hours and clock > max(b for _, b in end_hours):
+        problems.append(f"van {van_index}: back at {clock}, after its end place closes")
     return distance, problems
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.domain.geo import haversine_m
+from app.foundation.settings import PlanningSettings
 from app.planning.problem import Matrices
 
 Point = tuple[float, float]
@@ -19,8 +21,11 @@ Point = tuple[float, float]
 class MatrixProvider(Protocol):
     """Anything that turns places into travel-time (s) and distance (m) matrices."""
 
-    def matrices(self, points: Sequence[Point], departure_s: int = 9 * 3600) -> Matrices:
-        """Matrices between ``points`` for a departure at ``departure_s`` after midnight."""
+    def matrices(
+        self, points: Sequence[Point], departure_s: int = 9 * 3600, until_s: int | None = None
+    ) -> Matrices:
+        """Matrices between ``points`` for travel from ``departure_s`` (seconds after
+        midnight) until ``until_s`` (None: around the departure only)."""
         ...
 
 
@@ -56,9 +61,28 @@ class HaversineMatrixProvider:
                 return band.kmh
         return self.base_kmh
 
-    def matrices(self, points: Sequence[Point], departure_s: int = 9 * 3600) -> Matrices:
+    def mean_speed_kmh(self, start_s: int, end_s: int) -> float:
+        """The speed that gives the same travel time as the bands over [start, end).
+
+        Averages the pace (time per km) over the period minute by minute, since one
+        matrix must serve a whole day's routes (OR-Tools has no time-dependent transits).
+        """
+        if end_s <= start_s:
+            return self.speed_kmh(start_s)
+        minutes = range(start_s, end_s, 60)
+        pace = sum(1.0 / self.speed_kmh(m) for m in minutes) / len(minutes)
+        return 1.0 / pace
+
+    def matrices(
+        self, points: Sequence[Point], departure_s: int = 9 * 3600, until_s: int | None = None
+    ) -> Matrices:
         """Road-distance estimates (m) and travel times (s, rounded up)."""
-        metres_per_s = self.speed_kmh(departure_s) / 3.6
+        kmh = (
+            self.speed_kmh(departure_s)
+            if until_s is None
+            else self.mean_speed_kmh(departure_s, until_s)
+        )
+        metres_per_s = kmh / 3.6
         distance: list[list[int]] = []
         travel_time: list[list[int]] = []
         for lon1, lat1 in points:
@@ -82,52 +106,119 @@ class OsrmTableProvider:
     """Asks an OSRM server's table service for road durations and distances.
 
     ``base_url`` is e.g. ``http://router:5000``; the request is
-    ``/table/v1/driving/lon,lat;lon,lat?annotations=duration,distance``. OSRM ignores the
-    departure time (its speeds are static).
+    ``/table/v1/driving/lon,lat;lon,lat?annotations=duration,distance``. A server refuses
+    tables over its ``--max-table-size`` (100 by default) with ``TooBig``, so a larger
+    matrix is asked for in blocks of at most ``max_table`` sources by ``max_table``
+    destinations. OSRM ignores the departure time (its speeds are static).
     """
 
     base_url: str
     profile: str = "driving"
     timeout_s: float = 30.0
+    max_table: int = 100
 
-    def url(self, points: Sequence[Point]) -> str:
-        """The table request for these points."""
+    def url(
+        self,
+        points: Sequence[Point],
+        sources: Sequence[int] = (),
+        destinations: Sequence[int] = (),
+    ) -> str:
+        """The table request for these points (all-to-all unless sources/destinations)."""
         coords = ";".join(f"{lon:.6f},{lat:.6f}" for lon, lat in points)
-        return (
-            f"{self.base_url.rstrip('/')}/table/v1/{self.profile}/{coords}"
-            "?annotations=duration,distance"
+        query = "annotations=duration,distance"
+        if sources:
+            query += "&sources=" + ";".join(str(i) for i in sources)
+        if destinations:
+            query += "&destinations=" + ";".join(str(i) for i in destinations)
+        return f"{self.base_url.rstrip('/')}/table/v1/{self.profile}/{coords}?{query}"
+
+    def matrices(
+        self, points: Sequence[Point], departure_s: int = 9 * 3600, until_s: int | None = None
+    ) -> Matrices:
+        """Road durations (s, rounded up) and distances (m) from the server."""
+        n = len(points)
+        if n <= self.max_table:
+            durations, distances = self._table(self.url(points), n, n)
+        else:
+            durations = [[0.0] * n for _ in range(n)]
+            distances = [[0.0] * n for _ in range(n)]
+            blocks = [
+                list(range(a, min(a + self.max_table, n))) for a in range(0, n, self.max_table)
+            ]
+            for rows in blocks:
+                for cols in blocks:
+                    # Send only the block's own points: the request stays small.
+                    subset = [points[i] for i in rows] + [points[j] for j in cols]
+                    url = self.url(
+                        subset, range(len(rows)), range(len(rows), len(rows) + len(cols))
+                    )
+                    block_t, block_d = self._table(url, len(rows), len(cols))
+                    for r, i in enumerate(rows):
+                        for c, j in enumerate(cols):
+                            durations[i][j] = block_t[r][c]
+                            distances[i][j] = block_d[r][c]
+        for i in range(n):
+            # A place to itself is no trip, whatever snapping did to the coordinates.
+            durations[i][i] = distances[i][i] = 0.0
+        return Matrices(
+            travel_time=[[math.ceil(v) for v in row] for row in durations],
+            distance=[[round(v) for v in row] for row in distances],
         )
 
-    def matrices(self, points: Sequence[Point], departure_s: int = 9 * 3600) -> Matrices:
-        """Road durations (s, rounded up) and distances (m) from the server."""
+    def _table(self, url: str, rows: int, cols: int) -> tuple[list[list[float]], list[list[float]]]:
+        """One table request: durations and distances, rows x cols."""
         try:
-            with urllib.request.urlopen(self.url(points), timeout=self.timeout_s) as reply:
+            with urllib.request.urlopen(url, timeout=self.timeout_s) as reply:
                 body: Any = json.loads(reply.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            # OSRM answers errors (TooBig, InvalidQuery...) with a 4xx and a JSON body.
+            body = _json_or_none(exc.read())
+            code = body.get("code") if isinstance(body, dict) else exc.code
+            raise MatrixError(f"OSRM answered {code!r}") from exc
         except (OSError, ValueError) as exc:
             raise MatrixError(f"OSRM table request failed: {exc}") from exc
         if not isinstance(body, dict) or body.get("code") != "Ok":
             code = body.get("code") if isinstance(body, dict) else None
             raise MatrixError(f"OSRM answered {code!r}")
-        n = len(points)
-        durations = _square(body.get("durations"), n, "durations")
-        distances = _square(body.get("distances"), n, "distances")
-        return Matrices(
-            travel_time=[[math.ceil(v) for v in row] for row in durations],
-            distance=[[round(v) for v in row] for row in distances],
+        return (
+            _table(body.get("durations"), rows, cols, "durations"),
+            _table(body.get("distances"), rows, cols, "distances"),
         )
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None
 
 
 UNREACHABLE = 10**9
 """What an OSRM ``null`` (no route) becomes: too far to plan."""
 
 
-def _square(rows: Any, n: int, name: str) -> list[list[float]]:
-    """Validate an n x n numeric table; ``null`` (no route) becomes UNREACHABLE."""
+def _table(rows: Any, n: int, m: int, name: str) -> list[list[float]]:
+    """Validate an n x m numeric table; ``null`` (no route) becomes UNREACHABLE."""
     if not isinstance(rows, list) or len(rows) != n:
-        raise MatrixError(f"OSRM {name} is not a {n}x{n} table")
+        raise MatrixError(f"OSRM {name} is not a {n}x{m} table")
     table: list[list[float]] = []
     for row in rows:
-        if not isinstance(row, list) or len(row) != n:
-            raise MatrixError(f"OSRM {name} is not a {n}x{n} table")
+        if not isinstance(row, list) or len(row) != m:
+            raise MatrixError(f"OSRM {name} is not a {n}x{m} table")
+        if not all(v is None or isinstance(v, (int, float)) for v in row):
+            raise MatrixError(f"OSRM {name} holds a value that is not a number")
         table.append([UNREACHABLE if v is None else float(v) for v in row])
     return table
+
+
+def provider_from_settings(settings: PlanningSettings) -> MatrixProvider:
+    """The matrix provider the configuration asks for (haversine unless OSRM is set)."""
+    if settings.matrix == "osrm":
+        return OsrmTableProvider(
+            settings.osrm_url,
+            profile=settings.osrm_profile,
+            timeout_s=settings.osrm_timeout_s,
+            max_table=settings.osrm_max_table,
+        )
+    bands = tuple(SpeedBand(b.start_s, b.end_s, settings.rush_speed_kmh) for b in RUSH_HOURS)
+    return HaversineMatrixProvider(settings.circuity, settings.speed_kmh, bands)

@@ -35,6 +35,8 @@ class Node:
     coordinates for benchmark instances. ``weight`` and ``volume`` are what is handed over
     here (for the pickup of a pickup-and-delivery pair: what is collected). ``windows``
     holds zero, one or two windows; none means any time in the shift.
+    On a place (a van's start or end) ``windows`` are its opening hours: a van leaves its
+    start, and gets back to its end, only while that place is open (a depot's hours).
     ``drop_penalty`` None means the stop must be served.
     """
 
@@ -130,6 +132,24 @@ class RoutingProblem:
         """Nodes to visit, in index order."""
         places = self.place_nodes()
         return [i for i in range(len(self.nodes)) if i not in places]
+
+    def departure_windows(self, van: int) -> list[Window]:
+        """When van ``van`` may leave its start: its shift within the start's hours."""
+        v = self.vans[van]
+        return _within(v.shift, self.nodes[v.start].windows)
+
+    def return_windows(self, van: int) -> list[Window]:
+        """When van ``van`` may be back at its end: its shift within the end's hours."""
+        v = self.vans[van]
+        return _within(v.shift, self.nodes[v.end].windows)
+
+
+def _within(shift: Window, hours: tuple[Window, ...]) -> list[Window]:
+    """The parts of ``shift`` inside the opening ``hours`` (all of it when none given)."""
+    if not hours:
+        return [shift]
+    parts = [(max(shift[0], a), min(shift[1], b)) for a, b in sorted(hours)]
+    return [(a, b) for a, b in parts if a <= b]
 
 
 class PlanStatus(StrEnum):

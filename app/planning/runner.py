@@ -29,6 +29,11 @@ from app.planning.problem import (
 CANCEL_GRACE_S = 3.0
 """How long a cancelled child may take to hand back its best plan before it is killed."""
 
+STARTUP_ALLOWANCE_S = 30.0
+"""Beyond its time limit, what a child may spend starting (spawn, importing OR-Tools,
+building a large model, the first solution that OR-Tools does not time-box) before it is
+deemed hung and killed, cancelled or not: every solve ends."""
+
 PROGRESS_EVERY_S = 0.1
 """The child sends at most one progress report per this many seconds (the best one)."""
 
@@ -45,8 +50,10 @@ class SolveHandle:
         cancel_event: Any,
         on_progress: Callable[[SolveProgress], None] | None,
         grace_s: float,
+        deadline_s: float,
     ) -> None:
         self._process = process
+        self._deadline = time.monotonic() + deadline_s
         self._messages = messages
         self._cancel_event = cancel_event
         self._on_progress = on_progress
@@ -103,6 +110,11 @@ class SolveHandle:
             ):
                 self._kill()
                 return self._finish(PlanResult(PlanStatus.CANCELLED_NO_PLAN, message="killed"))
+            if time.monotonic() > self._deadline:
+                self._kill()
+                return self._finish(
+                    PlanResult(PlanStatus.FAILED, message="killed: no answer past its time limit")
+                )
             if not self._process.is_alive():
                 return self._after_exit()
             return None
@@ -143,9 +155,12 @@ def start_solve(
     options: SearchOptions | None = None,
     grace_s: float = CANCEL_GRACE_S,
     test_only_hang: bool = False,
+    startup_s: float = STARTUP_ALLOWANCE_S,
 ) -> SolveHandle:
     """Start solving ``problem`` in a child process and return its handle at once.
 
+    The child is killed ``grace_s`` after a cancel it does not answer, and in any case
+    when ``time_limit_s + startup_s + grace_s`` have passed without an answer.
     ``test_only_hang`` makes the child ignore everything and never answer: for tests of
     the hard kill only.
     """
@@ -158,7 +173,8 @@ def start_solve(
         daemon=True,
     )
     process.start()
-    return SolveHandle(process, messages, cancel_event, on_progress, grace_s)
+    deadline_s = time_limit_s + startup_s + grace_s
+    return SolveHandle(process, messages, cancel_event, on_progress, grace_s, deadline_s)
 
 
 def _child(

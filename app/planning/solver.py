@@ -31,7 +31,7 @@ StopRequested = Callable[[], bool]
 
 REASON_CAPACITY = "exceeds every van's capacity"
 REASON_WINDOW = "window closes before any van can arrive"
-REASON_SHIFT = "no van can reach it and get back before its shift ends"
+REASON_SHIFT = "no van can reach it and get back before its shift ends or the depot closes"
 REASON_FLEET = "not enough capacity or time in the fleet"
 
 
@@ -190,17 +190,26 @@ def _add_time(problem: RoutingProblem, manager: Any, routing: Any) -> Any:
     time_dim = routing.GetDimensionOrDie("time")
     for i in problem.stop_nodes():
         windows = sorted(problem.nodes[i].windows)
-        if not windows:
+        if windows:
+            _restrict(time_dim.CumulVar(manager.NodeToIndex(i)), windows)
+    for v in range(len(problem.vans)):
+        leave, back = problem.departure_windows(v), problem.return_windows(v)
+        if not leave or not back:
+            # The shift never meets the depot's hours: the van stays home. An empty
+            # domain would instead make the whole model infeasible.
+            routing.NextVar(routing.Start(v)).SetValue(routing.End(v))
             continue
-        cumul = time_dim.CumulVar(manager.NodeToIndex(i))
-        cumul.SetRange(windows[0][0], windows[-1][1])
-        for (_, closes), (opens, _) in itertools.pairwise(windows):
-            if opens > closes + 1:
-                cumul.RemoveInterval(closes + 1, opens - 1)
-    for v, van in enumerate(problem.vans):
-        time_dim.CumulVar(routing.Start(v)).SetRange(*van.shift)
-        time_dim.CumulVar(routing.End(v)).SetRange(*van.shift)
+        _restrict(time_dim.CumulVar(routing.Start(v)), leave)
+        _restrict(time_dim.CumulVar(routing.End(v)), back)
     return time_dim
+
+
+def _restrict(cumul: Any, windows: list[tuple[int, int]]) -> None:
+    """Keep a time cumul inside sorted, non-empty windows (one or more)."""
+    cumul.SetRange(windows[0][0], windows[-1][1])
+    for (_, closes), (opens, _) in itertools.pairwise(windows):
+        if opens > closes + 1:
+            cumul.RemoveInterval(closes + 1, opens - 1)
 
 
 def _add_loads(problem: RoutingProblem, manager: Any, routing: Any) -> None:
@@ -314,7 +323,8 @@ def _read(
 def schedule(problem: RoutingProblem, van: int, stops: list[int]) -> PlannedRoute:
     """The earliest schedule of a van's stops: leave at shift start, wait when early."""
     matrices, v = problem.matrices, problem.vans[van]
-    now, at, distance = v.shift[0], v.start, 0
+    leave = problem.departure_windows(van)
+    now, at, distance = (leave[0][0] if leave else v.shift[0]), v.start, 0
     arrivals, starts = [], []
     for i in stops:
         now += problem.nodes[at].service + matrices.travel_time[at][i]
@@ -326,6 +336,9 @@ def schedule(problem: RoutingProblem, van: int, stops: list[int]) -> PlannedRout
         at = i
     now += problem.nodes[at].service + matrices.travel_time[at][v.end]
     distance += matrices.distance[at][v.end]
+    # Back before the end place opens: the van waits there until it does.
+    opening = [a for a, b in problem.return_windows(van) if b >= now]
+    now = max(now, opening[0]) if opening else now
     return PlannedRoute(van, tuple(stops), tuple(arrivals), tuple(starts), distance, now)
 
 
@@ -338,15 +351,23 @@ def drop_reason(problem: RoutingProblem, node: int) -> str:
         for v in vans
     ):
         return REASON_CAPACITY
-    earliest = min(v.shift[0] + tt[v.start][node] for v in vans)
+    # When each van can leave and must be back (its shift within the depot's hours).
+    working = [
+        (v, leave[0][0], back[-1][1])
+        for k, v in enumerate(vans)
+        if (leave := problem.departure_windows(k)) and (back := problem.return_windows(k))
+    ]
+    if not working:
+        return REASON_SHIFT
+    earliest = min(leaves + tt[v.start][node] for v, leaves, _ in working)
     if stop.windows and earliest > max(w[1] for w in stop.windows):
         return REASON_WINDOW
     if all(
-        max(v.shift[0] + tt[v.start][node], min((w[0] for w in stop.windows), default=0))
+        max(leaves + tt[v.start][node], min((w[0] for w in stop.windows), default=0))
         + stop.service
         + tt[node][v.end]
-        > v.shift[1]
-        for v in vans
+        > back
+        for v, leaves, back in working
     ):
         return REASON_SHIFT
     return REASON_FLEET

@@ -6,6 +6,7 @@ from app.planning.checker import check_plan, check_vrptw
 from app.planning.instances import VrptwInstance
 from app.planning.problem import (
     DroppedStop,
+    Node,
     PlannedRoute,
     PlanResult,
     PlanStatus,
@@ -82,3 +83,30 @@ def test_plan_check_catches_a_stop_both_served_and_dropped() -> None:
         distance=20,
     )
     assert any("disagree" in v for v in check_plan(problem, result).violations)
+
+
+def test_plan_check_holds_the_depot_hours() -> None:
+    # Open 100-130: leaving at 100, the stop at 10 (window closes at 105) is reached at
+    # 110, and the trip to 20 and back ends at 140, after closing.
+    nodes = [
+        Node("depot", windows=((100, 130),)),
+        stop("a", 10, windows=((0, 105),)),
+        stop("b", 20),
+    ]
+    problem = RoutingProblem(
+        nodes=(*nodes,), vans=(Van("x", 0, 0, 10, shift=(0, 1000)),), matrices=plane(nodes)
+    )
+    late = PlanResult(
+        PlanStatus.SOLVED,
+        routes=(PlannedRoute(0, (1,), (10,), (10,), 20, 20),),
+        distance=20,
+        dropped=(DroppedStop(2, "why"),),
+    )
+    assert any("after its windows" in v for v in check_plan(problem, late).violations)
+    far = PlanResult(
+        PlanStatus.SOLVED,
+        routes=(PlannedRoute(0, (2,), (20,), (20,), 40, 40),),
+        distance=40,
+        dropped=(DroppedStop(1, "why"),),
+    )
+    assert any("after its end place closes" in v for v in check_plan(problem, far).violations)

@@ -80,3 +80,28 @@ def test_poll_never_blocks_and_finally_answers() -> None:
     result = handle.poll()
     assert result is not None and result.has_plan
     assert check_vrptw(instance, [list(r.stops) for r in result.routes]).feasible
+
+
+def test_a_hung_solve_is_killed_past_its_time_limit_without_a_cancel() -> None:
+    instance = read_instance(SOLOMON / "C101.txt")
+    handle = start_solve(to_problem(instance), 0.5, grace_s=0.5, startup_s=1.0, test_only_hang=True)
+    started = time.monotonic()
+    result = handle.result(timeout=DEADLINE_S)
+    assert result.status is PlanStatus.FAILED
+    assert "killed" in result.message
+    assert 1.5 <= time.monotonic() - started < 10
+    assert not handle._process.is_alive()
+
+
+def test_progress_reports_elapsed_time_and_a_falling_best_cost() -> None:
+    instance = read_instance(SOLOMON / "R201.txt")
+    seen: list[SolveProgress] = []
+    handle = start_solve(to_problem(instance), 2.0, on_progress=seen.append)
+    result = handle.result(timeout=DEADLINE_S)
+    assert result.status is PlanStatus.SOLVED
+    assert len(seen) >= 2
+    assert all(
+        a.elapsed <= b.elapsed and a.best_cost > b.best_cost for a, b in itertools.pairwise(seen)
+    )
+    assert seen[-1].best_cost == result.objective
+    assert check_vrptw(instance, [list(r.stops) for r in result.routes]).feasible

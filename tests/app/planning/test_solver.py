@@ -14,6 +14,7 @@ from app.planning.problem import (
     RoutingProblem,
     Van,
     VehicleLock,
+    penalty_for_priority,
 )
 from app.planning.solver import (
     REASON_CAPACITY,
@@ -230,3 +231,61 @@ def test_solomon_plan_is_feasible_in_real_numbers() -> None:
     report = check_vrptw(instance, [list(r.stops) for r in result.routes])
     assert report.feasible, report.violations
     assert report.distance < 1.1 * 1637.7
+
+
+def test_depot_hours_hold_the_van_until_opening_and_bring_it_back_by_closing() -> None:
+    # The van's shift is 0-1000 but the depot is open 100-300 only.
+    nodes = [
+        Node("depot", windows=((100, 300),)),
+        stop("early", 10, windows=((0, 105),)),  # 1: the van cannot leave before 100
+        stop("fine", -10, windows=((0, 200),)),  # 2
+        stop("far", 150),  # 3: 100 + 300 round trip > 300
+    ]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10, shift=(0, 1000))])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 0) == [2]
+    assert result.routes[0].arrivals == (110,)
+    assert result.routes[0].end_time == 120
+    reasons = {d.node: d.reason for d in result.dropped}
+    assert reasons == {1: REASON_WINDOW, 3: REASON_SHIFT}
+
+
+def test_a_van_whose_shift_misses_the_depot_hours_stays_home() -> None:
+    nodes = [Node("depot", windows=((100, 300),)), stop("s", 10, drop_penalty=None)]
+    vans = [
+        Van("night", 0, 0, capacity_weight=10, shift=(400, 900)),
+        Van("day", 0, 0, capacity_weight=10, shift=(0, 1000)),
+    ]
+    problem = problem_of(nodes, vans)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert (route_of(result, 0), route_of(result, 1)) == ([], [1])
+
+
+def test_priorities_decide_who_is_dropped_when_the_van_is_full() -> None:
+    nodes = [
+        depot(),
+        stop("normal near", 1, weight=6, drop_penalty=penalty_for_priority(1)),
+        stop("urgent far", 40, weight=6, drop_penalty=penalty_for_priority(3)),
+    ]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 0) == [2]
+    assert [(d.node, d.reason) for d in result.dropped] == [(1, REASON_FLEET)]
+
+
+def test_service_time_counts_before_the_next_leg() -> None:
+    # 10 to A, 30 of service, 10 to B: B opens at 0 and closes at 45, so A must wait.
+    nodes = [
+        depot(),
+        stop("A", 10, service=30, drop_penalty=None),
+        stop("B", 20, windows=((0, 45),), drop_penalty=None),
+    ]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10, shift=(0, 200))])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 0) == [2, 1]
+    assert result.routes[0].service_starts == (20, 30)
+    assert result.routes[0].end_time == 30 + 30 + 10
