@@ -1,0 +1,169 @@
+"""``main.py plan --date YYYY-MM-DD``: plan a day of the database's orders and print it.
+
+Each depot with orders still to serve that day is planned in its own solve (in a child
+process, within the time limit; Ctrl-C keeps the best plan so far). Every plan is checked
+by the independent checker before it is printed. The plan is printed, not stored: storing
+a plan as the day's new version is the dispatcher's accept, in the window.
+
+Exit codes: 0 planned, 1 nothing to plan / no plan / a plan failing its check / no
+matrices, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.commands import add_config_option
+from app.foundation.settings import Settings
+from app.planning.checker import check_plan
+from app.planning.day_plan import (
+    DayProblem,
+    build_day_problem,
+    depot_ids_with_orders,
+    unserved,
+    vehicle_plans,
+)
+from app.planning.matrix import MatrixError, provider_from_settings
+from app.planning.problem import PlanResult
+from app.planning.runner import start_solve
+from app.storage.fleet_repository import load_fleet
+from app.tower.data_setup import open_database
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``plan`` subcommand."""
+    parser = subparsers.add_parser(
+        "plan", help="plan a day of the database's orders and print each vehicle's route"
+    )
+    add_config_option(parser)
+    parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the delivery day")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds per depot (default: planning.time_limit_s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Plan the day depot by depot, check each plan, print a summary per vehicle."""
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"plan: --date must be YYYY-MM-DD, got {args.date!r}", file=sys.stderr)
+        return 2
+    time_limit = settings.planning.time_limit_s if args.time_limit is None else args.time_limit
+    if time_limit <= 0:
+        print("plan: --time-limit must be positive", file=sys.stderr)
+        return 2
+    zone = ZoneInfo(settings.depot.timezone)
+    day_start = datetime.combine(day, time(0), zone).timestamp()
+    snapshot = load_fleet(open_database(settings), day.isoformat())
+    depots = depot_ids_with_orders(snapshot)
+    if not depots:
+        print(f"plan: no orders to plan on {day.isoformat()}", file=sys.stderr)
+        return 1
+    provider = provider_from_settings(settings.planning)
+    reports, code = [], 0
+    for depot_id in depots:
+        try:
+            problem = build_day_problem(snapshot, depot_id, day_start, provider)
+        except MatrixError as exc:
+            print(f"plan: depot {depot_id}: {exc}", file=sys.stderr)
+            return 1
+        result = _solve(problem, time_limit)
+        if not result.has_plan:
+            print(
+                f"plan: depot {depot_id}: no plan ({result.status.value}) {result.message}",
+                file=sys.stderr,
+            )
+            code = 1
+            continue
+        check = check_plan(problem.problem, result)
+        if not check.feasible:
+            print(
+                f"plan: depot {depot_id}: the plan fails the check: "
+                + "; ".join(check.violations[:5]),
+                file=sys.stderr,
+            )
+            code = 1
+            continue
+        reports.append(_report(problem, result, zone))
+    if args.json:
+        print(json.dumps({"date": day.isoformat(), "depots": reports}, indent=2))
+    else:
+        for report in reports:
+            _print_text(report)
+    return code
+
+
+def _solve(problem: DayProblem, time_limit: float) -> PlanResult:
+    handle = start_solve(problem.problem, time_limit)
+    try:
+        return handle.result()
+    except KeyboardInterrupt:
+        # Ctrl-C is the planner's Cancel: keep the best plan found so far.
+        handle.cancel()
+        return handle.result()
+
+
+def _report(day: DayProblem, result: PlanResult, zone: ZoneInfo) -> dict[str, Any]:
+    """The JSON-ready summary of one depot's plan."""
+
+    def clock(epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, zone).strftime("%H:%M")
+
+    vehicles: list[dict[str, Any]] = [
+        {
+            "vehicle": p.vehicle.id,
+            "plate": p.vehicle.plate,
+            "stops": [
+                {"order": o.id, "arrival": clock(a), "arrival_epoch": round(a, 1)}
+                for o, a in zip(p.orders, p.arrivals, strict=True)
+            ],
+            "distance_km": round(p.distance_m / 1000, 2),
+            "load_kg": round(p.load_kg, 1),
+            "capacity_kg": p.vehicle.capacity_kg,
+            "load_m3": round(p.load_m3, 3),
+            "capacity_m3": p.vehicle.capacity_m3,
+            "leaves": clock(p.leaves),
+            "back": clock(p.back),
+        }
+        for p in vehicle_plans(day, result)
+    ]
+    return {
+        "depot": day.depot.id,
+        "status": result.status.value,
+        "orders": len(day.orders),
+        "served": sum(len(v["stops"]) for v in vehicles),
+        "distance_km": round(result.distance / 1000, 2),
+        "vehicles_used": sum(1 for v in vehicles if v["stops"]),
+        "seconds": round(result.seconds, 2),
+        "vehicles": vehicles,
+        "unserved": [{"order": u.order.id, "reason": u.reason} for u in unserved(day, result)],
+    }
+
+
+def _print_text(report: dict[str, Any]) -> None:
+    print(
+        f"depot {report['depot']}: {report['served']}/{report['orders']} orders served by "
+        f"{report['vehicles_used']} vehicles, {report['distance_km']:.1f} km "
+        f"({report['status']}, {report['seconds']:.1f} s)"
+    )
+    print(f"  {'vehicle':<8} {'plate':<10} {'stops':>5} {'km':>7} {'kg':>11} {'m3':>11} hours")
+    for v in report["vehicles"]:
+        print(
+            f"  {v['vehicle']:<8} {v['plate']:<10} {len(v['stops']):>5} "
+            f"{v['distance_km']:>7.1f} {v['load_kg']:>5.0f}/{v['capacity_kg']:<5.0f} "
+            f"{v['load_m3']:>5.2f}/{v['capacity_m3']:<5.1f} {v['leaves']}-{v['back']}"
+        )
+    for u in report["unserved"]:
+        print(f"  unserved {u['order']}: {u['reason']}")
