@@ -230,6 +230,7 @@ class StopFilter:
     failed_reason: str | None = None  # only stops with a failed attempt for this reason
     not_on_time: bool = False  # only stops failed, or delivered outside their windows
     latest: int | None = None  # only the N latest-served late stops
+    latest_per_day: int | None = None  # only the N latest-served late stops of each day
 
 
 class HistorySource(Protocol):

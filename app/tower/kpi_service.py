@@ -93,9 +93,15 @@ class KpiService:
         }
         for run in _runs([d for d in days if d.iso not in slices]):
             loaded = split(self.source.load(run, depot_id), "day")
+            latest = self.source.stops(run, depot_id, StopFilter(latest_per_day=WORST_LATE))
+            late_by_day: dict[str, list[StopRecord]] = {}
+            for s in latest:
+                late_by_day.setdefault(s.day, []).append(s)
             for d in run:
-                late = self.source.stops([d], depot_id, StopFilter(latest=WORST_LATE))
-                slices[d.iso] = (loaded.get(d.iso, KpiHistory((d,))), late)
+                slices[d.iso] = (
+                    loaded.get(d.iso, KpiHistory((d,))),
+                    tuple(late_by_day.get(d.iso, ())),
+                )
         with self._lock:
             for iso, (h, late) in slices.items():
                 if iso < today and iso not in cached:
