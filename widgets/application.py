@@ -9,12 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.foundation.clock import SystemClock
 from app.foundation.settings import Settings
 from app.storage.database import describe_url
-from app.tower.control_tower import ControlTower
-from app.tower.data_setup import database_url, ensure_demo_day, open_database
-from app.tower.operating_day import OperatingDay
+from app.tower.data_setup import database_url
+from app.tower.startup import open_tower
 
 log = logging.getLogger(__name__)
 ORGANISATION = "control-tower"
@@ -35,7 +33,7 @@ def prepare_qt_environment(offscreen: bool) -> None:
 def run_window(settings: Settings, screenshot: Path | None = None, after_s: float = 0.0) -> int:
     """Open the main window on the configured (or demo) data; returns the exit code."""
     prepare_qt_environment(offscreen=screenshot is not None)
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from widgets.main_window import MainWindow
@@ -44,16 +42,12 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
 
-    clock = SystemClock()
-    url = database_url(settings)
-    sessions = open_database(settings)
-    day = OperatingDay.at(clock.now(), settings.depot.timezone)
-    if not settings.database.url:
-        ensure_demo_day(sessions, settings, day)
-    tower = ControlTower(settings, sessions, day, clock)
+    tower = open_tower(settings)
+    tower.start()
 
     page_dir = tempfile.TemporaryDirectory(prefix="tower-map-")
-    window = MainWindow(tower, QSettings(), Path(page_dir.name), describe_url(url))
+    url = describe_url(database_url(settings))
+    window = MainWindow(tower, QSettings(), Path(page_dir.name), url)
     exit_code = {"value": 0}
     if os.environ.get("CONTROL_TOWER_REPORT_READY"):
         # For benchmarks/startup.py: the moment the map shows every marker.
@@ -81,6 +75,10 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
         QTimer.singleShot(int((SCREENSHOT_TIMEOUT_S + after_s) * 1000), give_up)
     window.show()
     code = app.exec()
+    window.live.stop()
     tower.stop()
+    # The web page must go before the application does, or QtWebEngine crashes at exit.
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     page_dir.cleanup()
     return exit_code["value"] or code

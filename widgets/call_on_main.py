@@ -12,8 +12,9 @@ class MainThreadBridge(QObject):
 
     _call = Signal(object)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, parent: QObject | None = None) -> None:
+        # With a parent, closures still queued when the parent is deleted are dropped.
+        super().__init__(parent)
         self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
     def call(self, closure: Callable[[], object]) -> None:

@@ -6,12 +6,21 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
 
 from app.storage.history_repository import HistoryRepository
 from app.tower.control_tower import ControlTower
 from app.tower.kpi_service import KpiService
 from widgets.kpi_dock import KpiDock
+from widgets.live_updates import LiveUpdates
 from widgets.map_data import scene
 from widgets.map_view import MapView
 from widgets.placeholder_dock import placeholder_dock
@@ -19,7 +28,17 @@ from widgets.status_bar import TowerStatusBar
 from widgets.theme import DARK, LIGHT, apply_theme
 from widgets.vehicles_dock import VehiclesDock
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+
+
+def make_scrollable(dock: QDockWidget) -> None:
+    """Let a dock with a big body shrink (it scrolls) instead of squeezing the map away."""
+    body = dock.widget()
+    scroll = QScrollArea(dock)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(body)
+    dock.setWidget(scroll)
 
 
 class MainWindow(QMainWindow):
@@ -70,10 +89,8 @@ class MainWindow(QMainWindow):
             ),
             self,
         )
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.vehicles_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.exceptions_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.proposals_dock)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.kpi_dock)
+        make_scrollable(self.kpi_dock)
+        self._place_docks()
         self.docks: list[QDockWidget] = [
             self.vehicles_dock,
             self.exceptions_dock,
@@ -83,6 +100,8 @@ class MainWindow(QMainWindow):
 
         self.status = TowerStatusBar(database_text, tower.clock.now, self)
         self.setStatusBar(self.status)
+        self.live = LiveUpdates(tower, self.map, self.vehicles_dock, self.status, self)
+        self.map_ready.connect(self.live.start)
         self._build_menus()
 
         self.vehicles_dock.vehicle_selected.connect(self.map.select)
@@ -104,6 +123,10 @@ class MainWindow(QMainWindow):
             toggle.setShortcut(QKeySequence(f"Alt+{number}"))
             view_menu.addAction(toggle)
         view_menu.addSeparator()
+        follow = QAction("&Follow selected vehicle", self, checkable=True)
+        follow.setShortcut(QKeySequence("Ctrl+L"))
+        follow.toggled.connect(self.map.follow)
+        view_menu.addAction(follow)
         fit = QAction("&Show whole fleet", self)
         fit.setShortcut(QKeySequence("Ctrl+0"))
         fit.triggered.connect(self.map.fit_all)
@@ -168,12 +191,20 @@ class MainWindow(QMainWindow):
         for dock in self.docks:
             dock.setFloating(False)
             dock.show()
+        self._place_docks()
+
+    def _place_docks(self) -> None:
+        """The first-start layout: the map keeps the centre, KPIs share a tab with proposals."""
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.vehicles_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.exceptions_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.proposals_dock)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.kpi_dock)
+        self.tabifyDockWidget(self.proposals_dock, self.kpi_dock)
+        self.proposals_dock.raise_()
+        self.resizeDocks([self.vehicles_dock], [420], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.exceptions_dock], [480], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.live.stop()
         self.kpi_dock.stop()
         self.save_layout()
         super().closeEvent(event)

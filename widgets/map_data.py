@@ -40,6 +40,7 @@ _OPEN = {StopStatus.PENDING, StopStatus.EN_ROUTE, StopStatus.ARRIVED}
 MAP_STATES = {
     "moving": MOVING,
     "at stop": STOPPED_AT_STOP,
+    "at depot": STOPPED_AT_STOP,
     "stopped": STOPPED_ELSEWHERE,
     "offline": OFFLINE,
     "not started": NOT_STARTED,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.domain.live_fleet import RejectionTally, UnknownDeviceSighting
 from app.domain.model import ExecutionEvent, TelemetryFix
 from app.storage.orm import (
     ExecutionEventRow,
@@ -20,26 +20,6 @@ from app.storage.orm import (
 )
 
 Sessions = sessionmaker[Session]
-
-
-@dataclass(frozen=True)
-class RejectionTally:
-    """Rejections of one reason seen in a batch."""
-
-    count: int
-    last_detail: str
-    last_at: float
-
-
-@dataclass(frozen=True)
-class UnknownDeviceSighting:
-    """An unmapped device seen in a batch."""
-
-    device_id: str
-    source: str
-    first_seen: float
-    last_seen: float
-    count: int
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -220,3 +200,20 @@ def fleet_report(sessions: Sessions) -> dict[str, Any]:
             }
         )
     return {"vehicles": vehicles, "rejections": rejections, "unknown_devices": unknown}
+
+
+def latest_fix_time(sessions: Sessions, since: float, until: float) -> float | None:
+    """The time of the newest stored fix in ``[since, until)``, or None."""
+    query = select(func.max(TelemetryFixRow.ts)).where(
+        TelemetryFixRow.ts >= since, TelemetryFixRow.ts < until
+    )
+    with sessions() as session:
+        newest = session.scalar(query)
+    return None if newest is None else float(newest)
+
+
+def clear_telemetry_between(sessions: Sessions, since: float, until: float) -> None:
+    """Delete the fixes and events stored in ``[since, until)`` (the demo's replay only)."""
+    with sessions.begin() as session:
+        for table in (TelemetryFixRow, ExecutionEventRow):
+            session.execute(delete(table).where(table.ts >= since, table.ts < until))

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Collection
 
+from app.domain.geo import haversine_m
+from app.domain.live_fleet import LiveUpdate, VehicleLive
 from app.domain.model import Depot, FleetSnapshot, Order, Stop, StopStatus
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
+from app.tower.demo_fleet import DemoFleet
 from app.tower.operating_day import OperatingDay
+from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.views import StopView, VehicleView, clock_text
 
 log = logging.getLogger(__name__)
 DONE = {StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.SKIPPED}
+MOVING_KMH = 3.0  # below this a vehicle counts as stopped (GPS jitter moves a parked van)
+AT_STOP_M = 100.0  # a stopped vehicle this close to one of its open stops is "at stop"
 
 
 class ControlTower:
@@ -27,6 +34,7 @@ class ControlTower:
         sessions: SessionFactory,
         day: OperatingDay,
         clock: Clock,
+        demo: DemoFleet | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -36,6 +44,9 @@ class ControlTower:
         self.snapshot: FleetSnapshot = load_fleet(sessions, day.iso)
         self.orders: dict[str, Order] = {o.id: o for o in self.snapshot.orders}
         self.stops: dict[str, Stop] = {s.id: s for s in self.snapshot.stops}
+        self.feed = TelemetryFeed(settings, sessions, [v.id for v in self.snapshot.vehicles], clock)
+        self.feed.broker_state.connect(self.broker_state.emit)
+        self.demo = demo
 
     @property
     def depot(self) -> Depot:
@@ -47,14 +58,19 @@ class ControlTower:
         stops = [s for s in self.stops.values() if s.vehicle_id == vehicle_id]
         return sorted(stops, key=lambda s: s.sequence)
 
-    def vehicle_views(self) -> list[VehicleView]:
-        """One row per vehicle for the vehicles panel."""
+    def vehicle_views(self, only: Collection[str] | None = None) -> list[VehicleView]:
+        """One row per vehicle (or per vehicle in ``only``) for the vehicles panel."""
         drivers = {d.id: d.name for d in self.snapshot.drivers}
         totals = Counter(s.vehicle_id for s in self.stops.values())
         done = Counter(s.vehicle_id for s in self.stops.values() if s.status in DONE)
+        now = self.clock.now()
         views = []
         for v in self.snapshot.vehicles:
+            if only is not None and v.id not in only:
+                continue
             pending = [s for s in self.route_of(v.id) if s.status not in DONE]
+            live = self.feed.fleet.vehicle(v.id)
+            fix = live.last_fix if live is not None else None
             views.append(
                 VehicleView(
                     id=v.id,
@@ -66,9 +82,39 @@ class ControlTower:
                     stops_total=totals[v.id],
                     stops_done=done[v.id],
                     next_stop=pending[0].order_id if pending else "",
+                    state=self._live_state(live, pending, now),
+                    speed_kmh=fix.speed_kmh if fix else None,
+                    last_seen=live.last_seen if live else None,
+                    lat=fix.lat if fix else None,
+                    lon=fix.lon if fix else None,
+                    heading_deg=fix.heading_deg if fix else None,
                 )
             )
         return views
+
+    def _live_state(self, live: VehicleLive | None, pending: list[Stop], now: float) -> str:
+        """The panel's word for what a vehicle is doing now."""
+        fix = live.last_fix if live is not None else None
+        if live is None or fix is None:
+            return "not started"
+        if live.online is False or now - fix.ts > self.settings.map.stale_after_s:
+            return "offline"
+        if fix.speed_kmh is None or fix.speed_kmh >= MOVING_KMH:
+            return "moving"
+        for stop in pending:
+            order = self.orders[stop.order_id]
+            if haversine_m(fix.lat, fix.lon, order.lat, order.lon) <= AT_STOP_M:
+                return "at stop"
+        if haversine_m(fix.lat, fix.lon, self.depot.lat, self.depot.lon) <= AT_STOP_M:
+            return "at depot"
+        return "stopped"
+
+    def newest_fix_age(self) -> float | None:
+        """Seconds since the newest fix of any vehicle; None before the first fix."""
+        fixes = self.feed.fleet.latest_fixes()
+        if not fixes:
+            return None
+        return self.clock.now() - max(f.ts for f in fixes.values())
 
     def stop_views(self) -> list[StopView]:
         """Every stop of the day with its order's customer, place and window."""
@@ -106,5 +152,22 @@ class ControlTower:
             paths[v.id] = [depot, *points, depot]
         return paths
 
+    # --- the live loop ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Rebuild the live state from storage, connect, and start the demo fleet if any."""
+        self.feed.restore()
+        self.feed.start()
+        if self.demo is not None:
+            host, port = self.feed.broker_address
+            self.demo.start(self.settings, host, port)
+
+    def tick(self) -> LiveUpdate:
+        """Apply what telemetry arrived since the last tick (the GUI timer calls this)."""
+        return self.feed.drain()
+
     def stop(self) -> None:
         """Stop the adapters and flush what is queued for storage."""
+        if self.demo is not None:
+            self.demo.stop()
+        self.feed.stop()

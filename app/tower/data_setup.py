@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from app.domain.demo import build_demo_day
+from app.domain.demo import DemoDay, build_demo_day
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory, connect, default_database_url
 from app.storage.fleet_repository import (
@@ -28,11 +28,15 @@ def open_database(settings: Settings) -> SessionFactory:
     return connect(database_url(settings))
 
 
-def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: OperatingDay) -> None:
-    """Seed the demo fleet on an empty database, and the day's demo orders if missing."""
+def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
+    """The demo's fleet and orders for ``day``: the same seed always gives the same day.
+
+    The database seed and the in-process simulator both build it here, so the stops the
+    simulated vans report are the stops the tower has stored.
+    """
     demo = settings.demo
     depot = settings.depot
-    generated = build_demo_day(
+    return build_demo_day(
         depot_name=depot.name,
         depot_lat=depot.lat,
         depot_lon=depot.lon,
@@ -42,6 +46,11 @@ def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: Operating
         seed=demo.seed,
         order_prefix="O" + day.iso.replace("-", "")[2:] + "-",
     )
+
+
+def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: OperatingDay) -> None:
+    """Seed the demo fleet on an empty database, and the day's demo orders if missing."""
+    generated = demo_day(settings, day)
     if is_empty(sessions):
         log.info("empty database: seeding the demo fleet")
         seed_demo_fleet(sessions, generated)

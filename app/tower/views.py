@@ -17,7 +17,7 @@ class VehicleView:
     shift: str  # "07:30–16:30"
     stops_total: int
     stops_done: int
-    state: str = "not started"  # moving, at stop, stopped, offline, not started
+    state: str = "not started"  # moving, at stop, at depot, stopped, offline, not started
     speed_kmh: float | None = None
     last_seen: float | None = None
     next_stop: str = ""

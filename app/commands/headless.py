@@ -1,0 +1,59 @@
+"""``main.py --headless``: the tower without a window, for a recorder machine.
+
+It connects to the broker (or starts the embedded one and, for the demo, the simulated
+fleet), applies and stores every batch, and on SIGTERM or Ctrl+C stops the feed, writes
+what is still queued and exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from app.foundation.settings import Settings
+from app.tower.startup import open_tower
+
+log = logging.getLogger(__name__)
+DRAIN_EVERY_S = 0.2
+SUMMARY_EVERY_S = 60.0
+
+
+def run_headless(settings: Settings, ready: threading.Event | None = None) -> int:
+    """Run until SIGTERM / SIGINT; returns the exit code."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    tower = open_tower(settings)
+    try:
+        tower.start()
+        host, port = tower.feed.broker_address
+        print(f"headless: recording from {host}:{port}; SIGTERM or Ctrl+C to stop", flush=True)
+        if ready is not None:
+            ready.set()
+        since_summary = 0.0
+        while not stop.wait(DRAIN_EVERY_S):
+            tower.tick()
+            since_summary += DRAIN_EVERY_S
+            if since_summary >= SUMMARY_EVERY_S:
+                since_summary = 0.0
+                _log_summary(tower.feed.counters())
+    finally:
+        tower.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    counts = tower.feed.counters()
+    print(
+        f"headless: stopped; stored {counts.fixes} fixes, {counts.events} events, "
+        f"{counts.rejected} rejected payloads",
+        flush=True,
+    )
+    return 0
+
+
+def _log_summary(counts: object) -> None:
+    log.info("headless: %s", counts)

@@ -1,0 +1,154 @@
+"""The live feed: broker connection, mailbox, live fleet state and batched storage.
+
+The MQTT network thread parses into the mailbox; whoever owns the live state (the GUI
+timer, or the headless loop) calls ``drain()`` every 100-250 ms, which applies the batch to
+the in-memory fleet and hands it to the storage worker. Nothing here blocks on the
+database: the worker writes each batch in one transaction behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.domain.live_fleet import LiveFleet, LiveUpdate, TelemetryBatch
+from app.foundation.clock import Clock
+from app.foundation.events import Event
+from app.foundation.settings import Settings
+from app.storage.database import SessionFactory
+from app.storage.telemetry_repository import latest_fixes, store_telemetry, stored_event_ids
+from app.storage.worker import StorageWorker
+from app.telemetry.embedded_broker import EmbeddedBroker
+from app.telemetry.mailbox import TelemetryMailbox
+from app.telemetry.mqtt_client import MqttClient
+from app.telemetry.parsing import DeviceDirectory
+
+log = logging.getLogger(__name__)
+# Event ids older than this are not reloaded at start: devices never replay a day back.
+_EVENT_MEMORY_S = 2 * 86_400
+
+
+@dataclass(frozen=True)
+class FeedCounters:
+    """Running totals since start, for the status bar and the headless summary."""
+
+    fixes: int
+    events: int
+    rejected: int
+    stored_batches: int
+
+
+class TelemetryFeed:
+    """Connects to the site broker (or starts the embedded one) and keeps the live state.
+
+    Signals:
+        broker_state (Event[str]): ``connecting``, ``connected``, ``reconnecting``,
+            ``down``; emitted on the MQTT network thread.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionFactory,
+        vehicle_ids: list[str],
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.fleet = LiveFleet(vehicle_ids)
+        self.mailbox = TelemetryMailbox()
+        self.storage = StorageWorker(sessions)
+        self.broker_state: Event[str] = Event()
+        self._sessions = sessions
+        self._embedded: EmbeddedBroker | None = None
+        self._client: MqttClient | None = None
+        self._fixes = 0
+        self._events = 0
+        self._rejected = 0
+        self._batches = 0
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        """No site broker configured: the tower runs its own on 127.0.0.1."""
+        return not self.settings.broker.host
+
+    @property
+    def broker_address(self) -> tuple[str, int]:
+        """Where the tower's client connects (the embedded broker's port once started)."""
+        if self._embedded is not None:
+            return self._embedded.host, self._embedded.port
+        return self.settings.broker.host or "127.0.0.1", self.settings.broker.port
+
+    @property
+    def client(self) -> MqttClient | None:
+        """The subscriber, once started (None before ``start``)."""
+        return self._client
+
+    def restore(self) -> None:
+        """Rebuild the live state from the database: last fixes and the events seen."""
+        now = self.clock.now()
+        self.fleet.restore(
+            latest_fixes(self._sessions),
+            stored_event_ids(self._sessions, now - _EVENT_MEMORY_S),
+            now=now,
+        )
+
+    def start(self) -> None:
+        """Start the embedded broker if needed, then connect (reconnecting on its own)."""
+        host: str | None = None
+        port: int | None = None
+        if self.uses_embedded_broker:
+            self._embedded = EmbeddedBroker()
+            self._embedded.start()
+            host, port = self._embedded.host, self._embedded.port
+            log.info("embedded MQTT broker on %s:%d", host, port)
+        directory = DeviceDirectory(self.fleet.vehicle_ids)
+        self._client = MqttClient.from_settings(
+            self.settings.broker,
+            self.mailbox,
+            host=host,
+            port=port,
+            directory=directory,
+            clock=self.clock,
+        )
+        self._client.state_changed.connect(self.broker_state.emit)
+        self._client.start()
+
+    def stop(self) -> None:
+        """Disconnect, store what is still in the mailbox, wait for storage, stop the broker."""
+        if self._client is not None:
+            self._client.stop()
+        self.drain()
+        self.storage.close()
+        if self._embedded is not None:
+            self._embedded.stop()
+            self._embedded = None
+
+    # --- the live loop -------------------------------------------------------------------
+
+    def drain(self) -> LiveUpdate:
+        """Apply what arrived since the last call and queue it for storage."""
+        batch = self.mailbox.drain()
+        update = self.fleet.apply(batch)
+        if not batch.is_empty():
+            self._store(batch, update)
+        return update
+
+    def _store(self, batch: TelemetryBatch, update: LiveUpdate) -> None:
+        self._fixes += len(batch.fixes)
+        self._events += len(update.new_events)
+        self._rejected += sum(t.count for t in batch.rejections.values())
+        self._batches += 1
+        fixes, events, rejections = batch.fixes, update.new_events, batch.rejections
+        unknown = list(batch.unknown_devices.values())
+        self.storage.submit(lambda s: store_telemetry(s, fixes, events, rejections, unknown))
+
+    def counters(self) -> FeedCounters:
+        """Totals since start."""
+        return FeedCounters(self._fixes, self._events, self._rejected, self._batches)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every batch drained so far is in the database."""
+        self.storage.flush(timeout)

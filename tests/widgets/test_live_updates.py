@@ -1,0 +1,121 @@
+"""Telemetry through the real (embedded) broker into the window: markers and rows follow."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from app.telemetry.mqtt_client import Endpoint, MqttPublisher
+from app.tower.control_tower import ControlTower
+from widgets.main_window import MainWindow
+
+
+def open_live_window(
+    qtbot: QtBot, tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> MainWindow:
+    tower.start()
+    window = MainWindow(tower, prefs, tmp_path / "page", "sqlite test")
+    window.live.full_refresh_s = 0.2
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.map_ready, timeout=30_000):
+        window.show()
+    qtbot.waitUntil(lambda: window.live.timer.isActive(), timeout=5_000)
+    return window
+
+
+def publisher_for(tower: ControlTower) -> MqttPublisher:
+    host, port = tower.feed.broker_address
+    publisher = MqttPublisher(Endpoint(host, port), client_id="test-van")
+    publisher.connect()
+    return publisher
+
+
+def js(qtbot: QtBot, window: MainWindow, expression: str) -> Any:
+    box: list[Any] = []
+    window.map.evaluate(expression, box.append)
+    qtbot.waitUntil(lambda: bool(box), timeout=10_000)
+    return box[0]
+
+
+def row_of(window: MainWindow, vehicle_id: str) -> dict[str, str]:
+    model = window.vehicles_dock.model
+    row = model.row_of(vehicle_id)
+    assert row is not None
+    headers = [str(model.headerData(c, _horizontal())) for c in range(model.columnCount())]
+    return {h: str(model.index(row, c).data()) for c, h in enumerate(headers)}
+
+
+def _horizontal() -> Any:
+    from PySide6.QtCore import Qt
+
+    return Qt.Orientation.Horizontal
+
+
+def test_a_published_fix_moves_the_marker_and_the_row(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    assert "connected" in window.status.broker_label.text()
+    publisher = publisher_for(demo_tower)
+    fix = {"ts": time.time(), "lat": 45.7601, "lon": 4.8402, "speed_kmh": 32.0}
+    publisher.publish("tower/v1/vehicles/V03/position", json.dumps(fix))
+
+    def moved() -> bool:
+        at = js(qtbot, window, "tower.vehiclePosition('V03')")
+        return bool(at) and abs(at["lat"] - 45.7601) < 1e-6 and abs(at["lon"] - 4.8402) < 1e-6
+
+    qtbot.waitUntil(moved, timeout=10_000)
+    assert js(qtbot, window, "tower.vehiclePosition('V03')")["state"] == "moving"
+    qtbot.waitUntil(lambda: row_of(window, "V03")["State"] == "moving", timeout=5_000)
+    publisher.close()
+
+
+def test_an_older_fix_is_stored_but_does_not_move_the_marker(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    publisher = publisher_for(demo_tower)
+    now = time.time()
+    newer = {"ts": now, "lat": 45.75, "lon": 4.85, "speed_kmh": 20.0}
+    older = {"ts": now - 30, "lat": 45.70, "lon": 4.80, "speed_kmh": 20.0}
+    publisher.publish("tower/v1/vehicles/V04/position", json.dumps(newer))
+    qtbot.waitUntil(
+        lambda: (js(qtbot, window, "tower.vehiclePosition('V04')") or {}).get("lat") == 45.75,
+        timeout=10_000,
+    )
+    publisher.publish("tower/v1/vehicles/V04/position", json.dumps(older))
+    publisher.flush()
+    qtbot.waitUntil(lambda: demo_tower.feed.counters().fixes >= 2, timeout=10_000)
+    demo_tower.feed.flush()
+    assert js(qtbot, window, "tower.vehiclePosition('V04')")["lat"] == 45.75
+    publisher.close()
+
+
+def test_stale_telemetry_shows_a_banner_and_fresh_telemetry_clears_it(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    publisher = publisher_for(demo_tower)
+    old = {"ts": time.time() - 600, "lat": 45.75, "lon": 4.85, "speed_kmh": 0.0}
+    publisher.publish("tower/v1/vehicles/V05/position", json.dumps(old))
+    qtbot.waitUntil(lambda: "stale" in str(js(qtbot, window, "tower.bannerText()")), timeout=10_000)
+    assert row_of(window, "V05")["State"] == "offline"
+    fresh = {"ts": time.time(), "lat": 45.751, "lon": 4.851, "speed_kmh": 25.0}
+    publisher.publish("tower/v1/vehicles/V05/position", json.dumps(fresh))
+    qtbot.waitUntil(lambda: js(qtbot, window, "tower.bannerText()") == "", timeout=10_000)
+    publisher.close()
+
+
+def test_a_malformed_payload_is_counted_in_the_status_bar(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    publisher = publisher_for(demo_tower)
+    publisher.publish("tower/v1/vehicles/V01/position", b"{not json")
+    qtbot.waitUntil(lambda: "1" in window.status.rejections_label.text(), timeout=10_000)
+    publisher.close()

@@ -1,0 +1,112 @@
+"""The GUI thread's telemetry pump: drain the tower, then move markers and refresh rows.
+
+A QTimer drains the tower every ``DRAIN_MS``: only vehicles whose newest fix changed are
+sent to the map (one ``runJavaScript`` per batch) and to the vehicles table. Every few
+seconds every vehicle is re-classified, so a van that goes silent turns "offline" without
+a new fix, and the stale banner follows the age of the newest fix.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.tower.control_tower import ControlTower
+from widgets.call_on_main import MainThreadBridge
+from widgets.map_data import vehicle_marker
+from widgets.map_view import MapView
+from widgets.status_bar import TowerStatusBar
+from widgets.vehicles_dock import VehiclesDock
+
+DRAIN_MS = 200
+FULL_REFRESH_S = 5.0
+
+
+class LiveUpdates(QObject):
+    """Feeds the live state into the map, the vehicles dock and the status bar.
+
+    Signals:
+        applied(int): a drained batch moved this many vehicles (after the map was told).
+    """
+
+    applied = Signal(int)
+
+    def __init__(
+        self,
+        tower: ControlTower,
+        map_view: MapView,
+        vehicles: VehiclesDock,
+        status: TowerStatusBar,
+        parent: QObject | None = None,
+        full_refresh_s: float = FULL_REFRESH_S,
+    ) -> None:
+        super().__init__(parent)
+        self.full_refresh_s = full_refresh_s
+        self.tower = tower
+        self.map = map_view
+        self.vehicles = vehicles
+        self.status = status
+        self._bridge = MainThreadBridge(self)
+        self._last_full = 0.0
+        self._stale_shown: bool | None = None
+        tower.broker_state.connect(self._on_broker_state)
+        client = tower.feed.client
+        if client is not None:  # the tower may have connected before the window existed
+            status.set_broker_state(client.state, self._broker_detail())
+        self.timer = QTimer(self)
+        self.timer.setInterval(DRAIN_MS)
+        self.timer.timeout.connect(self.drain)
+
+    def start(self) -> None:
+        """Start draining (call once the map shows the fleet)."""
+        self.timer.start()
+
+    def stop(self) -> None:
+        """Stop draining and listening (the window is closing)."""
+        self.timer.stop()
+        self.tower.broker_state.disconnect(self._on_broker_state)
+
+    def _on_broker_state(self, state: str) -> None:
+        # Emitted on the MQTT network thread: hop to the GUI thread.
+        self._bridge.call(lambda: self.status.set_broker_state(state, self._broker_detail()))
+
+    def _broker_detail(self) -> str:
+        host, port = self.tower.feed.broker_address
+        kind = "embedded" if self.tower.feed.uses_embedded_broker else "site"
+        return f"{kind} {host}:{port}"
+
+    def drain(self) -> None:
+        """One tick: apply the batch and show what changed."""
+        update = self.tower.tick()
+        now = self.tower.clock.now()
+        full = time.monotonic() - self._last_full >= self.full_refresh_s
+        changed = set(update.moved) | set(update.online_changed)
+        if full:
+            self._last_full = time.monotonic()
+            views = self.tower.vehicle_views()
+        elif changed:
+            views = self.tower.vehicle_views(changed)
+        else:
+            views = []
+        if views:
+            depot = self.tower.depot
+            self.map.update([vehicle_marker(v, depot, now) for v in views], now=now)
+            self.vehicles.model.update_vehicles(views)
+        if update.rejections_changed:
+            total = sum(t.count for t in self.tower.feed.fleet.rejection_counts.values())
+            self.status.set_rejections(total)
+        if full:
+            self._show_staleness()
+        self.applied.emit(len(update.moved))
+
+    def _show_staleness(self) -> None:
+        age = self.tower.newest_fix_age()
+        limit = self.tower.settings.map.stale_after_s
+        stale = age is not None and age > limit
+        if stale:
+            # Shown again on each refresh so the age it gives keeps counting.
+            self.map.set_stale(True, f"Telemetry is stale: no fix from any vehicle for {age:.0f} s")
+        elif self._stale_shown:
+            self.map.set_stale(False)
+        self._stale_shown = stale
