@@ -465,7 +465,8 @@ def _stops(
         events = (
             select(e.stop_id, e.ts, e.type, e.reason)
             .where(e.stop_id.in_(chunk), *_attempts_between(days))
-            .order_by(e.ts, e.event_id)
+            # A failure and a delivery at the same second: the failure first (docs/kpis.md).
+            .order_by(e.ts, case((e.type == "failed", 0), else_=1), e.event_id)
         )
         for stop_id, ts, kind, why in connection.execute(events):
             attempts[stop_id or ""].append(Attempt(ts, kind == "delivered", why))

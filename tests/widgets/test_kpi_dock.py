@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtCore import QElapsedTimer, QPoint, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPrintSupport import QPrinter
 from pytestqt.qtbot import QtBot
 
 from app.domain.kpi_rows import day_bounds
@@ -22,11 +26,13 @@ from app.storage.history_repository import HistoryRepository
 from app.storage.history_seed import HistoryShape, seed_history
 from app.tower.kpi_service import KpiService
 from widgets import report_command
+from widgets.daily_report import paint_report
 from widgets.kpi_charts import BarChart
 from widgets.kpi_dock import KpiDock
 
 FIRST, LAST = date(2025, 3, 8), date(2025, 3, 10)
 WAIT_MS = 15_000
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +181,64 @@ def test_the_report_command_parses_its_options() -> None:
         Path("r.pdf"),
         report_command.run,
     )
+
+
+def first_page(path: Path, png: Path) -> QImage:
+    """Page 1 of the PDF at ``path`` rendered by QtPdf (no system package needed)."""
+    document = QPdfDocument(None)
+    assert document.load(str(path)) == QPdfDocument.Error.None_
+    assert document.pageCount() == 2
+    document.render(0, QSize(595, 842)).save(str(png))
+    return QImage(str(png))
+
+
+def test_the_report_runs_from_a_shell_with_a_config_file(database: str, tmp_path: Path) -> None:
+    config = tmp_path / "tower.toml"
+    config.write_text(f'[database]\nurl = "{database}"\n[depot]\ntimezone = "UTC"\n')
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    command = [sys.executable, "main.py", "--config", str(config), "report"]
+    for name in ("daily.pdf", "daily.csv"):
+        out = tmp_path / name
+        done = subprocess.run(
+            [*command, "--date", LAST.isoformat(), "--depot", "D1", "--out", str(out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert str(out) in done.stdout
+    assert not_blank(first_page(tmp_path / "daily.pdf", tmp_path / "page1.png"))
+    with (tmp_path / "daily.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    current = {r[4]: r[5] for r in rows if r[0] == "summary" and r[3] == "current"}
+    assert current["stops"] == str(4 * 20)  # one depot, one day
+
+
+def test_printing_paints_the_same_pages(dock: KpiDock, tmp_path: Path) -> None:
+    # The system dialog cannot be driven offscreen; a PDF printer takes the same painting.
+    assert dock.report is not None
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    paint_report(printer, dock.report)
+    assert not_blank(first_page(tmp_path / "printed.pdf", tmp_path / "printed.png"))
+
+
+def test_a_refresh_does_not_stall_the_window(qtbot: QtBot, dock: KpiDock) -> None:
+    gaps: list[int] = []
+    clock = QElapsedTimer()
+    clock.start()
+    ticker = QTimer()
+    ticker.setInterval(10)
+    ticker.timeout.connect(lambda: gaps.append(clock.restart()))
+    ticker.start()
+    started = QElapsedTimer()
+    started.start()
+    with qtbot.waitSignal(dock.updated, timeout=WAIT_MS):
+        dock.set_range(FIRST, LAST)
+        returned_ms = started.elapsed()
+    ticker.stop()
+    assert returned_ms < 100  # the report is computed on a worker thread
+    assert gaps and max(gaps) < 250, gaps
