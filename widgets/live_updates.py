@@ -13,6 +13,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.tower.control_tower import ControlTower
+from app.tower.views import VehicleView
 from widgets.call_on_main import MainThreadBridge
 from widgets.map_data import vehicle_marker
 from widgets.map_view import MapView
@@ -21,6 +22,7 @@ from widgets.vehicles_dock import VehiclesDock
 
 DRAIN_MS = 200
 FULL_REFRESH_S = 5.0
+TABLE_EVERY_S = 1.0  # nobody reads a table faster; the map moves every drain
 
 
 class LiveUpdates(QObject):
@@ -43,12 +45,15 @@ class LiveUpdates(QObject):
     ) -> None:
         super().__init__(parent)
         self.full_refresh_s = full_refresh_s
+        self.table_every_s = TABLE_EVERY_S
         self.tower = tower
         self.map = map_view
         self.vehicles = vehicles
         self.status = status
         self._bridge = MainThreadBridge(self)
         self._last_full = 0.0
+        self._last_table = 0.0
+        self._table_pending: dict[str, VehicleView] = {}
         self._stale_shown: bool | None = None
         tower.broker_state.connect(self._on_broker_state)
         client = tower.feed.client
@@ -92,7 +97,11 @@ class LiveUpdates(QObject):
         if views:
             depot = self.tower.depot
             self.map.update([vehicle_marker(v, depot, now) for v in views], now=now)
-            self.vehicles.model.update_vehicles(views)
+            self._table_pending.update((v.id, v) for v in views)
+        if self._table_pending and time.monotonic() - self._last_table >= self.table_every_s:
+            self._last_table = time.monotonic()
+            self.vehicles.model.update_vehicles(list(self._table_pending.values()))
+            self._table_pending.clear()
         if update.rejections_changed:
             total = sum(t.count for t in self.tower.feed.fleet.rejection_counts.values())
             self.status.set_rejections(total)

@@ -109,12 +109,21 @@ class VehicleTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(len(ordered) - 1, len(COLUMNS) - 1))
 
     def update_vehicles(self, changed: list[VehicleView]) -> None:
-        """Replace the given vehicles' rows (unknown ids are ignored)."""
+        """Replace the given vehicles' rows (unknown ids are ignored).
+
+        One ``dataChanged`` spans the changed rows: at 2,000 vans a signal per row would
+        make the view and its sort proxy redo their work 2,000 times a tick.
+        """
+        rows = []
         for v in changed:
             row = self._row_of.get(v.id)
             if row is not None:
                 self._rows[row] = v
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                rows.append(row)
+        if rows:
+            self.dataChanged.emit(
+                self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1)
+            )
 
     def row_of(self, vehicle_id: str) -> int | None:
         """The row showing ``vehicle_id``."""
@@ -132,6 +141,9 @@ class VehiclesDock(QDockWidget):
         self.model = VehicleTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
+        # Live updates must not re-sort thousands of rows every tick; a click on a header
+        # sorts again.
+        self.proxy.setDynamicSortFilter(False)
         self.table = QTableView(self)
         self.table.setObjectName("VehiclesTable")
         self.table.setModel(self.proxy)
@@ -141,7 +153,10 @@ class VehiclesDock(QDockWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Sized to contents once per fleet change, not on every live update (too costly
+        # with thousands of rows changing every tick).
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.model.modelReset.connect(self.table.resizeColumnsToContents)
         self._syncing = False
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.setWidget(self.table)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Collection
 
 from app.domain.geo import haversine_m
@@ -44,6 +43,9 @@ class ControlTower:
         self.snapshot: FleetSnapshot = load_fleet(sessions, day.iso)
         self.orders: dict[str, Order] = {o.id: o for o in self.snapshot.orders}
         self.stops: dict[str, Stop] = {s.id: s for s in self.snapshot.stops}
+        self._drivers = {d.id: d.name for d in self.snapshot.drivers}
+        self._routes: dict[str, list[str]] = {}
+        self._index_routes()
         self.feed = TelemetryFeed(settings, sessions, [v.id for v in self.snapshot.vehicles], clock)
         self.feed.broker_state.connect(self.broker_state.emit)
         self.demo = demo
@@ -53,22 +55,27 @@ class ControlTower:
         """The depot this workstation watches (the first one)."""
         return self.snapshot.depots[0]
 
+    def _index_routes(self) -> None:
+        """Stop ids per vehicle in planned order (the live loop reads it for every fix)."""
+        ordered = sorted(self.stops.values(), key=lambda s: (s.vehicle_id, s.sequence))
+        self._routes = {}
+        for stop in ordered:
+            self._routes.setdefault(stop.vehicle_id, []).append(stop.id)
+
     def route_of(self, vehicle_id: str) -> list[Stop]:
         """The vehicle's stops in planned order."""
-        stops = [s for s in self.stops.values() if s.vehicle_id == vehicle_id]
-        return sorted(stops, key=lambda s: s.sequence)
+        return [self.stops[i] for i in self._routes.get(vehicle_id, ())]
 
     def vehicle_views(self, only: Collection[str] | None = None) -> list[VehicleView]:
         """One row per vehicle (or per vehicle in ``only``) for the vehicles panel."""
-        drivers = {d.id: d.name for d in self.snapshot.drivers}
-        totals = Counter(s.vehicle_id for s in self.stops.values())
-        done = Counter(s.vehicle_id for s in self.stops.values() if s.status in DONE)
+        drivers = self._drivers
         now = self.clock.now()
         views = []
         for v in self.snapshot.vehicles:
             if only is not None and v.id not in only:
                 continue
-            pending = [s for s in self.route_of(v.id) if s.status not in DONE]
+            route = self.route_of(v.id)
+            pending = [s for s in route if s.status not in DONE]
             live = self.feed.fleet.vehicle(v.id)
             fix = live.last_fix if live is not None else None
             views.append(
@@ -79,8 +86,8 @@ class ControlTower:
                     capacity_kg=v.capacity_kg,
                     capacity_m3=v.capacity_m3,
                     shift=f"{clock_text(v.shift_start_s)}–{clock_text(v.shift_end_s)}",
-                    stops_total=totals[v.id],
-                    stops_done=done[v.id],
+                    stops_total=len(route),
+                    stops_done=len(route) - len(pending),
                     next_stop=pending[0].order_id if pending else "",
                     state=self._live_state(live, pending, now),
                     speed_kmh=fix.speed_kmh if fix else None,
