@@ -16,9 +16,16 @@ Register = Callable[[Any], None]
 
 def registry() -> list[Register]:
     """The subcommands, imported lazily so ``main.py --help`` stays fast."""
-    from app.commands import exceptions, fleet, plan, simulate, solve
+    from app.commands import exceptions, fleet, order, plan, simulate, solve
 
-    return [fleet.register, exceptions.register, simulate.register, solve.register, plan.register]
+    return [
+        fleet.register,
+        exceptions.register,
+        simulate.register,
+        solve.register,
+        plan.register,
+        order.register,
+    ]
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

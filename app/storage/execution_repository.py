@@ -1,0 +1,95 @@
+"""Reading the execution record back: an order's day, the stored events, the last fixes.
+
+``main.py order ID`` rebuilds an order's story from these: the day's fleet (see
+``fleet_repository.load_fleet``), the events stored in ``execution_events`` replayed
+through the tracker, and each van's newest position.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.domain.model import EventType, ExecutionEvent, FailureReason, ProofOfDelivery, TelemetryFix
+from app.storage.orm import ExecutionEventRow, OrderRow, TelemetryFixRow
+
+Sessions = sessionmaker[Session]
+
+
+def order_day(sessions: Sessions, order_id: str) -> str | None:
+    """The ISO delivery day of a stored order, or None when no such order exists."""
+    with sessions() as session:
+        return session.scalar(select(OrderRow.day).where(OrderRow.id == order_id))
+
+
+def events_between(sessions: Sessions, since: float, until: float) -> list[ExecutionEvent]:
+    """The stored execution events with ``since <= ts < until``, oldest first.
+
+    A row whose type or reason this version does not know is skipped (a newer device
+    contract); everything else comes back as it was stored, inferred events included.
+    """
+    query = (
+        select(ExecutionEventRow)
+        .where(ExecutionEventRow.ts >= since, ExecutionEventRow.ts < until)
+        .order_by(ExecutionEventRow.ts, ExecutionEventRow.event_id)
+    )
+    events = []
+    with sessions() as session:
+        for r in session.scalars(query):
+            event = _event(r)
+            if event is not None:
+                events.append(event)
+    return events
+
+
+def _event(r: ExecutionEventRow) -> ExecutionEvent | None:
+    try:
+        kind = EventType(r.type)
+        reason = FailureReason(r.reason) if r.reason else None
+    except ValueError:
+        return None
+    pod = ProofOfDelivery(r.pod_kind, r.pod_ref or "") if r.pod_kind else None
+    return ExecutionEvent(
+        event_id=r.event_id,
+        vehicle_id=r.vehicle_id,
+        ts=r.ts,
+        type=kind,
+        stop_id=r.stop_id,
+        order_id=r.order_id,
+        parcel_ids=tuple(str(p) for p in r.parcel_ids or ()),
+        reason=reason,
+        pod=pod,
+        lat=r.lat,
+        lon=r.lon,
+        inferred=bool(r.inferred),
+    )
+
+
+def newest_fixes_between(sessions: Sessions, since: float, until: float) -> list[TelemetryFix]:
+    """Each vehicle's newest stored fix with ``since <= ts < until``, by vehicle id."""
+    in_range = (TelemetryFixRow.ts >= since) & (TelemetryFixRow.ts < until)
+    newest = (
+        select(TelemetryFixRow.vehicle_id, func.max(TelemetryFixRow.ts).label("ts"))
+        .where(in_range)
+        .group_by(TelemetryFixRow.vehicle_id)
+        .subquery()
+    )
+    query = select(TelemetryFixRow).join(
+        newest,
+        (TelemetryFixRow.vehicle_id == newest.c.vehicle_id) & (TelemetryFixRow.ts == newest.c.ts),
+    )
+    seen: dict[str, TelemetryFix] = {}
+    with sessions() as session:
+        for r in session.scalars(query):
+            seen[r.vehicle_id] = TelemetryFix(
+                r.vehicle_id,
+                r.ts,
+                r.lat,
+                r.lon,
+                r.speed_kmh,
+                r.heading_deg,
+                r.accuracy_m,
+                r.odometer_km,
+                r.source,
+            )
+    return sorted(seen.values(), key=lambda f: f.vehicle_id)

@@ -1,0 +1,68 @@
+"""WISMO from the database: an order's answer rebuilt from what is stored.
+
+Used by ``main.py order ID``. The order's day is read back (fleet, orders, stops), the
+day's stored execution events are replayed through an ``ExecutionTracker`` (which learns
+speed and service times on the way) and, while the day is not over, the remaining stops
+get ETAs from each van's newest stored position. The answer is ``order_answer``'s, plus
+``as_of`` (the time it describes) and ``day``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.domain.eta import EtaPredictor
+from app.domain.execution import ExecutionTracker
+from app.domain.order_search import order_answer
+from app.storage.database import SessionFactory
+from app.storage.execution_repository import events_between, newest_fixes_between, order_day
+from app.storage.fleet_repository import load_fleet
+
+
+def day_bounds(day_iso: str, timezone: str) -> tuple[float, float]:
+    """Local midnight of ``day_iso`` and of the next day, as epoch seconds."""
+    zone = ZoneInfo(timezone)
+    day = date.fromisoformat(day_iso)
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=zone)
+    return start.timestamp(), end.timestamp()
+
+
+def lookup_order(
+    sessions: SessionFactory, order_id: str, timezone: str, now: float, at: float | None = None
+) -> dict[str, Any] | None:
+    """The WISMO answer for ``order_id`` as of ``at``; None when the order is unknown.
+
+    Without ``at`` the answer is as of ``now``, or as of the newest stored telemetry of the
+    order's day when that is later (a demo clock runs ahead of the wall clock).
+    """
+    day_iso = order_day(sessions, order_id)
+    if day_iso is None:
+        return None
+    start, end = day_bounds(day_iso, timezone)
+    events = events_between(sessions, start, end)
+    fixes = newest_fixes_between(sessions, start, end if at is None else at + 1e-6)
+    if at is None:
+        newest = max([e.ts for e in events] + [f.ts for f in fixes], default=now)
+        at = max(now, newest)
+    fleet = load_fleet(sessions, day_iso)
+    tracker = ExecutionTracker(
+        fleet.orders, fleet.stops, vehicles=fleet.vehicles, depots=fleet.depots
+    )
+    for event in events:
+        if event.ts <= at:
+            tracker.apply(event)
+    positions = {f.vehicle_id: f for f in fixes if f.ts <= at}
+    etas = {}
+    if at < end:  # a finished day has no ETAs left to tell
+        predictor = EtaPredictor(tz=timezone)
+        predictor.learn(tracker)
+        etas = predictor.predict_all(tracker, positions, at)
+    answer = order_answer(order_id, tracker, etas, positions)
+    if answer is not None:
+        answer["as_of"] = at
+        answer["day"] = day_iso
+    return answer
