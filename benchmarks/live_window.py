@@ -176,7 +176,7 @@ def main() -> None:
 
         def traced_tick() -> Any:
             update = real_tick()
-            drained.extend(f.ts for f in update.moved.values())
+            drained.extend(f.ts for f in update.live.moved.values())
             return update
 
         tower.tick = traced_tick  # type: ignore[method-assign]

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.tower.control_tower import ControlTower
 from app.tower.views import VehicleView
 from widgets.call_on_main import MainThreadBridge
-from widgets.map_data import vehicle_marker
+from widgets.map_data import stop_marker, vehicle_marker
 from widgets.map_view import MapView
 from widgets.status_bar import TowerStatusBar
 from widgets.vehicles_dock import VehiclesDock
@@ -30,9 +30,12 @@ class LiveUpdates(QObject):
 
     Signals:
         applied(int): a drained batch moved this many vehicles (after the map was told).
+        exceptions_changed(list): ExceptionChange objects of this tick (raised, updated,
+            escalated, resolved).
     """
 
     applied = Signal(int)
+    exceptions_changed = Signal(list)
 
     def __init__(
         self,
@@ -83,7 +86,8 @@ class LiveUpdates(QObject):
 
     def drain(self) -> None:
         """One tick: apply the batch and show what changed."""
-        update = self.tower.tick()
+        tick = self.tower.tick()
+        update = tick.live
         now = self.tower.clock.now()
         full = time.monotonic() - self._last_full >= self.full_refresh_s
         changed = set(update.moved) | set(update.online_changed)
@@ -105,6 +109,11 @@ class LiveUpdates(QObject):
         if update.rejections_changed:
             total = sum(t.count for t in self.tower.feed.fleet.rejection_counts.values())
             self.status.set_rejections(total)
+        changed_stops = set(tick.operations.stop_status)
+        if changed_stops:
+            self.map.update([], [stop_marker(s) for s in self.tower.stop_views(changed_stops)])
+        if tick.operations.exceptions:
+            self.exceptions_changed.emit(tick.operations.exceptions)
         if full:
             self._show_staleness()
         self.applied.emit(len(update.moved))

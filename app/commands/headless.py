@@ -18,6 +18,7 @@ from app.tower.startup import open_tower
 log = logging.getLogger(__name__)
 DRAIN_EVERY_S = 0.2
 SUMMARY_EVERY_S = 60.0
+CONNECT_WAIT_S = 10.0
 
 
 def run_headless(settings: Settings, ready: threading.Event | None = None) -> int:
@@ -31,6 +32,9 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
     tower = open_tower(settings)
     try:
         tower.start()
+        client = tower.feed.client
+        if client is not None and not client.wait_connected(CONNECT_WAIT_S):
+            log.warning("no broker connection yet; recording as soon as it comes")
         host, port = tower.feed.broker_address
         print(f"headless: recording from {host}:{port}; SIGTERM or Ctrl+C to stop", flush=True)
         if ready is not None:

@@ -164,6 +164,7 @@ class MqttClient:
         _configure(self._client, endpoint)
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
 
@@ -212,7 +213,7 @@ class MqttClient:
         self._directory = directory
 
     def wait_connected(self, timeout: float) -> bool:
-        """Block until connected (or ``timeout`` seconds); True if connected."""
+        """Block until connected and subscribed (or ``timeout`` seconds); True if so."""
         return self._connected.wait(timeout)
 
     def _set_state(self, state: str) -> None:
@@ -271,11 +272,24 @@ class MqttClient:
             self._set_state(DOWN if forever else RECONNECTING)
             return
         # Subscriptions survive in a persistent session, but a new broker may have none.
+        # "Connected" waits for the SUBACK: only then do published fixes reach us.
         client.subscribe(self.topics.subscriptions())
-        self._connected.set()
-        self._set_state(CONNECTED)
         if flags.session_present:
             log.info("MQTT session resumed: messages queued while away will follow")
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Any,
+    ) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("MQTT broker refused subscriptions: %s", ", ".join(refused))
+        self._connected.set()
+        self._set_state(CONNECTED)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         if not self._stopping:

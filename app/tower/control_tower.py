@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveUpdate, VehicleLive
@@ -15,10 +16,20 @@ from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.tower.demo_fleet import DemoFleet
 from app.tower.operating_day import OperatingDay
+from app.tower.operations import Operations, OperationsTick
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.views import StopView, VehicleView, clock_text
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TowerTick:
+    """One tick: what telemetry changed, and what the operations made of it."""
+
+    live: LiveUpdate
+    operations: OperationsTick
+
 DONE = {StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.SKIPPED}
 MOVING_KMH = 3.0  # below this a vehicle counts as stopped (GPS jitter moves a parked van)
 AT_STOP_M = 100.0  # a stopped vehicle this close to one of its open stops is "at stop"
@@ -48,6 +59,7 @@ class ControlTower:
         self._index_routes()
         self.feed = TelemetryFeed(settings, sessions, [v.id for v in self.snapshot.vehicles], clock)
         self.feed.broker_state.connect(self.broker_state.emit)
+        self.operations = Operations(settings, self.snapshot, day, self.feed)
         self.demo = demo
 
     @property
@@ -123,10 +135,13 @@ class ControlTower:
             return None
         return self.clock.now() - max(f.ts for f in fixes.values())
 
-    def stop_views(self) -> list[StopView]:
-        """Every stop of the day with its order's customer, place and window."""
+    def stop_views(self, only: Collection[str] | None = None) -> list[StopView]:
+        """Every stop of the day (or those in ``only``) with its customer, window and ETA."""
+        etas = self._eta_by_stop()
         views = []
         for s in self.stops.values():
+            if only is not None and s.id not in only:
+                continue
             order = self.orders[s.order_id]
             window = order.windows[0]
             views.append(
@@ -143,6 +158,7 @@ class ControlTower:
                     window_start=window.start,
                     window_end=window.end,
                     planned_arrival=s.planned_arrival,
+                    eta=etas.get(s.id),
                 )
             )
         return views
@@ -164,14 +180,32 @@ class ControlTower:
     def start(self) -> None:
         """Rebuild the live state from storage, connect, and start the demo fleet if any."""
         self.feed.restore()
+        self._apply_stop_status(self.operations.restore(self.clock.now()))
         self.feed.start()
         if self.demo is not None:
             host, port = self.feed.broker_address
             self.demo.start(self.settings, host, port)
 
-    def tick(self) -> LiveUpdate:
-        """Apply what telemetry arrived since the last tick (the GUI timer calls this)."""
-        return self.feed.drain()
+    def tick(self) -> TowerTick:
+        """Apply what arrived since the last tick, and what it sets in motion (stop states,
+        ETAs, exceptions, customer updates). The GUI timer calls this every 200 ms."""
+        live = self.feed.drain()
+        operations = self.operations.apply(live, self.clock.now())
+        self._apply_stop_status(operations)
+        return TowerTick(live, operations)
+
+    def _apply_stop_status(self, operations: OperationsTick) -> None:
+        for stop_id, status in operations.stop_status.items():
+            stop = self.stops.get(stop_id)
+            if stop is not None:
+                self.stops[stop_id] = replace(stop, status=status)
+
+    def eta_of(self, stop_id: str) -> float | None:
+        """The latest predicted arrival at a remaining stop."""
+        return self._eta_by_stop().get(stop_id)
+
+    def _eta_by_stop(self) -> dict[str, float]:
+        return {s.stop_id: s.eta for v in self.operations.etas.values() for s in v.stops}
 
     def stop(self) -> None:
         """Stop the adapters and flush what is queued for storage."""

@@ -82,6 +82,20 @@ class TelemetryFeed:
         return self.settings.broker.host or "127.0.0.1", self.settings.broker.port
 
     @property
+    def sessions(self) -> SessionFactory:
+        """The database this feed stores into."""
+        return self._sessions
+
+    def publish(self, topic: str, payload: str, qos: int = 1, retain: bool = False) -> bool:
+        """Send an outbound message (customer ETAs, driver routes); False when offline.
+
+        paho queues QoS 1 messages while reconnecting, so a short outage loses none.
+        """
+        if self._client is None:
+            return False
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    @property
     def client(self) -> MqttClient | None:
         """The subscriber, once started (None before ``start``)."""
         return self._client

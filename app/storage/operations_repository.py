@@ -1,0 +1,150 @@
+"""What the live loop writes besides telemetry: exceptions, stop progress, ETA samples,
+customer updates; and what it reads back at start to carry on where it stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.domain.customer_updates import Notification
+from app.domain.eta import AccuracySample
+from app.domain.execution import StopProgress
+from app.domain.model import (
+    EventType,
+    ExecutionEvent,
+    FailureReason,
+    ProofOfDelivery,
+)
+from app.domain.rules.records import ExceptionChange
+from app.storage.exception_repository import OPEN_STATES, audit, exception_dict
+from app.storage.orm import (
+    CustomerUpdateRow,
+    EtaSampleRow,
+    ExceptionRow,
+    ExecutionEventRow,
+    StopRow,
+)
+
+Sessions = sessionmaker[Session]
+
+
+def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]) -> None:
+    """Upsert each changed exception by its id; a dispatcher's action also goes to the audit."""
+    for change in changes:
+        r = change.exception
+        session.merge(
+            ExceptionRow(
+                id=r.id,
+                rule=r.rule.value,
+                subject_kind=r.subject_kind.value,
+                subject_id=r.subject_id,
+                depot_id=r.depot_id,
+                vehicle_id=r.vehicle_id,
+                stop_id=r.stop_id,
+                severity=r.severity.value,
+                state=r.state.value,
+                detail=r.detail,
+                raised_at=r.raised_at,
+                updated_at=r.updated_at,
+                acknowledged_at=r.acknowledged_at,
+                acknowledged_by=r.acknowledged_by,
+                resolved_at=r.resolved_at,
+                resolved_by=r.resolved_by,
+                resolution_note=r.resolution_note,
+            )
+        )
+        if change.by_hand:
+            detail: dict[str, Any] = {"rule": r.rule.value, "state": r.state.value}
+            if change.note:
+                detail["note"] = change.note
+            audit(session, change.at, change.by, change.kind.value, f"exception:{r.id}", detail)
+
+
+def exceptions_to_restore(sessions: Sessions) -> list[dict[str, Any]]:
+    """The open exceptions, plus the newest one so ids carry on after a restart."""
+    with sessions() as session:
+        rows = list(
+            session.scalars(select(ExceptionRow).where(ExceptionRow.state.in_(OPEN_STATES)))
+        )
+        newest = session.scalar(select(ExceptionRow).order_by(ExceptionRow.id.desc()).limit(1))
+        if newest is not None and all(r.id != newest.id for r in rows):
+            rows.append(newest)
+        return [exception_dict(r) for r in rows]
+
+
+def store_stop_progress(session: Session, progress: Iterable[StopProgress]) -> None:
+    """Write each stop's current status, reason and times (what the KPIs and a restart read)."""
+    for p in progress:
+        session.execute(
+            update(StopRow)
+            .where(StopRow.id == p.stop_id)
+            .values(
+                status=p.status.value,
+                status_reason=p.reason.value if p.reason else None,
+                arrived_at=p.arrived_at,
+                completed_at=p.completed_at,
+            )
+        )
+
+
+def store_eta_samples(session: Session, samples: Iterable[AccuracySample]) -> None:
+    """The ETAs that were predicted 60/30/10 minutes before each arrival."""
+    session.add_all(
+        EtaSampleRow(
+            stop_id=s.stop_id,
+            vehicle_id=s.vehicle_id,
+            horizon_min=s.horizon_min,
+            predicted_eta=s.predicted_eta,
+            planned_arrival=s.planned_arrival,
+            actual_arrival=s.actual_arrival,
+        )
+        for s in samples
+    )
+
+
+def store_customer_updates(session: Session, notes: Iterable[Notification]) -> None:
+    """The messages published to customers' ``orders/{id}/eta`` topics."""
+    session.add_all(
+        CustomerUpdateRow(order_id=n.order_id, ts=n.ts, trigger=n.trigger, payload=n.payload)
+        for n in notes
+    )
+
+
+def stored_events_between(sessions: Sessions, since: float, until: float) -> list[ExecutionEvent]:
+    """Every stored execution event in ``[since, until)``, in time order (to replay at start)."""
+    query = (
+        select(ExecutionEventRow)
+        .where(ExecutionEventRow.ts >= since, ExecutionEventRow.ts < until)
+        .order_by(ExecutionEventRow.ts, ExecutionEventRow.event_id)
+    )
+    with sessions() as session:
+        return [_event(r) for r in session.scalars(query)]
+
+
+def count_events(sessions: Sessions) -> int:
+    """How many events are stored (for checks and the headless summary)."""
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(ExecutionEventRow)) or 0)
+
+
+def _event(r: ExecutionEventRow) -> ExecutionEvent:
+    pod = None
+    if r.pod_kind and r.pod_ref:
+        pod = ProofOfDelivery(r.pod_kind, r.pod_ref)
+    return ExecutionEvent(
+        event_id=r.event_id,
+        vehicle_id=r.vehicle_id,
+        ts=r.ts,
+        type=EventType(r.type),
+        stop_id=r.stop_id,
+        order_id=r.order_id,
+        parcel_ids=tuple(r.parcel_ids or ()),
+        reason=FailureReason(r.reason) if r.reason else None,
+        pod=pod,
+        lat=r.lat,
+        lon=r.lon,
+        inferred=bool(r.inferred),
+    )

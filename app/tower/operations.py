@@ -1,0 +1,214 @@
+"""What each telemetry batch sets in motion: stop and parcel states, ETAs, exceptions and
+the customer updates.
+
+Runs on the thread that owns the live state (the GUI timer or the headless loop), after
+the feed has applied the batch. Everything it decides is queued for storage on the
+feed's storage worker, so a tick never waits for the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+
+from app.domain.arrival_inference import ArrivalInference, arrival_targets
+from app.domain.customer_updates import CustomerNotifier, Notification, order_snapshots
+from app.domain.eta import EtaPredictor
+from app.domain.execution import ExecutionTracker
+from app.domain.live_fleet import LiveUpdate
+from app.domain.model import (
+    DeviceStatus,
+    ExecutionEvent,
+    FleetSnapshot,
+    Stop,
+    StopStatus,
+    TelemetryFix,
+    VehicleEta,
+)
+from app.domain.rules import ExceptionBook, FleetState, RuleEngine, RuleThresholds
+from app.domain.rules.fleet_state import route_stops
+from app.domain.rules.records import ExceptionChange, ExceptionRecord
+from app.foundation.settings import Settings
+from app.storage.operations_repository import (
+    exceptions_to_restore,
+    store_customer_updates,
+    store_eta_samples,
+    store_exception_changes,
+    store_stop_progress,
+    stored_events_between,
+)
+from app.storage.telemetry_repository import store_telemetry
+from app.tower.operating_day import OperatingDay
+from app.tower.telemetry_feed import TelemetryFeed
+
+log = logging.getLogger(__name__)
+# In tower time (the demo clock runs faster): how often ETAs and customer updates are redone.
+ETA_EVERY_S = 30.0
+NOTIFY_EVERY_S = 10.0
+
+
+@dataclass
+class OperationsTick:
+    """What one tick changed, for the window: stops whose status moved, new ETAs,
+    exception changes, and customer messages sent."""
+
+    stop_status: dict[str, StopStatus] = field(default_factory=dict)
+    etas: dict[str, VehicleEta] = field(default_factory=dict)
+    exceptions: list[ExceptionChange] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+
+class Operations:
+    """The execution tracker, ETA predictor, rule engine and customer notifier of a day."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        snapshot: FleetSnapshot,
+        day: OperatingDay,
+        feed: TelemetryFeed,
+    ) -> None:
+        self.settings = settings
+        self.feed = feed
+        self.tracker = ExecutionTracker(
+            snapshot.orders,
+            [_pending(s) for s in snapshot.stops],
+            vehicles=snapshot.vehicles,
+            depots=snapshot.depots,
+        )
+        self.inference = ArrivalInference.from_thresholds(settings.thresholds)
+        self.predictor = EtaPredictor(tz=settings.depot.timezone)
+        self.state = FleetState(RuleThresholds.from_settings(settings.thresholds))
+        depots = {d.id: d for d in snapshot.depots}
+        for vehicle in snapshot.vehicles:
+            depot = depots.get(vehicle.depot_id)
+            if depot is not None:
+                self.state.add_vehicle(vehicle, depot, day.start)
+        orders = {o.id: o for o in snapshot.orders}
+        for vehicle_id, stops in route_stops(snapshot.stops, orders).items():
+            if vehicle_id in self.state.vehicles:
+                self.state.set_route(vehicle_id, sorted(stops, key=lambda s: s.sequence))
+        self.book = ExceptionBook()
+        self.engine = RuleEngine(self.state, self.book)
+        self.notifier = CustomerNotifier()
+        self.etas: dict[str, VehicleEta] = {}
+        self._status = {s.id: StopStatus.PENDING for s in snapshot.stops}
+        self._day = day
+        self._eta_at = float("-inf")
+        self._notify_at = float("-inf")
+
+    # --- start ---------------------------------------------------------------------------
+
+    def restore(self, now: float) -> OperationsTick:
+        """Carry on after a restart: replay today's stored events, reopen open exceptions.
+
+        Positions are not replayed: arrival inference and the rules start from the next
+        fix, which is enough for both (they look at the last minutes only).
+        """
+        sessions = self.feed.sessions
+        for event in stored_events_between(sessions, self._day.start, self._day.start + 86_400):
+            self.tracker.apply(event)
+            self.state.apply_event(event)
+        self.book.restore(exceptions_to_restore(sessions))
+        tick = OperationsTick()
+        self._collect_stop_changes(tick)
+        return tick
+
+    # --- each batch ----------------------------------------------------------------------
+
+    def apply(self, update: LiveUpdate, now: float) -> OperationsTick:
+        """Apply one batch of the feed: events, inferred arrivals, statuses, then the rules."""
+        tick = OperationsTick()
+        for event in update.new_events:
+            self.tracker.apply(event)
+            self.state.apply_event(event)
+        inferred = self._infer(list(update.moved.values()))
+        for vehicle_id, online in update.online_changed.items():
+            self.state.apply_status(DeviceStatus(vehicle_id, online, now))
+        self.state.apply_fixes(update.moved.values())
+        if update.new_events or inferred:
+            self._collect_stop_changes(tick)
+        if now - self._eta_at >= ETA_EVERY_S or tick.stop_status:
+            self._predict(now, tick)
+        tick.exceptions = self.engine.evaluate(now)
+        if now - self._notify_at >= NOTIFY_EVERY_S:
+            self._notify_at = now
+            self._notify(now, tick)
+        self._store(tick)
+        return tick
+
+    def _infer(self, fixes: list[TelemetryFix]) -> list[ExecutionEvent]:
+        """Arrivals and departures from positions, for devices that do not send them."""
+        events: list[ExecutionEvent] = []
+        for fix in sorted(fixes, key=lambda f: f.ts):
+            targets = arrival_targets(self.tracker, fix.vehicle_id, self.inference.lookahead)
+            for event in self.inference.observe(fix, targets):
+                if self.tracker.apply(event).outcome == "applied":
+                    self.state.apply_event(event)
+                    events.append(event)
+        if events:
+            self.feed.storage.submit(lambda s: store_telemetry(s, [], events, {}, []))
+        return events
+
+    def _collect_stop_changes(self, tick: OperationsTick) -> None:
+        changed = []
+        for stop in self.tracker.current_stops():
+            if self._status.get(stop.id) is not stop.status:
+                self._status[stop.id] = stop.status
+                tick.stop_status[stop.id] = stop.status
+                self.state.set_stop_status(stop.id, stop.status)
+                changed.append(self.tracker.stop_progress(stop.id))
+        if changed:
+            self.feed.storage.submit(lambda s: store_stop_progress(s, changed))
+
+    def _predict(self, now: float, tick: OperationsTick) -> None:
+        self._eta_at = now
+        self.predictor.learn(self.tracker)
+        self.etas = self.predictor.predict_all(self.tracker, self.feed.fleet.latest_fixes(), now)
+        for eta in self.etas.values():
+            self.state.apply_eta(eta)
+        tick.etas = self.etas
+        samples = self.predictor.accuracy.drain()
+        if samples:
+            self.feed.storage.submit(lambda s: store_eta_samples(s, samples))
+
+    def _notify(self, now: float, tick: OperationsTick) -> None:
+        snapshots = order_snapshots(self.tracker, self.etas, self.feed.fleet.latest_fixes())
+        notes = self.notifier.tick(snapshots, now)
+        prefix = self.settings.broker.topic_prefix
+        for note in notes:
+            payload = json.dumps(note.payload, separators=(",", ":"))
+            self.feed.publish(f"{prefix}/{note.topic_suffix}", payload, qos=1)
+        tick.notifications = notes
+        if notes:
+            self.feed.storage.submit(lambda s: store_customer_updates(s, notes))
+
+    def _store(self, tick: OperationsTick) -> None:
+        if tick.exceptions:
+            changes = list(tick.exceptions)
+            self.feed.storage.submit(lambda s: store_exception_changes(s, changes))
+
+    # --- dispatcher's actions ------------------------------------------------------------
+
+    def acknowledge(self, exception_id: int, user: str, now: float) -> ExceptionChange:
+        """A dispatcher takes an exception in hand (stored, and in the audit log)."""
+        change = self.book.acknowledge(exception_id, user, now)
+        self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
+        return change
+
+    def resolve(self, exception_id: int, user: str, note: str, now: float) -> ExceptionChange:
+        """A dispatcher closes an exception with a note (stored, and in the audit log)."""
+        change = self.book.resolve(exception_id, user, note, now)
+        self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
+        return change
+
+    def open_exceptions(self) -> list[ExceptionRecord]:
+        """Every open or acknowledged exception."""
+        return self.book.open_exceptions()
+
+
+def _pending(stop: Stop) -> Stop:
+    """The planned stop as the tracker starts it: pending, whatever storage says (the
+    stored events are replayed to bring it up to date)."""
+    return replace(stop, status=StopStatus.PENDING)
