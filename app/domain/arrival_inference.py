@@ -3,8 +3,11 @@
 A van that stays within ``radius_m`` of one of its next stops for ``dwell_s`` has arrived,
 at the time it entered the radius. Once arrived, leaving the radius (plus a margin, so GPS
 jitter at the edge does not count) is a departure, at the time of the first fix outside.
-A van that passes by leaves before the dwell is over and arrives nowhere. Inferred events
-carry ``inferred=True`` and a deterministic id; a real event for the same stop wins.
+A van that passes by leaves before the dwell is over and arrives nowhere. Of neighbouring
+stops inside one radius, only the nearest is being reached; while the van stands at a stop,
+a neighbour counts only once the van is nearer to it (then the van has left the one and
+reached the other). Inferred
+events carry ``inferred=True`` and a deterministic id; a real event for the same stop wins.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class ArrivalTarget:
     at_stop: bool
     real_arrival: bool
     real_departure: bool
+    arrived_at: float | None = None  # when ``at_stop``: the arrival, reported or inferred
 
 
 def arrival_targets(
@@ -58,6 +62,7 @@ def arrival_targets(
                 at_stop,
                 tracker.has_real_event(sid, EventType.ARRIVED),
                 tracker.has_real_event(sid, EventType.DEPARTED),
+                p.arrived_at if at_stop else None,
             )
         )
     return targets
@@ -111,10 +116,23 @@ class ArrivalInference:
             return []
         van.last_ts = fix.ts
         events: list[ExecutionEvent] = []
-        for target in targets:
-            distance = haversine_m(fix.lat, fix.lon, target.lat, target.lon)
+        measured = [(t, haversine_m(fix.lat, fix.lon, t.lat, t.lon)) for t in targets]
+        standing = [(t, d) for t, d in measured if t.at_stop]
+        # Neighbours within one radius: only the nearest stop (the first in sequence on a
+        # tie) is being reached; one the van stands at counts as nearest on a tie too.
+        nearest = min(
+            range(len(measured)),
+            key=lambda i: (measured[i][1], not measured[i][0].at_stop, i),
+            default=-1,
+        )
+        for index, (target, distance) in enumerate(measured):
             outside = distance > self.radius_m + self.exit_margin_m
+            if not target.at_stop and index != nearest:
+                van.inside.pop(target.stop_id, None)
+                continue
             if target.at_stop:
+                if target.arrived_at is not None and fix.ts <= target.arrived_at:
+                    continue  # a fix from before the arrival cannot show the van leaving
                 key = (target.stop_id, EventType.DEPARTED)
                 if outside and not target.real_departure and key not in van.emitted:
                     van.emitted.add(key)
@@ -127,6 +145,11 @@ class ArrivalInference:
                     del van.inside[target.stop_id]
                     if not target.real_arrival:
                         van.emitted.add(key)
+                        for left, _ in standing:  # reaching this stop means leaving that one
+                            gone = (left.stop_id, EventType.DEPARTED)
+                            if not left.real_departure and gone not in van.emitted:
+                                van.emitted.add(gone)
+                                events.append(self._event(fix, left, EventType.DEPARTED, *entered))
                         events.append(
                             self._event(fix, target, EventType.ARRIVED, *entered)  # at entry
                         )

@@ -1,9 +1,10 @@
 """Predictive ETAs for every remaining stop, learned from the day as it happens.
 
-ETA of a stop = the van's current position and time, plus the travel time of each
-remaining leg (a travel-time function times a learned speed factor for the vehicle and
-hour), plus a wait when the van would be early for the window, plus the learned service
-time of each stop before it. docs/execution.md explains the method.
+ETA of a stop = when the van reaches it: the van's current position and time, plus the
+travel time of each remaining leg (a travel-time function times a learned speed factor for
+the vehicle and hour), plus, at each stop before it, the wait when the van is early for
+the window and the learned service time. The ETA is the arrival at the door (what the
+``arrived`` event reports), not the start of service. docs/execution.md explains the method.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class UrbanTravelTime:
     def __call__(self, lat1: float, lon1: float, lat2: float, lon2: float, depart: float) -> float:
         """Seconds from point 1 to point 2 leaving at ``depart``."""
         return travel_s(lat1, lon1, lat2, lon2) * self.rush[self.hours(depart)]
+
+
+_FLEET = "fleet"  # the key of the whole fleet's smoothed speed factor
 
 
 class _Smoothed:
@@ -122,7 +126,15 @@ class EtaAccuracy:
             del history[0]
 
     def arrived(self, stop_id: str, vehicle_id: str, ts: float, planned: float) -> None:
-        """A stop was reached: keep the ETAs told 60, 30 and 10 minutes before."""
+        """A stop was reached: keep the ETAs told 60, 30 and 10 minutes before.
+
+        A second call for the same stop (a reported arrival replacing an inferred one)
+        replaces that stop's samples.
+        """
+        if any(s.stop_id == stop_id for s in self._samples):
+            drained = self._samples[: self._drained]
+            self._drained -= sum(1 for s in drained if s.stop_id == stop_id)
+            self._samples = [s for s in self._samples if s.stop_id != stop_id]
         history = self._history.get(vehicle_id, [])
         for horizon in self.horizons:
             limit = ts - horizon * 60
@@ -224,8 +236,15 @@ class EtaPredictor:
         for obs in observations:
             if isinstance(obs, ArrivalObservation):
                 if ("a", obs.stop_id) in self._learned:
+                    # Once, unless a reported arrival replaces an inferred one.
+                    if obs.inferred or ("inferred", obs.stop_id) not in self._learned:
+                        continue
+                    self._learned.discard(("inferred", obs.stop_id))
+                    self.accuracy.arrived(obs.stop_id, obs.vehicle_id, obs.ts, obs.planned)
                     continue
                 self._learned.add(("a", obs.stop_id))
+                if obs.inferred:
+                    self._learned.add(("inferred", obs.stop_id))
                 self.accuracy.arrived(obs.stop_id, obs.vehicle_id, obs.ts, obs.planned)
                 order = orders.get(obs.order_id)
                 if obs.leg_from is not None and order is not None:
@@ -239,24 +258,35 @@ class EtaPredictor:
                 if ("s", obs.stop_id) in self._learned or order is None:
                     continue
                 self._learned.add(("s", obs.stop_id))
-                duration = min(max(obs.departed_at - obs.arrived_at, 10.0), 7200.0)
+                # An early van waits for the window: that wait is not service time.
+                began = obs.arrived_at
+                if order.windows and obs.departed_at - order.windows[0].start >= 10.0:
+                    began = max(began, order.windows[0].start)
+                duration = min(max(obs.departed_at - began, 10.0), 7200.0)
                 self._service.update(self.service_key(order), duration)
                 self._service_version += 1
 
     def observe_leg(self, vehicle_id: str, departed: float, ratio: float) -> None:
         """Learn one leg's ratio of actual to predicted duration."""
-        ratio = min(max(ratio, 0.3), 4.0)  # a coffee stop is not a speed
+        ratio = min(max(ratio, 0.5), 2.0)  # a coffee stop or a jam is not a speed
         hour = self.hours(departed)
         self._speed.update((vehicle_id, hour), ratio)
         self._speed.update(vehicle_id, ratio)
         self._speed.update(hour, ratio)
+        self._speed.update(_FLEET, ratio)
         self._tables.pop(vehicle_id, None)
         self._fleet_changed = True  # fleet-hour values feed the other vehicles' tables
 
     def speed_factor(self, vehicle_id: str, hour: int) -> float:
-        """Learned slowness: vehicle and hour, else vehicle, else fleet at that hour, else 1."""
+        """Learned slowness: vehicle and hour, else the van's pace relative to the fleet times
+        the fleet at that hour, else vehicle, else fleet at that hour, else 1."""
         values = self._speed.values
-        for key in ((vehicle_id, hour), vehicle_id, hour):
+        if (vehicle_id, hour) in values:
+            return values[(vehicle_id, hour)]
+        if vehicle_id in values and hour in values:
+            # This van's pace relative to the fleet, times the fleet at that hour.
+            return values[vehicle_id] / values[_FLEET] * values[hour]
+        for key in (vehicle_id, hour):
             if key in values:
                 return values[key]
         return 1.0
@@ -321,7 +351,7 @@ class EtaPredictor:
         times: list[float] = []
         if route.current_arrived_at is not None:  # at the first stop now: finish serving it
             times.append(route.current_arrived_at)
-            t = max(t, route.current_arrived_at + service[0])
+            t = max(t, _window(route.current_arrived_at, route, 0) + service[0])
             lat, lon, start = lats[0], lons[0], 1
         elif fix is not None:
             lat, lon = fix.lat, fix.lon
@@ -338,18 +368,17 @@ class EtaPredictor:
             if vp.left_depot_at is None and vp.at_depot and start == 0:
                 # Not gone yet: it leaves when the plan says, unless it is already late.
                 t = max(t, route.planned[0] - leg)
-            t = _window(t + leg * table[hours(t)], route, start)
+            t += leg * table[hours(t)]
             times.append(t)
-            t += service[start]
+            t = _window(t, route, start) + service[start]
             lat, lon = lats[start], lons[start]
             if self._custom is None:
                 t = self._urban_legs(route, start + 1, t, table, service, times)
             else:
                 for i in range(start + 1, n):
-                    leg = travel(lat, lon, lats[i], lons[i], t) * table[hours(t)]
-                    t = _window(t + leg, route, i)
+                    t += travel(lat, lon, lats[i], lons[i], t) * table[hours(t)]
                     times.append(t)
-                    t += service[i]
+                    t = _window(t, route, i) + service[i]
                     lat, lon = lats[i], lons[i]
             lat, lon = lats[-1], lons[-1]
         back = t
@@ -382,11 +411,11 @@ class EtaPredictor:
                 h = hours(t)
                 hour_end, factor = (t // 3600 + 1) * 3600, table[h] * rush[h]
             t += base * factor
+            append(t)  # the arrival at the door
             if t < w_start:
                 t = w_start  # an early van waits for the window
             elif t > w_end and more:
                 t = _later_window(t, more)
-            append(t)
             t += serve
         return t
 

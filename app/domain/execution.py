@@ -139,6 +139,7 @@ class ArrivalObservation:
     ts: float
     planned: float
     leg_from: tuple[float, float, float] | None
+    inferred: bool = False  # inferred from positions; a reported arrival replaces it
 
 
 @dataclass(frozen=True)
@@ -309,12 +310,23 @@ class ExecutionTracker:
         return self._depot_of.get(vehicle_id)
 
     def observe_arrival(
-        self, stop: Stop, ts: float, leg_from: tuple[float, float, float] | None
+        self,
+        stop: Stop,
+        ts: float,
+        leg_from: tuple[float, float, float] | None,
+        *,
+        inferred: bool = False,
     ) -> None:
         """Record an arrival for the ETA learner."""
         self.observations.append(
             ArrivalObservation(
-                stop.id, stop.vehicle_id, stop.order_id, ts, stop.planned_arrival, leg_from
+                stop.id,
+                stop.vehicle_id,
+                stop.order_id,
+                ts,
+                stop.planned_arrival,
+                leg_from,
+                inferred,
             )
         )
 

@@ -73,7 +73,7 @@ def _arrived(t: ExecutionTracker, v: VehicleProgress, e: ExecutionEvent, stop: S
     _settle_en_route(t, v, stop.id)
     p.status, p.arrived_at, p.departed_at = StopStatus.ARRIVED, e.ts, None
     v.current_stop_id = stop.id
-    t.observe_arrival(stop, e.ts, v.leg_from)
+    t.observe_arrival(stop, e.ts, v.leg_from, inferred=e.inferred)
     v.leg_from = None
     return flag
 

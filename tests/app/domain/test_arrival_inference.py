@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from app.domain.arrival_inference import ArrivalInference
 from app.domain.execution import ExecutionTracker
-from app.domain.model import EventType, StopStatus, TelemetryFix
+from app.domain.model import EventType, Stop, StopStatus, TelemetryFix, Vehicle
 from app.foundation.settings import Thresholds
-from tests.app.domain.day import T0, ev, north_of, small_day
+from tests.app.domain.day import DEPOT, T0, ev, north_of, order, small_day
 
 S1_NORTH_M = 2000.0  # small_day puts O1 2 km north of the depot
 
@@ -72,3 +72,35 @@ def test_imprecise_and_old_fixes_are_ignored() -> None:
     assert inference.feed(t, blurry) == []
     inference.feed(t, [fix(T0 + 1000, 10)])
     assert inference.observe(fix(T0 + 990, 10), []) == []
+
+
+def test_fixes_from_before_a_reported_arrival_do_not_depart_the_van() -> None:
+    # The batch's events are applied first, then its fixes: the older fixes, still on the
+    # road, must not read as the van leaving the stop it has just reported reaching.
+    t, inference = on_the_road()
+    t.apply(ev(EventType.ARRIVED, T0 + 500, "S1"))
+    assert inference.feed(t, [fix(T0 + 470, 400), fix(T0 + 480, 300)]) == []
+    p = t.stop_progress("S1")
+    assert (p.status, p.departed_at) == (StopStatus.ARRIVED, None)
+
+
+def test_a_neighbour_in_the_radius_is_reached_only_when_the_van_moves_to_it() -> None:
+    t = ExecutionTracker(
+        [
+            order(1, *north_of(2000)),
+            order(2, *north_of(2060)),  # next door, inside S1's radius
+        ],
+        [Stop("S1", "O1", "V1", 0, T0 + 600), Stop("S2", "O2", "V1", 1, T0 + 900)],
+        vehicles=[Vehicle("V1", "D1", "AB-123-CD", 1000, 10, 8 * 3600, 17 * 3600)],
+        depots=[DEPOT],
+    )
+    t.apply(ev(EventType.DEPARTED, T0))
+    inference = ArrivalInference()
+    at_s1 = [fix(T0 + 500 + 10 * k, 0) for k in range(20)]
+    results = inference.feed(t, at_s1)
+    assert [r.event_id for r in results] == ["inferred:V1:S1:arrived"]  # not S2 as well
+    at_s2 = [fix(T0 + 800 + 10 * k, -60) for k in range(10)]
+    results = inference.feed(t, at_s2)
+    assert [r.event_id for r in results] == ["inferred:V1:S1:departed", "inferred:V1:S2:arrived"]
+    assert t.stop_progress("S1").departed_at == T0 + 800
+    assert t.stop_progress("S2").arrived_at == T0 + 800

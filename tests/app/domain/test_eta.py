@@ -6,6 +6,7 @@ from app.domain.eta import EtaAccuracy, EtaPredictor
 from app.domain.execution import ExecutionTracker
 from app.domain.model import (
     EventType,
+    ExecutionEvent,
     Order,
     Stop,
     StopEta,
@@ -44,7 +45,8 @@ def test_an_early_van_waits_for_the_window() -> None:
     eta = EtaPredictor().predict_vehicle(t, "V1", None, T0)
     assert eta is not None
     window_start = t.orders["O1"].windows[0].start
-    assert window_start > T0 and eta.stops[0].eta == window_start  # 09:00, not 08:06
+    # The ETA is the arrival at the door (08:06); the van waits there until 09:00.
+    assert T0 < eta.stops[0].eta < window_start
     assert eta.stops[1].eta > window_start + 180
     assert eta.return_to_depot > eta.stops[-1].eta
 
@@ -134,3 +136,33 @@ def test_predict_all_feeds_the_accuracy_record_through_learning() -> None:
     samples = model.accuracy.accuracy_samples()
     assert [s.horizon_min for s in samples] == [60, 30, 10]
     assert all(s.actual_arrival == arrival and s.vehicle_id == "V1" for s in samples)
+
+
+def test_a_reported_arrival_replaces_an_inferred_one_in_the_accuracy_record() -> None:
+    tracker, _, model = long_route(3)
+    tracker.apply(ev(E.DEPARTED, T0))
+    for minute in range(0, 90, 5):
+        model.predict_all(tracker, {}, T0 + minute * 60)
+    guessed = ExecutionEvent(
+        "inferred:V1:S1:arrived", "V1", T0 + 60 * 60, E.ARRIVED, stop_id="S1", inferred=True
+    )
+    tracker.apply(guessed)
+    model.learn(tracker)
+    assert {s.actual_arrival for s in model.accuracy.accuracy_samples()} == {T0 + 3600}
+    arrival = T0 + 90 * 60
+    tracker.apply(ev(E.ARRIVED, arrival, "S1"))  # the device's own report wins
+    model.learn(tracker)
+    samples = model.accuracy.accuracy_samples()
+    assert [s.horizon_min for s in samples] == [60, 30, 10]
+    assert all(s.actual_arrival == arrival for s in samples)
+
+
+def test_service_time_leaves_out_the_wait_for_the_window() -> None:
+    t = small_day()
+    model = EtaPredictor()
+    window_start = t.orders["O1"].windows[0].start
+    t.apply(ev(E.DEPARTED, T0))
+    t.apply(ev(E.ARRIVED, window_start - 1800, "S1"))  # half an hour early: it waits
+    t.apply(ev(E.DEPARTED, window_start + 240, "S1"))
+    model.learn(t)
+    assert model.service_s(t.orders["O1"]) == 240
