@@ -1,0 +1,66 @@
+"""The per-vehicle strip draws every stop with its window, plan and prediction."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QImage
+from pytestqt.qtbot import QtBot
+
+from widgets.vehicle_timeline import TimelineStop, VehicleTimeline
+
+T0 = 1_781_074_800.0  # 09:00 Paris, 2026-06-10
+
+
+def stops() -> list[TimelineStop]:
+    return [
+        TimelineStop(
+            "S1", "S1 Dubois", T0, T0 + 7200, T0 + 600, actual=T0 + 700, status="delivered"
+        ),
+        TimelineStop("S2", "S2 Martin", T0, T0 + 3600, T0 + 1800, predicted=T0 + 2400),
+        TimelineStop(
+            "S3", "S3 <b>Lefèvre</b>", T0 + 3600, T0 + 5400, T0 + 4000, predicted=T0 + 6000
+        ),
+        TimelineStop("S4", "S4 Müller", None, None, T0 + 6500),
+    ]
+
+
+def distinct_colours(image: QImage) -> int:
+    step = 4
+    seen = {
+        image.pixelColor(x, y).rgb()
+        for x in range(0, image.width(), step)
+        for y in range(0, image.height(), step)
+    }
+    return len(seen)
+
+
+def test_the_strip_draws_one_row_per_stop(qtbot: QtBot) -> None:
+    strip = VehicleTimeline()
+    qtbot.addWidget(strip)
+    strip.resize(800, 200)
+    strip.show()
+    qtbot.waitExposed(strip)
+    blank = strip.grab().toImage()
+    strip.set_stops("V01", stops(), now=T0 + 1500)
+    assert strip.stop_count() == 4 and strip.vehicle_id == "V01"
+    assert strip.minimumHeight() >= 4 * 22
+    image = strip.grab().toImage()
+    assert not image.isNull()
+    assert distinct_colours(image) > distinct_colours(blank) + 3  # bands, ticks, dots, text
+    late = QColor(210, 50, 40).rgb()
+    assert any(
+        image.pixelColor(x, y).rgb() == late
+        for x in range(image.width())
+        for y in range(image.height())
+    )
+    assert strip.late_stops() == ["S3"]
+
+
+def test_new_stops_replace_the_old(qtbot: QtBot) -> None:
+    strip = VehicleTimeline()
+    qtbot.addWidget(strip)
+    strip.set_stops("V01", stops())
+    strip.set_stops("V02", stops()[:2])
+    assert strip.stop_count() == 2 and strip.late_stops() == []
+    strip.set_stops("V03", [])
+    assert strip.stop_count() == 0
+    assert not strip.grab().toImage().isNull()

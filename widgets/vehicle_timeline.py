@@ -1,0 +1,170 @@
+"""One van's day as a Gantt-like strip: each stop's window, planned and predicted times.
+
+Painted with QPainter from plain ``TimelineStop`` values, so it needs no tower: one row per
+stop, time along the x axis. The window is a band, the planned time a hollow tick, the
+predicted (or actual) arrival a filled dot, red when it falls after the window; a line
+marks "now". Labels come from outside and are drawn as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+@dataclass(frozen=True)
+class TimelineStop:
+    """One stop of the strip (epoch seconds); ``actual`` once it has been reached."""
+
+    stop_id: str
+    label: str
+    window_start: float | None
+    window_end: float | None
+    planned: float
+    predicted: float | None = None
+    actual: float | None = None
+    status: str = "pending"
+
+    @property
+    def late(self) -> bool:
+        """The arrival (actual, else predicted) is after the window."""
+        when = self.actual if self.actual is not None else self.predicted
+        return when is not None and self.window_end is not None and when > self.window_end
+
+
+_ROW = 22
+_LEFT = 150
+_TOP = 26
+_WINDOW = QColor(120, 170, 230, 110)
+_PLANNED = QColor(90, 90, 90)
+_ON_TIME = QColor(40, 150, 70)
+_LATE = QColor(210, 50, 40)
+_DONE = QColor(130, 130, 130)
+
+
+class VehicleTimeline(QWidget):
+    """The strip of one vehicle; call ``set_stops`` whenever its ETAs change."""
+
+    def __init__(self, *, tz: tzinfo | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("VehicleTimeline")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumHeight(_TOP + _ROW)
+        self._tz = tz
+        self._vehicle_id = ""
+        self._stops: list[TimelineStop] = []
+        self._now: float | None = None
+        self._span = (0.0, 1.0)
+
+    # -- public -----------------------------------------------------------------------
+
+    def set_stops(
+        self, vehicle_id: str, stops: Sequence[TimelineStop], now: float | None = None
+    ) -> None:
+        """Show ``stops`` (in route order) of ``vehicle_id``; ``now`` draws a time line."""
+        self._vehicle_id = vehicle_id
+        self._stops = list(stops)
+        self._now = now
+        times = [now] if now is not None else []
+        for s in self._stops:
+            times += [
+                t
+                for t in (s.window_start, s.window_end, s.planned, s.predicted, s.actual)
+                if t is not None
+            ]
+        if times:
+            start, end = min(times), max(times)
+            start -= start % 1800  # whole half hours at both ends
+            end += 1800 - end % 1800
+            self._span = (start, max(end, start + 1800))
+        self.setMinimumHeight(_TOP + _ROW * max(1, len(self._stops)) + 8)
+        self.updateGeometry()
+        self.update()
+
+    def stop_count(self) -> int:
+        """How many stops the strip shows."""
+        return len(self._stops)
+
+    @property
+    def vehicle_id(self) -> str:
+        """The vehicle shown."""
+        return self._vehicle_id
+
+    def late_stops(self) -> list[str]:
+        """Ids of the stops drawn as late."""
+        return [s.stop_id for s in self._stops if s.late]
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for a day, tall enough for every row."""
+        return QSize(720, _TOP + _ROW * max(1, len(self._stops)) + 8)
+
+    # -- painting ---------------------------------------------------------------------
+
+    def _x(self, ts: float) -> float:
+        start, end = self._span
+        width = max(1.0, self.width() - _LEFT - 12)
+        return _LEFT + (ts - start) / (end - start) * width
+
+    def _hm(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, self._tz).strftime("%H:%M")
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        """Hours across, one row per stop."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        painter.fillRect(self.rect(), palette.base())
+        text = palette.text().color()
+        painter.setPen(text)
+        title = f"{self._vehicle_id}  ({len(self._stops)} stops)" if self._vehicle_id else ""
+        painter.drawText(QRectF(4, 2, _LEFT - 8, _TOP - 4), Qt.AlignmentFlag.AlignLeft, title)
+        start, end = self._span
+        grid = QPen(palette.mid().color())
+        grid.setStyle(Qt.PenStyle.DotLine)
+        hour = start - start % 3600 + 3600 if start % 3600 else start
+        bottom = _TOP + _ROW * len(self._stops)
+        while hour <= end:
+            x = self._x(hour)
+            painter.setPen(grid)
+            painter.drawLine(QPointF(x, _TOP - 4), QPointF(x, bottom))
+            painter.setPen(text)
+            painter.drawText(QPointF(x - 16, _TOP - 10), self._hm(hour))
+            hour += 3600
+        for row, stop in enumerate(self._stops):
+            self._paint_row(painter, row, stop, text)
+        if self._now is not None and start <= self._now <= end:
+            x = self._x(self._now)
+            painter.setPen(QPen(_LATE, 1.5, Qt.PenStyle.DashLine))
+            painter.drawLine(QPointF(x, _TOP - 6), QPointF(x, bottom))
+        painter.end()
+
+    def _paint_row(self, painter: QPainter, row: int, s: TimelineStop, text: QColor) -> None:
+        top = _TOP + row * _ROW
+        mid = top + _ROW / 2
+        painter.setPen(text)
+        painter.drawText(
+            QRectF(4, top, _LEFT - 8, _ROW),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            s.label,
+        )
+        if s.window_start is not None and s.window_end is not None:
+            x0, x1 = self._x(s.window_start), self._x(s.window_end)
+            painter.fillRect(QRectF(x0, top + 4, max(2.0, x1 - x0), _ROW - 8), _WINDOW)
+        px = self._x(s.planned)
+        painter.setPen(QPen(_PLANNED, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawLine(QPointF(px, top + 3), QPointF(px, top + _ROW - 3))
+        when = s.actual if s.actual is not None else s.predicted
+        if when is None:
+            return
+        colour = _LATE if s.late else (_DONE if s.actual is not None else _ON_TIME)
+        x = self._x(when)
+        painter.setPen(QPen(colour, 1.5))
+        painter.drawLine(QPointF(px, mid), QPointF(x, mid))  # how far from the plan
+        painter.setBrush(colour)
+        painter.drawEllipse(QPointF(x, mid), 5, 5)
