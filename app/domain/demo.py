@@ -217,7 +217,7 @@ def _morning_plan(
         sector.sort(
             key=lambda o: (o.windows[0].start, haversine_m(depot.lat, depot.lon, o.lat, o.lon))
         )
-        now = day_start + vehicle.shift_start_s + 900  # loading time
+        now = day_start + vehicle.shift_start_s + 600  # loading time (as the simulator)
         lat, lon = depot.lat, depot.lon
         for seq, order in enumerate(sector):
             now += travel_s(lat, lon, order.lat, order.lon)

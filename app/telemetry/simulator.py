@@ -31,7 +31,7 @@ from app.domain.geo import haversine_m
 from app.domain.model import FailureReason, Order, Stop, Vehicle
 from app.foundation.clock import Clock
 
-LOADING_S = 900.0
+LOADING_S = 600.0
 SCAN_AFTER_S = 600.0
 RUSH_HOURS = ((7.5 * 3600, 9.5 * 3600), (16.5 * 3600, 19.0 * 3600))
 RUSH_FACTOR = 0.6

@@ -22,7 +22,7 @@ from app.tower.operating_day import OperatingDay
 log = logging.getLogger(__name__)
 # Start just before the first vans leave the depot (shift start plus the loading time),
 # so the demo shows movement within seconds.
-_FIRST_DEPARTURE_S = 900.0
+_FIRST_DEPARTURE_S = 600.0
 _LEAD_IN_S = 30.0
 
 

@@ -50,6 +50,19 @@ def nearest_segment(px: float, py: float, xs: list[float], ys: list[float]) -> t
     return best, best_i
 
 
+def corridor_distance(
+    px: float, py: float, xs: list[float], ys: list[float], slack: list[float]
+) -> tuple[float, int]:
+    """Distance from P beyond each segment's corridor half-width ``slack[i]``, at the
+    nearest segment, and that segment's index (0 inside a corridor)."""
+    best, best_i = math.inf, 0
+    for i in range(len(xs) - 1):
+        d = segment_distance(px, py, xs[i], ys[i], xs[i + 1], ys[i + 1]) - slack[i]
+        if d < best:
+            best, best_i = d, i
+    return max(0.0, best), best_i
+
+
 def nearest_point(px: float, py: float, xs: list[float], ys: list[float]) -> float:
     """Distance from P to the nearest of the points (xs, ys); inf when there are none."""
     best2 = math.inf

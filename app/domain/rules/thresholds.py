@@ -34,6 +34,11 @@ class RuleThresholds:
     lost_signal_s: float = 120.0
     off_route_m: float = 500.0
     off_route_s: float = 120.0
+    # Plans carry no road geometry: between two stops a van on a street grid strays from
+    # the straight line by up to ~40% of the leg (via a corner). Off route is measured
+    # beyond that corridor, capped so that long legs keep a useful check.
+    street_slack: float = 0.4
+    street_slack_max_m: float = 2000.0
     late_start_s: float = 900.0
     # Places: "at a stop or the depot" and "still at the depot".
     away_radius_m: float = 150.0

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.domain.model import StopStatus, TelemetryFix, VehicleEta
-from app.domain.rules.geometry import LocalFrame, nearest_point, nearest_segment, segment_distance
+from app.domain.rules.geometry import LocalFrame, corridor_distance, nearest_point, segment_distance
 from app.domain.rules.thresholds import RuleThresholds
 
 DONE = frozenset({StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.SKIPPED})
@@ -65,6 +65,7 @@ class VehicleTrack:
         "online",
         "open_stops",
         "over_since",
+        "path_slack",
         "path_x",
         "path_y",
         "route",
@@ -99,6 +100,7 @@ class VehicleTrack:
         self.route: list[RouteStop] = []
         self.path_x: list[float] = [0.0]
         self.path_y: list[float] = [0.0]
+        self.path_slack: list[float] = []
         self.open_stops = 0
         self.fix_ts: float | None = None
         self.lat = self.lon = self.x = self.y = 0.0
@@ -127,6 +129,14 @@ class VehicleTrack:
         points = [self.frame.xy(s.lat, s.lon) for s in self.route]
         self.path_x = [0.0, *(p[0] for p in points), 0.0]
         self.path_y = [0.0, *(p[1] for p in points), 0.0]
+        xs, ys, th = self.path_x, self.path_y, self.th
+        self.path_slack = [
+            min(
+                th.street_slack * math.hypot(xs[i + 1] - xs[i], ys[i + 1] - ys[i]),
+                th.street_slack_max_m,
+            )
+            for i in range(len(xs) - 1)
+        ]
         self.open_stops = sum(1 for s in self.route if s.status not in DONE)
         self.over_since = None
         self.seg_hint = 0
@@ -200,16 +210,18 @@ class VehicleTrack:
         self.candidate_ts = None
 
     def _measure_route(self, x: float, y: float, ts: float) -> None:
-        xs, ys, th = self.path_x, self.path_y, self.th
+        xs, ys, th, slack = self.path_x, self.path_y, self.th, self.path_slack
         clear = th.off_route_clear_m
         h = self.seg_hint
-        d = segment_distance(x, y, xs[h], ys[h], xs[h + 1], ys[h + 1])
+        d = segment_distance(x, y, xs[h], ys[h], xs[h + 1], ys[h + 1]) - slack[h]
         if d > clear and h + 2 < len(xs):
             d_next = segment_distance(x, y, xs[h + 1], ys[h + 1], xs[h + 2], ys[h + 2])
+            d_next -= slack[h + 1]
             if d_next < d:
                 d, h = d_next, h + 1
+        d = max(0.0, d)
         if d > clear:  # only then does the exact nearest distance matter
-            d, h = nearest_segment(x, y, xs, ys)
+            d, h = corridor_distance(x, y, xs, ys, slack)
         self.seg_hint, self.route_dist = h, d
         if d > th.off_route_m:
             if self.over_since is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from app.domain.model import EventType
-from app.domain.rules import ChangeKind, Rule, Severity
+from app.domain.rules import ChangeKind, Rule, RuleThresholds, Severity
 
 from .world import World
 
@@ -203,6 +203,9 @@ def test_parked_just_inside_the_away_radius_never_raises() -> None:
 
 # The way back runs south-west, well away from the northern offsets below.
 LONG = ((10_000.0, 0.0), (20_000.0, 0.0), (20_000.0, -10_000.0))
+# These tests measure against the exact planned line (as with a plan that carries road
+# geometry); the street-grid corridor has its own test below.
+EXACT = RuleThresholds(street_slack=0.0)
 
 
 def drive(w: World, seconds: float, offset: object) -> None:
@@ -212,7 +215,7 @@ def drive(w: World, seconds: float, offset: object) -> None:
 
 
 def test_off_route_after_two_minutes_beyond_the_distance() -> None:
-    w = World()
+    w = World(EXACT)
     w.van(stops=LONG)
     drive(w, 60, lambda t: 0)
     drive(w, 110, lambda t: 600)
@@ -226,14 +229,14 @@ def test_off_route_after_two_minutes_beyond_the_distance() -> None:
 
 
 def test_hovering_around_the_off_route_distance_does_not_raise() -> None:
-    w = World()
+    w = World(EXACT)
     w.van(stops=LONG)
     drive(w, 900, lambda t: 480 if int(t / 10) % 2 else 520)
     assert w.raised(Rule.OFF_ROUTE) == 0
 
 
 def test_off_route_does_not_flap_and_clears_under_the_margin_after_the_hold() -> None:
-    w = World()
+    w = World(EXACT)
     w.van(stops=LONG)
     drive(w, 150, lambda t: 600)
     assert w.open(Rule.OFF_ROUTE) is not None
@@ -245,6 +248,16 @@ def test_off_route_does_not_flap_and_clears_under_the_margin_after_the_hold() ->
     drive(w, 20, lambda t: 30)
     assert w.open(Rule.OFF_ROUTE) is None
     assert w.raised(Rule.OFF_ROUTE) == 1 and w.resolved(Rule.OFF_ROUTE) == 1
+
+
+def test_a_street_grid_detour_stays_inside_the_corridor_a_real_one_does_not() -> None:
+    w = World()
+    w.van(stops=LONG)  # a 10 km first leg: the corridor is capped at 2 km on each side
+    drive(w, 600, lambda t: 1800)  # round the block, 1.8 km off the straight line
+    assert w.raised(Rule.OFF_ROUTE) == 0
+    drive(w, 200, lambda t: 2600)  # 600 m beyond the corridor
+    record = w.open(Rule.OFF_ROUTE)
+    assert record is not None and record.detail == "0.6 km from the planned route"
 
 
 # -- late_start ---------------------------------------------------------------------------

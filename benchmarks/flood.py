@@ -1,0 +1,97 @@
+"""Flood check: how many exceptions a simulated day raises with the default thresholds.
+
+The demo day (12 vans, 250 orders, the simulator's disruptions: a traffic jam, a
+breakdown, a long unplanned stop, ~8% failed attempts) is played through the tower's own
+live path without the network: simulator messages are parsed as the MQTT client parses
+them, put in the feed's mailbox, and the tower ticks every 2 simulated seconds on a
+manual clock (so a whole day takes a minute or two, not nine hours). Exceptions are
+counted by rule. A dispatcher should see tens, not thousands.
+
+    .venv/bin/python benchmarks/flood.py [--vehicles 12] [--orders 250] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.domain.demo import build_demo_day
+from app.domain.rules.records import ChangeKind
+from app.foundation.clock import ManualClock
+from app.foundation.settings import DemoSettings, Settings
+from app.storage.database import connect
+from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
+from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
+from app.telemetry.simulator import FleetSimulator, SimulatorConfig
+from app.tower.control_tower import ControlTower
+from app.tower.operating_day import OperatingDay
+
+TICK_S = 2.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--vehicles", type=int, default=12)
+    parser.add_argument("--orders", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    settings = Settings(demo=DemoSettings(vehicles=args.vehicles, orders=args.orders))
+    day = OperatingDay.at(time.time(), settings.depot.timezone)
+    demo = build_demo_day(
+        depot_name=settings.depot.name,
+        depot_lat=settings.depot.lat,
+        depot_lon=settings.depot.lon,
+        day_start=day.start,
+        vehicles=args.vehicles,
+        orders=args.orders,
+        seed=args.seed,
+    )
+    simulator = FleetSimulator(demo, day.start, SimulatorConfig(seed=args.seed))
+    with tempfile.TemporaryDirectory(prefix="tower-flood-") as folder:
+        sessions = connect(f"sqlite:///{Path(folder) / 'flood.sqlite3'}")
+        seed_demo_fleet(sessions, demo)
+        seed_demo_orders(sessions, demo, day.iso)
+        clock = ManualClock(simulator.start_time)
+        tower = ControlTower(settings, sessions, day, clock)
+        topics = TopicConfig(settings.broker.topic_prefix)
+        directory = DeviceDirectory(frozenset(v.id for v in demo.vehicles))
+        raised: Counter[str] = Counter()
+        escalated: Counter[str] = Counter()
+        messages = 0
+        started = time.perf_counter()
+        t = simulator.start_time
+        while t < simulator.end_time + 1800:
+            t += TICK_S
+            clock.current = t
+            for message in simulator.simulate_until(min(t, simulator.end_time)):
+                parsed = parse_message(message.topic, message.payload, t, topics, directory)
+                tower.feed.mailbox.put(parsed, t)
+                messages += 1
+            for change in tower.tick().operations.exceptions:
+                if change.kind is ChangeKind.RAISED:
+                    raised[change.exception.rule.value] += 1
+                elif change.kind is ChangeKind.ESCALATED:
+                    escalated[change.exception.rule.value] += 1
+        elapsed = time.perf_counter() - started
+        tower.stop()
+
+    hours = (simulator.end_time - simulator.start_time) / 3600
+    print(
+        f"simulated day: {args.vehicles} vans, {args.orders} orders, {hours:.1f} h, "
+        f"{messages} messages, played in {elapsed:.0f} s"
+    )
+    print(f"disruptions: {simulator.disruptions}")
+    print(f"exceptions raised: {sum(raised.values())} (escalations: {sum(escalated.values())})")
+    for rule, count in raised.most_common():
+        print(f"  {rule:<20} {count}")
+
+
+if __name__ == "__main__":
+    main()
