@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 from app.storage.history_repository import HistoryRepository
 from app.tower.control_tower import ControlTower
 from app.tower.kpi_service import KpiService
+from widgets.exception_alerts import ExceptionAlerts
+from widgets.exceptions_dock import ExceptionsDock
 from widgets.kpi_dock import KpiDock
 from widgets.live_updates import LiveUpdates
 from widgets.map_data import scene
@@ -70,13 +72,7 @@ class MainWindow(QMainWindow):
 
         self.vehicles_dock = VehiclesDock(self)
         self.vehicles_dock.model.set_vehicles(tower.vehicle_views())
-        self.exceptions_dock = placeholder_dock(
-            "Exceptions",
-            "ExceptionsDock",
-            "Exceptions (late, at risk, stopped, lost signal, off route, failed attempt, "
-            "breakdown, overtime) will be listed here.",
-            self,
-        )
+        self.exceptions_dock = ExceptionsDock(self)
         self.proposals_dock = placeholder_dock(
             "Proposals",
             "ProposalsDock",
@@ -102,6 +98,9 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.live = LiveUpdates(tower, self.map, self.vehicles_dock, self.status, self)
         self.map_ready.connect(self.live.start)
+        self.alerts = ExceptionAlerts(tower, self.exceptions_dock, self.map, self.status, self)
+        self.live.exceptions_changed.connect(self.alerts.apply)
+        self.map_ready.connect(self.alerts.refresh_map)
         self._build_menus()
 
         self.vehicles_dock.vehicle_selected.connect(self.map.select)
@@ -148,6 +147,18 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.theme_actions[name] = action
 
+        exceptions_menu = self.menuBar().addMenu("&Exceptions")
+        for action in (
+            self.exceptions_dock.acknowledge_action,
+            self.exceptions_dock.resolve_action,
+            self.exceptions_dock.replan_action,
+        ):
+            exceptions_menu.addAction(action)
+        exceptions_menu.addSeparator()
+        self.sound_action = QAction("&Sound for new critical exceptions", self, checkable=True)
+        self.sound_action.toggled.connect(self._set_sound)
+        exceptions_menu.addAction(self.sound_action)
+
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About", self)
         about.setShortcut(QKeySequence.StandardKey.HelpContents)
@@ -160,6 +171,10 @@ class MainWindow(QMainWindow):
             "Control tower",
             "Control tower for last-mile delivery dispatchers.\nSee, detect, act, tell, learn.",
         )
+
+    def _set_sound(self, on: bool) -> None:
+        self.alerts.sound_on_critical = on
+        self.prefs.setValue("sound_on_critical", on)
 
     # -- theme and layout ----------------------------------------------------------------
     def set_theme(self, name: str) -> None:
@@ -179,6 +194,8 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state, LAYOUT_VERSION)
         self.set_theme(str(self.prefs.value("theme", DARK)))
+        sound = self.prefs.value("sound_on_critical", False)
+        self.sound_action.setChecked(sound is True or str(sound).lower() == "true")
 
     def save_layout(self) -> None:
         """Remember geometry and dock placement for the next start."""

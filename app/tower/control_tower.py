@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 
 from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveUpdate, VehicleLive
 from app.domain.model import Depot, FleetSnapshot, Order, Stop, StopStatus
+from app.domain.rules.records import ExceptionChange, ExceptionRecord
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
@@ -18,7 +19,7 @@ from app.tower.demo_fleet import DemoFleet
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.telemetry_feed import TelemetryFeed
-from app.tower.views import StopView, VehicleView, clock_text
+from app.tower.views import ExceptionView, StopView, VehicleView, clock_text
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class TowerTick:
 
     live: LiveUpdate
     operations: OperationsTick
+
 
 DONE = {StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.SKIPPED}
 MOVING_KMH = 3.0  # below this a vehicle counts as stopped (GPS jitter moves a parked van)
@@ -51,6 +53,7 @@ class ControlTower:
         self.day = day
         self.clock = clock
         self.broker_state: Event[str] = Event()
+        self.replan_requested: Event[ExceptionRecord] = Event()
         self.snapshot: FleetSnapshot = load_fleet(sessions, day.iso)
         self.orders: dict[str, Order] = {o.id: o for o in self.snapshot.orders}
         self.stops: dict[str, Stop] = {s.id: s for s in self.snapshot.stops}
@@ -199,6 +202,62 @@ class ControlTower:
             stop = self.stops.get(stop_id)
             if stop is not None:
                 self.stops[stop_id] = replace(stop, status=status)
+
+    # --- exceptions ----------------------------------------------------------------------
+
+    def exception_views(
+        self, records: Iterable[ExceptionRecord] | None = None
+    ) -> list[ExceptionView]:
+        """Rows for the exceptions panel: the given records, or every open exception."""
+        chosen = self.operations.open_exceptions() if records is None else records
+        return [self._exception_view(r) for r in chosen]
+
+    def _exception_view(self, r: ExceptionRecord) -> ExceptionView:
+        lat, lon = r.lat, r.lon
+        if lat is None or lon is None:
+            lat, lon = self.subject_position(r.subject_kind.value, r.subject_id)
+        return ExceptionView(
+            id=r.id,
+            rule=r.rule.value,
+            severity=r.severity.value,
+            state=r.state.value,
+            subject_kind=r.subject_kind.value,
+            subject_id=r.subject_id,
+            vehicle_id=r.vehicle_id,
+            depot_id=r.depot_id,
+            detail=r.detail,
+            raised_at=r.raised_at,
+            updated_at=r.updated_at,
+            acknowledged_by=r.acknowledged_by,
+            lat=lat,
+            lon=lon,
+        )
+
+    def subject_position(self, kind: str, subject_id: str) -> tuple[float | None, float | None]:
+        """Where a vehicle is (its last fix) or where a stop is."""
+        if kind == "stop" and subject_id in self.stops:
+            order = self.orders[self.stops[subject_id].order_id]
+            return order.lat, order.lon
+        live = self.feed.fleet.vehicle(subject_id)
+        if live is not None and live.last_fix is not None:
+            return live.last_fix.lat, live.last_fix.lon
+        return None, None
+
+    def acknowledge(self, exception_id: int, user: str) -> ExceptionChange:
+        """A dispatcher takes an exception in hand (stored, audited)."""
+        return self.operations.acknowledge(exception_id, user, self.clock.now())
+
+    def resolve(self, exception_id: int, user: str, note: str) -> ExceptionChange:
+        """A dispatcher closes an exception with a note (stored, audited)."""
+        return self.operations.resolve(exception_id, user, note, self.clock.now())
+
+    def request_replan(self, exception_id: int) -> ExceptionRecord | None:
+        """Ask for a re-plan proposal that answers an exception; announced on
+        ``replan_requested`` (the planning side listens)."""
+        record = self.operations.book.get(exception_id)
+        if record is not None:
+            self.replan_requested.emit(record)
+        return record
 
     def eta_of(self, stop_id: str) -> float | None:
         """The latest predicted arrival at a remaining stop."""

@@ -1,0 +1,114 @@
+"""Exceptions between the tower and the window: the dock's rows, the map's red rings, the
+status bar's counts, a sound for new critical ones, and the dispatcher's actions."""
+
+from __future__ import annotations
+
+import getpass
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication, QStatusBar
+
+from app.domain.rules.records import ChangeKind, ExceptionChange, Severity
+from app.tower.control_tower import ControlTower
+from widgets.exceptions_dock import ExceptionsDock
+from widgets.map_view import MapView
+from widgets.status_bar import TowerStatusBar
+
+
+class ExceptionAlerts(QObject):
+    """Keeps the exceptions dock, map alerts and counts in step with the tower."""
+
+    def __init__(
+        self,
+        tower: ControlTower,
+        dock: ExceptionsDock,
+        map_view: MapView,
+        status: TowerStatusBar,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tower = tower
+        self.dock = dock
+        self.map = map_view
+        self.status = status
+        self.user = getpass.getuser()
+        self.sound_on_critical = False
+        self.beeps = 0  # how many times the critical sound played (for the status and tests)
+        dock.acknowledge_requested.connect(self.acknowledge)
+        dock.resolve_requested.connect(self.resolve)
+        dock.replan_requested.connect(self.request_replan)
+        dock.exception_selected.connect(self.focus)
+        dock.counts_changed.connect(self._show_counts)
+        dock.apply(tower.exception_views())
+
+    def apply(self, changes: list[ExceptionChange]) -> None:
+        """Show a tick's exception changes (latest version of each exception wins)."""
+        latest = {c.exception.id: c.exception for c in changes}
+        self.dock.apply(self.tower.exception_views(latest.values()))
+        self.refresh_map()
+        new_critical = any(
+            c.exception.severity is Severity.CRITICAL
+            and c.kind in (ChangeKind.RAISED, ChangeKind.ESCALATED)
+            for c in changes
+        )
+        if new_critical and self.sound_on_critical:
+            self.beeps += 1
+            QApplication.beep()
+
+    def refresh_map(self) -> None:
+        """Ring every subject of an open exception; critical ones pulse."""
+        vehicles: set[str] = set()
+        stops: set[str] = set()
+        critical: set[str] = set()
+        for record in self.tower.operations.open_exceptions():
+            if record.vehicle_id:
+                vehicles.add(record.vehicle_id)
+            if record.stop_id:
+                stops.add(record.stop_id)
+            if record.severity is Severity.CRITICAL:
+                critical.update(i for i in (record.vehicle_id, record.stop_id) if i)
+        self.map.set_alerts(sorted(vehicles), sorted(stops), sorted(critical))
+
+    def acknowledge(self, exception_id: int) -> None:
+        """The dispatcher takes the selected exception in hand."""
+        self._act(lambda: self.tower.acknowledge(exception_id, self.user))
+
+    def resolve(self, exception_id: int, note: str) -> None:
+        """The dispatcher closes the selected exception with a note."""
+        self._act(lambda: self.tower.resolve(exception_id, self.user, note))
+
+    def _act(self, action: object) -> None:
+        try:
+            change = action()  # type: ignore[operator]
+        except ValueError as exc:  # not open any more, or a resolve without a note
+            self._message(str(exc))
+            return
+        self.apply([change])
+
+    def request_replan(self, exception_id: int) -> None:
+        """Hand the exception to the planning side for a proposal."""
+        record = self.tower.request_replan(exception_id)
+        if record is not None:
+            self._message(f"Re-plan requested for {record.rule.value} on {record.subject_id}")
+
+    def focus(self, exception_id: int) -> None:
+        """Centre the map on the exception's subject and select its vehicle."""
+        record = self.tower.operations.book.get(exception_id)
+        views = self.tower.exception_views([record]) if record is not None else []
+        if not views:
+            return
+        view = views[0]
+        if view.lat is not None and view.lon is not None:
+            self.map.focus(view.lat, view.lon)
+        if view.vehicle_id:
+            self.map.select(view.vehicle_id)
+
+    def _show_counts(self, counts: dict[str, int]) -> None:
+        self.status.exceptions_label.setText(
+            f"Exceptions: {counts.get('critical', 0)} critical · {counts.get('warning', 0)} "
+            f"warning · {counts.get('info', 0)} info"
+        )
+
+    def _message(self, text: str) -> None:
+        bar: QStatusBar = self.status
+        bar.showMessage(text, 8000)
