@@ -119,3 +119,39 @@ def test_a_malformed_payload_is_counted_in_the_status_bar(
     publisher.publish("tower/v1/vehicles/V01/position", b"{not json")
     qtbot.waitUntil(lambda: "1" in window.status.rejections_label.text(), timeout=10_000)
     publisher.close()
+
+
+def test_a_breakdown_shows_in_the_dock_on_the_map_and_in_the_status_bar(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    publisher = publisher_for(demo_tower)
+    now = time.time()
+    fix = {"ts": now, "lat": 45.752, "lon": 4.852, "speed_kmh": 0}
+    publisher.publish("tower/v1/vehicles/V09/position", json.dumps(fix))
+    event = {"event_id": "bd-1", "ts": now, "type": "breakdown", "lat": 45.752, "lon": 4.852}
+    publisher.publish("tower/v1/vehicles/V09/event", json.dumps(event), qos=1)
+    dock = window.exceptions_dock
+
+    def breakdown_row() -> int | None:
+        proxy = dock.table.model()
+        for row in range(proxy.rowCount()):
+            if proxy.index(row, 1).data() == "breakdown" and proxy.index(row, 3).data() == "V09":
+                return row
+        return None
+
+    qtbot.waitUntil(lambda: breakdown_row() is not None, timeout=10_000)
+    critical = dock.model.counts()["critical"]
+    assert f"{critical} critical" in dock.windowTitle()
+    assert f"{critical} critical" in window.status.exceptions_label.text()
+    # The van gets its red ring on the map.
+    qtbot.waitUntil(
+        lambda: "V09" in js(qtbot, window, "Array.from(tower.alerts.vehicles)"), timeout=10_000
+    )
+    # A click on the row centres the map on the van.
+    row = breakdown_row()
+    assert row is not None
+    with qtbot.waitSignal(dock.exception_selected, timeout=5_000) as selected:
+        dock.table.clicked.emit(dock.table.model().index(row, 0))
+    assert demo_tower.operations.book.get(selected.args[0]).vehicle_id == "V09"
+    publisher.close()
