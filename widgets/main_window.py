@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -25,22 +26,28 @@ from widgets.kpi_dock import KpiDock
 from widgets.live_updates import LiveUpdates
 from widgets.map_data import scene
 from widgets.map_view import MapView
+from widgets.order_search import OrderSearchDock
 from widgets.placeholder_dock import placeholder_dock
 from widgets.status_bar import TowerStatusBar
 from widgets.theme import DARK, LIGHT, apply_theme
+from widgets.vehicle_timeline import TimelineStop, VehicleTimeline
 from widgets.vehicles_dock import VehiclesDock
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
+
+
+def make_scroll_area(body: QWidget, parent: QWidget) -> QScrollArea:
+    """``body`` in a frameless scroll area that resizes it."""
+    scroll = QScrollArea(parent)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(body)
+    return scroll
 
 
 def make_scrollable(dock: QDockWidget) -> None:
     """Let a dock with a big body shrink (it scrolls) instead of squeezing the map away."""
-    body = dock.widget()
-    scroll = QScrollArea(dock)
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setWidget(body)
-    dock.setWidget(scroll)
+    dock.setWidget(make_scroll_area(dock.widget(), dock))
 
 
 class MainWindow(QMainWindow):
@@ -79,6 +86,11 @@ class MainWindow(QMainWindow):
             "Re-plan proposals will appear here as a diff to accept, reject or tweak.",
             self,
         )
+        self.orders_dock = OrderSearchDock(tower.search_orders, tower.order_answer, parent=self)
+        self.timeline_dock = QDockWidget("Vehicle timeline", self)
+        self.timeline_dock.setObjectName("TimelineDock")
+        self.timeline = VehicleTimeline(parent=self.timeline_dock)
+        self.timeline_dock.setWidget(make_scroll_area(self.timeline, self.timeline_dock))
         self.kpi_dock = KpiDock(
             KpiService(
                 HistoryRepository(tower.sessions), tower.clock, tower.settings.depot.timezone
@@ -92,6 +104,8 @@ class MainWindow(QMainWindow):
             self.exceptions_dock,
             self.proposals_dock,
             self.kpi_dock,
+            self.orders_dock,
+            self.timeline_dock,
         ]
 
         self.status = TowerStatusBar(database_text, tower.clock.now, self)
@@ -104,6 +118,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.vehicles_dock.vehicle_selected.connect(self.map.select)
+        self.vehicles_dock.vehicle_selected.connect(self.show_timeline)
+        self.orders_dock.locate.connect(lambda lat, lon: self.map.focus(lat, lon))
+        self.live.applied.connect(lambda _moved: self._refresh_live_panels())
         self.map.vehicle_clicked.connect(self.vehicles_dock.select_vehicle)
         self.map.loaded.connect(self._on_map_loaded)
         self.restore_layout()
@@ -115,6 +132,12 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+
+        find = QAction("&Where is my order?", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.orders_dock.focus_search)
+        file_menu.insertAction(quit_action, find)
+        file_menu.insertSeparator(quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
         for number, dock in enumerate(self.docks, start=1):
@@ -172,6 +195,19 @@ class MainWindow(QMainWindow):
             "Control tower for last-mile delivery dispatchers.\nSee, detect, act, tell, learn.",
         )
 
+    def show_timeline(self, vehicle_id: str) -> None:
+        """Show the selected vehicle's stops: windows, planned, predicted and actual times."""
+        stops = [TimelineStop(**asdict(e)) for e in self.tower.timeline_of(vehicle_id)]
+        self.timeline.set_stops(vehicle_id, stops, now=self.tower.clock.now())
+        self.timeline_dock.setWindowTitle(f"Vehicle timeline — {vehicle_id}")
+
+    def _refresh_live_panels(self) -> None:
+        """Keep the open order answer and the shown timeline live (cheap: one each)."""
+        if self.orders_dock.isVisible():
+            self.orders_dock.refresh()
+        if self.timeline.vehicle_id and self.timeline_dock.isVisible():
+            self.show_timeline(self.timeline.vehicle_id)
+
     def _set_sound(self, on: bool) -> None:
         self.alerts.sound_on_critical = on
         self.prefs.setValue("sound_on_critical", on)
@@ -216,7 +252,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.exceptions_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.proposals_dock)
         self.tabifyDockWidget(self.proposals_dock, self.kpi_dock)
+        self.tabifyDockWidget(self.proposals_dock, self.orders_dock)
         self.proposals_dock.raise_()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.timeline_dock)
         self.resizeDocks([self.vehicles_dock], [420], Qt.Orientation.Horizontal)
         self.resizeDocks([self.exceptions_dock], [480], Qt.Orientation.Horizontal)
 

@@ -26,10 +26,16 @@ COLUMNS = (
     "Speed",
     "Stops",
     "Next stop",
+    "Next ETA",
+    "Back at depot",
     "Last seen",
     "Shift",
     "Capacity",
 )
+
+
+def _clock(ts: float | None) -> str:
+    return "" if ts is None else time.strftime("%H:%M", time.localtime(ts))
 
 
 def _age(ts: float | None, now: float) -> str:
@@ -89,8 +95,12 @@ class VehicleTableModel(QAbstractTableModel):
             case 6:
                 return v.next_stop
             case 7:
-                return _age(v.last_seen, self.now())
+                return _clock(v.next_eta)
             case 8:
+                return _clock(v.return_eta)
+            case 9:
+                return _age(v.last_seen, self.now())
+            case 10:
                 return v.shift
             case _:
                 return f"{v.capacity_kg:.0f} kg / {v.capacity_m3:.0f} m³"

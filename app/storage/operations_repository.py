@@ -6,25 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.customer_updates import Notification
 from app.domain.eta import AccuracySample
 from app.domain.execution import StopProgress
-from app.domain.model import (
-    EventType,
-    ExecutionEvent,
-    FailureReason,
-    ProofOfDelivery,
-)
 from app.domain.rules.records import ExceptionChange
 from app.storage.exception_repository import OPEN_STATES, audit, exception_dict
 from app.storage.orm import (
     CustomerUpdateRow,
     EtaSampleRow,
     ExceptionRow,
-    ExecutionEventRow,
     StopRow,
 )
 
@@ -91,7 +84,18 @@ def store_stop_progress(session: Session, progress: Iterable[StopProgress]) -> N
 
 
 def store_eta_samples(session: Session, samples: Iterable[AccuracySample]) -> None:
-    """The ETAs that were predicted 60/30/10 minutes before each arrival."""
+    """The ETAs that were predicted 60/30/10 minutes before each arrival.
+
+    A stop measured again (a reported arrival replacing an inferred one) replaces its
+    samples: one row per stop and horizon.
+    """
+    samples = list(samples)
+    for s in samples:
+        session.execute(
+            delete(EtaSampleRow).where(
+                EtaSampleRow.stop_id == s.stop_id, EtaSampleRow.horizon_min == s.horizon_min
+            )
+        )
     session.add_all(
         EtaSampleRow(
             stop_id=s.stop_id,
@@ -110,41 +114,4 @@ def store_customer_updates(session: Session, notes: Iterable[Notification]) -> N
     session.add_all(
         CustomerUpdateRow(order_id=n.order_id, ts=n.ts, trigger=n.trigger, payload=n.payload)
         for n in notes
-    )
-
-
-def stored_events_between(sessions: Sessions, since: float, until: float) -> list[ExecutionEvent]:
-    """Every stored execution event in ``[since, until)``, in time order (to replay at start)."""
-    query = (
-        select(ExecutionEventRow)
-        .where(ExecutionEventRow.ts >= since, ExecutionEventRow.ts < until)
-        .order_by(ExecutionEventRow.ts, ExecutionEventRow.event_id)
-    )
-    with sessions() as session:
-        return [_event(r) for r in session.scalars(query)]
-
-
-def count_events(sessions: Sessions) -> int:
-    """How many events are stored (for checks and the headless summary)."""
-    with sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(ExecutionEventRow)) or 0)
-
-
-def _event(r: ExecutionEventRow) -> ExecutionEvent:
-    pod = None
-    if r.pod_kind and r.pod_ref:
-        pod = ProofOfDelivery(r.pod_kind, r.pod_ref)
-    return ExecutionEvent(
-        event_id=r.event_id,
-        vehicle_id=r.vehicle_id,
-        ts=r.ts,
-        type=EventType(r.type),
-        stop_id=r.stop_id,
-        order_id=r.order_id,
-        parcel_ids=tuple(r.parcel_ids or ()),
-        reason=FailureReason(r.reason) if r.reason else None,
-        pod=pod,
-        lat=r.lat,
-        lon=r.lon,
-        inferred=bool(r.inferred),
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveUpdate, VehicleLive
 from app.domain.model import Depot, FleetSnapshot, Order, Stop, StopStatus
+from app.domain.order_search import OrderIndex, OrderMatch, order_answer
 from app.domain.rules.records import ExceptionChange, ExceptionRecord
 from app.foundation.clock import Clock
 from app.foundation.events import Event
@@ -19,7 +21,13 @@ from app.tower.demo_fleet import DemoFleet
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.telemetry_feed import TelemetryFeed
-from app.tower.views import ExceptionView, StopView, VehicleView, clock_text
+from app.tower.views import (
+    ExceptionView,
+    StopView,
+    TimelineEntryView,
+    VehicleView,
+    clock_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,7 @@ class ControlTower:
         self._drivers = {d.id: d.name for d in self.snapshot.drivers}
         self._routes: dict[str, list[str]] = {}
         self._index_routes()
+        self._order_index: OrderIndex | None = None
         self.feed = TelemetryFeed(settings, sessions, [v.id for v in self.snapshot.vehicles], clock)
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.snapshot, day, self.feed)
@@ -93,6 +102,8 @@ class ControlTower:
             pending = [s for s in route if s.status not in DONE]
             live = self.feed.fleet.vehicle(v.id)
             fix = live.last_fix if live is not None else None
+            eta = self.operations.etas.get(v.id)
+            next_eta = eta.stops[0].eta if eta is not None and eta.stops else None
             views.append(
                 VehicleView(
                     id=v.id,
@@ -110,6 +121,8 @@ class ControlTower:
                     lat=fix.lat if fix else None,
                     lon=fix.lon if fix else None,
                     heading_deg=fix.heading_deg if fix else None,
+                    next_eta=next_eta,
+                    return_eta=eta.return_to_depot if eta is not None else None,
                 )
             )
         return views
@@ -258,6 +271,41 @@ class ControlTower:
         if record is not None:
             self.replan_requested.emit(record)
         return record
+
+    # --- where is my order? ----------------------------------------------------------------
+
+    def search_orders(self, query: str) -> list[OrderMatch]:
+        """Orders matching an order or parcel id, a customer name, phone or address part."""
+        if self._order_index is None:
+            self._order_index = OrderIndex(self.snapshot.orders)
+        return self._order_index.search(query)
+
+    def order_answer(self, order_id: str) -> dict[str, Any] | None:
+        """Status, vehicle, live ETA against the window, timeline and POD of one order."""
+        ops = self.operations
+        return order_answer(order_id, ops.tracker, ops.etas, self.feed.fleet.latest_fixes())
+
+    def timeline_of(self, vehicle_id: str) -> list[TimelineEntryView]:
+        """The vehicle's stops for its timeline strip: windows, planned, predicted, actual."""
+        etas = self._eta_by_stop()
+        out = []
+        for stop in self.route_of(vehicle_id):
+            order = self.orders[stop.order_id]
+            window = order.windows[0] if order.windows else None
+            progress = self.operations.tracker.stop_progress(stop.id)
+            out.append(
+                TimelineEntryView(
+                    stop_id=stop.id,
+                    label=f"#{stop.sequence + 1} {order.customer_name}",
+                    window_start=window.start if window else None,
+                    window_end=window.end if window else None,
+                    planned=stop.planned_arrival,
+                    predicted=etas.get(stop.id),
+                    actual=progress.arrived_at,
+                    status=stop.status.value,
+                )
+            )
+        return out
 
     def eta_of(self, stop_id: str) -> float | None:
         """The latest predicted arrival at a remaining stop."""

@@ -30,13 +30,13 @@ from app.domain.rules import ExceptionBook, FleetState, RuleEngine, RuleThreshol
 from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ExceptionChange, ExceptionRecord
 from app.foundation.settings import Settings
+from app.storage.execution_repository import events_between
 from app.storage.operations_repository import (
     exceptions_to_restore,
     store_customer_updates,
     store_eta_samples,
     store_exception_changes,
     store_stop_progress,
-    stored_events_between,
 )
 from app.storage.telemetry_repository import store_telemetry
 from app.tower.operating_day import OperatingDay
@@ -107,7 +107,7 @@ class Operations:
         fix, which is enough for both (they look at the last minutes only).
         """
         sessions = self.feed.sessions
-        for event in stored_events_between(sessions, self._day.start, self._day.start + 86_400):
+        for event in events_between(sessions, self._day.start, self._day.start + 86_400):
             self.tracker.apply(event)
             self.state.apply_event(event)
         self.book.restore(exceptions_to_restore(sessions))

@@ -24,6 +24,8 @@ class VehicleView:
     lat: float | None = None
     lon: float | None = None
     heading_deg: float | None = None
+    next_eta: float | None = None  # predicted arrival at the next stop
+    return_eta: float | None = None  # predicted return to the depot
 
 
 def clock_text(seconds_after_midnight: int) -> str:
@@ -72,3 +74,17 @@ class ExceptionView:
     acknowledged_by: str | None = None
     lat: float | None = None
     lon: float | None = None
+
+
+@dataclass(frozen=True)
+class TimelineEntryView:
+    """One stop of a vehicle's timeline strip (epoch seconds; None where unknown)."""
+
+    stop_id: str
+    label: str
+    window_start: float | None
+    window_end: float | None
+    planned: float
+    predicted: float | None
+    actual: float | None
+    status: str

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction
 from pytestqt.qtbot import QtBot
 
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
@@ -154,4 +155,39 @@ def test_a_breakdown_shows_in_the_dock_on_the_map_and_in_the_status_bar(
     with qtbot.waitSignal(dock.exception_selected, timeout=5_000) as selected:
         dock.table.clicked.emit(dock.table.model().index(row, 0))
     assert demo_tower.operations.book.get(selected.args[0]).vehicle_id == "V09"
+    publisher.close()
+
+
+def test_ctrl_f_finds_an_order_whose_delivery_arrived_over_mqtt(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    stop = demo_tower.route_of("V02")[0]
+    order = demo_tower.orders[stop.order_id]
+    publisher = publisher_for(demo_tower)
+    now = time.time()
+    for n, kind in enumerate(("arrived", "delivered")):
+        event = {
+            "event_id": f"w-{n}",
+            "ts": now - 60 + n * 30,
+            "type": kind,
+            "stop_id": stop.id,
+            "pod": {"kind": "signature", "ref": "sig-77"},
+        }
+        publisher.publish("tower/v1/vehicles/V02/event", json.dumps(event), qos=1)
+    qtbot.waitUntil(lambda: demo_tower.stops[stop.id].status.value == "delivered", timeout=10_000)
+    # The stop's marker turns "delivered" on the map.
+    qtbot.waitUntil(
+        lambda: js(qtbot, window, f"tower.stopStatus('{stop.id}')") == "delivered",
+        timeout=10_000,
+    )
+    find = next(a for a in window.findChildren(QAction) if a.text() == "&Where is my order?")
+    find.trigger()
+    dock = window.orders_dock
+    assert dock.isVisible() and dock.query.hasFocus()
+    dock.query.setText(order.id)  # (keyClicks aborts offscreen on accented names)
+    qtbot.waitUntil(lambda: dock.order_id == order.id, timeout=5_000)
+    assert dock.labels["status"].text() == "delivered"
+    assert dock.labels["vehicle"].text() == "V02"
+    assert "sig-77" in dock.labels["pod"].text()
     publisher.close()
