@@ -13,10 +13,20 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from app.foundation.clock import ManualClock
+from app.foundation.settings import Settings
+from app.storage.database import connect
 from app.telemetry.embedded_broker import EmbeddedBroker, free_port
+from app.tower.control_tower import ControlTower
+from app.tower.data_setup import ensure_demo_day
+from app.tower.operating_day import OperatingDay
+
+if TYPE_CHECKING:
+    from tests.integration.road import Road
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -119,3 +129,23 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def road(tmp_path: Path) -> Iterator[Road]:
+    """A demo-seeded tower at 10:00 on a manual clock, started on the embedded broker."""
+    from tests.integration.road import Road  # road.py uses this module's wait_until
+
+    settings = Settings()
+    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
+    day = OperatingDay.at(time.time(), settings.depot.timezone)
+    ensure_demo_day(sessions, settings, day)
+    # Mid-morning: every van's shift has started.
+    clock = ManualClock(day.start + 10 * 3600)
+    tower = ControlTower(settings, sessions, day, clock)
+    tower.start()
+    assert tower.feed.client is not None and tower.feed.client.wait_connected(10)
+    road = Road(tower, clock)
+    yield road
+    road.publisher.close()
+    tower.stop()

@@ -11,84 +11,13 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from app.domain.rules.records import ExceptionRecord, Rule, Severity
-from app.foundation.clock import ManualClock
-from app.foundation.settings import Settings
-from app.storage.database import connect
+from app.domain.rules.records import Rule, Severity
 from app.storage.exception_repository import audit_log
-from app.telemetry.mqtt_client import Endpoint, MqttPublisher
-from app.tower.control_tower import ControlTower
-from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
-from tests.integration.conftest import wait_until
+from tests.integration.road import Road
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Road:
-    """A tower on a manual clock and a device publisher on its broker."""
-
-    def __init__(self, tower: ControlTower, clock: ManualClock) -> None:
-        self.tower = tower
-        self.clock = clock
-        host, port = tower.feed.broker_address
-        self.publisher = MqttPublisher(Endpoint(host, port), client_id="test-devices")
-        self.publisher.connect()
-        self._events = 0
-
-    def fix(self, vid: str, lat: float, lon: float, speed: float) -> None:
-        body = {"ts": self.clock.now(), "lat": lat, "lon": lon, "speed_kmh": speed}
-        self._send(f"tower/v1/vehicles/{vid}/position", body)
-
-    def event(self, vid: str, kind: str, **extra: Any) -> None:
-        self._events += 1
-        body = {"event_id": f"t-{self._events}", "ts": self.clock.now(), "type": kind, **extra}
-        self._send(f"tower/v1/vehicles/{vid}/event", body, qos=1)
-
-    def status(self, vid: str, online: bool) -> None:
-        body = {"online": online, "ts": self.clock.now()}
-        self._send(f"tower/v1/vehicles/{vid}/status", body, qos=1)
-
-    def _send(self, topic: str, body: dict[str, Any], qos: int = 0) -> None:
-        before = self.tower.feed.mailbox.received
-        self.publisher.publish(topic, json.dumps(body), qos=qos)
-        # Delivered once the tower's mailbox has it; then one tick applies it.
-        assert wait_until(lambda: self.tower.feed.mailbox.received > before, timeout=10)
-        self.tower.tick()
-
-    def advance(self, seconds: float, step: float = 10.0) -> None:
-        """Let time pass, ticking as the GUI timer would."""
-        end = self.clock.now() + seconds
-        while self.clock.now() < end:
-            self.clock.current = min(end, self.clock.now() + step)
-            self.tower.tick()
-
-    def open(self, rule: Rule, subject: str) -> ExceptionRecord | None:
-        return self.tower.operations.book.open_for(rule, subject)
-
-
-@pytest.fixture
-def road(tmp_path: Path) -> Iterator[Road]:
-    settings = Settings()
-    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
-    day = OperatingDay.at(time.time(), settings.depot.timezone)
-    ensure_demo_day(sessions, settings, day)
-    # Mid-morning: every van's shift has started.
-    clock = ManualClock(day.start + 10 * 3600)
-    tower = ControlTower(settings, sessions, day, clock)
-    tower.start()
-    assert tower.feed.client is not None and tower.feed.client.wait_connected(10)
-    road = Road(tower, clock)
-    yield road
-    road.publisher.close()
-    tower.stop()
 
 
 def first_stop(road: Road, vid: str) -> tuple[str, float, float]:
