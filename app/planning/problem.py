@@ -238,11 +238,16 @@ class SearchOptions:
 
     ``first_solutions`` names OR-Tools first-solution strategies; with more than one, the
     time is split and the best plan kept. ``gls_lambda`` is guided local search's penalty
-    coefficient. ``disabled_operators`` names fields of OR-Tools' local_search_operators.
+    coefficient. ``disabled_operators`` and ``enabled_operators`` name fields of OR-Tools'
+    local_search_operators to switch off or on.
     """
 
     first_solutions: tuple[str, ...] = ("LOCAL_CHEAPEST_INSERTION",)
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
-    gls_lambda: float = 0.5
+    # 0.1 (OR-Tools' own default) measured best at 5 s here: on 12 hard Solomon instances
+    # the mean gap went 7.3% (0.5) -> 5.3% (0.1), on 12 others 2.7% -> 2.4%; 0.05, 0.15
+    # and 0.2 were no better.
+    gls_lambda: float = 0.1
     full_propagation: bool = False
     disabled_operators: tuple[str, ...] = SLOW_OPERATORS
+    enabled_operators: tuple[str, ...] = ()

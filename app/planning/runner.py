@@ -191,17 +191,20 @@ def _child(
     from app.planning.solver import solve  # only the child pays for importing OR-Tools
 
     last_sent = [0.0]
+    sent: list[SolveProgress] = []
 
     def report(progress: SolveProgress) -> None:
         now = time.monotonic()
         if now - last_sent[0] >= PROGRESS_EVERY_S:
             last_sent[0] = now
+            sent[:] = [progress]
             messages.put(progress)
 
     try:
         result = solve(problem, time_limit_s, report, cancel_event.is_set, options)
     except Exception as exc:  # the parent must always hear an answer
         result = PlanResult(PlanStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
-    if result.progress:
+    if result.progress and [result.progress[-1]] != sent:
+        # The best plan's report may have been held back by the rate limit: send it last.
         messages.put(result.progress[-1])
     messages.put(result)

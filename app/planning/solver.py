@@ -139,6 +139,8 @@ def _parameters(options: SearchOptions, strategy: str, seconds: float) -> Any:
     params.log_search = False
     for name in options.disabled_operators:
         setattr(params.local_search_operators, name, optional_boolean_pb2.BOOL_FALSE)
+    for name in options.enabled_operators:
+        setattr(params.local_search_operators, name, optional_boolean_pb2.BOOL_TRUE)
     params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
     return params
 
