@@ -112,7 +112,10 @@ class RoutingProblem:
 
     ``reassign_cost`` is added for each stop planned on another van than the one whose
     ``initial_route`` holds it. With ``resequence_only`` every stop of an initial route
-    stays on its van; only the order may change.
+    stays on its van; only the order may change. With ``late_cost_per_s`` above 0 the
+    stops' windows are soft at their end (a live re-plan: being late costs that much per
+    second, a late plan is still a plan); a stop may still not be served before its first
+    window opens, and the gap between two windows is not enforced.
     """
 
     nodes: tuple[Node, ...]
@@ -123,6 +126,7 @@ class RoutingProblem:
     pairs: tuple[PickupDelivery, ...] = ()
     reassign_cost: int = 0
     resequence_only: bool = False
+    late_cost_per_s: int = 0
 
     def place_nodes(self) -> set[int]:
         """Nodes that are some van's start or end (places, not visits)."""
@@ -244,10 +248,10 @@ class SearchOptions:
 
     first_solutions: tuple[str, ...] = ("LOCAL_CHEAPEST_INSERTION",)
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
-    # 0.1 (OR-Tools' own default) measured best at 5 s here: on 12 hard Solomon instances
-    # the mean gap went 7.3% (0.5) -> 5.3% (0.1), on 12 others 2.7% -> 2.4%; 0.05, 0.15
-    # and 0.2 were no better.
-    gls_lambda: float = 0.1
+    # 0.5, not OR-Tools' 0.1: on 12 hard Solomon instances at 5 s, 0.1 looked better
+    # (7.3% -> 5.3%), but over all 56 it made easy ones worse (C109 0.9% -> 6.5%) and the
+    # mean went 3.0% -> 4.3% (under a busier machine, so not a clean comparison).
+    gls_lambda: float = 0.5
     full_propagation: bool = False
     disabled_operators: tuple[str, ...] = SLOW_OPERATORS
     enabled_operators: tuple[str, ...] = ()
