@@ -160,10 +160,11 @@ def _print_text(report: dict[str, Any]) -> None:
     )
     print(f"  {'vehicle':<8} {'plate':<10} {'stops':>5} {'km':>7} {'kg':>11} {'m3':>11} hours")
     for v in report["vehicles"]:
+        hours = f"{v['leaves']}-{v['back']}" if v["stops"] else "not used"
         print(
             f"  {v['vehicle']:<8} {v['plate']:<10} {len(v['stops']):>5} "
             f"{v['distance_km']:>7.1f} {v['load_kg']:>5.0f}/{v['capacity_kg']:<5.0f} "
-            f"{v['load_m3']:>5.2f}/{v['capacity_m3']:<5.1f} {v['leaves']}-{v['back']}"
+            f"{v['load_m3']:>5.2f}/{v['capacity_m3']:<5.1f} {hours}"
         )
     for u in report["unserved"]:
         print(f"  unserved {u['order']}: {u['reason']}")
