@@ -32,10 +32,12 @@ class LiveUpdates(QObject):
         applied(int): a drained batch moved this many vehicles (after the map was told).
         exceptions_changed(list): ExceptionChange objects of this tick (raised, updated,
             escalated, resolved).
+        proposal_arrived(object): a re-plan finished: its ProposalRecord.
     """
 
     applied = Signal(int)
     exceptions_changed = Signal(list)
+    proposal_arrived = Signal(object)
 
     def __init__(
         self,
@@ -114,6 +116,8 @@ class LiveUpdates(QObject):
             self.map.update([], [stop_marker(s) for s in self.tower.stop_views(changed_stops)])
         if tick.operations.exceptions:
             self.exceptions_changed.emit(tick.operations.exceptions)
+        if tick.proposal is not None:
+            self.proposal_arrived.emit(tick.proposal)
         if full:
             self._show_staleness()
         self.applied.emit(len(update.moved))

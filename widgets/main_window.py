@@ -24,10 +24,11 @@ from widgets.exception_alerts import ExceptionAlerts
 from widgets.exceptions_dock import ExceptionsDock
 from widgets.kpi_dock import KpiDock
 from widgets.live_updates import LiveUpdates
-from widgets.map_data import scene
+from widgets.map_data import MapScene, scene
 from widgets.map_view import MapView
 from widgets.order_search import OrderSearchDock
-from widgets.placeholder_dock import placeholder_dock
+from widgets.proposal_review import ProposalReview
+from widgets.proposals_dock import ProposalsDock
 from widgets.status_bar import TowerStatusBar
 from widgets.theme import DARK, LIGHT, apply_theme
 from widgets.vehicle_timeline import TimelineStop, VehicleTimeline
@@ -80,12 +81,7 @@ class MainWindow(QMainWindow):
         self.vehicles_dock = VehiclesDock(self)
         self.vehicles_dock.model.set_vehicles(tower.vehicle_views())
         self.exceptions_dock = ExceptionsDock(self)
-        self.proposals_dock = placeholder_dock(
-            "Proposals",
-            "ProposalsDock",
-            "Re-plan proposals will appear here as a diff to accept, reject or tweak.",
-            self,
-        )
+        self.proposals_dock = ProposalsDock(self)
         self.orders_dock = OrderSearchDock(tower.search_orders, tower.order_answer, parent=self)
         self.timeline_dock = QDockWidget("Vehicle timeline", self)
         self.timeline_dock.setObjectName("TimelineDock")
@@ -115,6 +111,9 @@ class MainWindow(QMainWindow):
         self.alerts = ExceptionAlerts(tower, self.exceptions_dock, self.map, self.status, self)
         self.live.exceptions_changed.connect(self.alerts.apply)
         self.map_ready.connect(self.alerts.refresh_map)
+        self.review = ProposalReview(tower, self.proposals_dock, self.map, self.status, self)
+        self.live.proposal_arrived.connect(self.review.arrived)
+        self.review.plan_changed.connect(self.redraw_plan)
         self._build_menus()
 
         self.vehicles_dock.vehicle_selected.connect(self.map.select)
@@ -182,6 +181,16 @@ class MainWindow(QMainWindow):
         self.sound_action.toggled.connect(self._set_sound)
         exceptions_menu.addAction(self.sound_action)
 
+        replan_menu = self.menuBar().addMenu("&Re-plan")
+        local = QAction("Re-plan the &selected vehicle and its neighbours", self)
+        local.setShortcut(QKeySequence("Ctrl+R"))
+        local.triggered.connect(lambda: self.review.request(self.selected_vehicle() or None))
+        replan_menu.addAction(local)
+        depot = QAction("Re-plan the whole &depot", self)
+        depot.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        depot.triggered.connect(lambda: self.review.request(None))
+        replan_menu.addAction(depot)
+
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About", self)
         about.setShortcut(QKeySequence.StandardKey.HelpContents)
@@ -194,6 +203,17 @@ class MainWindow(QMainWindow):
             "Control tower",
             "Control tower for last-mile delivery dispatchers.\nSee, detect, act, tell, learn.",
         )
+
+    def selected_vehicle(self) -> str:
+        """The vehicle selected in the table ("" when none)."""
+        index = self.vehicles_dock.table.currentIndex()
+        return str(index.data(Qt.ItemDataRole.UserRole)) if index.isValid() else ""
+
+    def redraw_plan(self) -> None:
+        """Draw the routes and stops again after the plan changed."""
+        self.map.set_scene(self._scene())
+        self.vehicles_dock.model.set_vehicles(self.tower.vehicle_views())
+        self.alerts.refresh_map()
 
     def show_timeline(self, vehicle_id: str) -> None:
         """Show the selected vehicle's stops: windows, planned, predicted and actual times."""
@@ -265,14 +285,17 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     # -- map -----------------------------------------------------------------------------
-    def _on_map_loaded(self) -> None:
+    def _scene(self) -> MapScene:
         tower = self.tower
-        drawn = scene(
+        return scene(
             tower.depot,
             tower.vehicle_views(),
             tower.stop_views(),
             tower.route_paths(),
             tower.clock.now(),
         )
+
+    def _on_map_loaded(self) -> None:
+        drawn = self._scene()
         # map_ready only once the markers are really on the page.
         self.map.set_scene(drawn, callback=lambda _counts: self.map_ready.emit())

@@ -138,7 +138,9 @@ def _check_route(
         windows = sorted(nodes[i].windows)
         if windows:
             usable = [w for w in windows if w[1] >= clock]
-            if not usable:
+            if problem.late_cost_per_s > 0:  # soft windows: late costs, early waits
+                clock = max(clock, windows[0][0])
+            elif not usable:
                 problems.append(f"van {van_index}: stop {i} reached at {clock}, after its windows")
             else:
                 clock = max(clock, usable[0][0])

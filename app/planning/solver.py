@@ -192,8 +192,14 @@ def _add_time(problem: RoutingProblem, manager: Any, routing: Any) -> Any:
     time_dim = routing.GetDimensionOrDie("time")
     for i in problem.stop_nodes():
         windows = sorted(problem.nodes[i].windows)
-        if windows:
-            _restrict(time_dim.CumulVar(manager.NodeToIndex(i)), windows)
+        if not windows:
+            continue
+        index = manager.NodeToIndex(i)
+        if problem.late_cost_per_s > 0:
+            time_dim.CumulVar(index).SetMin(windows[0][0])
+            time_dim.SetCumulVarSoftUpperBound(index, windows[-1][1], problem.late_cost_per_s)
+        else:
+            _restrict(time_dim.CumulVar(index), windows)
     for v in range(len(problem.vans)):
         leave, back = problem.departure_windows(v), problem.return_windows(v)
         if not leave or not back:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.customer_updates import Notification
@@ -18,6 +18,10 @@ from app.storage.orm import (
     CustomerUpdateRow,
     EtaSampleRow,
     ExceptionRow,
+    PlanRow,
+    ProposalRow,
+    RouteRow,
+    RouteStopRow,
     StopRow,
 )
 
@@ -115,3 +119,93 @@ def store_customer_updates(session: Session, notes: Iterable[Notification]) -> N
         CustomerUpdateRow(order_id=n.order_id, ts=n.ts, trigger=n.trigger, payload=n.payload)
         for n in notes
     )
+
+
+def store_proposal(session: Session, row: dict[str, Any]) -> int:
+    """A new proposal (open); returns its id."""
+    proposal = ProposalRow(**row)
+    session.add(proposal)
+    session.flush()
+    return int(proposal.id)
+
+
+def decide_proposal(
+    session: Session,
+    proposal_id: int,
+    status: str,
+    at: float,
+    user: str,
+    reason: str | None,
+    auto_accepted: bool = False,
+    plan_id: int | None = None,
+) -> None:
+    """Record the decision on a proposal, and put it in the audit log."""
+    session.execute(
+        update(ProposalRow)
+        .where(ProposalRow.id == proposal_id)
+        .values(
+            status=status,
+            decided_at=at,
+            decided_by=user,
+            decision_reason=reason,
+            auto_accepted=auto_accepted,
+            plan_id=plan_id,
+        )
+    )
+    detail: dict[str, Any] = {"reason": reason} if reason else {}
+    if auto_accepted:
+        detail["auto_accepted"] = True
+    audit(session, at, user, f"proposal_{status}", f"proposal:{proposal_id}", detail)
+
+
+def store_plan_version(
+    session: Session,
+    *,
+    depot_id: str,
+    day: str,
+    created_at: float,
+    created_by: str,
+    source: str,
+    auto_accepted: bool,
+    routes: dict[str, list[tuple[str, float]]],
+    unserved: list[str],
+) -> tuple[int, int]:
+    """A new active plan version with its routes (stop id, planned arrival); the older
+    versions of the day become inactive. Returns (plan id, version)."""
+    newest = session.scalar(
+        select(func.max(PlanRow.version)).where(PlanRow.depot_id == depot_id, PlanRow.day == day)
+    )
+    version = int(newest or 0) + 1
+    session.execute(
+        update(PlanRow)
+        .where(PlanRow.depot_id == depot_id, PlanRow.day == day)
+        .values(active=False)
+    )
+    plan = PlanRow(
+        depot_id=depot_id,
+        day=day,
+        version=version,
+        created_at=created_at,
+        created_by=created_by,
+        source=source,
+        active=True,
+        auto_accepted=auto_accepted,
+        unserved=unserved,
+    )
+    session.add(plan)
+    session.flush()
+    for vehicle_id, stops in routes.items():
+        route = RouteRow(plan_id=plan.id, vehicle_id=vehicle_id)
+        session.add(route)
+        session.flush()
+        session.add_all(
+            RouteStopRow(route_id=route.id, stop_id=sid, sequence=n, planned_arrival=eta)
+            for n, (sid, eta) in enumerate(stops)
+        )
+        for n, (sid, eta) in enumerate(stops):
+            session.execute(
+                update(StopRow)
+                .where(StopRow.id == sid)
+                .values(vehicle_id=vehicle_id, sequence=n, planned_arrival=eta)
+            )
+    return int(plan.id), version

@@ -20,6 +20,7 @@ from app.storage.fleet_repository import load_fleet
 from app.tower.demo_fleet import DemoFleet
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
+from app.tower.proposals import ProposalDesk, ProposalRecord, stop_routes
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.views import (
     ExceptionView,
@@ -38,6 +39,7 @@ class TowerTick:
 
     live: LiveUpdate
     operations: OperationsTick
+    proposal: ProposalRecord | None = None
 
 
 DONE = {StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.SKIPPED}
@@ -72,6 +74,9 @@ class ControlTower:
         self.feed = TelemetryFeed(settings, sessions, [v.id for v in self.snapshot.vehicles], clock)
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.snapshot, day, self.feed)
+        self.proposals = ProposalDesk(
+            settings, self.snapshot, day, clock, self.feed, self.operations, self.adopt_plan
+        )
         self.demo = demo
 
     @property
@@ -208,7 +213,7 @@ class ControlTower:
         live = self.feed.drain()
         operations = self.operations.apply(live, self.clock.now())
         self._apply_stop_status(operations)
-        return TowerTick(live, operations)
+        return TowerTick(live, operations, self.proposals.poll())
 
     def _apply_stop_status(self, operations: OperationsTick) -> None:
         for stop_id, status in operations.stop_status.items():
@@ -265,12 +270,28 @@ class ControlTower:
         return self.operations.resolve(exception_id, user, note, self.clock.now())
 
     def request_replan(self, exception_id: int) -> ExceptionRecord | None:
-        """Ask for a re-plan proposal that answers an exception; announced on
-        ``replan_requested`` (the planning side listens)."""
+        """Ask for a local re-plan around an exception's vehicle (announced on
+        ``replan_requested``); the proposal arrives in a later tick."""
         record = self.operations.book.get(exception_id)
-        if record is not None:
+        if record is None:
+            return None
+        vehicle = record.vehicle_id
+        if vehicle is None and record.stop_id in self.stops:
+            vehicle = self.stops[record.stop_id].vehicle_id
+        trigger = f"{record.rule.value} on {record.subject_id}"
+        if self.proposals.request(vehicle, trigger):
             self.replan_requested.emit(record)
         return record
+
+    def adopt_plan(self, stops: list[Stop]) -> None:
+        """Make an accepted plan the live one: stops, tracker, the rules' routes."""
+        self.stops = {s.id: s for s in stops}
+        self._index_routes()
+        ops = self.operations
+        ops.tracker.set_plan(stops)
+        for vehicle_id, route in stop_routes(stops, self.snapshot).items():
+            if vehicle_id in ops.state.vehicles:
+                ops.state.set_route(vehicle_id, route)
 
     # --- where is my order? ----------------------------------------------------------------
 
@@ -316,6 +337,7 @@ class ControlTower:
 
     def stop(self) -> None:
         """Stop the adapters and flush what is queued for storage."""
+        self.proposals.cancel()
         if self.demo is not None:
             self.demo.stop()
         self.feed.stop()

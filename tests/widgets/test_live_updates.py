@@ -191,3 +191,37 @@ def test_ctrl_f_finds_an_order_whose_delivery_arrived_over_mqtt(
     assert dock.labels["vehicle"].text() == "V02"
     assert "sig-77" in dock.labels["pod"].text()
     publisher.close()
+
+
+def test_a_replan_is_reviewed_on_the_map_and_accepted(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    publisher = publisher_for(demo_tower)
+    now = time.time()
+    for vid in ("V01", "V02", "V03"):
+        fix = {"ts": now, "lat": 45.745, "lon": 4.845, "speed_kmh": 25}
+        publisher.publish(f"tower/v1/vehicles/{vid}/position", json.dumps(fix))
+    qtbot.waitUntil(lambda: len(demo_tower.feed.fleet.latest_fixes()) == 3, timeout=10_000)
+    window.vehicles_dock.select_vehicle("V01")
+    replan = next(a for a in window.findChildren(QAction) if a.shortcut().toString() == "Ctrl+R")
+    replan.trigger()
+    dock = window.proposals_dock
+    qtbot.waitUntil(lambda: dock.list.count() == 1, timeout=60_000)  # a real OR-Tools solve
+    proposal_id = dock.current_id()
+    assert proposal_id is not None
+    assert dock.diff_tree.topLevelItemCount() > 0
+    # The proposed routes are drawn dashed beside the current ones.
+    dock.proposal_selected.emit(proposal_id)
+    qtbot.waitUntil(
+        lambda: js(qtbot, window, "tower.proposalLayer.getLayers().length") == 3, timeout=10_000
+    )
+    dock.accept_button.click()
+    assert dock.list.count() == 0
+    assert "Plan version 2 is live" in window.status.currentMessage()
+    qtbot.waitUntil(
+        lambda: js(qtbot, window, "tower.proposalLayer.getLayers().length") == 0, timeout=10_000
+    )
+    record = demo_tower.proposals.proposals[proposal_id]
+    assert record.status == "accepted"
+    publisher.close()

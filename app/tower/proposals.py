@@ -1,0 +1,299 @@
+"""The proposal desk: re-plans asked for, solved in a child process, reviewed, decided.
+
+One solve at a time (the solver holds a core). A finished solve becomes a proposal with
+its diff and the depot's auto-accept verdict; the dispatcher accepts or rejects it. An
+accepted proposal becomes a new plan version: stored, applied to the live day, and each
+changed vehicle's route is published retained to ``{prefix}/vehicles/{id}/route``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from app.domain.model import FleetSnapshot, Stop, StopStatus
+from app.domain.plan_diff import AutoAcceptPolicy
+from app.domain.rules.fleet_state import route_stops
+from app.foundation.clock import Clock
+from app.foundation.settings import Settings
+from app.planning.matrix import provider_from_settings
+from app.planning.runner import SolveHandle, start_solve
+from app.storage.operations_repository import decide_proposal, store_plan_version, store_proposal
+from app.tower.operating_day import OperatingDay
+from app.tower.operations import Operations
+from app.tower.replanning import (
+    LiveProblem,
+    Proposal,
+    build_live_problem,
+    make_proposal,
+    vehicles_in_scope,
+)
+from app.tower.telemetry_feed import TelemetryFeed
+
+log = logging.getLogger(__name__)
+LOCAL_SOLVE_S = 3.0
+DEPOT_SOLVE_S = 10.0
+
+
+@dataclass
+class ProposalRecord:
+    """A proposal on the desk, with the policy's verdict and its decision."""
+
+    id: int
+    proposal: Proposal
+    created_at: float
+    auto_ok: bool
+    auto_reason: str
+    status: str = "open"  # open, accepted, rejected, auto_accepted
+    plan_version: int | None = None
+
+
+class ProposalDesk:
+    """Asks for re-plans, turns results into proposals and applies decisions."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        snapshot: FleetSnapshot,
+        day: OperatingDay,
+        clock: Clock,
+        feed: TelemetryFeed,
+        operations: Operations,
+        apply_stops: Callable[[list[Stop]], None],
+        policy: AutoAcceptPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.snapshot = snapshot
+        self.day = day
+        self.clock = clock
+        self.feed = feed
+        self.operations = operations
+        self.apply_stops = apply_stops
+        self.policy = policy or AutoAcceptPolicy()
+        self.provider = provider_from_settings(settings.planning)
+        self.proposals: dict[int, ProposalRecord] = {}
+        self._running: tuple[SolveHandle, LiveProblem] | None = None
+
+    @property
+    def busy(self) -> bool:
+        """A re-plan is being solved."""
+        return self._running is not None
+
+    def request(
+        self, vehicle_id: str | None, trigger: str, *, resequence_only: bool = False
+    ) -> bool:
+        """Start a re-plan: the vehicle and its nearest neighbours, or (None) the depot.
+
+        False while another re-plan is running (one solve at a time).
+        """
+        if self._running is not None:
+            return False
+        ops = self.operations
+        positions = self.feed.fleet.latest_fixes()
+        vehicles = list(self.snapshot.vehicles)
+        if vehicle_id is not None:
+            vehicles = vehicles_in_scope(vehicle_id, vehicles, positions)
+        live = build_live_problem(
+            vehicles=vehicles,
+            depot=self.snapshot.depots[0],
+            tracker=ops.tracker,
+            positions=positions,
+            provider=self.provider,
+            day_start=self.day.start,
+            now=self.clock.now(),
+            trigger=trigger,
+            resequence_only=resequence_only,
+        )
+        seconds = LOCAL_SOLVE_S if vehicle_id is not None else DEPOT_SOLVE_S
+        self._running = (start_solve(live.problem, seconds), live)
+        log.info(
+            "re-plan for %s (%s): %d stops", vehicle_id or "the depot", trigger, len(live.stop_ids)
+        )
+        return True
+
+    def poll(self) -> ProposalRecord | None:
+        """Collect a finished solve (call from the GUI timer); the new proposal, if any."""
+        if self._running is None:
+            return None
+        handle, live = self._running
+        result = handle.poll()
+        if result is None:
+            return None
+        self._running = None
+        if not result.has_plan:
+            log.warning("re-plan failed: %s", result.message or result.status)
+            return None
+        proposal = make_proposal(live, result)
+        auto_ok, reason = self.policy.verdict(proposal.diff, proposal.before, proposal.after)
+        now = self.clock.now()
+        row = {
+            "depot_id": self.snapshot.depots[0].id,
+            "created_at": now,
+            "trigger": live.trigger,
+            "status": "open",
+            "diff": _diff_json(proposal),
+            "figures_before": proposal.diff.before.as_dict(),
+            "figures_after": proposal.diff.after.as_dict(),
+        }
+        box: dict[str, int] = {}
+        self.feed.storage.submit(lambda s: box.update(id=store_proposal(s, row))).result()
+        record = ProposalRecord(box["id"], proposal, now, auto_ok, reason)
+        self.proposals[record.id] = record
+        if auto_ok:
+            self.accept(record.id, "policy", auto=True)
+        return record
+
+    def cancel(self) -> None:
+        """Stop the running solve (its best plan still becomes a proposal)."""
+        if self._running is not None:
+            self._running[0].cancel()
+
+    def accept(self, proposal_id: int, user: str, *, auto: bool = False) -> ProposalRecord:
+        """Make the proposal the plan: store a new version, apply it, publish the routes."""
+        record = self._open(proposal_id)
+        proposal = record.proposal
+        now = self.clock.now()
+        changed = set(proposal.diff.changed_vehicles) | {
+            self.operations.tracker.stops[s].vehicle_id for s in proposal.unserved
+        }
+        new_stops = self._stops_after(proposal)
+        routes = {
+            vid: [(s.id, s.planned_arrival) for s in sorted(stops, key=lambda s: s.sequence)]
+            for vid, stops in _by_vehicle(new_stops).items()
+            if vid in changed
+        }
+        box: dict[str, tuple[int, int]] = {}
+
+        def store(session: Any) -> None:
+            box["plan"] = store_plan_version(
+                session,
+                depot_id=self.snapshot.depots[0].id,
+                day=self.day.iso,
+                created_at=now,
+                created_by=user,
+                source="auto" if auto else "re-plan",
+                auto_accepted=auto,
+                routes=routes,
+                unserved=list(proposal.unserved),
+            )
+            status = "auto_accepted" if auto else "accepted"
+            decide_proposal(
+                session,
+                proposal_id,
+                status,
+                now,
+                user,
+                record.auto_reason if auto else None,
+                auto_accepted=auto,
+                plan_id=box["plan"][0],
+            )
+
+        self.feed.storage.submit(store).result()
+        plan_id, version = box["plan"]
+        self.apply_stops(new_stops)
+        self._publish_routes(routes, version, plan_id)
+        record.status = "auto_accepted" if auto else "accepted"
+        record.plan_version = version
+        return record
+
+    def reject(self, proposal_id: int, user: str, reason: str) -> ProposalRecord:
+        """Turn the proposal down; the reason goes to the audit log."""
+        record = self._open(proposal_id)
+        now = self.clock.now()
+        self.feed.storage.submit(
+            lambda s: decide_proposal(s, proposal_id, "rejected", now, user, reason)
+        ).result()
+        record.status = "rejected"
+        return record
+
+    def _open(self, proposal_id: int) -> ProposalRecord:
+        record = self.proposals.get(proposal_id)
+        if record is None or record.status != "open":
+            raise ValueError(f"proposal {proposal_id} is not open")
+        return record
+
+    def _stops_after(self, proposal: Proposal) -> list[Stop]:
+        """Every stop of the day as the proposal leaves it: done stops keep their place,
+        re-planned ones take the new order after them; unserved ones leave their van."""
+        current = dict(self.operations.tracker.stops)
+        out = {sid: s for sid, s in current.items()}
+        for vehicle_id, ordered in proposal.routes.items():
+            base = 1 + max(
+                (
+                    s.sequence
+                    for s in current.values()
+                    if s.vehicle_id == vehicle_id and s.id not in proposal.arrivals
+                ),
+                default=-1,
+            )
+            for n, sid in enumerate(ordered):
+                out[sid] = replace(
+                    current[sid],
+                    vehicle_id=vehicle_id,
+                    sequence=base + n,
+                    planned_arrival=proposal.arrivals[sid],
+                )
+        for sid in proposal.unserved:
+            out[sid] = replace(current[sid], vehicle_id="", status=StopStatus.PENDING)
+        return list(out.values())
+
+    def _publish_routes(
+        self, routes: dict[str, list[tuple[str, float]]], version: int, plan_id: int
+    ) -> None:
+        prefix = self.settings.broker.topic_prefix
+        orders = {o.id: o for o in self.snapshot.orders}
+        stops = self.operations.tracker.stops
+        for vehicle_id, ordered in routes.items():
+            body = {
+                "vehicle": vehicle_id,
+                "version": version,
+                "plan_id": plan_id,
+                "stops": [
+                    {
+                        "stop_id": sid,
+                        "order_id": stops[sid].order_id,
+                        "eta": round(eta),
+                        "lat": orders[stops[sid].order_id].lat,
+                        "lon": orders[stops[sid].order_id].lon,
+                        "address": orders[stops[sid].order_id].address,
+                    }
+                    for sid, eta in ordered
+                ],
+            }
+            payload = json.dumps(body, separators=(",", ":"))
+            self.feed.publish(f"{prefix}/vehicles/{vehicle_id}/route", payload, qos=1, retain=True)
+
+
+def _by_vehicle(stops: list[Stop]) -> dict[str, list[Stop]]:
+    out: dict[str, list[Stop]] = {}
+    for s in stops:
+        out.setdefault(s.vehicle_id, []).append(s)
+    return out
+
+
+def _diff_json(proposal: Proposal) -> dict[str, Any]:
+    d = proposal.diff
+    return {
+        "moves": [
+            {"stop": m.stop_id, "from": m.from_vehicle, "to": m.to_vehicle, "reason": m.reason}
+            for m in d.moves
+        ],
+        "resequenced": list(d.resequenced_vehicles),
+        "eta_changes": [
+            {"stop": e.stop_id, "before": e.before, "after": e.after} for e in d.eta_changes
+        ],
+        "unserved": list(proposal.unserved),
+        "changed_vehicles": list(d.changed_vehicles),
+    }
+
+
+def stop_routes(stops: list[Stop], snapshot: FleetSnapshot) -> dict[str, list[Any]]:
+    """RouteStops per vehicle for the rules after a plan change."""
+    orders = {o.id: o for o in snapshot.orders}
+    return {
+        vid: sorted(r, key=lambda s: s.sequence)
+        for vid, r in route_stops([s for s in stops if s.vehicle_id], orders).items()
+    }

@@ -1,0 +1,245 @@
+"""Re-planning from the live state: the problem as the road stands now, and the proposal.
+
+A re-plan starts where the vans are (their last fix) at the tower's now, with the stops
+they still have to serve. Parcels already on board stay with their van (a vehicle lock);
+stops whose parcels are still at the depot may move, at a cost per move so a proposal
+changes no more than it must. Windows are soft: a late plan is still a plan, and
+lateness costs. The current sequences are the solver's starting point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.domain.execution import ExecutionTracker
+from app.domain.geo import haversine_m
+from app.domain.model import Depot, Order, ParcelStatus, TelemetryFix, Vehicle
+from app.domain.plan_diff import (
+    DayFigures,
+    PlanDiff,
+    PlannedStop,
+    VehicleDayFigures,
+    day_figures,
+    diff_plans,
+)
+from app.planning.matrix import MatrixProvider
+from app.planning.problem import (
+    Node,
+    PlanResult,
+    RoutingProblem,
+    Van,
+    VehicleLock,
+    penalty_for_priority,
+)
+
+# Arc costs are metres: moving a stop to another van costs as much as a 2 km detour.
+REASSIGN_COST_M = 2000
+# A minute late costs as much as 1 km driven.
+LATE_COST_PER_S = 17
+NEIGHBOURS = 2
+# A re-plan may keep a van out past its shift (overtime shows in the figures) rather than
+# leave it with no feasible way home.
+OVERTIME_ALLOWANCE_S = 3 * 3600
+ON_BOARD = {ParcelStatus.LOADED, ParcelStatus.OUT_FOR_DELIVERY}
+
+
+@dataclass(frozen=True)
+class LiveProblem:
+    """A routing problem of the live state and what its vans and nodes stand for.
+
+    Node 0 is the depot (every van ends there); nodes ``1..len(vehicles)`` are the vans'
+    current positions; the rest are ``stops`` in order. Times in the problem are seconds
+    after ``day_start``.
+    """
+
+    problem: RoutingProblem
+    vehicles: tuple[Vehicle, ...]
+    stop_ids: tuple[str, ...]
+    day_start: float
+    now: float
+    trigger: str
+
+    def stop_of(self, node: int) -> str:
+        """The stop id of a stop node."""
+        return self.stop_ids[node - 1 - len(self.vehicles)]
+
+
+def vehicles_in_scope(
+    trouble: str, vehicles: Sequence[Vehicle], positions: dict[str, TelemetryFix]
+) -> list[Vehicle]:
+    """The vehicle in trouble and its nearest neighbours (by last position)."""
+    here = positions.get(trouble)
+    others = [v for v in vehicles if v.id != trouble]
+    if here is not None:
+
+        def distance(v: Vehicle) -> float:
+            fix = positions.get(v.id)
+            return math.inf if fix is None else haversine_m(here.lat, here.lon, fix.lat, fix.lon)
+
+        others.sort(key=distance)
+    mine = [v for v in vehicles if v.id == trouble]
+    return mine + others[:NEIGHBOURS]
+
+
+def build_live_problem(
+    *,
+    vehicles: Sequence[Vehicle],
+    depot: Depot,
+    tracker: ExecutionTracker,
+    positions: dict[str, TelemetryFix],
+    provider: MatrixProvider,
+    day_start: float,
+    now: float,
+    trigger: str,
+    resequence_only: bool = False,
+) -> LiveProblem:
+    """The problem of re-planning ``vehicles`` from where they are, at ``now``."""
+    now_s = math.ceil(now - day_start)
+    nodes = [Node(depot.id, depot.lon, depot.lat, windows=((depot.opens_s, depot.closes_s),))]
+    for v in vehicles:
+        fix = positions.get(v.id)
+        lon, lat = (fix.lon, fix.lat) if fix is not None else (depot.lon, depot.lat)
+        nodes.append(Node(f"at:{v.id}", lon, lat))
+    stop_ids: list[str] = []
+    locks: list[VehicleLock] = []
+    routes: list[list[int]] = []
+    for index, v in enumerate(vehicles):
+        route: list[int] = []
+        for stop, _progress in tracker.remaining(v.id):
+            order = tracker.orders[stop.order_id]
+            node = len(nodes)
+            nodes.append(_stop_node(stop.id, order, day_start))
+            stop_ids.append(stop.id)
+            route.append(node)
+            if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
+                locks.append(VehicleLock(node, index))
+        routes.append(route)
+    vans = tuple(
+        Van(
+            v.id,
+            start=1 + i,
+            end=0,
+            capacity_weight=math.floor(v.capacity_kg * 1000),
+            capacity_volume=math.floor(v.capacity_m3 * 1000),
+            shift=(
+                max(v.shift_start_s, now_s),
+                max(v.shift_end_s, now_s) + OVERTIME_ALLOWANCE_S,
+            ),
+            initial_route=tuple(routes[i]),
+        )
+        for i, v in enumerate(vehicles)
+    )
+    # The depot's hours bound a departure from it; a van on the road is already out.
+    nodes[0] = Node(depot.id, depot.lon, depot.lat)
+    matrices = provider.matrices([(n.x, n.y) for n in nodes], departure_s=now_s)
+    problem = RoutingProblem(
+        nodes=tuple(nodes),
+        vans=vans,
+        matrices=matrices,
+        vehicle_locks=tuple(locks),
+        reassign_cost=REASSIGN_COST_M,
+        resequence_only=resequence_only,
+        late_cost_per_s=LATE_COST_PER_S,
+    )
+    return LiveProblem(problem, tuple(vehicles), tuple(stop_ids), day_start, now, trigger)
+
+
+def _stop_node(stop_id: str, order: Order, day_start: float) -> Node:
+    windows = tuple(
+        sorted(
+            (math.ceil(w.start - day_start), math.floor(w.end - day_start)) for w in order.windows
+        )
+    )
+    return Node(
+        id=stop_id,
+        x=order.lon,
+        y=order.lat,
+        weight=math.ceil(sum(p.weight_kg for p in order.parcels) * 1000),
+        volume=math.ceil(sum(p.volume_m3 for p in order.parcels) * 1000),
+        service=math.ceil(order.service_s),
+        windows=windows,
+        drop_penalty=penalty_for_priority(order.priority),
+    )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A re-plan ready for review: the new sequences, its diff and its figures."""
+
+    live: LiveProblem
+    routes: dict[str, tuple[str, ...]]  # vehicle id -> stop ids in the new order
+    arrivals: dict[str, float]  # stop id -> expected arrival (epoch seconds)
+    before: tuple[PlannedStop, ...]
+    after: tuple[PlannedStop, ...]
+    diff: PlanDiff
+    unserved: tuple[str, ...]
+
+
+def schedule(live: LiveProblem, van: int, route: Sequence[int]) -> tuple[list[float], float]:
+    """Arrivals at each node of ``route`` and the return to the depot, driving from the
+    van's position at ``now`` and waiting for windows to open (epoch seconds)."""
+    problem = live.problem
+    travel = problem.matrices.travel_time
+    t = float(problem.vans[van].shift[0])
+    at = problem.vans[van].start
+    arrivals = []
+    for node in route:
+        t += travel[at][node]
+        windows = problem.nodes[node].windows
+        arrivals.append(live.day_start + t)
+        if windows and t < windows[0][0]:
+            t = float(windows[0][0])
+        t += problem.nodes[node].service
+        at = node
+    t += travel[at][problem.vans[van].end]
+    return arrivals, live.day_start + t
+
+
+def _planned(
+    live: LiveProblem, routes: Sequence[Sequence[int]]
+) -> tuple[list[PlannedStop], list[VehicleDayFigures]]:
+    stops: list[PlannedStop] = []
+    figures: list[VehicleDayFigures] = []
+    problem = live.problem
+    for van, route in enumerate(routes):
+        arrivals, back = schedule(live, van, route)
+        metres = 0
+        at = problem.vans[van].start
+        for seq, (node, eta) in enumerate(zip(route, arrivals, strict=True)):
+            windows = problem.nodes[node].windows
+            end = live.day_start + windows[-1][1] if windows else math.inf
+            stops.append(PlannedStop(live.stop_of(node), live.vehicles[van].id, seq, eta, end))
+            metres += problem.matrices.distance[at][node]
+            at = node
+        metres += problem.matrices.distance[at][problem.vans[van].end]
+        shift_end = live.day_start + live.vehicles[van].shift_end_s
+        figures.append(VehicleDayFigures(live.vehicles[van].id, metres / 1000, back, shift_end))
+    return stops, figures
+
+
+def make_proposal(live: LiveProblem, result: PlanResult) -> Proposal:
+    """Judge a solved live problem against the current sequences."""
+    current = [list(v.initial_route) for v in live.problem.vans]
+    before, before_vans = _planned(live, current)
+    proposed = [list(r.stops) for r in sorted(result.routes, key=lambda r: r.van)]
+    after, after_vans = _planned(live, proposed)
+    unserved = tuple(live.stop_of(d.node) for d in result.dropped)
+    figures_before: DayFigures = day_figures(before, before_vans, 0)
+    figures_after: DayFigures = day_figures(after, after_vans, len(unserved))
+    reasons = {live.stop_of(d.node): d.reason for d in result.dropped}
+    diff = diff_plans(before, after, figures_before, figures_after, reasons)
+    routes = {
+        live.vehicles[van].id: tuple(live.stop_of(n) for n in route)
+        for van, route in enumerate(proposed)
+    }
+    return Proposal(
+        live=live,
+        routes=routes,
+        arrivals={s.stop_id: s.eta for s in after},
+        before=tuple(before),
+        after=tuple(after),
+        diff=diff,
+        unserved=unserved,
+    )
