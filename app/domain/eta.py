@@ -10,10 +10,11 @@ the window and the learned service time. The ETA is the arrival at the door (wha
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from itertools import repeat
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from app.domain.demo import travel_s
@@ -28,8 +29,22 @@ from app.domain.model import Order, StopEta, StopStatus, TelemetryFix, VehicleEt
 TravelTimeFn = Callable[[float, float, float, float, float], float]
 """``(lat1, lon1, lat2, lon2, depart_ts) -> seconds``."""
 
-# Slower driving at rush hours (local hour -> multiplier); other hours 1.0.
-RUSH_HOURS: Mapping[int, float] = {7: 1.2, 8: 1.35, 9: 1.15, 16: 1.15, 17: 1.35, 18: 1.25}
+
+class RushBand(NamedTuple):
+    """Travel times x ``factor`` from ``start_s`` until ``end_s`` (seconds of the local day)."""
+
+    start_s: float
+    end_s: float
+    factor: float
+
+
+# The rush hours of the tower's own haversine matrix (app/planning/matrix.py: 18 km/h
+# instead of 28 from 07:30 to 09:30 and 16:30 to 19:00); other times 1.0.
+RUSH_BANDS: tuple[RushBand, ...] = (
+    RushBand(7.5 * 3600, 9.5 * 3600, 28.0 / 18.0),
+    RushBand(16.5 * 3600, 19.0 * 3600, 28.0 / 18.0),
+)
+QUARTER_S = 900.0
 
 
 class LocalHours:
@@ -38,6 +53,7 @@ class LocalHours:
     def __init__(self, tz: str | tzinfo = "Europe/Paris") -> None:
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.cache: dict[int, int] = {}
+        self.quarters: dict[int, int] = {}
 
     def __call__(self, ts: float) -> int:
         """The local hour (0-23) at ``ts``."""
@@ -48,21 +64,58 @@ class LocalHours:
             self.cache[bucket] = hour
         return hour
 
+    def quarter(self, ts: float) -> int:
+        """The local quarter of an hour of the day (0-95) at ``ts``."""
+        bucket = int(ts // QUARTER_S)
+        quarter = self.quarters.get(bucket)
+        if quarter is None:
+            local = datetime.fromtimestamp(bucket * QUARTER_S + QUARTER_S / 2, UTC)
+            local = local.astimezone(self.tz)
+            quarter = local.hour * 4 + local.minute // 15
+            self.quarters[bucket] = quarter
+        return quarter
+
 
 class UrbanTravelTime:
-    """The default travel time: haversine x 1.3 at an urban 28 km/h, slower at rush hours."""
+    """The default travel time: haversine x 1.3 at an urban 28 km/h, slower at rush hours.
+
+    The rush factor is taken per quarter of an hour (the band holding its middle).
+    """
 
     def __init__(
-        self, hours: LocalHours | None = None, rush: Mapping[int, float] = RUSH_HOURS
+        self, hours: LocalHours | None = None, rush: Iterable[RushBand] = RUSH_BANDS
     ) -> None:
         self.hours = hours or LocalHours()
-        self.rush = [rush.get(h, 1.0) for h in range(24)]
+        bands = tuple(rush)
+        self.rush = [1.0] * 96  # by local quarter of an hour
+        for q in range(96):
+            middle = (q + 0.5) * QUARTER_S
+            for band in bands:
+                if band.start_s <= middle < band.end_s:
+                    self.rush[q] = band.factor
+                    break
 
     def __call__(self, lat1: float, lon1: float, lat2: float, lon2: float, depart: float) -> float:
         """Seconds from point 1 to point 2 leaving at ``depart``."""
-        return travel_s(lat1, lon1, lat2, lon2) * self.rush[self.hours(depart)]
+        return self.arrive(travel_s(lat1, lon1, lat2, lon2), depart) - depart
+
+    def arrive(self, base_s: float, depart: float, table: Sequence[float] | None = None) -> float:
+        """When a drive of ``base_s`` seconds at the plain speed, leaving at ``depart``,
+        arrives: at each quarter of an hour it goes on at that quarter's rush factor (times
+        ``table[local hour]`` when given), so a drive into or out of the rush is part slow."""
+        quarter, rush = self.hours.quarter, self.rush
+        t = depart
+        while True:
+            q = quarter(t)
+            factor = rush[q] if table is None else rush[q] * table[q // 4]
+            end = (t // QUARTER_S + 1) * QUARTER_S
+            if t + base_s * factor <= end or factor <= 0.0:
+                return t + base_s * factor
+            base_s -= (end - t) / factor
+            t = end
 
 
+_MIN_PLANNED_SERVICE_S = 30.0  # below that an order's service estimate is not one
 _FLEET = "fleet"  # the key of the whole fleet's smoothed speed factor
 
 
@@ -73,9 +126,16 @@ class _Smoothed:
         self.alpha = alpha
         self.values: dict[object, float] = {}
 
-    def update(self, key: object, value: float) -> None:
+    def update(self, key: object, value: float, spread: float | None = None) -> None:
+        """Smooth ``value`` in; with ``spread``, a value more than ``spread`` times off the
+        current one counts as only that much off (one odd observation moves it little)."""
         old = self.values.get(key)
-        self.values[key] = value if old is None else old + self.alpha * (value - old)
+        if old is None:
+            self.values[key] = value
+            return
+        if spread is not None:
+            value = min(max(value, old / spread), old * spread)
+        self.values[key] = old + self.alpha * (value - old)
 
 
 @dataclass(frozen=True)
@@ -215,7 +275,13 @@ class EtaPredictor:
         self.stop_type = stop_type
         self.accuracy = accuracy if accuracy is not None else EtaAccuracy()
         self._speed = _Smoothed(alpha)
-        self._service = _Smoothed(alpha)
+        # A leg more than 1.5 times off the learned pace moves it as if only 1.5 times off.
+        self.leg_spread = 1.5
+        # A van over 3 min behind on its current leg: the rest of it up to 3 times slower.
+        self.behind_min_s = 180.0
+        self.behind_max = 3.0
+        self._service = _Smoothed(alpha)  # seconds, for orders without their own estimate
+        self._service_ratio = _Smoothed(alpha)  # actual / the order's service_s
         self._service_version = 0
         self._tables: dict[str, list[float]] = {}
         self._fleet_changed, self._tables_at = False, float("-inf")
@@ -263,17 +329,23 @@ class EtaPredictor:
                 if order.windows and obs.departed_at - order.windows[0].start >= 10.0:
                     began = max(began, order.windows[0].start)
                 duration = min(max(obs.departed_at - began, 10.0), 7200.0)
-                self._service.update(self.service_key(order), duration)
+                key = self.service_key(order)
+                self._service.update(key, duration)
+                if order.service_s >= _MIN_PLANNED_SERVICE_S:
+                    # How long visits take against the order's own estimate: orders of
+                    # one kind still differ (stairs, a signature, a code at the door).
+                    self._service_ratio.update(key, duration / order.service_s)
                 self._service_version += 1
 
     def observe_leg(self, vehicle_id: str, departed: float, ratio: float) -> None:
         """Learn one leg's ratio of actual to predicted duration."""
         ratio = min(max(ratio, 0.5), 2.0)  # a coffee stop or a jam is not a speed
         hour = self.hours(departed)
-        self._speed.update((vehicle_id, hour), ratio)
-        self._speed.update(vehicle_id, ratio)
-        self._speed.update(hour, ratio)
-        self._speed.update(_FLEET, ratio)
+        update, spread = self._speed.update, self.leg_spread
+        update((vehicle_id, hour), ratio, spread)
+        update(vehicle_id, ratio, spread)
+        update(hour, ratio, spread)
+        update(_FLEET, ratio, spread)
         self._tables.pop(vehicle_id, None)
         self._fleet_changed = True  # fleet-hour values feed the other vehicles' tables
 
@@ -296,8 +368,16 @@ class EtaPredictor:
         return (self.stop_type(order), min(len(order.parcels), 4))
 
     def service_s(self, order: Order) -> float:
-        """Expected service time at an order's stop: learned, else the order's own."""
-        return self._service.values.get(self.service_key(order), order.service_s)
+        """Expected service time at an order's stop: the order's own times the learned ratio
+        of actual to estimated visits of its kind (the learned seconds when it has no
+        estimate), else the order's own."""
+        return self._service_of(self.service_key(order), order.service_s)
+
+    def _service_of(self, key: tuple[str, int], planned: float) -> float:
+        if planned >= _MIN_PLANNED_SERVICE_S:
+            ratio = self._service_ratio.values.get(key)
+            return planned if ratio is None else planned * ratio
+        return self._service.values.get(key, planned)
 
     # -- predicting -------------------------------------------------------------------
 
@@ -363,16 +443,22 @@ class EtaPredictor:
             lat, lon = lats[0], lons[0]
         else:
             return (), [], [], now
+        urban = self._urban if self._custom is None else None
         if start < n:
             leg = travel(lat, lon, lats[start], lons[start], t)
             if vp.left_depot_at is None and vp.at_depot and start == 0:
                 # Not gone yet: it leaves when the plan says, unless it is already late.
                 t = max(t, route.planned[0] - leg)
-            t += leg * table[hours(t)]
+            if urban is not None:
+                t = urban.arrive(travel_s(lat, lon, lats[start], lons[start]), t, table)
+            else:
+                t += leg * table[hours(t)]
+            if fix is not None and start == 0 and vp.leg_from is not None:
+                t = now + (t - now) * self._behind(vp.leg_from, fix, table)
             times.append(t)
             t = _window(t, route, start) + service[start]
             lat, lon = lats[start], lons[start]
-            if self._custom is None:
+            if urban is not None:
                 t = self._urban_legs(route, start + 1, t, table, service, times)
             else:
                 for i in range(start + 1, n):
@@ -382,9 +468,30 @@ class EtaPredictor:
                     lat, lon = lats[i], lons[i]
             lat, lon = lats[-1], lons[-1]
         back = t
-        if depot is not None:
+        if depot is not None and urban is not None:
+            back = urban.arrive(travel_s(lat, lon, depot.lat, depot.lon), t, table)
+        elif depot is not None:
             back = t + travel(lat, lon, depot.lat, depot.lon, t) * table[hours(t)]
         return route.stop_ids, route.planned, times, back
+
+    def _behind(
+        self, leg_from: tuple[float, float, float], fix: TelemetryFix, table: list[float]
+    ) -> float:
+        """How much slower than expected the van has driven the current leg so far (1 when
+        on time or ahead): the rest of this leg is likely as slow (a jam, a stop)."""
+        lat, lon, departed = leg_from
+        elapsed = fix.ts - departed
+        if elapsed < self.behind_min_s:
+            return 1.0
+        if self._custom is None:
+            base = travel_s(lat, lon, fix.lat, fix.lon)
+            expected = self._urban.arrive(base, departed, table) - departed
+        else:
+            leg = self.travel_time(lat, lon, fix.lat, fix.lon, departed)
+            expected = leg * table[self.hours(departed)]
+        if elapsed < expected + self.behind_min_s:
+            return 1.0
+        return min(elapsed / max(expected, 60.0), self.behind_max)
 
     def _urban_legs(
         self,
@@ -395,9 +502,9 @@ class EtaPredictor:
         service: list[float],
         times: list[float],
     ) -> float:
-        """The default model's inner loop: static leg times x the hour's factors."""
-        hours, rush = self.hours, self._urban.rush
-        hour_end, factor = -1.0, 1.0
+        """The default model's inner loop: static leg times x the quarter's factors."""
+        quarter, rush, arrive = self.hours.quarter, self._urban.rush, self._urban.arrive
+        quarter_end, factor = -1.0, 1.0
         append = times.append
         for base, w_start, w_end, more, serve in zip(
             route.base_legs[start:],
@@ -407,10 +514,13 @@ class EtaPredictor:
             service[start:],
             strict=True,
         ):
-            if t >= hour_end:  # the factors change only at the top of the hour
-                h = hours(t)
-                hour_end, factor = (t // 3600 + 1) * 3600, table[h] * rush[h]
-            t += base * factor
+            if t >= quarter_end:  # the factors change only every quarter of an hour
+                q = quarter(t)
+                quarter_end, factor = (t // QUARTER_S + 1) * QUARTER_S, table[q // 4] * rush[q]
+            if t + base * factor <= quarter_end:
+                t += base * factor
+            else:  # the drive goes on into the next quarter
+                t, quarter_end = arrive(base, t, table), -1.0
             append(t)  # the arrival at the door
             if t < w_start:
                 t = w_start  # an early van waits for the window
@@ -455,9 +565,8 @@ class EtaPredictor:
 
     def _service_list(self, route: _Route) -> list[float]:
         if route.service is None or route.service_version != self._service_version:
-            learned = self._service.values
             route.service = [
-                learned.get(key, planned)
+                self._service_of(key, planned)
                 for key, planned in zip(route.service_keys, route.service_planned, strict=True)
             ]
             route.service_version = self._service_version

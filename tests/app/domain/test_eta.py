@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.eta import EtaAccuracy, EtaPredictor
+from app.domain.eta import RUSH_BANDS, EtaAccuracy, EtaPredictor, LocalHours, UrbanTravelTime
 from app.domain.execution import ExecutionTracker
 from app.domain.model import (
     EventType,
@@ -166,3 +166,45 @@ def test_service_time_leaves_out_the_wait_for_the_window() -> None:
     t.apply(ev(E.DEPARTED, window_start + 240, "S1"))
     model.learn(t)
     assert model.service_s(t.orders["O1"]) == 240
+
+
+def test_a_drive_out_of_the_rush_is_slow_only_until_the_rush_ends() -> None:
+    urban = UrbanTravelTime(LocalHours("Europe/Paris"))
+    rush = RUSH_BANDS[0].factor
+    depart = T0 + 80 * 60  # 09:20, ten minutes before the morning rush ends
+    slow_part = 600 / rush  # of the plain drive, covered by 09:30
+    assert abs(urban.arrive(1200.0, depart) - (depart + 600 + (1200 - slow_part))) < 1e-6
+    assert urban.arrive(1200.0, T0 + 3 * 3600) == T0 + 3 * 3600 + 1200  # 11:00: no rush
+    assert abs(urban.arrive(600.0, T0) - (T0 + 600 * rush)) < 1e-6  # 08:00: all rush
+
+
+def test_the_learned_service_time_scales_each_orders_own_estimate() -> None:
+    tracker, orders, model = long_route(4)
+    tracker.apply(ev(E.DEPARTED, T0))
+    for k in range(3):  # visits of 400 s where the orders say 180 s
+        tracker.apply(ev(E.ARRIVED, T0 + 1000 * k + 300, f"S{k + 1}"))
+        tracker.apply(ev(E.DEPARTED, T0 + 1000 * k + 700, f"S{k + 1}"))
+    model.learn(tracker)
+    quick = Order(**{**orders[3].__dict__, "service_s": 90.0})
+    assert 195 < model.service_s(quick) <= 200  # half the estimate: half the learned time
+
+
+def test_one_jammed_leg_moves_the_learned_speed_only_a_little() -> None:
+    model = EtaPredictor()
+    eleven = T0 + 3 * 3600
+    for _ in range(3):
+        model.observe_leg("V1", eleven, 1.0)
+    model.observe_leg("V1", eleven, 2.0)  # a jam: twice as slow
+    assert abs(model.speed_factor("V1", model.hours(eleven)) - 1.15) < 1e-9  # not 1.3
+
+
+def test_a_van_stuck_on_its_leg_gets_a_later_eta_for_the_rest_of_it() -> None:
+    tracker, _, model = long_route(3)
+    tracker.apply(ev(E.DEPARTED, T0))
+    lat, lon = north_of(100.0)  # barely out of the depot
+    on_time = model.predict_vehicle(tracker, "V1", TelemetryFix("V1", T0 + 30, lat, lon), T0 + 30)
+    stuck = model.predict_vehicle(tracker, "V1", TelemetryFix("V1", T0 + 600, lat, lon), T0 + 600)
+    assert on_time is not None and stuck is not None
+    rest = on_time.stops[0].eta - (T0 + 30)
+    # Ten minutes for 100 m: the rest of this leg as slow as allowed (3x).
+    assert abs(stuck.stops[0].eta - (T0 + 600 + model.behind_max * rest)) < 1.0
