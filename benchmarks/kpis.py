@@ -1,9 +1,13 @@
 """KPI dock figure: time to compute and draw every panel for a depot-month of history.
 
-Generates 30 days x 40 vans x 120 stops (144,000 stops with their attempts, ETA samples,
-customer updates, exceptions, proposals, plans and odometer fixes) into a temporary
-SQLite file with bulk inserts, then times, with the clock at 15:00 on the last day:
+Generates every day a month's report reads (the 30 days and the 30 before them, which
+the tiles compare with: 60 days x 40 vans x 120 stops, 288,000 stops with their
+attempts, ETA samples, customer updates, exceptions, proposals, plans and odometer
+fixes) into a temporary SQLite file with bulk inserts, then times, with the clock at
+15:00 on the last day:
 
+- first report: the first ever read of the month, which sums the 59 closed days and
+  stores their totals (kpi_day_* tables; once per day, as a new database would),
 - cold: the month's report from an empty cache (every day read from the database),
 - live refresh: the same report again, as the dock's timer asks for it (closed days come
   from the service's cache; today is read again),
@@ -62,16 +66,19 @@ def main() -> None:
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     first = LAST - timedelta(days=args.days - 1)
+    now = datetime(LAST.year, LAST.month, LAST.day, 15, tzinfo=ZoneInfo(TIMEZONE)).timestamp()
+    month = KpiQuery(first, LAST, "D1", trend_days=args.days)
+    seeded = day_bounds(*month.loaded, TIMEZONE)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'history.sqlite3'}"
         sessions = connect(url)
         shape = HistoryShape(vehicles_per_depot=args.vans, stops_per_vehicle=args.stops)
         started = time.perf_counter()
-        stops = seed_history(sessions, day_bounds(first, LAST, TIMEZONE), shape)
+        stops = seed_history(sessions, seeded, shape)
         seconds = time.perf_counter() - started
-        print(f"generated {stops:,} stops over {args.days} days in {seconds:.1f} s")
-        now = datetime(LAST.year, LAST.month, LAST.day, 15, tzinfo=ZoneInfo(TIMEZONE)).timestamp()
-        month = KpiQuery(first, LAST, "D1", trend_days=args.days)
+        print(f"generated {stops:,} stops over {len(seeded)} days in {seconds:.1f} s")
+        summing = KpiService(HistoryRepository(sessions), ManualClock(now), TIMEZONE)
+        first_report = timed(lambda: summing.report(month))
 
         cold, live, draw = [], [], []
         dock: KpiDock | None = None
@@ -132,8 +139,10 @@ def main() -> None:
         return f"{name:<44} median {median:.3f} s  (min {low:.3f}, max {high:.3f})"
 
     print(
-        f"depot-month: {args.days} days x {args.vans} vans x {args.stops} stops, {args.runs} runs"
+        f"depot-month: {args.days} days x {args.vans} vans x {args.stops} stops"
+        f" ({len(seeded)} days read), {args.runs} runs"
     )
+    print(f"{'first report (sums, stores closed days)':<44} {first_report:.3f} s")
     print(line("cold report (query + compute, no cache)", cold))
     print(line("live refresh (query today + compute)", live))
     print(line("draw all panels offscreen", draw))

@@ -240,8 +240,16 @@ class HistorySource(Protocol):
         """Depots, drivers and vehicles by id."""
         ...
 
-    def load(self, days: Sequence[DayBounds], depot_id: str | None = None) -> KpiHistory:
-        """Cells, reasons, exceptions and proposals of ``days`` (contiguous, sorted)."""
+    def load(
+        self,
+        days: Sequence[DayBounds],
+        depot_id: str | None = None,
+        settled_before: float | None = None,
+    ) -> KpiHistory:
+        """Cells, reasons, exceptions and proposals of ``days`` (contiguous, sorted).
+
+        ``settled_before`` (now) lets the source keep the totals of days closed by then.
+        """
         ...
 
     def stops(

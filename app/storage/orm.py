@@ -83,6 +83,8 @@ class OrderRow(Base):
     window2_end: Mapped[float | None] = mapped_column(Float, nullable=True)
     service_s: Mapped[float] = mapped_column(Float)
     priority: Mapped[int] = mapped_column(Integer, default=1)
+    # A depot's days (the KPI history): equality on the depot, then the range of days.
+    __table_args__ = (Index("ix_orders_depot_id_day", "depot_id", "day"),)
 
 
 class ParcelRow(Base):
@@ -224,7 +226,7 @@ class ExceptionRow(Base):
     severity: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(15), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
-    raised_at: Mapped[float] = mapped_column(Float)
+    raised_at: Mapped[float] = mapped_column(Float, index=True)
     updated_at: Mapped[float] = mapped_column(Float)
     acknowledged_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
@@ -296,3 +298,65 @@ class CustomerUpdateRow(Base):
     ts: Mapped[float] = mapped_column(Float, index=True)
     trigger: Mapped[str] = mapped_column(String(30))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class KpiDaySummaryRow(Base):
+    """A closed day whose KPI totals are stored (kpi_day_cells, _reasons, _late).
+
+    Written by the history repository the first time it reads a day after the day's
+    attempt margin has passed; ``version`` and ``eta_horizon_min`` say how they were
+    computed (a mismatch makes the day be summed again).
+    """
+
+    __tablename__ = "kpi_day_summaries"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    eta_horizon_min: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[float] = mapped_column(Float)
+
+
+class KpiDayCellRow(Base):
+    """The stored KPI tallies of one vehicle on one closed day (``KpiCell`` less driver)."""
+
+    __tablename__ = "kpi_day_cells"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stops: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    served: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    late: Mapped[int] = mapped_column(Integer)
+    minutes_late: Mapped[float] = mapped_column(Float)
+    attempted: Mapped[int] = mapped_column(Integer)
+    first_attempt_ok: Mapped[int] = mapped_column(Integer)
+    failed_attempts: Mapped[int] = mapped_column(Integer)
+    road_hours: Mapped[float] = mapped_column(Float)
+    customer_updates: Mapped[int] = mapped_column(Integer)
+    eta_samples: Mapped[int] = mapped_column(Integer)
+    eta_abs_error_min: Mapped[float] = mapped_column(Float)
+    eta_within: Mapped[int] = mapped_column(Integer)
+    planned_km: Mapped[float] = mapped_column(Float)
+    planned_hours: Mapped[float] = mapped_column(Float)
+    actual_km: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class KpiDayReasonRow(Base):
+    """Stored failed attempts of one vehicle on one closed day for one reason."""
+
+    __tablename__ = "kpi_day_reasons"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(60), primary_key=True)
+    failed: Mapped[int] = mapped_column(Integer)
+
+
+class KpiDayLateRow(Base):
+    """One of the latest stops of a depot on a closed day (the worst-late candidates)."""
+
+    __tablename__ = "kpi_day_late"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stop_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)

@@ -92,7 +92,8 @@ class KpiService:
             iso: (h, late) for iso, (_, h, late) in cached.items()
         }
         for run in _runs([d for d in days if d.iso not in slices]):
-            loaded = split(self.source.load(run, depot_id), "day")
+            # Days closed by now are summed once and their totals stored by the source.
+            loaded = split(self.source.load(run, depot_id, settled_before=self.clock.now()), "day")
             latest = self.source.stops(run, depot_id, StopFilter(latest_per_day=WORST_LATE))
             late_by_day: dict[str, list[StopRecord]] = {}
             for s in latest:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.kpi_rows import DayBounds, KpiHistory, StopFilter, day_bounds
-from app.domain.kpis import cells_from_records, reasons_from_records, summarise
+from app.domain.kpis import WORST_LATE, cells_from_records, reasons_from_records, summarise
 from app.storage.database import connect
 from app.storage.history_repository import HistoryRepository
 from app.storage.history_seed import HistoryShape, seed_history
@@ -20,6 +21,7 @@ from app.storage.orm import (
     EtaSampleRow,
     ExceptionRow,
     ExecutionEventRow,
+    KpiDaySummaryRow,
     OrderRow,
     PlanRow,
     ProposalRow,
@@ -386,3 +388,34 @@ def test_sql_cells_agree_with_the_python_reference(database_url: str) -> None:
     assert sorted(history.reasons) == sorted(reasons_from_records(rows))
     one_depot = repo.load(days, "D2")
     assert {c.depot_id for c in one_depot.cells} == {"D2"}
+
+
+def test_closed_days_are_summed_once_and_read_from_their_stored_totals(
+    database_url: str,
+) -> None:
+    sessions = connect(database_url)
+    days = day_bounds(date(2025, 3, 29), date(2025, 3, 31), "Europe/Paris")
+    generated(sessions, days)
+    repo = HistoryRepository(sessions)
+    raw = repo.load(days, None)
+    latest = StopFilter(latest_per_day=WORST_LATE)
+    raw_late = repo.stops(days, "D1", latest)
+    every_late = repo.stops(days, None, latest)
+    assert len(every_late) == 3 * WORST_LATE
+    # At 15:00 on the last day the two days before are closed (end + attempt margin).
+    now = days[-1].start + 15 * H
+    assert repo.load(days, None, settled_before=now) == raw  # sums and stores 2 days
+    with sessions() as s:
+        assert sorted(s.scalars(select(KpiDaySummaryRow.day))) == [d.iso for d in days[:2]]
+    # Then read from the totals: the same figures, for all depots and for one.
+    with sessions.begin() as s:  # proof they are read: the history itself is gone
+        s.execute(update(StopRow).where(StopRow.order_id.like("H2025-03-29%")).values(status="x"))
+    assert repo.load(days, None, settled_before=now).cells == raw.cells
+    assert repo.load(days, "D1", settled_before=now).reasons == tuple(
+        r for r in raw.reasons if r.depot_id == "D1"
+    )
+    # The latest stops of stored days are taken among the stored candidates.
+    assert repo.stops(days[1:], "D1", latest) == tuple(s for s in raw_late if s.day != days[0].iso)
+    assert repo.stops(days[1:], None, latest) == tuple(
+        s for s in every_late if s.day != days[0].iso
+    )
