@@ -1,0 +1,177 @@
+"""Time to a re-plan proposal from a mid-day state, and its quality against a long solve.
+
+A demo day of 40 vans and 2,700 orders (about 1,300 left at noon) is played to 12:00 in
+the execution tracker: every van loaded and out, the stops planned before noon
+delivered, five vans running about 40 minutes behind (their positions lag: late risks)
+and one broken down. Then, as the tower does it (app/tower/replanning.py, a real
+OR-Tools solve in the child process):
+
+- a local re-plan for each late van (it and its two nearest neighbours): the time from the
+  request (building the problem included) to the first feasible plan, and to the result;
+- a whole-depot re-plan solved for 10 s and for 60 s: the objectives compared.
+
+Targets: first feasible proposal <= 2 s; the 10 s plan within 1% of the 60 s one.
+
+    .venv/bin/python benchmarks/replan.py [--vehicles 40] [--orders 2700] [--long 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.domain.demo import DemoDay, build_demo_day
+from app.domain.execution import ExecutionTracker
+from app.domain.model import EventType, ExecutionEvent, TelemetryFix, Vehicle
+from app.foundation.settings import PlanningSettings
+from app.planning.matrix import provider_from_settings
+from app.planning.problem import SolveProgress
+from app.planning.runner import start_solve
+from app.tower.replanning import (
+    LiveProblem,
+    build_live_problem,
+    make_proposal,
+    vehicles_in_scope,
+)
+
+NOON_S = 12 * 3600
+LATE_VANS = ("V03", "V09", "V15", "V22", "V31")
+BROKEN_VAN = "V27"
+BEHIND_S = 40 * 60
+
+
+def midday(
+    vehicles: int, orders: int
+) -> tuple[DemoDay, float, ExecutionTracker, dict[str, TelemetryFix]]:
+    """The day at noon: events applied to a tracker, and each van's position."""
+    day_start = time.time() // 86_400 * 86_400 - 3600  # a local midnight (Paris, winter)
+    day = build_demo_day(
+        depot_name="Lyon Gerland",
+        depot_lat=45.73,
+        depot_lon=4.833,
+        day_start=day_start,
+        vehicles=vehicles,
+        orders=orders,
+    )
+    tracker = ExecutionTracker(day.orders, day.stops, vehicles=day.vehicles, depots=[day.depot])
+    orders_by_id = {o.id: o for o in day.orders}
+    positions: dict[str, TelemetryFix] = {}
+    noon = day_start + NOON_S
+    for v in day.vehicles:
+        route = sorted((s for s in day.stops if s.vehicle_id == v.id), key=lambda s: s.sequence)
+        parcels = tuple(p.id for s in route for p in orders_by_id[s.order_id].parcels)
+        leave = day_start + v.shift_start_s + 600
+        tracker.apply(
+            ExecutionEvent(f"{v.id}-scan", v.id, leave - 300, EventType.SCAN, parcel_ids=parcels)
+        )
+        tracker.apply(ExecutionEvent(f"{v.id}-dep", v.id, leave, EventType.DEPARTED))
+        behind = BEHIND_S if v.id in LATE_VANS else 0.0
+        last = (day.depot.lat, day.depot.lon)
+        for stop in route:
+            at = stop.planned_arrival + behind
+            if at >= noon:
+                break
+            for n, kind in enumerate((EventType.ARRIVED, EventType.DELIVERED, EventType.DEPARTED)):
+                tracker.apply(
+                    ExecutionEvent(f"{stop.id}-{n}", v.id, at + n * 60, kind, stop_id=stop.id)
+                )
+            order = orders_by_id[stop.order_id]
+            last = (order.lat, order.lon)
+        positions[v.id] = TelemetryFix(v.id, noon - 10, last[0], last[1], 25.0)
+        if v.id == BROKEN_VAN:
+            tracker.apply(
+                ExecutionEvent(
+                    "bd", v.id, noon - 600, EventType.BREAKDOWN, lat=last[0], lon=last[1]
+                )
+            )
+    return day, day_start, tracker, positions
+
+
+def solve(live: LiveProblem, seconds: float, started: float) -> tuple[float, float, int, object]:
+    """(seconds to the first solution, seconds to the result, objective, result)."""
+    first: list[float] = []
+
+    def progress(p: SolveProgress) -> None:
+        if not first:
+            first.append(time.perf_counter() - started)
+
+    handle = start_solve(live.problem, seconds, on_progress=progress)
+    result = handle.result(timeout=seconds + 60)
+    done = time.perf_counter() - started
+    return (first[0] if first else done), done, result.objective, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--vehicles", type=int, default=40)
+    parser.add_argument("--orders", type=int, default=2700)
+    parser.add_argument("--local", type=float, default=3.0, help="local re-plan time limit")
+    parser.add_argument("--short", type=float, default=10.0)
+    parser.add_argument("--long", type=float, default=60.0)
+    args = parser.parse_args()
+
+    day, day_start, tracker, positions = midday(args.vehicles, args.orders)
+    provider = provider_from_settings(PlanningSettings())
+    remaining = sum(len(tracker.remaining(v.id)) for v in day.vehicles)
+    print(
+        f"mid-day state: {args.vehicles} vans, {remaining} remaining stops, "
+        f"{len(LATE_VANS)} vans {BEHIND_S // 60} min behind, {BROKEN_VAN} broken down"
+    )
+    now = day_start + NOON_S
+
+    def live_for(vans: list[Vehicle], trigger: str) -> LiveProblem:
+        return build_live_problem(
+            vehicles=vans,
+            depot=day.depot,
+            tracker=tracker,
+            positions=positions,
+            provider=provider,
+            day_start=day_start,
+            now=now,
+            trigger=trigger,
+        )
+
+    firsts, totals = [], []
+    for vid in LATE_VANS:
+        started = time.perf_counter()
+        scope = vehicles_in_scope(vid, list(day.vehicles), positions)
+        live = live_for(scope, f"late risk on {vid}")
+        first, total, _objective, result = solve(live, args.local, started)
+        proposal = make_proposal(live, result)
+        firsts.append(first)
+        totals.append(total)
+        b, a = proposal.diff.before, proposal.diff.after
+        print(
+            f"  local re-plan {vid}: {len(live.stop_ids)} stops, first feasible {first:.2f} s,"
+            f" result {total:.2f} s; minutes late {b.minutes_late:.0f} -> {a.minutes_late:.0f},"
+            f" unserved {a.unserved}"
+        )
+    print(
+        f"time to the first feasible local proposal: median {statistics.median(firsts):.2f} s,"
+        f" max {max(firsts):.2f} s (target <= 2 s)"
+    )
+
+    vans = [v for v in day.vehicles if v.id != BROKEN_VAN]
+    started = time.perf_counter()
+    live = live_for(vans, "whole depot")
+    built = time.perf_counter() - started
+    first, total, short_obj, _ = solve(live, args.short, started)
+    print(
+        f"whole depot ({len(live.stop_ids)} stops): built in {built:.2f} s, first feasible "
+        f"{first:.2f} s, {args.short:g} s solve objective {short_obj}"
+    )
+    first_long, _, long_obj, _ = solve(live, args.long, time.perf_counter())
+    gap = (short_obj - long_obj) / long_obj * 100 if long_obj else float("nan")
+    print(
+        f"{args.long:g} s solve objective {long_obj} (first feasible {first_long:.2f} s): "
+        f"the {args.short:g} s plan is {gap:+.2f}% from it (target within 1%)"
+    )
+
+
+if __name__ == "__main__":
+    main()
