@@ -385,9 +385,7 @@ class EtaPredictor:
         self, tracker: ExecutionTracker, positions: Mapping[str, TelemetryFix], now: float
     ) -> dict[str, VehicleEta]:
         """ETAs of every vehicle with stops left; records them for the accuracy KPIs."""
-        if self._fleet_changed and now - self._tables_at >= self.fleet_refresh_s:
-            self._tables.clear()
-            self._fleet_changed, self._tables_at = False, now
+        self.refresh_tables(now)
         out = {}
         record = self.accuracy.record_times
         for vehicle_id in tracker.vehicle_ids():
@@ -399,6 +397,13 @@ class EtaPredictor:
             out[vehicle_id] = VehicleEta(vehicle_id, now, stops, back)
             record(vehicle_id, now, ids, times)
         return out
+
+    def refresh_tables(self, now: float) -> None:
+        """Rebuild the per-van travel tables when the fleet-wide learning moved enough
+        (at most every ``fleet_refresh_s``); call before predicting vans one at a time."""
+        if self._fleet_changed and now - self._tables_at >= self.fleet_refresh_s:
+            self._tables.clear()
+            self._fleet_changed, self._tables_at = False, now
 
     def predict_vehicle(
         self, tracker: ExecutionTracker, vehicle_id: str, fix: TelemetryFix | None, now: float

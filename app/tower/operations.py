@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field, replace
 
-from app.domain.arrival_inference import ArrivalInference, arrival_targets
+from app.domain.arrival_inference import ArrivalInference, ArrivalTarget, arrival_targets
 from app.domain.customer_updates import CustomerNotifier, Notification, order_snapshots
 from app.domain.eta import EtaPredictor
 from app.domain.execution import ExecutionTracker
@@ -43,9 +44,15 @@ from app.tower.operating_day import OperatingDay
 from app.tower.telemetry_feed import TelemetryFeed
 
 log = logging.getLogger(__name__)
-# In tower time (the demo clock runs faster): how often ETAs and customer updates are redone.
+# In tower time (the demo clock runs faster): how often every van's ETAs, the rules and
+# the customer updates are redone. ETAs are spread over the ticks (a slice of the fleet
+# per tick, and at once for a van whose stops changed) so no tick predicts 2,000 vans.
 ETA_EVERY_S = 30.0
+RULES_EVERY_S = 1.0
 NOTIFY_EVERY_S = 10.0
+# The share of a round's vans predicted per tick: the round completes in ~15 ticks
+# (3 s at the GUI's 200 ms), well inside ETA_EVERY_S even on a 10x demo clock.
+ROUND_SHARE_PER_TICK = 1 / 15
 
 
 @dataclass
@@ -96,7 +103,11 @@ class Operations:
         self._status = {s.id: StopStatus.PENDING for s in snapshot.stops}
         self._day = day
         self._eta_at = float("-inf")
+        self._rules_at = float("-inf")
         self._notify_at = float("-inf")
+        self._eta_queue: list[str] = []
+        self._eta_round_size = 1
+        self._targets: dict[str, tuple[int, list[ArrivalTarget]]] = {}
 
     # --- start ---------------------------------------------------------------------------
 
@@ -129,9 +140,12 @@ class Operations:
         self.state.apply_fixes(update.moved.values())
         if update.new_events or inferred:
             self._collect_stop_changes(tick)
-        if now - self._eta_at >= ETA_EVERY_S or tick.stop_status:
-            self._predict(now, tick)
-        tick.exceptions = self.engine.evaluate(now)
+        changed_vans = {e.vehicle_id for e in update.new_events} | {e.vehicle_id for e in inferred}
+        self._predict(now, tick, changed_vans)
+        due = now - self._rules_at >= RULES_EVERY_S
+        if due or update.new_events or update.online_changed or tick.stop_status:
+            self._rules_at = now
+            tick.exceptions = self.engine.evaluate(now)
         if now - self._notify_at >= NOTIFY_EVERY_S:
             self._notify_at = now
             self._notify(now, tick)
@@ -142,14 +156,23 @@ class Operations:
         """Arrivals and departures from positions, for devices that do not send them."""
         events: list[ExecutionEvent] = []
         for fix in sorted(fixes, key=lambda f: f.ts):
-            targets = arrival_targets(self.tracker, fix.vehicle_id, self.inference.lookahead)
-            for event in self.inference.observe(fix, targets):
+            for event in self.inference.observe(fix, self._arrival_targets(fix.vehicle_id)):
                 if self.tracker.apply(event).outcome == "applied":
                     self.state.apply_event(event)
                     events.append(event)
         if events:
             self.feed.storage.submit(lambda s: store_telemetry(s, [], events, {}, []))
         return events
+
+    def _arrival_targets(self, vehicle_id: str) -> list[ArrivalTarget]:
+        """The stops a van may be reaching; rebuilt only when the van's state changed."""
+        version = self.tracker.version(vehicle_id)
+        cached = self._targets.get(vehicle_id)
+        if cached is None or cached[0] != version:
+            targets = arrival_targets(self.tracker, vehicle_id, self.inference.lookahead)
+            cached = (version, targets)
+            self._targets[vehicle_id] = cached
+        return cached[1]
 
     def _collect_stop_changes(self, tick: OperationsTick) -> None:
         changed = []
@@ -162,13 +185,31 @@ class Operations:
         if changed:
             self.feed.storage.submit(lambda s: store_stop_progress(s, changed))
 
-    def _predict(self, now: float, tick: OperationsTick) -> None:
-        self._eta_at = now
+    def _predict(self, now: float, tick: OperationsTick, urgent: set[str]) -> None:
+        """ETAs for the vans whose stops changed and the next slice of the fleet."""
+        if now - self._eta_at >= ETA_EVERY_S:
+            # A new round: every van once over the next ETA_EVERY_S of tower time.
+            self._eta_at = now
+            self._eta_queue = [v for v in self.tracker.vehicle_ids() if v not in urgent]
+            self._eta_round_size = max(1, len(self._eta_queue))
+        share = max(1, math.ceil(self._eta_round_size * ROUND_SHARE_PER_TICK))
+        batch = [*urgent, *self._eta_queue[:share]]
+        del self._eta_queue[:share]
+        if not batch:
+            return
         self.predictor.learn(self.tracker)
-        self.etas = self.predictor.predict_all(self.tracker, self.feed.fleet.latest_fixes(), now)
-        for eta in self.etas.values():
+        fixes = self.feed.fleet.latest_fixes()
+        for vehicle_id in batch:
+            eta = self.predictor.predict_vehicle(
+                self.tracker, vehicle_id, fixes.get(vehicle_id), now
+            )
+            if eta is None:
+                self.etas.pop(vehicle_id, None)
+                continue
+            self.etas[vehicle_id] = eta
+            self.predictor.accuracy.record(eta)
             self.state.apply_eta(eta)
-        tick.etas = self.etas
+            tick.etas[vehicle_id] = eta
         samples = self.predictor.accuracy.drain()
         if samples:
             self.feed.storage.submit(lambda s: store_eta_samples(s, samples))
