@@ -190,6 +190,11 @@ class MainWindow(QMainWindow):
         depot.setShortcut(QKeySequence("Ctrl+Shift+R"))
         depot.triggered.connect(lambda: self.review.request(None))
         replan_menu.addAction(depot)
+        replan_menu.addSeparator()
+        undo = QAction("&Undo the last accepted re-plan", self)
+        undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        undo.triggered.connect(self.review.undo_last)
+        replan_menu.addAction(undo)
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About", self)

@@ -107,6 +107,23 @@ class ProposalReview(QObject):
         self.status.showMessage(f"Plan version {record.plan_version} is live", 10_000)
         self.plan_changed.emit()
 
+    def undo_last(self) -> None:
+        """Put back the day as it was before the last accepted (or auto-accepted) plan."""
+        accepted = [
+            r
+            for r in self.tower.proposals.proposals.values()
+            if r.status in ("accepted", "auto_accepted")
+        ]
+        if not accepted:
+            self.status.showMessage("No accepted re-plan to undo", 8000)
+            return
+        record = max(accepted, key=lambda r: r.plan_version or 0)
+        self.tower.proposals.undo(record.id, self.user)
+        self.status.showMessage(
+            f"Proposal #{record.id} undone: plan version {record.plan_version} is live", 10_000
+        )
+        self.plan_changed.emit()
+
     def reject(self, proposal_id: int, reason: str) -> None:
         """The dispatcher rejects, with a reason for the audit log."""
         try:

@@ -124,6 +124,24 @@ class PlanningSettings:
 
 
 @dataclass(frozen=True)
+class ReplanSettings:
+    """Self-healing: when the tower re-plans by itself, and what it may accept alone.
+
+    With ``auto_request`` an exception that calls for a re-plan (late risk, breakdown, a
+    retryable failed attempt, a long stop, overtime risk) asks for a local re-plan of its
+    van, at most once per ``cooldown_min`` per van. With ``auto_accept`` a proposal that
+    only resequences within vehicles, creates no new late stop and saves at least
+    ``min_minutes_saved`` minutes of lateness is accepted without a person (and can be
+    undone); anything else waits for the dispatcher.
+    """
+
+    auto_request: bool = True
+    auto_accept: bool = False
+    min_minutes_saved: float = 10.0
+    cooldown_min: float = 15.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, grouped as in the TOML file."""
 
@@ -134,6 +152,7 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     demo: DemoSettings = field(default_factory=DemoSettings)
     planning: PlanningSettings = field(default_factory=PlanningSettings)
+    replan: ReplanSettings = field(default_factory=ReplanSettings)
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +200,9 @@ def _validate(s: Settings) -> None:
     if s.demo.speedup <= 0 or s.demo.position_interval_s <= 0:
         raise SettingsError("demo.speedup: speedup and position_interval_s must be positive")
     _validate_planning(s.planning)
+    for name in ("min_minutes_saved", "cooldown_min"):
+        if getattr(s.replan, name) < 0:
+            raise SettingsError(f"replan.{name}: must not be negative")
     for f in dataclasses.fields(s.thresholds):
         if getattr(s.thresholds, f.name) < 0:
             raise SettingsError(f"thresholds.{f.name}: must not be negative")

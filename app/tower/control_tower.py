@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -11,7 +12,7 @@ from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveUpdate, VehicleLive
 from app.domain.model import Depot, FleetSnapshot, Order, Stop, StopStatus
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
-from app.domain.rules.records import ExceptionChange, ExceptionRecord
+from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
@@ -71,6 +72,7 @@ class ControlTower:
         self._routes: dict[str, list[str]] = {}
         self._index_routes()
         self._order_index: OrderIndex | None = None
+        self._healed_at: dict[str, float] = {}  # vehicle -> last automatic re-plan request
         self.feed = TelemetryFeed(settings, sessions, [v.id for v in self.snapshot.vehicles], clock)
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.snapshot, day, self.feed)
@@ -211,9 +213,29 @@ class ControlTower:
         """Apply what arrived since the last tick, and what it sets in motion (stop states,
         ETAs, exceptions, customer updates). The GUI timer calls this every 200 ms."""
         live = self.feed.drain()
-        operations = self.operations.apply(live, self.clock.now())
+        now = self.clock.now()
+        operations = self.operations.apply(live, now)
         self._apply_stop_status(operations)
+        if self.settings.replan.auto_request:
+            self._self_heal(operations, now)
         return TowerTick(live, operations, self.proposals.poll())
+
+    def _self_heal(self, operations: OperationsTick, now: float) -> None:
+        """Ask for a local re-plan when a new exception calls for one (per-van cooldown)."""
+        cooldown = self.settings.replan.cooldown_min * 60
+        for change in operations.exceptions:
+            record = change.exception
+            if change.kind not in (ChangeKind.RAISED, ChangeKind.ESCALATED):
+                continue
+            if not record.calls_for_replan:
+                continue
+            vehicle = record.vehicle_id
+            if vehicle is None and record.stop_id in self.stops:
+                vehicle = self.stops[record.stop_id].vehicle_id
+            if not vehicle or now - self._healed_at.get(vehicle, -math.inf) < cooldown:
+                continue
+            if self.proposals.request(vehicle, f"{record.rule.value} on {record.subject_id}"):
+                self._healed_at[vehicle] = now
 
     def _apply_stop_status(self, operations: OperationsTick) -> None:
         for stop_id, status in operations.stop_status.items():

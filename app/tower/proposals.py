@@ -47,8 +47,9 @@ class ProposalRecord:
     created_at: float
     auto_ok: bool
     auto_reason: str
-    status: str = "open"  # open, accepted, rejected, auto_accepted
+    status: str = "open"  # open, accepted, rejected, auto_accepted, undone
     plan_version: int | None = None
+    previous_stops: tuple[Stop, ...] = ()  # the day before it was accepted (for undo)
 
 
 class ProposalDesk:
@@ -72,7 +73,10 @@ class ProposalDesk:
         self.feed = feed
         self.operations = operations
         self.apply_stops = apply_stops
-        self.policy = policy or AutoAcceptPolicy()
+        self.policy = policy or AutoAcceptPolicy(
+            enabled=settings.replan.auto_accept,
+            min_minutes_saved=settings.replan.min_minutes_saved,
+        )
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
         self._running: tuple[SolveHandle, LiveProblem] | None = None
@@ -159,7 +163,62 @@ class ProposalDesk:
         changed = set(proposal.diff.changed_vehicles) | {
             self.operations.tracker.stops[s].vehicle_id for s in proposal.unserved
         }
-        new_stops = self._stops_after(proposal)
+        previous = tuple(self.operations.tracker.stops.values())
+        status = "auto_accepted" if auto else "accepted"
+        reason = record.auto_reason if auto else None
+
+        def decide(session: Any, plan_id: int) -> None:
+            decide_proposal(
+                session,
+                proposal_id,
+                status,
+                now,
+                user,
+                reason,
+                auto_accepted=auto,
+                plan_id=plan_id,
+            )
+
+        version = self._adopt(
+            self._stops_after(proposal),
+            changed,
+            user,
+            "auto" if auto else "re-plan",
+            list(proposal.unserved),
+            decide,
+        )
+        record.status = status
+        record.plan_version = version
+        record.previous_stops = previous
+        return record
+
+    def undo(self, proposal_id: int, user: str) -> ProposalRecord:
+        """Put the day back as it was before an accepted proposal (a new plan version)."""
+        record = self.proposals.get(proposal_id)
+        if record is None or record.status not in ("accepted", "auto_accepted"):
+            raise ValueError(f"proposal {proposal_id} was not accepted")
+        now = self.clock.now()
+        changed = set(record.proposal.routes) | set(record.proposal.diff.changed_vehicles)
+
+        def decide(session: Any, plan_id: int) -> None:
+            decide_proposal(session, proposal_id, "undone", now, user, None, plan_id=plan_id)
+
+        version = self._adopt(list(record.previous_stops), changed, user, "undo", [], decide)
+        record.status = "undone"
+        record.plan_version = version
+        return record
+
+    def _adopt(
+        self,
+        new_stops: list[Stop],
+        changed: set[str],
+        user: str,
+        source: str,
+        unserved: list[str],
+        decide: Callable[[Any, int], None],
+    ) -> int:
+        """Store the stops as a new plan version, make them live, publish changed routes."""
+        now = self.clock.now()
         routes = {
             vid: [(s.id, s.planned_arrival) for s in sorted(stops, key=lambda s: s.sequence)]
             for vid, stops in _by_vehicle(new_stops).items()
@@ -174,30 +233,18 @@ class ProposalDesk:
                 day=self.day.iso,
                 created_at=now,
                 created_by=user,
-                source="auto" if auto else "re-plan",
-                auto_accepted=auto,
+                source=source,
+                auto_accepted=source == "auto",
                 routes=routes,
-                unserved=list(proposal.unserved),
+                unserved=unserved,
             )
-            status = "auto_accepted" if auto else "accepted"
-            decide_proposal(
-                session,
-                proposal_id,
-                status,
-                now,
-                user,
-                record.auto_reason if auto else None,
-                auto_accepted=auto,
-                plan_id=box["plan"][0],
-            )
+            decide(session, box["plan"][0])
 
         self.feed.storage.submit(store).result()
         plan_id, version = box["plan"]
         self.apply_stops(new_stops)
         self._publish_routes(routes, version, plan_id)
-        record.status = "auto_accepted" if auto else "accepted"
-        record.plan_version = version
-        return record
+        return version
 
     def reject(self, proposal_id: int, user: str, reason: str) -> ProposalRecord:
         """Turn the proposal down; the reason goes to the audit log."""
@@ -217,8 +264,12 @@ class ProposalDesk:
 
     def _stops_after(self, proposal: Proposal) -> list[Stop]:
         """Every stop of the day as the proposal leaves it: done stops keep their place,
-        re-planned ones take the new order after them; unserved ones leave their van."""
-        current = dict(self.operations.tracker.stops)
+        re-planned ones take the new order after them; unserved ones leave their van.
+
+        Stops carry their live status: the tracker's plan stops still say what the plan
+        said (pending), and a served stop adopted as pending would go "late" when its
+        window closes and make every later delivery look out of sequence."""
+        current = {s.id: s for s in self.operations.tracker.current_stops()}
         out = {sid: s for sid, s in current.items()}
         for vehicle_id, ordered in proposal.routes.items():
             base = 1 + max(

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.domain.model import EventType, ExecutionEvent, TelemetryFix
+from app.domain.model import EventType, ExecutionEvent, FailureReason, TelemetryFix
+from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import ManualClock
-from app.foundation.settings import Settings
+from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.storage.orm import PlanRow, ProposalRow
@@ -21,14 +22,19 @@ from app.tower.operating_day import OperatingDay
 from app.tower.proposals import ProposalRecord
 
 
-@pytest.fixture
-def tower(tmp_path: Path) -> Iterator[ControlTower]:
-    settings = Settings()
+def make_tower(tmp_path: Path, replan: ReplanSettings, hour: float = 10) -> ControlTower:
+    """A demo-seeded tower at ``hour`` o'clock on a manual clock (no broker needed)."""
+    settings = Settings(replan=replan)
     sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
     day = OperatingDay.at(time.time(), settings.depot.timezone)
     ensure_demo_day(sessions, settings, day)
-    clock = ManualClock(day.start + 10 * 3600)
-    tower = ControlTower(settings, sessions, day, clock)
+    return ControlTower(settings, sessions, day, ManualClock(day.start + hour * 3600))
+
+
+@pytest.fixture
+def tower(tmp_path: Path) -> Iterator[ControlTower]:
+    """Re-plans only when asked (the self-healing tests build their own)."""
+    tower = make_tower(tmp_path, ReplanSettings(auto_request=False))
     yield tower
     tower.stop()
 
@@ -116,3 +122,59 @@ def test_reject_records_the_reason(tower: ControlTower) -> None:
     tower.proposals.reject(record.id, "bob", "driver knows a shortcut")
     entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_rejected")
     assert entry["user"] == "bob" and entry["detail"]["reason"] == "driver knows a shortcut"
+
+
+def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) -> None:
+    tower = make_tower(tmp_path, ReplanSettings(auto_request=True), hour=8.5)
+    on_the_road(tower, "V06", delivered=1)
+    tower.proposals.cancel()  # whatever the morning raised: start from a quiet desk
+    while tower.proposals.busy:
+        tower.tick()
+    stop = tower.route_of("V06")[1]
+    now = tower.clock.now()
+    for kind in (EventType.ARRIVED, EventType.FAILED):
+        tower.feed.mailbox.put(
+            ExecutionEvent(
+                f"f-{kind}", "V06", now, kind, stop_id=stop.id, reason=FailureReason.NOT_HOME
+            ),
+            now,
+        )
+    tower.tick()
+    try:
+        assert tower.proposals.busy  # no dispatcher asked
+        record = wait_for_proposal(tower)
+        assert record.proposal.live.trigger == f"failed_attempt on {stop.id}"
+        assert "V06" in record.proposal.routes
+    finally:
+        tower.stop()
+
+
+def test_undo_puts_the_day_back_as_it_was(tower: ControlTower) -> None:
+    on_the_road(tower, "V07", delivered=2)
+    before = {v: [s.id for s in tower.route_of(v)] for v in ("V07", "V08", "V06")}
+    assert tower.proposals.request("V07", "late risk on V07")
+    record = wait_for_proposal(tower)
+    tower.proposals.accept(record.id, "alice")
+    version = record.plan_version
+    tower.proposals.undo(record.id, "alice")
+    assert record.status == "undone" and record.plan_version == (version or 0) + 1
+    assert {v: [s.id for s in tower.route_of(v)] for v in before} == before
+    assert any(a["action"] == "proposal_undone" for a in audit_log(tower.sessions))
+
+
+class AcceptEverything(AutoAcceptPolicy):
+    """The desk's auto path under a policy that says yes (the verdict itself is tested
+    in tests/app/planning_diff)."""
+
+    def verdict(self, diff: object, before: object, after: object) -> tuple[bool, str]:
+        return True, "accepted by the test's policy"
+
+
+def test_a_proposal_the_policy_accepts_is_applied_without_a_person(tower: ControlTower) -> None:
+    tower.proposals.policy = AcceptEverything(enabled=True)
+    on_the_road(tower, "V09", delivered=1)
+    assert tower.proposals.request("V09", "late risk on V09", resequence_only=True)
+    record = wait_for_proposal(tower)
+    assert record.status == "auto_accepted" and record.plan_version is not None
+    entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_auto_accepted")
+    assert entry["user"] == "policy" and entry["detail"]["auto_accepted"] is True
