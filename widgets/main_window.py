@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.review = ProposalReview(tower, self.proposals_dock, self.map, self.status, self)
         self.live.proposal_arrived.connect(self.review.arrived)
         self.review.plan_changed.connect(self.redraw_plan)
+        self.live.applied.connect(lambda _moved: self.review.show_progress())
         self._build_menus()
 
         self.vehicles_dock.vehicle_selected.connect(self.map.select)
@@ -190,6 +191,10 @@ class MainWindow(QMainWindow):
         depot.setShortcut(QKeySequence("Ctrl+Shift+R"))
         depot.triggered.connect(lambda: self.review.request(None))
         replan_menu.addAction(depot)
+        stop = QAction("S&top the running re-plan (keep its best plan)", self)
+        stop.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        stop.triggered.connect(self.review.cancel)
+        replan_menu.addAction(stop)
         replan_menu.addSeparator()
         undo = QAction("&Undo the last accepted re-plan", self)
         undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))

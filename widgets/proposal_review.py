@@ -56,6 +56,23 @@ class ProposalReview(QObject):
         else:
             self.status.showMessage("A re-plan is already running; try again shortly", 8000)
 
+    def show_progress(self) -> None:
+        """While a re-plan runs: its elapsed time and best cost so far (each tick)."""
+        desk = self.tower.proposals
+        if desk.busy and desk.progress is not None:
+            p = desk.progress
+            self.status.showMessage(
+                f"Re-planning… {p.elapsed:.1f} s, best cost {p.best_cost:,} "
+                "(Ctrl+Shift+C stops it and keeps the best plan)",
+                2000,
+            )
+
+    def cancel(self) -> None:
+        """Stop the running re-plan; its best plan so far still becomes a proposal."""
+        if self.tower.proposals.busy:
+            self.tower.proposals.cancel()
+            self.status.showMessage("Stopping the re-plan; its best plan so far follows", 8000)
+
     def arrived(self, record: ProposalRecord) -> None:
         """A solve finished: list the proposal (auto-accepted ones are listed as such)."""
         view = ProposalView(

@@ -20,6 +20,7 @@ from app.domain.rules.fleet_state import route_stops
 from app.foundation.clock import Clock
 from app.foundation.settings import Settings
 from app.planning.matrix import provider_from_settings
+from app.planning.problem import SolveProgress
 from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import decide_proposal, store_plan_version, store_proposal
 from app.tower.operating_day import OperatingDay
@@ -80,6 +81,7 @@ class ProposalDesk:
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
         self._running: tuple[SolveHandle, LiveProblem] | None = None
+        self.progress: SolveProgress | None = None  # of the running solve (elapsed, cost)
 
     @property
     def busy(self) -> bool:
@@ -112,11 +114,15 @@ class ProposalDesk:
             resequence_only=resequence_only,
         )
         seconds = LOCAL_SOLVE_S if vehicle_id is not None else DEPOT_SOLVE_S
-        self._running = (start_solve(live.problem, seconds), live)
+        self.progress = None
+        self._running = (start_solve(live.problem, seconds, on_progress=self._on_progress), live)
         log.info(
             "re-plan for %s (%s): %d stops", vehicle_id or "the depot", trigger, len(live.stop_ids)
         )
         return True
+
+    def _on_progress(self, progress: SolveProgress) -> None:
+        self.progress = progress
 
     def poll(self) -> ProposalRecord | None:
         """Collect a finished solve (call from the GUI timer); the new proposal, if any."""

@@ -225,3 +225,20 @@ def test_a_replan_is_reviewed_on_the_map_and_accepted(
     record = demo_tower.proposals.proposals[proposal_id]
     assert record.status == "accepted"
     publisher.close()
+
+
+def test_the_window_stays_live_during_a_depot_replan_and_stop_keeps_the_best_plan(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    depot = next(a for a in window.findChildren(QAction) if a.text() == "Re-plan the whole &depot")
+    depot.trigger()
+    assert demo_tower.proposals.busy
+    # The GUI thread keeps draining and shows the solver's progress while it searches.
+    qtbot.waitUntil(lambda: "best cost" in window.status.currentMessage(), timeout=30_000)
+    stop = next(
+        a for a in window.findChildren(QAction) if a.shortcut().toString() == "Ctrl+Shift+C"
+    )
+    stop.trigger()
+    qtbot.waitUntil(lambda: window.proposals_dock.list.count() == 1, timeout=30_000)
+    assert not demo_tower.proposals.busy
