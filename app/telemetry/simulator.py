@@ -12,6 +12,13 @@ rush hours), service times are spent at the stop, about 8% of deliveries fail. T
 disruptions are played when the fleet has three vans or more: a traffic jam (one van
 crawls for ~40 min), a breakdown (a van stops for good and says so) and a long unplanned
 stop (~25 min stationary between two stops).
+
+``reroute`` makes a van follow a new plan from a given moment (the closed loop: the tower
+re-plans, the simulated driver obeys): the van finishes what it is doing (a stop being
+served, the long stop), then drives from where it is through the new stops under the same
+model. A stop's outcome (delivered or failed, and why) belongs to the stop: a re-laid day
+keeps the outcome drawn for it in the morning, so two runs of a seed differ by their
+routes only.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import json
 import math
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -121,9 +128,39 @@ class _Leg:
         where = (a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]))
         return where, speed, _heading(a, b)
 
+    def distance_at(self, t: float) -> float:
+        """Metres travelled along the leg by ``t``."""
+        if t <= self.times[0]:
+            return 0.0
+        if t >= self.times[-1]:
+            return self.dists[-1]
+        i = bisect.bisect_right(self.times, t) - 1
+        span = self.times[i + 1] - self.times[i]
+        frac = 0.0 if span <= 0 else (t - self.times[i]) / span
+        return self.dists[i] + frac * (self.dists[i + 1] - self.dists[i])
+
+    def cut(self, t: float) -> _Leg:
+        """The leg as driven up to ``t`` (the van leaves it there)."""
+        keep = [i for i, x in enumerate(self.times) if x < t]
+        times = [self.times[i] for i in keep] + [t]
+        dists = [self.dists[i] for i in keep] + [self.distance_at(t)]
+        return _Leg(self.points, self.cum, times, dists)
+
 
 def _dwell(point: Point, start: float, end: float) -> _Leg:
     return _Leg([point], [0.0], [start, end], [0.0, 0.0])
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """A stop in a laid-out day, and where the day stands once it is done."""
+
+    stop_id: str
+    arrived: float
+    done: float
+    where: Point
+    legs: int  # len(legs) once its service is laid out
+    messages: int  # len(messages) once it is departed
 
 
 @dataclass
@@ -138,6 +175,15 @@ class _VanDay:
     leg_index: int = 0
     message_index: int = 0
     samples: int = 0
+    counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    plan: list[str] = field(default_factory=list)  # stop ids the van means to serve, in order
+    visits: list[_Visit] = field(default_factory=list)
+    loaded_at: float = 0.0  # when loading ends and the van may leave
+    scan_at: float = 0.0
+    broken_at: float | None = None
+    paused_at: float | None = None  # when the long unplanned stop begins
+    home_at: float | None = None  # shift_end at the depot
+    reroutes: int = 0
 
     @property
     def start(self) -> float:
@@ -159,18 +205,22 @@ class FleetSimulator:
         self.day = day
         self.day_start = day_start
         self._orders = {o.id: o for o in day.orders}
+        self._stops = {s.id: s for s in day.stops}
         self._paused: set[str] = set()  # the unplanned stop happens once
+        self._outcomes: dict[str, tuple[FailureReason | None, str]] = {}  # stop -> as drawn
         self.disruptions = self._choose_disruptions()
         by_vehicle: dict[str, list[Stop]] = {v.id: [] for v in day.vehicles}
         for stop in day.stops:
             by_vehicle.setdefault(stop.vehicle_id, []).append(stop)
         interval = self.config.position_interval_s
         self._vans: list[_VanDay] = []
+        self._by_id: dict[str, _VanDay] = {}
         for index, vehicle in enumerate(day.vehicles):
             van = self._lay_out(vehicle, sorted(by_vehicle[vehicle.id], key=lambda s: s.sequence))
             van.phase = (index * 0.618034 % 1.0) * interval
             van.next_sample = van.start + van.phase
             self._vans.append(van)
+            self._by_id[vehicle.id] = van
         self._now = min((v.start for v in self._vans), default=day_start)
         self.start_time = self._now
 
@@ -273,69 +323,162 @@ class FleetSimulator:
         van = _VanDay(vehicle)
         depot: Point = (self.day.depot.lat, self.day.depot.lon)
         t = self.day_start + vehicle.shift_start_s
-        counter = iter(range(1, 1_000_000))
-
-        def event(ts: float, kind: str, where: Point, **extra: Any) -> None:
-            event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vehicle.id}-{next(counter)}"
-            body = {"event_id": event_id, "ts": round(ts, 3), "type": kind, **extra}
-            body.update(lat=round(where[0], 6), lon=round(where[1], 6))
-            topic = f"{self.config.topic_prefix}/vehicles/{vehicle.id}/event"
-            van.messages.append(SimMessage(ts, topic, json.dumps(body).encode(), 1, False))
-
         van.messages.append(self._status(vehicle.id, True, t))
-        event(t, "shift_start", depot)
-        parcels = [p.id for s in stops for p in self._orders[s.order_id].parcels]
-        event(t + SCAN_AFTER_S, "scan", depot, parcel_ids=parcels)
+        self._event(van, t, "shift_start", depot)
+        van.scan_at, van.loaded_at = t + SCAN_AFTER_S, t + LOADING_S
+        self._scan(van, stops)
         van.legs.append(_dwell(depot, t, t + LOADING_S))
-        t += LOADING_S
-        here = depot
+        self._lay_stops(van, rng, stops, t + LOADING_S, depot)
+        return van
+
+    def _scan(self, van: _VanDay, stops: Sequence[Stop]) -> None:
+        depot: Point = (self.day.depot.lat, self.day.depot.lon)
+        parcels = [p.id for s in stops for p in self._orders[s.order_id].parcels]
+        self._event(van, van.scan_at, "scan", depot, parcel_ids=parcels)
+
+    def _event(self, van: _VanDay, ts: float, kind: str, where: Point, **extra: Any) -> None:
+        vid = van.vehicle.id
+        event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vid}-{next(van.counter)}"
+        body = {"event_id": event_id, "ts": round(ts, 3), "type": kind, **extra}
+        body.update(lat=round(where[0], 6), lon=round(where[1], 6))
+        topic = f"{self.config.topic_prefix}/vehicles/{vid}/event"
+        van.messages.append(SimMessage(ts, topic, json.dumps(body).encode(), 1, False))
+
+    def _lay_stops(
+        self, van: _VanDay, rng: random.Random, stops: Sequence[Stop], t: float, here: Point
+    ) -> None:
+        """Lay out the day from ``here`` at ``t``: the stops in order, then home."""
+        vehicle = van.vehicle
+        depot: Point = (self.day.depot.lat, self.day.depot.lon)
+        van.plan = [v.stop_id for v in van.visits] + [s.id for s in stops]
+        van.broken_at = van.home_at = None
         broken = False
         for stop in stops:
             order = self._orders[stop.order_id]
             target: Point = (order.lat, order.lon)
-            arrived = self._drive(van, rng, here, target, t, event)
+            arrived = self._drive(van, rng, here, target, t)
             if arrived is None:
                 broken = True
                 break
             t, here = arrived, target
-            event(t, "arrived", here, stop_id=stop.id, order_id=order.id)
+            ids = {"stop_id": stop.id, "order_id": order.id}
+            self._event(van, t, "arrived", here, **ids)
             done = max(t, order.windows[0].start if order.windows else t) + order.service_s
             van.legs.append(_dwell(here, t, done))
+            self._outcome(rng, van, order, stop, done, here)
+            self._event(van, done, "departed", here, **ids)
+            van.visits.append(_Visit(stop.id, t, done, here, len(van.legs), len(van.messages)))
             t = done
-            self._outcome(rng, order, stop, t, here, event)
-            event(t, "departed", here, stop_id=stop.id, order_id=order.id)
         if broken:
             # Stays put, online, until well after its shift should have ended.
             last = van.legs[-1]
             end = max(self.day_start + vehicle.shift_end_s, last.end + 2 * 3600)
             van.legs.append(_dwell(last.at(last.end)[0], last.end, end))
         else:
-            back = self._drive(van, rng, here, depot, t, event)
+            back = self._drive(van, rng, here, depot, t)
             t = back if back is not None else t
-            event(t, "shift_end", depot)
+            self._event(van, t, "shift_end", depot)
             van.messages.append(self._status(vehicle.id, False, t + 1))
+            van.home_at = t
         van.messages.sort(key=lambda m: m.ts)
-        return van
+
+    # --- following a new plan ----------------------------------------------------------
+
+    def reroute(self, vehicle_id: str, stop_ids: Sequence[str], at: float) -> bool:
+        """Make the van serve ``stop_ids`` (in this order) from ``at`` on.
+
+        The van finishes a stop it is serving (and the long stop it is parked for), then
+        drives from where it is through the stops it has not visited yet, and home. Stops
+        left out are no longer visited by this van; messages it would have sent after
+        ``at`` are replaced. ``at`` must not be before what was already played. False when
+        nothing changes: the van is broken down, back home, or already on that plan.
+        """
+        if at < self._now - 1e-6:
+            raise ValueError(f"cannot reroute at {at}: already played up to {self._now}")
+        van = self._by_id[vehicle_id]
+        unknown = [s for s in stop_ids if s not in self._stops]
+        if unknown:
+            raise ValueError(f"unknown stops: {unknown}")
+        if van.broken_at is not None and van.broken_at <= at:
+            return False
+        if van.home_at is not None and van.home_at <= at:
+            return False
+        visited = [v for v in van.visits if v.arrived <= at]
+        done_ids = {v.stop_id for v in visited}
+        todo = list(dict.fromkeys(s for s in stop_ids if s not in done_ids))
+        if todo == [s for s in van.plan if s not in done_ids]:
+            return False
+        if visited:
+            last = visited[-1]
+            legs, messages, t, here = last.legs, last.messages, last.done, last.where
+            rescan = False
+        else:
+            depot: Point = (self.day.depot.lat, self.day.depot.lon)
+            legs, t, here = 1, van.loaded_at, depot
+            rescan = at < van.scan_at
+            messages = 2 if rescan else 3  # online status, shift_start, then the scan
+        cut: _Leg | None = None
+        if at > t:  # on the road since the last stop (or the depot): stop the drive there
+            c = at
+            if van.paused_at is not None and van.paused_at <= at < van.paused_at + UNPLANNED_STOP_S:
+                c = van.paused_at + UNPLANNED_STOP_S
+            cut = van.legs[legs].cut(c)
+            t, here = c, cut.at(c)[0]
+        if van.paused_at is not None and van.paused_at > at:
+            self._paused.discard(vehicle_id)  # not had yet: it may come on the new route
+            van.paused_at = None
+        van.legs = van.legs[:legs] + ([cut] if cut is not None else [])
+        van.messages = van.messages[:messages]
+        van.visits = visited
+        if rescan:
+            self._scan(van, [self._stops[s] for s in todo])
+        van.reroutes += 1
+        rng = random.Random(f"{self.config.seed}-{vehicle_id}-reroute-{van.reroutes}")
+        self._lay_stops(van, rng, [self._stops[s] for s in todo], t, here)
+        van.leg_index = min(van.leg_index, len(van.legs) - 1)
+        van.message_index = min(van.message_index, len(van.messages))
+        return True
+
+    def planned_stops(self, vehicle_id: str) -> list[str]:
+        """The stop ids the van has served and will serve, in order, as laid out now."""
+        return list(self._by_id[vehicle_id].plan)
+
+    def visited_stops(self, vehicle_id: str, until: float | None = None) -> list[str]:
+        """The stop ids the van reaches (by ``until``, default the whole day), in order."""
+        end = math.inf if until is None else until
+        return [v.stop_id for v in self._by_id[vehicle_id].visits if v.arrived <= end]
+
+    def driven_km(self, vehicle_id: str | None = None, until: float | None = None) -> float:
+        """Kilometres driven by the van (or the whole fleet) up to ``until`` (default: now)."""
+        end = self._now if until is None else until
+        vans = self._vans if vehicle_id is None else [self._by_id[vehicle_id]]
+        return sum(leg.distance_at(end) for van in vans for leg in van.legs) / 1000
 
     def _outcome(
         self,
         rng: random.Random,
+        van: _VanDay,
         order: Order,
         stop: Stop,
         t: float,
         where: Point,
-        event: Callable[..., None],
     ) -> None:
         parcels = [p.id for p in order.parcels]
         ids = {"stop_id": stop.id, "order_id": order.id}
-        if rng.random() < self.config.failure_rate:
-            reasons, weights = zip(*_FAIL_REASONS, strict=True)
-            reason = rng.choices(reasons, weights)[0]
-            event(t, "failed", where, **ids, parcel_ids=parcels, reason=reason.value)
+        drawn = self._outcomes.get(stop.id)
+        if drawn is None:
+            if rng.random() < self.config.failure_rate:
+                reasons, weights = zip(*_FAIL_REASONS, strict=True)
+                drawn = (rng.choices(reasons, weights)[0], "")
+            else:
+                drawn = (None, rng.choice(["signature", "signature", "photo", "pin"]))
+            self._outcomes[stop.id] = drawn
+        reason, kind = drawn
+        if reason is not None:
+            self._event(van, t, "failed", where, **ids, parcel_ids=parcels, reason=reason.value)
         else:
-            kind = rng.choice(["signature", "signature", "photo", "pin"])
             pod = {"kind": kind, "ref": f"{kind}-{stop.id}"}
-            event(t, "delivered", where, **ids, parcel_ids=parcels, pod=pod)
+            self._event(van, t, "delivered", where, **ids, parcel_ids=parcels, pod=pod)
 
     def _drive(
         self,
@@ -344,7 +487,6 @@ class FleetSimulator:
         a: Point,
         b: Point,
         t: float,
-        event: Callable[..., None],
     ) -> float | None:
         """Add the drive from a to b starting at t; the arrival time, or None if broken down."""
         points = _path(rng, a, b)
@@ -382,7 +524,8 @@ class FleetSimulator:
                 dists.append(done)
                 leg = _Leg(points, cum, times, dists)
                 van.legs.append(leg)
-                event(t, "breakdown", leg.at(t)[0])
+                van.broken_at = t
+                self._event(van, t, "breakdown", leg.at(t)[0])
                 return None
             t, done = t + step, min(total, done + step * mps)
             if total - done < 1e-3:
@@ -391,6 +534,7 @@ class FleetSimulator:
             dists.append(done)
             if pause_at is not None and done >= pause_at - 1e-6:
                 # The long unplanned stop: parked between two stops, no event.
+                van.paused_at = t
                 times.append(t + UNPLANNED_STOP_S)
                 dists.append(done)
                 t += UNPLANNED_STOP_S

@@ -190,3 +190,174 @@ def test_parsed_fix_values() -> None:
     events = [p for p in parsed if isinstance(p, ExecutionEvent)]
     assert fixes and events
     assert all(f.vehicle_id == "V01" and f.source == "native" for f in fixes)
+
+
+# --- reroute: the van follows a new plan ---------------------------------------------
+
+SMALL = SimulatorConfig(position_interval_s=30.0, seed=3)
+
+
+def events_of(messages: list[SimMessage], vid: str) -> list[dict[str, Any]]:
+    return [e for v, e in bodies(messages, "/event") if v == vid]
+
+
+def quiet_van(sim: FleetSimulator) -> str:
+    d = sim.disruptions
+    troubled = {d.jam_vehicle, d.breakdown_vehicle, d.unplanned_vehicle}
+    return next(v.id for v in sim.day.vehicles if v.id not in troubled)
+
+
+def test_reroute_to_the_same_plan_changes_nothing() -> None:
+    plain = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
+    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    at = DAY0 + 11 * 3600
+    messages = sim.simulate_until(at)
+    for v in sim.day.vehicles:
+        rest = [s for s in sim.planned_stops(v.id) if s not in sim.visited_stops(v.id, at)]
+        assert sim.reroute(v.id, rest, at) is False
+    assert messages + sim.simulate_until(DAY0 + 86_400) == plain
+
+
+def test_reroute_mid_day_follows_the_new_order_from_where_the_van_is() -> None:
+    plain = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
+    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    vid = quiet_van(sim)
+    at = DAY0 + 11 * 3600 + 7
+    before = sim.simulate_until(at)
+    done = sim.visited_stops(vid, at)
+    rest = [s for s in sim.planned_stops(vid) if s not in done]
+    assert len(rest) >= 3
+    assert sim.reroute(vid, rest[::-1], at) is True
+    after = sim.simulate_until(DAY0 + 86_400)
+    day = before + after
+    # What was played before the reroute stands, and the other vans do not notice it.
+    assert before == [m for m in plain if m.ts <= at]
+    others = [m for m in day if f"/{vid}/" not in m.topic]
+    assert others == [m for m in plain if f"/{vid}/" not in m.topic]
+    # The van serves the rest in the new order, each stop once, then goes home.
+    assert sim.visited_stops(vid) == done + rest[::-1]
+    stops = [e["stop_id"] for e in events_of(after, vid) if e["type"] == "arrived"]
+    assert stops == rest[::-1]
+    kinds = [e["type"] for e in events_of(day, vid)]
+    assert kinds.count("shift_end") == 1 and kinds[-1] == "shift_end"
+    # A stop keeps the outcome it had in the morning layout.
+    outcome = {
+        e["stop_id"]: e["type"]
+        for e in events_of(plain, vid)
+        if e["type"] in ("delivered", "failed")
+    }
+    for e in events_of(day, vid):
+        if e["type"] in ("delivered", "failed"):
+            assert outcome[e["stop_id"]] == e["type"]
+    # No teleporting, no gap in the positions, event ids stay unique.
+    track = [b for v, b in bodies(day, "/position") if v == vid]
+    for a, b in itertools.pairwise(track):
+        assert round(b["ts"] - a["ts"], 3) == 30.0
+        metres = haversine_m(a["lat"], a["lon"], b["lat"], b["lon"])
+        assert metres / 30.0 * 3.6 < 60
+    ids = [e["event_id"] for e in events_of(day, vid)]
+    assert len(ids) == len(set(ids))
+    assert [m.ts for m in day] == sorted(m.ts for m in day)
+
+
+def test_reroute_drops_the_stops_left_out_and_is_deterministic() -> None:
+    def run() -> tuple[list[SimMessage], list[str], list[str]]:
+        sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+        vid = quiet_van(sim)
+        at = DAY0 + 10 * 3600
+        out = sim.simulate_until(at)
+        rest = [s for s in sim.planned_stops(vid) if s not in sim.visited_stops(vid, at)]
+        kept = rest[1::2]
+        sim.reroute(vid, kept, at)
+        out += sim.simulate_until(DAY0 + 86_400)
+        return out, kept, [s for s in rest if s not in kept]
+
+    first, kept, dropped = run()
+    second, _, _ = run()
+    assert first == second
+    visited = {e.get("stop_id") for _v, e in bodies(first, "/event")}
+    assert set(kept) <= visited
+    assert not set(dropped) & visited
+
+
+def test_reroute_while_serving_a_stop_finishes_it_first() -> None:
+    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    vid = quiet_van(sim)
+    plain = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
+    arrivals = [e for e in events_of(plain, vid) if e["type"] == "arrived"]
+    departures = {e["stop_id"]: e["ts"] for e in events_of(plain, vid) if e["type"] == "departed"}
+    serving = arrivals[3]
+    at = (serving["ts"] + departures[serving["stop_id"]]) / 2
+    sim.simulate_until(at)
+    rest = [s for s in sim.planned_stops(vid) if s not in sim.visited_stops(vid, at)]
+    # The dispatcher's list still names the stop being served: it is not visited twice.
+    assert sim.reroute(vid, [serving["stop_id"], *rest[::-1]], at)
+    after = events_of(sim.simulate_until(DAY0 + 86_400), vid)
+    assert after[0]["stop_id"] == serving["stop_id"] and after[0]["type"] in ("delivered", "failed")
+    assert after[1]["type"] == "departed" and after[1]["ts"] == departures[serving["stop_id"]]
+    assert [e["stop_id"] for e in after if e["type"] == "arrived"] == rest[::-1]
+
+
+def test_reroute_before_loading_scans_the_new_stops_and_after_a_breakdown_does_nothing() -> None:
+    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    vid = quiet_van(sim)
+    first = sim.planned_stops(vid)[:3]
+    assert sim.reroute(vid, first, sim.start_time)
+    day = sim.simulate_until(DAY0 + 86_400)
+    scans = [e for e in events_of(day, vid) if e["type"] == "scan"]
+    orders = {s.id: s.order_id for s in sim.day.stops}
+    assert len(scans) == 1
+    assert {p.rsplit("-", 1)[0] for p in scans[0]["parcel_ids"]} == {orders[s] for s in first}
+    assert sim.visited_stops(vid) == first
+
+    broken = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    d = broken.disruptions
+    assert d.breakdown_vehicle is not None
+    whole = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
+    at = next(e["ts"] for e in events_of(whole, d.breakdown_vehicle) if e["type"] == "breakdown")
+    broken.simulate_until(at + 60)
+    plan = broken.planned_stops(d.breakdown_vehicle)
+    assert broken.reroute(d.breakdown_vehicle, plan[::-1], at + 60) is False
+    with pytest.raises(ValueError):
+        broken.reroute(d.breakdown_vehicle, plan, at)
+
+
+def test_reroute_keeps_the_breakdown_and_the_long_stop_on_the_new_route() -> None:
+    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    d = sim.disruptions
+    at = DAY0 + 9.5 * 3600
+    sim.simulate_until(at)
+    for vid in (d.breakdown_vehicle, d.unplanned_vehicle):
+        assert vid is not None
+        rest = [s for s in sim.planned_stops(vid) if s not in sim.visited_stops(vid, at)]
+        assert sim.reroute(vid, rest[::-1], at)
+    day = sim.simulate_until(DAY0 + 86_400)
+    breakdown = [e for e in events_of(day, str(d.breakdown_vehicle)) if e["type"] == "breakdown"]
+    assert len(breakdown) == 1 and breakdown[0]["ts"] >= d.breakdown_at
+    track = [b for v, b in bodies(day, "/position") if v == d.unplanned_vehicle]
+    longest = run = 0
+    for b in track:
+        run = run + 1 if b["speed_kmh"] == 0 else 0
+        longest = max(longest, run)
+    assert longest * 30 >= 24 * 60
+
+
+def test_driven_km_adds_up_the_drives() -> None:
+    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    assert sim.driven_km() == 0.0
+    sim.simulate_until(DAY0 + 12 * 3600)
+    noon = sim.driven_km()
+    sim.simulate_until(DAY0 + 86_400)
+    total = sim.driven_km()
+    assert 0 < noon < total
+    assert total == pytest.approx(sum(sim.driven_km(v.id) for v in sim.day.vehicles))
+    # About the morning plan's straight lines times the street circuity, and more.
+    depot = sim.day.depot
+    orders = {o.id: o for o in sim.day.orders}
+    stops = {s.id: orders[s.order_id] for s in sim.day.stops}
+    vid = quiet_van(sim)
+    points = [(depot.lat, depot.lon)]
+    points += [(stops[s].lat, stops[s].lon) for s in sim.planned_stops(vid)]
+    points.append((depot.lat, depot.lon))
+    straight = sum(haversine_m(*a, *b) for a, b in itertools.pairwise(points)) / 1000
+    assert straight < sim.driven_km(vid) < 1.6 * straight
