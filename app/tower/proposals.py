@@ -26,6 +26,7 @@ from app.storage.operations_repository import decide_proposal, store_plan_versio
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations
 from app.tower.replanning import (
+    PICKUP,
     LiveProblem,
     Proposal,
     build_live_problem,
@@ -166,9 +167,16 @@ class ProposalDesk:
         record = self._open(proposal_id)
         proposal = record.proposal
         now = self.clock.now()
-        changed = set(proposal.diff.changed_vehicles) | {
-            self.operations.tracker.stops[s].vehicle_id for s in proposal.unserved
-        }
+        changed = (
+            set(proposal.diff.changed_vehicles)
+            | {self.operations.tracker.stops[s].vehicle_id for s in proposal.unserved}
+            | set(proposal.live.rescued_from.values())
+            | {
+                v
+                for v, ordered in proposal.routes.items()
+                if set(ordered) & set(proposal.live.rescued_from)
+            }
+        )
         previous = tuple(self.operations.tracker.stops.values())
         status = "auto_accepted" if auto else "accepted"
         reason = record.auto_reason if auto else None
@@ -192,6 +200,7 @@ class ProposalDesk:
             "auto" if auto else "re-plan",
             list(proposal.unserved),
             decide,
+            self._collect_orders(proposal),
         )
         record.status = status
         record.plan_version = version
@@ -222,6 +231,7 @@ class ProposalDesk:
         source: str,
         unserved: list[str],
         decide: Callable[[Any, int], None],
+        collect: dict[str, list[dict[str, Any]]] | None = None,
     ) -> int:
         """Store the stops as a new plan version, make them live, publish changed routes."""
         now = self.clock.now()
@@ -249,8 +259,36 @@ class ProposalDesk:
         self.feed.storage.submit(store).result()
         plan_id, version = box["plan"]
         self.apply_stops(new_stops)
-        self._publish_routes(routes, version, plan_id)
+        self._publish_routes(routes, version, plan_id, collect or {})
         return version
+
+    def _collect_orders(self, proposal: Proposal) -> dict[str, list[dict[str, Any]]]:
+        """For each rescuing van: where to collect which parcels of a broken-down van."""
+        tracker = self.operations.tracker
+        out: dict[str, list[dict[str, Any]]] = {}
+        for vehicle_id, ordered in proposal.routes.items():
+            by_van: dict[str, list[str]] = {}
+            for item in ordered:
+                if item.startswith(PICKUP):
+                    stop_id = item[len(PICKUP) :]
+                    by_van.setdefault(proposal.live.rescued_from[stop_id], []).append(stop_id)
+            for broken, stop_ids in by_van.items():
+                lat, lon = proposal.live.rescue_site[broken]
+                parcels = [
+                    p.id
+                    for sid in stop_ids
+                    for p in tracker.orders[tracker.stops[sid].order_id].parcels
+                ]
+                out.setdefault(vehicle_id, []).append(
+                    {
+                        "from_vehicle": broken,
+                        "lat": lat,
+                        "lon": lon,
+                        "stop_ids": stop_ids,
+                        "parcel_ids": parcels,
+                    }
+                )
+        return out
 
     def reject(self, proposal_id: int, user: str, reason: str) -> ProposalRecord:
         """Turn the proposal down; the reason goes to the audit log."""
@@ -286,7 +324,8 @@ class ProposalDesk:
                 ),
                 default=-1,
             )
-            for n, sid in enumerate(ordered):
+            real = [sid for sid in ordered if not sid.startswith(PICKUP)]
+            for n, sid in enumerate(real):
                 out[sid] = replace(
                     current[sid],
                     vehicle_id=vehicle_id,
@@ -298,7 +337,11 @@ class ProposalDesk:
         return list(out.values())
 
     def _publish_routes(
-        self, routes: dict[str, list[tuple[str, float]]], version: int, plan_id: int
+        self,
+        routes: dict[str, list[tuple[str, float]]],
+        version: int,
+        plan_id: int,
+        collect: dict[str, list[dict[str, Any]]],
     ) -> None:
         prefix = self.settings.broker.topic_prefix
         orders = {o.id: o for o in self.snapshot.orders}
@@ -320,6 +363,9 @@ class ProposalDesk:
                     for sid, eta in ordered
                 ],
             }
+            if collect.get(vehicle_id):
+                # Parcels of a broken-down van: collect them before delivering them.
+                body["collect"] = collect[vehicle_id]
             payload = json.dumps(body, separators=(",", ":"))
             self.feed.publish(f"{prefix}/vehicles/{vehicle_id}/route", payload, qos=1, retain=True)
 
@@ -343,6 +389,8 @@ def _diff_json(proposal: Proposal) -> dict[str, Any]:
             {"stop": e.stop_id, "before": e.before, "after": e.after} for e in d.eta_changes
         ],
         "unserved": list(proposal.unserved),
+        "unserved_reasons": proposal.unserved_reasons,
+        "rescued_from": proposal.live.rescued_from,
         "changed_vehicles": list(d.changed_vehicles),
     }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.domain.execution import ExecutionTracker
 from app.domain.geo import haversine_m
@@ -27,6 +27,7 @@ from app.domain.plan_diff import (
 from app.planning.matrix import MatrixProvider
 from app.planning.problem import (
     Node,
+    PickupDelivery,
     PlanResult,
     RoutingProblem,
     Van,
@@ -39,6 +40,7 @@ REASSIGN_COST_M = 2000
 # A minute late costs as much as 1 km driven.
 LATE_COST_PER_S = 17
 NEIGHBOURS = 2
+PICKUP = "pickup:"
 # A re-plan may keep a van out past its shift (overtime shows in the figures) rather than
 # leave it with no feasible way home.
 OVERTIME_ALLOWANCE_S = 3 * 3600
@@ -60,9 +62,13 @@ class LiveProblem:
     day_start: float
     now: float
     trigger: str
+    # A broken-down van's stops, rescued by another: stop id -> the broken van. Their
+    # pickup nodes (at the breakdown site) are named PICKUP + stop id.
+    rescued_from: dict[str, str] = field(default_factory=dict)
+    rescue_site: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def stop_of(self, node: int) -> str:
-        """The stop id of a stop node."""
+        """The stop id of a stop node (PICKUP + stop id for a rescue pickup)."""
         return self.stop_ids[node - 1 - len(self.vehicles)]
 
 
@@ -97,7 +103,9 @@ def build_live_problem(
 ) -> LiveProblem:
     """The problem of re-planning ``vehicles`` from where they are, at ``now``."""
     now_s = math.ceil(now - day_start)
-    nodes = [Node(depot.id, depot.lon, depot.lat, windows=((depot.opens_s, depot.closes_s),))]
+    broken = [v for v in vehicles if tracker.vehicle_progress_ref(v.id).broken_down_at is not None]
+    vehicles = [v for v in vehicles if v not in broken]
+    nodes = [Node(depot.id, depot.lon, depot.lat)]
     for v in vehicles:
         fix = positions.get(v.id)
         lon, lat = (fix.lon, fix.lat) if fix is not None else (depot.lon, depot.lat)
@@ -116,6 +124,28 @@ def build_live_problem(
             if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
                 locks.append(VehicleLock(node, index))
         routes.append(route)
+    pairs: list[PickupDelivery] = []
+    rescued: dict[str, str] = {}
+    sites: dict[str, tuple[float, float]] = {}
+    for v in broken:
+        fix = positions.get(v.id)
+        lat, lon = (fix.lat, fix.lon) if fix is not None else (depot.lat, depot.lon)
+        sites[v.id] = (lat, lon)
+        for stop, _progress in tracker.remaining(v.id):
+            delivery = _stop_node(stop.id, tracker.orders[stop.order_id], day_start)
+            pickup = Node(
+                PICKUP + stop.id,
+                lon,
+                lat,
+                delivery.weight,
+                delivery.volume,
+                120,
+                drop_penalty=delivery.drop_penalty,
+            )
+            nodes += [pickup, delivery]
+            stop_ids += [PICKUP + stop.id, stop.id]
+            pairs.append(PickupDelivery(len(nodes) - 2, len(nodes) - 1))
+            rescued[stop.id] = v.id
     vans = tuple(
         Van(
             v.id,
@@ -131,19 +161,21 @@ def build_live_problem(
         )
         for i, v in enumerate(vehicles)
     )
-    # The depot's hours bound a departure from it; a van on the road is already out.
-    nodes[0] = Node(depot.id, depot.lon, depot.lat)
+    # No opening hours on the depot node: a van on the road is already out.
     matrices = provider.matrices([(n.x, n.y) for n in nodes], departure_s=now_s)
     problem = RoutingProblem(
         nodes=tuple(nodes),
         vans=vans,
         matrices=matrices,
         vehicle_locks=tuple(locks),
+        pairs=tuple(pairs),
         reassign_cost=REASSIGN_COST_M,
         resequence_only=resequence_only,
         late_cost_per_s=LATE_COST_PER_S,
     )
-    return LiveProblem(problem, tuple(vehicles), tuple(stop_ids), day_start, now, trigger)
+    return LiveProblem(
+        problem, tuple(vehicles), tuple(stop_ids), day_start, now, trigger, rescued, sites
+    )
 
 
 def _stop_node(stop_id: str, order: Order, day_start: float) -> Node:
@@ -175,6 +207,7 @@ class Proposal:
     after: tuple[PlannedStop, ...]
     diff: PlanDiff
     unserved: tuple[str, ...]
+    unserved_reasons: dict[str, str] = field(default_factory=dict)
 
 
 def schedule(live: LiveProblem, van: int, route: Sequence[int]) -> tuple[list[float], float]:
@@ -210,7 +243,8 @@ def _planned(
         for seq, (node, eta) in enumerate(zip(route, arrivals, strict=True)):
             windows = problem.nodes[node].windows
             end = live.day_start + windows[-1][1] if windows else math.inf
-            stops.append(PlannedStop(live.stop_of(node), live.vehicles[van].id, seq, eta, end))
+            if not live.stop_of(node).startswith(PICKUP):
+                stops.append(PlannedStop(live.stop_of(node), live.vehicles[van].id, seq, eta, end))
             metres += problem.matrices.distance[at][node]
             at = node
         metres += problem.matrices.distance[at][problem.vans[van].end]
@@ -225,15 +259,21 @@ def make_proposal(live: LiveProblem, result: PlanResult) -> Proposal:
     before, before_vans = _planned(live, current)
     proposed = [list(r.stops) for r in sorted(result.routes, key=lambda r: r.van)]
     after, after_vans = _planned(live, proposed)
-    unserved = tuple(live.stop_of(d.node) for d in result.dropped)
-    figures_before: DayFigures = day_figures(before, before_vans, 0)
+    unserved = tuple(
+        live.stop_of(d.node) for d in result.dropped if not live.stop_of(d.node).startswith(PICKUP)
+    )
+    # Without a rescue, a broken-down van's stops would not be served at all.
+    figures_before: DayFigures = day_figures(before, before_vans, len(live.rescued_from))
     figures_after: DayFigures = day_figures(after, after_vans, len(unserved))
-    reasons = {live.stop_of(d.node): d.reason for d in result.dropped}
+    reasons = {live.stop_of(d.node): d.reason for d in result.dropped} | {
+        sid: f"rescued from {van}, broken down" for sid, van in live.rescued_from.items()
+    }
     diff = diff_plans(before, after, figures_before, figures_after, reasons)
     routes = {
         live.vehicles[van].id: tuple(live.stop_of(n) for n in route)
         for van, route in enumerate(proposed)
     }
+    reasons_unserved = {sid: reasons.get(sid, "not served") for sid in unserved}
     return Proposal(
         live=live,
         routes=routes,
@@ -242,4 +282,5 @@ def make_proposal(live: LiveProblem, result: PlanResult) -> Proposal:
         after=tuple(after),
         diff=diff,
         unserved=unserved,
+        unserved_reasons=reasons_unserved,
     )

@@ -20,6 +20,7 @@ from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
 from app.tower.proposals import ProposalRecord
+from app.tower.replanning import PICKUP
 
 
 def make_tower(tmp_path: Path, replan: ReplanSettings, hour: float = 10) -> ControlTower:
@@ -178,3 +179,34 @@ def test_a_proposal_the_policy_accepts_is_applied_without_a_person(tower: Contro
     assert record.status == "auto_accepted" and record.plan_version is not None
     entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_auto_accepted")
     assert entry["user"] == "policy" and entry["detail"]["auto_accepted"] is True
+
+
+def test_a_broken_down_van_is_rescued_by_a_neighbour_pickup_first(tower: ControlTower) -> None:
+    for vehicle_id in ("V01", "V02", "V03"):
+        on_the_road(tower, vehicle_id, delivered=4)
+    now = tower.clock.now()
+    fix = tower.feed.fleet.latest_fixes()["V01"]
+    tower.feed.mailbox.put(
+        ExecutionEvent("bd-V01", "V01", now, EventType.BREAKDOWN, lat=fix.lat, lon=fix.lon), now
+    )
+    tower.tick()
+    stranded = [s.id for s, _ in tower.operations.tracker.remaining("V01")]
+    assert stranded
+    assert tower.proposals.request("V01", "breakdown on V01")
+    record = wait_for_proposal(tower)
+    proposal = record.proposal
+    assert "V01" not in proposal.routes  # the broken van drives no more
+    assert set(proposal.live.rescued_from) == set(stranded)
+    for sid in stranded:
+        if sid in proposal.unserved:
+            assert proposal.unserved_reasons[sid]  # back to the depot, and why
+            continue
+        [ordered] = [r for r in proposal.routes.values() if sid in r]
+        assert ordered.index(PICKUP + sid) < ordered.index(sid)  # collected, then delivered
+    assert proposal.diff.before.unserved == len(stranded)
+    assert proposal.diff.after.unserved < len(stranded)
+    collect = tower.proposals._collect_orders(proposal)
+    assert collect and all(c["from_vehicle"] == "V01" for v in collect.values() for c in v)
+    tower.proposals.accept(record.id, "alice")
+    left = {s.id for s in tower.route_of("V01")}
+    assert not left & (set(stranded) - set(proposal.unserved))
