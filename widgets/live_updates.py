@@ -112,6 +112,8 @@ class LiveUpdates(QObject):
             total = sum(t.count for t in self.tower.feed.fleet.rejection_counts.values())
             self.status.set_rejections(total)
         changed_stops = set(tick.operations.stop_status)
+        for eta in tick.operations.etas.values():  # new ETAs: the stops' tooltips follow
+            changed_stops.update(s.stop_id for s in eta.stops)
         if changed_stops:
             self.map.update([], [stop_marker(s) for s in self.tower.stop_views(changed_stops)])
         if tick.operations.exceptions:

@@ -30,6 +30,7 @@ from widgets.order_search import OrderSearchDock
 from widgets.proposal_review import ProposalReview
 from widgets.proposals_dock import ProposalsDock
 from widgets.status_bar import TowerStatusBar
+from widgets.telemetry_dialog import TelemetryDialog
 from widgets.theme import DARK, LIGHT, apply_theme
 from widgets.vehicle_timeline import TimelineStop, VehicleTimeline
 from widgets.vehicles_dock import VehiclesDock
@@ -170,6 +171,12 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.theme_actions[name] = action
 
+        telemetry_menu = self.menuBar().addMenu("&Telemetry")
+        health = QAction("&Rejected payloads and unknown devices…", self)
+        health.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        health.triggered.connect(self.show_telemetry)
+        telemetry_menu.addAction(health)
+
         exceptions_menu = self.menuBar().addMenu("&Exceptions")
         for action in (
             self.exceptions_dock.acknowledge_action,
@@ -213,6 +220,12 @@ class MainWindow(QMainWindow):
             "Control tower",
             "Control tower for last-mile delivery dispatchers.\nSee, detect, act, tell, learn.",
         )
+
+    def show_telemetry(self) -> TelemetryDialog:
+        """The rejected payloads by reason and the devices waiting to be mapped."""
+        dialog = TelemetryDialog(self.tower.feed.fleet, self)
+        dialog.show()
+        return dialog
 
     def selected_vehicle(self) -> str:
         """The vehicle selected in the table ("" when none)."""

@@ -146,6 +146,23 @@ def stored_event_ids(sessions: Sessions, since: float) -> set[str]:
         )
 
 
+def stored_rejections(sessions: Sessions) -> dict[str, RejectionTally]:
+    """Rejected payloads counted per reason since the database began."""
+    with sessions() as session:
+        rows = session.scalars(select(RejectionCountRow).order_by(RejectionCountRow.reason))
+        return {r.reason: RejectionTally(r.count, r.last_detail, r.last_at) for r in rows}
+
+
+def stored_unknown_devices(sessions: Sessions) -> list[UnknownDeviceSighting]:
+    """Devices that sent positions but map to no vehicle, by device id."""
+    with sessions() as session:
+        rows = session.scalars(select(UnknownDeviceRow).order_by(UnknownDeviceRow.device_id))
+        return [
+            UnknownDeviceSighting(r.device_id, r.source, r.first_seen, r.last_seen, r.count)
+            for r in rows
+        ]
+
+
 def fleet_report(sessions: Sessions) -> dict[str, Any]:
     """What the database knows about the fleet, shaped for ``main.py fleet --json``."""
     with sessions() as session:
@@ -163,20 +180,20 @@ def fleet_report(sessions: Sessions) -> dict[str, Any]:
                 )
             ).all()
         )
-        rejections = {
-            r.reason: {"count": r.count, "last_detail": r.last_detail, "last_at": r.last_at}
-            for r in session.scalars(select(RejectionCountRow).order_by(RejectionCountRow.reason))
+    rejections = {
+        reason: {"count": t.count, "last_detail": t.last_detail, "last_at": t.last_at}
+        for reason, t in stored_rejections(sessions).items()
+    }
+    unknown = [
+        {
+            "device_id": u.device_id,
+            "source": u.source,
+            "first_seen": u.first_seen,
+            "last_seen": u.last_seen,
+            "count": u.count,
         }
-        unknown = [
-            {
-                "device_id": r.device_id,
-                "source": r.source,
-                "first_seen": r.first_seen,
-                "last_seen": r.last_seen,
-                "count": r.count,
-            }
-            for r in session.scalars(select(UnknownDeviceRow).order_by(UnknownDeviceRow.device_id))
-        ]
+        for u in stored_unknown_devices(sessions)
+    ]
     with sessions() as session:
         vehicle_ids = list(session.scalars(select(VehicleRow.id).order_by(VehicleRow.id)))
     latest = {f.vehicle_id: f for f in latest_fixes(sessions)}

@@ -16,7 +16,13 @@ from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
-from app.storage.telemetry_repository import latest_fixes, store_telemetry, stored_event_ids
+from app.storage.telemetry_repository import (
+    latest_fixes,
+    store_telemetry,
+    stored_event_ids,
+    stored_rejections,
+    stored_unknown_devices,
+)
 from app.storage.worker import StorageWorker
 from app.telemetry.embedded_broker import EmbeddedBroker
 from app.telemetry.mailbox import TelemetryMailbox
@@ -101,11 +107,14 @@ class TelemetryFeed:
         return self._client
 
     def restore(self) -> None:
-        """Rebuild the live state from the database: last fixes and the events seen."""
+        """Rebuild the live state from the database: last fixes, the events seen, the
+        rejection counts and the unknown devices."""
         now = self.clock.now()
         self.fleet.restore(
             latest_fixes(self._sessions),
             stored_event_ids(self._sessions, now - _EVENT_MEMORY_S),
+            stored_rejections(self._sessions),
+            stored_unknown_devices(self._sessions),
             now=now,
         )
 

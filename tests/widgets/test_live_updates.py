@@ -118,7 +118,15 @@ def test_a_malformed_payload_is_counted_in_the_status_bar(
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     publisher = publisher_for(demo_tower)
     publisher.publish("tower/v1/vehicles/V01/position", b"{not json")
+    owntracks = {"_type": "location", "lat": 45.7, "lon": 4.8, "tst": int(time.time())}
+    publisher.publish("owntracks/bob/phone", json.dumps(owntracks))
     qtbot.waitUntil(lambda: "1" in window.status.rejections_label.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: bool(demo_tower.feed.fleet.unknown_devices), timeout=10_000)
+    dialog = window.show_telemetry()
+    qtbot.addWidget(dialog)
+    assert dialog.rejections.item(0, 0).text() == "bad_json"
+    assert dialog.rejections.item(0, 1).text() == "1"
+    assert dialog.unknown.item(0, 0).text() == "bob/phone"
     publisher.close()
 
 

@@ -1,0 +1,69 @@
+"""Telemetry health for a dispatcher or admin: rejected payloads and unknown devices."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.live_fleet import LiveFleet
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _table(headers: list[str], rows: list[list[str]], parent: QWidget) -> QTableWidget:
+    """A read-only table of plain text (payload details are data, never markup)."""
+    table = QTableWidget(len(rows), len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(text))
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class TelemetryDialog(QDialog):
+    """Rejected payloads per reason (with the last example) and devices to map."""
+
+    def __init__(self, fleet: LiveFleet, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Telemetry: rejected payloads and unknown devices")
+        self.resize(900, 520)
+        layout = QVBoxLayout(self)
+        rejections = sorted(fleet.rejection_counts.items())
+        layout.addWidget(QLabel("Rejected payloads (counted, logged, never applied):", self))
+        self.rejections = _table(
+            ["Reason", "Count", "Last seen", "Last example"],
+            [[reason, str(t.count), _when(t.last_at), t.last_detail] for reason, t in rejections],
+            self,
+        )
+        layout.addWidget(self.rejections)
+        layout.addWidget(
+            QLabel("Unknown devices (map them in [broker.device_map] to a vehicle):", self)
+        )
+        self.unknown = _table(
+            ["Device", "Format", "First seen", "Last seen", "Fixes"],
+            [
+                [u.device_id, u.source, _when(u.first_seen), _when(u.last_seen), str(u.count)]
+                for u in fleet.unknown_devices
+            ],
+            self,
+        )
+        layout.addWidget(self.unknown)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
