@@ -150,6 +150,8 @@ class Settings:
     map: MapSettings = field(default_factory=MapSettings)
     depot: DepotSettings = field(default_factory=DepotSettings)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    # A depot's own values for some thresholds: ``[depot_thresholds.D1] off_route_m = 800``.
+    depot_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
     demo: DemoSettings = field(default_factory=DemoSettings)
     planning: PlanningSettings = field(default_factory=PlanningSettings)
     replan: ReplanSettings = field(default_factory=ReplanSettings)
@@ -258,6 +260,25 @@ def _build(cls: type[Any], raw: Any, where: str) -> Any:
     return cls(**values)
 
 
+def _depot_thresholds(value: Any, name: str) -> dict[str, dict[str, float]]:
+    """``[depot_thresholds.D1]`` tables: a depot's own values for some thresholds."""
+    if isinstance(value, _EnvText) or not isinstance(value, dict):
+        raise SettingsError(f"{name}: set per-depot thresholds as tables in the file")
+    known = {f.name for f in dataclasses.fields(Thresholds)}
+    out: dict[str, dict[str, float]] = {}
+    for depot, table in value.items():
+        if not isinstance(table, dict):
+            raise SettingsError(f"{name}.{depot}: expected a table of thresholds")
+        for key, number in table.items():
+            if key not in known:
+                choices = ", ".join(sorted(known))
+                raise SettingsError(f"{name}.{depot}.{key}: unknown key (known here: {choices})")
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
+                raise SettingsError(f"{name}.{depot}.{key}: expected a number >= 0")
+        out[str(depot)] = {k: float(v) for k, v in table.items()}
+    return out
+
+
 def _convert(hint: Any, value: Any, name: str) -> Any:
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
@@ -288,6 +309,8 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
         if not isinstance(value, str):
             raise SettingsError(f"{name}: expected text, got {value!r}")
         return str(value)
+    if origin is dict and typing.get_args(hint)[1] is not str:
+        return _depot_thresholds(value, name)
     if origin is dict:
         if isinstance(value, _EnvText):
             raise SettingsError(f"{name}: set tables in the file, not the environment")

@@ -86,7 +86,11 @@ class Operations:
         )
         self.inference = ArrivalInference.from_thresholds(settings.thresholds)
         self.predictor = EtaPredictor(tz=settings.depot.timezone)
-        self.state = FleetState(RuleThresholds.from_settings(settings.thresholds))
+        per_depot = {
+            depot: RuleThresholds.from_settings(settings.thresholds, values)
+            for depot, values in settings.depot_thresholds.items()
+        }
+        self.state = FleetState(RuleThresholds.from_settings(settings.thresholds), per_depot)
         depots = {d.id: d for d in snapshot.depots}
         for vehicle in snapshot.vehicles:
             depot = depots.get(vehicle.depot_id)

@@ -88,3 +88,26 @@ def test_bad_environment_value_names_the_key() -> None:
 def test_bad_values_are_refused_with_the_key(tmp_path: Path, toml: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings(write(tmp_path, toml), environ={})
+
+
+def test_a_depot_has_thresholds_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "tower.toml"
+    path.write_text("[depot_thresholds.D2]\noff_route_m = 800\nstopped_min = 12\n")
+    settings = load_settings(path, environ={})
+    assert settings.depot_thresholds == {"D2": {"off_route_m": 800.0, "stopped_min": 12.0}}
+    assert settings.thresholds.off_route_m == 500.0  # the others keep the defaults
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[depot_thresholds.D2]\noff_route = 800\n", "depot_thresholds.D2.off_route: unknown key"),
+        ("[depot_thresholds.D2]\noff_route_m = -1\n", "depot_thresholds.D2.off_route_m: expected"),
+        ("[depot_thresholds]\nD2 = 5\n", "depot_thresholds.D2: expected a table"),
+    ],
+)
+def test_bad_depot_thresholds_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "tower.toml"
+    path.write_text(toml)
+    with pytest.raises(SettingsError, match=message.replace(".", r"\.")):
+        load_settings(path, environ={})
