@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from app.foundation.clock import ManualClock
-from app.foundation.settings import Settings
+from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
 from app.telemetry.embedded_broker import EmbeddedBroker, free_port
 from app.tower.control_tower import ControlTower
@@ -136,7 +136,7 @@ def road(tmp_path: Path) -> Iterator[Road]:
     """A demo-seeded tower at 10:00 on a manual clock, started on the embedded broker."""
     from tests.integration.road import Road  # road.py uses this module's wait_until
 
-    settings = Settings()
+    settings = Settings(replan=ReplanSettings(auto_request=False))  # rules only, no solves
     sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
     day = OperatingDay.at(time.time(), settings.depot.timezone)
     ensure_demo_day(sessions, settings, day)
