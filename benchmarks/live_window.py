@@ -142,7 +142,7 @@ def main() -> None:
         return
 
     prepare_qt_environment(offscreen=True)
-    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from widgets.main_window import MainWindow
@@ -243,6 +243,8 @@ def main() -> None:
         stored = sum(v["fixes"] for v in fleet_report(tower.sessions)["vehicles"])
         received = tower.feed.counters().fixes
         window.deleteLater()
+        # The page must go before the application, or QtWebEngine crashes at exit.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         mosquitto.terminate()
         mosquitto.wait(10)
 

@@ -308,6 +308,21 @@ def vehicle_marker(v: VehicleView, depot: Depot, now: float) -> VehicleMarker:
     )
 
 
+def live_marker(v: VehicleView, depot: Depot) -> VehicleMarker:
+    """A live update: position, motion, state and next stop only (the page keeps the
+    label, plate and driver it was drawn with), so batches stay small."""
+    return VehicleMarker(
+        id=v.id,
+        lat=depot.lat if v.lat is None else v.lat,
+        lon=depot.lon if v.lon is None else v.lon,
+        state=MAP_STATES.get(v.state, MOVING),
+        heading_deg=v.heading_deg,
+        speed_kmh=v.speed_kmh,
+        last_seen=v.last_seen,
+        next_stop=v.next_stop,
+    )
+
+
 def stop_marker(s: StopView) -> StopMarker:
     """One stop marker from its view."""
     return StopMarker(
