@@ -28,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,7 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -159,7 +161,8 @@ def main() -> None:
         window.resize(1600, 1000)
 
         gaps: list[float] = []
-        latencies: list[float] = []
+        # Compact: millions of samples in a list of floats would be counted as growth.
+        latencies = array("d")
         drained: list[float] = []  # fix timestamps drained, not yet sent to the page
         in_flight: deque[list[float]] = deque()
         state: dict[str, Any] = {"running": False}
