@@ -86,8 +86,9 @@ def publish(port: int, vehicles: int, seconds: float) -> None:
     topics = [f"tower/v1/vehicles/V{n + 1:02d}/position" for n in range(vehicles)]
     start = time.monotonic()
     sent = 0
-    while time.monotonic() - start < seconds:
-        second = math.floor(time.monotonic() - start)
+    # Count the seconds: re-reading the clock after the last van's slot (just before
+    # the next second) would replay the same second and double the rate.
+    for second in range(math.ceil(seconds)):
         for v in range(vehicles):
             due = start + second + v / vehicles
             delay = due - time.monotonic()
