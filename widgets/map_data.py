@@ -190,20 +190,6 @@ def vehicle_state(
     return STOPPED_AT_STOP if at_stop else STOPPED_ELSEWHERE
 
 
-def marker_for_fix(fix: TelemetryFix, state: str, next_stop: str | None = None) -> VehicleMarker:
-    """The live-update marker for a new fix: position, motion, state; the rest unchanged."""
-    return VehicleMarker(
-        id=fix.vehicle_id,
-        lat=fix.lat,
-        lon=fix.lon,
-        state=state,
-        heading_deg=fix.heading_deg,
-        speed_kmh=fix.speed_kmh,
-        last_seen=fix.ts,
-        next_stop=next_stop,
-    )
-
-
 def _window_text(window: TimeWindow | None) -> str:
     return "" if window is None else f"{clock_text(window.start)}–{clock_text(window.end)}"
 
