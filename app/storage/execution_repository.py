@@ -7,11 +7,11 @@ through the tracker, and each van's newest position.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.model import EventType, ExecutionEvent, FailureReason, ProofOfDelivery, TelemetryFix
-from app.storage.orm import ExecutionEventRow, OrderRow, TelemetryFixRow
+from app.domain.model import EventType, ExecutionEvent, FailureReason, ProofOfDelivery
+from app.storage.orm import ExecutionEventRow, OrderRow
 
 Sessions = sessionmaker[Session]
 
@@ -63,33 +63,3 @@ def _event(r: ExecutionEventRow) -> ExecutionEvent | None:
         lon=r.lon,
         inferred=bool(r.inferred),
     )
-
-
-def newest_fixes_between(sessions: Sessions, since: float, until: float) -> list[TelemetryFix]:
-    """Each vehicle's newest stored fix with ``since <= ts < until``, by vehicle id."""
-    in_range = (TelemetryFixRow.ts >= since) & (TelemetryFixRow.ts < until)
-    newest = (
-        select(TelemetryFixRow.vehicle_id, func.max(TelemetryFixRow.ts).label("ts"))
-        .where(in_range)
-        .group_by(TelemetryFixRow.vehicle_id)
-        .subquery()
-    )
-    query = select(TelemetryFixRow).join(
-        newest,
-        (TelemetryFixRow.vehicle_id == newest.c.vehicle_id) & (TelemetryFixRow.ts == newest.c.ts),
-    )
-    seen: dict[str, TelemetryFix] = {}
-    with sessions() as session:
-        for r in session.scalars(query):
-            seen[r.vehicle_id] = TelemetryFix(
-                r.vehicle_id,
-                r.ts,
-                r.lat,
-                r.lon,
-                r.speed_kmh,
-                r.heading_deg,
-                r.accuracy_m,
-                r.odometer_km,
-                r.source,
-            )
-    return sorted(seen.values(), key=lambda f: f.vehicle_id)

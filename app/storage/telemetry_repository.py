@@ -110,16 +110,20 @@ def _event_row(e: ExecutionEvent) -> dict[str, Any]:
     }
 
 
-def latest_fixes(sessions: Sessions) -> list[TelemetryFix]:
-    """The newest stored fix of every vehicle, to rebuild the live state at start."""
-    newest = (
-        select(TelemetryFixRow.vehicle_id, func.max(TelemetryFixRow.ts).label("ts"))
-        .group_by(TelemetryFixRow.vehicle_id)
-        .subquery()
-    )
+def latest_fixes(
+    sessions: Sessions, since: float | None = None, until: float | None = None
+) -> list[TelemetryFix]:
+    """Each vehicle's newest stored fix (with ``since <= ts < until`` when given), by
+    vehicle id: to rebuild the live state at start, or to answer for a past moment."""
+    newest = select(TelemetryFixRow.vehicle_id, func.max(TelemetryFixRow.ts).label("ts"))
+    if since is not None:
+        newest = newest.where(TelemetryFixRow.ts >= since)
+    if until is not None:
+        newest = newest.where(TelemetryFixRow.ts < until)
+    latest = newest.group_by(TelemetryFixRow.vehicle_id).subquery()
     query = select(TelemetryFixRow).join(
-        newest,
-        (TelemetryFixRow.vehicle_id == newest.c.vehicle_id) & (TelemetryFixRow.ts == newest.c.ts),
+        latest,
+        (TelemetryFixRow.vehicle_id == latest.c.vehicle_id) & (TelemetryFixRow.ts == latest.c.ts),
     )
     seen: dict[str, TelemetryFix] = {}
     with sessions() as session:

@@ -17,8 +17,9 @@ from app.domain.eta import EtaPredictor
 from app.domain.execution import ExecutionTracker
 from app.domain.order_search import order_answer
 from app.storage.database import SessionFactory
-from app.storage.execution_repository import events_between, newest_fixes_between, order_day
+from app.storage.execution_repository import events_between, order_day
 from app.storage.fleet_repository import load_fleet
+from app.storage.telemetry_repository import latest_fixes
 
 
 def day_bounds(day_iso: str, timezone: str) -> tuple[float, float]:
@@ -44,7 +45,7 @@ def lookup_order(
         return None
     start, end = day_bounds(day_iso, timezone)
     events = events_between(sessions, start, end)
-    fixes = newest_fixes_between(sessions, start, end if at is None else at + 1e-6)
+    fixes = latest_fixes(sessions, start, end if at is None else at + 1e-6)
     if at is None:
         newest = max([e.ts for e in events] + [f.ts for f in fixes], default=now)
         at = max(now, newest)
