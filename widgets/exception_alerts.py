@@ -4,6 +4,7 @@ status bar's counts, a sound for new critical ones, and the dispatcher's actions
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QStatusBar
@@ -77,9 +78,9 @@ class ExceptionAlerts(QObject):
         """The dispatcher closes the selected exception with a note."""
         self._act(lambda: self.tower.resolve(exception_id, self.user, note))
 
-    def _act(self, action: object) -> None:
+    def _act(self, action: Callable[[], ExceptionChange]) -> None:
         try:
-            change = action()  # type: ignore[operator]
+            change = action()
         except ValueError as exc:  # not open any more, or a resolve without a note
             self._message(str(exc))
             return

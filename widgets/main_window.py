@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -32,7 +31,7 @@ from widgets.proposals_dock import ProposalsDock
 from widgets.status_bar import TowerStatusBar
 from widgets.telemetry_dialog import TelemetryDialog
 from widgets.theme import DARK, LIGHT, apply_theme
-from widgets.vehicle_timeline import TimelineStop, VehicleTimeline
+from widgets.vehicle_timeline import VehicleTimeline
 from widgets.vehicles_dock import VehiclesDock
 
 LAYOUT_VERSION = 3
@@ -240,7 +239,7 @@ class MainWindow(QMainWindow):
 
     def show_timeline(self, vehicle_id: str) -> None:
         """Show the selected vehicle's stops: windows, planned, predicted and actual times."""
-        stops = [TimelineStop(**asdict(e)) for e in self.tower.timeline_of(vehicle_id)]
+        stops = self.tower.timeline_of(vehicle_id)
         self.timeline.set_stops(vehicle_id, stops, now=self.tower.clock.now())
         self.timeline_dock.setWindowTitle(f"Vehicle timeline — {vehicle_id}")
 

@@ -23,6 +23,7 @@ from app.domain.model import (
     TimeWindow,
     Vehicle,
 )
+from app.tower.control_tower import AT_STOP_M, MOVING_KMH
 from app.tower.views import StopView, VehicleView
 
 # Vehicle states the page colours.
@@ -32,8 +33,6 @@ STOPPED_ELSEWHERE = "stopped_elsewhere"
 OFFLINE = "offline"
 NOT_STARTED = "not_started"
 
-MOVING_KMH = 3.0  # below this a vehicle counts as stopped
-AT_STOP_M = 100.0  # this close to one of its remaining stops, a stopped vehicle is "at stop"
 _OPEN = {StopStatus.PENDING, StopStatus.EN_ROUTE, StopStatus.ARRIVED}
 
 # VehicleView.state (the vehicles panel's words) -> the page's states.

@@ -9,32 +9,16 @@ marks "now". Labels come from outside and are drawn as text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.tower.views import TimelineEntryView
 
-@dataclass(frozen=True)
-class TimelineStop:
-    """One stop of the strip (epoch seconds); ``actual`` once it has been reached."""
-
-    stop_id: str
-    label: str
-    window_start: float | None
-    window_end: float | None
-    planned: float
-    predicted: float | None = None
-    actual: float | None = None
-    status: str = "pending"
-
-    @property
-    def late(self) -> bool:
-        """The arrival (actual, else predicted) is after the window."""
-        when = self.actual if self.actual is not None else self.predicted
-        return when is not None and self.window_end is not None and when > self.window_end
+# The strip draws the tower's timeline rows as they are.
+TimelineStop = TimelineEntryView
 
 
 _ROW = 22

@@ -45,7 +45,7 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
             since_summary += DRAIN_EVERY_S
             if since_summary >= SUMMARY_EVERY_S:
                 since_summary = 0.0
-                _log_summary(tower.feed.counters())
+                log.info("headless: %s", tower.feed.counters())
     finally:
         tower.stop()
         for sig, handler in previous.items():
@@ -57,7 +57,3 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
         flush=True,
     )
     return 0
-
-
-def _log_summary(counts: object) -> None:
-    log.info("headless: %s", counts)

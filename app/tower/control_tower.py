@@ -10,9 +10,11 @@ from typing import Any
 
 from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveUpdate, VehicleLive
-from app.domain.model import Depot, FleetSnapshot, Order, Stop, StopStatus
+from app.domain.model import Depot, FleetSnapshot, Order, Stop
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
+from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord
+from app.domain.rules.tracking import DONE
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
@@ -21,7 +23,7 @@ from app.storage.fleet_repository import load_fleet
 from app.tower.demo_fleet import DemoFleet
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
-from app.tower.proposals import ProposalDesk, ProposalRecord, stop_routes
+from app.tower.proposals import ProposalDesk, ProposalRecord
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.views import (
     ExceptionView,
@@ -43,7 +45,6 @@ class TowerTick:
     proposal: ProposalRecord | None = None
 
 
-DONE = {StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.SKIPPED}
 MOVING_KMH = 3.0  # below this a vehicle counts as stopped (GPS jitter moves a parked van)
 AT_STOP_M = 100.0  # a stopped vehicle this close to one of its open stops is "at stop"
 
@@ -229,13 +230,23 @@ class ControlTower:
                 continue
             if not record.calls_for_replan:
                 continue
-            vehicle = record.vehicle_id
-            if vehicle is None and record.stop_id in self.stops:
-                vehicle = self.stops[record.stop_id].vehicle_id
+            vehicle = self._vehicle_of(record)
             if not vehicle or now - self._healed_at.get(vehicle, -math.inf) < cooldown:
                 continue
-            if self.proposals.request(vehicle, f"{record.rule.value} on {record.subject_id}"):
+            if self._replan_for(record):
                 self._healed_at[vehicle] = now
+
+    def _vehicle_of(self, record: ExceptionRecord) -> str | None:
+        """The vehicle an exception is about: its own, or its stop's."""
+        if record.vehicle_id is None and record.stop_id in self.stops:
+            return self.stops[record.stop_id].vehicle_id or None
+        return record.vehicle_id
+
+    def _replan_for(self, record: ExceptionRecord) -> bool:
+        """Ask for a local re-plan around the exception's vehicle; False when none."""
+        vehicle = self._vehicle_of(record)
+        trigger = f"{record.rule.value} on {record.subject_id}"
+        return vehicle is not None and self.proposals.request(vehicle, trigger)
 
     def _apply_stop_status(self, operations: OperationsTick) -> None:
         for stop_id, status in operations.stop_status.items():
@@ -295,13 +306,7 @@ class ControlTower:
         """Ask for a local re-plan around an exception's vehicle (announced on
         ``replan_requested``); the proposal arrives in a later tick."""
         record = self.operations.book.get(exception_id)
-        if record is None:
-            return None
-        vehicle = record.vehicle_id
-        if vehicle is None and record.stop_id in self.stops:
-            vehicle = self.stops[record.stop_id].vehicle_id
-        trigger = f"{record.rule.value} on {record.subject_id}"
-        if self.proposals.request(vehicle, trigger):
+        if record is not None and self._replan_for(record):
             self.replan_requested.emit(record)
         return record
 
@@ -311,7 +316,8 @@ class ControlTower:
         self._index_routes()
         ops = self.operations
         ops.tracker.set_plan(stops)
-        for vehicle_id, route in stop_routes(stops, self.snapshot).items():
+        planned = [s for s in stops if s.vehicle_id]  # unserved stops left their van
+        for vehicle_id, route in route_stops(planned, self.orders).items():
             if vehicle_id in ops.state.vehicles:
                 ops.state.set_route(vehicle_id, route)
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from app.domain.model import FleetSnapshot, Stop, StopStatus
 from app.domain.plan_diff import AutoAcceptPolicy
-from app.domain.rules.fleet_state import route_stops
 from app.foundation.clock import Clock
 from app.foundation.settings import Settings
 from app.planning.matrix import provider_from_settings
@@ -392,13 +391,4 @@ def _diff_json(proposal: Proposal) -> dict[str, Any]:
         "unserved_reasons": proposal.unserved_reasons,
         "rescued_from": proposal.live.rescued_from,
         "changed_vehicles": list(d.changed_vehicles),
-    }
-
-
-def stop_routes(stops: list[Stop], snapshot: FleetSnapshot) -> dict[str, list[Any]]:
-    """RouteStops per vehicle for the rules after a plan change."""
-    orders = {o.id: o for o in snapshot.orders}
-    return {
-        vid: sorted(r, key=lambda s: s.sequence)
-        for vid, r in route_stops([s for s in stops if s.vehicle_id], orders).items()
     }

@@ -78,13 +78,20 @@ class ExceptionView:
 
 @dataclass(frozen=True)
 class TimelineEntryView:
-    """One stop of a vehicle's timeline strip (epoch seconds; None where unknown)."""
+    """One stop of a vehicle's timeline strip (epoch seconds; None where unknown);
+    ``actual`` once it has been reached."""
 
     stop_id: str
     label: str
     window_start: float | None
     window_end: float | None
     planned: float
-    predicted: float | None
-    actual: float | None
-    status: str
+    predicted: float | None = None
+    actual: float | None = None
+    status: str = "pending"
+
+    @property
+    def late(self) -> bool:
+        """The arrival (actual, else predicted) is after the window."""
+        when = self.actual if self.actual is not None else self.predicted
+        return when is not None and self.window_end is not None and when > self.window_end
