@@ -36,11 +36,13 @@ class LiveUpdates(QObject):
         exceptions_changed(list): ExceptionChange objects of this tick (raised, updated,
             escalated, resolved).
         proposal_arrived(object): a re-plan finished: its ProposalRecord.
+        replan_failed(str): a re-plan ended without a plan, and why.
     """
 
     applied = Signal(int)
     exceptions_changed = Signal(list)
     proposal_arrived = Signal(object)
+    replan_failed = Signal(str)
 
     def __init__(
         self,
@@ -134,6 +136,8 @@ class LiveUpdates(QObject):
             self.exceptions_changed.emit(tick.operations.exceptions)
         if tick.proposal is not None:
             self.proposal_arrived.emit(tick.proposal)
+        if tick.replan_failure is not None:
+            self.replan_failed.emit(tick.replan_failure)
         if full:
             self._show_staleness()
         self.applied.emit(len(update.moved))

@@ -2,21 +2,25 @@
 
 A proposal arrives in a tick; the dock lists it with its diff, the map draws its routes
 dashed beside the current ones, and the dispatcher accepts (the new plan is stored,
-applied and published to the drivers) or rejects it with a reason.
+applied and published to the drivers), rejects it with a reason, or tweaks it (moves and
+locks stops, re-solves: the result is a new proposal that replaces it).
 """
 
 from __future__ import annotations
 
 import getpass
+import time
 
 from PySide6.QtCore import QObject, Signal
 
 from app.tower.control_tower import ControlTower
 from app.tower.proposals import ProposalRecord
+from app.tower.replanning import PICKUP
 from widgets.map_data import RouteLine
 from widgets.map_view import MapView
 from widgets.proposals_dock import ProposalsDock, ProposalView
 from widgets.status_bar import TowerStatusBar
+from widgets.tweak_dialog import TweakDialog
 
 
 class ProposalReview(QObject):
@@ -44,15 +48,19 @@ class ProposalReview(QObject):
         self.user = getpass.getuser()
         dock.accept_requested.connect(self.accept)
         dock.reject_requested.connect(self.reject)
-        # Tweaking (drag a stop, lock, re-solve around it) is not built yet: no button.
-        dock.tweak_button.hide()
+        dock.tweak_requested.connect(self.tweak)
         dock.proposal_selected.connect(self.show_on_map)
+        self.tweak_dialog: TweakDialog | None = None
 
-    def request(self, vehicle_id: str | None) -> None:
-        """Ask for a re-plan of a vehicle and its neighbours, or (None) of the depot."""
+    def request(self, vehicle_id: str | None, *, resequence_only: bool = False) -> None:
+        """Ask for a re-plan of a vehicle and its neighbours, or (None) of the depot.
+
+        ``resequence_only`` keeps every stop on its van: only the orders change."""
         who = vehicle_id or "the whole depot"
-        if self.tower.proposals.request(vehicle_id, f"dispatcher's request for {who}"):
-            self.status.showMessage(f"Re-planning {who}…", 10_000)
+        what = "resequence" if resequence_only else "re-plan"
+        trigger = f"dispatcher's {what} of {who}"
+        if self.tower.proposals.request(vehicle_id, trigger, resequence_only=resequence_only):
+            self.status.showMessage(f"{what.capitalize()} of {who} running…", 10_000)
         else:
             self.status.showMessage("A re-plan is already running; try again shortly", 8000)
 
@@ -83,6 +91,9 @@ class ProposalReview(QObject):
             status=record.status,
             auto_verdict=record.auto_reason,
         )
+        for other in self.tower.proposals.proposals.values():
+            if other.status == "tweaked":
+                self.dock.remove_proposal(other.id)  # replaced by its tweak's result
         self.dock.show_proposal(view)
         self.dock.show()
         self.dock.raise_()
@@ -91,6 +102,55 @@ class ProposalReview(QObject):
             self.plan_changed.emit()
         else:
             self.status.showMessage(f"Proposal #{record.id} ready for review", 10_000)
+
+    def tweak(self, proposal_id: int) -> TweakDialog | None:
+        """Open the proposal's routes for editing; Re-solve sends the tweak to the desk."""
+        record = self.tower.proposals.proposals.get(proposal_id)
+        if record is None or record.status != "open":
+            return None
+        proposal = record.proposal
+        dialog = TweakDialog(
+            proposal_id,
+            proposal.routes,
+            proposal.unserved,
+            self._stop_labels(record),
+            self.dock,
+        )
+        dialog.accepted.connect(lambda: self._resolve_tweak(proposal_id, dialog))
+        dialog.open()
+        self.tweak_dialog = dialog
+        return dialog
+
+    def _stop_labels(self, record: ProposalRecord) -> dict[str, str]:
+        """What a dispatcher recognises a stop by: customer, address, proposed time."""
+        proposal = record.proposal
+        labels = {}
+        for sid in proposal.live.stop_ids:
+            if sid.startswith(PICKUP):
+                stop_id = sid[len(PICKUP) :]
+                van = proposal.live.rescued_from[stop_id]
+                labels[sid] = f"Collect {stop_id}'s parcels from {van}"
+                continue
+            order = self.tower.orders[self.tower.stops[sid].order_id]
+            eta = proposal.arrivals.get(sid)
+            when = time.strftime("%H:%M", time.localtime(eta)) if eta else "--:--"
+            labels[sid] = f"{when} {sid} · {order.customer_name} · {order.address}"
+        return labels
+
+    def _resolve_tweak(self, proposal_id: int, dialog: TweakDialog) -> None:
+        try:
+            started = self.tower.proposals.tweak(proposal_id, dialog.tweak(), self.user)
+        except ValueError as exc:
+            self.status.showMessage(f"Cannot tweak #{proposal_id}: {exc}", 15_000)
+            return
+        if started:
+            self.status.showMessage(f"Re-solving #{proposal_id} around your changes…", 10_000)
+        else:
+            self.status.showMessage("A re-plan is already running; try again shortly", 8000)
+
+    def failed(self, message: str) -> None:
+        """A re-plan (or a tweak) found no plan: say so; any proposal it tweaked stays."""
+        self.status.showMessage(message, 15_000)
 
     def show_on_map(self, proposal_id: int) -> None:
         """Draw the proposal's routes dashed beside the current ones."""

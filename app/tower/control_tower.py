@@ -43,6 +43,7 @@ class TowerTick:
     live: LiveUpdate
     operations: OperationsTick
     proposal: ProposalRecord | None = None
+    replan_failure: str | None = None
 
 
 MOVING_KMH = 3.0  # below this a vehicle counts as stopped (GPS jitter moves a parked van)
@@ -219,7 +220,8 @@ class ControlTower:
         self._apply_stop_status(operations)
         if self.settings.replan.auto_request:
             self._self_heal(operations, now)
-        return TowerTick(live, operations, self.proposals.poll())
+        proposal = self.proposals.poll()
+        return TowerTick(live, operations, proposal, self.proposals.take_failure())
 
     def _self_heal(self, operations: OperationsTick, now: float) -> None:
         """Ask for a local re-plan when a new exception calls for one (per-van cooldown)."""

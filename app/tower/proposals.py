@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.domain.model import FleetSnapshot, Stop, StopStatus
+from app.domain.model import FleetSnapshot, Stop, StopStatus, Vehicle
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import Clock
 from app.foundation.settings import Settings
@@ -28,8 +28,11 @@ from app.tower.replanning import (
     PICKUP,
     LiveProblem,
     Proposal,
+    Tweak,
     build_live_problem,
     make_proposal,
+    moved_stops,
+    tweak_problem,
     vehicles_in_scope,
 )
 from app.tower.telemetry_feed import TelemetryFeed
@@ -37,6 +40,24 @@ from app.tower.telemetry_feed import TelemetryFeed
 log = logging.getLogger(__name__)
 LOCAL_SOLVE_S = 3.0
 DEPOT_SOLVE_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Replaced:
+    """The proposal a tweak replaces, what the tweak did, and who did it."""
+
+    proposal_id: int
+    what: str
+    user: str
+
+
+@dataclass(frozen=True)
+class _Running:
+    """The solve in progress, and (for a tweak) the proposal it replaces."""
+
+    handle: SolveHandle
+    live: LiveProblem
+    replaces: _Replaced | None = None
 
 
 @dataclass
@@ -48,7 +69,7 @@ class ProposalRecord:
     created_at: float
     auto_ok: bool
     auto_reason: str
-    status: str = "open"  # open, accepted, rejected, auto_accepted, undone
+    status: str = "open"  # open, accepted, rejected, auto_accepted, undone, tweaked
     plan_version: int | None = None
     previous_stops: tuple[Stop, ...] = ()  # the day before it was accepted (for undo)
 
@@ -80,7 +101,8 @@ class ProposalDesk:
         )
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
-        self._running: tuple[SolveHandle, LiveProblem] | None = None
+        self._running: _Running | None = None
+        self._failure: str | None = None
         self.progress: SolveProgress | None = None  # of the running solve (elapsed, cost)
 
     @property
@@ -97,29 +119,62 @@ class ProposalDesk:
         """
         if self._running is not None:
             return False
-        ops = self.operations
-        positions = self.feed.fleet.latest_fixes()
         vehicles = list(self.snapshot.vehicles)
         if vehicle_id is not None:
-            vehicles = vehicles_in_scope(vehicle_id, vehicles, positions)
-        live = build_live_problem(
+            vehicles = vehicles_in_scope(vehicle_id, vehicles, self.feed.fleet.latest_fixes())
+        live = self._live(vehicles, trigger, resequence_only)
+        seconds = LOCAL_SOLVE_S if vehicle_id is not None else DEPOT_SOLVE_S
+        self._start(live, seconds)
+        log.info(
+            "re-plan for %s (%s): %d stops", vehicle_id or "the depot", trigger, len(live.stop_ids)
+        )
+        return True
+
+    def tweak(self, proposal_id: int, tweak: Tweak, user: str) -> bool:
+        """Re-solve an open proposal around the dispatcher's moves and locks.
+
+        The state is taken afresh (the vans moved on since the proposal); the result is a
+        new proposal with its own diff against the live plan, and it replaces this one
+        when it arrives. False while another re-plan is running; TweakError when the
+        tweak cannot be honoured (the proposal stays open).
+        """
+        record = self._open(proposal_id)
+        if self._running is not None:
+            return False
+        original = record.proposal
+        scope = set(original.live.scope)
+        vehicles = [v for v in self.snapshot.vehicles if v.id in scope]
+        live = self._live(vehicles, f"tweak of #{proposal_id}", original.live.resequence_only)
+        moved = moved_stops(original.routes, tweak)
+        tweaked = tweak_problem(live, tweak, moved)
+        seconds = LOCAL_SOLVE_S if len(scope) < len(self.snapshot.vehicles) else DEPOT_SOLVE_S
+        what = tweak.describe(original.routes)
+        self._start(tweaked, seconds, _Replaced(proposal_id, what, user))
+        log.info("tweak of proposal %d: %s", proposal_id, tweak.describe(original.routes))
+        return True
+
+    def _live(self, vehicles: list[Vehicle], trigger: str, resequence_only: bool) -> LiveProblem:
+        return build_live_problem(
             vehicles=vehicles,
             depot=self.snapshot.depots[0],
-            tracker=ops.tracker,
-            positions=positions,
+            tracker=self.operations.tracker,
+            positions=self.feed.fleet.latest_fixes(),
             provider=self.provider,
             day_start=self.day.start,
             now=self.clock.now(),
             trigger=trigger,
             resequence_only=resequence_only,
         )
-        seconds = LOCAL_SOLVE_S if vehicle_id is not None else DEPOT_SOLVE_S
+
+    def _start(self, live: LiveProblem, seconds: float, replaces: _Replaced | None = None) -> None:
         self.progress = None
-        self._running = (start_solve(live.problem, seconds, on_progress=self._on_progress), live)
-        log.info(
-            "re-plan for %s (%s): %d stops", vehicle_id or "the depot", trigger, len(live.stop_ids)
-        )
-        return True
+        handle = start_solve(live.problem, seconds, on_progress=self._on_progress)
+        self._running = _Running(handle, live, replaces)
+
+    def take_failure(self) -> str | None:
+        """Why the last re-plan gave no proposal, once (None when nothing failed)."""
+        failure, self._failure = self._failure, None
+        return failure
 
     def _on_progress(self, progress: SolveProgress) -> None:
         self.progress = progress
@@ -128,13 +183,15 @@ class ProposalDesk:
         """Collect a finished solve (call from the GUI timer); the new proposal, if any."""
         if self._running is None:
             return None
-        handle, live = self._running
-        result = handle.poll()
+        running = self._running
+        result = running.handle.poll()
         if result is None:
             return None
         self._running = None
+        live = running.live
         if not result.has_plan:
-            log.warning("re-plan failed: %s", result.message or result.status)
+            self._failure = f"{live.trigger}: no plan ({result.message or result.status})"
+            log.warning("re-plan failed: %s", self._failure)
             return None
         proposal = make_proposal(live, result)
         auto_ok, reason = self.policy.verdict(proposal.diff, proposal.before, proposal.after)
@@ -152,14 +209,30 @@ class ProposalDesk:
         self.feed.storage.submit(lambda s: box.update(id=store_proposal(s, row))).result()
         record = ProposalRecord(box["id"], proposal, now, auto_ok, reason)
         self.proposals[record.id] = record
-        if auto_ok:
+        if running.replaces is not None:
+            self._retire(running.replaces, record.id, now)
+        if auto_ok and running.replaces is None:
+            # A tweak's result goes back to the dispatcher who asked for it.
             self.accept(record.id, "policy", auto=True)
         return record
+
+    def _retire(self, replaced: _Replaced, by: int, now: float) -> None:
+        """A tweak's result replaces the proposal it tweaked (if still open)."""
+        record = self.proposals.get(replaced.proposal_id)
+        if record is None or record.status != "open":
+            return
+        reason = f"tweaked ({replaced.what}); replaced by #{by}"
+        self.feed.storage.submit(
+            lambda s: decide_proposal(
+                s, replaced.proposal_id, "tweaked", now, replaced.user, reason
+            )
+        ).result()
+        record.status = "tweaked"
 
     def cancel(self) -> None:
         """Stop the running solve (its best plan still becomes a proposal)."""
         if self._running is not None:
-            self._running[0].cancel()
+            self._running.handle.cancel()
 
     def accept(self, proposal_id: int, user: str, *, auto: bool = False) -> ProposalRecord:
         """Make the proposal the plan: store a new version, apply it, publish the routes."""

@@ -20,7 +20,7 @@ from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
 from app.tower.proposals import ProposalRecord
-from app.tower.replanning import PICKUP
+from app.tower.replanning import PICKUP, LockKind, Tweak, TweakError
 
 
 def make_tower(tmp_path: Path, replan: ReplanSettings, hour: float = 10) -> ControlTower:
@@ -210,3 +210,44 @@ def test_a_broken_down_van_is_rescued_by_a_neighbour_pickup_first(tower: Control
     tower.proposals.accept(record.id, "alice")
     left = {s.id for s in tower.route_of("V01")}
     assert not left & (set(stranded) - set(proposal.unserved))
+
+
+def test_a_tweak_keeps_the_dragged_stop_where_the_dispatcher_put_it(tower: ControlTower) -> None:
+    # Nothing loaded yet at the depot: every stop may move between vans.
+    assert tower.proposals.request("V06", "dispatcher's request")
+    record = wait_for_proposal(tower)
+    routes = record.proposal.routes
+    giver, taker = sorted(v for v, r in routes.items() if r)[:2]
+    dragged = routes[giver][-1]
+    pinned = routes[taker][0]
+    tweaked = dict(routes)
+    tweaked[giver] = tuple(s for s in routes[giver] if s != dragged)
+    tweaked[taker] = (dragged, *routes[taker])
+    tweak = Tweak(tweaked, {dragged: LockKind.POSITION, pinned: LockKind.VEHICLE})
+    assert tower.proposals.tweak(record.id, tweak, "alice")
+    result = wait_for_proposal(tower)
+    assert result.id != record.id and result.proposal.live.trigger == f"tweak of #{record.id}"
+    assert result.proposal.routes[taker][0] == dragged  # its van, its place
+    assert pinned in result.proposal.routes[taker]
+    assert any(m.stop_id == dragged and m.to_vehicle == taker for m in result.proposal.diff.moves)
+    assert result.status == "open"  # a tweak's result waits for the dispatcher
+    assert record.status == "tweaked"
+    entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_tweaked")
+    assert entry["user"] == "alice"
+    assert f"{dragged} to {taker}" in entry["detail"]["reason"]
+    assert f"replaced by #{result.id}" in entry["detail"]["reason"]
+
+
+def test_a_tweak_cannot_move_parcels_that_are_on_board_another_van(tower: ControlTower) -> None:
+    for vehicle_id in ("V01", "V02", "V03"):
+        on_the_road(tower, vehicle_id, delivered=2)
+    assert tower.proposals.request("V01", "late risk on V01")
+    record = wait_for_proposal(tower)
+    routes = dict(record.proposal.routes)
+    other = next(v for v in routes if v != "V01")
+    loaded = routes["V01"][0]
+    routes["V01"] = routes["V01"][1:]
+    routes[other] = (loaded, *routes[other])
+    with pytest.raises(TweakError, match=f"{loaded}: its parcels are on board V01"):
+        tower.proposals.tweak(record.id, Tweak(routes), "alice")
+    assert record.status == "open" and not tower.proposals.busy  # nothing lost

@@ -1,0 +1,118 @@
+"""Reviewing re-plans in the window: a real tower, real OR-Tools solves, the real dock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget
+from pytestqt.qtbot import QtBot
+
+from app.storage.exception_repository import audit_log
+from app.tower.control_tower import ControlTower
+from app.tower.replanning import LockKind
+from tests.widgets.test_main_window import open_window
+from widgets.main_window import MainWindow
+from widgets.tweak_dialog import STOP_ROLE, UNSERVED, TweakDialog
+
+SOLVE_TIMEOUT_MS = 60_000
+
+
+def first_proposal(qtbot: QtBot, window: MainWindow, vehicle_id: str) -> int:
+    window.review.request(vehicle_id)
+    dock = window.proposals_dock
+    qtbot.waitUntil(lambda: dock.list.count() == 1, timeout=SOLVE_TIMEOUT_MS)
+    proposal_id = dock.current_id()
+    assert proposal_id is not None
+    return proposal_id
+
+
+def test_accept_from_the_dock_makes_the_proposal_the_live_plan(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_tower, prefs, tmp_path)
+    proposal_id = first_proposal(qtbot, window, "V02")
+    with qtbot.waitSignal(window.review.plan_changed):
+        window.proposals_dock.accept_button.click()
+    record = demo_tower.proposals.proposals[proposal_id]
+    assert record.status == "accepted" and record.plan_version == 2
+    assert window.proposals_dock.list.count() == 0
+    assert "Plan version 2 is live" in window.status.currentMessage()
+
+
+def test_a_tweak_moves_a_stop_and_its_result_replaces_the_proposal(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_tower, prefs, tmp_path)
+    proposal_id = first_proposal(qtbot, window, "V03")
+    routes = demo_tower.proposals.proposals[proposal_id].proposal.routes
+    giver, taker = sorted(v for v, r in routes.items() if r)[:2]
+    moved = routes[giver][0]
+
+    assert window.proposals_dock.tweak_button.isVisible()
+    window.proposals_dock.tweak_button.click()
+    dialog = window.review.tweak_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.select(moved)
+    dialog.move_target.setCurrentText(taker)
+    dialog.move_button.click()
+    dialog.select(moved)
+    dialog.lock_position_button.click()
+    assert dialog.route(taker)[-1] == moved and moved not in dialog.route(giver)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    desk = demo_tower.proposals
+    qtbot.waitUntil(
+        lambda: window.proposals_dock.current_id() not in (None, proposal_id),
+        timeout=SOLVE_TIMEOUT_MS,
+    )
+    new_id = window.proposals_dock.current_id()
+    assert new_id is not None and window.proposals_dock.list.count() == 1  # the old one is gone
+    assert desk.proposals[proposal_id].status == "tweaked"
+    assert desk.proposals[new_id].proposal.routes[taker][-1] == moved  # its van, its place
+    tweaked = next(a for a in audit_log(demo_tower.sessions) if a["action"] == "proposal_tweaked")
+    assert f"{moved} to {taker}" in tweaked["detail"]["reason"]
+
+
+def test_the_tweak_dialog_moves_locks_and_drops_stops(qtbot: QtBot) -> None:
+    routes = {"V1": ("S-1", "S-2", "S-3"), "V2": ("S-4",)}
+    labels = {"S-1": "09:10 S-1 · Ada", "S-2": "09:40 S-2 · Bob"}
+    dialog = TweakDialog(7, routes, ("S-9",), labels)
+    qtbot.addWidget(dialog)
+    assert dialog.lists["V1"].item(0).text() == "09:10 S-1 · Ada"  # customers, not ids
+    dialog.select("S-3")
+    dialog.shift_selected(-1)
+    dialog.select("S-1")
+    dialog.lock_van_button.click()
+    assert dialog.lists["V1"].item(0).text().startswith("🔒")
+    dialog.select("S-9")
+    dialog.move_selected("V2", position=0)
+    dialog.select("S-4")
+    dialog.move_selected(UNSERVED)
+    tweak = dialog.tweak()
+    assert tweak.routes == {"V1": ("S-1", "S-3", "S-2"), "V2": ("S-9",)}
+    assert tweak.locks == {"S-1": LockKind.VEHICLE}
+    assert dialog.route(UNSERVED) == ["S-4"]
+
+
+def drop_above(target: QListWidget, row: int, data: QMimeData) -> None:
+    """What the view receives when a drag is released just above item ``row``."""
+    rect = target.visualItemRect(target.item(row))
+    at = QPointF(rect.center().x(), rect.top() + 1)
+    move, left = Qt.DropAction.MoveAction, Qt.MouseButton.LeftButton
+    none = Qt.KeyboardModifier.NoModifier
+    viewport = target.viewport()
+    QApplication.sendEvent(viewport, QDragEnterEvent(at.toPoint(), move, data, left, none))
+    QApplication.sendEvent(viewport, QDragMoveEvent(at.toPoint(), move, data, left, none))
+    QApplication.sendEvent(viewport, QDropEvent(at, move, data, left, none))
+
+
+def test_dragging_a_stop_to_another_van_carries_the_stop(qtbot: QtBot) -> None:
+    dialog = TweakDialog(7, {"V1": ("S-1", "S-2"), "V2": ("S-4",)}, (), {})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    source, target = dialog.lists["V1"], dialog.lists["V2"]
+    drop_above(target, 0, source.model().mimeData([source.model().index(1, 0)]))
+    assert target.item(0).data(STOP_ROLE) == "S-2"  # the stop id travels with the item
+    assert dialog.route("V2") == ["S-2", "S-4"]
