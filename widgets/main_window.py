@@ -31,6 +31,7 @@ from widgets.proposals_dock import ProposalsDock
 from widgets.status_bar import TowerStatusBar
 from widgets.telemetry_dialog import TelemetryDialog
 from widgets.theme import DARK, LIGHT, apply_theme
+from widgets.urgent_order_dialog import UrgentOrderDialog
 from widgets.vehicle_timeline import VehicleTimeline
 from widgets.vehicles_dock import VehiclesDock
 
@@ -204,6 +205,10 @@ class MainWindow(QMainWindow):
             lambda: self.review.request(self.selected_vehicle() or None, resequence_only=True)
         )
         replan_menu.addAction(reseq)
+        urgent = QAction("Rank the vans for an &urgent order…", self)
+        urgent.setShortcut(QKeySequence("Ctrl+U"))
+        urgent.triggered.connect(self.show_urgent_order)
+        replan_menu.addAction(urgent)
         stop = QAction("S&top the running re-plan (keep its best plan)", self)
         stop.setShortcut(QKeySequence("Ctrl+Shift+C"))
         stop.triggered.connect(self.review.cancel)
@@ -226,6 +231,12 @@ class MainWindow(QMainWindow):
             "Control tower",
             "Control tower for last-mile delivery dispatchers.\nSee, detect, act, tell, learn.",
         )
+
+    def show_urgent_order(self) -> UrgentOrderDialog:
+        """Enter a new urgent order and see which vans could take it, at what cost."""
+        dialog = UrgentOrderDialog(self.tower, self)
+        dialog.show()
+        return dialog
 
     def show_telemetry(self) -> TelemetryDialog:
         """The rejected payloads by reason and the devices waiting to be mapped."""

@@ -25,6 +25,7 @@ from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk, ProposalRecord
 from app.tower.telemetry_feed import TelemetryFeed
+from app.tower.urgent_orders import UrgentOrder, VehicleOption, rank_vehicles
 from app.tower.views import (
     ExceptionView,
     StopView,
@@ -324,6 +325,19 @@ class ControlTower:
                 ops.state.set_route(vehicle_id, route)
 
     # --- where is my order? ----------------------------------------------------------------
+
+    def rank_for_urgent(self, order: UrgentOrder) -> list[VehicleOption]:
+        """Which vans could take a new urgent order within its window, cheapest first."""
+        return rank_vehicles(
+            order,
+            vehicles=self.snapshot.vehicles,
+            depot=self.depot,
+            tracker=self.operations.tracker,
+            positions=self.feed.fleet.latest_fixes(),
+            provider=self.proposals.provider,
+            day_start=self.day.start,
+            now=self.clock.now(),
+        )
 
     def search_orders(self, query: str) -> list[OrderMatch]:
         """Orders matching an order or parcel id, a customer name, phone or address part."""

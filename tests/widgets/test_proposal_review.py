@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTime
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget
 from pytestqt.qtbot import QtBot
 
+from app.foundation.clock import ManualClock
+from app.foundation.settings import Settings
+from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.tower.control_tower import ControlTower
+from app.tower.data_setup import ensure_demo_day
+from app.tower.operating_day import OperatingDay
 from app.tower.replanning import LockKind
 from tests.widgets.test_main_window import open_window
 from widgets.main_window import MainWindow
@@ -116,3 +122,30 @@ def test_dragging_a_stop_to_another_van_carries_the_stop(qtbot: QtBot) -> None:
     drop_above(target, 0, source.model().mimeData([source.model().index(1, 0)]))
     assert target.item(0).data(STOP_ROLE) == "S-2"  # the stop id travels with the item
     assert dialog.route("V2") == ["S-2", "S-4"]
+
+
+def test_the_urgent_order_dialog_ranks_every_van(
+    qtbot: QtBot, offline_settings: Settings, prefs: QSettings, tmp_path: Path
+) -> None:
+    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
+    day = OperatingDay.at(time.time(), offline_settings.depot.timezone)
+    ensure_demo_day(sessions, offline_settings, day)
+    tower = ControlTower(offline_settings, sessions, day, ManualClock(day.start + 9 * 3600))
+    try:
+        window = open_window(qtbot, tower, prefs, tmp_path)
+        dialog = window.show_urgent_order()
+        dialog.lat.setValue(tower.depot.lat + 0.01)
+        dialog.opens.setTime(QTime(9, 0))
+        dialog.closes.setTime(QTime(17, 0))
+        dialog.rank_button.click()
+        vans = len(tower.snapshot.vehicles)
+        assert dialog.table.rowCount() == vans
+        able = [dialog.table.item(r, 1).text() for r in range(vans)].count("yes")
+        assert able > 0 and dialog.summary.text().startswith(f"{able} of {vans} vans")
+        assert "loads it before leaving" in dialog.table.item(0, 6).text()  # all at the depot
+        dialog.weight.setValue(10_000)
+        dialog.rank_button.click()
+        assert "No van can take it" in dialog.summary.text()
+        assert dialog.table.item(0, 6).text() == "not enough room on board"
+    finally:
+        tower.stop()

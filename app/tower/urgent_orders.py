@@ -1,0 +1,198 @@
+"""A new urgent order: which vans could take it within its window, and at what cost.
+
+For each van the cheapest place in its remaining route is searched: the parcels are at
+the depot, so a van on the road drives back to collect them (anywhere in its route, before
+the delivery); a van still at the depot loads them before it leaves. Each option is judged
+against the van's route as planned now: extra km, extra minutes late at its other stops,
+extra overtime; the customer's arrival must fall in the order's window and the load must
+fit. Options that cannot make the window or the load are still listed, with why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.domain.execution import ExecutionTracker
+from app.domain.geo import haversine_m
+from app.domain.model import Depot, TelemetryFix, Vehicle
+from app.planning.matrix import MatrixProvider
+from app.tower.replanning import LATE_COST_PER_S
+
+AT_DEPOT_M = 300.0  # a van this close to the depot loads the parcels without a detour
+OVERTIME_COST_PER_S = LATE_COST_PER_S
+
+
+@dataclass(frozen=True)
+class UrgentOrder:
+    """What the customer asks for: where, when (epoch seconds), how much."""
+
+    lat: float
+    lon: float
+    window: tuple[float, float]
+    weight_kg: float
+    volume_m3: float = 0.0
+    service_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class VehicleOption:
+    """One van taking the order: where in its route, when, and what it costs the day.
+
+    ``insert_at`` is how many of the van's remaining stops it serves before the customer;
+    ``collect_at`` how many before the depot visit that loads the parcels (None: loaded
+    before it leaves). ``cost`` ranks the options (metres, plus lateness and overtime at
+    the re-planner's price per second).
+    """
+
+    vehicle_id: str
+    feasible: bool
+    reason: str
+    eta: float | None = None
+    insert_at: int = 0
+    collect_at: int | None = None
+    added_km: float = 0.0
+    added_late_min: float = 0.0
+    added_overtime_min: float = 0.0
+    cost: float = math.inf
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    metres: float
+    late_s: float  # at the van's own stops
+    end: float  # back at the depot (epoch seconds)
+    eta: float | None  # at the urgent customer
+
+
+def rank_vehicles(
+    order: UrgentOrder,
+    *,
+    vehicles: Sequence[Vehicle],
+    depot: Depot,
+    tracker: ExecutionTracker,
+    positions: dict[str, TelemetryFix],
+    provider: MatrixProvider,
+    day_start: float,
+    now: float,
+) -> list[VehicleOption]:
+    """Every van's best way to take ``order``, the feasible ones first, cheapest first."""
+    options = [
+        _best_option(order, v, depot, tracker, positions, provider, day_start, now)
+        for v in vehicles
+    ]
+    return sorted(options, key=lambda o: (not o.feasible, o.cost, o.vehicle_id))
+
+
+def _best_option(
+    order: UrgentOrder,
+    vehicle: Vehicle,
+    depot: Depot,
+    tracker: ExecutionTracker,
+    positions: dict[str, TelemetryFix],
+    provider: MatrixProvider,
+    day_start: float,
+    now: float,
+) -> VehicleOption:
+    progress = tracker.vehicle_progress_ref(vehicle.id)
+    if progress.broken_down_at is not None:
+        return VehicleOption(vehicle.id, False, "broken down")
+    shift_end = day_start + vehicle.shift_end_s
+    if progress.shift_ended_at is not None or now >= shift_end:
+        return VehicleOption(vehicle.id, False, "shift over")
+    remaining = [stop for stop, _ in tracker.remaining(vehicle.id)]
+    orders = [tracker.orders[s.order_id] for s in remaining]
+    fix = positions.get(vehicle.id)
+    here = (fix.lat, fix.lon) if fix is not None else (depot.lat, depot.lon)
+    loading = fix is None or haversine_m(*here, depot.lat, depot.lon) <= AT_DEPOT_M
+    # Nodes: 0 the van, 1 the depot, 2 the urgent customer, 3.. the remaining stops.
+    points = [(here[1], here[0]), (depot.lon, depot.lat), (order.lon, order.lat)]
+    points += [(o.lon, o.lat) for o in orders]
+    matrices = provider.matrices(points, departure_s=max(0, math.ceil(now - day_start)))
+    travel, distance = matrices.travel_time, matrices.distance
+    windows = [(0.0, math.inf), (0.0, math.inf), order.window]
+    windows += [
+        (min(w.start for w in o.windows), max(w.end for w in o.windows))
+        if o.windows
+        else (0.0, math.inf)
+        for o in orders
+    ]
+    service = [0.0, 0.0, order.service_s] + [o.service_s for o in orders]
+    weights = [0.0, 0.0, order.weight_kg] + [sum(p.weight_kg for p in o.parcels) for o in orders]
+    volumes = [0.0, 0.0, order.volume_m3] + [sum(p.volume_m3 for p in o.parcels) for o in orders]
+    start = max(now, day_start + vehicle.shift_start_s)
+
+    def run(route: list[int]) -> _Outcome:
+        t, at, metres, late, eta = start, 0, 0.0, 0.0, None
+        for node in route:
+            t += travel[at][node]
+            metres += distance[at][node]
+            opens, closes = windows[node]
+            if node == 2:
+                eta = t
+            elif t > closes:
+                late += t - closes
+            t = max(t, opens) + service[node]
+            at = node
+        t += travel[at][1]
+        metres += distance[at][1]
+        return _Outcome(metres, late, t, eta)
+
+    stops = list(range(3, 3 + len(orders)))
+    base = run(stops)
+    best: VehicleOption | None = None
+    fallback: VehicleOption | None = None
+    collect_points: list[int | None] = [None] if loading else list(range(len(stops) + 1))
+    for collect in collect_points:
+        after = stops if collect is None else stops[collect:]
+        load_kg = order.weight_kg + sum(weights[n] for n in after)
+        load_m3 = order.volume_m3 + sum(volumes[n] for n in after)
+        fits = load_kg <= vehicle.capacity_kg and (
+            not order.volume_m3 or load_m3 <= vehicle.capacity_m3
+        )
+        first = 0 if collect is None else collect
+        for insert in range(first, len(stops) + 1):
+            route = [*stops[:insert], 2, *stops[insert:]]
+            if collect is not None:
+                route = [*route[:collect], 1, *route[collect:]]
+            outcome = run(route)
+            eta = outcome.eta if outcome.eta is not None else math.inf
+            overtime = max(0.0, outcome.end - shift_end) - max(0.0, base.end - shift_end)
+            added_late = outcome.late_s - base.late_s
+            cost = (
+                outcome.metres
+                - base.metres
+                + LATE_COST_PER_S * max(0.0, added_late)
+                + OVERTIME_COST_PER_S * max(0.0, overtime)
+            )
+            on_time = eta <= order.window[1]
+            option = VehicleOption(
+                vehicle.id,
+                on_time and fits,
+                _why_not(on_time, fits, eta, order),
+                eta,
+                insert,
+                collect,
+                (outcome.metres - base.metres) / 1000,
+                added_late / 60,
+                overtime / 60,
+                cost,
+            )
+            if option.feasible and (best is None or cost < best.cost):
+                best = option
+            if fallback is None or (eta, cost) < (fallback.eta or math.inf, fallback.cost):
+                fallback = option
+    if best is not None:
+        return best
+    assert fallback is not None
+    return fallback
+
+
+def _why_not(on_time: bool, fits: bool, eta: float, order: UrgentOrder) -> str:
+    if not fits:
+        return "not enough room on board"
+    if not on_time:
+        minutes = (eta - order.window[1]) / 60
+        return f"arrives {minutes:.0f} min after the window closes"
+    return ""

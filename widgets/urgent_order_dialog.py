@@ -1,0 +1,133 @@
+"""A new urgent order: where, when and how much; the vans ranked by what taking it costs."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTime
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.tower.control_tower import ControlTower
+from app.tower.urgent_orders import UrgentOrder, VehicleOption
+
+COLUMNS = ("Van", "Can take it", "ETA", "+ km", "+ min late", "+ overtime", "How / why not")
+
+
+def _spin(low: float, high: float, value: float, decimals: int, suffix: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setDecimals(decimals)
+    spin.setValue(value)
+    spin.setSuffix(suffix)
+    return spin
+
+
+class UrgentOrderDialog(QDialog):
+    """Enter the order, press Rank: every van, those that can make the window first."""
+
+    def __init__(self, tower: ControlTower, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Urgent order: which van?")
+        self.setObjectName("UrgentOrderDialog")
+        self.tower = tower
+        depot = tower.depot
+        now = time.localtime(tower.clock.now())
+        self.lat = _spin(-90, 90, depot.lat, 5, " °")
+        self.lon = _spin(-180, 180, depot.lon, 5, " °")
+        self.opens = QTimeEdit(QTime(now.tm_hour, now.tm_min))
+        self.closes = QTimeEdit(QTime(min(now.tm_hour + 2, 23), now.tm_min))
+        self.weight = _spin(0, 10_000, 5, 1, " kg")
+        self.volume = _spin(0, 100, 0, 3, " m³")
+        self.service = _spin(0, 120, 5, 0, " min")
+        form = QFormLayout()
+        form.addRow("Latitude", self.lat)
+        form.addRow("Longitude", self.lon)
+        window = QHBoxLayout()
+        window.addWidget(self.opens)
+        window.addWidget(QLabel("to"))
+        window.addWidget(self.closes)
+        form.addRow("Window", window)
+        form.addRow("Weight", self.weight)
+        form.addRow("Volume", self.volume)
+        form.addRow("Service", self.service)
+        self.rank_button = QPushButton("&Rank the vans", self)
+        self.rank_button.setDefault(True)
+        self.rank_button.clicked.connect(self.rank)
+        self.summary = QLabel("", self)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.rank_button)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        self.resize(760, 560)
+
+    def order(self) -> UrgentOrder:
+        """The order as entered (its window today, in the depot's day)."""
+        start = self.tower.day.start
+        return UrgentOrder(
+            self.lat.value(),
+            self.lon.value(),
+            (
+                start + self.opens.time().msecsSinceStartOfDay() / 1000,
+                start + self.closes.time().msecsSinceStartOfDay() / 1000,
+            ),
+            self.weight.value(),
+            self.volume.value(),
+            self.service.value() * 60,
+        )
+
+    def rank(self) -> list[VehicleOption]:
+        """Rank the vans for the order as entered and show them."""
+        options = self.tower.rank_for_urgent(self.order())
+        able = sum(o.feasible for o in options)
+        self.summary.setText(
+            f"{able} of {len(options)} vans can take it within its window."
+            if able
+            else "No van can take it within its window: see why below."
+        )
+        self.table.setRowCount(len(options))
+        for row, option in enumerate(options):
+            for column, text in enumerate(self._cells(option)):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        return options
+
+    @staticmethod
+    def _cells(o: VehicleOption) -> tuple[str, ...]:
+        eta = time.strftime("%H:%M", time.localtime(o.eta)) if o.eta is not None else "--:--"
+        if o.feasible:
+            via = (
+                "loads it before leaving"
+                if o.collect_at is None
+                else f"collects it at the depot after {o.collect_at} stop(s)"
+            )
+            how = f"{via}; delivers after {o.insert_at} stop(s)"
+        else:
+            how = o.reason
+        return (
+            o.vehicle_id,
+            "yes" if o.feasible else "no",
+            eta,
+            f"{o.added_km:+.1f}",
+            f"{o.added_late_min:+.0f}",
+            f"{o.added_overtime_min:+.0f}",
+            how,
+        )
