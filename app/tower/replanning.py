@@ -226,6 +226,7 @@ class Proposal:
     diff: PlanDiff
     unserved: tuple[str, ...]
     unserved_reasons: dict[str, str] = field(default_factory=dict)
+    result: PlanResult | None = None  # the solver's answer, in the problem's nodes
 
 
 def schedule(live: LiveProblem, van: int, route: Sequence[int]) -> tuple[list[float], float]:
@@ -301,6 +302,7 @@ def make_proposal(live: LiveProblem, result: PlanResult) -> Proposal:
         diff=diff,
         unserved=unserved,
         unserved_reasons=reasons_unserved,
+        result=result,
     )
 
 

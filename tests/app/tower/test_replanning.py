@@ -13,6 +13,7 @@ from app.domain.model import EventType, ExecutionEvent, FailureReason, Telemetry
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import ManualClock
 from app.foundation.settings import ReplanSettings, Settings
+from app.planning.checker import check_plan
 from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.storage.orm import PlanRow, ProposalRow
@@ -67,10 +68,15 @@ def on_the_road(tower: ControlTower, vehicle_id: str, delivered: int) -> None:
 
 
 def wait_for_proposal(tower: ControlTower) -> ProposalRecord:
+    """The next proposal, its plan checked by the independent checker."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         tick = tower.tick()
         if tick.proposal is not None:
+            proposal = tick.proposal.proposal
+            assert proposal.result is not None
+            report = check_plan(proposal.live.problem, proposal.result)
+            assert report.feasible, report.violations
             return tick.proposal
         time.sleep(0.05)  # the solve runs in its child process
     raise AssertionError("no proposal within 60 s")
