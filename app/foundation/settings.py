@@ -155,6 +155,14 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     planning: PlanningSettings = field(default_factory=PlanningSettings)
     replan: ReplanSettings = field(default_factory=ReplanSettings)
+    # A depot's own self-healing policy: ``[depot_replan.D1] auto_accept = true``; the keys
+    # it does not set come from ``[replan]``.
+    depot_replan: dict[str, dict[str, float | bool]] = field(default_factory=dict)
+
+    def replan_for(self, depot_id: str) -> ReplanSettings:
+        """The self-healing policy of one depot: ``[replan]`` with its own overrides."""
+        overrides: dict[str, Any] = self.depot_replan.get(depot_id, {})
+        return dataclasses.replace(self.replan, **overrides)
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -279,6 +287,17 @@ def _depot_thresholds(value: Any, name: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _depot_replan(value: Any, name: str) -> dict[str, dict[str, float | bool]]:
+    """``[depot_replan.D1]`` tables: keys of ``[replan]``, checked as they are there."""
+    if isinstance(value, _EnvText) or not isinstance(value, dict):
+        raise SettingsError(f"{name}: set per-depot policies as tables in the file")
+    out: dict[str, dict[str, float | bool]] = {}
+    for depot, table in value.items():
+        built = _build(ReplanSettings, table, f"{name}.{depot}.")
+        out[str(depot)] = {key: getattr(built, key) for key in table}
+    return out
+
+
 def _convert(hint: Any, value: Any, name: str) -> Any:
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
@@ -309,6 +328,8 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
         if not isinstance(value, str):
             raise SettingsError(f"{name}: expected text, got {value!r}")
         return str(value)
+    if origin is dict and name == "depot_replan":
+        return _depot_replan(value, name)
     if origin is dict and typing.get_args(hint)[1] is not str:
         return _depot_thresholds(value, name)
     if origin is dict:

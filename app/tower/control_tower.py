@@ -219,14 +219,14 @@ class ControlTower:
         now = self.clock.now()
         operations = self.operations.apply(live, now)
         self._apply_stop_status(operations)
-        if self.settings.replan.auto_request:
+        if self.settings.replan_for(self.depot.id).auto_request:
             self._self_heal(operations, now)
         proposal = self.proposals.poll()
         return TowerTick(live, operations, proposal, self.proposals.take_failure())
 
     def _self_heal(self, operations: OperationsTick, now: float) -> None:
         """Ask for a local re-plan when a new exception calls for one (per-van cooldown)."""
-        cooldown = self.settings.replan.cooldown_min * 60
+        cooldown = self.settings.replan_for(self.depot.id).cooldown_min * 60
         for change in operations.exceptions:
             record = change.exception
             if change.kind not in (ChangeKind.RAISED, ChangeKind.ESCALATED):

@@ -95,9 +95,9 @@ class ProposalDesk:
         self.feed = feed
         self.operations = operations
         self.apply_stops = apply_stops
+        replan = settings.replan_for(snapshot.depots[0].id)
         self.policy = policy or AutoAcceptPolicy(
-            enabled=settings.replan.auto_accept,
-            min_minutes_saved=settings.replan.min_minutes_saved,
+            enabled=replan.auto_accept, min_minutes_saved=replan.min_minutes_saved
         )
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}

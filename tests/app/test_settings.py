@@ -90,6 +90,31 @@ def test_bad_values_are_refused_with_the_key(tmp_path: Path, toml: str, message:
         load_settings(write(tmp_path, toml), environ={})
 
 
+def test_a_depot_has_a_self_healing_policy_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "tower.toml"
+    path.write_text(
+        "[replan]\nmin_minutes_saved = 20\n"
+        "[depot_replan.D2]\nauto_accept = true\ncooldown_min = 5\n"
+    )
+    settings = load_settings(path, environ={})
+    d2, d1 = settings.replan_for("D2"), settings.replan_for("D1")
+    assert d2.auto_accept and d2.cooldown_min == 5.0
+    assert d2.min_minutes_saved == 20.0  # what D2 does not set comes from [replan]
+    assert not d1.auto_accept and d1.cooldown_min == 15.0
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[depot_replan.D2]\nauto_accept = 'yes'\n", r"depot_replan\.D2\.auto_accept"),
+        ("[depot_replan.D2]\nautoaccept = true\n", r"depot_replan\.D2\.autoaccept: unknown"),
+    ],
+)
+def test_a_bad_depot_policy_names_its_key(tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(write(tmp_path, toml), environ={})
+
+
 def test_a_depot_has_thresholds_of_its_own(tmp_path: Path) -> None:
     path = tmp_path / "tower.toml"
     path.write_text("[depot_thresholds.D2]\noff_route_m = 800\nstopped_min = 12\n")
