@@ -37,6 +37,7 @@
   const NO_TILES_TEXT = "Map tiles unavailable (offline?) — positions are still live";
   const LABEL_MIN_ZOOM = 14;
   const TRAIL_SAMPLE_S = 10;
+  const PULSE_MS = 500;
 
   const tower = {
     map: null,
@@ -134,6 +135,7 @@
     make("towerRoutes", 350);
     make("towerTrail", 390);
     make("towerAlerts", 450);
+    make("towerCritical", 451);
   }
 
   tower.init = function (map, config) {
@@ -145,6 +147,13 @@
     tower.trailRenderer = L.canvas({ pane: "towerTrail", padding: 0.2 });
     tower.renderer = L.canvas({ padding: 0.2 });
     tower.alertRenderer = L.svg({ pane: "towerAlerts" });
+    tower.criticalRenderer = L.svg({ pane: "towerCritical" });
+    // Critical rings pulse by dimming their whole pane twice a second. A CSS animation
+    // on each ring made the page paint every frame (a thousand rings: a core's worth of
+    // software rendering in the page and frames for the window to draw at 60 Hz).
+    setInterval(function () {
+      if (tower.alerts.critical.size) map.getPane("towerCritical").classList.toggle("tower-pulse-dim");
+    }, PULSE_MS);
     const timed = tower.renderer._redraw;
     tower.renderer._redraw = function () {
       const started = performance.now();
@@ -426,7 +435,7 @@
     const ring = function (key, latlng, id) {
       const critical = tower.alerts.critical.has(id);
       const layer = L.circleMarker(latlng, {
-        renderer: tower.alertRenderer, radius: critical ? 15 : 12, weight: critical ? 4 : 3,
+        renderer: critical ? tower.criticalRenderer : tower.alertRenderer, radius: critical ? 15 : 12, weight: critical ? 4 : 3,
         color: "#ff3b30", fill: false, interactive: false, className: critical ? "tower-critical" : "tower-alert",
       }).addTo(tower.alertLayer);
       tower.rings.set(key, layer);

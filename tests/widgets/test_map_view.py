@@ -196,3 +196,26 @@ def test_selection_alerts_proposal_and_stale_banner(
     png = tmp_path / "map.png"
     assert map_view.grab_png(png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_critical_rings_pulse_without_repainting_every_frame(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    draw_day(qtbot, map_view, day)
+    ids = [v.id for v in day.vehicles]
+    map_view.set_alerts(vehicles=ids, critical=ids)
+    assert js(qtbot, map_view, "document.querySelectorAll('path.tower-critical').length") == len(
+        ids
+    )
+    # No per-ring animation (the page would paint 60 times a second); the critical pane
+    # blinks instead.
+    assert js(qtbot, map_view, "document.getAnimations().length") == 0
+    dimmed = "tower.map.getPane('towerCritical').classList.contains('tower-pulse-dim')"
+    first = js(qtbot, map_view, dimmed)
+    box: list[Any] = []
+
+    def flipped() -> bool:
+        map_view.evaluate(dimmed, box.append)
+        return bool(box) and box[-1] != first
+
+    qtbot.waitUntil(flipped, timeout=5_000)
