@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from pathlib import Path
@@ -250,3 +251,13 @@ def test_the_window_stays_live_during_a_depot_replan_and_stop_keeps_the_best_pla
     stop.trigger()
     qtbot.waitUntil(lambda: window.proposals_dock.list.count() == 1, timeout=30_000)
     assert not demo_tower.proposals.busy
+
+
+def test_the_start_up_heap_is_out_of_the_collectors_way_while_live(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    # Full collections no longer walk the day's plan, the caches and the bindings.
+    assert gc.get_freeze_count() > 10_000
+    window.close()
+    assert gc.get_freeze_count() == 0
