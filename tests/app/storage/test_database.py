@@ -100,3 +100,21 @@ def test_telemetry_batches_store_once_and_count_up(database_url: str) -> None:
     assert v01["last_fix"]["lat"] == 45.71
     assert report["rejections"]["bad_json"]["count"] == 4
     assert report["unknown_devices"][0]["count"] == 6
+
+
+def test_a_big_fix_batch_is_stored_whole_and_as_sent(database_url: str) -> None:
+    sessions = connect(database_url)
+    fixes = [
+        TelemetryFix(f"V{n % 7:02d}", 1000.0 + n, 45.7 + n / 1e5, 4.8, 30.0 + n, None, 5.0, None)
+        for n in range(253)  # more than one statement's worth, and a remainder
+    ]
+    fixes.append(TelemetryFix("V99", 5000.0, 45.9, 4.9, None, 90.0, None, 12.5, "owntracks"))
+    with sessions.begin() as session:
+        store_telemetry(session, fixes, [], {}, [])
+    with sessions.begin() as session:
+        store_telemetry(session, [], [], {}, [])  # nothing to store is fine
+    report = {v["id"]: v for v in fleet_report(sessions)["vehicles"]}
+    assert sum(v["fixes"] for v in report.values()) == len(fixes)
+    latest = {f.vehicle_id: f for f in latest_fixes(sessions)}
+    assert latest["V99"] == fixes[-1]
+    assert latest["V00"] == max((f for f in fixes if f.vehicle_id == "V00"), key=lambda f: f.ts)
