@@ -243,7 +243,8 @@ class SearchOptions:
     ``first_solutions`` names OR-Tools first-solution strategies; with more than one, the
     time is split and the best plan kept. ``gls_lambda`` is guided local search's penalty
     coefficient. ``disabled_operators`` and ``enabled_operators`` name fields of OR-Tools'
-    local_search_operators to switch off or on.
+    local_search_operators to switch off or on. ``decompose`` lets the engine solve a
+    problem whose stops nearly all have a van one van at a time (app.planning.decompose).
     """
 
     first_solutions: tuple[str, ...] = ("LOCAL_CHEAPEST_INSERTION",)
@@ -255,3 +256,4 @@ class SearchOptions:
     full_propagation: bool = False
     disabled_operators: tuple[str, ...] = SLOW_OPERATORS
     enabled_operators: tuple[str, ...] = ()
+    decompose: bool = True
