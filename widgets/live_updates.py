@@ -2,13 +2,15 @@
 
 A QTimer drains the tower every ``DRAIN_MS``: only vehicles whose newest fix changed are
 sent to the map (one ``runJavaScript`` per batch) and to the vehicles table. Every few
-seconds every vehicle is re-classified, so a van that goes silent turns "offline" without
-a new fix, and the stale banner follows the age of the newest fix.
+seconds every vehicle is re-classified (a share of the fleet per tick), so a van that goes
+silent turns "offline" without a new fix, and the stale banner follows the age of the
+newest fix.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -63,6 +65,7 @@ class LiveUpdates(QObject):
         self.status = status
         self._bridge = MainThreadBridge(self)
         self._last_full = 0.0
+        self._reclassify: list[str] = []  # this round's vehicles not re-classified yet
         self._last_table = 0.0
         self._table_pending: dict[str, VehicleView] = {}
         self._map_pending: dict[str, VehicleView] = {}
@@ -114,14 +117,9 @@ class LiveUpdates(QObject):
         update = tick.live
         now = self.tower.clock.now()
         full = time.monotonic() - self._last_full >= self.full_refresh_s
-        changed = set(update.moved) | set(update.online_changed)
-        if full:
-            self._last_full = time.monotonic()
-            views = self.tower.vehicle_views()
-        elif changed:
-            views = self.tower.vehicle_views(changed)
-        else:
-            views = []
+        wanted = set(update.moved) | set(update.online_changed)
+        wanted.update(self._reclassify_due(full))
+        views = self.tower.vehicle_views(wanted) if wanted else []
         if views:
             self._map_pending.update((v.id, v) for v in views)
             self._table_pending.update((v.id, v) for v in views)
@@ -152,6 +150,21 @@ class LiveUpdates(QObject):
         if full:
             self._show_staleness()
         self.applied.emit(len(update.moved))
+
+    def _reclassify_due(self, new_round: bool) -> list[str]:
+        """Vehicles to re-classify this tick: every vehicle once per ``full_refresh_s``
+        (so a van that goes silent turns "offline"), a share of the fleet per tick. All
+        2,000 at once made one tick in 25 build every view and marker, a stall each time."""
+        due: list[str] = []
+        if new_round:
+            self._last_full = time.monotonic()
+            due = self._reclassify  # the rest of a round the ticks did not finish
+            self._reclassify = [v.id for v in self.tower.snapshot.vehicles]
+        ticks = max(1.0, self.full_refresh_s * 1000 / DRAIN_MS)
+        share = math.ceil(len(self.tower.snapshot.vehicles) / ticks)
+        due += self._reclassify[:share]
+        del self._reclassify[:share]
+        return due
 
     def _show_staleness(self) -> None:
         age = self.tower.newest_fix_age()

@@ -261,3 +261,29 @@ def test_the_start_up_heap_is_out_of_the_collectors_way_while_live(
     assert gc.get_freeze_count() > 10_000
     window.close()
     assert gc.get_freeze_count() == 0
+
+
+def test_every_vehicle_is_reclassified_each_round_a_share_of_the_fleet_per_tick(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    live = window.live
+    live.timer.stop()
+    live.full_refresh_s = 1.0  # five ticks of 200 ms
+    fleet = {v.id for v in demo_tower.snapshot.vehicles}
+    asked: list[set[str]] = []
+    real_views = demo_tower.vehicle_views
+
+    def spy(only: Any = None) -> Any:
+        asked.append(set(fleet if only is None else only))
+        return real_views(only)
+
+    demo_tower.vehicle_views = spy  # type: ignore[method-assign]
+
+    def one_round_done() -> bool:
+        live.drain()
+        return set().union(*asked) == fleet
+
+    qtbot.waitUntil(one_round_done, timeout=10_000)
+    # No van moved: no tick built more than a fifth of the fleet's views.
+    assert max(len(a) for a in asked) <= -(-len(fleet) // 5)
