@@ -12,8 +12,8 @@ from app.commands import add_config_option
 from app.foundation.settings import Settings
 from app.planning.checker import check_vrptw
 from app.planning.instances import InstanceError, read_instance, to_problem
+from app.planning.portfolio import MEMBERS, start_portfolio
 from app.planning.problem import PlanStatus
-from app.planning.runner import start_solve
 
 
 def register(subparsers: Any) -> None:
@@ -25,6 +25,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("instance", type=Path, help="instance file")
     parser.add_argument(
         "--time-limit", type=float, default=5.0, metavar="S", help="seconds (default 5)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help=f"processes searching at once, each its own way (1-{len(MEMBERS)}, default 2)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
     parser.set_defaults(func=run)
@@ -41,7 +48,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.time_limit <= 0:
         print("solve: --time-limit must be positive", file=sys.stderr)
         return 2
-    handle = start_solve(to_problem(instance), args.time_limit)
+    if not 1 <= args.workers <= len(MEMBERS):
+        print(f"solve: --workers must be 1 to {len(MEMBERS)}", file=sys.stderr)
+        return 2
+    handle = start_portfolio(to_problem(instance), args.time_limit, args.workers)
     try:
         result = handle.result()
     except KeyboardInterrupt:

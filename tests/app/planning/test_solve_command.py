@@ -49,3 +49,17 @@ def test_bad_file_is_exit_2(tmp_path: Path) -> None:
     done = run_solve(str(bad))
     assert done.returncode == 2
     assert "solve:" in done.stderr and not done.stdout
+
+
+def test_one_worker_gives_the_same_json_shape() -> None:
+    done = run_solve(str(SOLOMON / "R101.txt"), "--time-limit", "1", "--workers", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == {"routes", "distance", "vehicles", "seconds"}
+    assert sorted(c for r in out["routes"] for c in r) == list(range(1, 101))
+
+
+def test_workers_out_of_range_is_exit_2() -> None:
+    done = run_solve(str(SOLOMON / "C101.txt"), "--workers", "0")
+    assert done.returncode == 2
+    assert "--workers" in done.stderr and not done.stdout
