@@ -41,6 +41,7 @@ class ExceptionAlerts(QObject):
         dock.exception_selected.connect(self.focus)
         dock.counts_changed.connect(self._show_counts)
         dock.apply(tower.exception_views())
+        self._sent_alerts: tuple[list[str], list[str], list[str]] | None = None
 
     def apply(self, changes: list[ExceptionChange]) -> None:
         """Show a tick's exception changes (latest version of each exception wins)."""
@@ -56,8 +57,14 @@ class ExceptionAlerts(QObject):
             self.beeps += 1
             QApplication.beep()
 
+    def resend_map(self) -> None:
+        """The page was (re)loaded: send the rings again."""
+        self._sent_alerts = None
+        self.refresh_map()
+
     def refresh_map(self) -> None:
-        """Ring every subject of an open exception; critical ones pulse."""
+        """Ring every subject of an open exception; critical ones pulse. Sent only when
+        the rings change (most exception updates do not change them)."""
         vehicles: set[str] = set()
         stops: set[str] = set()
         critical: set[str] = set()
@@ -68,7 +75,10 @@ class ExceptionAlerts(QObject):
                 stops.add(record.stop_id)
             if record.severity is Severity.CRITICAL:
                 critical.update(i for i in (record.vehicle_id, record.stop_id) if i)
-        self.map.set_alerts(sorted(vehicles), sorted(stops), sorted(critical))
+        alerts = (sorted(vehicles), sorted(stops), sorted(critical))
+        if alerts != self._sent_alerts:
+            self._sent_alerts = alerts
+            self.map.set_alerts(*alerts)
 
     def acknowledge(self, exception_id: int) -> None:
         """The dispatcher takes the selected exception in hand."""

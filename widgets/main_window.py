@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.map_ready.connect(self.live.start)
         self.alerts = ExceptionAlerts(tower, self.exceptions_dock, self.map, self.status, self)
         self.live.exceptions_changed.connect(self.alerts.apply)
-        self.map_ready.connect(self.alerts.refresh_map)
+        self.map_ready.connect(self.alerts.resend_map)
         self.review = ProposalReview(tower, self.proposals_dock, self.map, self.status, self)
         self.live.proposal_arrived.connect(self.review.arrived)
         self.live.replan_failed.connect(self.review.failed)

@@ -419,36 +419,57 @@
     if (points.length) tower.map.fitBounds(L.latLngBounds(points).pad(0.05));
   };
 
+  // Only the rings that changed are touched: a thousand open exceptions redrawn on every
+  // change grew the page's work with the day's exceptions.
   tower.setAlerts = function (alerts) {
     tower.alerts = {
       vehicles: new Set(alerts.vehicles || []),
       stops: new Set(alerts.stops || []),
       critical: new Set(alerts.critical || []),
     };
-    tower.drawAlerts();
+    syncAlerts();
     return tower.alertCount();
   };
 
   tower.drawAlerts = function () {
     tower.alertLayer.clearLayers();
     tower.rings.clear();
-    const ring = function (key, latlng, id) {
-      const critical = tower.alerts.critical.has(id);
-      const layer = L.circleMarker(latlng, {
-        renderer: critical ? tower.criticalRenderer : tower.alertRenderer, radius: critical ? 15 : 12, weight: critical ? 4 : 3,
-        color: "#ff3b30", fill: false, interactive: false, className: critical ? "tower-critical" : "tower-alert",
-      }).addTo(tower.alertLayer);
-      tower.rings.set(key, layer);
-    };
-    tower.alerts.vehicles.forEach(function (id) {
-      const e = tower.vehicles.get(id);
-      if (e) ring("v:" + id, e.marker.getLatLng(), id);
-    });
-    tower.alerts.stops.forEach(function (id) {
-      const e = tower.stops.get(id);
-      if (e) ring("s:" + id, e.marker.getLatLng(), id);
-    });
+    syncAlerts();
   };
+
+  function addRing(key, latlng, id) {
+    const critical = tower.alerts.critical.has(id);
+    const layer = L.circleMarker(latlng, {
+      renderer: critical ? tower.criticalRenderer : tower.alertRenderer, radius: critical ? 15 : 12, weight: critical ? 4 : 3,
+      color: "#ff3b30", fill: false, interactive: false, className: critical ? "tower-critical" : "tower-alert",
+    }).addTo(tower.alertLayer);
+    layer.towerCritical = critical;
+    tower.rings.set(key, layer);
+  }
+
+  function syncAlerts() {
+    const wanted = new Set();
+    const want = function (prefix, ids, entries) {
+      ids.forEach(function (id) {
+        const e = entries.get(id);
+        if (!e) return;
+        const key = prefix + id;
+        wanted.add(key);
+        const layer = tower.rings.get(key);
+        if (layer && layer.towerCritical === tower.alerts.critical.has(id)) return;
+        if (layer) tower.alertLayer.removeLayer(layer);
+        addRing(key, e.marker.getLatLng(), id);
+      });
+    };
+    want("v:", tower.alerts.vehicles, tower.vehicles);
+    want("s:", tower.alerts.stops, tower.stops);
+    tower.rings.forEach(function (layer, key) {
+      if (!wanted.has(key)) {
+        tower.alertLayer.removeLayer(layer);
+        tower.rings.delete(key);
+      }
+    });
+  }
 
   tower.alertCount = function () { return tower.alertLayer.getLayers().length; };
 

@@ -219,3 +219,25 @@ def test_critical_rings_pulse_without_repainting_every_frame(
         return bool(box) and box[-1] != first
 
     qtbot.waitUntil(flipped, timeout=5_000)
+
+
+def test_changing_the_alerts_touches_only_the_rings_that_changed(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    draw_day(qtbot, map_view, day)
+    ids = [v.id for v in day.vehicles]
+
+    def ring(n: int) -> str:
+        return f"tower.rings.get('v:{ids[n]}')"
+
+    map_view.set_alerts(vehicles=ids[:3], critical=[ids[0]])
+    js(qtbot, map_view, f"{ring(1)}.kept = true")
+    js(qtbot, map_view, f"{ring(2)}.kept = true")
+    map_view.set_alerts(vehicles=ids[1:4], critical=[ids[1]])
+    assert js(qtbot, map_view, "tower.alertCount()") == 3
+    assert js(qtbot, map_view, f"tower.rings.has('v:{ids[0]}')") is False  # resolved: gone
+    # Now critical: redrawn as such. Unchanged: the same ring, not a new one.
+    assert js(qtbot, map_view, f"{ring(1)}.kept === true") is False
+    assert js(qtbot, map_view, f"{ring(1)}.towerCritical") is True
+    assert js(qtbot, map_view, f"{ring(2)}.kept === true") is True
+    assert js(qtbot, map_view, "document.querySelectorAll('path.tower-critical').length") == 1
