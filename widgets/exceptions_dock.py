@@ -38,6 +38,7 @@ SEVERITY_COLOURS = {
     "info": QColor(50, 100, 160),
 }
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+FIT_COLUMNS_UP_TO = 50  # rows: columns are fitted to their contents until the list is this long
 
 
 class ExceptionTableModel(QAbstractTableModel):
@@ -210,7 +211,10 @@ class ExceptionsDock(QDockWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Interactive, fitted while the list is short: ResizeToContents re-measures the rows
+        # at every change, work that grows with the day's exceptions.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.model.rowsInserted.connect(self._fit_columns)
         layout.addWidget(self.table)
         self.setWidget(body)
 
@@ -267,6 +271,10 @@ class ExceptionsDock(QDockWidget):
         """Show new and changed exceptions; update the counts in the title."""
         self.model.apply(changed, list(removed))
         self._update_title()
+
+    def _fit_columns(self) -> None:
+        if self.model.rowCount() <= FIT_COLUMNS_UP_TO:
+            self.table.resizeColumnsToContents()
 
     def _update_title(self) -> None:
         counts = self.model.counts()

@@ -101,3 +101,18 @@ def test_keyboard_acknowledge_and_click_to_focus(qtbot: QtBot) -> None:
         dock.acknowledge_action.trigger()
     assert acked.args == [5]
     assert dock.acknowledge_action.shortcut().toString() == "Ctrl+K"
+
+
+def test_the_first_exceptions_fit_their_columns_and_a_long_list_keeps_them(
+    qtbot: QtBot,
+) -> None:
+    dock = ExceptionsDock()
+    qtbot.addWidget(dock)
+    dock.apply([exception(1, rule="stopped_off_route")])
+    rule_column = 1
+    fitted = dock.table.columnWidth(rule_column)
+    assert fitted >= dock.table.sizeHintForColumn(rule_column)  # "stopped_off_route" reads whole
+    dock.apply([exception(n) for n in range(2, 60)])
+    dock.table.setColumnWidth(rule_column, fitted + 40)  # the dispatcher widens it
+    dock.apply([exception(n) for n in range(60, 90)])
+    assert dock.table.columnWidth(rule_column) == fitted + 40  # a long list leaves it alone
