@@ -128,6 +128,8 @@ class KpiDock(QDockWidget):
         self.timer.setInterval(int(refresh_s * 1000))
         self.timer.timeout.connect(self._tick)
         self.timer.start()
+        self._stale = False
+        self.visibilityChanged.connect(self._on_visibility)
         self.load_directory()
         self.refresh()
 
@@ -271,8 +273,18 @@ class KpiDock(QDockWidget):
         self.refresh()
 
     def _tick(self) -> None:
-        """Live updates: only a range that includes today changes during the day."""
-        if self.query().last >= self.service.today():
+        """Live updates: only a range that includes today changes during the day. A dock
+        nobody sees (closed, or a tab behind another) is refreshed when it is shown."""
+        if self.query().last < self.service.today():
+            return
+        if self.visibleRegion().isEmpty():
+            self._stale = True
+            return
+        self.refresh()
+
+    def _on_visibility(self, visible: bool) -> None:
+        if visible and self._stale:
+            self._stale = False
             self.refresh()
 
     # --- computing off the GUI thread ---------------------------------------------------

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from app.domain.kpi_rows import day_bounds
@@ -235,3 +236,27 @@ def test_a_refresh_does_not_stall_the_window(qtbot: QtBot, dock: KpiDock) -> Non
         dock.set_range(FIRST, LAST)
         assert arrived == []
     assert len(arrived) == 1
+
+
+def test_a_dock_behind_another_tab_refreshes_when_it_is_shown(qtbot: QtBot, database: str) -> None:
+    now = datetime(2025, 3, 10, 15, tzinfo=ZoneInfo("UTC")).timestamp()
+    service = KpiService(HistoryRepository(connect(database)), ManualClock(now), "UTC")
+    reports: list[object] = []
+    report = service.report
+    service.report = lambda query: reports.append(query) or report(query)  # type: ignore[method-assign]
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    kpis = KpiDock(service, refresh_s=3600)
+    other = QDockWidget("Proposals", window)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, kpis)
+    window.tabifyDockWidget(kpis, other)
+    other.raise_()
+    window.show()
+    qtbot.waitUntil(lambda: kpis.report is not None, timeout=WAIT_MS)  # the first report
+    kpis.set_range(LAST, LAST)  # "today" on the manual clock: a live range
+    qtbot.waitUntil(lambda: kpis.status.text() != "Updating…", timeout=WAIT_MS)
+    asked = len(reports)
+    kpis.timer.timeout.emit()  # the live refresh, while nobody sees the dock
+    assert len(reports) == asked
+    kpis.raise_()
+    qtbot.waitUntil(lambda: len(reports) == asked + 1, timeout=WAIT_MS)
