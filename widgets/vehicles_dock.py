@@ -131,9 +131,7 @@ class VehicleTableModel(QAbstractTableModel):
                 self._rows[row] = v
                 rows.append(row)
         if rows:
-            self.dataChanged.emit(
-                self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1)
-            )
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
 
     def row_of(self, vehicle_id: str) -> int | None:
         """The row showing ``vehicle_id``."""

@@ -177,9 +177,7 @@ def store_plan_version(
     )
     version = int(newest or 0) + 1
     session.execute(
-        update(PlanRow)
-        .where(PlanRow.depot_id == depot_id, PlanRow.day == day)
-        .values(active=False)
+        update(PlanRow).where(PlanRow.depot_id == depot_id, PlanRow.day == day).values(active=False)
     )
     plan = PlanRow(
         depot_id=depot_id,
