@@ -260,3 +260,4 @@ def test_a_dock_behind_another_tab_refreshes_when_it_is_shown(qtbot: QtBot, data
     assert len(reports) == asked
     kpis.raise_()
     qtbot.waitUntil(lambda: len(reports) == asked + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: kpis.status.text() != "Updating…", timeout=WAIT_MS)
