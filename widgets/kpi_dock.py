@@ -304,7 +304,8 @@ class KpiDock(QDockWidget):
                 result: object = self.service.report(query)
             except Exception as exc:  # shown to the supervisor, never lost in a thread
                 result = exc
-            with contextlib.suppress(RuntimeError):  # the dock was deleted meanwhile
+            # The dock was deleted meanwhile (PySide raises either, depending on how far).
+            with contextlib.suppress(RuntimeError, TypeError):
                 self._finished.emit(generation, result)
 
         threading.Thread(target=work, name="kpi-report", daemon=True).start()
