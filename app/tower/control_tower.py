@@ -72,6 +72,7 @@ class ControlTower:
         self.orders: dict[str, Order] = {o.id: o for o in self.snapshot.orders}
         self.stops: dict[str, Stop] = {s.id: s for s in self.snapshot.stops}
         self._drivers = {d.id: d.name for d in self.snapshot.drivers}
+        self.replan = settings.replan_for(self.depot.id)  # this depot's self-healing policy
         self._routes: dict[str, list[str]] = {}
         self._index_routes()
         self._order_index: OrderIndex | None = None
@@ -219,14 +220,14 @@ class ControlTower:
         now = self.clock.now()
         operations = self.operations.apply(live, now)
         self._apply_stop_status(operations)
-        if self.settings.replan_for(self.depot.id).auto_request:
+        if self.replan.auto_request:
             self._self_heal(operations, now)
         proposal = self.proposals.poll()
         return TowerTick(live, operations, proposal, self.proposals.take_failure())
 
     def _self_heal(self, operations: OperationsTick, now: float) -> None:
         """Ask for a local re-plan when a new exception calls for one (per-van cooldown)."""
-        cooldown = self.settings.replan_for(self.depot.id).cooldown_min * 60
+        cooldown = self.replan.cooldown_min * 60
         for change in operations.exceptions:
             record = change.exception
             if change.kind not in (ChangeKind.RAISED, ChangeKind.ESCALATED):

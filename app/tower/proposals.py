@@ -150,7 +150,7 @@ class ProposalDesk:
         seconds = LOCAL_SOLVE_S if len(scope) < len(self.snapshot.vehicles) else DEPOT_SOLVE_S
         what = tweak.describe(original.routes)
         self._start(tweaked, seconds, _Replaced(proposal_id, what, user))
-        log.info("tweak of proposal %d: %s", proposal_id, tweak.describe(original.routes))
+        log.info("tweak of proposal %d: %s", proposal_id, what)
         return True
 
     def _live(self, vehicles: list[Vehicle], trigger: str, resequence_only: bool) -> LiveProblem:
