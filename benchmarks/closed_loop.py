@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.domain.demo import DemoDay, build_demo_day
+from app.domain.demo import DemoDay
 from app.domain.execution import ExecutionTracker
 from app.domain.model import Order, Stop, StopStatus
 from app.domain.rules.records import ChangeKind
@@ -51,6 +51,7 @@ from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower, TowerTick
+from app.tower.data_setup import demo_day
 from app.tower.operating_day import OperatingDay
 from app.tower.replanning import PICKUP
 
@@ -256,17 +257,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    settings = Settings(demo=DemoSettings(vehicles=args.vehicles, orders=args.orders))
+    demo_settings = DemoSettings(vehicles=args.vehicles, orders=args.orders, seed=args.seed)
+    settings = Settings(demo=demo_settings)
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    demo = build_demo_day(
-        depot_name=settings.depot.name,
-        depot_lat=settings.depot.lat,
-        depot_lon=settings.depot.lon,
-        day_start=day.start,
-        vehicles=args.vehicles,
-        orders=args.orders,
-        seed=args.seed,
-    )
+    demo = demo_day(settings, day)  # the demo's own day, as the tower seeds it
     runs = [
         ("1 no disruptions", False, False),
         ("2 disrupted, static", True, False),

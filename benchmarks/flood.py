@@ -21,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.domain.demo import build_demo_day
 from app.domain.rules.records import ChangeKind
 from app.foundation.clock import ManualClock
 from app.foundation.settings import DemoSettings, Settings
@@ -30,6 +29,7 @@ from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower
+from app.tower.data_setup import demo_day
 from app.tower.operating_day import OperatingDay
 
 TICK_S = 2.0
@@ -42,17 +42,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    settings = Settings(demo=DemoSettings(vehicles=args.vehicles, orders=args.orders))
+    demo_settings = DemoSettings(vehicles=args.vehicles, orders=args.orders, seed=args.seed)
+    settings = Settings(demo=demo_settings)
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    demo = build_demo_day(
-        depot_name=settings.depot.name,
-        depot_lat=settings.depot.lat,
-        depot_lon=settings.depot.lon,
-        day_start=day.start,
-        vehicles=args.vehicles,
-        orders=args.orders,
-        seed=args.seed,
-    )
+    demo = demo_day(settings, day)  # the demo's own day, as the tower seeds it
     simulator = FleetSimulator(demo, day.start, SimulatorConfig(seed=args.seed))
     with tempfile.TemporaryDirectory(prefix="tower-flood-") as folder:
         sessions = connect(f"sqlite:///{Path(folder) / 'flood.sqlite3'}")
