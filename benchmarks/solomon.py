@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/solomon.py --time-limit 5
     .venv/bin/python benchmarks/solomon.py --instances C101,R101 --time-limit 2
-    .venv/bin/python benchmarks/solomon.py --workers 1   # one process per instance
+    .venv/bin/python benchmarks/solomon.py --workers 1 --engine ortools --jobs 2   # one alone
 
 The gap is against the distance-only best known solution (bks.csv), since the model
 minimises distance alone. Each instance is searched by ``--workers`` processes at once
-(app.planning.portfolio, default 2) within the same wall-clock time limit; ``--jobs``
-instances run side by side. Keep jobs x workers within the free cores.
+(app.planning.portfolio, default 2: OR-Tools and PyVRP) within the same wall-clock time
+limit, and the "engine" column says whose plan won; ``--workers 1`` searches with one
+``--engine`` in the benchmark's process. ``--jobs`` instances run side by side. Keep jobs x
+workers within the free cores.
 """
 
 from __future__ import annotations
@@ -19,17 +21,18 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.planning.checker import check_vrptw
+from app.planning.engines import solve
 from app.planning.instances import read_instance, to_problem
 from app.planning.portfolio import start_portfolio
-from app.planning.problem import SearchOptions
-from app.planning.solver import solve
+from app.planning.problem import Engine, SearchOptions
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "solomon"
 
@@ -46,6 +49,7 @@ class Outcome:
     bks_vehicles: int
     seconds: float
     violations: tuple[str, ...]
+    engine: str
 
     @property
     def gap(self) -> float:
@@ -92,6 +96,7 @@ def run_one(
         bks[1],
         result.seconds,
         report.violations,
+        result.engine.value,
     )
 
 
@@ -103,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="instances at once (default 1)")
     parser.add_argument("--workers", type=int, default=2, help="processes per instance")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument(
+        "--engine", choices=[e.value for e in Engine], default="ortools", help="with --workers 1"
+    )
     parser.add_argument("--first", default="", help="first-solution strategies, comma-separated")
     parser.add_argument("--gls-lambda", type=float, default=None)
     args = parser.parse_args(argv)
@@ -111,17 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs * args.workers > (os.cpu_count() or 1):
         parser.error("--jobs x --workers exceeds the cores: the searches would share them")
     # One worker searches in this process (no spawn), with the flags' options if any.
-    options: SearchOptions | None = SearchOptions() if args.workers == 1 else None
-    if (args.first or args.gls_lambda is not None) and options is None:
-        parser.error("--first and --gls-lambda need --workers 1")
+    options: SearchOptions | None = None
+    if args.workers == 1:
+        options = SearchOptions(engine=Engine(args.engine))
+    elif args.first or args.gls_lambda is not None or args.engine != "ortools":
+        parser.error("--engine, --first and --gls-lambda need --workers 1")
     if options is not None and args.first:
-        options = SearchOptions(first_solutions=tuple(args.first.split(",")))
+        options = replace(options, first_solutions=tuple(args.first.split(",")))
     if options is not None and args.gls_lambda is not None:
-        options = SearchOptions(options.first_solutions, gls_lambda=args.gls_lambda)
+        options = replace(options, gls_lambda=args.gls_lambda)
     started = time.monotonic()
     jobs = [(args.data / f"{n}.txt", args.time_limit, bks[n], options, args.workers) for n in names]
     print(
-        f"{'instance':<8} {'ok':<3} {'distance':>9} {'bks':>9} {'gap%':>6} {'veh':>4} {'bksveh':>6}"
+        f"{'instance':<8} {'ok':<3} {'distance':>9} {'bks':>9} {'gap%':>6} {'veh':>4} "
+        f"{'bksveh':>6} engine"
     )
     outcomes = []
     if args.jobs <= 1:
@@ -149,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         group = [o for o in feasible if o.name[:-2] == family]
         if group:
             print(f"  {family:<4} mean gap {statistics.fmean(o.gap for o in group):.2f}%")
+    wins = Counter(o.engine for o in feasible)
+    print("  plans found by: " + ", ".join(f"{e} {n}" for e, n in sorted(wins.items())))
     return 0 if len(feasible) == len(outcomes) else 1
 
 
@@ -156,7 +169,7 @@ def _print_row(o: Outcome) -> None:
     mark = "yes" if o.feasible else "NO"
     print(
         f"{o.name:<8} {mark:<3} {o.distance:9.2f} {o.bks:9.2f} {o.gap:6.2f} "
-        f"{o.vehicles:4d} {o.bks_vehicles:6d}",
+        f"{o.vehicles:4d} {o.bks_vehicles:6d} {o.engine}",
         flush=True,
     )
     for v in o.violations[:3]:

@@ -1,7 +1,8 @@
 """``main.py plan --date YYYY-MM-DD``: plan a day of the database's orders and print it.
 
-Each depot with orders still to serve that day is planned in its own solve (in a child
-process, within the time limit; Ctrl-C keeps the best plan so far). Every plan is checked
+Each depot with orders still to serve that day is planned in its own solve (OR-Tools and
+PyVRP racing in two child processes, within the time limit; Ctrl-C keeps the best plan so
+far). Every plan is checked
 by the independent checker before it is printed. The plan is printed, not stored: storing
 a plan as the day's new version is the dispatcher's accept, in the window.
 
@@ -29,8 +30,8 @@ from app.planning.day_plan import (
     vehicle_plans,
 )
 from app.planning.matrix import MatrixError, provider_from_settings
+from app.planning.portfolio import start_portfolio
 from app.planning.problem import PlanResult
-from app.planning.runner import start_solve
 from app.storage.fleet_repository import load_fleet
 from app.tower.data_setup import open_database
 
@@ -105,8 +106,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
+PLAN_WORKERS = 2
+"""A morning plan is a batch job: both engines search it, one core each."""
+
+
 def _solve(problem: DayProblem, time_limit: float) -> PlanResult:
-    handle = start_solve(problem.problem, time_limit)
+    handle = start_portfolio(problem.problem, time_limit, PLAN_WORKERS)
     try:
         return handle.result()
     except KeyboardInterrupt:

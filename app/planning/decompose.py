@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from app.planning import solver
+from app.planning import schedules, solver
 from app.planning.problem import (
     DroppedStop,
     Matrices,
@@ -224,12 +224,12 @@ class _Decomposition:
         if status == PlanStatus.CANCELLED_NO_PLAN:
             return PlanResult(status=status, seconds=seconds, progress=tuple(self.history))
         problem = self.problem
-        routes = tuple(solver.schedule(problem, v, part.route) for v, part in enumerate(vans))
+        routes = tuple(schedules.schedule(problem, v, part.route) for v, part in enumerate(vans))
         dropped = sorted(unassigned + [i for part in vans for i in part.dropped])
         return PlanResult(
             status=status,
             routes=routes,
-            dropped=tuple(DroppedStop(i, solver.drop_reason(problem, i)) for i in dropped),
+            dropped=tuple(DroppedStop(i, schedules.drop_reason(problem, i)) for i in dropped),
             objective=int(_penalties(problem, unassigned) + sum(p.cost for p in vans)),
             distance=sum(r.distance for r in routes),
             seconds=seconds,

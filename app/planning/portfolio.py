@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from app.planning.problem import (
+    Engine,
     PlanResult,
     PlanStatus,
     RoutingProblem,
@@ -22,15 +23,11 @@ from app.planning.problem import (
 )
 from app.planning.runner import SolveHandle, start_solve
 
-MEMBERS = (
-    SearchOptions(),
-    SearchOptions(first_solutions=("SAVINGS",), gls_lambda=0.1),
-)
-"""The members, in the order a portfolio of N takes them. Savings with GLS at OR-Tools'
-own lambda 0.1 is worse alone than our default (3.5% against 2.7% mean gap on 12 Solomon
-instances at 5 s) but good where it is bad: the better of the two averaged 1.9%, the best
-pair of the 11 searches tried (other first solutions, lambdas 0.1-0.5, penalty resets,
-warm restarts at a new lambda)."""
+MEMBERS = (SearchOptions(), SearchOptions(engine=Engine.PYVRP))
+"""The members, in the order a portfolio of N takes them: OR-Tools' default search, and
+PyVRP where its model holds the problem (OR-Tools from savings where it does not, see
+app.planning.engines). On Solomon at 5 s PyVRP wins nearly every instance; OR-Tools is
+there for the problems PyVRP cannot model and as a second opinion."""
 
 
 def members(workers: int) -> tuple[SearchOptions, ...]:

@@ -171,6 +171,14 @@ class PlanStatus(StrEnum):
     """The solver process failed; ``message`` says why."""
 
 
+class Engine(StrEnum):
+    """Which library searches."""
+
+    ORTOOLS = "ortools"
+    PYVRP = "pyvrp"
+    """Only for problems app.planning.pyvrp_engine.fits; others fall back to OR-Tools."""
+
+
 @dataclass(frozen=True)
 class PlannedRoute:
     """One van's route: the stops in order, with arrival and service-start times."""
@@ -211,6 +219,8 @@ class PlanResult:
     seconds: float = 0.0
     message: str = ""
     progress: tuple[SolveProgress, ...] = field(default=(), repr=False)
+    engine: Engine = Engine.ORTOOLS
+    """The library that found the plan."""
 
     @property
     def has_plan(self) -> bool:
@@ -245,7 +255,10 @@ class SearchOptions:
     coefficient. ``disabled_operators`` and ``enabled_operators`` name fields of OR-Tools'
     local_search_operators to switch off or on. ``decompose`` lets the engine solve a
     problem whose stops nearly all have a van one van at a time (app.planning.decompose).
+    ``engine`` picks the library (app.planning.engines); the other fields are OR-Tools'.
     """
+
+    engine: Engine = Engine.ORTOOLS
 
     first_solutions: tuple[str, ...] = ("LOCAL_CHEAPEST_INSERTION",)
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"

@@ -188,7 +188,7 @@ def _child(
     """The child process: solve, stream progress, send the result."""
     if test_only_hang:
         threading.Event().wait()
-    from app.planning.decompose import solve  # only the child pays for importing OR-Tools
+    from app.planning.engines import solve  # only the child pays for importing a solver
 
     last_sent = [0.0]
     sent: list[SolveProgress] = []

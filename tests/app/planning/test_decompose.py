@@ -19,7 +19,7 @@ from app.planning.problem import (
     Van,
     VehicleLock,
 )
-from app.planning.solver import REASON_CAPACITY, REASON_WINDOW
+from app.planning.schedules import REASON_CAPACITY, REASON_WINDOW
 from tests.app.planning.builders import assert_checked, depot, plane, route_of, stop
 
 QUICK = 0.3

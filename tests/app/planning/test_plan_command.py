@@ -26,7 +26,8 @@ from app.domain.model import (
 )
 from app.planning.day_plan import build_day_problem, unserved, vehicle_plans
 from app.planning.matrix import HaversineMatrixProvider
-from app.planning.solver import REASON_CAPACITY, REASON_WINDOW, solve
+from app.planning.schedules import REASON_CAPACITY, REASON_WINDOW
+from app.planning.solver import solve
 from app.storage.database import connect
 from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
 from tests.app.planning.builders import assert_checked

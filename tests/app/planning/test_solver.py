@@ -16,13 +16,13 @@ from app.planning.problem import (
     VehicleLock,
     penalty_for_priority,
 )
-from app.planning.solver import (
+from app.planning.schedules import (
     REASON_CAPACITY,
     REASON_FLEET,
     REASON_SHIFT,
     REASON_WINDOW,
-    solve,
 )
+from app.planning.solver import solve
 from tests.app.planning.builders import SOLOMON, assert_checked, depot, plane, route_of, stop
 
 QUICK = 0.2
