@@ -48,6 +48,7 @@ class ExceptionTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[ExceptionView] = []
         self._row_of: dict[int, int] = {}
+        self._counts = {"critical": 0, "warning": 0, "info": 0}  # open rows per severity
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -66,25 +67,9 @@ class ExceptionTableModel(QAbstractTableModel):
         e = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                e.severity,
-                e.rule.replace("_", " "),
-                f"{e.subject_kind} {e.subject_id}",
-                e.vehicle_id or "",
-                e.state if not e.acknowledged_by else f"{e.state} ({e.acknowledged_by})",
-                time.strftime("%H:%M", time.localtime(e.raised_at)),
-                e.detail,
-            )[column]
+            return _cells(e)[column]
         if role == SORT_ROLE:
-            return (
-                SEVERITY_RANK.get(e.severity, 9),
-                e.rule,
-                e.subject_id,
-                e.vehicle_id or "",
-                e.state,
-                e.raised_at,
-                e.detail,
-            )[column]
+            return _sort_keys(e)[column]
         if role == Qt.ItemDataRole.BackgroundRole and column == 0:
             return SEVERITY_COLOURS.get(e.severity)
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:
@@ -102,7 +87,7 @@ class ExceptionTableModel(QAbstractTableModel):
             if row is None:
                 continue
             self.beginRemoveRows(QModelIndex(), row, row)
-            del self._rows[row]
+            self._count(self._rows.pop(row), -1)
             self.endRemoveRows()
             self._row_of = {e.id: i for i, e in enumerate(self._rows)}
         for e in changed:
@@ -111,10 +96,29 @@ class ExceptionTableModel(QAbstractTableModel):
                 self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
                 self._row_of[e.id] = len(self._rows)
                 self._rows.append(e)
+                self._count(e, +1)
                 self.endInsertRows()
             else:
-                self._rows[row] = e
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                self._update(row, e)
+
+    def _update(self, row: int, e: ExceptionView) -> None:
+        """Replace a row, signalling only the columns whose cells changed: a change that
+        spans the sort column makes the sort proxy move the row and the view lay itself
+        out again, work that grows with the list, and most updates only touch the detail."""
+        old, self._rows[row] = self._rows[row], e
+        self._count(old, -1)
+        self._count(e, +1)
+        if old.depot_id != e.depot_id:  # filtered on but not shown: the whole row
+            changed = list(range(len(COLUMNS)))
+        else:
+            before, after = _cells(old), _cells(e)
+            changed = [c for c in range(len(COLUMNS)) if before[c] != after[c]]
+        if changed:
+            self.dataChanged.emit(self.index(row, changed[0]), self.index(row, changed[-1]))
+
+    def _count(self, e: ExceptionView, step: int) -> None:
+        if e.state != "resolved":
+            self._counts[e.severity] = self._counts.get(e.severity, 0) + step
 
     def exception(self, exception_id: int) -> ExceptionView | None:
         """The row's data, by id."""
@@ -122,12 +126,35 @@ class ExceptionTableModel(QAbstractTableModel):
         return None if row is None else self._rows[row]
 
     def counts(self) -> dict[str, int]:
-        """Open (not resolved) exceptions per severity."""
-        counts = {"critical": 0, "warning": 0, "info": 0}
-        for e in self._rows:
-            if e.state != "resolved":
-                counts[e.severity] = counts.get(e.severity, 0) + 1
-        return counts
+        """Open (not resolved) exceptions per severity (kept as rows change: the title
+        asks at every change, and the list only grows through the day)."""
+        return dict(self._counts)
+
+
+def _cells(e: ExceptionView) -> tuple[str, ...]:
+    """The row's texts, column by column."""
+    return (
+        e.severity,
+        e.rule.replace("_", " "),
+        f"{e.subject_kind} {e.subject_id}",
+        e.vehicle_id or "",
+        e.state if not e.acknowledged_by else f"{e.state} ({e.acknowledged_by})",
+        time.strftime("%H:%M", time.localtime(e.raised_at)),
+        e.detail,
+    )
+
+
+def _sort_keys(e: ExceptionView) -> tuple[Any, ...]:
+    """What each column sorts by."""
+    return (
+        SEVERITY_RANK.get(e.severity, 9),
+        e.rule,
+        e.subject_id,
+        e.vehicle_id or "",
+        e.state,
+        e.raised_at,
+        e.detail,
+    )
 
 
 class ExceptionFilter(QSortFilterProxyModel):

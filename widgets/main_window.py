@@ -110,7 +110,9 @@ class MainWindow(QMainWindow):
         self.live = LiveUpdates(tower, self.map, self.vehicles_dock, self.status, self)
         self.map_ready.connect(self.live.start)
         self.alerts = ExceptionAlerts(tower, self.exceptions_dock, self.map, self.status, self)
-        self.live.exceptions_changed.connect(self.alerts.apply)
+        # Queued: the dock and the rings update in their own turn of the event loop, not
+        # inside the drain that evaluated the rules (two short stalls, not one long one).
+        self.live.exceptions_changed.connect(self.alerts.apply, Qt.ConnectionType.QueuedConnection)
         self.map_ready.connect(self.alerts.resend_map)
         self.review = ProposalReview(tower, self.proposals_dock, self.map, self.status, self)
         self.live.proposal_arrived.connect(self.review.arrived)

@@ -116,3 +116,19 @@ def test_the_first_exceptions_fit_their_columns_and_a_long_list_keeps_them(
     dock.table.setColumnWidth(rule_column, fitted + 40)  # the dispatcher widens it
     dock.apply([exception(n) for n in range(60, 90)])
     assert dock.table.columnWidth(rule_column) == fitted + 40  # a long list leaves it alone
+
+
+def test_a_detail_update_shows_in_place_and_an_escalation_moves_the_row_up(
+    qtbot: QtBot,
+) -> None:
+    dock = ExceptionsDock()
+    qtbot.addWidget(dock)
+    dock.apply([exception(n, "info", vehicle=f"V{n:02d}") for n in range(1, 6)])
+    dock.apply([replace(exception(3, "info", vehicle="V03"), detail="no fix for 9 min")])
+    proxy = dock.table.model()
+    row = shown_ids(dock).index(3)
+    assert proxy.index(row, 6).data() == "no fix for 9 min"
+    dock.apply([replace(exception(4, "critical", vehicle="V04"), detail="no fix for 20 min")])
+    assert shown_ids(dock)[0] == 4
+    dock.apply([replace(exception(5, "info", vehicle="V05"), state="resolved")])
+    assert dock.windowTitle() == "Exceptions — 1 critical · 0 warning · 3 info"
