@@ -43,3 +43,23 @@ def test_drained_batches_are_stored_and_a_new_feed_rebuilds_the_live_state(
     again = second.drain()
     assert again.new_events == [] and again.duplicate_events == 1
     second.stop()
+
+
+def test_fixes_are_written_together_and_an_event_takes_them_along(tmp_path: Path) -> None:
+    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
+    now = time.time()
+    feed = TelemetryFeed(Settings(), sessions, VANS, SystemClock())
+    for n in range(3):
+        feed.mailbox.put(TelemetryFix("V02", now - 10 + n, 45.7, 4.8 + n / 100), now)
+        feed.drain()
+    feed.mailbox.put(ExecutionEvent("ev-1", "V02", now, EventType.ARRIVED, stop_id="S1"), now)
+    feed.drain()
+    feed.storage.flush()  # the worker only: nothing gathered is left behind
+    v02 = next(v for v in fleet_report(sessions)["vehicles"] if v["id"] == "V02")
+    assert (v02["fixes"], v02["events"]) == (3, 1)
+    feed.mailbox.put(TelemetryFix("V01", now, 45.71, 4.81), now)
+    feed.drain()
+    feed.flush()
+    v01 = next(v for v in fleet_report(sessions)["vehicles"] if v["id"] == "V01")
+    assert v01["fixes"] == 1
+    feed.stop()
