@@ -15,6 +15,10 @@ from widgets.exceptions_dock import ExceptionsDock
 from widgets.map_view import MapView
 from widgets.status_bar import TowerStatusBar
 
+RING_CHANGES = frozenset({ChangeKind.RAISED, ChangeKind.ESCALATED, ChangeKind.RESOLVED})
+"""Changes that can move a ring: an update of the detail or an acknowledgement keeps the
+subject and the severity (the refresh walks every open exception: 2,000 at full load)."""
+
 
 class ExceptionAlerts(QObject):
     """Keeps the exceptions dock, map alerts and counts in step with the tower."""
@@ -47,7 +51,8 @@ class ExceptionAlerts(QObject):
         """Show a tick's exception changes (latest version of each exception wins)."""
         latest = {c.exception.id: c.exception for c in changes}
         self.dock.apply(self.tower.exception_views(latest.values()))
-        self.refresh_map()
+        if any(c.kind in RING_CHANGES for c in changes):
+            self.refresh_map()
         new_critical = any(
             c.exception.severity is Severity.CRITICAL
             and c.kind in (ChangeKind.RAISED, ChangeKind.ESCALATED)
