@@ -12,6 +12,7 @@ From a GUI thread call ``poll()`` on a timer (it never blocks); from a CLI call
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -33,6 +34,11 @@ STARTUP_ALLOWANCE_S = 30.0
 """Beyond its time limit, what a child may spend starting (spawn, importing OR-Tools,
 building a large model, the first solution that OR-Tools does not time-box) before it is
 deemed hung and killed, cancelled or not: every solve ends."""
+
+SOLVER_NICENESS = 10
+"""The child's scheduling priority is lowered by this much: on a 2-core workstation the
+window, the MQTT thread and the storage worker get the CPU first, and a solve only takes
+what they leave (a self-healing re-plan takes a core for seconds, a few times a minute)."""
 
 PROGRESS_EVERY_S = 0.1
 """The child sends at most one progress report per this many seconds (the best one)."""
@@ -186,6 +192,8 @@ def _child(
     test_only_hang: bool,
 ) -> None:
     """The child process: solve, stream progress, send the result."""
+    if hasattr(os, "nice"):  # POSIX; Windows keeps the default priority
+        os.nice(SOLVER_NICENESS)
     if test_only_hang:
         threading.Event().wait()
     from app.planning.engines import solve  # only the child pays for importing a solver

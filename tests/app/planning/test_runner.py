@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -105,3 +106,17 @@ def test_progress_reports_elapsed_time_and_a_falling_best_cost() -> None:
     )
     assert seen[-1].best_cost == result.objective
     assert check_vrptw(instance, [list(r.stops) for r in result.routes]).feasible
+
+
+def test_the_solver_yields_the_cpu_to_the_window() -> None:
+    # The child lowers its own priority first thing; watch it from the parent while it
+    # searches, as the OS scheduler sees it.
+    handle = start_solve(to_problem(read_instance(SOLOMON / "C101.txt")), 30)
+    pid = handle._process.pid
+    deadline = time.monotonic() + 30
+    while os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0):
+        assert time.monotonic() < deadline, "the solver kept the window's priority"
+        time.sleep(0.01)
+    assert os.getpriority(os.PRIO_PROCESS, pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 10
+    handle.cancel()
+    assert handle.result(timeout=30).has_plan
