@@ -35,9 +35,11 @@ from app.planning.problem import (
     PlanResult,
     PlanStatus,
     PositionLock,
+    ProgressCallback,
     RoutingProblem,
     SearchOptions,
     SolveProgress,
+    StopRequested,
 )
 
 FIXED_SHARE = 0.9
@@ -80,8 +82,8 @@ class _Van:
 def solve(
     problem: RoutingProblem,
     time_limit_s: float,
-    on_progress: solver.ProgressCallback | None = None,
-    should_stop: solver.StopRequested | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopRequested | None = None,
     options: SearchOptions | None = None,
 ) -> PlanResult:
     """Plan ``problem`` within ``time_limit_s`` seconds, van by van when that is sound.
@@ -140,8 +142,8 @@ class _Decomposition:
         self,
         problem: RoutingProblem,
         units: list[_Unit],
-        on_progress: solver.ProgressCallback | None,
-        should_stop: solver.StopRequested | None,
+        on_progress: ProgressCallback | None,
+        should_stop: StopRequested | None,
         options: SearchOptions,
     ) -> None:
         self.problem = problem

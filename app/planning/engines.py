@@ -5,9 +5,14 @@ Imports are deferred so that a solver child loads only the library it searches w
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from app.planning.problem import Engine, PlanResult, RoutingProblem, SearchOptions, SolveProgress
+from app.planning.problem import (
+    Engine,
+    PlanResult,
+    ProgressCallback,
+    RoutingProblem,
+    SearchOptions,
+    StopRequested,
+)
 
 PYVRP_FALLBACK = SearchOptions(first_solutions=("SAVINGS",), gls_lambda=0.1)
 """What a PyVRP member of a portfolio searches with on a problem PyVRP cannot model:
@@ -19,8 +24,8 @@ the better of the two averaged 1.9%, the best pair of 11 OR-Tools searches tried
 def solve(
     problem: RoutingProblem,
     time_limit_s: float,
-    on_progress: Callable[[SolveProgress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopRequested | None = None,
     options: SearchOptions | None = None,
 ) -> PlanResult:
     """Plan ``problem`` with the engine ``options`` name (OR-Tools by default)."""

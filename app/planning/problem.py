@@ -9,6 +9,7 @@ stop the plan should visit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -205,6 +206,13 @@ class SolveProgress:
 
     elapsed: float
     best_cost: int
+
+
+ProgressCallback = Callable[[SolveProgress], None]
+"""Hears of every better plan a search finds."""
+
+StopRequested = Callable[[], bool]
+"""Asked as the search goes; True ends it, keeping the best plan so far."""
 
 
 @dataclass(frozen=True)

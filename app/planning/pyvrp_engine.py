@@ -19,7 +19,6 @@ import math
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,14 +33,13 @@ from app.planning.problem import (
     PlannedRoute,
     PlanResult,
     PlanStatus,
+    ProgressCallback,
     RoutingProblem,
     SolveProgress,
+    StopRequested,
     Window,
 )
 from app.planning.schedules import REASON_FLEET, drop_reason, schedule
-
-ProgressCallback = Callable[[SolveProgress], None]
-StopRequested = Callable[[], bool]
 
 SEED = 1
 """A fixed seed: the same problem and time give the same plan."""
@@ -142,6 +140,7 @@ def _build(problem: RoutingProblem) -> _Built:
     depots = {p: model.add_depot(locations[p]) for p in sorted(problem.place_nodes())}
     built = _Built(data=None)
     volume = any(n.volume for n in problem.nodes)
+    horizon = _horizon(problem)
     for key, vans in _van_types(problem).items():
         start, end, weight, vol, fixed, leave, back = key
         model.add_vehicle_type(
@@ -162,7 +161,7 @@ def _build(problem: RoutingProblem) -> _Built:
         load = [node.weight, node.volume] if volume else [node.weight]
         optional = node.drop_penalty is not None
         prize = node.drop_penalty or 0
-        windows = sorted(node.windows) or [(0, _horizon(problem))]
+        windows = sorted(node.windows) or [(0, horizon)]
         group = model.add_client_group(required=not optional) if len(windows) > 1 else None
         for opens, closes in windows:
             model.add_client(

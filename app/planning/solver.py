@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +20,13 @@ from app.planning.problem import (
     PlannedRoute,
     PlanResult,
     PlanStatus,
+    ProgressCallback,
     RoutingProblem,
     SearchOptions,
     SolveProgress,
+    StopRequested,
 )
 from app.planning.schedules import drop_reason, schedule
-
-ProgressCallback = Callable[[SolveProgress], None]
-StopRequested = Callable[[], bool]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.planning.checker import check_plan
-from app.planning.problem import Matrices, Node, PlanResult, RoutingProblem
+from app.planning.problem import Matrices, Node, PlanResult, RoutingProblem, Van
 
 SOLOMON = Path(__file__).resolve().parents[4] / "shared" / "data" / "solomon"
 
@@ -16,6 +16,16 @@ def plane(nodes: Sequence[Node]) -> Matrices:
     """Travel time = distance = Euclidean distance between the nodes, rounded up."""
     rows = [[math.ceil(math.hypot(a.x - b.x, a.y - b.y)) for b in nodes] for a in nodes]
     return Matrices(travel_time=rows, distance=[list(r) for r in rows])
+
+
+def problem_of(nodes: list[Node], vans: list[Van], **kwargs: object) -> RoutingProblem:
+    """A problem on the plane."""
+    return RoutingProblem(
+        nodes=tuple(nodes),
+        vans=tuple(vans),
+        matrices=plane(nodes),
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def stop(name: str, x: float, y: float = 0.0, **kwargs: object) -> Node:

@@ -20,19 +20,16 @@ from app.planning.problem import (
     penalty_for_priority,
 )
 from app.planning.schedules import REASON_CAPACITY, REASON_SHIFT, REASON_WINDOW
-from tests.app.planning.builders import SOLOMON, assert_checked, depot, plane, route_of, stop
+from tests.app.planning.builders import (
+    SOLOMON,
+    assert_checked,
+    depot,
+    problem_of,
+    route_of,
+    stop,
+)
 
 QUICK = 0.2
-
-
-def problem_of(nodes: list[Node], vans: list[Van], **kwargs: object) -> RoutingProblem:
-    """A problem on the plane."""
-    return RoutingProblem(
-        nodes=tuple(nodes),
-        vans=tuple(vans),
-        matrices=plane(nodes),
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def test_weight_and_volume_split_the_load_over_two_vans() -> None:
