@@ -23,10 +23,12 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from enum import Enum
+from functools import partial
 
-from app.planning import schedules, solver
+from app.planning import forked, schedules, solver
 from app.planning.problem import (
     DroppedStop,
     Matrices,
@@ -57,6 +59,16 @@ depot 1.7% above 60 s of it; without the slow ones the 10 s plan is 1.6% cheaper
 1.3% cheaper than before."""
 
 
+PAIR_EFFORT = 10
+"""A van's share of the time counts each pickup-and-delivery pair as this many stops more.
+Pairs slow a van's search: on the mid-day state of benchmarks/replan.py the vans given a
+broken-down van's pairs were half of what 60 s found beyond 10 s (a 53-stop van with 9
+pairs needed 3 s to converge, a 35-stop van without pairs 0.5 s); weighting them so
+took 10 s on two cores from 1,492,700 to 1,490,700 (60 s: 1,482,300)."""
+
+HELPER_GRACE_S = 5.0
+"""How long past the time limit a helper process may take to hand back its last van."""
+
 PICKUP_PLACES = 3
 """A free pair's delivery is tried after this many of the best places for its pickup."""
 
@@ -67,6 +79,24 @@ class _Unit:
 
     nodes: tuple[int, ...]
     van: int | None  # the van it must stay on; None when the search may choose
+
+
+@dataclass(frozen=True)
+class _VanRoute:
+    """A helper's news: van ``van``'s best route, its cost and the stops it leaves out."""
+
+    van: int
+    route: list[int]
+    cost: float
+    dropped: list[int]
+
+
+class _Outcome(Enum):
+    """How a run over some vans ended."""
+
+    SOLVED = "solved"
+    CANCELLED = "cancelled"  # asked to stop: the best routes so far stand
+    NO_PLAN = "no plan"  # a van's own search found none: the whole model must try
 
 
 @dataclass
@@ -155,6 +185,7 @@ class _Decomposition:
         self.started = time.monotonic()
         self.history: list[SolveProgress] = []
         self.best_total: float = math.inf
+        self.pickups = {p.pickup for p in problem.pairs}
 
     def run(self, time_limit_s: float) -> PlanResult:
         vans, unassigned = _assign(self.problem, self.units, self.owner)
@@ -162,26 +193,104 @@ class _Decomposition:
             return self._whole(time_limit_s)
         self._report(vans, unassigned)
         todo = [v for v, part in enumerate(vans) if part.stops]
-        cancelled = False
-        for n, v in enumerate(todo):
-            if self.should_stop is not None and self.should_stop():
-                cancelled = True
-                break
-            remaining = time_limit_s - (time.monotonic() - self.started)
-            left = sum(len(vans[k].stops) for k in todo[n:])
-            share = max(remaining, 0.0) * len(vans[v].stops) / left
-            outcome = self._solve_van(vans, unassigned, v, share)
-            if outcome is None:
-                return self._whole(time_limit_s)
-            if outcome.status != PlanStatus.SOLVED:
-                cancelled = True
-                break
+        deadline = self.started + time_limit_s
+        workers = self.options.van_workers if forked.AVAILABLE else 1
+        mine, *theirs = _shares(todo, [self._effort(part) for part in vans], workers)
+        helpers = [
+            forked.ForkedWorker(partial(self._help, vans, unassigned, group, deadline))
+            for group in theirs
+        ]
+        try:
+            outcomes = [self._solve_vans(vans, unassigned, mine, deadline, helpers)]
+            if _Outcome.CANCELLED in outcomes:  # the helpers heard it too: not long now
+                deadline = min(deadline, time.monotonic())
+            outcomes += self._finish_helpers(vans, unassigned, helpers, deadline)
+        finally:
+            for helper in helpers:
+                helper.stop()
+        if _Outcome.NO_PLAN in outcomes:
+            return self._whole(time_limit_s)
         if any(math.isinf(part.cost) for part in vans):
             # Cancelled before every van had a plan the model accepts.
             return self._result(PlanStatus.CANCELLED_NO_PLAN, vans, unassigned)
+        cancelled = _Outcome.CANCELLED in outcomes
         return self._result(
             PlanStatus.CANCELLED if cancelled else PlanStatus.SOLVED, vans, unassigned
         )
+
+    def _solve_vans(
+        self,
+        vans: list[_Van],
+        unassigned: list[int],
+        group: list[int],
+        deadline: float,
+        helpers: list[forked.ForkedWorker],
+        on_van: Callable[[int], None] | None = None,
+    ) -> _Outcome:
+        """Solve the vans of ``group`` one after the other, each with a share of the time
+        left proportional to its stops; between two, take in what the helpers found."""
+        for n, v in enumerate(group):
+            for helper in helpers:
+                self._take(vans, unassigned, helper.messages())
+            if self.should_stop is not None and self.should_stop():
+                return _Outcome.CANCELLED
+            remaining = deadline - time.monotonic()
+            left = sum(self._effort(vans[k]) for k in group[n:])
+            share = max(remaining, 0.0) * self._effort(vans[v]) / left
+            outcome = self._solve_van(vans, unassigned, v, share)
+            if outcome is None:
+                return _Outcome.NO_PLAN
+            if on_van is not None:
+                on_van(v)
+            if outcome.status != PlanStatus.SOLVED:
+                return _Outcome.CANCELLED
+        return _Outcome.SOLVED
+
+    def _help(
+        self,
+        vans: list[_Van],
+        unassigned: list[int],
+        group: list[int],
+        deadline: float,
+        send: forked.Send,
+    ) -> None:
+        """A forked helper's work: solve ``group``, sending each van's best route home."""
+        self.on_progress = None  # the parent reports; this copy only sends its vans
+
+        def van_done(v: int) -> None:
+            part = vans[v]
+            send(_VanRoute(v, part.route, part.cost, part.dropped))
+
+        send(self._solve_vans(vans, unassigned, group, deadline, [], van_done))
+
+    def _finish_helpers(
+        self,
+        vans: list[_Van],
+        unassigned: list[int],
+        helpers: list[forked.ForkedWorker],
+        deadline: float,
+    ) -> list[_Outcome]:
+        """Wait for each helper's last van and outcome (a helper that died or overran
+        leaves its remaining vans with the routes they were assigned)."""
+        outcomes = []
+        for helper in helpers:
+            received = helper.wait(deadline + HELPER_GRACE_S, lambda m: isinstance(m, _Outcome))
+            self._take(vans, unassigned, received)
+            outcomes += [m for m in received if isinstance(m, _Outcome)]
+        return outcomes
+
+    def _take(self, vans: list[_Van], unassigned: list[int], messages: list[object]) -> None:
+        """Keep the helpers' van routes that beat what this process knows."""
+        for message in messages:
+            if isinstance(message, _VanRoute) and message.cost <= vans[message.van].cost:
+                part = vans[message.van]
+                part.route, part.cost, part.dropped = message.route, message.cost, message.dropped
+                self._report(vans, unassigned)
+
+    def _effort(self, part: _Van) -> float:
+        """What a van's search is worth in time: its stops, and more for each pair."""
+        pickups = sum(1 for i in part.stops if i in self.pickups)
+        return len(part.stops) + PAIR_EFFORT * pickups
 
     def _solve_van(
         self, vans: list[_Van], unassigned: list[int], v: int, seconds: float
@@ -305,6 +414,18 @@ def _assign(
         left_out = [i for i in stops[v] if i not in set(route)]
         parts.append(_Van(stops[v], route, costs[v] + _penalties(problem, left_out), left_out))
     return parts, unassigned
+
+
+def _shares(todo: list[int], efforts: list[float], workers: int) -> list[list[int]]:
+    """``todo``'s vans split into ``workers`` groups of about as much effort (the largest
+    first into the lightest group), each in van order; the first group is this process's."""
+    groups: list[list[int]] = [[] for _ in range(max(1, min(workers, len(todo))))]
+    loads = [0.0] * len(groups)
+    for v in sorted(todo, key=lambda k: -efforts[k]):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(v)
+        loads[lightest] += efforts[v]
+    return [sorted(group) for group in groups]
 
 
 def _penalties(problem: RoutingProblem, nodes: Iterable[int]) -> float:

@@ -262,7 +262,8 @@ class SearchOptions:
     time is split and the best plan kept. ``gls_lambda`` is guided local search's penalty
     coefficient. ``disabled_operators`` and ``enabled_operators`` name fields of OR-Tools'
     local_search_operators to switch off or on. ``decompose`` lets the engine solve a
-    problem whose stops nearly all have a van one van at a time (app.planning.decompose).
+    problem whose stops nearly all have a van one van at a time (app.planning.decompose),
+    and ``van_workers`` processes share those vans (forked, where the OS can fork).
     ``engine`` picks the library (app.planning.engines); the other fields are OR-Tools'.
     """
 
@@ -278,3 +279,4 @@ class SearchOptions:
     disabled_operators: tuple[str, ...] = SLOW_OPERATORS
     enabled_operators: tuple[str, ...] = ()
     decompose: bool = True
+    van_workers: int = 1

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.planning.checker import check_plan
 from app.planning.problem import Matrices, Node, PlanResult, RoutingProblem, Van
+from app.planning.runner import SolveHandle
 
 SOLOMON = Path(__file__).resolve().parents[4] / "shared" / "data" / "solomon"
 
@@ -49,3 +52,12 @@ def assert_checked(problem: RoutingProblem, result: PlanResult) -> None:
 def route_of(result: PlanResult, van: int) -> list[int]:
     """The stops of one van."""
     return list(result.routes[van].stops)
+
+
+def wait_until(condition: Callable[[], bool], handle: SolveHandle, timeout_s: float = 30) -> None:
+    """Poll a solve's handle (as a GUI timer would) until the condition holds."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        handle.poll()
+        threading.Event().wait(0.02)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from app.planning import decompose, solver
+from app.planning import decompose, forked, solver
 from app.planning.problem import (
     Node,
     PickupDelivery,
@@ -19,13 +20,23 @@ from app.planning.problem import (
     Van,
     VehicleLock,
 )
+from app.planning.runner import start_solve
 from app.planning.schedules import REASON_CAPACITY, REASON_WINDOW
-from tests.app.planning.builders import assert_checked, depot, plane, route_of, stop
+from tests.app.planning.builders import (
+    assert_checked,
+    depot,
+    plane,
+    route_of,
+    stop,
+    wait_until,
+)
 
 QUICK = 0.3
 WEST = list(range(2, 11))  # stops at x = 1..9, on board the west van
 EAST = list(range(11, 20))  # stops at x = 91..99, on board the east van
 SWEEP = 36  # each van's best route sweeps its nine stops and back: 2 x 9 twice
+TWO_PROCESSES = SearchOptions(van_workers=2)
+needs_fork = pytest.mark.skipif(not forked.AVAILABLE, reason="the OS cannot fork")
 
 
 def line_problem(
@@ -203,10 +214,11 @@ def test_a_mandatory_free_stop_that_fits_nowhere_goes_to_the_whole_model(
     assert result.status is PlanStatus.NO_PLAN
 
 
-def test_progress_streams_the_total_down_to_the_objective() -> None:
+@pytest.mark.parametrize("options", [SearchOptions(), TWO_PROCESSES], ids=["one", "two"])
+def test_progress_streams_the_total_down_to_the_objective(options: SearchOptions) -> None:
     problem = line_problem()
     reports: list[SolveProgress] = []
-    result = decompose.solve(problem, QUICK, on_progress=reports.append)
+    result = decompose.solve(problem, QUICK, on_progress=reports.append, options=options)
     costs = [r.best_cost for r in reports]
     assert costs == sorted(set(costs), reverse=True)
     assert costs[-1] == result.objective
@@ -221,3 +233,47 @@ def test_cancel_keeps_the_best_plan() -> None:
     assert result.status is PlanStatus.CANCELLED
     assert result.seconds < 5
     assert_checked(problem, result)
+
+
+@needs_fork
+def test_a_second_process_searches_half_the_vans(
+    whole_model_calls: list[RoutingProblem],
+) -> None:
+    problem = line_problem()
+    result = decompose.solve(problem, QUICK, options=TWO_PROCESSES)
+    assert_checked(problem, result)
+    # This process searched one van; the forked helper the other, and sent its route back.
+    assert [len(p.vans) for p in whole_model_calls] == [1]
+    assert result.objective == result.distance == SWEEP
+    assert result.status is PlanStatus.SOLVED
+
+
+@needs_fork
+def test_a_helper_that_dies_leaves_its_vans_their_current_routes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def crash(*_args: Any) -> None:
+        raise RuntimeError("the helper's search broke")
+
+    monkeypatch.setattr(decompose._Decomposition, "_help", crash)
+    problem = line_problem()
+    result = decompose.solve(problem, QUICK, options=TWO_PROCESSES)
+    assert_checked(problem, result)
+    assert result.routes[0].distance == SWEEP // 2  # searched here
+    assert route_of(result, 1) == list(problem.vans[1].initial_route)  # as it was
+    assert result.status is PlanStatus.SOLVED
+
+
+@needs_fork
+def test_a_cancel_reaches_the_helpers_of_a_solver_child() -> None:
+    problem = line_problem()
+    seen: list[SolveProgress] = []
+    handle = start_solve(problem, 60, on_progress=seen.append, options=TWO_PROCESSES)
+    wait_until(lambda: bool(seen), handle)  # the vans are assigned: the helper starts
+    cancelled = time.monotonic()
+    handle.cancel()
+    result = handle.result(timeout=30)
+    assert result.status is PlanStatus.CANCELLED
+    assert_checked(problem, result)
+    # Well within the helper's grace period: it heard the cancel and answered.
+    assert time.monotonic() - cancelled < decompose.HELPER_GRACE_S

@@ -6,24 +6,14 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Callable
 
 from app.planning.checker import check_vrptw
 from app.planning.instances import read_instance, to_problem
 from app.planning.problem import PlanStatus, SolveProgress
-from app.planning.runner import SolveHandle, start_solve
-from tests.app.planning.builders import SOLOMON
+from app.planning.runner import start_solve
+from tests.app.planning.builders import SOLOMON, wait_until
 
 DEADLINE_S = 30.0
-
-
-def wait_until(condition: Callable[[], bool], handle: SolveHandle) -> None:
-    """Poll the handle (as a GUI timer would) until the condition holds."""
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        handle.poll()
-        threading.Event().wait(0.02)
 
 
 def test_cancel_returns_the_best_plan_so_far() -> None:
