@@ -201,10 +201,10 @@ class _Decomposition:
             for group in theirs
         ]
         try:
-            outcomes = [self._solve_vans(vans, unassigned, mine, deadline, helpers)]
-            if _Outcome.CANCELLED in outcomes:  # the helpers heard it too: not long now
+            own = self._solve_vans(vans, unassigned, mine, deadline, helpers)
+            if own is _Outcome.CANCELLED:  # the helpers heard it too: not long now
                 deadline = min(deadline, time.monotonic())
-            outcomes += self._finish_helpers(vans, unassigned, helpers, deadline)
+            outcomes = [own, *self._finish_helpers(vans, unassigned, helpers, deadline)]
         finally:
             for helper in helpers:
                 helper.stop()
@@ -228,7 +228,7 @@ class _Decomposition:
         on_van: Callable[[int], None] | None = None,
     ) -> _Outcome:
         """Solve the vans of ``group`` one after the other, each with a share of the time
-        left proportional to its stops; between two, take in what the helpers found."""
+        left proportional to its effort; between two, take in what the helpers found."""
         for n, v in enumerate(group):
             for helper in helpers:
                 self._take(vans, unassigned, helper.messages())
