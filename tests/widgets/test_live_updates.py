@@ -263,6 +263,20 @@ def test_the_start_up_heap_is_out_of_the_collectors_way_while_live(
     assert gc.get_freeze_count() == 0
 
 
+def test_what_survives_a_full_collection_while_live_is_frozen_too(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    frozen_at_start = gc.get_freeze_count()
+    kept_since_start = [[n] for n in range(1000)]
+    gc.collect()
+    # The next full collection does not walk what the day has kept so far.
+    assert gc.get_freeze_count() >= frozen_at_start + len(kept_since_start)
+    window.close()
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+
+
 def test_every_vehicle_is_reclassified_each_round_a_share_of_the_fleet_per_tick(
     qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
 ) -> None:
