@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.planning.matrix import MatrixError
 from app.tower.control_tower import ControlTower
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
 
@@ -96,7 +97,12 @@ class UrgentOrderDialog(QDialog):
 
     def rank(self) -> list[VehicleOption]:
         """Rank the vans for the order as entered and show them."""
-        options = self.tower.rank_for_urgent(self.order())
+        try:
+            options = self.tower.rank_for_urgent(self.order())
+        except MatrixError as exc:
+            self.summary.setText(f"No travel times to rank the vans: {exc}")
+            self.table.setRowCount(0)
+            return []
         able = sum(o.feasible for o in options)
         self.summary.setText(
             f"{able} of {len(options)} vans can take it within its window."

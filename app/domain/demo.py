@@ -5,6 +5,7 @@ Deterministic for a seed, so a demo, a test and a benchmark see the same day.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -115,11 +116,26 @@ class DemoDay:
     orders: list[Order]
     stops: list[Stop]
 
+    def planned_distance_m(self, vehicle_id: str) -> float:
+        """The morning route's road distance: depot, the van's stops in order, depot."""
+        by_id = {o.id: o for o in self.orders}
+        mine = sorted(
+            (s for s in self.stops if s.vehicle_id == vehicle_id), key=lambda s: s.sequence
+        )
+        points = [(self.depot.lat, self.depot.lon)]
+        points += [(by_id[s.order_id].lat, by_id[s.order_id].lon) for s in mine]
+        points.append(points[0])
+        return sum(road_m(*a, *b) for a, b in itertools.pairwise(points)) if mine else 0.0
+
+
+def road_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Rough urban road distance between two points, for the demo's morning plan."""
+    return haversine_m(lat1, lon1, lat2, lon2) * CIRCUITY
+
 
 def travel_s(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Rough urban driving time between two points, for the demo's morning plan."""
-    metres = haversine_m(lat1, lon1, lat2, lon2) * CIRCUITY
-    return metres / (DEMO_SPEED_KMH / 3.6)
+    return road_m(lat1, lon1, lat2, lon2) / (DEMO_SPEED_KMH / 3.6)
 
 
 def build_demo_day(

@@ -116,7 +116,11 @@ def seed_demo_orders(sessions: Sessions, day: DemoDay, day_iso: str) -> None:
         session.add(plan)
         session.flush()
         for vehicle in day.vehicles:
-            route = RouteRow(plan_id=plan.id, vehicle_id=vehicle.id)
+            route = RouteRow(
+                plan_id=plan.id,
+                vehicle_id=vehicle.id,
+                distance_m=day.planned_distance_m(vehicle.id),
+            )
             session.add(route)
             session.flush()
             session.add_all(

@@ -169,13 +169,26 @@ def store_plan_version(
     auto_accepted: bool,
     routes: dict[str, list[tuple[str, float]]],
     unserved: list[str],
+    km_change: dict[str, float] | None = None,
 ) -> tuple[int, int]:
     """A new active plan version with its routes (stop id, planned arrival); the older
-    versions of the day become inactive. Returns (plan id, version)."""
+    versions of the day become inactive. Returns (plan id, version).
+
+    Each route's planned distance is the active version's plus ``km_change`` (what a
+    re-plan adds to the van's remaining route), so the day's planned km stay whole.
+    Unserved stops leave their van."""
     newest = session.scalar(
         select(func.max(PlanRow.version)).where(PlanRow.depot_id == depot_id, PlanRow.day == day)
     )
     version = int(newest or 0) + 1
+    planned_m = dict(
+        session.execute(
+            select(RouteRow.vehicle_id, RouteRow.distance_m)
+            .join(PlanRow, PlanRow.id == RouteRow.plan_id)
+            .where(PlanRow.depot_id == depot_id, PlanRow.day == day, PlanRow.active)
+        ).all()
+    )
+    change = km_change or {}
     session.execute(
         update(PlanRow).where(PlanRow.depot_id == depot_id, PlanRow.day == day).values(active=False)
     )
@@ -193,7 +206,8 @@ def store_plan_version(
     session.add(plan)
     session.flush()
     for vehicle_id, stops in routes.items():
-        route = RouteRow(plan_id=plan.id, vehicle_id=vehicle_id)
+        metres = planned_m.get(vehicle_id, 0.0) + change.get(vehicle_id, 0.0) * 1000
+        route = RouteRow(plan_id=plan.id, vehicle_id=vehicle_id, distance_m=metres)
         session.add(route)
         session.flush()
         session.add_all(
@@ -206,4 +220,6 @@ def store_plan_version(
                 .where(StopRow.id == sid)
                 .values(vehicle_id=vehicle_id, sequence=n, planned_arrival=eta)
             )
+    if unserved:
+        session.execute(update(StopRow).where(StopRow.id.in_(unserved)).values(vehicle_id=None))
     return int(plan.id), version

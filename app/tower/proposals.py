@@ -19,7 +19,7 @@ from app.domain.model import FleetSnapshot, Stop, StopStatus, Vehicle
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import Clock
 from app.foundation.settings import Settings
-from app.planning.matrix import provider_from_settings
+from app.planning.matrix import MatrixError, provider_from_settings
 from app.planning.problem import SearchOptions, SolveProgress
 from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import decide_proposal, store_plan_version, store_proposal
@@ -30,6 +30,7 @@ from app.tower.replanning import (
     LiveProblem,
     Proposal,
     Tweak,
+    TweakError,
     build_live_problem,
     make_proposal,
     moved_stops,
@@ -121,14 +122,21 @@ class ProposalDesk:
     ) -> bool:
         """Start a re-plan: the vehicle and its nearest neighbours, or (None) the depot.
 
-        False while another re-plan is running (one solve at a time).
+        False while another re-plan is running (one solve at a time). A re-plan that
+        cannot start (no travel times from the matrix provider) is a failure, which
+        take_failure() reports.
         """
         if self._running is not None:
             return False
         vehicles = list(self.snapshot.vehicles)
         if vehicle_id is not None:
             vehicles = vehicles_in_scope(vehicle_id, vehicles, self.feed.fleet.latest_fixes())
-        live = self._live(vehicles, trigger, resequence_only)
+        try:
+            live = self._live(vehicles, trigger, resequence_only)
+        except MatrixError as exc:
+            self._failure = f"{trigger}: no travel times ({exc})"
+            log.warning("re-plan not started: %s", self._failure)
+            return True
         self._start(live, whole_depot=vehicle_id is None)
         log.info(
             "re-plan for %s (%s): %d stops", vehicle_id or "the depot", trigger, len(live.stop_ids)
@@ -149,7 +157,10 @@ class ProposalDesk:
         original = record.proposal
         scope = set(original.live.scope)
         vehicles = [v for v in self.snapshot.vehicles if v.id in scope]
-        live = self._live(vehicles, f"tweak of #{proposal_id}", original.live.resequence_only)
+        try:
+            live = self._live(vehicles, f"tweak of #{proposal_id}", original.live.resequence_only)
+        except MatrixError as exc:
+            raise TweakError(f"no travel times ({exc})") from exc
         moved = moved_stops(original.routes, tweak)
         tweaked = tweak_problem(live, tweak, moved)
         whole_depot = len(scope) == len(self.snapshot.vehicles)
@@ -257,7 +268,7 @@ class ProposalDesk:
                 if set(ordered) & set(proposal.live.rescued_from)
             }
         )
-        previous = tuple(self.operations.tracker.stops.values())
+        previous = tuple(self.operations.tracker.current_stops())
         status = "auto_accepted" if auto else "accepted"
         reason = record.auto_reason if auto else None
 
@@ -281,6 +292,7 @@ class ProposalDesk:
             list(proposal.unserved),
             decide,
             self._collect_orders(proposal),
+            proposal.km_change,
         )
         record.status = status
         record.plan_version = version
@@ -298,7 +310,10 @@ class ProposalDesk:
         def decide(session: Any, plan_id: int) -> None:
             decide_proposal(session, proposal_id, "undone", now, user, None, plan_id=plan_id)
 
-        version = self._adopt(list(record.previous_stops), changed, user, "undo", [], decide)
+        undone = {v: -km for v, km in record.proposal.km_change.items()}
+        version = self._adopt(
+            self._restored(record.previous_stops), changed, user, "undo", [], decide, None, undone
+        )
         record.status = "undone"
         record.plan_version = version
         return record
@@ -312,13 +327,15 @@ class ProposalDesk:
         unserved: list[str],
         decide: Callable[[Any, int], None],
         collect: dict[str, list[dict[str, Any]]] | None = None,
+        km_change: dict[str, float] | None = None,
     ) -> int:
-        """Store the stops as a new plan version, make them live, publish changed routes."""
+        """Store the stops as a new plan version (every van's route: the version is the
+        whole day's plan), make them live, and publish the changed vans' routes."""
         now = self.clock.now()
         routes = {
             vid: [(s.id, s.planned_arrival) for s in sorted(stops, key=lambda s: s.sequence)]
             for vid, stops in _by_vehicle(new_stops).items()
-            if vid in changed
+            if vid
         }
         box: dict[str, tuple[int, int]] = {}
 
@@ -333,14 +350,23 @@ class ProposalDesk:
                 auto_accepted=source == "auto",
                 routes=routes,
                 unserved=unserved,
+                km_change=km_change,
             )
             decide(session, box["plan"][0])
 
         self.feed.storage.submit(store).result()
         plan_id, version = box["plan"]
         self.apply_stops(new_stops)
-        self._publish_routes(routes, version, plan_id, collect or {})
+        # A van left with no stops (broken down, all rescued) hears so: an empty route.
+        changed_routes = {vid: routes.get(vid, []) for vid in sorted(changed) if vid}
+        self._publish_routes(changed_routes, version, plan_id, collect or {})
         return version
+
+    def _restored(self, previous: tuple[Stop, ...]) -> list[Stop]:
+        """The stops as an earlier plan had them, with their live status: what has been
+        served since stays served (a delivered stop put back as pending would go late)."""
+        status = {s.id: s.status for s in self.operations.tracker.current_stops()}
+        return [replace(s, status=status.get(s.id, s.status)) for s in previous]
 
     def _collect_orders(self, proposal: Proposal) -> dict[str, list[dict[str, Any]]]:
         """For each rescuing van: where to collect which parcels of a broken-down van."""

@@ -16,15 +16,17 @@ from enum import StrEnum
 
 from app.domain.execution import ExecutionTracker
 from app.domain.geo import haversine_m
-from app.domain.model import Depot, Order, ParcelStatus, TelemetryFix, Vehicle
+from app.domain.model import Depot, Order, ParcelStatus, StopStatus, TelemetryFix, Vehicle
 from app.domain.plan_diff import (
     DayFigures,
     PlanDiff,
     PlannedStop,
+    StopMove,
     VehicleDayFigures,
     day_figures,
     diff_plans,
 )
+from app.domain.rules.conditions import RETRYABLE
 from app.planning.matrix import MatrixProvider
 from app.planning.problem import (
     Node,
@@ -82,6 +84,10 @@ class LiveProblem:
     # The vehicles the re-plan was asked for (broken-down ones included).
     scope: tuple[str, ...] = ()
     resequence_only: bool = False
+    # Failed attempts that can be tried again today (stop id -> why it failed): their
+    # parcels are still on the van, so a retry stays with it. The live plan does not
+    # serve them (the diff's "before"); a proposal that does serves them anew.
+    retries: dict[str, str] = field(default_factory=dict)
 
     def stop_of(self, node: int) -> str:
         """The stop id of a stop node (PICKUP + stop id for a rescue pickup)."""
@@ -129,6 +135,7 @@ def build_live_problem(
     stop_ids: list[str] = []
     locks: list[VehicleLock] = []
     routes: list[list[int]] = []
+    retries: dict[str, str] = {}
     for index, v in enumerate(vehicles):
         route: list[int] = []
         for stop, _progress in tracker.remaining(v.id):
@@ -140,6 +147,11 @@ def build_live_problem(
             if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
                 locks.append(VehicleLock(node, index))
         routes.append(route)
+        for sid, why in _retries(tracker, v.id, now).items():
+            nodes.append(_stop_node(sid, tracker.orders[tracker.stops[sid].order_id], day_start))
+            stop_ids.append(sid)
+            locks.append(VehicleLock(len(nodes) - 1, index))
+            retries[sid] = why
     pairs: list[PickupDelivery] = []
     rescued: dict[str, str] = {}
     sites: dict[str, tuple[float, float]] = {}
@@ -209,7 +221,25 @@ def build_live_problem(
         current_routes=tuple(tuple(r) for r in routes),
         scope=tuple(v.id for v in vehicles) + tuple(v.id for v in broken),
         resequence_only=resequence_only,
+        retries=retries,
     )
+
+
+def _retries(tracker: ExecutionTracker, vehicle_id: str, now: float) -> dict[str, str]:
+    """The van's failed attempts worth another try: a retryable reason, the parcels still
+    on board (not returned to the depot) and the order's last window still open."""
+    out: dict[str, str] = {}
+    for sid in tracker.route_ids(vehicle_id):
+        progress = tracker.progress_ref(sid)
+        reason = progress.reason
+        if progress.status is not StopStatus.FAILED or reason is None or reason not in RETRYABLE:
+            continue
+        order = tracker.orders[tracker.stops[sid].order_id]
+        if max((w.end for w in order.windows), default=math.inf) <= now:
+            continue
+        if all(tracker.parcel_status(p.id) is ParcelStatus.FAILED_ATTEMPT for p in order.parcels):
+            out[sid] = reason.value.replace("_", " ")
+    return out
 
 
 def _stop_node(stop_id: str, order: Order, day_start: float) -> Node:
@@ -243,6 +273,8 @@ class Proposal:
     unserved: tuple[str, ...]
     unserved_reasons: dict[str, str] = field(default_factory=dict)
     result: PlanResult | None = None  # the solver's answer, in the problem's nodes
+    # Per van in the re-plan: km the proposal adds to what is left of its route.
+    km_change: dict[str, float] = field(default_factory=dict)
 
 
 def schedule(live: LiveProblem, van: int, route: Sequence[int]) -> tuple[list[float], float]:
@@ -297,18 +329,19 @@ def make_proposal(live: LiveProblem, result: PlanResult) -> Proposal:
     unserved = tuple(
         live.stop_of(d.node) for d in result.dropped if not live.stop_of(d.node).startswith(PICKUP)
     )
-    # Without a rescue, a broken-down van's stops would not be served at all.
-    figures_before: DayFigures = day_figures(before, before_vans, len(live.rescued_from))
+    # The live plan serves neither a broken-down van's stops nor failed attempts.
+    unserved_before = len(live.rescued_from) + len(live.retries)
+    figures_before: DayFigures = day_figures(before, before_vans, unserved_before)
     figures_after: DayFigures = day_figures(after, after_vans, len(unserved))
-    reasons = {live.stop_of(d.node): d.reason for d in result.dropped} | {
-        sid: f"rescued from {van}, broken down" for sid, van in live.rescued_from.items()
-    }
-    diff = diff_plans(before, after, figures_before, figures_after, reasons)
+    # A stop moved to another van is moved for what set the re-plan off.
+    why = {sid: live.trigger for sid in live.stop_ids}
+    diff = _with_rescues(
+        live, diff_plans(before, after, figures_before, figures_after, why), after, unserved
+    )
     routes = {
         live.vehicles[van].id: tuple(live.stop_of(n) for n in route)
         for van, route in enumerate(proposed)
     }
-    reasons_unserved = {sid: reasons.get(sid, "not served") for sid in unserved}
     return Proposal(
         live=live,
         routes=routes,
@@ -317,9 +350,51 @@ def make_proposal(live: LiveProblem, result: PlanResult) -> Proposal:
         after=tuple(after),
         diff=diff,
         unserved=unserved,
-        unserved_reasons=reasons_unserved,
+        unserved_reasons=_unserved_reasons(live, result, unserved),
         result=result,
+        km_change={b.vehicle_id: a.km - b.km for b, a in zip(before_vans, after_vans, strict=True)},
     )
+
+
+def _with_rescues(
+    live: LiveProblem, diff: PlanDiff, after: Sequence[PlannedStop], unserved: Sequence[str]
+) -> PlanDiff:
+    """The diff with each rescued stop as a move from its broken-down van to its rescuer,
+    and each retried failed attempt named, rather than as stops served anew."""
+    carrier = {s.stop_id: s.vehicle_id for s in after}
+    rescues = tuple(
+        StopMove(sid, broken, carrier[sid], f"rescued from {broken}, broken down")
+        for sid, broken in sorted(live.rescued_from.items())
+        if sid in carrier
+    )
+    moved = {m.stop_id for m in rescues}
+    changed = set(diff.changed_vehicles) | {m.from_vehicle for m in rescues}
+    changed |= {m.to_vehicle for m in rescues}
+    changed |= {carrier[sid] for sid in live.retries if sid in carrier}
+    # A broken-down van's stops nobody collects leave it (returned for tomorrow).
+    changed |= {live.rescued_from[sid] for sid in unserved if sid in live.rescued_from}
+    return replace(
+        diff,
+        moves=tuple(sorted(diff.moves + rescues, key=lambda m: m.stop_id)),
+        newly_served=tuple(sid for sid in diff.newly_served if sid not in moved),
+        changed_vehicles=tuple(sorted(changed)),
+    )
+
+
+def _unserved_reasons(
+    live: LiveProblem, result: PlanResult, unserved: Sequence[str]
+) -> dict[str, str]:
+    """Why each unserved stop is left out; a broken-down van's go back to the depot."""
+    dropped = {live.stop_of(d.node): d.reason for d in result.dropped}
+    reasons = {}
+    for sid in unserved:
+        why = dropped.get(sid) or "not served"
+        if sid in live.rescued_from:
+            why = f"not rescued from {live.rescued_from[sid]} ({why}): returned for tomorrow"
+        elif sid in live.retries:
+            why = f"failed attempt ({live.retries[sid]}) not retried today: {why}"
+        reasons[sid] = why
+    return reasons
 
 
 class LockKind(StrEnum):

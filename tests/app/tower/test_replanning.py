@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,19 +10,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.domain.model import EventType, ExecutionEvent, FailureReason, TelemetryFix
+from app.domain.model import EventType, ExecutionEvent, FailureReason, StopStatus, TelemetryFix
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import ManualClock
 from app.foundation.settings import ReplanSettings, Settings
 from app.planning.checker import check_plan
+from app.planning.matrix import MatrixError, OsrmTableProvider
 from app.storage.database import connect
 from app.storage.exception_repository import audit_log
-from app.storage.orm import PlanRow, ProposalRow
+from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
 from app.tower.proposals import ProposalRecord
 from app.tower.replanning import PICKUP, LockKind, Tweak, TweakError
+from app.tower.urgent_orders import UrgentOrder
 
 
 def make_tower(tmp_path: Path, replan: ReplanSettings, hour: float = 10) -> ControlTower:
@@ -117,6 +120,15 @@ def test_accept_stores_a_plan_version_and_reorders_the_live_day(tower: ControlTo
         assert [p.active for p in plans] == [False, True] and plan.created_by == "alice"
         assert stored is not None and stored.status == "accepted"
         assert stored.plan_id == plan.id
+        # The version is the whole day's plan: every van keeps its route and planned km.
+        km = {(r.plan_id, r.vehicle_id): r.distance_m for r in session.scalars(select(RouteRow))}
+        morning = {v: m for (p, v), m in km.items() if p == plans[0].id}
+        now = {v: m for (p, v), m in km.items() if p == plan.id}
+        assert set(now) == set(morning)
+        for vehicle_id in set(morning) - set(record.proposal.routes):
+            assert now[vehicle_id] == morning[vehicle_id]
+        for vehicle_id, change in record.proposal.km_change.items():
+            assert now[vehicle_id] == pytest.approx(morning[vehicle_id] + change * 1000)
     assert any(a["action"] == "proposal_accepted" for a in audit_log(tower.sessions))
     with pytest.raises(ValueError):
         tower.proposals.reject(record.id, "bob", "too late")
@@ -150,14 +162,22 @@ def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) 
     try:
         assert tower.proposals.busy  # no dispatcher asked
         record = wait_for_proposal(tower)
-        assert record.proposal.live.trigger == f"failed_attempt on {stop.id}"
-        assert "V06" in record.proposal.routes
+        proposal = record.proposal
+        assert proposal.live.trigger == f"failed_attempt on {stop.id}"
+        # The retry goes back on the van that still carries the parcels, later today.
+        assert proposal.live.retries == {stop.id: "not home"}
+        assert stop.id in proposal.routes["V06"] and stop.id in proposal.diff.newly_served
+        assert proposal.arrivals[stop.id] > now
+        assert proposal.diff.before.unserved == 1 and proposal.diff.after.unserved == 0
+        tower.proposals.accept(record.id, "alice")
+        assert stop.id in [s.id for s in tower.route_of("V06")]
     finally:
         tower.stop()
 
 
 def test_undo_puts_the_day_back_as_it_was(tower: ControlTower) -> None:
     on_the_road(tower, "V07", delivered=2)
+    done = [s.id for s in tower.route_of("V07")[:2]]
     before = {v: [s.id for s in tower.route_of(v)] for v in ("V07", "V08", "V06")}
     assert tower.proposals.request("V07", "late risk on V07")
     record = wait_for_proposal(tower)
@@ -167,6 +187,12 @@ def test_undo_puts_the_day_back_as_it_was(tower: ControlTower) -> None:
     assert record.status == "undone" and record.plan_version == (version or 0) + 1
     assert {v: [s.id for s in tower.route_of(v)] for v in before} == before
     assert any(a["action"] == "proposal_undone" for a in audit_log(tower.sessions))
+    # What was served stays served: no "late" on a delivered stop when its window closes.
+    assert [tower.stops[s].status for s in done] == [StopStatus.DELIVERED] * 2
+    assert isinstance(tower.clock, ManualClock)
+    tower.clock.advance(8 * 3600)
+    raised = tower.tick().operations.exceptions
+    assert not [c for c in raised if c.exception.subject_id in done]
 
 
 class AcceptEverything(AutoAcceptPolicy):
@@ -211,6 +237,13 @@ def test_a_broken_down_van_is_rescued_by_a_neighbour_pickup_first(tower: Control
         assert ordered.index(PICKUP + sid) < ordered.index(sid)  # collected, then delivered
     assert proposal.diff.before.unserved == len(stranded)
     assert proposal.diff.after.unserved < len(stranded)
+    # The diff shows each rescued stop moving from the broken van to its rescuer.
+    rescued = {m.stop_id: m for m in proposal.diff.moves if m.from_vehicle == "V01"}
+    assert set(rescued) == set(stranded) - set(proposal.unserved)
+    assert all(m.reason == "rescued from V01, broken down" for m in rescued.values())
+    assert {"V01"} | {m.to_vehicle for m in rescued.values()} <= set(proposal.diff.changed_vehicles)
+    for sid in proposal.unserved:
+        assert proposal.unserved_reasons[sid].endswith("returned for tomorrow")
     collect = tower.proposals._collect_orders(proposal)
     assert collect and all(c["from_vehicle"] == "V01" for v in collect.values() for c in v)
     tower.proposals.accept(record.id, "alice")
@@ -257,3 +290,24 @@ def test_a_tweak_cannot_move_parcels_that_are_on_board_another_van(tower: Contro
     with pytest.raises(TweakError, match=f"{loaded}: its parcels are on board V01"):
         tower.proposals.tweak(record.id, Tweak(routes), "alice")
     assert record.status == "open" and not tower.proposals.busy  # nothing lost
+
+
+def test_a_replan_with_no_travel_times_says_so_and_the_tower_ticks_on(tmp_path: Path) -> None:
+    tower = make_tower(tmp_path, ReplanSettings(auto_request=False))
+    try:
+        with socket.socket() as closed:  # a port nobody listens on once closed
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        tower.proposals.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=2)
+        on_the_road(tower, "V02", delivered=1)
+        assert tower.proposals.request("V02", "dispatcher's request")
+        assert not tower.proposals.busy
+        tick = tower.tick()
+        assert tick.replan_failure is not None
+        assert tick.replan_failure.startswith("dispatcher's request: no travel times")
+        with pytest.raises(MatrixError):
+            fix = tower.feed.fleet.latest_fixes()["V02"]
+            now = tower.clock.now()
+            tower.rank_for_urgent(UrgentOrder(fix.lat, fix.lon, (now, now + 3600), 1.0))
+    finally:
+        tower.stop()
