@@ -270,7 +270,8 @@ class ProposalDesk:
         )
         previous = tuple(self.operations.tracker.current_stops())
         status = "auto_accepted" if auto else "accepted"
-        reason = record.auto_reason if auto else None
+        # The audit log says why: the policy's verdict, or what set the re-plan off.
+        reason = record.auto_reason if auto else f"re-plan for {proposal.live.trigger}"
 
         def decide(session: Any, plan_id: int) -> None:
             decide_proposal(
@@ -308,7 +309,8 @@ class ProposalDesk:
         changed = set(record.proposal.routes) | set(record.proposal.diff.changed_vehicles)
 
         def decide(session: Any, plan_id: int) -> None:
-            decide_proposal(session, proposal_id, "undone", now, user, None, plan_id=plan_id)
+            why = f"undo of plan version {record.plan_version}"
+            decide_proposal(session, proposal_id, "undone", now, user, why, plan_id=plan_id)
 
         undone = {v: -km for v, km in record.proposal.km_change.items()}
         version = self._adopt(

@@ -129,7 +129,9 @@ def test_accept_stores_a_plan_version_and_reorders_the_live_day(tower: ControlTo
             assert now[vehicle_id] == morning[vehicle_id]
         for vehicle_id, change in record.proposal.km_change.items():
             assert now[vehicle_id] == pytest.approx(morning[vehicle_id] + change * 1000)
-    assert any(a["action"] == "proposal_accepted" for a in audit_log(tower.sessions))
+    entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_accepted")
+    assert entry["user"] == "alice"
+    assert entry["detail"]["reason"] == "re-plan for dispatcher's request"
     with pytest.raises(ValueError):
         tower.proposals.reject(record.id, "bob", "too late")
 
@@ -186,7 +188,8 @@ def test_undo_puts_the_day_back_as_it_was(tower: ControlTower) -> None:
     tower.proposals.undo(record.id, "alice")
     assert record.status == "undone" and record.plan_version == (version or 0) + 1
     assert {v: [s.id for s in tower.route_of(v)] for v in before} == before
-    assert any(a["action"] == "proposal_undone" for a in audit_log(tower.sessions))
+    entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_undone")
+    assert entry["detail"]["reason"] == f"undo of plan version {version}"
     # What was served stays served: no "late" on a delivered stop when its window closes.
     assert [tower.stops[s].status for s in done] == [StopStatus.DELIVERED] * 2
     assert isinstance(tower.clock, ManualClock)
