@@ -136,15 +136,19 @@ def build_live_problem(
     locks: list[VehicleLock] = []
     routes: list[list[int]] = []
     retries: dict[str, str] = {}
+    serving: list[PositionLock] = []
     for index, v in enumerate(vehicles):
         route: list[int] = []
-        for stop, _progress in tracker.remaining(v.id):
+        for stop, progress in tracker.remaining(v.id):
             order = tracker.orders[stop.order_id]
             node = len(nodes)
             nodes.append(_stop_node(stop.id, order, day_start))
             stop_ids.append(stop.id)
             route.append(node)
-            if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
+            if progress.status is StopStatus.ARRIVED:
+                # The van is there, serving it: it stays the first visit.
+                serving.append(PositionLock(node, index, 0))
+            elif any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
                 locks.append(VehicleLock(node, index))
         routes.append(route)
         for sid, why in _retries(tracker, v.id, now).items():
@@ -196,6 +200,7 @@ def build_live_problem(
         vans=vans,
         matrices=matrices,
         vehicle_locks=tuple(locks),
+        position_locks=tuple(serving),
         pairs=tuple(pairs),
         reassign_cost=REASSIGN_COST_M,
         resequence_only=resequence_only,
@@ -471,7 +476,9 @@ def tweak_problem(live: LiveProblem, tweak: Tweak, moved: dict[str, str]) -> Liv
                 f"{delivery}: its parcels must be collected by the van that delivers it"
             )
     vehicle_locks = list(problem.vehicle_locks)
-    position_locks = []
+    named = {node_of[sid] for sid in tweak.locks if sid in node_of}
+    # The stops the vans are serving stay first, unless the dispatcher pins them.
+    position_locks = [lock for lock in problem.position_locks if lock.node not in named]
     for sid, vid in owner.items():
         kind = tweak.locks.get(sid)
         if kind is LockKind.POSITION:

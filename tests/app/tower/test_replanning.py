@@ -314,3 +314,16 @@ def test_a_replan_with_no_travel_times_says_so_and_the_tower_ticks_on(tmp_path: 
             tower.rank_for_urgent(UrgentOrder(fix.lat, fix.lon, (now, now + 3600), 1.0))
     finally:
         tower.stop()
+
+
+def test_the_stop_a_van_is_serving_stays_its_first_visit(tower: ControlTower) -> None:
+    on_the_road(tower, "V03", delivered=2)
+    # The driver went there out of order and says so; the last fix is from before.
+    serving = tower.route_of("V03")[5]
+    now = tower.clock.now()
+    event = ExecutionEvent("at-V03", "V03", now - 60, EventType.ARRIVED, stop_id=serving.id)
+    tower.feed.mailbox.put(event, now)
+    tower.tick()
+    assert tower.proposals.request("V03", "dispatcher's request")
+    record = wait_for_proposal(tower)
+    assert record.proposal.routes["V03"][0] == serving.id
