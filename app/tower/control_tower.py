@@ -79,7 +79,14 @@ class ControlTower:
         self._index_routes()
         self._order_index: OrderIndex | None = None
         self._healed_at: dict[str, float] = {}  # vehicle -> last automatic re-plan request
-        self.feed = TelemetryFeed(settings, sessions, [v.id for v in self.snapshot.vehicles], clock)
+        vehicles = self.snapshot.vehicles
+        self.feed = TelemetryFeed(
+            settings,
+            sessions,
+            [v.id for v in vehicles],
+            clock,
+            device_ids={v.device_id: v.id for v in vehicles if v.device_id},
+        )
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.snapshot, day, self.feed)
         self.proposals = ProposalDesk(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.domain.live_fleet import LiveFleet, LiveUpdate, TelemetryBatch
@@ -69,10 +70,14 @@ class TelemetryFeed:
         sessions: SessionFactory,
         vehicle_ids: list[str],
         clock: Clock,
+        device_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.fleet = LiveFleet(vehicle_ids)
+        # Trackers that report their own id (a Traccar uniqueId, an OwnTracks tid) that is
+        # a vehicle's device id: device id -> vehicle id.
+        self.device_ids = dict(device_ids or {})
         self.mailbox = TelemetryMailbox()
         self.storage = StorageWorker(sessions)
         self.broker_state: Event[str] = Event()
@@ -140,7 +145,7 @@ class TelemetryFeed:
             self._embedded.start()
             host, port = self._embedded.host, self._embedded.port
             log.info("embedded MQTT broker on %s:%d", host, port)
-        directory = DeviceDirectory(self.fleet.vehicle_ids)
+        directory = DeviceDirectory(self.fleet.vehicle_ids, self.device_ids)
         self._client = MqttClient.from_settings(
             self.settings.broker,
             self.mailbox,
