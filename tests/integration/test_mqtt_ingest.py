@@ -289,3 +289,34 @@ def test_a_persistent_mosquitto_keeps_queued_events_across_its_restart(
     broker.start()
     again = make_tower(broker.port)
     assert again.wait_for(lambda: [e.event_id for e in again.events] == ["kept"])
+
+
+@pytest.mark.mosquitto
+def test_qos1_events_sent_while_the_tower_is_reconnecting_arrive_once(
+    mosquitto_factory: Callable[..., Mosquitto],
+    make_tower: Callable[[int], Tower],
+    make_publisher: Callable[[int], MqttPublisher],
+) -> None:
+    broker = mosquitto_factory(persistence=True)
+    tower = make_tower(broker.port)
+    wait_subscribed(tower, make_publisher(broker.port))
+    broker.stop()
+    assert wait_until(lambda: tower.client.state == "reconnecting", timeout=10)
+    # Down for 3 s: the client's backoff (1, 2, 4 s...) then leaves seconds before its
+    # next try, in which the devices send.
+    time.sleep(3)
+    broker.start()
+    publisher = make_publisher(broker.port)
+    sent = [f"away-{n}" for n in range(20)]
+    states_while_sending = set()
+    for event_id in sent:
+        states_while_sending.add(tower.client.state)
+        body = {"event_id": event_id, "ts": time.time(), "type": "scan", "parcel_ids": ["P1"]}
+        publisher.publish("tower/v1/vehicles/V01/event", dumps(body), qos=1)
+    assert publisher.flush(10)
+    assert "connected" not in states_while_sending  # the tower was away for all of them
+    # The same client comes back by itself, and its session hands over every event.
+    assert tower.client.wait_connected(30), tower.states
+    assert tower.wait_for(lambda: len(tower.events) >= len(sent), timeout=15)
+    assert sorted(e.event_id for e in tower.events) == sorted(sent)
+    assert tower.states[-2:] == ["reconnecting", "connected"]
