@@ -176,6 +176,9 @@ class TelemetryFeed:
         update = self.fleet.apply(batch)
         if not batch.is_empty():
             self._store(batch, update)
+        elif self._unstored and time.monotonic() - self._stored_at >= STORE_FIXES_EVERY_S:
+            # A quiet spell after a few fixes: they go to storage on time all the same.
+            self._write_fixes()
         return update
 
     def _store(self, batch: TelemetryBatch, update: LiveUpdate) -> None:

@@ -126,3 +126,31 @@ def test_the_demo_fleet_is_recorded_headless(tmp_path: Path) -> None:
     report = fleet_json(env)
     moving = [v for v in report["vehicles"] if v["fixes"]]  # type: ignore[attr-defined]
     assert len(moving) >= 4
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_stores_the_fixes_still_gathered_for_the_next_batch(tmp_path: Path) -> None:
+    env = demo_env(tmp_path, TOWER_DEMO__SIMULATE="false")
+    process, port = start_headless(env)
+    try:
+        publisher = MqttPublisher(Endpoint("127.0.0.1", port), client_id="test-van")
+        publisher.connect()
+
+        def send(first: int, count: int) -> None:
+            now = time.time()
+            for n in range(first, first + count):
+                fix = {"ts": now - 100 + n, "lat": 45.75 + n * 1e-4, "lon": 4.85}
+                publisher.publish("tower/v1/vehicles/V04/position", json.dumps(fix))
+            assert publisher.flush(10)
+
+        send(0, 10)  # the first fixes after a quiet spell are stored at once
+        assert wait_until(lambda: stored_fixes_by_vehicle(tmp_path).get("V04") == 10, 30)
+        send(10, 30)  # these wait up to 5 s to be stored with the next batch...
+        time.sleep(0.5)  # ...once the broker has handed them over
+        assert stored_fixes_by_vehicle(tmp_path).get("V04") == 10
+        publisher.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert stored_fixes_by_vehicle(tmp_path).get("V04") == 40  # none lost to Ctrl+C
