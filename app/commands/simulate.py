@@ -1,9 +1,10 @@
 """``main.py simulate``: play a simulated fleet day over MQTT, for demos and benchmarks.
 
 The vans publish the native format (docs/mqtt.md). Their timestamps follow a clock that
-runs ``--speedup`` times faster than real time from ``--start``: a tower that checks
-timestamps against the wall clock wants ``--speedup 1`` (faster days run ahead of it and
-are rejected as ``future_timestamp`` after five minutes).
+runs ``--speedup`` times faster than real time from ``--start``. The default is real time
+(1x), which a tower checking timestamps against the wall clock needs: a faster day runs
+ahead of it and is rejected as ``future_timestamp`` after five minutes. The demo window
+runs its own simulator at ``demo.speedup`` on a clock it shares with the tower.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--vehicles", type=int, help="number of vans (default: demo.vehicles)")
     parser.add_argument("--orders", type=int, help="number of orders (default: ~21 per van)")
     parser.add_argument("--seed", type=int, help="same seed, same day (default: demo.seed)")
-    parser.add_argument("--speedup", type=float, help="simulated seconds per real second")
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second (default: 1, real time, as a tower on the "
+        "wall clock expects; 10 for a quick look at a day)",
+    )
     parser.add_argument("--interval", type=float, help="seconds of simulated time between fixes")
     parser.add_argument(
         "--start", default="now", help="'now' (default) or HH:MM local time of today to start at"
@@ -76,7 +83,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     vehicles = args.vehicles or demo.vehicles
     orders = args.orders or max(vehicles, round(vehicles * demo.orders / demo.vehicles))
     seed = demo.seed if args.seed is None else args.seed
-    speedup = args.speedup or demo.speedup
+    speedup = args.speedup
     try:
         endpoint = broker_endpoint(args.broker, settings)
     except ValueError as exc:
