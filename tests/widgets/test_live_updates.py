@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
 from pytestqt.qtbot import QtBot
 
+from app.storage.telemetry_repository import fleet_report
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
 from app.tower.control_tower import ControlTower
 from widgets.main_window import MainWindow
@@ -95,6 +96,9 @@ def test_an_older_fix_is_stored_but_does_not_move_the_marker(
     qtbot.waitUntil(lambda: demo_tower.feed.counters().fixes >= 2, timeout=10_000)
     demo_tower.feed.flush()
     assert js(qtbot, window, "tower.vehiclePosition('V04')")["lat"] == 45.75
+    report = fleet_report(demo_tower.sessions)
+    [v04] = [v for v in report["vehicles"] if v["id"] == "V04"]
+    assert v04["fixes"] == 2 and v04["last_fix"]["lat"] == 45.75  # both kept, the newer shown
     publisher.close()
 
 

@@ -13,7 +13,7 @@ import pytest
 from app.domain.demo import DemoDay, build_demo_day
 from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveFleet
-from app.domain.model import ExecutionEvent, TelemetryFix
+from app.domain.model import ExecutionEvent, FailureReason, TelemetryFix
 from app.foundation.clock import ManualClock
 from app.telemetry.mailbox import TelemetryMailbox
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
@@ -96,6 +96,8 @@ def test_each_stop_is_arrived_then_delivered_or_failed_then_departed(
         assert sequence in (["arrived", "delivered", "departed"], ["arrived", "failed", "departed"])
     done = kinds["delivered"] + kinds["failed"]
     assert 0.03 < kinds["failed"] / done < 0.15
+    reasons = {e["reason"] for _vid, e in bodies(whole_day, "/event") if e["type"] == "failed"}
+    assert reasons and reasons <= {r.value for r in FailureReason}
     assert kinds["shift_start"] == 12 and kinds["scan"] == 12
     assert kinds["shift_end"] == 11 and kinds["breakdown"] == 1
 
