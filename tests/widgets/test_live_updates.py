@@ -117,6 +117,18 @@ def test_stale_telemetry_shows_a_banner_and_fresh_telemetry_clears_it(
     publisher.close()
 
 
+def test_the_status_bar_says_when_the_broker_is_lost(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
+    label = window.status.broker_label
+    qtbot.waitUntil(lambda: label.text().startswith("Broker: connected"), timeout=10_000)
+    broker = demo_tower.feed._embedded  # the demo's own broker, as if its host went away
+    assert broker is not None
+    broker.stop()
+    qtbot.waitUntil(lambda: label.text().startswith("Broker: reconnecting"), timeout=15_000)
+
+
 def test_a_malformed_payload_is_counted_in_the_status_bar(
     qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
 ) -> None:
