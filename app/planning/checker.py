@@ -25,6 +25,9 @@ class CheckReport:
     violations: tuple[str, ...]
     distance: float
     vehicles: int
+    lateness: int = 0
+    """With soft windows: how long after their last window's close the stops are
+    reached, summed over the stops (a cost, not a violation)."""
 
 
 def check_vrptw(
@@ -82,13 +85,17 @@ def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
     Covers van capacities (weight and volume, with pickups on board), windows (waiting
     allowed, one or two windows), shifts and depot hours, each stop at most once,
     mandatory stops served, the dropped list, locks, pickup-before-delivery on one van,
-    and resequence-only.
+    and resequence-only. Each route is timed at its earliest; its reported service starts
+    must be no earlier than that and inside a window. With soft windows
+    (``late_cost_per_s`` above 0) only the last window's close is soft: serving after
+    it adds to ``lateness``, serving before the first opening or between two windows
+    is a violation.
     """
     problems: list[str] = []
     places = {v.start for v in problem.vans} | {v.end for v in problem.vans}
     stops = [i for i in range(len(problem.nodes)) if i not in places]
     where: dict[int, tuple[int, int]] = {}
-    total = 0
+    total = late = 0
     for route in result.routes:
         for position, node in enumerate(route.stops):
             if node in where:
@@ -96,8 +103,16 @@ def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
             if node in places or not 0 <= node < len(problem.nodes):
                 problems.append(f"van {route.van}: {node} is not a stop")
             where[node] = (route.van, position)
-        distance, route_problems = _check_route(problem, route.van, list(route.stops))
+        if len(route.service_starts) != len(route.stops):
+            problems.append(
+                f"van {route.van}: {len(route.service_starts)} service starts"
+                f" for {len(route.stops)} stops"
+            )
+        distance, route_late, route_problems = _check_route(
+            problem, route.van, list(route.stops), route.service_starts
+        )
         total += distance
+        late += route_late
         problems += route_problems
     dropped = {d.node for d in result.dropped}
     for i in stops:
@@ -110,15 +125,17 @@ def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
     if total != result.distance:
         problems.append(f"reported distance {result.distance}, recomputed {total}")
     used = sum(1 for r in result.routes if r.stops)
-    return CheckReport(not problems, tuple(problems), float(total), used)
+    return CheckReport(not problems, tuple(problems), float(total), used, late)
 
 
 def _check_route(
-    problem: RoutingProblem, van_index: int, route: list[int]
-) -> tuple[int, list[str]]:
-    """Distance of one van's route and what is wrong with it."""
+    problem: RoutingProblem, van_index: int, route: list[int], starts: Sequence[int]
+) -> tuple[int, int, list[str]]:
+    """Distance and lateness of one van's route, and what is wrong with it."""
     van, m, nodes = problem.vans[van_index], problem.matrices, problem.nodes
+    soft = problem.late_cost_per_s > 0
     problems: list[str] = []
+    late = 0
     paired = {p.pickup for p in problem.pairs} | {p.delivery for p in problem.pairs}
     pickups = {p.pickup for p in problem.pairs}
     # On board at the start: everything delivered on the route that no pickup brings.
@@ -132,18 +149,19 @@ def _check_route(
         problems.append(f"van {van_index}: its start is never open during its shift")
     at, distance = van.start, 0
     loads = [(weight, volume)]
-    for i in route:
+    for k, i in enumerate(route):
         clock += nodes[at].service + m.travel_time[at][i]
         distance += m.distance[at][i]
         windows = sorted(nodes[i].windows)
-        if windows:
-            usable = [w for w in windows if w[1] >= clock]
-            if problem.late_cost_per_s > 0:  # soft windows: late costs, early waits
-                clock = max(clock, windows[0][0])
-            elif not usable:
-                problems.append(f"van {van_index}: stop {i} reached at {clock}, after its windows")
-            else:
-                clock = max(clock, usable[0][0])
+        usable = [w for w in windows if w[1] >= clock]
+        if usable:  # early, or between two windows: wait for the next opening
+            clock = max(clock, usable[0][0])
+        elif windows and soft:
+            late += clock - max(b for _, b in windows)
+        elif windows:
+            problems.append(f"van {van_index}: stop {i} reached at {clock}, after its windows")
+        if k < len(starts) and (usable or soft or not windows):
+            problems += _check_start(van_index, i, starts[k], clock, windows, soft)
         sign = 1 if i in pickups else -1
         weight += sign * nodes[i].weight
         volume += sign * nodes[i].volume
@@ -160,7 +178,25 @@ def _check_route(
     end_hours = nodes[van.end].windows
     if route and end_hours and clock > max(b for _, b in end_hours):
         problems.append(f"van {van_index}: back at {clock}, after its end place closes")
-    return distance, problems
+    return distance, late, problems
+
+
+def _check_start(
+    van: int, node: int, start: int, earliest: int, windows: list[tuple[int, int]], soft: bool
+) -> list[str]:
+    """What is wrong with a reported service start (``earliest``: when it can be)."""
+    if windows and not any(a <= start <= b for a, b in windows):
+        if start < windows[0][0]:
+            return [f"van {van}: stop {node} served at {start}, before its first window opens"]
+        if start < max(b for _, b in windows):
+            return [f"van {van}: stop {node} served at {start}, in the gap between its windows"]
+        if not soft:
+            return [f"van {van}: stop {node} served at {start}, after its windows"]
+    if start < earliest:
+        return [
+            f"van {van}: stop {node} served at {start}, before the van can start it at {earliest}"
+        ]
+    return []
 
 
 def _check_locks(problem: RoutingProblem, where: dict[int, tuple[int, int]]) -> list[str]:

@@ -501,8 +501,12 @@ class _Costing:
             cost += dist[at][i]
             windows = self.windows[i]
             if windows and soft:
-                now = max(now, windows[0][0])
-                cost += soft * max(0, now - windows[-1][1])
+                # Wait for the next opening (first, or past a gap); late past the last.
+                opening = [a for a, b in windows if b >= now]
+                if opening:
+                    now = max(now, opening[0])
+                else:
+                    cost += soft * (now - max(b for _, b in windows))
             elif windows:
                 opening = [a for a, b in windows if b >= now]
                 if not opening:

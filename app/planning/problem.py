@@ -116,7 +116,7 @@ class RoutingProblem:
     stays on its van; only the order may change. With ``late_cost_per_s`` above 0 the
     stops' windows are soft at their end (a live re-plan: being late costs that much per
     second, a late plan is still a plan); a stop may still not be served before its first
-    window opens, and the gap between two windows is not enforced.
+    window opens, nor in the gap between two windows (the van waits for the next).
     """
 
     nodes: tuple[Node, ...]

@@ -7,7 +7,6 @@ registered as matrices and vectors so OR-Tools evaluates them in C++ (DESIGN §4
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -190,8 +189,13 @@ def _add_time(problem: RoutingProblem, manager: Any, routing: Any) -> Any:
             continue
         index = manager.NodeToIndex(i)
         if problem.late_cost_per_s > 0:
-            time_dim.CumulVar(index).SetMin(windows[0][0])
-            time_dim.SetCumulVarSoftUpperBound(index, windows[-1][1], problem.late_cost_per_s)
+            # Soft only past the last close: before the first opening or in the gap
+            # between two windows the van waits, and that wait must delay what follows.
+            cumul = time_dim.CumulVar(index)
+            cumul.SetMin(windows[0][0])
+            _remove_gaps(cumul, windows)
+            last_close = max(b for _, b in windows)
+            time_dim.SetCumulVarSoftUpperBound(index, last_close, problem.late_cost_per_s)
         else:
             _restrict(time_dim.CumulVar(index), windows)
     for v in range(len(problem.vans)):
@@ -208,10 +212,19 @@ def _add_time(problem: RoutingProblem, manager: Any, routing: Any) -> Any:
 
 def _restrict(cumul: Any, windows: list[tuple[int, int]]) -> None:
     """Keep a time cumul inside sorted, non-empty windows (one or more)."""
-    cumul.SetRange(windows[0][0], windows[-1][1])
-    for (_, closes), (opens, _) in itertools.pairwise(windows):
-        if opens > closes + 1:
-            cumul.RemoveInterval(closes + 1, opens - 1)
+    cumul.SetRange(windows[0][0], max(b for _, b in windows))
+    _remove_gaps(cumul, windows)
+
+
+def _remove_gaps(cumul: Any, windows: list[tuple[int, int]]) -> None:
+    """Take the gaps between sorted windows out of a time cumul's domain."""
+    # The reach so far, not the previous close: a window inside an earlier one leaves
+    # no gap.
+    reach = windows[0][1]
+    for opens, closes in windows[1:]:
+        if opens > reach + 1:
+            cumul.RemoveInterval(reach + 1, opens - 1)
+        reach = max(reach, closes)
 
 
 def _add_loads(problem: RoutingProblem, manager: Any, routing: Any) -> None:

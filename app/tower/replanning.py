@@ -292,10 +292,11 @@ def schedule(live: LiveProblem, van: int, route: Sequence[int]) -> tuple[list[fl
     arrivals = []
     for node in route:
         t += travel[at][node]
-        windows = problem.nodes[node].windows
         arrivals.append(live.day_start + t)
-        if windows and t < windows[0][0]:
-            t = float(windows[0][0])
+        # Wait for the next window to open (the first, or the second past a gap).
+        opening = [a for a, b in problem.nodes[node].windows if b >= t]
+        if opening and t < opening[0]:
+            t = float(opening[0])
         t += problem.nodes[node].service
         at = node
     t += travel[at][problem.vans[van].end]

@@ -110,3 +110,51 @@ def test_plan_check_holds_the_depot_hours() -> None:
         dropped=(DroppedStop(1, "why"),),
     )
     assert any("after its end place closes" in v for v in check_plan(problem, far).violations)
+
+
+def two_window_problem(shift_start: int = 0, late_cost_per_s: int = 1) -> RoutingProblem:
+    """One stop at 10, open 0-5 or 100-200: a van leaving at 0 arrives in the gap."""
+    nodes = [depot(), stop("C", 10, windows=((0, 5), (100, 200)), drop_penalty=None)]
+    return RoutingProblem(
+        nodes=(*nodes,),
+        vans=(Van("v", 0, 0, 10, shift=(shift_start, 1000)),),
+        matrices=plane(nodes),
+        late_cost_per_s=late_cost_per_s,
+    )
+
+
+def served_at(arrival: int, start: int) -> PlanResult:
+    """The plan that serves the stop of ``two_window_problem`` at ``start``."""
+    route = PlannedRoute(0, (1,), (arrival,), (start,), 20, start + 10)
+    return PlanResult(PlanStatus.SOLVED, routes=(route,), distance=20)
+
+
+def test_soft_windows_still_forbid_serving_in_the_gap() -> None:
+    problem = two_window_problem()
+    in_gap = check_plan(problem, served_at(10, 10))
+    assert not in_gap.feasible
+    assert any(
+        "stop 1 served at 10, in the gap between its windows" in v for v in in_gap.violations
+    )
+    # Arriving in the gap is fine when the van waits for the second window.
+    waited = check_plan(problem, served_at(10, 100))
+    assert waited.feasible, waited.violations
+    assert waited.lateness == 0
+
+
+def test_soft_windows_count_lateness_past_the_last_close_without_failing() -> None:
+    # Leaving at 250, the van reaches the stop at 260, 60 after its last window closed.
+    late = check_plan(two_window_problem(shift_start=250), served_at(260, 260))
+    assert late.feasible, late.violations
+    assert late.lateness == 60
+    hard = check_plan(two_window_problem(shift_start=250, late_cost_per_s=0), served_at(260, 260))
+    assert any("after its windows" in v for v in hard.violations)
+
+
+def test_plan_check_catches_service_before_the_van_can_be_there() -> None:
+    # 4 is inside the first window, but the van reaches the stop at 10 and must wait for 100.
+    problem = two_window_problem(late_cost_per_s=0)
+    report = check_plan(problem, served_at(4, 4))
+    assert any(
+        "stop 1 served at 4, before the van can start it at 100" in v for v in report.violations
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.planning.checker import check_vrptw
+from app.planning.checker import check_plan, check_vrptw
 from app.planning.instances import read_instance, to_problem
 from app.planning.problem import (
     Node,
@@ -286,3 +286,44 @@ def test_service_time_counts_before_the_next_leg() -> None:
     assert route_of(result, 0) == [2, 1]
     assert result.routes[0].service_starts == (20, 30)
     assert result.routes[0].end_time == 30 + 30 + 10
+
+
+def test_soft_windows_wait_out_the_gap_between_two_windows() -> None:
+    # The van starts at 0 and ends at 30. C at 10 (open 0-5 or 100-200) then D at 20 (by
+    # 40) is the short way, 30, but C is reached at 10, in its gap: waiting there until
+    # 100 would make D 70 late. D first, then C at its second opening, is on time for 50.
+    nodes = [
+        depot(),
+        depot("end", 30),
+        stop("C", 10, windows=((0, 5), (100, 200)), drop_penalty=None),
+        stop("D", 20, windows=((0, 40),), drop_penalty=None),
+    ]
+    van = Van("v", 0, 1, capacity_weight=10, shift=(0, 1000))
+    problem = problem_of(nodes, [van], late_cost_per_s=17)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert route_of(result, 0) == [3, 2]
+    assert result.routes[0].arrivals == (20, 30)
+    assert result.routes[0].service_starts == (20, 100)
+    assert result.objective == 50  # distance only: the model knows no stop is late
+    assert check_plan(problem, result).lateness == 0
+
+
+def test_soft_windows_still_serve_a_stop_past_its_last_close_at_a_cost() -> None:
+    # Reached at 10, after both windows: late by 7, still served, lateness charged.
+    nodes = [depot(), stop("C", 10, windows=((0, 1), (2, 3)), drop_penalty=None)]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)], late_cost_per_s=5)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert result.routes[0].service_starts == (10,)
+    assert result.objective == 20 + 5 * 7
+    assert check_plan(problem, result).lateness == 7
+
+
+def test_a_window_inside_another_leaves_no_gap() -> None:
+    # 0-100 holds 20-50: reached at 80, the stop is served on arrival.
+    nodes = [depot(), stop("C", 80, windows=((0, 100), (20, 50)), drop_penalty=None)]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)])
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert result.routes[0].service_starts == (80,)
