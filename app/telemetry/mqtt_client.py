@@ -160,6 +160,8 @@ class MqttClient:
         self._connected = threading.Event()
         self._stopping = False
         self._started = False
+        # Refused for good (bad credentials): paho must not retry until the next start().
+        self._refused = False
         self._client = _new_paho_client(client_id, clean_session=False)
         _configure(self._client, endpoint)
         self._client.on_connect = self._on_connect
@@ -232,6 +234,7 @@ class MqttClient:
             return
         self._started = True
         self._stopping = False
+        self._refused = False
         self._set_state(CONNECTING)
         self._client.connect_async(
             self.endpoint.host, self.endpoint.port, keepalive=self.endpoint.keepalive_s
@@ -267,9 +270,20 @@ class MqttClient:
         properties: Any,
     ) -> None:
         if reason_code.is_failure:
-            log.error("MQTT broker refused the connection: %s", reason_code)
-            forever = str(reason_code) in _REFUSED_FOR_GOOD
-            self._set_state(DOWN if forever else RECONNECTING)
+            if str(reason_code) not in _REFUSED_FOR_GOOD:
+                log.error("MQTT broker refused the connection: %s", reason_code)
+                self._set_state(RECONNECTING)
+                return
+            # The same credentials will be refused again: stop paho's reconnect loop
+            # (disconnect() from a callback ends it) instead of retrying every second.
+            log.error(
+                "MQTT broker refused the connection: %s; check broker.username and the "
+                "password (environment variable or keyring); not retrying",
+                reason_code,
+            )
+            self._refused = True
+            client.disconnect()
+            self._set_state(DOWN)
             return
         # Subscriptions survive in a persistent session, but a new broker may have none.
         # "Connected" waits for the SUBACK: only then do published fixes reach us.
@@ -292,7 +306,7 @@ class MqttClient:
         self._set_state(CONNECTED)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        if not self._stopping:
+        if not (self._stopping or self._refused):
             self._set_state(RECONNECTING)
 
     def _on_disconnect(
@@ -304,7 +318,7 @@ class MqttClient:
         properties: Any,
     ) -> None:
         self._connected.clear()
-        if self._stopping:
+        if self._stopping or self._refused:
             self._set_state(DOWN)
         else:
             log.warning("MQTT connection lost (%s); reconnecting", reason_code)

@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,15 +51,28 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 class Mosquitto:
-    """A Mosquitto process on 127.0.0.1:``port`` that can be stopped and started again."""
+    """A Mosquitto process on 127.0.0.1:``port`` that can be stopped and started again.
 
-    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False) -> None:
+    ``listener_config`` lines go under the listener (TLS files, ``require_certificate``);
+    ``anonymous=False`` with a ``password_file`` line asks every client for credentials.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        persistence: bool = False,
+        *,
+        anonymous: bool = True,
+        listener_config: Sequence[str] = (),
+    ) -> None:
         self.port = port or free_port()
         self.workdir = workdir
         self.config = workdir / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            *listener_config,
+            f"allow_anonymous {'true' if anonymous else 'false'}",
             "max_queued_messages 0",
             f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {workdir}/",
@@ -105,8 +118,18 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
         pytest.skip(f"mosquitto binary not found at {MOSQUITTO}")
     started: list[Mosquitto] = []
 
-    def make(persistence: bool = False) -> Mosquitto:
-        broker = Mosquitto(tmp_path, persistence=persistence)
+    def make(
+        persistence: bool = False,
+        *,
+        anonymous: bool = True,
+        listener_config: Sequence[str] = (),
+    ) -> Mosquitto:
+        broker = Mosquitto(
+            tmp_path,
+            persistence=persistence,
+            anonymous=anonymous,
+            listener_config=listener_config,
+        )
         broker.start()
         started.append(broker)
         return broker
