@@ -3,7 +3,8 @@
 A proposal arrives in a tick; the dock lists it with its diff, the map draws its routes
 dashed beside the current ones, and the dispatcher accepts (the new plan is stored,
 applied and published to the drivers), rejects it with a reason, or tweaks it (moves and
-locks stops, re-solves: the result is a new proposal that replaces it).
+locks stops, re-solves: the result is a new proposal that replaces it). A proposal
+accepted (by the dispatcher or the depot's policy) stays listed as such, and can be undone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.tower.proposals import ProposalRecord
 from app.tower.replanning import PICKUP
 from widgets.map_data import RouteLine
 from widgets.map_view import MapView
-from widgets.proposals_dock import ProposalsDock, ProposalView
+from widgets.proposals_dock import UNDOABLE, ProposalsDock, ProposalView
 from widgets.status_bar import TowerStatusBar
 from widgets.tweak_dialog import TweakDialog
 
@@ -49,6 +50,7 @@ class ProposalReview(QObject):
         dock.accept_requested.connect(self.accept)
         dock.reject_requested.connect(self.reject)
         dock.tweak_requested.connect(self.tweak)
+        dock.undo_requested.connect(self.undo)
         dock.proposal_selected.connect(self.show_on_map)
         self.tweak_dialog: TweakDialog | None = None
 
@@ -83,14 +85,7 @@ class ProposalReview(QObject):
 
     def arrived(self, record: ProposalRecord) -> None:
         """A solve finished: list the proposal (auto-accepted ones are listed as such)."""
-        view = ProposalView(
-            id=record.id,
-            trigger=record.proposal.live.trigger,
-            created_at=record.created_at,
-            diff=record.proposal.diff,
-            status=record.status,
-            auto_verdict=record.auto_reason,
-        )
+        view = proposal_view(record)
         for other in self.tower.proposals.proposals.values():
             if other.status == "tweaked":
                 self.dock.remove_proposal(other.id)  # replaced by its tweak's result
@@ -159,6 +154,7 @@ class ProposalReview(QObject):
             self.map.set_proposal([])
             return
         depot = self.tower.depot
+        live = record.proposal.live
         lines = []
         for vehicle_id, ordered in record.proposal.routes.items():
             points = [(depot.lat, depot.lon)]
@@ -166,6 +162,10 @@ class ProposalReview(QObject):
             if fix is not None:
                 points = [(fix.lat, fix.lon)]
             for stop_id in ordered:
+                if stop_id.startswith(PICKUP):
+                    # A rescue: collect the parcels where the broken-down van stands.
+                    points.append(live.rescue_site[live.rescued_from[stop_id[len(PICKUP) :]]])
+                    continue
                 order = self.tower.orders[self.tower.stops[stop_id].order_id]
                 points.append((order.lat, order.lon))
             points.append((depot.lat, depot.lon))
@@ -179,30 +179,59 @@ class ProposalReview(QObject):
         except ValueError as exc:
             self.status.showMessage(str(exc), 8000)
             return
-        self.dock.remove_proposal(proposal_id)
+        # It stays listed as accepted: the dispatcher can still read its diff, or undo it.
+        self.dock.set_status(proposal_id, record.status)
         self.map.set_proposal([])
         self.status.showMessage(f"Plan version {record.plan_version} is live", 10_000)
         self.plan_changed.emit()
 
+    def _last_accepted(self) -> ProposalRecord | None:
+        """The accepted (or auto-accepted) proposal whose plan came last."""
+        accepted = [r for r in self.tower.proposals.proposals.values() if r.status in UNDOABLE]
+        return max(accepted, key=lambda r: r.plan_version or 0, default=None)
+
     def undo_last(self) -> None:
         """Put back the day as it was before the last accepted (or auto-accepted) plan."""
-        accepted = [
-            r
-            for r in self.tower.proposals.proposals.values()
-            if r.status in ("accepted", "auto_accepted")
-        ]
-        if not accepted:
+        record = self._last_accepted()
+        if record is None:
             self.status.showMessage("No accepted re-plan to undo", 8000)
             return
-        record = max(accepted, key=lambda r: r.plan_version or 0)
-        self.tower.proposals.undo(record.id, self.user)
+        self.undo(record.id)
+
+    def undo(self, proposal_id: int) -> None:
+        """Put back the day as it was before this accepted (or auto-accepted) proposal.
+
+        Only the last one: undoing an earlier one would also throw away the plans
+        adopted after it, while they still say "accepted"."""
+        record = self.tower.proposals.proposals.get(proposal_id)
+        last = self._last_accepted()
+        if record is None or record.status not in UNDOABLE or last is None:
+            self.status.showMessage(f"Proposal #{proposal_id} is not an accepted plan", 8000)
+            return
+        if last.id != record.id:
+            self.status.showMessage(
+                f"Undo #{last.id} first: its plan came after #{proposal_id}'s", 10_000
+            )
+            return
+        try:
+            self.tower.proposals.undo(proposal_id, self.user)
+        except ValueError as exc:
+            self.status.showMessage(str(exc), 8000)
+            return
+        self.dock.set_status(proposal_id, record.status)
         self.status.showMessage(
             f"Proposal #{record.id} undone: plan version {record.plan_version} is live", 10_000
         )
         self.plan_changed.emit()
 
     def reject(self, proposal_id: int, reason: str) -> None:
-        """The dispatcher rejects, with a reason for the audit log."""
+        """The dispatcher rejects, with a reason for the audit log (one is required)."""
+        reason = reason.strip()
+        if not reason:
+            self.status.showMessage(
+                f"Proposal #{proposal_id} was not rejected: a rejection needs a reason", 10_000
+            )
+            return
         try:
             self.tower.proposals.reject(proposal_id, self.user, reason)
         except ValueError as exc:
@@ -210,3 +239,19 @@ class ProposalReview(QObject):
             return
         self.dock.remove_proposal(proposal_id)
         self.map.set_proposal([])
+        self.status.showMessage(f"Proposal #{proposal_id} rejected: {reason}", 10_000)
+
+
+def proposal_view(record: ProposalRecord) -> ProposalView:
+    """A desk's proposal as the dock lists it: its diff, status and unserved stops."""
+    proposal = record.proposal
+    return ProposalView(
+        id=record.id,
+        trigger=proposal.live.trigger,
+        created_at=record.created_at,
+        diff=proposal.diff,
+        status=record.status,
+        auto_verdict=record.auto_reason,
+        unserved_reasons=dict(proposal.unserved_reasons),
+        retries=dict(proposal.live.retries),
+    )

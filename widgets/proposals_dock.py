@@ -1,11 +1,12 @@
-"""The proposals panel: a re-plan's diff, and the dispatcher's accept / reject / tweak."""
+"""The proposals panel: a re-plan's diff, and the dispatcher's accept / reject / tweak / undo."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -25,14 +26,41 @@ from app.domain.plan_diff import DayFigures, PlanDiff
 
 @dataclass(frozen=True)
 class ProposalView:
-    """A proposal as the panel lists it."""
+    """A proposal as the panel lists it.
+
+    ``unserved_reasons``: every stop the proposal leaves unserved, and why.
+    ``retries``: failed attempts (stop id -> why it failed) a newly served stop retries.
+    """
 
     id: int
     trigger: str
     created_at: float
     diff: PlanDiff
-    status: str = "open"
+    status: str = "open"  # open, accepted, rejected, auto_accepted, undone, tweaked
     auto_verdict: str = ""
+    unserved_reasons: Mapping[str, str] = field(default_factory=dict)
+    retries: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for the dispatcher's decision."""
+        return self.status == "open"
+
+    @property
+    def can_undo(self) -> bool:
+        """Its plan was adopted (by the dispatcher or by the depot's policy)."""
+        return self.status in UNDOABLE
+
+
+UNDOABLE = ("accepted", "auto_accepted")
+STATUS_LABELS = {
+    "open": "open",
+    "accepted": "accepted",
+    "rejected": "rejected",
+    "auto_accepted": "auto-accepted",
+    "undone": "undone",
+    "tweaked": "tweaked",
+}
 
 
 def _clock(ts: float) -> str:
@@ -64,13 +92,16 @@ class ProposalsDock(QDockWidget):
 
     Signals:
         proposal_selected(int): show it on the map beside the current routes.
-        accept_requested(int), reject_requested(int, str), tweak_requested(int).
+        accept_requested(int), reject_requested(int, str), tweak_requested(int): a
+            decision on an open proposal (a rejection always carries a reason).
+        undo_requested(int): put the day back as it was before an accepted proposal.
     """
 
     proposal_selected = Signal(int)
     accept_requested = Signal(int)
     reject_requested = Signal(int, str)
     tweak_requested = Signal(int)
+    undo_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Proposals", parent)
@@ -90,11 +121,20 @@ class ProposalsDock(QDockWidget):
         self.accept_button = QPushButton("&Accept", body)
         self.reject_button = QPushButton("Re&ject…", body)
         self.tweak_button = QPushButton("&Tweak…", body)
-        for button in (self.accept_button, self.reject_button, self.tweak_button):
+        self.undo_button = QPushButton("&Undo", body)
+        self.undo_button.setToolTip("Put the day back as it was before this plan")
+        for button in self._buttons():
             button.setEnabled(False)
             buttons.addWidget(button)
+        # Why the last action did nothing (a rejection without a reason).
+        self.notice = QLabel("", body)
+        self.notice.setObjectName("ProposalNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.hide()
         layout.addWidget(self.list, 1)
         layout.addWidget(self.summary)
+        layout.addWidget(self.notice)
         layout.addWidget(self.diff_tree, 3)
         layout.addLayout(buttons)
         self.setWidget(body)
@@ -102,36 +142,72 @@ class ProposalsDock(QDockWidget):
         self.list.currentItemChanged.connect(self._on_current)
         self.accept_button.clicked.connect(lambda: self._emit(self.accept_requested))
         self.tweak_button.clicked.connect(lambda: self._emit(self.tweak_requested))
+        self.undo_button.clicked.connect(lambda: self._emit(self.undo_requested))
         self.reject_button.clicked.connect(self._reject)
+
+    def _buttons(self) -> tuple[QPushButton, ...]:
+        return (self.accept_button, self.reject_button, self.tweak_button, self.undo_button)
 
     def current_id(self) -> int | None:
         """The selected proposal's id."""
         item = self.list.currentItem()
         return None if item is None else int(item.data(Qt.ItemDataRole.UserRole))
 
-    def _emit(self, signal: Signal) -> None:
+    def _emit(self, signal: SignalInstance) -> None:
         proposal_id = self.current_id()
         if proposal_id is not None:
-            signal.emit(proposal_id)  # type: ignore[attr-defined]
+            signal.emit(proposal_id)
 
     def _reject(self) -> None:
         proposal_id = self.current_id()
         if proposal_id is None:
             return
-        reason, ok = QInputDialog.getText(self, "Reject proposal", "Reason:")
-        if ok:
-            self.reject_requested.emit(proposal_id, reason)
+        reason, ok = QInputDialog.getText(
+            self, "Reject proposal", "Reason (it goes to the audit log):"
+        )
+        if not ok:
+            return
+        reason = reason.strip()
+        if not reason:
+            self.show_notice(f"Proposal #{proposal_id} was not rejected: give a reason.")
+            return
+        self.show_notice("")
+        self.reject_requested.emit(proposal_id, reason)
+
+    def show_notice(self, text: str) -> None:
+        """Say (or, with "", stop saying) why the last action did nothing."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    def set_status(self, proposal_id: int, status: str) -> None:
+        """A listed proposal was decided (or undone): retitle it, update the buttons."""
+        view = self._proposals.get(proposal_id)
+        if view is None:
+            return
+        view = replace(view, status=status)
+        self._proposals[proposal_id] = view
+        item = self._item(proposal_id)
+        if item is not None:
+            item.setText(self._title(view))
+        if self.current_id() == proposal_id:
+            self._enable_for(view)
+
+    def _item(self, proposal_id: int) -> QListWidgetItem | None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == proposal_id:
+                return item
+        return None
 
     def show_proposal(self, proposal: ProposalView) -> None:
         """Add or refresh a proposal in the list and select it."""
         self._proposals[proposal.id] = proposal
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == proposal.id:
-                item.setText(self._title(proposal))
-                self.list.setCurrentItem(item)
-                self._show_diff(proposal)
-                return
+        item = self._item(proposal.id)
+        if item is not None:
+            item.setText(self._title(proposal))
+            self.list.setCurrentItem(item)
+            self._show_diff(proposal)
+            return
         item = QListWidgetItem(self._title(proposal))
         item.setData(Qt.ItemDataRole.UserRole, proposal.id)
         self.list.addItem(item)
@@ -150,7 +226,10 @@ class ProposalsDock(QDockWidget):
     @staticmethod
     def _title(p: ProposalView) -> str:
         saved = p.diff.before.minutes_late - p.diff.after.minutes_late
-        return f"#{p.id} {_clock(p.created_at)} — {p.trigger} — saves {saved:.0f} min late"
+        status = STATUS_LABELS.get(p.status, p.status)
+        return (
+            f"#{p.id} [{status}] {_clock(p.created_at)} — {p.trigger} — saves {saved:.0f} min late"
+        )
 
     def _on_current(self, current: QListWidgetItem | None, _previous: object) -> None:
         if current is None:
@@ -160,10 +239,17 @@ class ProposalsDock(QDockWidget):
         self._show_diff(proposal)
         self.proposal_selected.emit(proposal.id)
 
+    def _enable_for(self, proposal: ProposalView | None) -> None:
+        """Decisions only on an open proposal; undo only of an adopted one."""
+        is_open = proposal is not None and proposal.is_open
+        for button in (self.accept_button, self.reject_button, self.tweak_button):
+            button.setEnabled(is_open)
+        self.undo_button.setEnabled(proposal is not None and proposal.can_undo)
+
     def _show_diff(self, proposal: ProposalView | None) -> None:
         self.diff_tree.clear()
-        for button in (self.accept_button, self.reject_button, self.tweak_button):
-            button.setEnabled(proposal is not None)
+        self.show_notice("")
+        self._enable_for(proposal)
         if proposal is None:
             self.summary.setText("No proposal waiting.")
             return
@@ -192,8 +278,27 @@ class ProposalsDock(QDockWidget):
                 QTreeWidgetItem(
                     etas, [c.stop_id, _clock(c.before), _clock(c.after), f"{c.shift_min:+.0f} min"]
                 )
-        for dropped in d.newly_unserved:
-            QTreeWidgetItem(self.diff_tree, [f"No longer served: {dropped}", "", "", ""])
+        if d.newly_served:
+            served = QTreeWidgetItem(self.diff_tree, [f"Newly served ({len(d.newly_served)})"])
+            for sid in d.newly_served:
+                why = proposal.retries.get(sid)
+                text = f"{sid}: retry of a failed attempt ({why})" if why else sid
+                QTreeWidgetItem(served, [text, "unserved", "served", ""])
+        self._show_unserved(proposal)
         self.diff_tree.expandAll()
         for column in range(4):
             self.diff_tree.resizeColumnToContents(column)
+
+    def _show_unserved(self, proposal: ProposalView) -> None:
+        """Every stop the proposal leaves unserved, and why; "served" before when the
+        live plan serves it now (the proposal drops it)."""
+        dropped = set(proposal.diff.newly_unserved)
+        reasons = dict(proposal.unserved_reasons)
+        for sid in dropped - set(reasons):
+            reasons[sid] = "no longer served"
+        if not reasons:
+            return
+        unserved = QTreeWidgetItem(self.diff_tree, [f"Unserved ({len(reasons)})"])
+        for sid in sorted(reasons):
+            before = "served" if sid in dropped else "unserved"
+            QTreeWidgetItem(unserved, [f"{sid}: {reasons[sid]}", before, "unserved", ""])

@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from unittest.mock import patch
 
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTime
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget
 from pytestqt.qtbot import QtBot
 
+from app.domain.model import EventType, ExecutionEvent
 from app.foundation.clock import ManualClock
-from app.foundation.settings import Settings
+from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
-from app.tower.replanning import LockKind
-from tests.widgets.test_main_window import open_window
+from app.tower.replanning import PICKUP, LockKind
+from tests.app.tower.test_replanning import AcceptEverything, on_the_road
+from tests.widgets.test_main_window import js, open_window
 from widgets.main_window import MainWindow
 from widgets.tweak_dialog import STOP_ROLE, UNSERVED, TweakDialog
 
 SOLVE_TIMEOUT_MS = 60_000
 
 
-def first_proposal(qtbot: QtBot, window: MainWindow, vehicle_id: str) -> int:
-    window.review.request(vehicle_id)
+@pytest.fixture
+def quiet_tower(tmp_path: Path, offline_settings: Settings) -> Iterator[ControlTower]:
+    """The demo day at 10:00 on a manual clock; re-plans only when asked."""
+    settings = replace(offline_settings, replan=ReplanSettings(auto_request=False))
+    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
+    day = OperatingDay.at(time.time(), settings.depot.timezone)
+    ensure_demo_day(sessions, settings, day)
+    tower = ControlTower(settings, sessions, day, ManualClock(day.start + 10 * 3600))
+    yield tower
+    tower.stop()
+
+
+def first_proposal(
+    qtbot: QtBot, window: MainWindow, vehicle_id: str, *, resequence_only: bool = False
+) -> int:
+    window.review.request(vehicle_id, resequence_only=resequence_only)
     dock = window.proposals_dock
     qtbot.waitUntil(lambda: dock.list.count() == 1, timeout=SOLVE_TIMEOUT_MS)
     proposal_id = dock.current_id()
@@ -43,8 +63,90 @@ def test_accept_from_the_dock_makes_the_proposal_the_live_plan(
         window.proposals_dock.accept_button.click()
     record = demo_tower.proposals.proposals[proposal_id]
     assert record.status == "accepted" and record.plan_version == 2
-    assert window.proposals_dock.list.count() == 0
+    # It stays listed as accepted, to be read again or undone.
+    assert "[accepted]" in window.proposals_dock.list.item(0).text()
     assert "Plan version 2 is live" in window.status.currentMessage()
+
+
+def test_a_rescue_proposal_is_drawn_on_the_map_through_the_breakdown_site(
+    qtbot: QtBot, quiet_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    tower = quiet_tower
+    for vehicle_id in ("V01", "V02", "V03"):
+        on_the_road(tower, vehicle_id, delivered=4)
+    now = tower.clock.now()
+    fix = tower.feed.fleet.latest_fixes()["V01"]
+    tower.feed.mailbox.put(
+        ExecutionEvent("bd-V01", "V01", now, EventType.BREAKDOWN, lat=fix.lat, lon=fix.lon), now
+    )
+    tower.tick()
+    window = open_window(qtbot, tower, prefs, tmp_path)
+    proposal_id = first_proposal(qtbot, window, "V01")
+    proposal = tower.proposals.proposals[proposal_id].proposal
+    rescuers = {v for v, r in proposal.routes.items() if any(s.startswith(PICKUP) for s in r)}
+    assert rescuers  # the re-plan collects some of V01's parcels
+    site = list(proposal.live.rescue_site["V01"])
+    assert site == [fix.lat, fix.lon]
+
+    window.proposals_dock.proposal_selected.emit(proposal_id)  # (what a click on it does)
+    drawn = f"tower.proposalLayer.getLayers().length === {len(proposal.routes)}"
+    qtbot.waitUntil(lambda: js(qtbot, window, drawn), timeout=10_000)
+    lines = js(
+        qtbot,
+        window,
+        "tower.proposalLayer.getLayers().map(l => l.getLatLngs().map(p => [p.lat, p.lng]))",
+    )
+    # Each rescuer's route, and only theirs, calls where the broken-down van stands.
+    fixes = tower.feed.fleet.latest_fixes()
+    starts = sorted([fixes[v].lat, fixes[v].lon] for v in rescuers)
+    assert sorted(line[0] for line in lines if site in line) == starts
+
+
+def test_an_auto_accepted_proposal_is_marked_and_can_be_undone_from_the_dock(
+    qtbot: QtBot, quiet_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    quiet_tower.proposals.policy = AcceptEverything(enabled=True)
+    on_the_road(quiet_tower, "V09", delivered=1)
+    window = open_window(qtbot, quiet_tower, prefs, tmp_path)
+    with qtbot.waitSignal(window.review.plan_changed, timeout=SOLVE_TIMEOUT_MS):
+        proposal_id = first_proposal(qtbot, window, "V09", resequence_only=True)
+    record = quiet_tower.proposals.proposals[proposal_id]
+    assert record.status == "auto_accepted"
+    dock = window.proposals_dock
+    assert "[auto-accepted]" in dock.list.currentItem().text()
+    assert not dock.accept_button.isEnabled() and not dock.reject_button.isEnabled()
+    assert not dock.tweak_button.isEnabled() and dock.undo_button.isEnabled()
+
+    with qtbot.waitSignal(window.review.plan_changed):
+        dock.undo_button.click()
+    assert record.status == "undone"
+    assert "[undone]" in dock.list.currentItem().text() and not dock.undo_button.isEnabled()
+    assert f"Proposal #{proposal_id} undone" in window.status.currentMessage()
+    entry = next(a for a in audit_log(quiet_tower.sessions) if a["action"] == "proposal_undone")
+    assert entry["subject"] == f"proposal:{proposal_id}"
+
+
+def test_reject_from_the_dock_needs_a_reason_and_records_it(
+    qtbot: QtBot, quiet_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, quiet_tower, prefs, tmp_path)
+    proposal_id = first_proposal(qtbot, window, "V05")
+    dock = window.proposals_dock
+    record = quiet_tower.proposals.proposals[proposal_id]
+    ask = "widgets.proposals_dock.QInputDialog.getText"
+
+    with patch(ask, return_value=("", True)):
+        dock.reject_button.click()
+    assert record.status == "open" and dock.list.count() == 1
+    assert "give a reason" in dock.notice.text()
+    assert not [a for a in audit_log(quiet_tower.sessions) if a["action"] == "proposal_rejected"]
+
+    with patch(ask, return_value=("driver knows a shortcut", True)):
+        dock.reject_button.click()
+    assert record.status == "rejected" and dock.list.count() == 0
+    entry = next(a for a in audit_log(quiet_tower.sessions) if a["action"] == "proposal_rejected")
+    assert entry["subject"] == f"proposal:{proposal_id}"
+    assert entry["detail"]["reason"] == "driver knows a shortcut"
 
 
 def test_a_tweak_moves_a_stop_and_its_result_replaces_the_proposal(

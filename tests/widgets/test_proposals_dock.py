@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from unittest.mock import patch
 
 from pytestqt.qtbot import QtBot
@@ -69,3 +70,71 @@ def test_accept_and_reject_carry_the_proposal_and_reason(qtbot: QtBot) -> None:
     assert rejected.args == [7, "driver refused"]
     dock.remove_proposal(7)
     assert dock.list.count() == 0 and not dock.accept_button.isEnabled()
+
+
+def test_an_auto_accepted_proposal_says_so_and_offers_only_undo(qtbot: QtBot) -> None:
+    dock = ProposalsDock()
+    qtbot.addWidget(dock)
+    dock.show_proposal(replace(a_proposal(7), status="auto_accepted"))
+    assert "[auto-accepted]" in dock.list.item(0).text()
+    assert not dock.accept_button.isEnabled()
+    assert not dock.reject_button.isEnabled() and not dock.tweak_button.isEnabled()
+    with qtbot.waitSignal(dock.undo_requested) as undo:
+        dock.undo_button.click()
+    assert undo.args == [7]
+    dock.set_status(7, "undone")
+    assert "[undone]" in dock.list.item(0).text() and not dock.undo_button.isEnabled()
+    dock.show_proposal(a_proposal(8))  # an open one: decisions, no undo
+    assert "[open]" in dock.list.currentItem().text()
+    assert dock.accept_button.isEnabled() and not dock.undo_button.isEnabled()
+
+
+def test_a_rejection_without_a_reason_is_not_sent(qtbot: QtBot) -> None:
+    dock = ProposalsDock()
+    qtbot.addWidget(dock)
+    dock.show()
+    dock.show_proposal(a_proposal(7))
+    with (
+        patch("widgets.proposals_dock.QInputDialog.getText", return_value=("   ", True)),
+        qtbot.assertNotEmitted(dock.reject_requested),
+    ):
+        dock.reject_button.click()
+    assert dock.notice.isVisible() and "give a reason" in dock.notice.text()
+    assert dock.list.count() == 1 and dock.accept_button.isEnabled()
+
+
+def test_the_diff_shows_stops_newly_served_and_every_unserved_stop_with_its_reason(
+    qtbot: QtBot,
+) -> None:
+    before = [
+        PlannedStop("S-1", "V1", 0, 9 * H, 12 * H),
+        PlannedStop("S-2", "V1", 1, 10 * H, 12 * H),
+    ]
+    after = [
+        PlannedStop("S-1", "V1", 0, 9 * H, 12 * H),
+        PlannedStop("S-3", "V1", 1, 11 * H, 12 * H),
+    ]
+    diff = diff_plans(before, after, DayFigures(0, 0, 40, 0, 1), DayFigures(0, 0, 41, 0, 2))
+    view = ProposalView(
+        7,
+        "failed_attempt on S-3",
+        1.7e9,
+        diff,
+        unserved_reasons={
+            "S-2": "no time window left",
+            "S-9": "not rescued from V2 (no room): returned for tomorrow",
+        },
+        retries={"S-3": "not home"},
+    )
+    dock = ProposalsDock()
+    qtbot.addWidget(dock)
+    dock.show_proposal(view)
+    lines = texts(dock)
+    assert "Newly served (1)" in lines
+    assert "S-3: retry of a failed attempt (not home) | unserved | served | " in lines
+    assert "Unserved (2)" in lines
+    # S-2 is served now and the proposal drops it; S-9 was not served before either.
+    assert "S-2: no time window left | served | unserved | " in lines
+    assert "S-9: not rescued from V2 (no room): returned for tomorrow | unserved | unserved | " in (
+        lines
+    )
