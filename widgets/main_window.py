@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
@@ -17,8 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.storage.history_repository import HistoryRepository
+from app.storage.telemetry_repository import vehicle_fixes
 from app.tower.control_tower import ControlTower
 from app.tower.kpi_service import KpiService
+from widgets.call_on_main import MainThreadBridge
 from widgets.exception_alerts import ExceptionAlerts
 from widgets.exceptions_dock import ExceptionsDock
 from widgets.kpi_dock import KpiDock
@@ -36,6 +41,7 @@ from widgets.vehicle_timeline import VehicleTimeline
 from widgets.vehicles_dock import VehiclesDock
 
 LAYOUT_VERSION = 3
+log = logging.getLogger(__name__)
 
 
 def make_scroll_area(body: QWidget, parent: QWidget) -> QScrollArea:
@@ -121,11 +127,13 @@ class MainWindow(QMainWindow):
         self.live.applied.connect(lambda _moved: self.review.show_progress())
         self._build_menus()
 
-        self.vehicles_dock.vehicle_selected.connect(self.map.select)
-        self.vehicles_dock.vehicle_selected.connect(self.show_timeline)
+        # Trails are read from the database off the GUI thread, one at a time.
+        self._trail_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trail")
+        self._main_thread = MainThreadBridge(self)
+        self.vehicles_dock.vehicle_selected.connect(self.select_vehicle)
+        self.map.vehicle_clicked.connect(self.select_vehicle)
         self.orders_dock.locate.connect(lambda lat, lon: self.map.focus(lat, lon))
         self.live.applied.connect(lambda _moved: self._refresh_live_panels())
-        self.map.vehicle_clicked.connect(self.vehicles_dock.select_vehicle)
         self.map.loaded.connect(self._on_map_loaded)
         self.restore_layout()
 
@@ -251,6 +259,33 @@ class MainWindow(QMainWindow):
         index = self.vehicles_dock.table.currentIndex()
         return str(index.data(Qt.ItemDataRole.UserRole)) if index.isValid() else ""
 
+    def select_vehicle(self, vehicle_id: str) -> None:
+        """Select a vehicle everywhere, from the table or the map: its row, its marker
+        and trail (what the follow mode follows), and its timeline."""
+        self.vehicles_dock.select_vehicle(vehicle_id)  # does not echo back
+        self.map.select(vehicle_id)
+        self.show_timeline(vehicle_id)
+        self._load_trail(vehicle_id)
+
+    def _load_trail(self, vehicle_id: str) -> None:
+        """Send the map the vehicle's stored positions of the last ``map.trail_minutes``
+        up to its last one (the page alone only knows what it saw since it loaded)."""
+        views = self.tower.vehicle_views([vehicle_id])
+        last_seen = views[0].last_seen if views else None
+        if last_seen is None:
+            return  # never seen: nothing stored, no trail
+        since = last_seen - self.tower.settings.map.trail_minutes * 60
+        sessions = self.tower.sessions
+
+        def read() -> None:
+            fixes = vehicle_fixes(sessions, vehicle_id, since)
+            # The window may be gone by now; then the trail is of no use to anyone.
+            with contextlib.suppress(RuntimeError):
+                self._main_thread.call(lambda: self.map.set_trail(vehicle_id, fixes))
+
+        with contextlib.suppress(RuntimeError):  # the window is closing: no trail
+            self._trail_reader.submit(read).add_done_callback(_log_failure)
+
     def redraw_plan(self) -> None:
         """Draw the routes and stops again after the plan changed."""
         self.map.set_scene(self._scene())
@@ -321,6 +356,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.exceptions_dock], [480], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._trail_reader.shutdown(wait=False, cancel_futures=True)
         self.live.stop()
         self.kpi_dock.stop()
         self.save_layout()
@@ -341,3 +377,9 @@ class MainWindow(QMainWindow):
         drawn = self._scene()
         # map_ready only once the markers are really on the page.
         self.map.set_scene(drawn, callback=lambda _counts: self.map_ready.emit())
+
+
+def _log_failure(future: Future[None]) -> None:
+    """A trail that cannot be read leaves the live one: say why in the log."""
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("cannot read the selected vehicle's trail", exc_info=future.exception())

@@ -23,6 +23,9 @@ RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "map"
 LEAFLET = Path(js_lib_leaflet.__file__).parent / "static" / "js_lib_leaflet"
 QWEBCHANNEL_JS = "qrc:///qtwebchannel/qwebchannel.js"
 PAGE_NAME = "tower_map.html"
+# A trail keeps one position per this many seconds (live ones in the page, stored ones
+# before they are sent): a day-long trail of a van reporting every second stays small.
+TRAIL_SAMPLE_S = 10.0
 
 
 def script_json(value: Any) -> str:
@@ -52,7 +55,7 @@ class _TowerInit(MacroElement):
         self.config_json = script_json(config)
 
 
-def build_map(map_settings: MapSettings, depot: Depot, trail_minutes: int = 30) -> folium.Map:
+def build_map(map_settings: MapSettings, depot: Depot) -> folium.Map:
     """The folium map of the page (exposed for tests; :func:`write_map_page` saves it)."""
     fmap = folium.Map(
         location=[depot.lat, depot.lon],
@@ -81,17 +84,16 @@ def build_map(map_settings: MapSettings, depot: Depot, trail_minutes: int = 30) 
     ).add_to(fmap)
     config = {
         "depot": {"id": depot.id, "name": depot.name, "lat": depot.lat, "lon": depot.lon},
-        "trailSeconds": trail_minutes * 60,
+        "trailSeconds": map_settings.trail_minutes * 60,
+        "trailSampleS": TRAIL_SAMPLE_S,
     }
     fmap.add_child(_TowerInit(config))
     return fmap
 
 
-def write_map_page(
-    folder: Path, map_settings: MapSettings, depot: Depot, trail_minutes: int = 30
-) -> Path:
+def write_map_page(folder: Path, map_settings: MapSettings, depot: Depot) -> Path:
     """Write the page into ``folder`` (created if needed) and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / PAGE_NAME
-    build_map(map_settings, depot, trail_minutes).save(str(path))
+    build_map(map_settings, depot).save(str(path))
     return path

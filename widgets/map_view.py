@@ -30,7 +30,7 @@ from widgets.map_data import (
     as_json,
     scene_from_core,
 )
-from widgets.map_page import write_map_page
+from widgets.map_page import TRAIL_SAMPLE_S, write_map_page
 
 log = logging.getLogger(__name__)
 
@@ -275,9 +275,17 @@ class MapView(QWidget):
         """Highlight a vehicle and draw its trail (an empty id clears the selection)."""
         self.call("select", vehicle_id or None)
 
-    def set_trail(self, points: Sequence[tuple[float, float, float]]) -> None:
-        """Replace the selected vehicle's trail with ``(ts, lat, lon)`` points (from storage)."""
-        self.call("setTrail", [list(p) for p in points])
+    def set_trail(self, vehicle_id: str, fixes: Iterable[TelemetryFix]) -> None:
+        """Give a vehicle its stored positions (oldest first) as its trail's history.
+
+        Positions the page saw live after the newest of them are kept. One position per
+        ``TRAIL_SAMPLE_S`` is sent, as the page keeps live ones.
+        """
+        points: list[list[float]] = []
+        for fix in fixes:
+            if not points or fix.ts - points[-1][0] >= TRAIL_SAMPLE_S:
+                points.append([fix.ts, fix.lat, fix.lon])
+        self.call("setTrail", vehicle_id, points)
 
     @Slot(bool)
     def follow(self, on: bool) -> None:

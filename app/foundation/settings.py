@@ -19,6 +19,7 @@ from typing import Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "TOWER_"
+MAX_TRAIL_MINUTES = 24 * 60  # a longer trail would cross into another operating day
 
 
 class SettingsError(ValueError):
@@ -62,6 +63,8 @@ class MapSettings:
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "&copy; OpenStreetMap contributors"
     stale_after_s: int = 60
+    # The selected vehicle's trail: its positions of this many minutes up to its last one.
+    trail_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError("broker.client_cert: a client certificate needs client_key too")
     if not s.broker.topic_prefix or "#" in s.broker.topic_prefix or "+" in s.broker.topic_prefix:
         raise SettingsError("broker.topic_prefix: must be a plain topic without wildcards")
+    if not 1 <= s.map.trail_minutes <= MAX_TRAIL_MINUTES:
+        raise SettingsError(
+            f"map.trail_minutes: must be 1-{MAX_TRAIL_MINUTES} (a day), got {s.map.trail_minutes}"
+        )
     if not -90 <= s.depot.lat <= 90:
         raise SettingsError(f"depot.lat: must be -90..90, got {s.depot.lat}")
     if not -180 <= s.depot.lon <= 180:

@@ -190,6 +190,33 @@ def latest_fixes(
     return sorted(seen.values(), key=lambda f: f.vehicle_id)
 
 
+def vehicle_fixes(
+    sessions: Sessions, vehicle_id: str, since: float, until: float | None = None
+) -> list[TelemetryFix]:
+    """One vehicle's stored fixes with ``since <= ts`` (and ``ts <= until`` when given),
+    oldest first: the selected vehicle's trail. Reads the ``(vehicle_id, ts)`` index."""
+    query = select(TelemetryFixRow).where(
+        TelemetryFixRow.vehicle_id == vehicle_id, TelemetryFixRow.ts >= since
+    )
+    if until is not None:
+        query = query.where(TelemetryFixRow.ts <= until)
+    with sessions() as session:
+        return [
+            TelemetryFix(
+                r.vehicle_id,
+                r.ts,
+                r.lat,
+                r.lon,
+                r.speed_kmh,
+                r.heading_deg,
+                r.accuracy_m,
+                r.odometer_km,
+                r.source,
+            )
+            for r in session.scalars(query.order_by(TelemetryFixRow.ts))
+        ]
+
+
 def stored_event_ids(sessions: Sessions, since: float) -> set[str]:
     """Event ids already stored since ``since``, so a restart does not apply them twice."""
     with sessions() as session:

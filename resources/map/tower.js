@@ -36,7 +36,6 @@
     "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#800000", "#aaffc3"];
   const NO_TILES_TEXT = "Map tiles unavailable (offline?) — positions are still live";
   const LABEL_MIN_ZOOM = 14;
-  const TRAIL_SAMPLE_S = 10;
   const PULSE_MS = 500;
 
   const tower = {
@@ -51,7 +50,8 @@
     selected: null,
     following: false,
     trail: null,
-    trailSeconds: 1800,
+    trailSeconds: 1800,    // the trail's length (map.trail_minutes)
+    trailSampleS: 10,      // one trail point per this many seconds
     now: null,             // the tower's clock (seconds) as of the last batch
     tiles: { loaded: 0, lastLoad: 0, failed: false },
     stats: { updateMs: [], drawMs: [] },
@@ -142,6 +142,7 @@
     tower.map = map;
     tower.config = config || {};
     tower.trailSeconds = tower.config.trailSeconds || tower.trailSeconds;
+    tower.trailSampleS = tower.config.trailSampleS || tower.trailSampleS;
     panes(map);
     tower.routeRenderer = L.canvas({ pane: "towerRoutes", padding: 0.2 });
     tower.trailRenderer = L.canvas({ pane: "towerTrail", padding: 0.2 });
@@ -245,32 +246,42 @@
     };
   }
 
+  // A vehicle's history is a flat [ts, lat, lon, ...] list, oldest first: live positions
+  // the page saw, after the stored ones of setTrail.
   function addHistory(entry) {
     const v = entry.data, hist = entry.hist;
-    const ts = v.last_seen !== undefined && v.last_seen !== null ? v.last_seen : Date.now() / 1000;
-    const n = hist.length;
-    if (n && (ts - hist[n - 3] < TRAIL_SAMPLE_S || (hist[n - 2] === v.lat && hist[n - 1] === v.lon))) return;
+    // A van never seen waits at the depot: that is no position of its own.
+    if (v.last_seen === undefined || v.last_seen === null) return;
+    const ts = v.last_seen, n = hist.length;
+    if (n && (ts - hist[n - 3] < tower.trailSampleS || (hist[n - 2] === v.lat && hist[n - 1] === v.lon))) return;
     hist.push(ts, v.lat, v.lon);
-    const keep = Math.ceil(tower.trailSeconds / TRAIL_SAMPLE_S) * 3;
-    if (hist.length > 2 * keep) hist.splice(0, hist.length - keep);
+    // Points older than the trail are dropped once they fill a second trail's length,
+    // so the list is cut once per trail length, not on every fix.
+    const cutoff = ts - tower.trailSeconds;
+    if (hist[0] < cutoff - tower.trailSeconds) {
+      let old = 0;
+      while (old < hist.length && hist[old] < cutoff) old += 3;
+      hist.splice(0, old);
+    }
   }
 
   function trailPoints(entry) {
     const hist = entry.hist, points = [];
     const cutoff = (entry.data.last_seen || Date.now() / 1000) - tower.trailSeconds;
     for (let i = 0; i < hist.length; i += 3) if (hist[i] >= cutoff) points.push([hist[i + 1], hist[i + 2]]);
-    points.push([entry.data.lat, entry.data.lon]);
+    const last = points[points.length - 1], lat = entry.data.lat, lon = entry.data.lon;
+    if (!last || last[0] !== lat || last[1] !== lon) points.push([lat, lon]);  // where it is now
     return points;
   }
 
-  function upsertVehicle(v) {
+  function upsertVehicle(v, hist) {
     let entry = tower.vehicles.get(v.id);
     if (!entry) {
       if (v.lat === undefined || v.lon === undefined) return;
       const data = Object.assign({ state: "moving" }, v);
       const marker = new VehicleMarker([v.lat, v.lon], Object.assign({ renderer: tower.renderer }, vehicleStyle(data, false)));
       marker.towerData = data;
-      entry = { marker: marker, data: data, hist: [] };
+      entry = { marker: marker, data: data, hist: hist || [] };
       marker.on("click", function () { tower.clicked("vehicle", data.id); });
       marker.bindTooltip(function () { return vehicleTooltip(entry); }, { direction: "top", offset: [0, -8] });
       tower.vehicles.set(v.id, entry);
@@ -340,6 +351,9 @@
 
   // -- the calls Python makes ----------------------------------------------------------------
   tower.setScene = function (scene) {
+    // A new plan is no reason to forget where the vans have been: histories are kept.
+    const histories = new Map();
+    tower.vehicles.forEach(function (entry, id) { histories.set(id, entry.hist); });
     [tower.routeLayer, tower.stopLayer, tower.vehicleLayer].forEach(function (g) { g.clearLayers(); });
     tower.vehicles.clear();
     tower.stops.clear();
@@ -352,7 +366,7 @@
       }).addTo(tower.routeLayer);
     });
     (scene.stops || []).forEach(upsertStop);
-    (scene.vehicles || []).forEach(upsertVehicle);
+    (scene.vehicles || []).forEach(function (v) { upsertVehicle(v, histories.get(v.id)); });
     if (tower.selected) tower.select(tower.selected, true);
     tower.drawAlerts();
     return tower.counts();
@@ -362,7 +376,7 @@
     const started = performance.now();
     if (batch.now !== undefined && batch.now !== null) tower.now = batch.now;
     const vehicles = batch.vehicles || [], stops = batch.stops || [];
-    for (let i = 0; i < vehicles.length; i++) upsertVehicle(vehicles[i]);
+    for (let i = 0; i < vehicles.length; i++) upsertVehicle(vehicles[i], null);
     for (let i = 0; i < stops.length; i++) upsertStop(stops[i]);
     const elapsed = performance.now() - started;
     remember(tower.stats.updateMs, elapsed);
@@ -390,13 +404,22 @@
     return true;
   };
 
-  tower.setTrail = function (points) {
-    // points: [[ts, lat, lon], ...] of the selected vehicle, e.g. from storage.
-    const entry = tower.vehicles.get(tower.selected);
+  tower.setTrail = function (id, points) {
+    // points: [[ts, lat, lon], ...] of one vehicle from storage, oldest first. Storage is
+    // written in batches, so positions the page saw after the newest stored one are kept.
+    const entry = tower.vehicles.get(id);
     if (!entry) return false;
-    entry.hist = [];
-    points.forEach(function (p) { entry.hist.push(p[0], p[1], p[2]); });
-    tower.trail.setLatLngs(trailPoints(entry));
+    const hist = [];
+    let newest = -Infinity;
+    points.forEach(function (p) {
+      hist.push(p[0], p[1], p[2]);
+      newest = Math.max(newest, p[0]);
+    });
+    for (let i = 0; i < entry.hist.length; i += 3) {
+      if (entry.hist[i] > newest) hist.push(entry.hist[i], entry.hist[i + 1], entry.hist[i + 2]);
+    }
+    entry.hist = hist;
+    if (tower.selected === id && tower.trail) tower.trail.setLatLngs(trailPoints(entry));
     return true;
   };
 
@@ -495,6 +518,17 @@
     if (!entry) return null;
     const p = entry.marker.getLatLng();
     return { lat: p.lat, lon: p.lng, state: entry.data.state, colour: entry.marker.options.fillColor };
+  };
+
+  tower.selectedVehicle = function () { return tower.selected; };
+
+  tower.trailLatLngs = function () {
+    return tower.trail ? tower.trail.getLatLngs().map(function (p) { return [p.lat, p.lng]; }) : [];
+  };
+
+  tower.center = function () {
+    const c = tower.map.getCenter();
+    return { lat: c.lat, lon: c.lng };
   };
 
   tower.stopStatus = function (id) {

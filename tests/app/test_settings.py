@@ -136,3 +136,13 @@ def test_bad_depot_thresholds_name_the_key(tmp_path: Path, toml: str, message: s
     path.write_text(toml)
     with pytest.raises(SettingsError, match=message.replace(".", r"\.")):
         load_settings(path, environ={})
+
+
+def test_a_trail_length_outside_a_day_is_refused_with_its_key(tmp_path: Path) -> None:
+    assert (
+        load_settings(write(tmp_path, "[map]\ntrail_minutes = 10\n"), environ={}).map.trail_minutes
+        == 10
+    )
+    for bad in ("0", "1441"):
+        with pytest.raises(SettingsError, match=r"map\.trail_minutes: must be 1-1440"):
+            load_settings(write(tmp_path, f"[map]\ntrail_minutes = {bad}\n"), environ={})

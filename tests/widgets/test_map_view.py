@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from app.domain.demo import DemoDay, build_demo_day
 from app.domain.model import StopStatus, TelemetryFix
 from app.foundation.settings import MapSettings
-from widgets.map_data import OFFLINE, RouteLine, StopUpdate, VehicleMarker
+from widgets.map_data import OFFLINE, STOPPED_ELSEWHERE, RouteLine, StopUpdate, VehicleMarker
 from widgets.map_page import write_map_page
 from widgets.map_view import MapView
 
@@ -136,6 +137,77 @@ def test_names_from_data_are_shown_as_text_never_as_markup(
     assert js(qtbot, map_view, "tower.imageCount()") == 0
 
 
+def test_a_vehicles_tooltip_tells_driver_state_speed_next_stop_and_last_seen(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    draw_day(qtbot, map_view, day)
+    now = time.time()
+    seen = now - 42
+    map_view.update(
+        [
+            VehicleMarker(
+                "V01",
+                45.74,
+                4.84,
+                state=STOPPED_ELSEWHERE,
+                speed_kmh=1.6,
+                last_seen=seen,
+                driver="Ana Souza",
+                next_stop="O0042 · V01 #3",
+            )
+        ],
+        now=now,
+    )
+    qtbot.waitUntil(lambda: not map_view.update_pending, timeout=10_000)
+    lines = js(qtbot, map_view, "tower.tooltipText('vehicle', 'V01')")["lines"]
+    assert "Driver: Ana Souza" in lines
+    assert "State: stopped elsewhere" in lines
+    assert "Speed: 2 km/h" in lines
+    assert "Next stop: O0042 · V01 #3" in lines
+    assert f"Last seen: {time.strftime('%H:%M:%S', time.localtime(seen))} (42 s ago)" in lines
+
+
+def test_follow_mode_keeps_the_selected_vehicle_in_the_centre_as_it_moves(
+    qtbot: QtBot, map_view: MapView, day: DemoDay
+) -> None:
+    draw_day(qtbot, map_view, day)
+    started = time.time()
+    map_view.update([VehicleMarker("V02", 45.74, 4.84, last_seen=started)])
+    map_view.select("V02")
+    map_view.follow(True)
+    for step, (lat, lon) in enumerate(((45.78, 4.90), (45.80, 4.95)), start=1):
+        map_view.update([VehicleMarker("V02", lat, lon, last_seen=started + 30 * step)])
+        qtbot.waitUntil(lambda: not map_view.update_pending, timeout=10_000)
+        centre = js(qtbot, map_view, "tower.center()")
+        assert centre["lat"] == pytest.approx(lat, abs=1e-4)
+        assert centre["lon"] == pytest.approx(lon, abs=1e-4)
+    # Follow off: the map stays where it is while the van drives on.
+    map_view.follow(False)
+    map_view.update([VehicleMarker("V02", 45.70, 4.80, last_seen=started + 90)])
+    qtbot.waitUntil(lambda: not map_view.update_pending, timeout=10_000)
+    assert js(qtbot, map_view, "tower.center()")["lat"] == pytest.approx(45.80, abs=1e-4)
+
+
+def test_the_trail_is_as_long_as_the_map_settings_say(
+    qtbot: QtBot, tmp_path: Path, day: DemoDay
+) -> None:
+    view = MapView(replace(OFFLINE_TILES, trail_minutes=10), day.depot, tmp_path / "page")
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.loaded, timeout=20_000):
+        view.show()
+    draw_day(qtbot, view, day)
+    start = time.time() - 30 * 60
+    # Stored positions, one a minute for 30 min (and more often: thinned to one per 10 s).
+    stored = [TelemetryFix("V03", start + 60 * m, 45.70 + m / 1000, 4.80) for m in range(30)]
+    stored += [TelemetryFix("V03", start + 29 * 60 + 2 * s, 45.729, 4.80 + s / 1e5) for s in (1, 2)]
+    view.update([VehicleMarker("V03", 45.75, 4.85, last_seen=start + 30 * 60)])
+    view.select("V03")
+    view.set_trail("V03", stored)
+    trail = js(qtbot, view, "tower.trailLatLngs()")
+    # The last 10 minutes only (minutes 20-29), then where the van is now.
+    assert trail == [[45.70 + m / 1000, 4.80] for m in range(20, 30)] + [[45.75, 4.85]]
+
+
 def test_clicks_on_markers_come_back_to_python(
     qtbot: QtBot, map_view: MapView, day: DemoDay
 ) -> None:
@@ -182,7 +254,9 @@ def test_selection_alerts_proposal_and_stale_banner(
         moved = VehicleMarker("V01", 45.74 + step / 500, 4.84, last_seen=started + 60 * step)
         map_view.update([moved])
         qtbot.waitUntil(lambda: not map_view.update_pending, timeout=10_000)
-    assert js(qtbot, map_view, "tower.trailLength()") >= 4
+    # Where it went since it was selected (never seen before, so nothing before that).
+    trail = js(qtbot, map_view, "tower.trailLatLngs()")
+    assert trail == [[45.74 + step / 500, 4.84] for step in range(1, 4)]
     stop_id = day.stops[0].id
     map_view.set_alerts(vehicles=["V01", "V02"], stops=[stop_id], critical=["V02"])
     assert js(qtbot, map_view, "tower.alertCount()") == 3
