@@ -501,12 +501,16 @@ class _Costing:
             cost += dist[at][i]
             windows = self.windows[i]
             if windows and soft:
-                # Wait for the next opening (first, or past a gap); late past the last.
-                opening = [a for a, b in windows if b >= now]
-                if opening:
-                    now = max(now, opening[0])
-                else:
-                    cost += soft * (now - max(b for _, b in windows))
+                if len(windows) == 1:  # most stops: no list built in this hot loop
+                    opens, closes = windows[0]
+                    now = max(now, opens)
+                    cost += soft * max(0, now - closes)
+                else:  # wait for the next opening (past a gap); late past the last
+                    opening = [a for a, b in windows if b >= now]
+                    if opening:
+                        now = max(now, opening[0])
+                    else:
+                        cost += soft * (now - max(b for _, b in windows))
             elif windows:
                 opening = [a for a, b in windows if b >= now]
                 if not opening:

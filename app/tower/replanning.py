@@ -128,27 +128,34 @@ def build_live_problem(
     broken = [v for v in vehicles if tracker.vehicle_progress_ref(v.id).broken_down_at is not None]
     vehicles = [v for v in vehicles if v not in broken]
     nodes = [Node(depot.id, depot.lon, depot.lat)]
-    for v in vehicles:
+    # A van serving a stop (arrived, not departed) sets off from it once done: the stop
+    # is not re-planned, and keeps its place before everything the re-plan orders.
+    free_at = [now_s] * len(vehicles)
+    for index, v in enumerate(vehicles):
         fix = positions.get(v.id)
         lon, lat = (fix.lon, fix.lat) if fix is not None else (depot.lon, depot.lat)
+        for stop, progress in tracker.remaining(v.id):
+            if progress.status is StopStatus.ARRIVED and progress.arrived_at is not None:
+                order = tracker.orders[stop.order_id]
+                lon, lat = order.lon, order.lat
+                done = progress.arrived_at + order.service_s - day_start
+                free_at[index] = max(free_at[index], math.ceil(done))
         nodes.append(Node(f"at:{v.id}", lon, lat))
     stop_ids: list[str] = []
     locks: list[VehicleLock] = []
     routes: list[list[int]] = []
     retries: dict[str, str] = {}
-    serving: list[PositionLock] = []
     for index, v in enumerate(vehicles):
         route: list[int] = []
         for stop, progress in tracker.remaining(v.id):
+            if progress.status is StopStatus.ARRIVED:
+                continue  # being served
             order = tracker.orders[stop.order_id]
             node = len(nodes)
             nodes.append(_stop_node(stop.id, order, day_start))
             stop_ids.append(stop.id)
             route.append(node)
-            if progress.status is StopStatus.ARRIVED:
-                # The van is there, serving it: it stays the first visit.
-                serving.append(PositionLock(node, index, 0))
-            elif any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
+            if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
                 locks.append(VehicleLock(node, index))
         routes.append(route)
         for sid, why in _retries(tracker, v.id, now).items():
@@ -186,7 +193,7 @@ def build_live_problem(
             capacity_weight=math.floor(v.capacity_kg * 1000),
             capacity_volume=math.floor(v.capacity_m3 * 1000),
             shift=(
-                max(v.shift_start_s, now_s),
+                max(v.shift_start_s, free_at[i]),
                 max(v.shift_end_s, now_s) + OVERTIME_ALLOWANCE_S,
             ),
             initial_route=tuple(routes[i]),
@@ -200,7 +207,6 @@ def build_live_problem(
         vans=vans,
         matrices=matrices,
         vehicle_locks=tuple(locks),
-        position_locks=tuple(serving),
         pairs=tuple(pairs),
         reassign_cost=REASSIGN_COST_M,
         resequence_only=resequence_only,
@@ -477,9 +483,7 @@ def tweak_problem(live: LiveProblem, tweak: Tweak, moved: dict[str, str]) -> Liv
                 f"{delivery}: its parcels must be collected by the van that delivers it"
             )
     vehicle_locks = list(problem.vehicle_locks)
-    named = {node_of[sid] for sid in tweak.locks if sid in node_of}
-    # The stops the vans are serving stay first, unless the dispatcher pins them.
-    position_locks = [lock for lock in problem.position_locks if lock.node not in named]
+    position_locks = []
     for sid, vid in owner.items():
         kind = tweak.locks.get(sid)
         if kind is LockKind.POSITION:

@@ -326,4 +326,12 @@ def test_the_stop_a_van_is_serving_stays_its_first_visit(tower: ControlTower) ->
     tower.tick()
     assert tower.proposals.request("V03", "dispatcher's request")
     record = wait_for_proposal(tower)
-    assert record.proposal.routes["V03"][0] == serving.id
+    proposal = record.proposal
+    # Not re-planned: the van sets off from it once its service is done.
+    assert serving.id not in proposal.live.stop_ids
+    [van] = [v for v in proposal.live.problem.vans if v.id == "V03"]
+    order = tower.orders[serving.order_id]
+    assert proposal.live.day_start + van.shift[0] >= now - 60 + order.service_s
+    tower.proposals.accept(record.id, "alice")
+    after = [s.id for s in tower.route_of("V03")]
+    assert all(after.index(serving.id) < after.index(sid) for sid in proposal.routes["V03"])
