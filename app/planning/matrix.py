@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from app.domain.geo import haversine_m
+import numpy as np
+
+from app.domain.geo import EARTH_RADIUS_M
 from app.foundation.settings import PlanningSettings
 from app.planning.problem import Matrices
 
@@ -83,17 +85,17 @@ class HaversineMatrixProvider:
             else self.mean_speed_kmh(departure_s, until_s)
         )
         metres_per_s = kmh / 3.6
-        distance: list[list[int]] = []
-        travel_time: list[list[int]] = []
-        for lon1, lat1 in points:
-            row_d: list[int] = []
-            row_t: list[int] = []
-            for lon2, lat2 in points:
-                road_m = haversine_m(lat1, lon1, lat2, lon2) * self.circuity
-                row_d.append(round(road_m))
-                row_t.append(math.ceil(road_m / metres_per_s))
-            distance.append(row_d)
-            travel_time.append(row_t)
+        if not points:
+            return Matrices(travel_time=[], distance=[])
+        # The whole table at once in numpy: a depot re-plan's 1,500 points are 2.2 M pairs,
+        # 4.5 s one by one in Python on the thread that asked for it.
+        lon, lat = (np.radians(np.asarray(c, dtype=float)) for c in zip(*points, strict=True))
+        dp = lat[None, :] - lat[:, None]
+        dl = lon[None, :] - lon[:, None]
+        a = np.sin(dp / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dl / 2) ** 2
+        road_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a))) * self.circuity
+        distance: list[list[int]] = np.rint(road_m).astype(np.int64).tolist()
+        travel_time: list[list[int]] = np.ceil(road_m / metres_per_s).astype(np.int64).tolist()
         return Matrices(travel_time=travel_time, distance=distance)
 
 
