@@ -131,7 +131,7 @@ class LiveUpdates(QObject):
         now = self.tower.clock.now()
         full = time.monotonic() - self._last_full >= self.full_refresh_s
         wanted = {v for t in ticks for v in (*t.live.moved, *t.live.online_changed)}
-        wanted.update(self._reclassify_due(full, len(ticks)))
+        wanted.update(self._reclassify_due(full))
         views = self.tower.vehicle_views(wanted) if wanted else []
         if views:
             self._map_pending.update((v.id, v) for v in views)
@@ -166,17 +166,18 @@ class LiveUpdates(QObject):
             self._show_staleness()
         self.applied.emit(sum(len(t.live.moved) for t in ticks))
 
-    def _reclassify_due(self, new_round: bool, drains: int) -> list[str]:
+    def _reclassify_due(self, new_round: bool) -> list[str]:
         """Vehicles to re-classify now: every vehicle once per ``full_refresh_s`` (so a
-        van that goes silent turns "offline"), a share of the fleet per drain shown. All
-        2,000 at once made one tick in 25 build every view and marker, a stall each time;
-        so a round the drains did not finish carries on first, never all at once."""
+        van that goes silent turns "offline"), a share of the fleet per show. All 2,000 at
+        once made one tick in 25 build every view and marker, a stall each time; so a
+        round the shows did not finish carries on first, never all at once, and a window
+        that falls behind does no more per show (a share per drain merged fed the delay)."""
         if new_round:
             self._last_full = time.monotonic()
             rest = set(self._reclassify)
             self._reclassify += [v.id for v in self.tower.snapshot.vehicles if v.id not in rest]
         ticks = max(1.0, self.full_refresh_s * 1000 / DRAIN_MS)
-        share = math.ceil(len(self.tower.snapshot.vehicles) / ticks) * drains
+        share = math.ceil(len(self.tower.snapshot.vehicles) / ticks)
         due = self._reclassify[:share]
         del self._reclassify[:share]
         return due
