@@ -118,8 +118,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return FleetSimulator(day, day0, config)
 
     simulator = build(day_start)
-    if args.start == "now" and not simulator.start_time <= now < simulator.end_time:
-        # Outside today's shifts: shift the day so that its first shift starts now.
+    if args.start == "now" and not simulator.under_way_at(now):
+        # Outside today's shifts (or most vans done): shift the day so it starts now.
         simulator = build(day_start + (now - simulator.start_time))
         start_at = simulator.start_time
     simulator.skip_until(start_at - 1e-6)

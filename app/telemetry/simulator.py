@@ -236,6 +236,12 @@ class FleetSimulator:
         """When the last van stops reporting."""
         return max((v.end for v in self._vans), default=self.day_start)
 
+    def under_way_at(self, t: float) -> bool:
+        """Whether at least half the vans are still reporting at ``t``: a day mostly
+        over shows a demo next to nothing moving."""
+        reporting = sum(1 for v in self._vans if v.start <= t < v.end)
+        return bool(self._vans) and 2 * reporting >= len(self._vans)
+
     def skip_until(self, t: float) -> None:
         """Jump to ``t`` without producing what was due before it (benchmarks start mid-day)."""
         for van in self._vans:

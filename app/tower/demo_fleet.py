@@ -33,7 +33,8 @@ def demo_clock(
     simulator: FleetSimulator,
     wall_now: float,
 ) -> ScaledClock:
-    """The demo's clock: now if the day is under way, else as the first vans leave.
+    """The demo's clock: now if the day is under way (half the vans or more still
+    reporting), else as the first vans leave.
 
     A demo started again the same day resumes after the last stored fix. Once the stored
     day is over, its simulated telemetry is cleared (demo database only) and the day is
@@ -41,7 +42,7 @@ def demo_clock(
     """
     morning = simulator.start_time + _FIRST_DEPARTURE_S - _LEAD_IN_S
     start = wall_now
-    if not simulator.start_time <= wall_now < simulator.end_time:
+    if not simulator.under_way_at(wall_now):
         start = morning
     stored = latest_fix_time(sessions, day.start, day.start + 86_400)
     if stored is not None and stored >= start:

@@ -63,6 +63,8 @@ def test_simulate_publishes_and_stops_on_sigterm(embedded_broker: EmbeddedBroker
             str(SPEEDUP),
             "--interval",
             "5",
+            "--start",
+            "09:00",  # every van on the road, whatever the time of the test
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
