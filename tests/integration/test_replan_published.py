@@ -21,7 +21,7 @@ class DriverApps:
         self.routes: dict[str, dict[str, Any]] = {}
         self.retained: dict[str, bool] = {}
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="drivers")
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"drivers-{id(self)}")
         self.client.on_message = self._on_message
         host, port = road.tower.feed.broker_address
         self.client.connect(host, port)
@@ -56,7 +56,14 @@ def test_an_accepted_rescue_is_published_retained_to_each_changed_van(road: Road
     changed = set(record.proposal.diff.changed_vehicles)
     assert {"V01"} < changed
 
-    drivers = DriverApps(road)  # connects after the accept: only retained routes reach it
+    # Once the broker has every route (a first app heard them), an app that connects
+    # later still gets each: they are retained.
+    first_app = DriverApps(road)
+    try:
+        assert wait_until(lambda: changed <= set(first_app.routes), timeout=10)
+    finally:
+        first_app.close()
+    drivers = DriverApps(road)
     try:
         assert wait_until(lambda: changed <= set(drivers.routes), timeout=10)
         for vehicle_id in changed:
