@@ -176,17 +176,7 @@ def latest_fixes(
     seen: dict[str, TelemetryFix] = {}
     with sessions() as session:
         for r in session.scalars(query):
-            seen[r.vehicle_id] = TelemetryFix(
-                r.vehicle_id,
-                r.ts,
-                r.lat,
-                r.lon,
-                r.speed_kmh,
-                r.heading_deg,
-                r.accuracy_m,
-                r.odometer_km,
-                r.source,
-            )
+            seen[r.vehicle_id] = _fix_of(r)
     return sorted(seen.values(), key=lambda f: f.vehicle_id)
 
 
@@ -201,20 +191,21 @@ def vehicle_fixes(
     if until is not None:
         query = query.where(TelemetryFixRow.ts <= until)
     with sessions() as session:
-        return [
-            TelemetryFix(
-                r.vehicle_id,
-                r.ts,
-                r.lat,
-                r.lon,
-                r.speed_kmh,
-                r.heading_deg,
-                r.accuracy_m,
-                r.odometer_km,
-                r.source,
-            )
-            for r in session.scalars(query.order_by(TelemetryFixRow.ts))
-        ]
+        return [_fix_of(r) for r in session.scalars(query.order_by(TelemetryFixRow.ts))]
+
+
+def _fix_of(r: TelemetryFixRow) -> TelemetryFix:
+    return TelemetryFix(
+        r.vehicle_id,
+        r.ts,
+        r.lat,
+        r.lon,
+        r.speed_kmh,
+        r.heading_deg,
+        r.accuracy_m,
+        r.odometer_km,
+        r.source,
+    )
 
 
 def stored_event_ids(sessions: Sessions, since: float) -> set[str]:

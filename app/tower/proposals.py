@@ -258,16 +258,11 @@ class ProposalDesk:
         record = self._open(proposal_id)
         proposal = record.proposal
         now = self.clock.now()
-        changed = (
-            set(proposal.diff.changed_vehicles)
-            | {self.operations.tracker.stops[s].vehicle_id for s in proposal.unserved}
-            | set(proposal.live.rescued_from.values())
-            | {
-                v
-                for v, ordered in proposal.routes.items()
-                if set(ordered) & set(proposal.live.rescued_from)
-            }
-        )
+        # The diff names the vans of moves (rescues too) and resequences; the vans that
+        # lose an unserved stop change as well.
+        changed = set(proposal.diff.changed_vehicles) | {
+            self.operations.tracker.stops[s].vehicle_id for s in proposal.unserved
+        }
         previous = tuple(self.operations.tracker.current_stops())
         status = "auto_accepted" if auto else "accepted"
         # The audit log says why: the policy's verdict, or what set the re-plan off.

@@ -14,7 +14,6 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget
 from pytestqt.qtbot import QtBot
 
-from app.domain.model import EventType, ExecutionEvent
 from app.foundation.clock import ManualClock
 from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
@@ -23,7 +22,11 @@ from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
 from app.tower.replanning import PICKUP, LockKind
-from tests.app.tower.test_replanning import AcceptEverything, on_the_road
+from tests.app.tower.test_replanning import (
+    AcceptEverything,
+    break_down_among_neighbours,
+    on_the_road,
+)
 from tests.widgets.test_main_window import js, open_window
 from widgets.main_window import MainWindow
 from widgets.tweak_dialog import STOP_ROLE, UNSERVED, TweakDialog
@@ -72,14 +75,7 @@ def test_a_rescue_proposal_is_drawn_on_the_map_through_the_breakdown_site(
     qtbot: QtBot, quiet_tower: ControlTower, prefs: QSettings, tmp_path: Path
 ) -> None:
     tower = quiet_tower
-    for vehicle_id in ("V01", "V02", "V03"):
-        on_the_road(tower, vehicle_id, delivered=4)
-    now = tower.clock.now()
-    fix = tower.feed.fleet.latest_fixes()["V01"]
-    tower.feed.mailbox.put(
-        ExecutionEvent("bd-V01", "V01", now, EventType.BREAKDOWN, lat=fix.lat, lon=fix.lon), now
-    )
-    tower.tick()
+    fix = break_down_among_neighbours(tower)
     window = open_window(qtbot, tower, prefs, tmp_path)
     proposal_id = first_proposal(qtbot, window, "V01")
     proposal = tower.proposals.proposals[proposal_id].proposal

@@ -70,6 +70,19 @@ def on_the_road(tower: ControlTower, vehicle_id: str, delivered: int) -> None:
     tower.tick()
 
 
+def break_down_among_neighbours(tower: ControlTower) -> TelemetryFix:
+    """V01, V02 and V03 out with 4 stops done each, then V01 breaks down where it is."""
+    for vehicle_id in ("V01", "V02", "V03"):
+        on_the_road(tower, vehicle_id, delivered=4)
+    now = tower.clock.now()
+    fix = tower.feed.fleet.latest_fixes()["V01"]
+    tower.feed.mailbox.put(
+        ExecutionEvent("bd-V01", "V01", now, EventType.BREAKDOWN, lat=fix.lat, lon=fix.lon), now
+    )
+    tower.tick()
+    return fix
+
+
 def wait_for_proposal(tower: ControlTower) -> ProposalRecord:
     """The next proposal, its plan checked by the independent checker."""
     deadline = time.monotonic() + 60
@@ -217,14 +230,7 @@ def test_a_proposal_the_policy_accepts_is_applied_without_a_person(tower: Contro
 
 
 def test_a_broken_down_van_is_rescued_by_a_neighbour_pickup_first(tower: ControlTower) -> None:
-    for vehicle_id in ("V01", "V02", "V03"):
-        on_the_road(tower, vehicle_id, delivered=4)
-    now = tower.clock.now()
-    fix = tower.feed.fleet.latest_fixes()["V01"]
-    tower.feed.mailbox.put(
-        ExecutionEvent("bd-V01", "V01", now, EventType.BREAKDOWN, lat=fix.lat, lon=fix.lon), now
-    )
-    tower.tick()
+    break_down_among_neighbours(tower)
     stranded = [s.id for s, _ in tower.operations.tracker.remaining("V01")]
     assert stranded
     assert tower.proposals.request("V01", "breakdown on V01")
