@@ -222,11 +222,17 @@ def order_snapshots(
     tracker: ExecutionTracker,
     etas: Mapping[str, VehicleEta],
     positions: Mapping[str, TelemetryFix],
+    stop_ids: Iterable[str] | None = None,
 ) -> list[OrderSnapshot]:
-    """A snapshot of every planned order, from the tracker, the ETAs and the last fixes."""
+    """A snapshot of every planned order (or of the given stops' orders), from the
+    tracker, the ETAs and the last fixes."""
     eta_of = {s.stop_id: s.eta for v in etas.values() for s in v.stops}
+    chosen = tracker.stops.keys() if stop_ids is None else stop_ids
     out = []
-    for stop in tracker.stops.values():
+    for stop_id in chosen:
+        stop = tracker.stops.get(stop_id)
+        if stop is None:  # re-planned away since the round began
+            continue
         order = tracker.orders[stop.order_id]
         p = tracker.progress_ref(stop.id)
         status = customer_status(tracker, order.id)
