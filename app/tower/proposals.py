@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -67,6 +68,21 @@ class _Running:
     replaces: _Replaced | None = None
 
 
+@dataclass(frozen=True)
+class _Storing:
+    """A finished re-plan's proposal on its way to storage: it is shown once its row (and
+    so its id) exists. The row queues behind the fix batches, which took up to 0.5 s at
+    2,000 vans: waiting for it held the GUI thread as long."""
+
+    stored: Future[None]
+    ids: dict[str, int]  # "id": the row's, once stored
+    proposal: Proposal
+    created_at: float
+    auto_ok: bool
+    auto_reason: str
+    replaces: _Replaced | None
+
+
 @dataclass
 class ProposalRecord:
     """A proposal on the desk, with the policy's verdict and its decision."""
@@ -109,13 +125,14 @@ class ProposalDesk:
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
         self._running: _Running | None = None
+        self._storing: _Storing | None = None
         self._failure: str | None = None
         self.progress: SolveProgress | None = None  # of the running solve (elapsed, cost)
 
     @property
     def busy(self) -> bool:
-        """A re-plan is being solved."""
-        return self._running is not None
+        """A re-plan is being solved, or its proposal stored."""
+        return self._running is not None or self._storing is not None
 
     def request(
         self, vehicle_id: str | None, trigger: str, *, resequence_only: bool = False
@@ -126,7 +143,7 @@ class ProposalDesk:
         cannot start (no travel times from the matrix provider) is a failure, which
         take_failure() reports.
         """
-        if self._running is not None:
+        if self.busy:
             return False
         vehicles = list(self.snapshot.vehicles)
         if vehicle_id is not None:
@@ -152,7 +169,7 @@ class ProposalDesk:
         tweak cannot be honoured (the proposal stays open).
         """
         record = self._open(proposal_id)
-        if self._running is not None:
+        if self.busy:
             return False
         original = record.proposal
         scope = set(original.live.scope)
@@ -199,7 +216,10 @@ class ProposalDesk:
         self.progress = progress
 
     def poll(self) -> ProposalRecord | None:
-        """Collect a finished solve (call from the GUI timer); the new proposal, if any."""
+        """Collect a finished solve (call from the GUI timer); the new proposal, if any,
+        once it is stored (a later call when storage is behind)."""
+        if self._storing is not None:
+            return self._stored()
         if self._running is None:
             return None
         running = self._running
@@ -224,13 +244,32 @@ class ProposalDesk:
             "figures_before": proposal.diff.before.as_dict(),
             "figures_after": proposal.diff.after.as_dict(),
         }
-        box: dict[str, int] = {}
-        self.feed.storage.submit(lambda s: box.update(id=store_proposal(s, row))).result()
-        record = ProposalRecord(box["id"], proposal, now, auto_ok, reason)
+        ids: dict[str, int] = {}
+        stored = self.feed.storage.submit(lambda s: ids.update(id=store_proposal(s, row)))
+        self._storing = _Storing(stored, ids, proposal, now, auto_ok, reason, running.replaces)
+        return self._stored()
+
+    def _stored(self) -> ProposalRecord | None:
+        """The stored proposal on the desk (and auto-accepted if the policy says so); None
+        while its row is not written yet."""
+        storing = self._storing
+        if storing is None or not storing.stored.done():
+            return None
+        self._storing = None
+        if "id" not in storing.ids:  # the storage worker logged why
+            self._failure = f"{storing.proposal.live.trigger}: the proposal could not be stored"
+            return None
+        record = ProposalRecord(
+            storing.ids["id"],
+            storing.proposal,
+            storing.created_at,
+            storing.auto_ok,
+            storing.auto_reason,
+        )
         self.proposals[record.id] = record
-        if running.replaces is not None:
-            self._retire(running.replaces, record.id, now)
-        if auto_ok and running.replaces is None:
+        if storing.replaces is not None:
+            self._retire(storing.replaces, record.id, storing.created_at)
+        if storing.auto_ok and storing.replaces is None:
             # A tweak's result goes back to the dispatcher who asked for it.
             self.accept(record.id, "policy", auto=True)
         return record
@@ -241,11 +280,12 @@ class ProposalDesk:
         if record is None or record.status != "open":
             return
         reason = f"tweaked ({replaced.what}); replaced by #{by}"
+        # Not awaited: the storage worker keeps jobs in order, and logs a failure.
         self.feed.storage.submit(
             lambda s: decide_proposal(
                 s, replaced.proposal_id, "tweaked", now, replaced.user, reason
             )
-        ).result()
+        )
         record.status = "tweaked"
 
     def cancel(self) -> None:
@@ -397,9 +437,10 @@ class ProposalDesk:
         """Turn the proposal down; the reason goes to the audit log."""
         record = self._open(proposal_id)
         now = self.clock.now()
+        # Not awaited: the storage worker keeps jobs in order, and logs a failure.
         self.feed.storage.submit(
             lambda s: decide_proposal(s, proposal_id, "rejected", now, user, reason)
-        ).result()
+        )
         record.status = "rejected"
         return record
 

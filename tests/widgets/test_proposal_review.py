@@ -140,6 +140,7 @@ def test_reject_from_the_dock_needs_a_reason_and_records_it(
     with patch(ask, return_value=("driver knows a shortcut", True)):
         dock.reject_button.click()
     assert record.status == "rejected" and dock.list.count() == 0
+    quiet_tower.feed.flush()  # decisions are stored in the background, in order
     entry = next(a for a in audit_log(quiet_tower.sessions) if a["action"] == "proposal_rejected")
     assert entry["subject"] == f"proposal:{proposal_id}"
     assert entry["detail"]["reason"] == "driver knows a shortcut"
@@ -177,6 +178,7 @@ def test_a_tweak_moves_a_stop_and_its_result_replaces_the_proposal(
     assert desk.proposals[proposal_id].status == "tweaked"
     # Its van, its place (stops left to the solver may come after it).
     assert desk.proposals[new_id].proposal.routes[taker].index(moved) == position
+    demo_tower.feed.flush()
     tweaked = next(a for a in audit_log(demo_tower.sessions) if a["action"] == "proposal_tweaked")
     assert f"{moved} to {taker}" in tweaked["detail"]["reason"]
 

@@ -7,7 +7,7 @@ for the time-based vehicle rules, each a handful of comparisons on the trackers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from app.domain.rules import conditions as c
 from app.domain.rules.book import ExceptionBook
@@ -60,14 +60,18 @@ class RuleEngine:
         self.book = book
         self._attempts: dict[str, int] = {}
 
-    def evaluate(self, now: float) -> list[ExceptionChange]:
-        """Run one tick at ``now`` (epoch seconds); the changes to store and show."""
+    def evaluate(self, now: float, vehicles: Iterable[str] | None = None) -> list[ExceptionChange]:
+        """Run one tick at ``now`` (epoch seconds); the changes to store and show.
+
+        The vehicle rules look at ``vehicles`` only (default: every vehicle), so a big
+        fleet's pass can be spread over the ticks; events, stops and ETAs are always
+        handled in full."""
         changes: list[ExceptionChange] = []
         self._road_notes(now, changes)
         self._changed_stops(now, changes)
         self._closed_windows(now, changes)
         self._new_etas(now, changes)
-        self._vehicles(now, changes)
+        self._vehicles(now, changes, vehicles)
         changes.extend(self.book.settle(now))
         return changes
 
@@ -211,15 +215,19 @@ class RuleEngine:
 
     # -- vehicles -----------------------------------------------------------------------
 
-    def _vehicles(self, now: float, changes: list[ExceptionChange]) -> None:
+    def _vehicles(
+        self, now: float, changes: list[ExceptionChange], chosen: Iterable[str] | None
+    ) -> None:
         book = self.book
+        tracks = self.state.vehicles
+        checked = tracks.values() if chosen is None else [tracks[k] for k in chosen if k in tracks]
         specs = [
             (rule, check, book.open_map(rule), book.suppressed(rule), hold, note)
             for rule, check, hold, note in VEHICLE_RULES
         ]
         breakdowns = book.open_map(Rule.BREAKDOWN)
         stopped = Rule.STOPPED_OFF_ROUTE
-        for v in self.state.vehicles.values():
+        for v in checked:
             vehicle_id = v.vehicle_id
             active = v.in_service(now)
             broken = vehicle_id in breakdowns

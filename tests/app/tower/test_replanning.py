@@ -154,6 +154,7 @@ def test_reject_records_the_reason(tower: ControlTower) -> None:
     assert tower.proposals.request("V05", "dispatcher's request")
     record = wait_for_proposal(tower)
     tower.proposals.reject(record.id, "bob", "driver knows a shortcut")
+    tower.feed.flush()  # decisions are stored in the background, in order
     entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_rejected")
     assert entry["user"] == "bob" and entry["detail"]["reason"] == "driver knows a shortcut"
 
@@ -280,6 +281,7 @@ def test_a_tweak_keeps_the_dragged_stop_where_the_dispatcher_put_it(tower: Contr
     assert any(m.stop_id == dragged and m.to_vehicle == taker for m in result.proposal.diff.moves)
     assert result.status == "open"  # a tweak's result waits for the dispatcher
     assert record.status == "tweaked"
+    tower.feed.flush()
     entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_tweaked")
     assert entry["user"] == "alice"
     assert f"{dragged} to {taker}" in entry["detail"]["reason"]
