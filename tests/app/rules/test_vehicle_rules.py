@@ -371,3 +371,18 @@ def test_late_start_without_any_position() -> None:
     record = w.open(Rule.LATE_START)
     assert record is not None and record.detail == "no position 15 min after the planned start"
     assert record.lat is None
+
+
+def test_a_pass_over_some_vans_checks_only_those() -> None:
+    # A big fleet's vehicle rules go round in slices: a van is found in its slice.
+    w = World()
+    for vid in ("V1", "V2"):
+        w.van(vid)
+        w.fix(1000, 0, speed=40, vid=vid)
+    w.tick()
+    w.clock.advance(121)
+    w.engine.evaluate(w.clock.now(), ["V2"])
+    assert w.open(Rule.LOST_SIGNAL, "V2") is not None
+    assert w.open(Rule.LOST_SIGNAL, "V1") is None
+    w.engine.evaluate(w.clock.now(), ["V1"])
+    assert w.open(Rule.LOST_SIGNAL, "V1") is not None

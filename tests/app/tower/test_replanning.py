@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
-from app.tower.proposals import ProposalRecord
+from app.tower.proposals import LOCAL_SOLVE_S, ProposalRecord
 from app.tower.replanning import PICKUP, LockKind, Tweak, TweakError
 from app.tower.urgent_orders import UrgentOrder
 
@@ -343,3 +344,20 @@ def test_the_stop_a_van_is_serving_stays_its_first_visit(tower: ControlTower) ->
     tower.proposals.accept(record.id, "alice")
     after = [s.id for s in tower.route_of("V03")]
     assert all(after.index(serving.id) < after.index(sid) for sid in proposal.routes["V03"])
+
+
+def test_a_finished_replan_does_not_wait_for_storage(tower: ControlTower) -> None:
+    # The proposal's row queues behind the fix batches; the ticks go on meanwhile.
+    on_the_road(tower, "V05", delivered=1)
+    storage_free = threading.Event()
+    tower.feed.storage.submit(lambda _session: storage_free.wait(60))
+    assert tower.proposals.request("V05", "dispatcher's request")
+    solved = time.monotonic() + LOCAL_SOLVE_S + 2
+    while time.monotonic() < solved:
+        assert tower.tick().proposal is None
+        time.sleep(0.05)  # the solve runs in its child process
+    assert tower.proposals.busy  # solved, not stored yet: no other re-plan starts
+    assert not tower.proposals.request("V06", "again")
+    storage_free.set()
+    record = wait_for_proposal(tower)
+    assert record.id in tower.proposals.proposals and not tower.proposals.busy
