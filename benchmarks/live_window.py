@@ -20,7 +20,6 @@ Reports:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import statistics
@@ -77,28 +76,34 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def publish(port: int, vehicles: int, seconds: float) -> None:
-    """The publisher process: every van once a second, spread evenly over the second."""
+    """The publisher process: every van once a second, spread evenly over the second.
+
+    The vans due in each 10 ms slot go together: sleeping before each of 2,000 messages a
+    second cost this process a third of a core, taken from the tower it measures on a
+    2-core machine. The tower still gets one fix per van per second, evenly spread."""
     publisher = MqttPublisher(Endpoint("127.0.0.1", port), client_id="bench-vans")
     publisher.connect()
     rng = random.Random(1)
     lat = [LYON[0] + rng.uniform(-0.08, 0.08) for _ in range(vehicles)]
     lon = [LYON[1] + rng.uniform(-0.12, 0.12) for _ in range(vehicles)]
     topics = [f"tower/v1/vehicles/V{n + 1:02d}/position" for n in range(vehicles)]
+    slots = 100
     start = time.monotonic()
     sent = 0
     # Count the seconds: re-reading the clock after the last van's slot (just before
     # the next second) would replay the same second and double the rate.
     for second in range(math.ceil(seconds)):
-        for v in range(vehicles):
-            due = start + second + v / vehicles
-            delay = due - time.monotonic()
+        for slot in range(slots):
+            delay = start + second + slot / slots - time.monotonic()
             if delay > 0:
                 time.sleep(delay)  # pacing the publisher process, not waiting for Qt
-            lat[v] += rng.uniform(-1e-4, 1e-4)
-            lon[v] += rng.uniform(-1e-4, 1e-4)
-            body = {"ts": time.time(), "lat": lat[v], "lon": lon[v], "speed_kmh": 30.0}
-            publisher.publish(topics[v], json.dumps(body, separators=(",", ":")))
-            sent += 1
+            now = time.time()
+            for v in range(slot * vehicles // slots, (slot + 1) * vehicles // slots):
+                lat[v] += rng.uniform(-1e-4, 1e-4)
+                lon[v] += rng.uniform(-1e-4, 1e-4)
+                body = f'{{"ts":{now},"lat":{lat[v]},"lon":{lon[v]},"speed_kmh":30.0}}'
+                publisher.publish(topics[v], body)
+                sent += 1
     publisher.flush(60)
     publisher.close()
     print(f"published={sent}", flush=True)
