@@ -277,3 +277,28 @@ def test_a_cancel_reaches_the_helpers_of_a_solver_child() -> None:
     assert_checked(problem, result)
     # Well within the helper's grace period: it heard the cancel and answered.
     assert time.monotonic() - cancelled < decompose.HELPER_GRACE_S
+
+
+def test_a_van_that_stops_improving_gives_its_time_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limits: list[float] = []
+    real = solver.solve
+
+    def spy(problem: RoutingProblem, seconds: float, *args: Any, **kwargs: Any) -> PlanResult:
+        limits.append(seconds)
+        return real(problem, seconds, *args, **kwargs)
+
+    monkeypatch.setattr(solver, "solve", spy)
+    problem = line_problem()
+    result = decompose.solve(problem, 2.0)
+    assert_checked(problem, result)
+    assert result.objective == SWEEP
+    assert result.status is PlanStatus.SOLVED
+    # Both vans have nine stops: the west van's share is half of 2 s, but its search finds
+    # its best route at once and ends after half its share; the east van gets the rest.
+    assert limits[0] == pytest.approx(1.0, abs=0.1)
+    assert limits[1] > 1.3
+    # The east van stalls too: what is left goes to another round over both.
+    assert len(limits) > 2
+    assert result.seconds < 2.0 + 0.5
