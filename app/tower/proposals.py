@@ -46,8 +46,9 @@ DEPOT_SOLVE_S = 10.0
 DEPOT_SEARCH = SearchOptions(van_workers=min(os.cpu_count() or 1, 4))
 """A whole-depot re-plan is the dispatcher's request, awaited: its vans are searched on
 every core (up to 4; the solver processes run at a lower priority than the window). On
-the mid-day state of benchmarks/replan.py one core left 10 s of it 1.1-1.9% above 60 s,
-two cores 0.7%. Self-healing local re-plans, a few a minute, keep to one core."""
+the mid-day state of benchmarks/replan.py (2026-12-03) one core left 10 s of it 0.83-0.85%
+above 60 s, two cores 0.49% (docs/planning.md). Self-healing local re-plans, a few a
+minute, keep to one core."""
 
 
 @dataclass(frozen=True)
