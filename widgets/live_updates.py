@@ -164,6 +164,7 @@ class LiveUpdates(QObject):
                 self.replan_failed.emit(tick.replan_failure)
         if full:
             self._show_staleness()
+            self._show_broker_failure()
         self.applied.emit(sum(len(t.live.moved) for t in ticks))
 
     def _reclassify_due(self, new_round: bool) -> list[str]:
@@ -181,6 +182,12 @@ class LiveUpdates(QObject):
         due = self._reclassify[:share]
         del self._reclassify[:share]
         return due
+
+    def _show_broker_failure(self) -> None:
+        # Polled with the full refresh: the client announces state changes only, and
+        # the reason of each failed attempt comes while the state stays "reconnecting".
+        client = self.tower.feed.client
+        self.status.set_broker_failure(None if client is None else client.last_failure)
 
     def _show_staleness(self) -> None:
         age = self.tower.newest_fix_age()

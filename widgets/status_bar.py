@@ -55,6 +55,13 @@ class TowerStatusBar(QStatusBar):
         self.broker_label.setText(f"Broker: {state}{' — ' + detail if detail else ''}")
         self.broker_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
 
+    def set_broker_failure(self, failure: str | None) -> None:
+        """Why the last connection attempt failed (a TLS or network error, often long),
+        in the broker label's tooltip; None once connected."""
+        self.broker_label.setToolTip(
+            f"Last connection attempt failed: {failure}" if failure else ""
+        )
+
     def set_rejections(self, total: int) -> None:
         """Show how many payloads were rejected (details in the Telemetry menu)."""
         self.rejections_label.setText(f"Rejected payloads: {total}" if total else "")

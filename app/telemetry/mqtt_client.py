@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -162,6 +163,7 @@ class MqttClient:
         self._started = False
         # Refused for good (bad credentials): paho must not retry until the next start().
         self._refused = False
+        self.last_failure: str | None = None  # why the last connection attempt failed
         self._client = _new_paho_client(client_id, clean_session=False)
         _configure(self._client, endpoint)
         self._client.on_connect = self._on_connect
@@ -302,10 +304,19 @@ class MqttClient:
         refused = [str(code) for code in reason_codes if code.is_failure]
         if refused:
             log.error("MQTT broker refused subscriptions: %s", ", ".join(refused))
+        self.last_failure = None
         self._connected.set()
         self._set_state(CONNECTED)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this inside its ``except OSError`` (TLS errors included) without
+        # passing the error on: read it from there, or a bad CA file would fail silently.
+        error = sys.exc_info()[1]
+        why = f"{type(error).__name__}: {error}" if error is not None else "no reason given"
+        if why != self.last_failure:
+            host, port = self.endpoint.host, self.endpoint.port
+            log.warning("MQTT connection to %s:%d failed (%s); retrying", host, port, why)
+        self.last_failure = why
         if not (self._stopping or self._refused):
             self._set_state(RECONNECTING)
 

@@ -365,6 +365,7 @@ def test_the_tower_does_not_trust_a_broker_signed_by_another_ca(
     site_broker: Mosquitto,
     start_tower: Callable[[Settings], Tower],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     other = make_pki(tmp_path / "other-pki", ca_name="Someone Else's CA")
     monkeypatch.setenv(PASSWORD_ENV, TOWER_PASSWORD)
@@ -374,3 +375,7 @@ def test_the_tower_does_not_trust_a_broker_signed_by_another_ca(
 
     assert not tower.client.wait_connected(5)
     assert CONNECTED not in tower.states, tower.states
+    # And it says why, in the log and for the status bar: not a silent retry loop.
+    failure = tower.client.last_failure
+    assert failure is not None and "CERTIFICATE_VERIFY_FAILED" in failure, failure
+    assert any("CERTIFICATE_VERIFY_FAILED" in r.getMessage() for r in caplog.records)

@@ -127,6 +127,8 @@ def test_the_status_bar_says_when_the_broker_is_lost(
     assert broker is not None
     broker.stop()
     qtbot.waitUntil(lambda: label.text().startswith("Broker: reconnecting"), timeout=15_000)
+    # Hovering says why the attempts fail.
+    qtbot.waitUntil(lambda: "ConnectionRefusedError" in label.toolTip(), timeout=15_000)
 
 
 def test_a_malformed_payload_is_counted_in_the_status_bar(
