@@ -83,7 +83,11 @@ Which vans improve late is not foreseeable (a 34-stop van stuck from 0.02 s to 1
 per van reaches."""
 
 ROUND_MIN_S = 0.2
-"""Another round is started only with at least this much time left."""
+VAN_MIN_S = 0.1
+"""Another round is started only with at least ROUND_MIN_S left, and VAN_MIN_S per van
+of the group: each van's search takes 50 ms at least (and its model's build), so a
+round of 20 vans in 0.2 s ran 1-1.5 s past the time limit. A later round stops at the
+deadline; the vans it did not reach keep their routes."""
 
 HELPER_GRACE_S = 5.0
 """How long past the time limit a helper process may take to hand back its last van."""
@@ -249,6 +253,7 @@ class _Decomposition:
         """Solve the vans of ``group`` one after the other, each with a share of the time
         left proportional to its effort, in rounds while time is left (a van that stalls
         ends early); between two, take in what the helpers found."""
+        first_round = True
         while True:
             for n, v in enumerate(group):
                 for helper in helpers:
@@ -256,6 +261,8 @@ class _Decomposition:
                 if self.should_stop is not None and self.should_stop():
                     return _Outcome.CANCELLED
                 remaining = deadline - time.monotonic()
+                if remaining <= 0 and not first_round:  # every van has a route by now
+                    return _Outcome.SOLVED
                 left = sum(self._effort(vans[k]) for k in group[n:])
                 share = max(remaining, 0.0) * self._effort(vans[v]) / left
                 outcome = self._solve_van(vans, unassigned, v, share)
@@ -265,7 +272,9 @@ class _Decomposition:
                     on_van(v)
                 if outcome.status != PlanStatus.SOLVED:
                     return _Outcome.CANCELLED
-            if not group or deadline - time.monotonic() < ROUND_MIN_S:
+            first_round = False
+            needed = max(ROUND_MIN_S, VAN_MIN_S * len(group))
+            if not group or deadline - time.monotonic() < needed:
                 return _Outcome.SOLVED
 
     def _help(

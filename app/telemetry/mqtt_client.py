@@ -272,6 +272,7 @@ class MqttClient:
         properties: Any,
     ) -> None:
         if reason_code.is_failure:
+            self.last_failure = f"refused by the broker: {reason_code}"
             if str(reason_code) not in _REFUSED_FOR_GOOD:
                 log.error("MQTT broker refused the connection: %s", reason_code)
                 self._set_state(RECONNECTING)
@@ -313,12 +314,13 @@ class MqttClient:
         # passing the error on: read it from there, or a bad CA file would fail silently.
         error = sys.exc_info()[1]
         why = f"{type(error).__name__}: {error}" if error is not None else "no reason given"
+        if self._stopping or self._refused:
+            return
         if why != self.last_failure:
             host, port = self.endpoint.host, self.endpoint.port
             log.warning("MQTT connection to %s:%d failed (%s); retrying", host, port, why)
         self.last_failure = why
-        if not (self._stopping or self._refused):
-            self._set_state(RECONNECTING)
+        self._set_state(RECONNECTING)
 
     def _on_disconnect(
         self,

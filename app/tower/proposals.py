@@ -228,6 +228,7 @@ class ProposalDesk:
         if result is None:
             return None
         self._running = None
+        self.progress = None  # solved: the window stops showing the solve's progress
         live = running.live
         if not result.has_plan:
             self._failure = f"{live.trigger}: no plan ({result.message or result.status})"

@@ -339,6 +339,8 @@ def test_a_wrong_password_is_refused_and_the_tower_says_so(
     assert not tower.client.wait_connected(3)
     assert tower.client.state == DOWN
     assert tower.states == [CONNECTING, DOWN]
+    failure = tower.client.last_failure  # for the broker label's tooltip
+    assert failure is not None and failure.startswith("refused by the broker"), failure
 
 
 def test_without_a_client_certificate_the_broker_refuses_the_tower(

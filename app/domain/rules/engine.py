@@ -1,8 +1,9 @@
 """One tick of exception detection: read the FleetState, report to the ExceptionBook.
 
 Per tick the work is the events since the last tick, the stops that changed, the
-windows that closed (a heap), the vehicles with a new ETA, and one pass over the vehicles
-for the time-based vehicle rules, each a handful of comparisons on the trackers.
+windows that closed (a heap), the vehicles with a new ETA, and a pass over the given
+vehicles (all, or a big fleet's slice) for the time-based vehicle rules, each a handful
+of comparisons on the trackers.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ OUT_OF_SERVICE_NOTE = "no longer applies: the vehicle's day is over or it has no
 
 
 class RuleEngine:
-    """Evaluates every rule over a :class:`FleetState` into an :class:`ExceptionBook`."""
+    """Evaluates the rules over a :class:`FleetState` into an :class:`ExceptionBook`: the
+    event, stop and ETA rules in full, the vehicle rules for the vehicles asked for."""
 
     def __init__(self, state: FleetState, book: ExceptionBook) -> None:
         self.state = state
