@@ -69,7 +69,7 @@ class ProposalReview(QObject):
     def show_progress(self) -> None:
         """While a re-plan runs: its elapsed time and best cost so far (each tick)."""
         desk = self.tower.proposals
-        if desk.busy and desk.progress is not None:
+        if desk.solving and desk.progress is not None:
             p = desk.progress
             self.status.showMessage(
                 f"Re-planning… {p.elapsed:.1f} s, best cost {p.best_cost:,} "
@@ -79,7 +79,7 @@ class ProposalReview(QObject):
 
     def cancel(self) -> None:
         """Stop the running re-plan; its best plan so far still becomes a proposal."""
-        if self.tower.proposals.busy:
+        if self.tower.proposals.solving:
             self.tower.proposals.cancel()
             self.status.showMessage("Stopping the re-plan; its best plan so far follows", 8000)
 

@@ -312,10 +312,10 @@ class MqttClient:
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # paho calls this inside its ``except OSError`` (TLS errors included) without
         # passing the error on: read it from there, or a bad CA file would fail silently.
-        error = sys.exc_info()[1]
-        why = f"{type(error).__name__}: {error}" if error is not None else "no reason given"
         if self._stopping or self._refused:
             return
+        error = sys.exc_info()[1]
+        why = f"{type(error).__name__}: {error}" if error is not None else "no reason given"
         if why != self.last_failure:
             host, port = self.endpoint.host, self.endpoint.port
             log.warning("MQTT connection to %s:%d failed (%s); retrying", host, port, why)

@@ -152,7 +152,7 @@ class Operations:
         changed_vans = {e.vehicle_id for e in update.new_events} | {e.vehicle_id for e in inferred}
         self._predict(now, tick, changed_vans)
         changed_vans.update(update.online_changed)
-        checked = self._rules_round.next_slice(now, self.state.vehicles, changed_vans)
+        checked = self._rules_round.next_slice(now, self.state.vehicles.keys, changed_vans)
         if checked or changed_vans or tick.stop_status:
             # In a stable order (a set's varies from run to run): exceptions get ids in it.
             vans = [*checked, *sorted(changed_vans.difference(checked))]
@@ -198,8 +198,7 @@ class Operations:
 
     def _predict(self, now: float, tick: OperationsTick, urgent: set[str]) -> None:
         """ETAs for the vans whose stops changed and the next slice of the fleet."""
-        fleet = self.tracker.vehicle_ids() if self._eta_round.starts(now) else ()
-        batch = [*urgent, *self._eta_round.next_slice(now, fleet, urgent)]
+        batch = [*urgent, *self._eta_round.next_slice(now, self.tracker.vehicle_ids, urgent)]
         if not batch:
             return
         self.predictor.learn(self.tracker)
@@ -223,7 +222,7 @@ class Operations:
         """Customer updates: held-back messages at each round's start, then the round's
         next slice of orders."""
         notes = self.notifier.flush(now) if self._notify_round.starts(now) else []
-        batch = self._notify_round.next_slice(now, self.tracker.stops)
+        batch = self._notify_round.next_slice(now, self.tracker.stops.keys)
         if not batch and not notes:
             return
         fixes = self.feed.fleet.latest_fixes()

@@ -131,6 +131,11 @@ class ProposalDesk:
         self.progress: SolveProgress | None = None  # of the running solve (elapsed, cost)
 
     @property
+    def solving(self) -> bool:
+        """A re-plan is being solved (it can be cancelled; its progress is shown)."""
+        return self._running is not None
+
+    @property
     def busy(self) -> bool:
         """A re-plan is being solved, or its proposal stored."""
         return self._running is not None or self._storing is not None

@@ -9,7 +9,7 @@ is skipped when the ticks come slower than the round expects.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from itertools import islice
 
 
@@ -31,14 +31,15 @@ class Round:
         return now - self._started >= self.every_s
 
     def next_slice(
-        self, now: float, everything: Iterable[str], skip: Collection[str] = ()
+        self, now: float, everything: Callable[[], Iterable[str]], skip: Collection[str] = ()
     ) -> list[str]:
-        """This tick's items: a new round of ``everything`` (but ``skip``) when one is
-        due, after what the last round left; otherwise the round's next slice."""
+        """This tick's items: a new round of ``everything()`` (but ``skip``) when one is
+        due, after what the last round left; otherwise the round's next slice. The
+        collection is only listed when a round starts (2,000 ids are not free per tick)."""
         if self.starts(now):
             self._started = now
             queue = dict.fromkeys(k for k in self._queue if k not in skip)
-            queue.update(dict.fromkeys(k for k in everything if k not in skip))
+            queue.update(dict.fromkeys(k for k in everything() if k not in skip))
             self._queue = queue
             self._share = max(self.min_share, math.ceil(len(queue) / self.slices))
         taken = list(islice(self._queue, self._share))
