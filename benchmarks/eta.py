@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.domain.arrival_inference import ArrivalInference
 from app.domain.demo import build_demo_day
-from app.domain.eta import AccuracySample, EtaPredictor
+from app.domain.eta import EtaPredictor
+from app.domain.eta_accuracy import AccuracySample
 from app.domain.execution import ExecutionTracker
 from app.domain.model import ExecutionEvent, TelemetryFix
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app.commands import add_config_option
 from app.domain.demo import build_demo_day
+from app.domain.road import RoadModel
 from app.foundation.clock import ScaledClock
 from app.foundation.settings import Settings
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher, endpoint_from_settings
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             topic_prefix=settings.broker.topic_prefix,
             position_interval_s=args.interval or demo.position_interval_s,
             seed=seed,
+            road=RoadModel.from_settings(settings.planning),
         )
         return FleetSimulator(day, day0, config)
 

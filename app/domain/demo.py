@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from app.domain.geo import haversine_m
 from app.domain.model import Depot, Driver, Order, Parcel, Stop, TimeWindow, Vehicle
+from app.domain.road import RoadModel
+from app.domain.schedule import walk
 
-DEMO_SPEED_KMH = 28.0
-CIRCUITY = 1.3
+ROAD = RoadModel()
+"""The demo's roads: the tower's default road model."""
 
 _FIRST = [
     "Camille",
@@ -125,17 +127,7 @@ class DemoDay:
         points = [(self.depot.lat, self.depot.lon)]
         points += [(by_id[s.order_id].lat, by_id[s.order_id].lon) for s in mine]
         points.append(points[0])
-        return sum(road_m(*a, *b) for a, b in itertools.pairwise(points)) if mine else 0.0
-
-
-def road_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Rough urban road distance between two points, for the demo's morning plan."""
-    return haversine_m(lat1, lon1, lat2, lon2) * CIRCUITY
-
-
-def travel_s(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Rough urban driving time between two points, for the demo's morning plan."""
-    return road_m(lat1, lon1, lat2, lon2) / (DEMO_SPEED_KMH / 3.6)
+        return sum(ROAD.road_m(*a, *b) for a, b in itertools.pairwise(points)) if mine else 0.0
 
 
 def build_demo_day(
@@ -233,12 +225,23 @@ def _morning_plan(
         sector.sort(
             key=lambda o: (o.windows[0].start, haversine_m(depot.lat, depot.lon, o.lat, o.lon))
         )
-        now = day_start + vehicle.shift_start_s + 600  # loading time (as the simulator)
-        lat, lon = depot.lat, depot.lon
-        for seq, order in enumerate(sector):
-            now += travel_s(lat, lon, order.lat, order.lon)
-            now = max(now, order.windows[0].start)
-            stops.append(Stop(f"S-{order.id}", order.id, vehicle.id, seq, now))
-            now += order.service_s
-            lat, lon = order.lat, order.lon
+        stops += _timed(depot, vehicle, sector, day_start)
     return stops
+
+
+def _timed(depot: Depot, vehicle: Vehicle, orders: list[Order], day_start: float) -> list[Stop]:
+    """The van's stops in this order, timed by the road model at free flow."""
+    points = [(depot.lat, depot.lon)] + [(o.lat, o.lon) for o in orders]
+    visits = walk(
+        0,
+        day_start + vehicle.shift_start_s + 600,  # loading time (as the simulator)
+        range(1, len(points)),
+        lambda a, b, t: t + ROAD.free_flow_s(*points[a], *points[b]),
+        lambda i: orders[i - 1].spans,
+        lambda i: orders[i - 1].service_s,
+    )
+    # The morning plan times a stop by when its service starts.
+    return [
+        Stop(f"S-{orders[v.stop - 1].id}", orders[v.stop - 1].id, vehicle.id, seq, v.start)
+        for seq, v in enumerate(visits)
+    ]

@@ -125,6 +125,11 @@ class Order:
     priority: int = 1
     parcels: tuple[Parcel, ...] = ()
 
+    @property
+    def spans(self) -> tuple[tuple[float, float], ...]:
+        """The windows as (opens, closes) pairs, the shape a schedule walks with."""
+        return tuple((w.start, w.end) for w in self.windows)
+
 
 @dataclass(frozen=True)
 class Stop:

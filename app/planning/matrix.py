@@ -7,12 +7,13 @@ import math
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from app.domain.geo import EARTH_RADIUS_M
+from app.domain.road import RoadModel
 from app.foundation.settings import PlanningSettings
 from app.planning.problem import Matrices
 
@@ -32,57 +33,20 @@ class MatrixProvider(Protocol):
 
 
 @dataclass(frozen=True)
-class SpeedBand:
-    """An average road speed (km/h) from ``start_s`` until ``end_s`` (seconds of day)."""
-
-    start_s: int
-    end_s: int
-    kmh: float
-
-
-RUSH_HOURS = (
-    SpeedBand(int(7.5 * 3600), int(9.5 * 3600), 18.0),
-    SpeedBand(int(16.5 * 3600), 19 * 3600, 18.0),
-)
-"""Morning and evening rush in town: slower than the rest of the day."""
-
-
-@dataclass(frozen=True)
 class HaversineMatrixProvider:
-    """Great-circle distance times a circuity factor, at a speed set by the time of day."""
+    """The tower's road model (app.domain.road) as matrices: no network needed."""
 
-    circuity: float = 1.3
-    base_kmh: float = 28.0
-    bands: tuple[SpeedBand, ...] = RUSH_HOURS
-
-    def speed_kmh(self, departure_s: int) -> float:
-        """The average speed for a departure at this second of the day."""
-        second = departure_s % (24 * 3600)
-        for band in self.bands:
-            if band.start_s <= second < band.end_s:
-                return band.kmh
-        return self.base_kmh
-
-    def mean_speed_kmh(self, start_s: int, end_s: int) -> float:
-        """The speed that gives the same travel time as the bands over [start, end).
-
-        Averages the pace (time per km) over the period minute by minute, since one
-        matrix must serve a whole day's routes (OR-Tools has no time-dependent transits).
-        """
-        if end_s <= start_s:
-            return self.speed_kmh(start_s)
-        minutes = range(start_s, end_s, 60)
-        pace = sum(1.0 / self.speed_kmh(m) for m in minutes) / len(minutes)
-        return 1.0 / pace
+    road: RoadModel = field(default_factory=RoadModel)
 
     def matrices(
         self, points: Sequence[Point], departure_s: int = 9 * 3600, until_s: int | None = None
     ) -> Matrices:
         """Road-distance estimates (m) and travel times (s, rounded up)."""
+        road = self.road
         kmh = (
-            self.speed_kmh(departure_s)
+            road.speed_kmh(departure_s)
             if until_s is None
-            else self.mean_speed_kmh(departure_s, until_s)
+            else road.mean_speed_kmh(departure_s, until_s)
         )
         metres_per_s = kmh / 3.6
         if not points:
@@ -93,7 +57,7 @@ class HaversineMatrixProvider:
         dp = lat[None, :] - lat[:, None]
         dl = lon[None, :] - lon[:, None]
         a = np.sin(dp / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dl / 2) ** 2
-        road_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a))) * self.circuity
+        road_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a))) * road.circuity
         distance: list[list[int]] = np.rint(road_m).astype(np.int64).tolist()
         travel_time: list[list[int]] = np.ceil(road_m / metres_per_s).astype(np.int64).tolist()
         return Matrices(travel_time=travel_time, distance=distance)
@@ -222,5 +186,4 @@ def provider_from_settings(settings: PlanningSettings) -> MatrixProvider:
             timeout_s=settings.osrm_timeout_s,
             max_table=settings.osrm_max_table,
         )
-    bands = tuple(SpeedBand(b.start_s, b.end_s, settings.rush_speed_kmh) for b in RUSH_HOURS)
-    return HaversineMatrixProvider(settings.circuity, settings.speed_kmh, bands)
+    return HaversineMatrixProvider(RoadModel.from_settings(settings))

@@ -6,6 +6,9 @@ app.planning.pyvrp_engine for PyVRP) and the van-by-van decomposition.
 
 from __future__ import annotations
 
+import itertools
+
+from app.domain.schedule import service_start, walk
 from app.planning.problem import PlannedRoute, RoutingProblem
 
 REASON_CAPACITY = "exceeds every van's capacity"
@@ -16,24 +19,29 @@ REASON_FLEET = "not enough capacity or time in the fleet"
 
 def schedule(problem: RoutingProblem, van: int, stops: list[int]) -> PlannedRoute:
     """The earliest schedule of a van's stops: leave at shift start, wait when early."""
-    matrices, v = problem.matrices, problem.vans[van]
+    matrices, v, nodes = problem.matrices, problem.vans[van], problem.nodes
+    travel = matrices.travel_time
     leave = problem.departure_windows(van)
-    now, at, distance = (leave[0][0] if leave else v.shift[0]), v.start, 0
-    arrivals, starts = [], []
-    for i in stops:
-        now += problem.nodes[at].service + matrices.travel_time[at][i]
-        distance += matrices.distance[at][i]
-        arrivals.append(now)
-        opening = [w[0] for w in sorted(problem.nodes[i].windows) if w[1] >= now]
-        now = max(now, opening[0]) if opening else now
-        starts.append(now)
-        at = i
-    now += problem.nodes[at].service + matrices.travel_time[at][v.end]
-    distance += matrices.distance[at][v.end]
+    ready = (leave[0][0] if leave else v.shift[0]) + nodes[v.start].service
+    visits = list(
+        walk(
+            v.start,
+            ready,
+            stops,
+            lambda a, b, t: t + travel[a][b],
+            lambda i: sorted(nodes[i].windows),
+            lambda i: nodes[i].service,
+        )
+    )
+    at = stops[-1] if stops else v.start
+    back = (visits[-1].departure if visits else ready) + travel[at][v.end]
     # Back before the end place opens: the van waits there until it does.
-    opening = [a for a, b in problem.return_windows(van) if b >= now]
-    now = max(now, opening[0]) if opening else now
-    return PlannedRoute(van, tuple(stops), tuple(arrivals), tuple(starts), distance, now)
+    back = service_start(back, problem.return_windows(van))
+    places = [v.start, *stops, v.end]
+    distance = sum(matrices.distance[a][b] for a, b in itertools.pairwise(places))
+    arrivals = tuple(visit.arrival for visit in visits)
+    starts = tuple(visit.start for visit in visits)
+    return PlannedRoute(van, tuple(stops), arrivals, starts, distance, back)
 
 
 def drop_reason(problem: RoutingProblem, node: int) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.customer_updates import Notification
-from app.domain.eta import AccuracySample
+from app.domain.eta_accuracy import AccuracySample
 from app.domain.execution import StopProgress
 from app.domain.rules.records import ExceptionChange
 from app.storage.exception_repository import OPEN_STATES, audit, exception_dict

@@ -33,15 +33,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from app.domain.demo import CIRCUITY, DemoDay
+from app.domain.demo import DemoDay
 from app.domain.geo import haversine_m
 from app.domain.model import FailureReason, Order, Stop, Vehicle
+from app.domain.road import RoadModel
+from app.domain.schedule import walk
 from app.foundation.clock import Clock
 
 LOADING_S = 600.0
 SCAN_AFTER_S = 600.0
-RUSH_HOURS = ((7.5 * 3600, 9.5 * 3600), (16.5 * 3600, 19.0 * 3600))
-RUSH_FACTOR = 0.6
 JAM_KMH = (4.0, 8.0)
 JAM_S = 40 * 60
 UNPLANNED_STOP_S = 25 * 60
@@ -77,7 +77,10 @@ class SimulatorConfig:
     seed: int = 7
     failure_rate: float = 0.08
     disruptions: bool = True
+    # Each drive's own free-flow speed, drawn in this range; the road model's rush hours
+    # slow it by as much as they slow the model's own speed.
     speed_kmh: tuple[float, float] = (25.0, 35.0)
+    road: RoadModel = field(default_factory=RoadModel)
 
 
 @dataclass(frozen=True)
@@ -358,23 +361,29 @@ class FleetSimulator:
         depot: Point = (self.day.depot.lat, self.day.depot.lon)
         van.plan = [v.stop_id for v in van.visits] + [s.id for s in stops]
         van.broken_at = van.home_at = None
-        broken = False
-        for stop in stops:
-            order = self._orders[stop.order_id]
-            target: Point = (order.lat, order.lon)
-            arrived = self._drive(van, rng, here, target, t)
-            if arrived is None:
-                broken = True
-                break
-            t, here = arrived, target
+        orders = [self._orders[s.order_id] for s in stops]
+        places = [here] + [(o.lat, o.lon) for o in orders]
+        for visit in walk(
+            0,
+            t,
+            range(1, len(places)),
+            lambda a, b, t: self._drive(van, rng, places[a], places[b], t),
+            lambda i: orders[i - 1].spans,
+            lambda i: orders[i - 1].service_s,
+        ):
+            stop, order, here = stops[visit.stop - 1], orders[visit.stop - 1], places[visit.stop]
             ids = {"stop_id": stop.id, "order_id": order.id}
-            self._event(van, t, "arrived", here, **ids)
-            done = max(t, order.windows[0].start if order.windows else t) + order.service_s
-            van.legs.append(_dwell(here, t, done))
-            self._outcome(rng, van, order, stop, done, here)
-            self._event(van, done, "departed", here, **ids)
-            van.visits.append(_Visit(stop.id, t, done, here, len(van.legs), len(van.messages)))
-            t = done
+            self._event(van, visit.arrival, "arrived", here, **ids)
+            van.legs.append(_dwell(here, visit.arrival, visit.departure))
+            self._outcome(rng, van, order, stop, visit.departure, here)
+            self._event(van, visit.departure, "departed", here, **ids)
+            van.visits.append(
+                _Visit(
+                    stop.id, visit.arrival, visit.departure, here, len(van.legs), len(van.messages)
+                )
+            )
+            t = visit.departure
+        broken = van.broken_at is not None
         if broken:
             # Stays put, online, until well after its shift should have ended.
             last = van.legs[-1]
@@ -495,7 +504,7 @@ class FleetSimulator:
         t: float,
     ) -> float | None:
         """Add the drive from a to b starting at t; the arrival time, or None if broken down."""
-        points = _path(rng, a, b)
+        points = _path(rng, a, b, self.config.road.circuity)
         cum = [0.0]
         for p, q in itertools.pairwise(points):
             cum.append(cum[-1] + haversine_m(p[0], p[1], q[0], q[1]))
@@ -516,7 +525,7 @@ class FleetSimulator:
         times, dists = [t], [0.0]
         done = 0.0
         while done < total:
-            kmh = base_kmh * self._speed_factor(t)
+            kmh = base_kmh * self.config.road.pace(t - self.day_start)
             if vid == d.jam_vehicle and d.jam_start <= t < d.jam_start + JAM_S:
                 kmh = jam_kmh
             mps = kmh / 3.6
@@ -548,23 +557,19 @@ class FleetSimulator:
         van.legs.append(_Leg(points, cum, times, dists))
         return t
 
-    def _speed_factor(self, t: float) -> float:
-        local = (t - self.day_start) % 86_400
-        return RUSH_FACTOR if any(a <= local < b for a, b in RUSH_HOURS) else 1.0
-
     def _status(self, vehicle_id: str, online: bool, ts: float) -> SimMessage:
         topic = f"{self.config.topic_prefix}/vehicles/{vehicle_id}/status"
         payload = json.dumps({"online": online, "ts": round(ts, 3)}).encode()
         return SimMessage(ts, topic, payload, 1, True)
 
 
-def _path(rng: random.Random, a: Point, b: Point) -> list[Point]:
+def _path(rng: random.Random, a: Point, b: Point, circuity: float) -> list[Point]:
     """A street-like path: via a corner (like a street grid), with small lateral wiggles."""
     straight = haversine_m(a[0], a[1], b[0], b[1])
     if straight < 1.0:
         return [a, b]
-    # A partial corner keeps the path about CIRCUITY times the straight line.
-    bend = min(1.0, max(0.0, (CIRCUITY - 1.0) / 0.41))
+    # A partial corner keeps the path about ``circuity`` times the straight line.
+    bend = min(1.0, max(0.0, (circuity - 1.0) / 0.41))
     corner = (a[0], b[1]) if rng.random() < 0.5 else (b[0], a[1])
     mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
     via = (mid[0] + bend * (corner[0] - mid[0]), mid[1] + bend * (corner[1] - mid[1]))

@@ -11,6 +11,7 @@ import logging
 import threading
 
 from app.domain.demo import DemoDay
+from app.domain.road import RoadModel
 from app.foundation.clock import ScaledClock
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
@@ -61,6 +62,7 @@ def build_simulator(settings: Settings, day: OperatingDay, demo_day: DemoDay) ->
         topic_prefix=settings.broker.topic_prefix,
         position_interval_s=settings.demo.position_interval_s,
         seed=settings.demo.seed,
+        road=RoadModel.from_settings(settings.planning),
     )
     return FleetSimulator(demo_day, day.start, config)
 

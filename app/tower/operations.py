@@ -26,6 +26,7 @@ from app.domain.model import (
     TelemetryFix,
     VehicleEta,
 )
+from app.domain.road import RoadModel
 from app.domain.rules import ExceptionBook, FleetState, RuleEngine, RuleThresholds
 from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ExceptionChange, ExceptionRecord
@@ -92,7 +93,9 @@ class Operations:
             depots=snapshot.depots,
         )
         self.inference = ArrivalInference.from_thresholds(settings.thresholds)
-        self.predictor = EtaPredictor(tz=settings.depot.timezone)
+        self.predictor = EtaPredictor(
+            tz=settings.depot.timezone, road=RoadModel.from_settings(settings.planning)
+        )
         per_depot = {
             depot: RuleThresholds.from_settings(settings.thresholds, values)
             for depot, values in settings.depot_thresholds.items()

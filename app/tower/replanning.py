@@ -27,6 +27,7 @@ from app.domain.plan_diff import (
     diff_plans,
 )
 from app.domain.rules.conditions import RETRYABLE
+from app.domain.schedule import walk
 from app.planning.matrix import MatrixProvider
 from app.planning.problem import (
     Node,
@@ -291,22 +292,22 @@ class Proposal:
 def schedule(live: LiveProblem, van: int, route: Sequence[int]) -> tuple[list[float], float]:
     """Arrivals at each node of ``route`` and the return to the depot, driving from the
     van's position at ``now`` and waiting for windows to open (epoch seconds)."""
-    problem = live.problem
+    problem, nodes = live.problem, live.problem.nodes
     travel = problem.matrices.travel_time
-    t = float(problem.vans[van].shift[0])
-    at = problem.vans[van].start
-    arrivals = []
-    for node in route:
-        t += travel[at][node]
-        arrivals.append(live.day_start + t)
-        # Wait for the next window to open (the first, or the second past a gap).
-        opening = [a for a, b in problem.nodes[node].windows if b >= t]
-        if opening and t < opening[0]:
-            t = float(opening[0])
-        t += problem.nodes[node].service
-        at = node
-    t += travel[at][problem.vans[van].end]
-    return arrivals, live.day_start + t
+    v = problem.vans[van]
+    visits = list(
+        walk(
+            v.start,
+            float(v.shift[0]),
+            route,
+            lambda a, b, t: t + travel[a][b],
+            lambda node: nodes[node].windows,
+            lambda node: float(nodes[node].service),
+        )
+    )
+    at = route[-1] if route else v.start
+    back = (visits[-1].departure if visits else v.shift[0]) + travel[at][v.end]
+    return [live.day_start + visit.arrival for visit in visits], live.day_start + back
 
 
 def _planned(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.domain.eta import RUSH_BANDS, EtaAccuracy, EtaPredictor, LocalHours, UrbanTravelTime
+from app.domain.eta import EtaPredictor
+from app.domain.eta_accuracy import EtaAccuracy
+from app.domain.eta_travel import LocalHours, UrbanTravelTime
 from app.domain.execution import ExecutionTracker
 from app.domain.model import (
     EventType,
@@ -170,7 +172,7 @@ def test_service_time_leaves_out_the_wait_for_the_window() -> None:
 
 def test_a_drive_out_of_the_rush_is_slow_only_until_the_rush_ends() -> None:
     urban = UrbanTravelTime(LocalHours("Europe/Paris"))
-    rush = RUSH_BANDS[0].factor
+    rush = 28.0 / 18.0  # the road model: 28 km/h, 18 in the rush
     depart = T0 + 80 * 60  # 09:20, ten minutes before the morning rush ends
     slow_part = 600 / rush  # of the plain drive, covered by 09:30
     assert abs(urban.arrive(1200.0, depart) - (depart + 600 + (1200 - slow_part))) < 1e-6

@@ -187,7 +187,7 @@ def test_the_configuration_picks_the_provider() -> None:
     assert osrm == OsrmTableProvider("http://router:5000", max_table=50)
     slow = provider_from_settings(PlanningSettings(speed_kmh=20, rush_speed_kmh=10))
     assert isinstance(slow, HaversineMatrixProvider)
-    assert slow.speed_kmh(8 * 3600) == 10 and slow.speed_kmh(12 * 3600) == 20
+    assert slow.road.speed_kmh(8 * 3600) == 10 and slow.road.speed_kmh(12 * 3600) == 20
 
 
 def test_a_day_long_matrix_averages_the_pace_over_the_day() -> None:
@@ -198,7 +198,9 @@ def test_a_day_long_matrix_averages_the_pace_over_the_day() -> None:
     assert calm.travel_time[0][1] < day.travel_time[0][1] < rush.travel_time[0][1]
     # 10 h, of which 2.5 h of rush (07:30-09:30, 16:30-17:00) at 18 km/h and 7.5 h at
     # 28 km/h: the mean pace, not the mean speed.
-    assert provider.mean_speed_kmh(7 * 3600, 17 * 3600) == pytest.approx(10 / (2.5 / 18 + 7.5 / 28))
+    assert provider.road.mean_speed_kmh(7 * 3600, 17 * 3600) == pytest.approx(
+        10 / (2.5 / 18 + 7.5 / 28)
+    )
 
 
 @pytest.mark.parametrize(
