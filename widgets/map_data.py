@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.geo import haversine_m
 from app.domain.model import (
     Depot,
     Driver,
@@ -23,7 +22,8 @@ from app.domain.model import (
     TimeWindow,
     Vehicle,
 )
-from app.tower.control_tower import AT_STOP_M, MOVING_KMH
+from app.domain.rules.thresholds import RuleThresholds
+from app.domain.van_state import van_state
 from app.tower.views import StopView, VehicleView
 
 # Vehicle states the page colours.
@@ -176,19 +176,6 @@ def clock_text(ts: float | None) -> str:
     return "" if ts is None else time.strftime("%H:%M", time.localtime(ts))
 
 
-def vehicle_state(
-    fix: TelemetryFix | None, now: float, stale_after_s: float, at_stop: bool = False
-) -> str:
-    """The map's state of a vehicle from its last fix."""
-    if fix is None:
-        return NOT_STARTED
-    if now - fix.ts > stale_after_s:
-        return OFFLINE
-    if fix.speed_kmh is None or fix.speed_kmh >= MOVING_KMH:
-        return MOVING
-    return STOPPED_AT_STOP if at_stop else STOPPED_ELSEWHERE
-
-
 def _window_text(window: TimeWindow | None) -> str:
     return "" if window is None else f"{clock_text(window.start)}–{clock_text(window.end)}"
 
@@ -208,13 +195,16 @@ def scene_from_core(
     positions: Mapping[str, TelemetryFix] | None = None,
     now: float | None = None,
     stale_after_s: float = 60.0,
+    thresholds: RuleThresholds | None = None,
 ) -> MapScene:
     """Build the scene from plain core objects.
 
     ``positions`` is each vehicle's last fix (a vehicle without one waits at the depot).
     Routes run depot -> stops in sequence -> depot, through the orders' positions.
+    ``thresholds`` are the depot's rule thresholds (the defaults when None).
     """
     now = time.time() if now is None else now
+    thresholds = thresholds or RuleThresholds()
     positions = positions or {}
     order_by_id = {o.id: o for o in orders}
     driver_names = {d.id: d.name for d in drivers}
@@ -251,17 +241,22 @@ def scene_from_core(
             routes.append(RouteLine(vehicle.id, tuple(points)))
         remaining = [s for s in planned if s.status in _OPEN]
         fix = positions.get(vehicle.id)
-        at_stop = fix is not None and any(
-            haversine_m(fix.lat, fix.lon, order_by_id[s.order_id].lat, order_by_id[s.order_id].lon)
-            <= AT_STOP_M
-            for s in remaining
+        state = van_state(
+            fix,
+            now,
+            th=thresholds,
+            stale_after_s=stale_after_s,
+            open_stops=[
+                (order_by_id[s.order_id].lat, order_by_id[s.order_id].lon) for s in remaining
+            ],
+            depot=(depot.lat, depot.lon),
         )
         vehicle_markers.append(
             VehicleMarker(
                 id=vehicle.id,
                 lat=depot.lat if fix is None else fix.lat,
                 lon=depot.lon if fix is None else fix.lon,
-                state=vehicle_state(fix, now, stale_after_s, at_stop),
+                state=MAP_STATES[state],
                 heading_deg=None if fix is None else fix.heading_deg,
                 speed_kmh=None if fix is None else fix.speed_kmh,
                 last_seen=None if fix is None else fix.ts,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from app.domain.execution import ApplyResult, ExecutionTracker, inferred_event_id
 from app.domain.geo import haversine_m
 from app.domain.model import EventType, ExecutionEvent, StopStatus, TelemetryFix
-from app.foundation.settings import Thresholds
+from app.domain.rules.thresholds import RuleThresholds
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ class ArrivalInference:
 
     def __init__(
         self,
-        radius_m: float = 100.0,
-        dwell_s: float = 60.0,
+        radius_m: float = RuleThresholds.arrival_radius_m,
+        dwell_s: float = RuleThresholds.arrival_dwell_s,
         exit_margin_m: float = 50.0,
         max_accuracy_m: float = 150.0,
         lookahead: int = 3,
@@ -94,8 +94,8 @@ class ArrivalInference:
         self._vans: dict[str, _VanState] = {}
 
     @classmethod
-    def from_thresholds(cls, thresholds: Thresholds) -> ArrivalInference:
-        """Built from the settings' arrival radius and dwell."""
+    def from_thresholds(cls, thresholds: RuleThresholds) -> ArrivalInference:
+        """Built from the rules' arrival radius and dwell (the settings' ``[thresholds]``)."""
         return cls(radius_m=thresholds.arrival_radius_m, dwell_s=thresholds.arrival_dwell_s)
 
     def feed(self, tracker: ExecutionTracker, fixes: Iterable[TelemetryFix]) -> list[ApplyResult]:

@@ -8,13 +8,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveUpdate, VehicleLive
 from app.domain.model import Depot, FleetSnapshot, Order, Stop, Vehicle
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
 from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord
 from app.domain.rules.tracking import DONE
+from app.domain.van_state import van_state
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
@@ -45,10 +45,6 @@ class TowerTick:
     operations: OperationsTick
     proposal: ProposalRecord | None = None
     replan_failure: str | None = None
-
-
-MOVING_KMH = 3.0  # below this a vehicle counts as stopped (GPS jitter moves a parked van)
-AT_STOP_M = 100.0  # a stopped vehicle this close to one of its open stops is "at stop"
 
 
 class ControlTower:
@@ -171,21 +167,17 @@ class ControlTower:
 
     def _live_state(self, live: VehicleLive | None, route: Iterable[str], now: float) -> str:
         """The panel's word for what a vehicle is doing now (``route``: its stop ids)."""
-        fix = live.last_fix if live is not None else None
-        if live is None or fix is None:
-            return "not started"
-        if live.online is False or now - fix.ts > self.settings.map.stale_after_s:
-            return "offline"
-        if fix.speed_kmh is None or fix.speed_kmh >= MOVING_KMH:
-            return "moving"
         pending = (self.stops[i] for i in route if self.stops[i].status not in DONE)
-        for stop in pending:
-            order = self.orders[stop.order_id]
-            if haversine_m(fix.lat, fix.lon, order.lat, order.lon) <= AT_STOP_M:
-                return "at stop"
-        if haversine_m(fix.lat, fix.lon, self.depot.lat, self.depot.lon) <= AT_STOP_M:
-            return "at depot"
-        return "stopped"
+        orders = (self.orders[stop.order_id] for stop in pending)
+        return van_state(
+            live.last_fix if live is not None else None,
+            now,
+            th=self.operations.state.thresholds_for(self.depot.id),
+            stale_after_s=self.settings.map.stale_after_s,
+            open_stops=((o.lat, o.lon) for o in orders),
+            depot=(self.depot.lat, self.depot.lon),
+            online=live.online if live is not None else None,
+        )
 
     def newest_fix_age(self) -> float | None:
         """Seconds since the newest fix of any vehicle; None before the first fix."""

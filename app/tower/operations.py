@@ -92,7 +92,8 @@ class Operations:
             vehicles=snapshot.vehicles,
             depots=snapshot.depots,
         )
-        self.inference = ArrivalInference.from_thresholds(settings.thresholds)
+        thresholds = RuleThresholds.from_settings(settings.thresholds)
+        self.inference = ArrivalInference.from_thresholds(thresholds)
         self.predictor = EtaPredictor(
             tz=settings.depot.timezone, road=RoadModel.from_settings(settings.planning)
         )
@@ -100,7 +101,7 @@ class Operations:
             depot: RuleThresholds.from_settings(settings.thresholds, values)
             for depot, values in settings.depot_thresholds.items()
         }
-        self.state = FleetState(RuleThresholds.from_settings(settings.thresholds), per_depot)
+        self.state = FleetState(thresholds, per_depot)
         depots = {d.id: d for d in snapshot.depots}
         for vehicle in snapshot.vehicles:
             depot = depots.get(vehicle.depot_id)

@@ -21,6 +21,8 @@ _FROM_SETTINGS: dict[str, tuple[str, float]] = {
     "off_route_m": ("off_route_m", 1.0),
     "off_route_min": ("off_route_s", 60.0),
     "late_start_min": ("late_start_s", 60.0),
+    "arrival_radius_m": ("arrival_radius_m", 1.0),
+    "arrival_dwell_s": ("arrival_dwell_s", 1.0),
 }
 
 
@@ -40,6 +42,10 @@ class RuleThresholds:
     street_slack: float = 0.4
     street_slack_max_m: float = 2000.0
     late_start_s: float = 900.0
+    # Arrivals: a parked van this close to a stop is at it (the inferred arrival, the
+    # panel's and the map's "at stop"), once it has stayed there ``arrival_dwell_s``.
+    arrival_radius_m: float = 100.0
+    arrival_dwell_s: float = 60.0
     # Places: "at a stop or the depot" and "still at the depot".
     away_radius_m: float = 150.0
     depot_radius_m: float = 150.0

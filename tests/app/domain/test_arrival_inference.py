@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.domain.arrival_inference import ArrivalInference
 from app.domain.execution import ExecutionTracker
 from app.domain.model import EventType, Stop, StopStatus, TelemetryFix, Vehicle
-from app.foundation.settings import Thresholds
+from app.domain.rules.thresholds import RuleThresholds
 from tests.app.domain.day import DEPOT, T0, ev, north_of, order, small_day
 
 S1_NORTH_M = 2000.0  # small_day puts O1 2 km north of the depot
@@ -20,7 +20,7 @@ def fix(ts: float, metres_from_s1: float) -> TelemetryFix:
 def on_the_road() -> tuple[ExecutionTracker, ArrivalInference]:
     t = small_day()
     t.apply(ev(EventType.DEPARTED, T0))
-    return t, ArrivalInference.from_thresholds(Thresholds())
+    return t, ArrivalInference.from_thresholds(RuleThresholds())
 
 
 def test_a_van_that_stays_arrives_when_it_entered_and_departs_when_it_leaves() -> None:

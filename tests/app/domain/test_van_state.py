@@ -1,0 +1,37 @@
+from app.domain.model import TelemetryFix
+from app.domain.rules.thresholds import RuleThresholds
+from app.domain.van_state import VanState, van_state
+
+TH = RuleThresholds()
+STOP = (45.7600, 4.8400)
+DEPOT = (45.7300, 4.8330)
+NOW = 1_760_000_000.0
+
+
+def fix(lat: float, lon: float, speed: float | None = 0.0, age: float = 5.0) -> TelemetryFix:
+    return TelemetryFix("V1", NOW - age, lat, lon, speed_kmh=speed)
+
+
+def state(f: TelemetryFix | None, online: bool | None = True) -> VanState:
+    return van_state(
+        f, NOW, th=TH, stale_after_s=60.0, open_stops=[STOP], depot=DEPOT, online=online
+    )
+
+
+def test_a_parked_van_within_the_arrival_radius_is_at_its_stop() -> None:
+    metres_north = TH.arrival_radius_m * 0.8 / 111_320
+    assert state(fix(STOP[0] + metres_north, STOP[1])) is VanState.AT_STOP
+    farther = TH.arrival_radius_m * 1.5 / 111_320
+    assert state(fix(STOP[0] + farther, STOP[1])) is VanState.STOPPED
+
+
+def test_a_parked_van_at_the_depot_and_one_under_way() -> None:
+    assert state(fix(*DEPOT)) is VanState.AT_DEPOT
+    assert state(fix(*STOP, speed=TH.parked_speed_kmh)) is VanState.MOVING
+    assert state(fix(*STOP, speed=None)) is VanState.MOVING  # no speed: not known parked
+
+
+def test_offline_when_the_device_says_so_or_its_fix_is_stale() -> None:
+    assert state(fix(*STOP), online=False) is VanState.OFFLINE
+    assert state(fix(*STOP, age=61.0)) is VanState.OFFLINE
+    assert state(None) is VanState.NOT_STARTED
