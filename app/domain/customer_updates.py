@@ -53,10 +53,9 @@ class OrderSnapshot:
 
 @dataclass(frozen=True)
 class Notification:
-    """One message for ``{prefix}/{topic_suffix}``."""
+    """One message for the order's customer topic (app.telemetry.contract.ORDER_ETA)."""
 
     order_id: str
-    topic_suffix: str
     payload: dict[str, Any]
     ts: float
     trigger: str
@@ -163,7 +162,7 @@ class CustomerNotifier:
         told.last_sent, told.pending = now, None
         if note.payload["eta"] is not None:
             told.last_eta = float(note.payload["eta"])
-        return Notification(note.order_id, note.topic_suffix, note.payload, now, note.trigger)
+        return Notification(note.order_id, note.payload, now, note.trigger)
 
     @staticmethod
     def _note(s: OrderSnapshot, trigger: str, now: float) -> Notification:
@@ -177,7 +176,7 @@ class CustomerNotifier:
         }
         if s.status == "failed":
             payload["next_step"] = s.next_step
-        return Notification(s.order_id, f"orders/{s.order_id}/eta", payload, now, trigger)
+        return Notification(s.order_id, payload, now, trigger)
 
 
 def customer_status(tracker: ExecutionTracker, order_id: str) -> str:

@@ -2,7 +2,8 @@
 
 Pure functions, no I/O: they never raise on bad input. Three formats arrive:
 
-- native ``{prefix}/vehicles/{vehicle_id}/position|event|status`` (see docs/mqtt.md),
+- native ``{prefix}/vehicles/{vehicle_id}/position|event|status`` (app.telemetry.contract,
+  docs/mqtt.md),
 - OwnTracks ``owntracks/{user}/{device}`` (``_type: location``),
 - Traccar's MQTT forwarder ``traccar/{...}`` (``{"position": {...}, "device": {...}}``).
 
@@ -26,12 +27,12 @@ from app.domain.model import (
     ProofOfDelivery,
     TelemetryFix,
 )
+from app.telemetry.contract import EVENT, INBOUND, OUTBOUND, POSITION, STATUS
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE_S = 300.0
 KNOT_KMH = 1.852
 POD_KINDS = frozenset({"signature", "photo", "pin"})
-RESERVED_OUTBOUND = frozenset({"route"})
 
 # Rejection reasons: the stable vocabulary of counters and logs.
 BAD_JSON = "bad_json"
@@ -111,12 +112,8 @@ class TopicConfig:
     traccar: str = "traccar/+"
 
     def subscriptions(self) -> list[tuple[str, int]]:
-        """(filter, QoS) pairs to subscribe: events and statuses at QoS 1."""
-        subs = [
-            (f"{self.prefix}/vehicles/+/position", 0),
-            (f"{self.prefix}/vehicles/+/event", 1),
-            (f"{self.prefix}/vehicles/+/status", 1),
-        ]
+        """(filter, QoS) pairs to subscribe: the contract's inbound channels at their QoS."""
+        subs = [(channel.subscription(self.prefix), channel.qos) for channel in INBOUND]
         subs += [(t, 0) for t in (self.owntracks, self.traccar) if t]
         return subs
 
@@ -144,22 +141,21 @@ def parse_message(
         native = _native_parts(topic, topics.prefix)
         if native is not None:
             vehicle_id, kind = native
-            if kind in RESERVED_OUTBOUND:
-                return Ignored(f"reserved outbound topic ({kind})")
-            body = _load_object(payload)
-            if kind == "position":
-                return _native_position(vehicle_id, body, now, directory)
-            if kind == "event":
-                return _native_event(vehicle_id, body, now)
-            if kind == "status":
-                return _native_status(vehicle_id, body, now)
-            raise _Reject(UNKNOWN_FORMAT, f"unknown native message kind {kind!r}")
+            if kind == POSITION.name:
+                return _native_position(vehicle_id, _load_object(payload), now, directory)
+            if kind == EVENT.name:
+                return _native_event(vehicle_id, _load_object(payload), now)
+            if kind == STATUS.name:
+                return _native_status(vehicle_id, _load_object(payload), now)
+        for channel in OUTBOUND:  # our own messages, when the broker hands them back
+            if channel.key_of(topics.prefix, topic) is not None:
+                return Ignored(f"reserved outbound topic ({channel.name})")
+        if native is not None:
+            raise _Reject(UNKNOWN_FORMAT, f"unknown native message kind {native[1]!r}")
         if topics.owntracks and topic_matches(topics.owntracks, topic):
             return _owntracks(topic, _load_object(payload), now, directory)
         if topics.traccar and topic_matches(topics.traccar, topic):
             return _traccar(_load_object(payload), now, directory)
-        if topic.startswith(f"{topics.prefix}/orders/") and topic.endswith("/eta"):
-            return Ignored("reserved outbound topic (eta)")
         raise _Reject(UNKNOWN_FORMAT, "topic matches no known format")
     except _Reject as rejection:
         return Rejection(rejection.reason, rejection.detail[:200], topic)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import math
 import random
 import threading
@@ -39,6 +38,7 @@ from app.domain.model import FailureReason, Order, Stop, Vehicle
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
 from app.foundation.clock import Clock
+from app.telemetry.contract import EVENT, POSITION, STATUS, payload
 
 LOADING_S = 600.0
 SCAN_AFTER_S = 600.0
@@ -269,14 +269,14 @@ class FleetSimulator:
         interval = self.config.position_interval_s
         for van in self._vans:
             vid = van.vehicle.id
-            topic = f"{prefix}/vehicles/{vid}/position"
+            topic = POSITION.topic(prefix, vid)
             while van.next_sample <= t and van.next_sample <= van.end:
                 ts = van.next_sample
                 while van.legs[van.leg_index].end < ts and van.leg_index < len(van.legs) - 1:
                     van.leg_index += 1
                 (lat, lon), speed, heading = van.legs[van.leg_index].at(ts)
-                payload = self._position(vid, van, ts, lat, lon, speed, heading)
-                out.append(SimMessage(ts, topic, payload, 0, False))
+                body = self._position(vid, van, ts, lat, lon, speed, heading)
+                out.append(SimMessage(ts, topic, body, POSITION.qos, POSITION.retained))
                 van.samples += 1
                 van.next_sample = van.start + van.phase + van.samples * interval
             while van.message_index < len(van.messages):
@@ -307,7 +307,7 @@ class FleetSimulator:
             "heading_deg": round(hdg % 360.0, 1),
             "accuracy_m": round(5 + 3 * abs(n2), 1),
         }
-        return json.dumps(body, separators=(",", ":")).encode()
+        return payload(POSITION, body)
 
     # --- laying out a van's day ------------------------------------------------------
 
@@ -350,8 +350,8 @@ class FleetSimulator:
         event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vid}-{next(van.counter)}"
         body = {"event_id": event_id, "ts": round(ts, 3), "type": kind, **extra}
         body.update(lat=round(where[0], 6), lon=round(where[1], 6))
-        topic = f"{self.config.topic_prefix}/vehicles/{vid}/event"
-        van.messages.append(SimMessage(ts, topic, json.dumps(body).encode(), 1, False))
+        topic = EVENT.topic(self.config.topic_prefix, vid)
+        van.messages.append(SimMessage(ts, topic, payload(EVENT, body), EVENT.qos, EVENT.retained))
 
     def _lay_stops(
         self, van: _VanDay, rng: random.Random, stops: Sequence[Stop], t: float, here: Point
@@ -558,9 +558,9 @@ class FleetSimulator:
         return t
 
     def _status(self, vehicle_id: str, online: bool, ts: float) -> SimMessage:
-        topic = f"{self.config.topic_prefix}/vehicles/{vehicle_id}/status"
-        payload = json.dumps({"online": online, "ts": round(ts, 3)}).encode()
-        return SimMessage(ts, topic, payload, 1, True)
+        topic = STATUS.topic(self.config.topic_prefix, vehicle_id)
+        body = payload(STATUS, {"online": online, "ts": round(ts, 3)})
+        return SimMessage(ts, topic, body, STATUS.qos, STATUS.retained)
 
 
 def _path(rng: random.Random, a: Point, b: Point, circuity: float) -> list[Point]:

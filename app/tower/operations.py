@@ -8,7 +8,6 @@ feed's storage worker, so a tick never waits for the database.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field, replace
 
@@ -40,6 +39,7 @@ from app.storage.operations_repository import (
     store_stop_progress,
 )
 from app.storage.telemetry_repository import store_telemetry
+from app.telemetry.contract import ORDER_ETA, payload
 from app.tower.operating_day import OperatingDay
 from app.tower.rounds import Round
 from app.tower.telemetry_feed import TelemetryFeed
@@ -234,8 +234,8 @@ class Operations:
             notes.extend(self.notifier.update(snapshot, now))
         prefix = self.settings.broker.topic_prefix
         for note in notes:
-            payload = json.dumps(note.payload, separators=(",", ":"))
-            self.feed.publish(f"{prefix}/{note.topic_suffix}", payload, qos=1)
+            topic = ORDER_ETA.topic(prefix, note.order_id)
+            self.feed.publish(topic, payload(ORDER_ETA, note.payload), qos=ORDER_ETA.qos)
         tick.notifications = notes
         if notes:
             self.feed.storage.submit(lambda s: store_customer_updates(s, notes))

@@ -8,7 +8,6 @@ changed vehicle's route is published retained to ``{prefix}/vehicles/{id}/route`
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from app.planning.matrix import MatrixError, provider_from_settings
 from app.planning.problem import SearchOptions, SolveProgress
 from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import decide_proposal, store_plan_version, store_proposal
+from app.telemetry.contract import ROUTE, payload
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations
 from app.tower.replanning import (
@@ -517,8 +517,12 @@ class ProposalDesk:
             if collect.get(vehicle_id):
                 # Parcels of a broken-down van: collect them before delivering them.
                 body["collect"] = collect[vehicle_id]
-            payload = json.dumps(body, separators=(",", ":"))
-            self.feed.publish(f"{prefix}/vehicles/{vehicle_id}/route", payload, qos=1, retain=True)
+            self.feed.publish(
+                ROUTE.topic(prefix, vehicle_id),
+                payload(ROUTE, body),
+                qos=ROUTE.qos,
+                retain=ROUTE.retained,
+            )
 
 
 def _by_vehicle(stops: list[Stop]) -> dict[str, list[Stop]]:

@@ -110,7 +110,7 @@ class TelemetryFeed:
         """The database this feed stores into."""
         return self._sessions
 
-    def publish(self, topic: str, payload: str, qos: int = 1, retain: bool = False) -> bool:
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> bool:
         """Send an outbound message (customer ETAs, driver routes); False when offline.
 
         paho queues QoS 1 messages while reconnecting, so a short outage loses none.

@@ -26,7 +26,7 @@ def test_each_stage_notifies_once() -> None:
     clock, n = ManualClock(T0), CustomerNotifier()
     assert n.update(snap("scheduled", T0 + 5000), clock.now()) == []
     [ofd] = n.update(snap("out_for_delivery", T0 + 5000), clock.now())
-    assert ofd.topic_suffix == "orders/O1/eta" and ofd.trigger == "out_for_delivery"
+    assert ofd.order_id == "O1" and ofd.trigger == "out_for_delivery"
     assert ofd.payload == {
         "order": "O1",
         "status": "out_for_delivery",
