@@ -26,7 +26,8 @@ from app.domain.road import RoadModel
 from app.foundation.clock import ScaledClock
 from app.foundation.settings import Settings
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher, endpoint_from_settings
-from app.telemetry.simulator import FleetSimulator, SimulatorConfig, run_realtime
+from app.telemetry.realtime import run_realtime
+from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 
 
 def register(subparsers: Any) -> None:

@@ -7,11 +7,11 @@ milliseconds without a broker; ``run_realtime`` paces it against a (scaled) cloc
 hands the messages to a publisher.
 
 Every van's day is laid out when the simulator is built (same seed, same day): drives go
-through a few intermediate points with some lateral wiggle, at 25-35 km/h (60% of that at
-rush hours), service times are spent at the stop, about 8% of deliveries fail. Three
-disruptions are played when the fleet has three vans or more: a traffic jam (one van
-crawls for ~40 min), a breakdown (a van stops for good and says so) and a long unplanned
-stop (~25 min stationary between two stops).
+through a few intermediate points with some lateral wiggle (app.telemetry.van_day), at
+25-35 km/h slowed in the rush hours as the tower's road model says (app.domain.road), and
+stop after stop as the schedule walk says (app.domain.schedule); about 8% of deliveries
+fail. Three disruptions are played when the fleet has three vans or more
+(app.telemetry.disruptions).
 
 ``reroute`` makes a van follow a new plan from a given moment (the closed loop: the tower
 re-plans, the simulated driver obeys): the van finishes what it is doing (a stop being
@@ -23,28 +23,38 @@ routes only.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 import random
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 from app.domain.demo import DemoDay
 from app.domain.geo import haversine_m
 from app.domain.model import FailureReason, Order, Stop, Vehicle
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
-from app.foundation.clock import Clock
 from app.telemetry.contract import EVENT, POSITION, STATUS, payload
+from app.telemetry.disruptions import (
+    JAM_KMH,
+    JAM_S,
+    UNPLANNED_STOP_S,
+    Disruptions,
+    choose_disruptions,
+)
+from app.telemetry.van_day import (
+    Leg,
+    Point,
+    SimMessage,
+    VanDay,
+    VanVisit,
+    dwell,
+    street_path,
+)
 
 LOADING_S = 600.0
 SCAN_AFTER_S = 600.0
-JAM_KMH = (4.0, 8.0)
-JAM_S = 40 * 60
-UNPLANNED_STOP_S = 25 * 60
 _STEP_S = 60.0  # speed is re-evaluated this often along a drive
 _FAIL_REASONS = [
     (FailureReason.NOT_HOME, 0.55),
@@ -54,18 +64,6 @@ _FAIL_REASONS = [
     (FailureReason.DAMAGED, 0.05),
     (FailureReason.OTHER, 0.05),
 ]
-
-Point = tuple[float, float]
-
-
-class SimMessage(NamedTuple):
-    """One message to publish; ``ts`` is the simulated time it is due."""
-
-    ts: float
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
 
 
 @dataclass(frozen=True)
@@ -83,120 +81,6 @@ class SimulatorConfig:
     road: RoadModel = field(default_factory=RoadModel)
 
 
-@dataclass(frozen=True)
-class Disruptions:
-    """Which vans get which trouble, and when (epoch seconds)."""
-
-    jam_vehicle: str | None = None
-    jam_start: float = 0.0
-    breakdown_vehicle: str | None = None
-    breakdown_at: float = 0.0
-    unplanned_vehicle: str | None = None
-    unplanned_after: float = 0.0
-
-
-@dataclass
-class _Leg:
-    """A stretch of the day: ``times``/``dists`` are breakpoints along ``points``."""
-
-    points: list[Point]
-    cum: list[float]  # cumulative metres at each point
-    times: list[float]  # breakpoint times, first = start, last = end
-    dists: list[float]  # metres travelled at each breakpoint time
-
-    @property
-    def start(self) -> float:
-        return self.times[0]
-
-    @property
-    def end(self) -> float:
-        return self.times[-1]
-
-    def at(self, t: float) -> tuple[Point, float, float]:
-        """(position, speed km/h, heading degrees) at ``t``."""
-        i = max(0, min(bisect.bisect_right(self.times, t) - 1, len(self.times) - 2))
-        span = self.times[i + 1] - self.times[i]
-        if span <= 0:
-            dist, speed = self.dists[i + 1], 0.0
-        else:
-            frac = min(1.0, max(0.0, (t - self.times[i]) / span))
-            dist = self.dists[i] + frac * (self.dists[i + 1] - self.dists[i])
-            speed = (self.dists[i + 1] - self.dists[i]) / span * 3.6
-        k = max(0, min(bisect.bisect_right(self.cum, dist) - 1, len(self.points) - 2))
-        if len(self.points) < 2:
-            return self.points[0], speed, 0.0
-        a, b = self.points[k], self.points[k + 1]
-        seg = self.cum[k + 1] - self.cum[k]
-        f = 0.0 if seg <= 0 else (dist - self.cum[k]) / seg
-        where = (a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]))
-        return where, speed, _heading(a, b)
-
-    def distance_at(self, t: float) -> float:
-        """Metres travelled along the leg by ``t``."""
-        if t <= self.times[0]:
-            return 0.0
-        if t >= self.times[-1]:
-            return self.dists[-1]
-        i = bisect.bisect_right(self.times, t) - 1
-        span = self.times[i + 1] - self.times[i]
-        frac = 0.0 if span <= 0 else (t - self.times[i]) / span
-        return self.dists[i] + frac * (self.dists[i + 1] - self.dists[i])
-
-    def cut(self, t: float) -> _Leg:
-        """The leg as driven up to ``t`` (the van leaves it there)."""
-        keep = [i for i, x in enumerate(self.times) if x < t]
-        times = [self.times[i] for i in keep] + [t]
-        dists = [self.dists[i] for i in keep] + [self.distance_at(t)]
-        return _Leg(self.points, self.cum, times, dists)
-
-
-def _dwell(point: Point, start: float, end: float) -> _Leg:
-    return _Leg([point], [0.0], [start, end], [0.0, 0.0])
-
-
-@dataclass(frozen=True)
-class _Visit:
-    """A stop in a laid-out day, and where the day stands once it is done."""
-
-    stop_id: str
-    arrived: float
-    done: float
-    where: Point
-    legs: int  # len(legs) once its service is laid out
-    messages: int  # len(messages) once it is departed
-
-
-@dataclass
-class _VanDay:
-    """One van's laid-out day and how far the simulation has played it."""
-
-    vehicle: Vehicle
-    legs: list[_Leg] = field(default_factory=list)
-    messages: list[SimMessage] = field(default_factory=list)  # events and statuses, by ts
-    phase: float = 0.0
-    next_sample: float = 0.0
-    leg_index: int = 0
-    message_index: int = 0
-    samples: int = 0
-    counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-    plan: list[str] = field(default_factory=list)  # stop ids the van means to serve, in order
-    visits: list[_Visit] = field(default_factory=list)
-    loaded_at: float = 0.0  # when loading ends and the van may leave
-    scan_at: float = 0.0
-    broken_at: float | None = None
-    paused_at: float | None = None  # when the long unplanned stop begins
-    home_at: float | None = None  # shift_end at the depot
-    reroutes: int = 0
-
-    @property
-    def start(self) -> float:
-        return self.legs[0].start
-
-    @property
-    def end(self) -> float:
-        return self.legs[-1].end
-
-
 class FleetSimulator:
     """A deterministic simulated day for a ``DemoDay``'s fleet.
 
@@ -211,13 +95,17 @@ class FleetSimulator:
         self._stops = {s.id: s for s in day.stops}
         self._paused: set[str] = set()  # the unplanned stop happens once
         self._outcomes: dict[str, tuple[FailureReason | None, str]] = {}  # stop -> as drawn
-        self.disruptions = self._choose_disruptions()
+        self.disruptions = (
+            choose_disruptions([v.id for v in day.vehicles], self.config.seed, day_start)
+            if self.config.disruptions
+            else Disruptions()
+        )
         by_vehicle: dict[str, list[Stop]] = {v.id: [] for v in day.vehicles}
         for stop in day.stops:
             by_vehicle.setdefault(stop.vehicle_id, []).append(stop)
         interval = self.config.position_interval_s
-        self._vans: list[_VanDay] = []
-        self._by_id: dict[str, _VanDay] = {}
+        self._vans: list[VanDay] = []
+        self._by_id: dict[str, VanDay] = {}
         for index, vehicle in enumerate(day.vehicles):
             van = self._lay_out(vehicle, sorted(by_vehicle[vehicle.id], key=lambda s: s.sequence))
             van.phase = (index * 0.618034 % 1.0) * interval
@@ -294,7 +182,7 @@ class FleetSimulator:
         return [self._status(v.vehicle.id, False, t) for v in self._vans if v.start <= t < v.end]
 
     def _position(
-        self, vid: str, van: _VanDay, ts: float, lat: float, lon: float, speed: float, hdg: float
+        self, vid: str, van: VanDay, ts: float, lat: float, lon: float, speed: float, hdg: float
     ) -> bytes:
         # Deterministic GPS noise from (seed, van, sample): independent of how time is chunked.
         n1 = _noise(self.config.seed, vid, van.samples, 1)
@@ -311,41 +199,25 @@ class FleetSimulator:
 
     # --- laying out a van's day ------------------------------------------------------
 
-    def _choose_disruptions(self) -> Disruptions:
-        vans = [v.id for v in self.day.vehicles]
-        if not self.config.disruptions or len(vans) < 3:
-            return Disruptions()
-        rng = random.Random(f"disruptions-{self.config.seed}")
-        jam, breakdown, unplanned = rng.sample(vans, 3)
-        d0 = self.day_start
-        return Disruptions(
-            jam_vehicle=jam,
-            jam_start=d0 + rng.uniform(10.0, 11.0) * 3600,
-            breakdown_vehicle=breakdown,
-            breakdown_at=d0 + rng.uniform(11.0, 12.5) * 3600,
-            unplanned_vehicle=unplanned,
-            unplanned_after=d0 + rng.uniform(12.0, 13.5) * 3600,
-        )
-
-    def _lay_out(self, vehicle: Vehicle, stops: list[Stop]) -> _VanDay:
+    def _lay_out(self, vehicle: Vehicle, stops: list[Stop]) -> VanDay:
         rng = random.Random(f"{self.config.seed}-{vehicle.id}")
-        van = _VanDay(vehicle)
+        van = VanDay(vehicle)
         depot: Point = (self.day.depot.lat, self.day.depot.lon)
         t = self.day_start + vehicle.shift_start_s
         van.messages.append(self._status(vehicle.id, True, t))
         self._event(van, t, "shift_start", depot)
         van.scan_at, van.loaded_at = t + SCAN_AFTER_S, t + LOADING_S
         self._scan(van, stops)
-        van.legs.append(_dwell(depot, t, t + LOADING_S))
+        van.legs.append(dwell(depot, t, t + LOADING_S))
         self._lay_stops(van, rng, stops, t + LOADING_S, depot)
         return van
 
-    def _scan(self, van: _VanDay, stops: Sequence[Stop]) -> None:
+    def _scan(self, van: VanDay, stops: Sequence[Stop]) -> None:
         depot: Point = (self.day.depot.lat, self.day.depot.lon)
         parcels = [p.id for s in stops for p in self._orders[s.order_id].parcels]
         self._event(van, van.scan_at, "scan", depot, parcel_ids=parcels)
 
-    def _event(self, van: _VanDay, ts: float, kind: str, where: Point, **extra: Any) -> None:
+    def _event(self, van: VanDay, ts: float, kind: str, where: Point, **extra: Any) -> None:
         vid = van.vehicle.id
         event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vid}-{next(van.counter)}"
         body = {"event_id": event_id, "ts": round(ts, 3), "type": kind, **extra}
@@ -354,7 +226,7 @@ class FleetSimulator:
         van.messages.append(SimMessage(ts, topic, payload(EVENT, body), EVENT.qos, EVENT.retained))
 
     def _lay_stops(
-        self, van: _VanDay, rng: random.Random, stops: Sequence[Stop], t: float, here: Point
+        self, van: VanDay, rng: random.Random, stops: Sequence[Stop], t: float, here: Point
     ) -> None:
         """Lay out the day from ``here`` at ``t``: the stops in order, then home."""
         vehicle = van.vehicle
@@ -374,11 +246,11 @@ class FleetSimulator:
             stop, order, here = stops[visit.stop - 1], orders[visit.stop - 1], places[visit.stop]
             ids = {"stop_id": stop.id, "order_id": order.id}
             self._event(van, visit.arrival, "arrived", here, **ids)
-            van.legs.append(_dwell(here, visit.arrival, visit.departure))
+            van.legs.append(dwell(here, visit.arrival, visit.departure))
             self._outcome(rng, van, order, stop, visit.departure, here)
             self._event(van, visit.departure, "departed", here, **ids)
             van.visits.append(
-                _Visit(
+                VanVisit(
                     stop.id, visit.arrival, visit.departure, here, len(van.legs), len(van.messages)
                 )
             )
@@ -388,7 +260,7 @@ class FleetSimulator:
             # Stays put, online, until well after its shift should have ended.
             last = van.legs[-1]
             end = max(self.day_start + vehicle.shift_end_s, last.end + 2 * 3600)
-            van.legs.append(_dwell(last.at(last.end)[0], last.end, end))
+            van.legs.append(dwell(last.at(last.end)[0], last.end, end))
         else:
             back = self._drive(van, rng, here, depot, t)
             t = back if back is not None else t
@@ -432,7 +304,7 @@ class FleetSimulator:
             legs, t, here = 1, van.loaded_at, depot
             rescan = at < van.scan_at
             messages = 2 if rescan else 3  # online status, shift_start, then the scan
-        cut: _Leg | None = None
+        cut: Leg | None = None
         if at > t:  # on the road since the last stop (or the depot): stop the drive there
             c = at
             if van.paused_at is not None and van.paused_at <= at < van.paused_at + UNPLANNED_STOP_S:
@@ -472,7 +344,7 @@ class FleetSimulator:
     def _outcome(
         self,
         rng: random.Random,
-        van: _VanDay,
+        van: VanDay,
         order: Order,
         stop: Stop,
         t: float,
@@ -497,14 +369,14 @@ class FleetSimulator:
 
     def _drive(
         self,
-        van: _VanDay,
+        van: VanDay,
         rng: random.Random,
         a: Point,
         b: Point,
         t: float,
     ) -> float | None:
         """Add the drive from a to b starting at t; the arrival time, or None if broken down."""
-        points = _path(rng, a, b, self.config.road.circuity)
+        points = street_path(rng, a, b, self.config.road.circuity)
         cum = [0.0]
         for p, q in itertools.pairwise(points):
             cum.append(cum[-1] + haversine_m(p[0], p[1], q[0], q[1]))
@@ -537,7 +409,7 @@ class FleetSimulator:
                 t, done = t + step, done + step * mps
                 times.append(t)
                 dists.append(done)
-                leg = _Leg(points, cum, times, dists)
+                leg = Leg(points, cum, times, dists)
                 van.legs.append(leg)
                 van.broken_at = t
                 self._event(van, t, "breakdown", leg.at(t)[0])
@@ -554,7 +426,7 @@ class FleetSimulator:
                 dists.append(done)
                 t += UNPLANNED_STOP_S
                 pause_at = None
-        van.legs.append(_Leg(points, cum, times, dists))
+        van.legs.append(Leg(points, cum, times, dists))
         return t
 
     def _status(self, vehicle_id: str, online: bool, ts: float) -> SimMessage:
@@ -563,72 +435,7 @@ class FleetSimulator:
         return SimMessage(ts, topic, body, STATUS.qos, STATUS.retained)
 
 
-def _path(rng: random.Random, a: Point, b: Point, circuity: float) -> list[Point]:
-    """A street-like path: via a corner (like a street grid), with small lateral wiggles."""
-    straight = haversine_m(a[0], a[1], b[0], b[1])
-    if straight < 1.0:
-        return [a, b]
-    # A partial corner keeps the path about ``circuity`` times the straight line.
-    bend = min(1.0, max(0.0, (circuity - 1.0) / 0.41))
-    corner = (a[0], b[1]) if rng.random() < 0.5 else (b[0], a[1])
-    mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-    via = (mid[0] + bend * (corner[0] - mid[0]), mid[1] + bend * (corner[1] - mid[1]))
-    points = [a]
-    for start, end in ((a, via), (via, b)):
-        for k in (1, 2):
-            f = k / 3
-            wiggle = rng.uniform(-1, 1) * min(60.0, straight * 0.03) / 111_320
-            lat = start[0] + f * (end[0] - start[0]) + wiggle
-            lon = start[1] + f * (end[1] - start[1]) - wiggle
-            points.append((lat, lon))
-        points.append(end)
-    return points
-
-
-def _heading(a: Point, b: Point) -> float:
-    dy = b[0] - a[0]
-    dx = (b[1] - a[1]) * math.cos(math.radians(a[0]))
-    if dx == 0 and dy == 0:
-        return 0.0
-    return math.degrees(math.atan2(dx, dy)) % 360.0
-
-
 def _noise(seed: int, vid: str, sample: int, channel: int) -> float:
     """A repeatable number in [-1, 1] for (seed, van, sample, channel)."""
     x = math.sin((seed * 7919 + sum(map(ord, vid)) * 104729 + sample * 31 + channel) * 12.9898)
     return (x * 43758.5453 % 1.0) * 2 - 1
-
-
-# --- the real-time driver --------------------------------------------------------------
-
-
-class Publisher(Protocol):
-    """What the driver needs of an MQTT connection (MqttPublisher fits)."""
-
-    def publish(self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False) -> None:
-        """Send one message."""
-        ...
-
-
-def run_realtime(
-    simulator: FleetSimulator,
-    publish: Publisher,
-    clock: Clock,
-    stop: threading.Event,
-    tick_s: float = 0.1,
-) -> int:
-    """Play the day against ``clock`` (a ScaledClock for speedup) until done or ``stop``.
-
-    Returns how many messages were published; on ``stop`` the vans on shift say offline.
-    """
-    sent = 0
-    while not stop.is_set() and not simulator.finished:
-        for message in simulator.simulate_until(min(clock.now(), simulator.end_time)):
-            publish.publish(message.topic, message.payload, message.qos, message.retain)
-            sent += 1
-        stop.wait(tick_s)
-    if stop.is_set():
-        for message in simulator.goodbye(simulator.now):
-            publish.publish(message.topic, message.payload, message.qos, message.retain)
-            sent += 1
-    return sent

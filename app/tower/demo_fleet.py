@@ -17,7 +17,8 @@ from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.telemetry_repository import clear_telemetry_between, latest_fix_time
 from app.telemetry.mqtt_client import MqttPublisher, endpoint_from_settings
-from app.telemetry.simulator import FleetSimulator, SimulatorConfig, run_realtime
+from app.telemetry.realtime import run_realtime
+from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.operating_day import OperatingDay
 
 log = logging.getLogger(__name__)

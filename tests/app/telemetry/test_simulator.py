@@ -17,7 +17,9 @@ from app.domain.model import ExecutionEvent, FailureReason, TelemetryFix
 from app.foundation.clock import ManualClock
 from app.telemetry.mailbox import TelemetryMailbox
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
-from app.telemetry.simulator import FleetSimulator, SimMessage, SimulatorConfig, run_realtime
+from app.telemetry.realtime import run_realtime
+from app.telemetry.simulator import FleetSimulator, SimulatorConfig
+from app.telemetry.van_day import SimMessage
 
 DAY0 = 1_760_047_200.0  # a local midnight, Europe/Paris summer time
 CONFIG = SimulatorConfig(position_interval_s=30.0, seed=3)
