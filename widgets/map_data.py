@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.domain.model import (
@@ -273,19 +273,7 @@ def scene_from_core(
 def vehicle_marker(v: VehicleView, depot: Depot, now: float) -> VehicleMarker:
     """One vehicle marker from its panel row; a vehicle never seen yet waits at its depot."""
     del now  # the page works out "N s ago" from the batch's clock
-    return VehicleMarker(
-        id=v.id,
-        lat=depot.lat if v.lat is None else v.lat,
-        lon=depot.lon if v.lon is None else v.lon,
-        state=MAP_STATES.get(v.state, MOVING),
-        heading_deg=v.heading_deg,
-        speed_kmh=v.speed_kmh,
-        last_seen=v.last_seen,
-        label=v.id,
-        plate=v.plate,
-        driver=v.driver,
-        next_stop=v.next_stop,
-    )
+    return replace(live_marker(v, depot), label=v.id, plate=v.plate, driver=v.driver)
 
 
 def live_marker(v: VehicleView, depot: Depot) -> VehicleMarker:

@@ -75,23 +75,16 @@ class _VanState:
     emitted: set[tuple[str, EventType]] = field(default_factory=set)
 
 
+@dataclass(eq=False)
 class ArrivalInference:
     """Watches each van's fixes against its next stops and infers arrivals and departures."""
 
-    def __init__(
-        self,
-        radius_m: float = RuleThresholds.arrival_radius_m,
-        dwell_s: float = RuleThresholds.arrival_dwell_s,
-        exit_margin_m: float = 50.0,
-        max_accuracy_m: float = 150.0,
-        lookahead: int = 3,
-    ) -> None:
-        self.radius_m = radius_m
-        self.dwell_s = dwell_s
-        self.exit_margin_m = exit_margin_m
-        self.max_accuracy_m = max_accuracy_m
-        self.lookahead = lookahead
-        self._vans: dict[str, _VanState] = {}
+    radius_m: float = RuleThresholds.arrival_radius_m
+    dwell_s: float = RuleThresholds.arrival_dwell_s
+    exit_margin_m: float = 50.0
+    max_accuracy_m: float = 150.0
+    lookahead: int = 3
+    _vans: dict[str, _VanState] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_thresholds(cls, thresholds: RuleThresholds) -> ArrivalInference:

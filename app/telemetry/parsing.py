@@ -17,7 +17,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from app.domain.model import (
     DeviceStatus,
@@ -28,6 +29,8 @@ from app.domain.model import (
     TelemetryFix,
 )
 from app.telemetry.contract import EVENT, INBOUND, OUTBOUND, POSITION, STATUS
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE_S = 300.0
@@ -240,22 +243,9 @@ def _native_event(vehicle_id: str, body: dict[str, Any], now: float) -> Executio
     if len(event_id) > 100:
         raise _Reject(BAD_EVENT, "event_id: longer than 100 characters")
     ts = parse_timestamp(_required(body, "ts"), now)
-    raw_type = _required(body, "type")
-    if not isinstance(raw_type, str):
-        raise _Reject(WRONG_TYPE, "type: expected text")
-    try:
-        event_type = EventType(raw_type)
-    except ValueError:
-        raise _Reject(BAD_EVENT, f"type: unknown event type {raw_type[:40]!r}") from None
-    reason: FailureReason | None = None
+    event_type = _choice(_required(body, "type"), EventType, "type", "event type")
     raw_reason = body.get("reason")
-    if raw_reason is not None:
-        if not isinstance(raw_reason, str):
-            raise _Reject(WRONG_TYPE, "reason: expected text")
-        try:
-            reason = FailureReason(raw_reason)
-        except ValueError:
-            raise _Reject(BAD_EVENT, f"reason: unknown reason {raw_reason[:40]!r}") from None
+    reason = None if raw_reason is None else _choice(raw_reason, FailureReason, "reason")
     lat: float | None = None
     lon: float | None = None
     if body.get("lat") is not None or body.get("lon") is not None:
@@ -411,6 +401,16 @@ def _optional_text(body: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise _Reject(WRONG_TYPE, f"{name}: expected text")
     return value
+
+
+def _choice(value: Any, kind: type[_Choice], name: str, what: str | None = None) -> _Choice:
+    """One of ``kind``'s values, or a rejection naming the field and the ``what``."""
+    if not isinstance(value, str):
+        raise _Reject(WRONG_TYPE, f"{name}: expected text")
+    try:
+        return kind(value)
+    except ValueError:
+        raise _Reject(BAD_EVENT, f"{name}: unknown {what or name} {value[:40]!r}") from None
 
 
 def _parcel_ids(value: Any) -> tuple[str, ...]:
