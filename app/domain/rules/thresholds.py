@@ -24,6 +24,11 @@ _FROM_SETTINGS: dict[str, tuple[str, float]] = {
     "arrival_radius_m": ("arrival_radius_m", 1.0),
     "arrival_dwell_s": ("arrival_dwell_s", 1.0),
 }
+# The configurable thresholds default to the settings' own defaults (one owner of each).
+_DEFAULT = {
+    name: float(getattr(Thresholds(), key)) * factor
+    for key, (name, factor) in _FROM_SETTINGS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -31,21 +36,21 @@ class RuleThresholds:
     """Every threshold of every rule; see docs/exceptions.md for what each one does."""
 
     # Raise thresholds (configurable in the settings file).
-    late_grace_s: float = 0.0
-    stopped_s: float = 600.0
-    lost_signal_s: float = 120.0
-    off_route_m: float = 500.0
-    off_route_s: float = 120.0
+    late_grace_s: float = _DEFAULT["late_grace_s"]
+    stopped_s: float = _DEFAULT["stopped_s"]
+    lost_signal_s: float = _DEFAULT["lost_signal_s"]
+    off_route_m: float = _DEFAULT["off_route_m"]
+    off_route_s: float = _DEFAULT["off_route_s"]
     # Plans carry no road geometry: between two stops a van on a street grid strays from
     # the straight line by up to ~40% of the leg (via a corner). Off route is measured
     # beyond that corridor, capped so that long legs keep a useful check.
     street_slack: float = 0.4
     street_slack_max_m: float = 2000.0
-    late_start_s: float = 900.0
+    late_start_s: float = _DEFAULT["late_start_s"]
     # Arrivals: a parked van this close to a stop is at it (the inferred arrival, the
     # panel's and the map's "at stop"), once it has stayed there ``arrival_dwell_s``.
-    arrival_radius_m: float = 100.0
-    arrival_dwell_s: float = 60.0
+    arrival_radius_m: float = _DEFAULT["arrival_radius_m"]
+    arrival_dwell_s: float = _DEFAULT["arrival_dwell_s"]
     # Places: "at a stop or the depot" and "still at the depot".
     away_radius_m: float = 150.0
     depot_radius_m: float = 150.0
