@@ -131,7 +131,11 @@ def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
 def _check_route(
     problem: RoutingProblem, van_index: int, route: list[int], starts: Sequence[int]
 ) -> tuple[int, int, list[str]]:
-    """Distance and lateness of one van's route, and what is wrong with it."""
+    """Distance and lateness of one van's route, and what is wrong with it.
+
+    It walks the route on its own, not with app.domain.schedule's walk: a checker that
+    shared the planner's code would agree with the planner's mistakes.
+    """
     van, m, nodes = problem.vans[van_index], problem.matrices, problem.nodes
     soft = problem.late_cost_per_s > 0
     problems: list[str] = []
