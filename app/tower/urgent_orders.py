@@ -10,7 +10,6 @@ fit. Options that cannot make the window or the load are still listed, with why.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from app.domain.execution import ExecutionTracker
 from app.domain.geo import haversine_m
 from app.domain.model import Depot, TelemetryFix, Vehicle
-from app.domain.schedule import walk
 from app.planning.matrix import MatrixProvider
 from app.tower.replanning import LATE_COST_PER_S
 
@@ -126,22 +124,23 @@ def _best_option(
     start = max(now, day_start + vehicle.shift_start_s)
 
     def run(route: list[int]) -> _Outcome:
-        visits = list(
-            walk(
-                0,
-                start,
-                route,
-                lambda a, b, t: t + travel[a][b],
-                lambda node: (windows[node],),
-                service.__getitem__,
-            )
-        )
-        # Late at the van's own stops; the urgent customer (node 2) is judged by its ETA.
-        late = sum(max(0.0, v.arrival - windows[v.stop][1]) for v in visits if v.stop != 2)
-        eta = next((v.arrival for v in visits if v.stop == 2), None)
-        end = (visits[-1].departure if visits else start) + travel[route[-1] if route else 0][1]
-        metres = sum((distance[a][b] for a, b in itertools.pairwise([0, *route, 1])), 0.0)
-        return _Outcome(metres, late, end, eta)
+        # The schedule walk (app.domain.schedule.walk) inlined, with one window per stop
+        # (max(t, opens) is service_start then): ranking walks every insertion place of
+        # every van, and the generic walk made it 4-5 times slower (418 -> 1,919 ms median).
+        t, at, metres, late, eta = start, 0, 0.0, 0.0, None
+        for node in route:
+            t += travel[at][node]
+            metres += distance[at][node]
+            opens, closes = windows[node]
+            if node == 2:
+                eta = t
+            elif t > closes:
+                late += t - closes
+            t = max(t, opens) + service[node]
+            at = node
+        t += travel[at][1]
+        metres += distance[at][1]
+        return _Outcome(metres, late, t, eta)
 
     stops = list(range(3, 3 + len(orders)))
     base = run(stops)
