@@ -28,6 +28,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.events import Event
 from app.foundation.settings import BrokerSettings
+from app.telemetry.contract import STATUS
 from app.telemetry.mailbox import TelemetryMailbox
 from app.telemetry.parsing import (
     WRONG_TYPE,
@@ -371,8 +372,14 @@ class MqttPublisher:
         self._client.on_publish = self._on_publish
         self._started = False
 
-    def will(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = True) -> None:
-        """Set the last will (before ``connect``)."""
+    def will(
+        self,
+        topic: str,
+        payload: bytes | str,
+        qos: int = STATUS.qos,
+        retain: bool = STATUS.retained,
+    ) -> None:
+        """Set the last will (before ``connect``): a device's offline status by default."""
         self._client.will_set(topic, payload, qos=qos, retain=retain)
 
     def connect(self, timeout: float = 10.0) -> None:
