@@ -1,9 +1,10 @@
 """What a van is doing now, from its last fix: one classifier for the panel and the map.
 
 The thresholds are the rules' own (app.domain.rules.thresholds): a van is parked below
-``parked_speed_kmh`` (GPS jitter moves a parked van) and at a place within
-``arrival_radius_m`` of it, the radius arrivals are inferred with
-(app.domain.arrival_inference).
+``parked_speed_kmh`` (GPS jitter moves a parked van), at a stop within
+``arrival_radius_m`` of it (the radius arrivals are inferred with,
+app.domain.arrival_inference) and at the depot within ``depot_radius_m`` (the rules'
+"still at the depot").
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ def is_moving(fix: TelemetryFix, th: RuleThresholds) -> bool:
     return fix.speed_kmh is None or fix.speed_kmh >= th.parked_speed_kmh
 
 
-def is_at(fix: TelemetryFix, place: Point, th: RuleThresholds) -> bool:
-    """Whether the fix is at ``place``: within the arrival radius of it."""
-    return haversine_m(fix.lat, fix.lon, place[0], place[1]) <= th.arrival_radius_m
+def is_at(fix: TelemetryFix, place: Point, radius_m: float) -> bool:
+    """Whether the fix is within ``radius_m`` of ``place``."""
+    return haversine_m(fix.lat, fix.lon, place[0], place[1]) <= radius_m
 
 
 def van_state(
@@ -61,8 +62,8 @@ def van_state(
         return VanState.OFFLINE
     if is_moving(fix, th):
         return VanState.MOVING
-    if any(is_at(fix, stop, th) for stop in open_stops):
+    if any(is_at(fix, stop, th.arrival_radius_m) for stop in open_stops):
         return VanState.AT_STOP
-    if depot is not None and is_at(fix, depot, th):
+    if depot is not None and is_at(fix, depot, th.depot_radius_m):
         return VanState.AT_DEPOT
     return VanState.STOPPED

@@ -26,7 +26,9 @@ def test_a_parked_van_within_the_arrival_radius_is_at_its_stop() -> None:
 
 
 def test_a_parked_van_at_the_depot_and_one_under_way() -> None:
-    assert state(fix(*DEPOT)) is VanState.AT_DEPOT
+    inside = TH.depot_radius_m * 0.9 / 111_320  # wider than a stop's: the rules' radius
+    assert TH.depot_radius_m > TH.arrival_radius_m
+    assert state(fix(DEPOT[0] + inside, DEPOT[1])) is VanState.AT_DEPOT
     assert state(fix(*STOP, speed=TH.parked_speed_kmh)) is VanState.MOVING
     assert state(fix(*STOP, speed=None)) is VanState.MOVING  # no speed: not known parked
 
