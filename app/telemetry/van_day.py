@@ -42,10 +42,12 @@ class Leg:
 
     @property
     def start(self) -> float:
+        """When the leg begins."""
         return self.times[0]
 
     @property
     def end(self) -> float:
+        """When the leg ends."""
         return self.times[-1]
 
     def at(self, t: float) -> tuple[Point, float, float]:
@@ -87,6 +89,7 @@ class Leg:
 
 
 def dwell(point: Point, start: float, end: float) -> Leg:
+    """A leg spent standing at ``point`` (loading, serving a stop, broken down)."""
     return Leg([point], [0.0], [start, end], [0.0, 0.0])
 
 
@@ -126,10 +129,12 @@ class VanDay:
 
     @property
     def start(self) -> float:
+        """When the van starts reporting (its shift start)."""
         return self.legs[0].start
 
     @property
     def end(self) -> float:
+        """When the van stops reporting."""
         return self.legs[-1].end
 
 
