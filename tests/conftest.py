@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QtWebEngine refuses to start as root without this (the whole pytest run would die).
@@ -11,3 +15,14 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox"
 # Tests never read the developer's own configuration through the environment.
 for _name in [n for n in os.environ if n.startswith("TOWER_")]:
     del os.environ[_name]
+# Nor the developer's files: the default database, QSettings, keyring and Qt's caches all
+# live under these folders, so a test (or a CLI it starts) that forgets to point them at
+# its own tmp_path still stays inside this run's throwaway home.
+_HOME = tempfile.mkdtemp(prefix="tower-tests-")
+for _name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    os.environ[_name] = os.path.join(_HOME, _name.removeprefix("XDG_").lower())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's throwaway home."""
+    shutil.rmtree(_HOME, ignore_errors=True)

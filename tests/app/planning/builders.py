@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import threading
 import time
@@ -12,7 +13,17 @@ from app.planning.checker import check_plan
 from app.planning.problem import Matrices, Node, PlanResult, RoutingProblem, Van
 from app.planning.runner import SolveHandle
 
-SOLOMON = Path(__file__).resolve().parents[4] / "shared" / "data" / "solomon"
+# The few Solomon instances the tests use, shipped with them (tests/data/README.md).
+SOLOMON = Path(__file__).resolve().parents[2] / "data" / "solomon"
+
+
+def best_known_distance(instance: str) -> float:
+    """The distance-only best-known solution of a shipped Solomon instance (bks.csv)."""
+    with (SOLOMON / "bks.csv").open(newline="", encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            if row["instance"] == instance:
+                return float(row["bks_distance_only_distance"])
+    raise KeyError(instance)
 
 
 def plane(nodes: Sequence[Node]) -> Matrices:
