@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 
 import pytest
+
+from tests.postgres import NoServer, private_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QtWebEngine refuses to start as root without this (the whole pytest run would die).
@@ -26,3 +29,17 @@ for _name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_H
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the run's throwaway home."""
     shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The SQLAlchemy URL of this run's own PostgreSQL database, dropped at the end.
+
+    Created on first use only (SQLite-only runs start nothing); skipped, with the reason in
+    the summary, where no server is reachable and none can be started (tests/postgres.py).
+    """
+    try:
+        with private_database() as url:
+            yield url
+    except NoServer as exc:
+        pytest.skip(f"PostgreSQL: {exc}")
