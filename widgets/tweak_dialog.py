@@ -84,7 +84,7 @@ class TweakDialog(QDialog):
             ("Alt+Up", lambda: self.shift_selected(-1)),
             ("Alt+Down", lambda: self.shift_selected(1)),
         ):
-            QShortcut(QKeySequence(keys), self, activated=action)
+            QShortcut(QKeySequence(keys), self).activated.connect(action)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.Ok, self

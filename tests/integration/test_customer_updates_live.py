@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from app.storage.orm import CustomerUpdateRow
 from tests.integration.conftest import wait_until
@@ -22,7 +23,7 @@ class Subscriber:
         self.received: list[tuple[float, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._ready = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="notifier")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="notifier")
         self.client.on_subscribe = lambda *a: self._ready.set()
         self.client.on_message = self._on_message
         host, port = road.tower.feed.broker_address

@@ -156,7 +156,7 @@ def test_three_formats_arrive_normalised(
         dumps({"event_id": "ev-1", "ts": now, "type": "delivered", "stop_id": "S-1"}),
         qos=1,
     )
-    assert tower.wait_for(lambda: len(tower.fleet.latest_fixes()) == 3 and tower.events)
+    assert tower.wait_for(lambda: len(tower.fleet.latest_fixes()) == 3 and bool(tower.events))
     latest = tower.fleet.latest_fixes()
     assert latest["V01"] == TelemetryFix("V01", now - 3, 45.75, 4.85, 30.0, 90.0)
     assert (latest["V02"].lat, latest["V02"].speed_kmh, latest["V02"].source) == (
@@ -253,7 +253,12 @@ def test_the_client_reconnects_after_a_broker_restart(
 ) -> None:
     tower = make_tower(mosquitto.port)
     reconnected = threading.Event()
-    tower.client.state_changed.connect(lambda s: s == "connected" and reconnected.set())
+
+    def on_state(state: str) -> None:
+        if state == "connected":
+            reconnected.set()
+
+    tower.client.state_changed.connect(on_state)
     mosquitto.stop()
     assert wait_until(lambda: tower.client.state == "reconnecting", timeout=10)
     mosquitto.start()

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.app.tower.test_replanning import wait_for_proposal
 from tests.integration.conftest import wait_until
@@ -21,7 +22,7 @@ class DriverApps:
         self.routes: dict[str, dict[str, Any]] = {}
         self.retained: dict[str, bool] = {}
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"drivers-{id(self)}")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"drivers-{id(self)}")
         self.client.on_message = self._on_message
         host, port = road.tower.feed.broker_address
         self.client.connect(host, port)

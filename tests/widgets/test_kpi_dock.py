@@ -19,6 +19,7 @@ from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 from pytestqt.qtbot import QtBot
 
+from app.domain.kpi_report import KpiQuery, KpiReport
 from app.domain.kpi_rows import day_bounds
 from app.foundation.clock import ManualClock
 from app.foundation.settings import DatabaseSettings, DepotSettings, Settings
@@ -26,6 +27,7 @@ from app.storage.database import connect
 from app.storage.history_repository import HistoryRepository
 from app.storage.history_seed import HistoryShape, seed_history
 from app.tower.kpi_service import KpiService
+from tests.widgets.cells import cell
 from widgets import report_command
 from widgets.daily_report import paint_report
 from widgets.kpi_charts import BarChart
@@ -59,7 +61,7 @@ def dock(qtbot: QtBot, database: str) -> KpiDock:
 
 
 def click_bar(qtbot: QtBot, chart: BarChart, key: str) -> QPoint:
-    point = chart.mapFromScene(chart.bar_scene_pos(key))
+    point: QPoint = chart.mapFromScene(chart.bar_scene_pos(key))  # pyqtgraph is untyped
     qtbot.mouseMove(chart.viewport(), point)
     qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point)
     return point
@@ -71,6 +73,7 @@ def test_tiles_show_todays_values_against_yesterday(dock: KpiDock) -> None:
     assert report.current.stops == 2 * 4 * 20
     on_time = dock.tiles.tiles["on_time_rate"]
     assert on_time.value.text().endswith("%")
+    assert report.current.on_time_rate is not None
     assert on_time.value.text() == f"{report.current.on_time_rate * 100:.1f} %"
     assert "prev." in on_time.trend.text() and on_time.trend.text()[0] in "▲▼="
     assert dock.tiles.tiles["failed_attempts"].value.text() == str(report.current.failed_attempts)
@@ -86,7 +89,7 @@ def test_hovering_and_clicking_a_bar_lists_its_stops(qtbot: QtBot, dock: KpiDock
         click_bar(qtbot, chart, reason)
     assert reason.replace("_", " ") in listed.args[0]
     assert dock.detail.rowCount() == dock.report.current.failed_by_reason[reason]  # type: ignore[union-attr]
-    assert dock.detail.item(0, 0).text().startswith("S-H2025-03-10")
+    assert cell(dock.detail, 0, 0).startswith("S-H2025-03-10")
 
 
 def test_clicking_a_rule_lists_its_exceptions(qtbot: QtBot, dock: KpiDock) -> None:
@@ -101,7 +104,7 @@ def test_clicking_a_driver_lists_the_stops_not_on_time(qtbot: QtBot, dock: KpiDo
     with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS):
         click_bar(qtbot, dock.driver_chart, driver)
     assert dock.detail.rowCount() > 0
-    assert {dock.detail.item(r, 4).text() for r in range(dock.detail.rowCount())} == {
+    assert {cell(dock.detail, r, 4) for r in range(dock.detail.rowCount())} == {
         dock.directory.name("driver", driver)
     }
 
@@ -137,7 +140,7 @@ def not_blank(image: QImage) -> bool:
 def test_the_pdf_daily_report_renders(dock: KpiDock, tmp_path: Path) -> None:
     path = tmp_path / "report.pdf"
     dock.export_pdf(path)
-    document = QPdfDocument(None)
+    document = QPdfDocument()
     assert document.load(str(path)) == QPdfDocument.Error.None_
     assert document.pageCount() == 2
     image = document.render(0, QSize(595, 842))
@@ -186,7 +189,7 @@ def test_the_report_command_parses_its_options() -> None:
 
 def first_page(path: Path, png: Path) -> QImage:
     """Page 1 of the PDF at ``path`` rendered by QtPdf (no system package needed)."""
-    document = QPdfDocument(None)
+    document = QPdfDocument()
     assert document.load(str(path)) == QPdfDocument.Error.None_
     assert document.pageCount() == 2
     document.render(0, QSize(595, 842)).save(str(png))
@@ -238,12 +241,19 @@ def test_a_refresh_does_not_stall_the_window(qtbot: QtBot, dock: KpiDock) -> Non
     assert len(arrived) == 1
 
 
-def test_a_dock_behind_another_tab_refreshes_when_it_is_shown(qtbot: QtBot, database: str) -> None:
+def test_a_dock_behind_another_tab_refreshes_when_it_is_shown(
+    qtbot: QtBot, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = datetime(2025, 3, 10, 15, tzinfo=ZoneInfo("UTC")).timestamp()
     service = KpiService(HistoryRepository(connect(database)), ManualClock(now), "UTC")
-    reports: list[object] = []
+    reports: list[KpiQuery] = []
     report = service.report
-    service.report = lambda query: reports.append(query) or report(query)  # type: ignore[method-assign]
+
+    def counted(query: KpiQuery) -> KpiReport:
+        reports.append(query)
+        return report(query)
+
+    monkeypatch.setattr(service, "report", counted)
     window = QMainWindow()
     qtbot.addWidget(window)
     kpis = KpiDock(service, refresh_s=3600)

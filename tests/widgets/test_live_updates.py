@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from app.storage.telemetry_repository import fleet_report
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
 from app.tower.control_tower import ControlTower
+from tests.widgets.cells import cell
 from widgets.main_window import MainWindow
 
 
@@ -143,9 +144,9 @@ def test_a_malformed_payload_is_counted_in_the_status_bar(
     qtbot.waitUntil(lambda: bool(demo_tower.feed.fleet.unknown_devices), timeout=10_000)
     dialog = window.show_telemetry()
     qtbot.addWidget(dialog)
-    assert dialog.rejections.item(0, 0).text() == "bad_json"
-    assert dialog.rejections.item(0, 1).text() == "1"
-    assert dialog.unknown.item(0, 0).text() == "bob/phone"
+    assert cell(dialog.rejections, 0, 0) == "bad_json"
+    assert cell(dialog.rejections, 0, 1) == "1"
+    assert cell(dialog.unknown, 0, 0) == "bob/phone"
     publisher.close()
 
 
@@ -181,7 +182,8 @@ def test_a_breakdown_shows_in_the_dock_on_the_map_and_in_the_status_bar(
     assert row is not None
     with qtbot.waitSignal(dock.exception_selected, timeout=5_000) as selected:
         dock.table.clicked.emit(dock.table.model().index(row, 0))
-    assert demo_tower.operations.book.get(selected.args[0]).vehicle_id == "V09"
+    record = demo_tower.operations.book.get(selected.args[0])
+    assert record is not None and record.vehicle_id == "V09"
     publisher.close()
 
 

@@ -11,6 +11,7 @@ from app.domain.eta import EtaPredictor
 from app.domain.model import EventType, ProofOfDelivery, TelemetryFix
 from app.domain.order_search import OrderIndex, order_answer
 from tests.app.domain.day import T0, ev, small_day
+from tests.widgets.cells import top_item
 from widgets.order_search import OrderSearchDock
 
 
@@ -44,11 +45,9 @@ def test_typing_a_name_lists_the_hits_and_shows_the_first(qtbot: QtBot) -> None:
     assert dock.labels["status"].text() == "delivered"
     assert dock.labels["pod"].text() == "photo: p-1"
     assert dock.labels["vehicle"].text() == "V1"
-    events = [
-        dock.timeline.topLevelItem(i).text(1) for i in range(dock.timeline.topLevelItemCount())
-    ]
+    events = [top_item(dock.timeline, i).text(1) for i in range(dock.timeline.topLevelItemCount())]
     assert events == ["scan", "departed", "arrived", "delivered", "departed"]
-    assert dock.timeline.topLevelItem(3).text(4) == "photo p-1"
+    assert top_item(dock.timeline, 3).text(4) == "photo p-1"
 
 
 def test_an_open_order_shows_a_live_eta_and_can_be_located(qtbot: QtBot) -> None:

@@ -11,6 +11,7 @@ from unittest.mock import patch
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTime
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget
 from pytestqt.qtbot import QtBot
 
@@ -27,6 +28,7 @@ from tests.app.tower.test_replanning import (
     break_down_among_neighbours,
     on_the_road,
 )
+from tests.widgets.cells import cell
 from tests.widgets.test_main_window import js, open_window
 from widgets.main_window import MainWindow
 from widgets.tweak_dialog import STOP_ROLE, UNSERVED, TweakDialog
@@ -206,6 +208,21 @@ def test_the_tweak_dialog_moves_locks_and_drops_stops(qtbot: QtBot) -> None:
     assert dialog.route(UNSERVED) == ["S-4"]
 
 
+def test_the_tweak_dialog_keys_move_and_lock_the_selected_stop(qtbot: QtBot) -> None:
+    dialog = TweakDialog(7, {"V1": ("S-1", "S-2", "S-3")}, (), {})
+    qtbot.addWidget(dialog)
+    with qtbot.waitActive(dialog):  # a shortcut fires in the active window only
+        dialog.show()
+        dialog.activateWindow()
+    stops = dialog.lists["V1"]
+    dialog.select("S-3")
+    stops.setFocus()
+    QTest.keyClick(stops, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert dialog.route("V1") == ["S-1", "S-3", "S-2"]
+    QTest.keyClick(stops, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.tweak().locks == {"S-3": LockKind.POSITION}
+
+
 def drop_above(target: QListWidget, row: int, data: QMimeData) -> None:
     """What the view receives when a drag is released just above item ``row``."""
     rect = target.visualItemRect(target.item(row))
@@ -244,12 +261,12 @@ def test_the_urgent_order_dialog_ranks_every_van(
         dialog.rank_button.click()
         vans = len(tower.snapshot.vehicles)
         assert dialog.table.rowCount() == vans
-        able = [dialog.table.item(r, 1).text() for r in range(vans)].count("yes")
+        able = [cell(dialog.table, r, 1) for r in range(vans)].count("yes")
         assert able > 0 and dialog.summary.text().startswith(f"{able} of {vans} vans")
-        assert "loads it before leaving" in dialog.table.item(0, 6).text()  # all at the depot
+        assert "loads it before leaving" in cell(dialog.table, 0, 6)  # all at the depot
         dialog.weight.setValue(10_000)
         dialog.rank_button.click()
         assert "No van can take it" in dialog.summary.text()
-        assert dialog.table.item(0, 6).text() == "not enough room on board"
+        assert cell(dialog.table, 0, 6) == "not enough room on board"
     finally:
         tower.stop()

@@ -6,6 +6,7 @@ from unittest.mock import patch
 from pytestqt.qtbot import QtBot
 
 from app.domain.plan_diff import DayFigures, PlannedStop, diff_plans
+from tests.widgets.cells import child
 from widgets.proposals_dock import ProposalsDock, ProposalView
 
 H = 3600.0
@@ -34,10 +35,10 @@ def texts(dock: ProposalsDock) -> list[str]:
     out = []
     root = dock.diff_tree.invisibleRootItem()
     for i in range(root.childCount()):
-        top = root.child(i)
+        top = child(root, i)
         out.append(top.text(0))
         out.extend(
-            " | ".join(top.child(j).text(c) for c in range(4)) for j in range(top.childCount())
+            " | ".join(child(top, j).text(c) for c in range(4)) for j in range(top.childCount())
         )
     return out
 

@@ -66,7 +66,7 @@ class FakeOsrm(BaseHTTPRequestHandler):
         if parts[1:4] != ["table", "v1", "driving"]:
             self.answer(400, {"code": "InvalidUrl", "message": "bad path"})
             return
-        coords = [tuple(float(v) for v in c.split(",")) for c in parts[4].split(";")]
+        coords = [(float(c.split(",")[0]), float(c.split(",")[1])) for c in parts[4].split(";")]
         params = urllib.parse.parse_qs(query)
         pick = {
             key: [int(v) for v in params[key][0].split(";")] if key in params else None

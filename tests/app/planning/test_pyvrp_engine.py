@@ -146,15 +146,15 @@ def locked(kind: str) -> RoutingProblem:
     """A small problem with one feature PyVRP's model lacks."""
     nodes = [depot(), stop("a", 10), stop("b", 20)]
     van = Van("v", 0, 0, capacity_weight=10, initial_route=(1, 2))
-    extra: dict[str, object] = {
+    extras: dict[str, dict[str, object]] = {
         "vehicle lock": {"vehicle_locks": (VehicleLock(1, 0),)},
         "position lock": {"position_locks": (PositionLock(1, 0, 0),)},
         "pairs": {"pairs": (PickupDelivery(1, 2),)},
         "reassign cost": {"reassign_cost": 10},
         "resequence only": {"resequence_only": True},
         "soft windows": {"late_cost_per_s": 1},
-    }[kind]
-    return problem_of(nodes, [van], **extra)  # type: ignore[arg-type]
+    }
+    return problem_of(nodes, [van], **extras[kind])
 
 
 KINDS = [

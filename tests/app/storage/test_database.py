@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import inspect
 
 from app.domain.demo import build_demo_day
+from app.domain.live_fleet import RejectionTally, UnknownDeviceSighting
 from app.domain.model import EventType, ExecutionEvent, FailureReason, TelemetryFix
 from app.storage.database import connect
 from app.storage.fleet_repository import (
@@ -13,8 +14,6 @@ from app.storage.fleet_repository import (
     seed_demo_orders,
 )
 from app.storage.telemetry_repository import (
-    RejectionTally,
-    UnknownDeviceSighting,
     fleet_report,
     latest_fixes,
     store_telemetry,

@@ -31,7 +31,7 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's __init__ is unannotated
         self.passwords: dict[tuple[str, str], str] = {}
         self.asked: list[tuple[str, str]] = []
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.domain.model import EventType, ExecutionEvent, FailureReason, StopStatus, TelemetryFix
 from app.domain.plan_diff import AutoAcceptPolicy
@@ -160,12 +161,17 @@ def test_reject_records_the_reason(tower: ControlTower) -> None:
     assert entry["user"] == "bob" and entry["detail"]["reason"] == "driver knows a shortcut"
 
 
+def tick_until_idle(tower: ControlTower) -> None:
+    """Tick until the proposal desk has nothing in flight."""
+    while tower.proposals.busy:
+        tower.tick()
+
+
 def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) -> None:
     tower = make_tower(tmp_path, ReplanSettings(auto_request=True), hour=8.5)
     on_the_road(tower, "V06", delivered=1)
     tower.proposals.cancel()  # whatever the morning raised: start from a quiet desk
-    while tower.proposals.busy:
-        tower.tick()
+    tick_until_idle(tower)
     stop = tower.route_of("V06")[1]
     now = tower.clock.now()
     for kind in (EventType.ARRIVED, EventType.FAILED):
@@ -350,7 +356,11 @@ def test_a_finished_replan_does_not_wait_for_storage(tower: ControlTower) -> Non
     # The proposal's row queues behind the fix batches; the ticks go on meanwhile.
     on_the_road(tower, "V05", delivered=1)
     storage_free = threading.Event()
-    tower.feed.storage.submit(lambda _session: storage_free.wait(60))
+
+    def blocked(_session: Session) -> None:
+        storage_free.wait(60)
+
+    tower.feed.storage.submit(blocked)
     assert tower.proposals.request("V05", "dispatcher's request")
     deadline = time.monotonic() + 60
     while tower.proposals.solving and time.monotonic() < deadline:
