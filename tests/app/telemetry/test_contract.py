@@ -3,6 +3,7 @@
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "mqtt.md"
 NOW = 1_760_000_000.0
 TOPICS = TopicConfig()
 DIRECTORY = DeviceDirectory(vehicle_ids=frozenset({"V1"}))
-FULL = {
+FULL: dict[Channel, dict[str, Any]] = {
     POSITION: {
         "ts": NOW,
         "lat": 45.75,
