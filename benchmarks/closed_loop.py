@@ -138,7 +138,7 @@ def overtime(tower: ControlTower) -> tuple[float, list[str]]:
     hours = 0.0
     not_back = []
     for v in tower.snapshot.vehicles:
-        ended = tower.operations.tracker.vehicle_progress(v.id).shift_ended_at
+        ended = tower.live.tracker.vehicle_progress(v.id).shift_ended_at
         if ended is None:
             not_back.append(v.id)
             continue
@@ -213,9 +213,7 @@ def play(
                     handle(tower.tick(), t)
                 solve_s += time.perf_counter() - waited
         played = time.perf_counter() - started
-        on_time, delivered, failed, late, late_min = stop_figures(
-            tower.stops, tower.operations.tracker
-        )
+        on_time, delivered, failed, late, late_min = stop_figures(tower.stops, tower.live.tracker)
         hours, not_back = overtime(tower)
         figures = DayFigures(
             name=name,

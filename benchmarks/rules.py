@@ -5,7 +5,7 @@ share of the vans report a position (every ``--fix-every`` s each), some get a n
 (every ``--eta-every`` s each) and a few deliver or fail a stop. Some vans misbehave on
 purpose so every rule has work: off route, stopped away from stops, silent, parked with
 the tracker online, late ETAs, breakdowns. The feeding (apply_fixes, apply_eta,
-apply_event) and the evaluation are timed separately.
+note_event) and the evaluation are timed separately.
 
     .venv/bin/python benchmarks/rules.py [--vehicles 2000] [--stops 20] [--ticks 300]
 """
@@ -42,6 +42,7 @@ from app.domain.rules import (
     RuleEngine,
     RuleThresholds,
 )
+from app.domain.rules.fleet_state import EVENT_STATUS
 from app.domain.rules.geometry import M_PER_DEG, LocalFrame
 from app.domain.rules.tracking import DONE
 
@@ -152,9 +153,7 @@ def main() -> None:
         if van.mode == "parked":
             state.apply_status(DeviceStatus(van.vid, True, now - 1))
         if van.mode == "broken":
-            state.apply_event(
-                ExecutionEvent(f"bd-{van.vid}", van.vid, now - 1, EventType.BREAKDOWN)
-            )
+            state.note_event(ExecutionEvent(f"bd-{van.vid}", van.vid, now - 1, EventType.BREAKDOWN))
     setup_s = time.perf_counter() - started
 
     feed_ms: list[float] = []
@@ -219,8 +218,9 @@ def main() -> None:
         state.apply_fixes(fixes)
         for eta in etas:
             state.apply_eta(eta)
-        for event in events:
-            state.apply_event(event)
+        for event in events:  # as the live day hands them on: the note, then the status
+            state.note_event(event)
+            state.set_stop_status(event.stop_id or "", EVENT_STATUS[event.type])
         t1 = time.perf_counter()
         changes = engine.evaluate(now)
         t2 = time.perf_counter()

@@ -1,10 +1,12 @@
 """Re-plan proposals between the tower and the window: request, review, decide.
 
 A proposal arrives in a tick; the dock lists it with its diff, the map draws its routes
-dashed beside the current ones, and the dispatcher accepts (the new plan is stored,
-applied and published to the drivers), rejects it with a reason, or tweaks it (moves and
-locks stops, re-solves: the result is a new proposal that replaces it). A proposal
-accepted (by the dispatcher or the depot's policy) stays listed as such, and can be undone.
+dashed beside the current ones, and the dispatcher accepts (the new plan is live at once,
+and stored and published to the drivers behind), rejects it with a reason, or tweaks it
+(moves and locks stops, re-solves: the result is a new proposal that replaces it). A
+proposal accepted (by the dispatcher or the depot's policy) stays listed as such, and can
+be undone. Nothing here waits: the desk's ``decided`` event, in a later tick, says when a
+plan version is stored, and the window says so then.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ class ProposalReview(QObject):
     """Connects the proposals dock and the map to the tower's proposal desk.
 
     Signals:
-        plan_changed(): an accepted proposal changed the routes (redraw them).
+        plan_changed(): an accepted (or undone) proposal's plan version is stored and
+            live (redraw the routes).
     """
 
     plan_changed = Signal()
@@ -52,6 +55,8 @@ class ProposalReview(QObject):
         dock.tweak_requested.connect(self.tweak)
         dock.undo_requested.connect(self.undo)
         dock.proposal_selected.connect(self.show_on_map)
+        # Emitted in the tower's tick, on the GUI thread (the window's timer drives it).
+        tower.proposals.decided.connect(self._decided)
         self.tweak_dialog: TweakDialog | None = None
 
     def request(self, vehicle_id: str | None, *, resequence_only: bool = False) -> None:
@@ -94,7 +99,6 @@ class ProposalReview(QObject):
         self.dock.raise_()
         if record.status == "auto_accepted":
             self.status.showMessage(f"Proposal #{record.id} auto-accepted: {record.auto_reason}")
-            self.plan_changed.emit()
         else:
             self.status.showMessage(f"Proposal #{record.id} ready for review", 10_000)
 
@@ -126,7 +130,7 @@ class ProposalReview(QObject):
                 van = proposal.live.rescued_from[stop_id]
                 labels[sid] = f"Collect {stop_id}'s parcels from {van}"
                 continue
-            order = self.tower.orders[self.tower.stops[sid].order_id]
+            order = self.tower.order_at(sid)
             eta = proposal.arrivals.get(sid)
             when = time.strftime("%H:%M", time.localtime(eta)) if eta else "--:--"
             labels[sid] = f"{when} {sid} · {order.customer_name} · {order.address}"
@@ -166,7 +170,7 @@ class ProposalReview(QObject):
                     # A rescue: collect the parcels where the broken-down van stands.
                     points.append(live.rescue_site[live.rescued_from[stop_id[len(PICKUP) :]]])
                     continue
-                order = self.tower.orders[self.tower.stops[stop_id].order_id]
+                order = self.tower.order_at(stop_id)
                 points.append((order.lat, order.lon))
             points.append((depot.lat, depot.lon))
             lines.append(RouteLine(vehicle_id, tuple(points)))
@@ -182,7 +186,21 @@ class ProposalReview(QObject):
         # It stays listed as accepted: the dispatcher can still read its diff, or undo it.
         self.dock.set_status(proposal_id, record.status)
         self.map.set_proposal([])
-        self.status.showMessage(f"Plan version {record.plan_version} is live", 10_000)
+        self.status.showMessage(f"Proposal #{proposal_id} accepted; storing its plan…", 10_000)
+
+    def _decided(self, record: ProposalRecord) -> None:
+        """A decision's plan version is stored and its routes published: say so."""
+        self.dock.set_status(record.id, record.status)
+        if record.status == "undone":
+            text = f"Proposal #{record.id} undone: plan version {record.plan_version} is live"
+        elif record.status == "auto_accepted":
+            text = (
+                f"Proposal #{record.id} auto-accepted: {record.auto_reason}; "
+                f"plan version {record.plan_version} is live"
+            )
+        else:
+            text = f"Plan version {record.plan_version} is live"
+        self.status.showMessage(text, 10_000)
         self.plan_changed.emit()
 
     def _last_accepted(self) -> ProposalRecord | None:
@@ -219,10 +237,7 @@ class ProposalReview(QObject):
             self.status.showMessage(str(exc), 8000)
             return
         self.dock.set_status(proposal_id, record.status)
-        self.status.showMessage(
-            f"Proposal #{record.id} undone: plan version {record.plan_version} is live", 10_000
-        )
-        self.plan_changed.emit()
+        self.status.showMessage(f"Undoing proposal #{record.id}; storing the plan…", 10_000)
 
     def reject(self, proposal_id: int, reason: str) -> None:
         """The dispatcher rejects, with a reason for the audit log (one is required)."""

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.tower.replanning import LockKind, Tweak
+from app.tower.tweaks import LockKind, Tweak
 
 STOP_ROLE = Qt.ItemDataRole.UserRole
 LOCK_ROLE = Qt.ItemDataRole.UserRole + 1

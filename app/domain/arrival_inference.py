@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from app.domain.execution import ApplyResult, ExecutionTracker, inferred_event_id
+from app.domain.execution import ExecutionTracker, inferred_event_id
 from app.domain.geo import haversine_m
 from app.domain.model import EventType, ExecutionEvent, StopStatus, TelemetryFix
 from app.domain.rules.thresholds import RuleThresholds
@@ -90,15 +90,6 @@ class ArrivalInference:
     def from_thresholds(cls, thresholds: RuleThresholds) -> ArrivalInference:
         """Built from the rules' arrival radius and dwell (the settings' ``[thresholds]``)."""
         return cls(radius_m=thresholds.arrival_radius_m, dwell_s=thresholds.arrival_dwell_s)
-
-    def feed(self, tracker: ExecutionTracker, fixes: Iterable[TelemetryFix]) -> list[ApplyResult]:
-        """Infer from a batch of fixes and apply what was inferred to the tracker."""
-        results = []
-        for fix in sorted(fixes, key=lambda f: f.ts):
-            targets = arrival_targets(tracker, fix.vehicle_id, self.lookahead)
-            for event in self.observe(fix, targets):
-                results.append(tracker.apply(event))
-        return results
 
     def observe(self, fix: TelemetryFix, targets: Iterable[ArrivalTarget]) -> list[ExecutionEvent]:
         """The events one fix implies; old, repeated or imprecise fixes imply nothing."""

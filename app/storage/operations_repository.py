@@ -158,6 +158,17 @@ def decide_proposal(
     audit(session, at, user, f"proposal_{status}", f"proposal:{proposal_id}", detail)
 
 
+def active_plan_version(sessions: Sessions, depot_id: str, day: str) -> int:
+    """The version number of the day's active plan (0 when none is stored)."""
+    with sessions() as session:
+        version = session.scalar(
+            select(PlanRow.version).where(
+                PlanRow.depot_id == depot_id, PlanRow.day == day, PlanRow.active
+            )
+        )
+    return int(version or 0)
+
+
 def store_plan_version(
     session: Session,
     *,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from app.domain.live_fleet import LiveUpdate, VehicleLive
 from app.domain.model import Depot, FleetSnapshot, Order, Stop, Vehicle
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
-from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord
 from app.domain.rules.tracking import DONE
 from app.domain.van_state import van_state
@@ -20,7 +19,9 @@ from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
+from app.storage.operations_repository import active_plan_version
 from app.tower.demo_fleet import DemoFleet
+from app.tower.live_day import LiveDay
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk, ProposalRecord
@@ -48,7 +49,8 @@ class TowerTick:
 
 
 class ControlTower:
-    """Owns the live state of one operating day and the adapters that feed it."""
+    """The live day (``live``, its one owner), the adapters that feed it, and the views
+    the window reads of it."""
 
     def __init__(
         self,
@@ -65,14 +67,13 @@ class ControlTower:
         self.broker_state: Event[str] = Event()
         self.replan_requested: Event[ExceptionRecord] = Event()
         self.snapshot: FleetSnapshot = load_fleet(sessions, day.iso)
-        self.orders: dict[str, Order] = {o.id: o for o in self.snapshot.orders}
-        self.stops: dict[str, Stop] = {s.id: s for s in self.snapshot.stops}
+        version = active_plan_version(sessions, self.snapshot.depots[0].id, day.iso)
+        self.live = LiveDay(self.snapshot, day, version)
+        self.orders: dict[str, Order] = self.live.orders
         self._drivers = {d.id: d.name for d in self.snapshot.drivers}
         self._vehicles_by_id = {v.id: v for v in self.snapshot.vehicles}
         self._shift_texts: dict[str, str] = {}
         self.replan = settings.replan_for(self.depot.id)  # this depot's self-healing policy
-        self._routes: dict[str, list[str]] = {}
-        self._index_routes()
         self._order_index: OrderIndex | None = None
         self._healed_at: dict[str, float] = {}  # vehicle -> last automatic re-plan request
         vehicles = self.snapshot.vehicles
@@ -84,10 +85,8 @@ class ControlTower:
             device_ids={v.device_id: v.id for v in vehicles if v.device_id},
         )
         self.feed.broker_state.connect(self.broker_state.emit)
-        self.operations = Operations(settings, self.snapshot, day, self.feed)
-        self.proposals = ProposalDesk(
-            settings, self.snapshot, day, clock, self.feed, self.operations, self.adopt_plan
-        )
+        self.operations = Operations(settings, self.live, self.feed)
+        self.proposals = ProposalDesk(settings, self.live, clock, self.feed)
         self.demo = demo
 
     @property
@@ -95,16 +94,18 @@ class ControlTower:
         """The depot this workstation watches (the first one)."""
         return self.snapshot.depots[0]
 
-    def _index_routes(self) -> None:
-        """Stop ids per vehicle in planned order (the live loop reads it for every fix)."""
-        ordered = sorted(self.stops.values(), key=lambda s: (s.vehicle_id, s.sequence))
-        self._routes = {}
-        for stop in ordered:
-            self._routes.setdefault(stop.vehicle_id, []).append(stop.id)
+    @property
+    def stops(self) -> Mapping[str, Stop]:
+        """Every stop of the live plan with its status now (the live day's, read through)."""
+        return self.live.stops
+
+    def order_at(self, stop_id: str) -> Order:
+        """The order a stop of the live plan serves."""
+        return self.orders[self.live.tracker.stops[stop_id].order_id]
 
     def route_of(self, vehicle_id: str) -> list[Stop]:
         """The vehicle's stops in planned order."""
-        return [self.stops[i] for i in self._routes.get(vehicle_id, ())]
+        return self.live.route(vehicle_id)
 
     def vehicle_views(self, only: Collection[str] | None = None) -> list[VehicleView]:
         """One row per vehicle (or per vehicle in ``only``) for the vehicles panel.
@@ -117,20 +118,19 @@ class ControlTower:
         else:
             by_id = self._vehicles_by_id
             vehicles = [by_id[i] for i in only if i in by_id]
-        drivers, stops, routes = self._drivers, self.stops, self._routes
+        drivers, plan, status = self._drivers, self.live.tracker.stops, self.live.status_of
         fleet, etas = self.feed.fleet, self.operations.etas
         now = self.clock.now()
         views = []
         for v in vehicles:
-            route = routes.get(v.id, ())
+            route = self.live.route_ids(v.id)
             next_stop: Stop | None = None
             done = 0
             for stop_id in route:
-                stop = stops[stop_id]
-                if stop.status in DONE:
+                if status(stop_id) in DONE:
                     done += 1
                 elif next_stop is None:
-                    next_stop = stop
+                    next_stop = plan[stop_id]
             live = fleet.vehicle(v.id)
             fix = live.last_fix if live is not None else None
             eta = etas.get(v.id)
@@ -167,7 +167,8 @@ class ControlTower:
 
     def _live_state(self, live: VehicleLive | None, route: Iterable[str], now: float) -> str:
         """The panel's word for what a vehicle is doing now (``route``: its stop ids)."""
-        pending = (self.stops[i] for i in route if self.stops[i].status not in DONE)
+        plan = self.live.tracker.stops
+        pending = (plan[i] for i in route if self.live.status_of(i) not in DONE)
         orders = (self.orders[stop.order_id] for stop in pending)
         return van_state(
             live.last_fix if live is not None else None,
@@ -190,7 +191,7 @@ class ControlTower:
         """Every stop of the day (or those in ``only``) with its customer, window and ETA."""
         etas = self._eta_by_stop()
         views = []
-        for s in self.stops.values():
+        for s in self.live.tracker.stops.values():  # plan stops: their status is read live
             if only is not None and s.id not in only:
                 continue
             order = self.orders[s.order_id]
@@ -205,7 +206,7 @@ class ControlTower:
                     address=order.address,
                     lat=order.lat,
                     lon=order.lon,
-                    status=s.status.value,
+                    status=self.live.status_of(s.id).value,
                     window_start=window.start,
                     window_end=window.end,
                     planned_arrival=s.planned_arrival,
@@ -230,12 +231,17 @@ class ControlTower:
 
     def start(self) -> None:
         """Rebuild the live state from storage, connect, and start the demo fleet if any."""
-        self.feed.restore()
-        self._apply_stop_status(self.operations.restore(self.clock.now()))
+        self.restore()
         self.feed.start()
         if self.demo is not None:
             host, port = self.feed.broker_address
             self.demo.start(self.settings, host, port)
+
+    def restore(self) -> OperationsTick:
+        """Rebuild the live state from storage: the last fixes, then today's stored events
+        replayed into the live day (and the open exceptions reopened)."""
+        self.feed.restore()
+        return self.operations.restore(self.clock.now())
 
     def tick(self) -> TowerTick:
         """Apply what arrived since the last tick, and what it sets in motion (stop states,
@@ -243,7 +249,6 @@ class ControlTower:
         live = self.feed.drain()
         now = self.clock.now()
         operations = self.operations.apply(live, now)
-        self._apply_stop_status(operations)
         if self.replan.auto_request:
             self._self_heal(operations, now)
         proposal = self.proposals.poll()
@@ -266,8 +271,8 @@ class ControlTower:
 
     def _vehicle_of(self, record: ExceptionRecord) -> str | None:
         """The vehicle an exception is about: its own, or its stop's."""
-        if record.vehicle_id is None and record.stop_id in self.stops:
-            return self.stops[record.stop_id].vehicle_id or None
+        if record.vehicle_id is None and record.stop_id is not None:
+            return self.live.vehicle_of(record.stop_id)
         return record.vehicle_id
 
     def _replan_for(self, record: ExceptionRecord) -> bool:
@@ -275,12 +280,6 @@ class ControlTower:
         vehicle = self._vehicle_of(record)
         trigger = f"{record.rule.value} on {record.subject_id}"
         return vehicle is not None and self.proposals.request(vehicle, trigger)
-
-    def _apply_stop_status(self, operations: OperationsTick) -> None:
-        for stop_id, status in operations.stop_status.items():
-            stop = self.stops.get(stop_id)
-            if stop is not None:
-                self.stops[stop_id] = replace(stop, status=status)
 
     # --- exceptions ----------------------------------------------------------------------
 
@@ -314,8 +313,8 @@ class ControlTower:
 
     def subject_position(self, kind: str, subject_id: str) -> tuple[float | None, float | None]:
         """Where a vehicle is (its last fix) or where a stop is."""
-        if kind == "stop" and subject_id in self.stops:
-            order = self.orders[self.stops[subject_id].order_id]
+        if kind == "stop" and subject_id in self.live.tracker.stops:
+            order = self.orders[self.live.tracker.stops[subject_id].order_id]
             return order.lat, order.lon
         live = self.feed.fleet.vehicle(subject_id)
         if live is not None and live.last_fix is not None:
@@ -338,17 +337,6 @@ class ControlTower:
             self.replan_requested.emit(record)
         return record
 
-    def adopt_plan(self, stops: list[Stop]) -> None:
-        """Make an accepted plan the live one: stops, tracker, the rules' routes."""
-        self.stops = {s.id: s for s in stops}
-        self._index_routes()
-        ops = self.operations
-        ops.tracker.set_plan(stops)
-        planned = [s for s in stops if s.vehicle_id]  # unserved stops left their van
-        for vehicle_id, route in route_stops(planned, self.orders).items():
-            if vehicle_id in ops.state.vehicles:
-                ops.state.set_route(vehicle_id, route)
-
     # --- where is my order? ----------------------------------------------------------------
 
     def rank_for_urgent(self, order: UrgentOrder) -> list[VehicleOption]:
@@ -357,7 +345,7 @@ class ControlTower:
             order,
             vehicles=self.snapshot.vehicles,
             depot=self.depot,
-            tracker=self.operations.tracker,
+            tracker=self.live.tracker,
             positions=self.feed.fleet.latest_fixes(),
             provider=self.proposals.provider,
             day_start=self.day.start,
@@ -372,8 +360,8 @@ class ControlTower:
 
     def order_answer(self, order_id: str) -> dict[str, Any] | None:
         """Status, vehicle, live ETA against the window, timeline and POD of one order."""
-        ops = self.operations
-        return order_answer(order_id, ops.tracker, ops.etas, self.feed.fleet.latest_fixes())
+        fixes = self.feed.fleet.latest_fixes()
+        return order_answer(order_id, self.live.tracker, self.operations.etas, fixes)
 
     def timeline_of(self, vehicle_id: str) -> list[TimelineEntryView]:
         """The vehicle's stops for its timeline strip: windows, planned, predicted, actual."""
@@ -382,7 +370,7 @@ class ControlTower:
         for stop in self.route_of(vehicle_id):
             order = self.orders[stop.order_id]
             window = order.windows[0] if order.windows else None
-            progress = self.operations.tracker.stop_progress(stop.id)
+            progress = self.live.tracker.progress_ref(stop.id)
             out.append(
                 TimelineEntryView(
                     stop_id=stop.id,

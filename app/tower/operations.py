@@ -2,24 +2,24 @@
 the customer updates.
 
 Runs on the thread that owns the live state (the GUI timer or the headless loop), after
-the feed has applied the batch. Everything it decides is queued for storage on the
-feed's storage worker, so a tick never waits for the database.
+the feed has applied the batch. The events go to the live day (app.tower.live_day), the
+one place they are applied; the rules' FleetState follows the live day. Everything it
+decides is queued for storage on the feed's storage worker, so a tick never waits for
+the database.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from app.domain.arrival_inference import ArrivalInference, ArrivalTarget, arrival_targets
 from app.domain.customer_updates import CustomerNotifier, Notification, order_snapshots
 from app.domain.eta import EtaPredictor
-from app.domain.execution import ExecutionTracker
 from app.domain.live_fleet import LiveUpdate
 from app.domain.model import (
     DeviceStatus,
     ExecutionEvent,
-    FleetSnapshot,
     Stop,
     StopStatus,
     TelemetryFix,
@@ -40,7 +40,7 @@ from app.storage.operations_repository import (
 )
 from app.storage.telemetry_repository import store_telemetry
 from app.telemetry.contract import ORDER_ETA, payload
-from app.tower.operating_day import OperatingDay
+from app.tower.live_day import LiveDay
 from app.tower.rounds import Round
 from app.tower.telemetry_feed import TelemetryFeed
 
@@ -77,21 +77,11 @@ class OperationsTick:
 class Operations:
     """The execution tracker, ETA predictor, rule engine and customer notifier of a day."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        snapshot: FleetSnapshot,
-        day: OperatingDay,
-        feed: TelemetryFeed,
-    ) -> None:
+    def __init__(self, settings: Settings, live: LiveDay, feed: TelemetryFeed) -> None:
         self.settings = settings
         self.feed = feed
-        self.tracker = ExecutionTracker(
-            snapshot.orders,
-            [_pending(s) for s in snapshot.stops],
-            vehicles=snapshot.vehicles,
-            depots=snapshot.depots,
-        )
+        self.live = live
+        self.tracker = live.tracker  # the live day's: read here, changed only through it
         thresholds = RuleThresholds.from_settings(settings.thresholds)
         self.inference = ArrivalInference.from_thresholds(thresholds)
         self.predictor = EtaPredictor(
@@ -102,21 +92,21 @@ class Operations:
             for depot, values in settings.depot_thresholds.items()
         }
         self.state = FleetState(thresholds, per_depot)
-        depots = {d.id: d for d in snapshot.depots}
-        for vehicle in snapshot.vehicles:
+        depots = {d.id: d for d in live.depots}
+        for vehicle in live.vehicles:
             depot = depots.get(vehicle.depot_id)
             if depot is not None:
-                self.state.add_vehicle(vehicle, depot, day.start)
-        orders = {o.id: o for o in snapshot.orders}
-        for vehicle_id, stops in route_stops(snapshot.stops, orders).items():
-            if vehicle_id in self.state.vehicles:
-                self.state.set_route(vehicle_id, sorted(stops, key=lambda s: s.sequence))
+                self.state.add_vehicle(vehicle, depot, live.day.start)
+        self._follow_plan(list(live.stops.values()))
+        # The rules follow the live day: each applied event once, then the statuses it moved.
+        live.event_applied.connect(self.state.note_event)
+        live.stops_changed.connect(self._follow_statuses)
+        live.plan_adopted.connect(self._follow_plan)
         self.book = ExceptionBook()
         self.engine = RuleEngine(self.state, self.book)
         self.notifier = CustomerNotifier()
         self.etas: dict[str, VehicleEta] = {}
-        self._status = {s.id: StopStatus.PENDING for s in snapshot.stops}
-        self._day = day
+        self._day = live.day
         self._eta_round = Round(ETA_EVERY_S, ROUND_SLICES)
         self._rules_round = Round(RULES_EVERY_S, RULES_SLICES, MIN_SHARE)
         self._notify_round = Round(NOTIFY_EVERY_S, ROUND_SLICES, MIN_SHARE)
@@ -131,28 +121,34 @@ class Operations:
         fix, which is enough for both (they look at the last minutes only).
         """
         sessions = self.feed.sessions
-        for event in events_between(sessions, self._day.start, self._day.start + 86_400):
-            self.tracker.apply(event)
-            self.state.apply_event(event)
+        self.live.apply_all(events_between(sessions, self._day.start, self._day.start + 86_400))
         self.book.restore(exceptions_to_restore(sessions))
         tick = OperationsTick()
         self._collect_stop_changes(tick)
         return tick
+
+    def _follow_plan(self, stops: list[Stop]) -> None:
+        """The rules' routes of a (new) plan; a stop with no van (unserved) is on none."""
+        planned = [s for s in stops if s.vehicle_id]
+        for vehicle_id, route in route_stops(planned, self.live.orders).items():
+            if vehicle_id in self.state.vehicles:
+                self.state.set_route(vehicle_id, sorted(route, key=lambda s: s.sequence))
+
+    def _follow_statuses(self, changes: dict[str, StopStatus]) -> None:
+        for stop_id, status in changes.items():
+            self.state.set_stop_status(stop_id, status)
 
     # --- each batch ----------------------------------------------------------------------
 
     def apply(self, update: LiveUpdate, now: float) -> OperationsTick:
         """Apply one batch of the feed: events, inferred arrivals, statuses, then the rules."""
         tick = OperationsTick()
-        for event in update.new_events:
-            self.tracker.apply(event)
-            self.state.apply_event(event)
+        self.live.apply_all(update.new_events)
         inferred = self._infer(list(update.moved.values()))
         for vehicle_id, online in update.online_changed.items():
             self.state.apply_status(DeviceStatus(vehicle_id, online, now))
         self.state.apply_fixes(update.moved.values())
-        if update.new_events or inferred:
-            self._collect_stop_changes(tick)
+        self._collect_stop_changes(tick)
         changed_vans = {e.vehicle_id for e in update.new_events} | {e.vehicle_id for e in inferred}
         self._predict(now, tick, changed_vans)
         changed_vans.update(update.online_changed)
@@ -170,8 +166,7 @@ class Operations:
         events: list[ExecutionEvent] = []
         for fix in sorted(fixes, key=lambda f: f.ts):
             for event in self.inference.observe(fix, self._arrival_targets(fix.vehicle_id)):
-                if self.tracker.apply(event).outcome == "applied":
-                    self.state.apply_event(event)
+                if self.live.apply(event).outcome == "applied":
                     events.append(event)
         if events:
             self.feed.storage.submit(lambda s: store_telemetry(s, [], events, {}, []))
@@ -188,15 +183,9 @@ class Operations:
         return cached[1]
 
     def _collect_stop_changes(self, tick: OperationsTick) -> None:
-        # Read in place: copying every stop (current_stops) took 7 ms at 4,000 stops.
-        changed = []
-        for stop_id in self.tracker.stops:
-            status = self.tracker.progress_ref(stop_id).status
-            if self._status.get(stop_id) is not status:
-                self._status[stop_id] = status
-                tick.stop_status[stop_id] = status
-                self.state.set_stop_status(stop_id, status)
-                changed.append(self.tracker.stop_progress(stop_id))
+        """The stops the live day moved since the last tick: to the window and storage."""
+        tick.stop_status = self.live.take_stop_changes()
+        changed = [self.tracker.stop_progress(sid) for sid in tick.stop_status]
         if changed:
             self.feed.storage.submit(lambda s: store_stop_progress(s, changed))
 
@@ -262,9 +251,3 @@ class Operations:
     def open_exceptions(self) -> list[ExceptionRecord]:
         """Every open or acknowledged exception."""
         return self.book.open_exceptions()
-
-
-def _pending(stop: Stop) -> Stop:
-    """The planned stop as the tracker starts it: pending, whatever storage says (the
-    stored events are replayed to bring it up to date)."""
-    return replace(stop, status=StopStatus.PENDING)

@@ -14,12 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.domain.eta import EtaPredictor
-from app.domain.execution import ExecutionTracker
 from app.domain.order_search import order_answer
 from app.storage.database import SessionFactory
 from app.storage.execution_repository import events_between, order_day
 from app.storage.fleet_repository import load_fleet
 from app.storage.telemetry_repository import latest_fixes
+from app.tower.live_day import LiveDay
+from app.tower.operating_day import OperatingDay
 
 
 def day_bounds(day_iso: str, timezone: str) -> tuple[float, float]:
@@ -50,12 +51,9 @@ def lookup_order(
         newest = max([e.ts for e in events] + [f.ts for f in fixes], default=now)
         at = max(now, newest)
     fleet = load_fleet(sessions, day_iso)
-    tracker = ExecutionTracker(
-        fleet.orders, fleet.stops, vehicles=fleet.vehicles, depots=fleet.depots
-    )
-    for event in events:
-        if event.ts <= at:
-            tracker.apply(event)
+    live = LiveDay(fleet, OperatingDay(day_iso, start))  # the stored day, replayed to ``at``
+    live.apply_all(e for e in events if e.ts <= at)
+    tracker = live.tracker
     positions = {f.vehicle_id: f for f in fixes if f.ts <= at}
     etas = {}
     if at < end:  # a finished day has no ETAs left to tell

@@ -12,33 +12,39 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.model import FleetSnapshot, Stop, StopStatus, Vehicle
+from app.domain.model import Stop, Vehicle
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import Clock
+from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.planning.matrix import MatrixError, provider_from_settings
 from app.planning.problem import SearchOptions, SolveProgress
 from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import decide_proposal, store_plan_version, store_proposal
 from app.telemetry.contract import ROUTE, payload
-from app.tower.operating_day import OperatingDay
-from app.tower.operations import Operations
+from app.tower.live_day import LiveDay
+from app.tower.plan_adoption import (
+    Collect,
+    Routes,
+    collect_orders,
+    diff_json,
+    planned_routes,
+    restored,
+    route_body,
+    stops_after,
+)
 from app.tower.replanning import (
-    PICKUP,
     LiveProblem,
     Proposal,
-    Tweak,
-    TweakError,
     build_live_problem,
     make_proposal,
-    moved_stops,
-    tweak_problem,
     vehicles_in_scope,
 )
 from app.tower.telemetry_feed import TelemetryFeed
+from app.tower.tweaks import Tweak, TweakError, moved_stops, tweak_problem
 
 log = logging.getLogger(__name__)
 LOCAL_SOLVE_S = 3.0
@@ -94,39 +100,58 @@ class ProposalRecord:
     auto_ok: bool
     auto_reason: str
     status: str = "open"  # open, accepted, rejected, auto_accepted, undone, tweaked
-    plan_version: int | None = None
+    plan_version: int | None = None  # of the plan it made live, once stored
     previous_stops: tuple[Stop, ...] = ()  # the day before it was accepted (for undo)
+    # "plan": (plan id, version) of the plan it made live, written by the storage worker
+    # once stored: an undo queued behind reads it there (the window may not know yet).
+    stored_plan: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class _Deciding:
+    """An accepted (or undone) proposal's plan version on its way to storage: it is live
+    already; its routes go to the drivers once stored, with the version storage gave it."""
+
+    stored: Future[None]
+    plan: dict[str, tuple[int, int]]  # "plan": (plan id, version), once stored
+    record: ProposalRecord
+    routes: Routes  # the changed vans' routes
+    collect: Collect
 
 
 class ProposalDesk:
-    """Asks for re-plans, turns results into proposals and applies decisions."""
+    """Asks for re-plans, turns results into proposals and applies decisions.
+
+    Nothing here waits for storage: a decision is live at once, and ``decided`` announces
+    it (on the thread that polls) once its plan version is stored and published.
+
+    Signals:
+        decided (Event[ProposalRecord]): an accepted, auto-accepted or undone proposal's
+            plan version is stored (``plan_version`` set) and its routes published.
+    """
 
     def __init__(
         self,
         settings: Settings,
-        snapshot: FleetSnapshot,
-        day: OperatingDay,
+        live: LiveDay,
         clock: Clock,
         feed: TelemetryFeed,
-        operations: Operations,
-        apply_stops: Callable[[list[Stop]], None],
         policy: AutoAcceptPolicy | None = None,
     ) -> None:
         self.settings = settings
-        self.snapshot = snapshot
-        self.day = day
+        self.live = live
         self.clock = clock
         self.feed = feed
-        self.operations = operations
-        self.apply_stops = apply_stops
-        replan = settings.replan_for(snapshot.depots[0].id)
+        replan = settings.replan_for(live.depot.id)
         self.policy = policy or AutoAcceptPolicy(
             enabled=replan.auto_accept, min_minutes_saved=replan.min_minutes_saved
         )
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
+        self.decided: Event[ProposalRecord] = Event()
         self._running: _Running | None = None
         self._storing: _Storing | None = None
+        self._deciding: list[_Deciding] = []
         self._failure: str | None = None
         self.progress: SolveProgress | None = None  # of the running solve (elapsed, cost)
 
@@ -151,7 +176,7 @@ class ProposalDesk:
         """
         if self.busy:
             return False
-        vehicles = list(self.snapshot.vehicles)
+        vehicles = list(self.live.vehicles)
         if vehicle_id is not None:
             vehicles = vehicles_in_scope(vehicle_id, vehicles, self.feed.fleet.latest_fixes())
         try:
@@ -179,14 +204,14 @@ class ProposalDesk:
             return False
         original = record.proposal
         scope = set(original.live.scope)
-        vehicles = [v for v in self.snapshot.vehicles if v.id in scope]
+        vehicles = [v for v in self.live.vehicles if v.id in scope]
         try:
             live = self._live(vehicles, f"tweak of #{proposal_id}", original.live.resequence_only)
         except MatrixError as exc:
             raise TweakError(f"no travel times ({exc})") from exc
         moved = moved_stops(original.routes, tweak)
         tweaked = tweak_problem(live, tweak, moved)
-        whole_depot = len(scope) == len(self.snapshot.vehicles)
+        whole_depot = len(scope) == len(self.live.vehicles)
         what = tweak.describe(original.routes)
         self._start(tweaked, whole_depot, _Replaced(proposal_id, what, user))
         log.info("tweak of proposal %d: %s", proposal_id, what)
@@ -195,11 +220,11 @@ class ProposalDesk:
     def _live(self, vehicles: list[Vehicle], trigger: str, resequence_only: bool) -> LiveProblem:
         return build_live_problem(
             vehicles=vehicles,
-            depot=self.snapshot.depots[0],
-            tracker=self.operations.tracker,
+            depot=self.live.depot,
+            tracker=self.live.tracker,
             positions=self.feed.fleet.latest_fixes(),
             provider=self.provider,
-            day_start=self.day.start,
+            day_start=self.live.day.start,
             now=self.clock.now(),
             trigger=trigger,
             resequence_only=resequence_only,
@@ -222,8 +247,9 @@ class ProposalDesk:
         self.progress = progress
 
     def poll(self) -> ProposalRecord | None:
-        """Collect a finished solve (call from the GUI timer); the new proposal, if any,
-        once it is stored (a later call when storage is behind)."""
+        """Collect stored decisions and a finished solve (call from the GUI timer); the
+        new proposal, if any, once it is stored (a later call when storage is behind)."""
+        self._announce_decisions()
         if self._storing is not None:
             return self._stored()
         if self._running is None:
@@ -243,11 +269,11 @@ class ProposalDesk:
         auto_ok, reason = self.policy.verdict(proposal.diff, proposal.before, proposal.after)
         now = self.clock.now()
         row = {
-            "depot_id": self.snapshot.depots[0].id,
+            "depot_id": self.live.depot.id,
             "created_at": now,
             "trigger": live.trigger,
             "status": "open",
-            "diff": _diff_json(proposal),
+            "diff": diff_json(proposal),
             "figures_before": proposal.diff.before.as_dict(),
             "figures_after": proposal.diff.after.as_dict(),
         }
@@ -301,16 +327,18 @@ class ProposalDesk:
             self._running.handle.cancel()
 
     def accept(self, proposal_id: int, user: str, *, auto: bool = False) -> ProposalRecord:
-        """Make the proposal the plan: store a new version, apply it, publish the routes."""
+        """Make the proposal the plan: live at once; its version is stored and its routes
+        published behind (``decided`` says when)."""
         record = self._open(proposal_id)
         proposal = record.proposal
         now = self.clock.now()
+        tracker = self.live.tracker
         # The diff names the vans of moves (rescues too) and resequences; the vans that
         # lose an unserved stop change as well.
         changed = set(proposal.diff.changed_vehicles) | {
-            self.operations.tracker.stops[s].vehicle_id for s in proposal.unserved
+            tracker.stops[s].vehicle_id for s in proposal.unserved
         }
-        previous = tuple(self.operations.tracker.current_stops())
+        previous = tuple(tracker.current_stops())
         status = "auto_accepted" if auto else "accepted"
         # The audit log says why: the policy's verdict, or what set the re-plan off.
         reason = record.auto_reason if auto else f"re-plan for {proposal.live.trigger}"
@@ -327,19 +355,19 @@ class ProposalDesk:
                 plan_id=plan_id,
             )
 
-        version = self._adopt(
-            self._stops_after(proposal),
+        record.status = status
+        record.previous_stops = previous
+        record.stored_plan = self._adopt(
+            record,
+            stops_after(tracker, proposal),
             changed,
             user,
             "auto" if auto else "re-plan",
             list(proposal.unserved),
             decide,
-            self._collect_orders(proposal),
+            collect_orders(tracker, proposal),
             proposal.km_change,
         )
-        record.status = status
-        record.plan_version = version
-        record.previous_stops = previous
         return record
 
     def undo(self, proposal_id: int, user: str) -> ProposalRecord:
@@ -349,45 +377,54 @@ class ProposalDesk:
             raise ValueError(f"proposal {proposal_id} was not accepted")
         now = self.clock.now()
         changed = set(record.proposal.routes) | set(record.proposal.diff.changed_vehicles)
+        accepted = record.stored_plan
 
         def decide(session: Any, plan_id: int) -> None:
-            why = f"undo of plan version {record.plan_version}"
+            # On the storage worker: the accepted version was stored before (jobs run in
+            # order), even when the window has not heard so yet.
+            why = f"undo of plan version {accepted.get('plan', (0, None))[1]}"
             decide_proposal(session, proposal_id, "undone", now, user, why, plan_id=plan_id)
 
         undone = {v: -km for v, km in record.proposal.km_change.items()}
-        version = self._adopt(
-            self._restored(record.previous_stops), changed, user, "undo", [], decide, None, undone
-        )
         record.status = "undone"
-        record.plan_version = version
+        self._adopt(
+            record,
+            restored(self.live.tracker, record.previous_stops),
+            changed,
+            user,
+            "undo",
+            [],
+            decide,
+            {},
+            undone,
+        )
         return record
 
     def _adopt(
         self,
+        record: ProposalRecord,
         new_stops: list[Stop],
         changed: set[str],
         user: str,
         source: str,
         unserved: list[str],
         decide: Callable[[Any, int], None],
-        collect: dict[str, list[dict[str, Any]]] | None = None,
-        km_change: dict[str, float] | None = None,
-    ) -> int:
-        """Store the stops as a new plan version (every van's route: the version is the
-        whole day's plan), make them live, and publish the changed vans' routes."""
+        collect: Collect,
+        km_change: dict[str, float],
+    ) -> dict[str, tuple[int, int]]:
+        """Make the stops live now, and queue them for storage as a new plan version
+        (every van's route: the version is the whole day's plan); the changed vans'
+        routes are published once it is stored (``_announce_decisions``). Returns where
+        the storage worker puts the stored (plan id, version)."""
         now = self.clock.now()
-        routes = {
-            vid: [(s.id, s.planned_arrival) for s in sorted(stops, key=lambda s: s.sequence)]
-            for vid, stops in _by_vehicle(new_stops).items()
-            if vid
-        }
-        box: dict[str, tuple[int, int]] = {}
+        routes = planned_routes(new_stops)
+        plan: dict[str, tuple[int, int]] = {}
 
         def store(session: Any) -> None:
-            box["plan"] = store_plan_version(
+            stored = store_plan_version(
                 session,
-                depot_id=self.snapshot.depots[0].id,
-                day=self.day.iso,
+                depot_id=self.live.depot.id,
+                day=self.live.day.iso,
                 created_at=now,
                 created_by=user,
                 source=source,
@@ -396,49 +433,30 @@ class ProposalDesk:
                 unserved=unserved,
                 km_change=km_change,
             )
-            decide(session, box["plan"][0])
+            decide(session, stored[0])
+            plan["plan"] = stored
 
-        self.feed.storage.submit(store).result()
-        plan_id, version = box["plan"]
-        self.apply_stops(new_stops)
+        stored = self.feed.storage.submit(store)
+        self.live.adopt(new_stops)
         # A van left with no stops (broken down, all rescued) hears so: an empty route.
         changed_routes = {vid: routes.get(vid, []) for vid in sorted(changed) if vid}
-        self._publish_routes(changed_routes, version, plan_id, collect or {})
-        return version
+        self._deciding.append(_Deciding(stored, plan, record, changed_routes, collect))
+        return plan
 
-    def _restored(self, previous: tuple[Stop, ...]) -> list[Stop]:
-        """The stops as an earlier plan had them, with their live status: what has been
-        served since stays served (a delivered stop put back as pending would go late)."""
-        status = {s.id: s.status for s in self.operations.tracker.current_stops()}
-        return [replace(s, status=status.get(s.id, s.status)) for s in previous]
-
-    def _collect_orders(self, proposal: Proposal) -> dict[str, list[dict[str, Any]]]:
-        """For each rescuing van: where to collect which parcels of a broken-down van."""
-        tracker = self.operations.tracker
-        out: dict[str, list[dict[str, Any]]] = {}
-        for vehicle_id, ordered in proposal.routes.items():
-            by_van: dict[str, list[str]] = {}
-            for item in ordered:
-                if item.startswith(PICKUP):
-                    stop_id = item[len(PICKUP) :]
-                    by_van.setdefault(proposal.live.rescued_from[stop_id], []).append(stop_id)
-            for broken, stop_ids in by_van.items():
-                lat, lon = proposal.live.rescue_site[broken]
-                parcels = [
-                    p.id
-                    for sid in stop_ids
-                    for p in tracker.orders[tracker.stops[sid].order_id].parcels
-                ]
-                out.setdefault(vehicle_id, []).append(
-                    {
-                        "from_vehicle": broken,
-                        "lat": lat,
-                        "lon": lon,
-                        "stop_ids": stop_ids,
-                        "parcel_ids": parcels,
-                    }
-                )
-        return out
+    def _announce_decisions(self) -> None:
+        """Decisions whose plan version is stored: publish their routes, say so (in the
+        order they were taken)."""
+        while self._deciding and self._deciding[0].stored.done():
+            deciding = self._deciding.pop(0)
+            record = deciding.record
+            if "plan" not in deciding.plan:  # the storage worker logged why
+                self._failure = f"proposal #{record.id}: its plan version could not be stored"
+                continue
+            plan_id, version = deciding.plan["plan"]
+            record.plan_version = version
+            self.live.plan_version = version
+            self._publish_routes(deciding.routes, version, plan_id, deciding.collect)
+            self.decided.emit(record)
 
     def reject(self, proposal_id: int, user: str, reason: str) -> ProposalRecord:
         """Turn the proposal down; the reason goes to the audit log."""
@@ -457,94 +475,16 @@ class ProposalDesk:
             raise ValueError(f"proposal {proposal_id} is not open")
         return record
 
-    def _stops_after(self, proposal: Proposal) -> list[Stop]:
-        """Every stop of the day as the proposal leaves it: done stops keep their place,
-        re-planned ones take the new order after them; unserved ones leave their van.
-
-        Stops carry their live status: the tracker's plan stops still say what the plan
-        said (pending), and a served stop adopted as pending would go "late" when its
-        window closes and make every later delivery look out of sequence."""
-        current = {s.id: s for s in self.operations.tracker.current_stops()}
-        out = {sid: s for sid, s in current.items()}
-        for vehicle_id, ordered in proposal.routes.items():
-            base = 1 + max(
-                (
-                    s.sequence
-                    for s in current.values()
-                    if s.vehicle_id == vehicle_id and s.id not in proposal.arrivals
-                ),
-                default=-1,
-            )
-            real = [sid for sid in ordered if not sid.startswith(PICKUP)]
-            for n, sid in enumerate(real):
-                out[sid] = replace(
-                    current[sid],
-                    vehicle_id=vehicle_id,
-                    sequence=base + n,
-                    planned_arrival=proposal.arrivals[sid],
-                )
-        for sid in proposal.unserved:
-            out[sid] = replace(current[sid], vehicle_id="", status=StopStatus.PENDING)
-        return list(out.values())
-
-    def _publish_routes(
-        self,
-        routes: dict[str, list[tuple[str, float]]],
-        version: int,
-        plan_id: int,
-        collect: dict[str, list[dict[str, Any]]],
-    ) -> None:
+    def _publish_routes(self, routes: Routes, version: int, plan_id: int, collect: Collect) -> None:
         prefix = self.settings.broker.topic_prefix
-        orders = {o.id: o for o in self.snapshot.orders}
-        stops = self.operations.tracker.stops
+        stops, orders = self.live.tracker.stops, self.live.orders
         for vehicle_id, ordered in routes.items():
-            body = {
-                "vehicle": vehicle_id,
-                "version": version,
-                "plan_id": plan_id,
-                "stops": [
-                    {
-                        "stop_id": sid,
-                        "order_id": stops[sid].order_id,
-                        "eta": round(eta),
-                        "lat": orders[stops[sid].order_id].lat,
-                        "lon": orders[stops[sid].order_id].lon,
-                        "address": orders[stops[sid].order_id].address,
-                    }
-                    for sid, eta in ordered
-                ],
-            }
-            if collect.get(vehicle_id):
-                # Parcels of a broken-down van: collect them before delivering them.
-                body["collect"] = collect[vehicle_id]
+            body = route_body(
+                vehicle_id, ordered, version, plan_id, stops, orders, collect.get(vehicle_id)
+            )
             self.feed.publish(
                 ROUTE.topic(prefix, vehicle_id),
                 payload(ROUTE, body),
                 qos=ROUTE.qos,
                 retain=ROUTE.retained,
             )
-
-
-def _by_vehicle(stops: list[Stop]) -> dict[str, list[Stop]]:
-    out: dict[str, list[Stop]] = {}
-    for s in stops:
-        out.setdefault(s.vehicle_id, []).append(s)
-    return out
-
-
-def _diff_json(proposal: Proposal) -> dict[str, Any]:
-    d = proposal.diff
-    return {
-        "moves": [
-            {"stop": m.stop_id, "from": m.from_vehicle, "to": m.to_vehicle, "reason": m.reason}
-            for m in d.moves
-        ],
-        "resequenced": list(d.resequenced_vehicles),
-        "eta_changes": [
-            {"stop": e.stop_id, "before": e.before, "after": e.after} for e in d.eta_changes
-        ],
-        "unserved": list(proposal.unserved),
-        "unserved_reasons": proposal.unserved_reasons,
-        "rescued_from": proposal.live.rescued_from,
-        "changed_vehicles": list(d.changed_vehicles),
-    }

@@ -10,7 +10,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.app.tower.test_replanning import wait_for_proposal
+from tests.app.tower.test_replanning import settled, wait_for_proposal
 from tests.integration.conftest import wait_until
 from tests.integration.road import Road
 
@@ -53,7 +53,7 @@ def test_an_accepted_rescue_is_published_retained_to_each_changed_van(road: Road
     road.event("V01", "breakdown", lat=fix.lat, lon=fix.lon)
     assert tower.proposals.request("V01", "breakdown on V01")
     record = wait_for_proposal(tower)
-    tower.proposals.accept(record.id, "alice")
+    settled(tower, tower.proposals.accept(record.id, "alice"))  # stored, then published
     changed = set(record.proposal.diff.changed_vehicles)
     assert {"V01"} < changed
 

@@ -245,8 +245,10 @@ def test_a_replan_is_reviewed_on_the_map_and_accepted(
     qtbot.waitUntil(
         lambda: js(qtbot, window, "tower.proposalLayer.getLayers().length") == 3, timeout=10_000
     )
-    dock.accept_button.click()
-    assert "[accepted]" in dock.list.item(0).text()
+    # The click answers at once; the window says the plan is live once it is stored.
+    with qtbot.waitSignal(window.review.plan_changed, timeout=10_000):
+        dock.accept_button.click()
+        assert "[accepted]" in dock.list.item(0).text()
     assert not dock.accept_button.isEnabled() and dock.undo_button.isEnabled()
     assert "Plan version 2 is live" in window.status.currentMessage()
     qtbot.waitUntil(

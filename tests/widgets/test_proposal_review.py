@@ -22,7 +22,8 @@ from app.storage.exception_repository import audit_log
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
-from app.tower.replanning import PICKUP, LockKind
+from app.tower.replanning import PICKUP
+from app.tower.tweaks import LockKind
 from tests.app.tower.test_replanning import (
     AcceptEverything,
     break_down_among_neighbours,

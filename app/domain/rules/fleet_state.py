@@ -5,7 +5,10 @@ in the tower), then call :meth:`RuleEngine.evaluate` each tick:
 
 - ``set_vehicle`` / ``set_route`` when the plan is loaded or changes,
 - ``apply_fix`` / ``apply_fixes`` for positions, ``apply_status`` for last-will statuses,
-- ``apply_event`` for execution events, ``set_stop_status`` for a dispatcher's own change,
+- ``note_event`` for each execution event, once, after the live day applied it (what the
+  rules learn from it: breakdowns, ends of day, deliveries and failures in or out of
+  sequence), then ``set_stop_status`` for each stop whose status that moved (the live
+  day owns the statuses; here they are followed, never worked out from events),
 - ``apply_eta`` for each new :class:`VehicleEta`.
 
 It keeps what the engine must look at since the last tick (stops whose status changed,
@@ -37,7 +40,7 @@ from app.domain.model import (
 from app.domain.rules.thresholds import RuleThresholds
 from app.domain.rules.tracking import DONE, RouteStop, VehicleTrack
 
-_EVENT_STATUS = {
+EVENT_STATUS = {  # the status an event reports (the live day decides whether it holds)
     EventType.ARRIVED: StopStatus.ARRIVED,
     EventType.DELIVERED: StopStatus.DELIVERED,
     EventType.FAILED: StopStatus.FAILED,
@@ -111,7 +114,6 @@ class FleetState:
         self._dirty_stops: set[str] = set()
         self._new_etas: set[str] = set()
         self._notes: list[RoadNote] = []
-        self._seen_events: set[str] = set()
 
     def thresholds_for(self, depot_id: str) -> RuleThresholds:
         """The depot's own thresholds, or the defaults."""
@@ -217,14 +219,12 @@ class FleetState:
         self._new_etas.add(eta.vehicle_id)
         return True
 
-    def apply_event(self, event: ExecutionEvent) -> bool:
-        """Take an execution event; returns False when it concerns nothing known."""
+    def note_event(self, event: ExecutionEvent) -> bool:
+        """Learn from an execution event the live day applied (each one once, before the
+        stop statuses it moved arrive); returns False when it concerns nothing known."""
         v = self.vehicles.get(event.vehicle_id)
         if v is None:
             return False
-        if event.event_id in self._seen_events:
-            return True  # delivered twice (QoS 1): taken once
-        self._seen_events.add(event.event_id)
         if event.type is EventType.BREAKDOWN:
             v.breakdown_at = event.ts
             self._notes.append(RoadNote(NoteKind.BREAKDOWN, v.vehicle_id, event.ts))
@@ -232,7 +232,7 @@ class FleetState:
         if event.type is EventType.SHIFT_END:
             v.finished_at = event.ts
             return True
-        status = _EVENT_STATUS.get(event.type)
+        status = EVENT_STATUS.get(event.type)
         stop = self._stop_of(v, event)
         if status is None or stop is None:
             return False
@@ -253,11 +253,10 @@ class FleetState:
             self._notes.append(
                 RoadNote(done, owner.vehicle_id, event.ts, stop.stop_id, reason=event.reason)
             )
-        self._set_status(owner, stop, status)
         return True
 
     def set_stop_status(self, stop_id: str, status: StopStatus) -> bool:
-        """A dispatcher's own status change (skip a stop, put a failed one back...)."""
+        """A stop's new status (from the live day); False for a stop not on a route."""
         stop = self.stops.get(stop_id)
         v = None if stop is None else self.vehicles.get(stop.vehicle_id)
         if stop is None or v is None:

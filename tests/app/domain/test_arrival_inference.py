@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from app.domain.arrival_inference import ArrivalInference
-from app.domain.execution import ExecutionTracker
+from collections.abc import Iterable
+
+from app.domain.arrival_inference import ArrivalInference, arrival_targets
+from app.domain.execution import ApplyResult, ExecutionTracker
 from app.domain.model import EventType, Stop, StopStatus, TelemetryFix, Vehicle
 from app.domain.rules.thresholds import RuleThresholds
 from tests.app.domain.day import DEPOT, T0, ev, north_of, order, small_day
@@ -17,6 +19,17 @@ def fix(ts: float, metres_from_s1: float) -> TelemetryFix:
     return TelemetryFix("V1", ts, lat, lon)
 
 
+def feed(
+    inference: ArrivalInference, t: ExecutionTracker, fixes: Iterable[TelemetryFix]
+) -> list[ApplyResult]:
+    """Infer from a batch of fixes and apply what was inferred (the live day's part)."""
+    results = []
+    for f in sorted(fixes, key=lambda f: f.ts):
+        for event in inference.observe(f, arrival_targets(t, f.vehicle_id, inference.lookahead)):
+            results.append(t.apply(event))
+    return results
+
+
 def on_the_road() -> tuple[ExecutionTracker, ArrivalInference]:
     t = small_day()
     t.apply(ev(EventType.DEPARTED, T0))
@@ -27,11 +40,11 @@ def test_a_van_that_stays_arrives_when_it_entered_and_departs_when_it_leaves() -
     t, inference = on_the_road()
     approach = [fix(T0 + 400, 400), fix(T0 + 410, 180), fix(T0 + 420, 80)]
     parked = [fix(T0 + 430 + 10 * k, 15) for k in range(8)]
-    results = inference.feed(t, approach + parked)
+    results = feed(inference, t, approach + parked)
     assert [r.event_id for r in results] == ["inferred:V1:S1:arrived"]
     p = t.stop_progress("S1")
     assert (p.status, p.arrived_at) == (StopStatus.ARRIVED, T0 + 420)
-    inference.feed(t, [fix(T0 + 600, 60), fix(T0 + 610, 250)])
+    feed(inference, t, [fix(T0 + 600, 60), fix(T0 + 610, 250)])
     p = t.stop_progress("S1")
     assert p.departed_at == T0 + 610
     timeline = t.order_timeline("O1")
@@ -42,14 +55,14 @@ def test_a_van_that_stays_arrives_when_it_entered_and_departs_when_it_leaves() -
 def test_a_van_passing_by_does_not_arrive() -> None:
     t, inference = on_the_road()
     drive_past = [fix(T0 + 400 + 8 * k, 300 - 60 * k) for k in range(11)]  # 300 m .. -300 m
-    assert inference.feed(t, drive_past) == []
+    assert feed(inference, t, drive_past) == []
     assert t.stop_progress("S1").status is StopStatus.EN_ROUTE
 
 
 def test_gps_jitter_at_the_edge_neither_breaks_the_dwell_nor_departs() -> None:
     t, inference = on_the_road()
     jitter = [fix(T0 + 500 + 5 * k, 95 if k % 2 == 0 else 125) for k in range(40)]
-    results = inference.feed(t, jitter)
+    results = feed(inference, t, jitter)
     assert [r.event_id for r in results] == ["inferred:V1:S1:arrived"]
     p = t.stop_progress("S1")
     assert (p.arrived_at, p.departed_at) == (T0 + 500, None)
@@ -59,7 +72,7 @@ def test_no_inference_when_the_device_reported_the_arrival() -> None:
     t, inference = on_the_road()
     t.apply(ev(EventType.ARRIVED, T0 + 505, "S1"))
     parked = [fix(T0 + 500 + 10 * k, 10) for k in range(10)]
-    assert inference.feed(t, parked) == []
+    assert feed(inference, t, parked) == []
     assert t.stop_progress("S1").arrived_at == T0 + 505
 
 
@@ -69,8 +82,8 @@ def test_imprecise_and_old_fixes_are_ignored() -> None:
         TelemetryFix("V1", T0 + 500 + 10 * k, *north_of(S1_NORTH_M), accuracy_m=500)
         for k in range(10)
     ]
-    assert inference.feed(t, blurry) == []
-    inference.feed(t, [fix(T0 + 1000, 10)])
+    assert feed(inference, t, blurry) == []
+    feed(inference, t, [fix(T0 + 1000, 10)])
     assert inference.observe(fix(T0 + 990, 10), []) == []
 
 
@@ -79,7 +92,7 @@ def test_fixes_from_before_a_reported_arrival_do_not_depart_the_van() -> None:
     # road, must not read as the van leaving the stop it has just reported reaching.
     t, inference = on_the_road()
     t.apply(ev(EventType.ARRIVED, T0 + 500, "S1"))
-    assert inference.feed(t, [fix(T0 + 470, 400), fix(T0 + 480, 300)]) == []
+    assert feed(inference, t, [fix(T0 + 470, 400), fix(T0 + 480, 300)]) == []
     p = t.stop_progress("S1")
     assert (p.status, p.departed_at) == (StopStatus.ARRIVED, None)
 
@@ -97,10 +110,10 @@ def test_a_neighbour_in_the_radius_is_reached_only_when_the_van_moves_to_it() ->
     t.apply(ev(EventType.DEPARTED, T0))
     inference = ArrivalInference()
     at_s1 = [fix(T0 + 500 + 10 * k, 0) for k in range(20)]
-    results = inference.feed(t, at_s1)
+    results = feed(inference, t, at_s1)
     assert [r.event_id for r in results] == ["inferred:V1:S1:arrived"]  # not S2 as well
     at_s2 = [fix(T0 + 800 + 10 * k, -60) for k in range(10)]
-    results = inference.feed(t, at_s2)
+    results = feed(inference, t, at_s2)
     assert [r.event_id for r in results] == ["inferred:V1:S1:departed", "inferred:V1:S2:arrived"]
     assert t.stop_progress("S1").departed_at == T0 + 800
     assert t.stop_progress("S2").arrived_at == T0 + 800

@@ -177,18 +177,6 @@ def test_a_failure_after_the_window_does_not_call_for_a_replan() -> None:
     assert w.open(Rule.LATE, S1) is None
 
 
-def test_a_duplicated_event_is_taken_once() -> None:
-    w = World()
-    w.van()
-    from app.domain.model import ExecutionEvent
-
-    event = ExecutionEvent("same", "V1", T0 + 60, EventType.FAILED, S1)
-    w.state.apply_event(event)
-    w.state.apply_event(event)
-    w.tick(61)
-    assert w.kinds(Rule.FAILED_ATTEMPT, S1) == [ChangeKind.RAISED]
-
-
 def test_out_of_sequence_and_back_in_sequence() -> None:
     w = World()
     w.van()

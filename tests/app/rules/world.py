@@ -27,6 +27,7 @@ from app.domain.rules import (
     RuleEngine,
     RuleThresholds,
 )
+from app.domain.rules.fleet_state import EVENT_STATUS
 from app.domain.rules.geometry import M_PER_DEG, LocalFrame
 from app.foundation.clock import ManualClock
 
@@ -93,11 +94,16 @@ class World:
         reason: FailureReason | None = None,
         vid: str = "V1",
     ) -> None:
-        """An execution event now."""
+        """An execution event now, as the live day hands it on: the note, then the stop's
+        status (here simply the one the event reports)."""
         self._event += 1
-        self.state.apply_event(
-            ExecutionEvent(f"e{self._event}", vid, self.clock.now(), kind, stop_id, reason=reason)
+        event = ExecutionEvent(
+            f"e{self._event}", vid, self.clock.now(), kind, stop_id, reason=reason
         )
+        self.state.note_event(event)
+        status = EVENT_STATUS.get(kind)
+        if stop_id is not None and status is not None:
+            self.state.set_stop_status(stop_id, status)
 
     def eta(self, etas_h: dict[str, float], return_h: float = 6.0, vid: str = "V1") -> None:
         """A new VehicleEta: stop id -> hours after T0."""

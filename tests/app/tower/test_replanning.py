@@ -24,8 +24,10 @@ from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.operating_day import OperatingDay
+from app.tower.plan_adoption import collect_orders
 from app.tower.proposals import ProposalRecord
-from app.tower.replanning import PICKUP, LockKind, Tweak, TweakError
+from app.tower.replanning import PICKUP
+from app.tower.tweaks import LockKind, Tweak, TweakError
 from app.tower.urgent_orders import UrgentOrder
 
 
@@ -85,6 +87,22 @@ def break_down_among_neighbours(tower: ControlTower) -> TelemetryFix:
     return fix
 
 
+def settled(tower: ControlTower, record: ProposalRecord) -> ProposalRecord:
+    """Tick until the desk announces the decision's plan version stored (``decided``):
+    a decision never waits for storage itself."""
+    heard: list[ProposalRecord] = []
+    tower.proposals.decided.connect(heard.append)
+    try:
+        deadline = time.monotonic() + 10
+        while record not in heard:
+            assert time.monotonic() < deadline, "no plan version stored within 10 s"
+            tower.tick()
+            time.sleep(0.01)  # the storage worker writes on its own thread
+    finally:
+        tower.proposals.decided.disconnect(heard.append)
+    return record
+
+
 def wait_for_proposal(tower: ControlTower) -> ProposalRecord:
     """The next proposal, its plan checked by the independent checker."""
     deadline = time.monotonic() + 60
@@ -125,7 +143,8 @@ def test_accept_stores_a_plan_version_and_reorders_the_live_day(tower: ControlTo
     assert tower.proposals.request("V04", "dispatcher's request")
     record = wait_for_proposal(tower)
     tower.proposals.accept(record.id, "alice")
-    assert record.status == "accepted" and record.plan_version == 2  # after the morning plan
+    assert record.status == "accepted"  # live at once, stored behind
+    assert settled(tower, record).plan_version == 2  # after the morning plan
     for vehicle_id, ordered in record.proposal.routes.items():
         assert [s.id for s in tower.route_of(vehicle_id)][-len(ordered) :] == list(ordered)
     with tower.sessions() as session:
@@ -205,9 +224,9 @@ def test_undo_puts_the_day_back_as_it_was(tower: ControlTower) -> None:
     assert tower.proposals.request("V07", "late risk on V07")
     record = wait_for_proposal(tower)
     tower.proposals.accept(record.id, "alice")
-    version = record.plan_version
+    version = settled(tower, record).plan_version
     tower.proposals.undo(record.id, "alice")
-    assert record.status == "undone" and record.plan_version == (version or 0) + 1
+    assert record.status == "undone" and settled(tower, record).plan_version == (version or 0) + 1
     assert {v: [s.id for s in tower.route_of(v)] for v in before} == before
     entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_undone")
     assert entry["detail"]["reason"] == f"undo of plan version {version}"
@@ -232,14 +251,14 @@ def test_a_proposal_the_policy_accepts_is_applied_without_a_person(tower: Contro
     on_the_road(tower, "V09", delivered=1)
     assert tower.proposals.request("V09", "late risk on V09", resequence_only=True)
     record = wait_for_proposal(tower)
-    assert record.status == "auto_accepted" and record.plan_version is not None
+    assert record.status == "auto_accepted" and settled(tower, record).plan_version is not None
     entry = next(a for a in audit_log(tower.sessions) if a["action"] == "proposal_auto_accepted")
     assert entry["user"] == "policy" and entry["detail"]["auto_accepted"] is True
 
 
 def test_a_broken_down_van_is_rescued_by_a_neighbour_pickup_first(tower: ControlTower) -> None:
     break_down_among_neighbours(tower)
-    stranded = [s.id for s, _ in tower.operations.tracker.remaining("V01")]
+    stranded = [s.id for s, _ in tower.live.tracker.remaining("V01")]
     assert stranded
     assert tower.proposals.request("V01", "breakdown on V01")
     record = wait_for_proposal(tower)
@@ -261,7 +280,7 @@ def test_a_broken_down_van_is_rescued_by_a_neighbour_pickup_first(tower: Control
     assert {"V01"} | {m.to_vehicle for m in rescued.values()} <= set(proposal.diff.changed_vehicles)
     for sid in proposal.unserved:
         assert proposal.unserved_reasons[sid].endswith("returned for tomorrow")
-    collect = tower.proposals._collect_orders(proposal)
+    collect = collect_orders(tower.live.tracker, proposal)
     assert collect and all(c["from_vehicle"] == "V01" for v in collect.values() for c in v)
     tower.proposals.accept(record.id, "alice")
     left = {s.id for s in tower.route_of("V01")}

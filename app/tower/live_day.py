@@ -1,0 +1,156 @@
+"""The one owner of the live day: its plan version, stops and their states, vehicles and
+the execution events applied.
+
+Every execution event of the day, reported or inferred, live or replayed from storage at
+a restart, goes through :meth:`LiveDay.apply`, and only there does it change anything.
+The stops, parcels and vehicles' progress are the :class:`ExecutionTracker`'s, which this
+object owns; everything else derives from it or subscribes to it:
+
+- ``event_applied``: each event, once, after it was applied (the rules' FleetState takes
+  its road notes from it);
+- ``stops_changed``: stop id -> new status, right after the event or plan change that
+  moved it (the rules' stops follow it);
+- ``plan_adopted``: the stops of a newly adopted plan (the rules' routes follow it).
+
+The tick reads the stops that changed since the last one with :meth:`take_stop_changes`
+(the window repaints them, storage writes them). Everything here runs on the thread that
+owns the live state (the GUI timer or the headless loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+
+from app.domain.execution import ApplyResult, ExecutionTracker
+from app.domain.model import Depot, ExecutionEvent, FleetSnapshot, Order, Stop, StopStatus, Vehicle
+from app.foundation.events import Event
+from app.tower.operating_day import OperatingDay
+
+
+class LiveDay:
+    """The operating day as the road has it now (see the module docstring)."""
+
+    def __init__(self, snapshot: FleetSnapshot, day: OperatingDay, plan_version: int = 0) -> None:
+        self.day = day
+        self.depots: list[Depot] = list(snapshot.depots)
+        self.vehicles: list[Vehicle] = list(snapshot.vehicles)
+        self.orders: dict[str, Order] = {o.id: o for o in snapshot.orders}
+        self.plan_version = plan_version  # the active stored version (0: none stored)
+        # Stored statuses are not trusted: the day's stored events are replayed instead.
+        self.tracker = ExecutionTracker(
+            snapshot.orders,
+            [replace(s, status=StopStatus.PENDING) for s in snapshot.stops],
+            vehicles=snapshot.vehicles,
+            depots=snapshot.depots,
+        )
+        self.applied: list[ExecutionEvent] = []  # in the order they were applied
+        self.event_applied: Event[ExecutionEvent] = Event()
+        self.stops_changed: Event[dict[str, StopStatus]] = Event()
+        self.plan_adopted: Event[list[Stop]] = Event()
+        self._changed: dict[str, StopStatus] = {}  # since the last take_stop_changes()
+        self.stops: Mapping[str, Stop] = CurrentStops(self.tracker)
+
+    @property
+    def depot(self) -> Depot:
+        """The depot this workstation watches (the first one)."""
+        return self.depots[0]
+
+    # --- changing the day --------------------------------------------------------------
+
+    def apply(self, event: ExecutionEvent) -> ApplyResult:
+        """Apply one execution event (any order, any number of times): a duplicate or an
+        inferred event a reported one already covers changes nothing and is announced to
+        no one."""
+        touched = self._touched_by(event)
+        status = self.tracker.progress_ref
+        before = [(sid, status(sid).status) for sid in touched]
+        result = self.tracker.apply(event)
+        if result.outcome != "applied":
+            return result
+        self.applied.append(event)
+        self.event_applied.emit(event)
+        self._report({sid: now for sid, was in before if (now := status(sid).status) is not was})
+        return result
+
+    def apply_all(self, events: Iterable[ExecutionEvent]) -> list[ExecutionEvent]:
+        """Apply events in turn (a stored day at a restart); returns those applied."""
+        return [e for e in events if self.apply(e).outcome == "applied"]
+
+    def adopt(self, stops: list[Stop]) -> None:
+        """Make a plan's stops the live ones (an accepted re-plan, an undo); the events
+        applied so far are replayed onto it. Its version is set once stored."""
+        tracker = self.tracker
+        before = {sid: tracker.progress_ref(sid).status for sid in tracker.stops}
+        tracker.set_plan(stops)
+        self.plan_adopted.emit(stops)
+        self._report(
+            {
+                sid: now
+                for sid in tracker.stops
+                if (now := tracker.progress_ref(sid).status) is not before.get(sid)
+            }
+        )
+
+    def _touched_by(self, event: ExecutionEvent) -> set[str]:
+        """The stops an event may change: its vehicle's route, and its stop's (a reported
+        arrival replaces an inferred one, and replays that stop's vehicle)."""
+        tracker = self.tracker
+        touched = set(tracker.route_ids(event.vehicle_id))
+        stop = tracker.stops.get(event.stop_id or "")
+        if stop is None and event.order_id:
+            stop = tracker.stop_of_order(event.order_id)
+        if stop is not None:
+            touched.add(stop.id)
+            touched.update(tracker.route_ids(stop.vehicle_id))
+        return touched
+
+    def _report(self, changes: dict[str, StopStatus]) -> None:
+        if changes:
+            self._changed.update(changes)
+            self.stops_changed.emit(changes)
+
+    def take_stop_changes(self) -> dict[str, StopStatus]:
+        """Stop id -> status, for the stops whose status moved since the last call."""
+        changed, self._changed = self._changed, {}
+        return changed
+
+    # --- reading -------------------------------------------------------------------------
+
+    def status_of(self, stop_id: str) -> StopStatus:
+        """A stop's status now."""
+        return self.tracker.progress_ref(stop_id).status
+
+    def route_ids(self, vehicle_id: str) -> list[str]:
+        """The vehicle's stop ids in planned order (do not change the list)."""
+        return self.tracker.route_ids(vehicle_id)
+
+    def route(self, vehicle_id: str) -> list[Stop]:
+        """The vehicle's stops in planned order, with their status now."""
+        return [self.stops[sid] for sid in self.tracker.route_ids(vehicle_id)]
+
+    def vehicle_of(self, stop_id: str) -> str | None:
+        """The vehicle a stop is planned on (None when unknown or unserved)."""
+        stop = self.tracker.stops.get(stop_id)
+        return stop.vehicle_id or None if stop is not None else None
+
+
+class CurrentStops(Mapping[str, Stop]):
+    """Every stop of the live plan with its status now, read through to the tracker (a
+    view, not a copy: it never falls behind)."""
+
+    def __init__(self, tracker: ExecutionTracker) -> None:
+        self._tracker = tracker
+
+    def __getitem__(self, stop_id: str) -> Stop:
+        stop = self._tracker.stops[stop_id]
+        return replace(stop, status=self._tracker.progress_ref(stop_id).status)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tracker.stops)
+
+    def __len__(self) -> int:
+        return len(self._tracker.stops)
+
+    def __contains__(self, stop_id: object) -> bool:
+        return stop_id in self._tracker.stops

@@ -1,0 +1,148 @@
+"""What an accepted (or undone) re-plan changes: the day's stops after it, the routes
+stored as its plan version, and the messages the drivers get.
+
+Pure functions over the live day's tracker and a proposal; the proposal desk
+(app.tower.proposals) stores and publishes what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from app.domain.execution import ExecutionTracker
+from app.domain.model import Order, Stop, StopStatus
+from app.tower.replanning import PICKUP, Proposal
+
+Routes = dict[str, list[tuple[str, float]]]  # vehicle id -> (stop id, planned arrival)
+Collect = dict[str, list[dict[str, Any]]]  # rescuing van -> where to collect which parcels
+
+
+def stops_after(tracker: ExecutionTracker, proposal: Proposal) -> list[Stop]:
+    """Every stop of the day as the proposal leaves it: done stops keep their place,
+    re-planned ones take the new order after them; unserved ones leave their van.
+
+    Stops carry their live status: the tracker's plan stops still say what the plan
+    said (pending), and a served stop adopted as pending would go "late" when its
+    window closes and make every later delivery look out of sequence."""
+    current = {s.id: s for s in tracker.current_stops()}
+    out = dict(current)
+    for vehicle_id, ordered in proposal.routes.items():
+        base = 1 + max(
+            (
+                s.sequence
+                for s in current.values()
+                if s.vehicle_id == vehicle_id and s.id not in proposal.arrivals
+            ),
+            default=-1,
+        )
+        real = [sid for sid in ordered if not sid.startswith(PICKUP)]
+        for n, sid in enumerate(real):
+            out[sid] = replace(
+                current[sid],
+                vehicle_id=vehicle_id,
+                sequence=base + n,
+                planned_arrival=proposal.arrivals[sid],
+            )
+    for sid in proposal.unserved:
+        out[sid] = replace(current[sid], vehicle_id="", status=StopStatus.PENDING)
+    return list(out.values())
+
+
+def restored(tracker: ExecutionTracker, previous: Iterable[Stop]) -> list[Stop]:
+    """The stops as an earlier plan had them, with their live status: what has been
+    served since stays served (a delivered stop put back as pending would go late)."""
+    status = {s.id: s.status for s in tracker.current_stops()}
+    return [replace(s, status=status.get(s.id, s.status)) for s in previous]
+
+
+def planned_routes(stops: Iterable[Stop]) -> Routes:
+    """Each van's (stop id, planned arrival) in sequence; unserved stops are on none."""
+    by_vehicle: dict[str, list[Stop]] = {}
+    for s in stops:
+        if s.vehicle_id:
+            by_vehicle.setdefault(s.vehicle_id, []).append(s)
+    return {
+        vid: [(s.id, s.planned_arrival) for s in sorted(route, key=lambda s: s.sequence)]
+        for vid, route in by_vehicle.items()
+    }
+
+
+def collect_orders(tracker: ExecutionTracker, proposal: Proposal) -> Collect:
+    """For each rescuing van: where to collect which parcels of a broken-down van."""
+    out: Collect = {}
+    for vehicle_id, ordered in proposal.routes.items():
+        by_van: dict[str, list[str]] = {}
+        for item in ordered:
+            if item.startswith(PICKUP):
+                stop_id = item[len(PICKUP) :]
+                by_van.setdefault(proposal.live.rescued_from[stop_id], []).append(stop_id)
+        for broken, stop_ids in by_van.items():
+            lat, lon = proposal.live.rescue_site[broken]
+            parcels = [
+                p.id
+                for sid in stop_ids
+                for p in tracker.orders[tracker.stops[sid].order_id].parcels
+            ]
+            out.setdefault(vehicle_id, []).append(
+                {
+                    "from_vehicle": broken,
+                    "lat": lat,
+                    "lon": lon,
+                    "stop_ids": stop_ids,
+                    "parcel_ids": parcels,
+                }
+            )
+    return out
+
+
+def route_body(
+    vehicle_id: str,
+    ordered: list[tuple[str, float]],
+    version: int,
+    plan_id: int,
+    stops: Mapping[str, Stop],
+    orders: Mapping[str, Order],
+    collect: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """The retained route a driver's app gets (app.telemetry.contract.ROUTE)."""
+    body: dict[str, Any] = {
+        "vehicle": vehicle_id,
+        "version": version,
+        "plan_id": plan_id,
+        "stops": [
+            {
+                "stop_id": sid,
+                "order_id": stops[sid].order_id,
+                "eta": round(eta),
+                "lat": orders[stops[sid].order_id].lat,
+                "lon": orders[stops[sid].order_id].lon,
+                "address": orders[stops[sid].order_id].address,
+            }
+            for sid, eta in ordered
+        ],
+    }
+    if collect:
+        # Parcels of a broken-down van: collect them before delivering them.
+        body["collect"] = collect
+    return body
+
+
+def diff_json(proposal: Proposal) -> dict[str, Any]:
+    """The proposal's diff as stored with its row (and shown by the history)."""
+    d = proposal.diff
+    return {
+        "moves": [
+            {"stop": m.stop_id, "from": m.from_vehicle, "to": m.to_vehicle, "reason": m.reason}
+            for m in d.moves
+        ],
+        "resequenced": list(d.resequenced_vehicles),
+        "eta_changes": [
+            {"stop": e.stop_id, "before": e.before, "after": e.after} for e in d.eta_changes
+        ],
+        "unserved": list(proposal.unserved),
+        "unserved_reasons": proposal.unserved_reasons,
+        "rescued_from": proposal.live.rescued_from,
+        "changed_vehicles": list(d.changed_vehicles),
+    }
