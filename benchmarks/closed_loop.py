@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def lateness_s(order: Order, arrived_at: float) -> float:
 
 
 def stop_figures(
-    stops: dict[str, Stop], tracker: ExecutionTracker
+    stops: Mapping[str, Stop], tracker: ExecutionTracker
 ) -> tuple[set[str], int, int, int, float]:
     """(on-time stop ids, delivered, failed, late, late minutes) from the tracker."""
     on_time: set[str] = set()

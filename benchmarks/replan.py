@@ -38,6 +38,7 @@ from app.planning.runner import start_solve
 from app.tower.proposals import DEPOT_SEARCH
 from app.tower.replanning import (
     LiveProblem,
+    RoadNow,
     build_live_problem,
     make_proposal,
     vehicles_in_scope,
@@ -136,16 +137,8 @@ def main() -> None:
     now = day_start + NOON_S
 
     def live_for(vans: list[Vehicle], trigger: str) -> LiveProblem:
-        return build_live_problem(
-            vehicles=vans,
-            depot=day.depot,
-            tracker=tracker,
-            positions=positions,
-            provider=provider,
-            day_start=day_start,
-            now=now,
-            trigger=trigger,
-        )
+        road = RoadNow(day.depot, tracker, positions, provider, day_start, now)
+        return build_live_problem(road, vans, trigger)
 
     firsts, totals = [], []
     for vid in LATE_VANS:

@@ -25,6 +25,7 @@ from replan import NOON_S, midday
 
 from app.foundation.settings import PlanningSettings
 from app.planning.matrix import provider_from_settings
+from app.tower.replanning import RoadNow
 from app.tower.urgent_orders import UrgentOrder, rank_vehicles
 
 
@@ -48,16 +49,8 @@ def main() -> None:
             rng.uniform(1, 20),
         )
         started = time.perf_counter()
-        options = rank_vehicles(
-            order,
-            vehicles=day.vehicles,
-            depot=day.depot,
-            tracker=tracker,
-            positions=positions,
-            provider=provider,
-            day_start=day_start,
-            now=now,
-        )
+        road = RoadNow(day.depot, tracker, positions, provider, day_start, now)
+        options = rank_vehicles(order, day.vehicles, road)
         seconds.append(time.perf_counter() - started)
         feasible = [o for o in options if o.feasible]
         able.append(len(feasible))

@@ -17,7 +17,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from app.tower.control_tower import ControlTower
-from app.tower.proposals import ProposalRecord
+from app.tower.decisions import ProposalRecord
 from app.tower.replanning import PICKUP
 from widgets.map_data import RouteLine
 from widgets.map_view import MapView

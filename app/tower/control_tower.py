@@ -20,11 +20,12 @@ from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.storage.operations_repository import active_plan_version
+from app.tower.decisions import ProposalRecord
 from app.tower.demo_fleet import DemoFleet
 from app.tower.live_day import LiveDay
 from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
-from app.tower.proposals import ProposalDesk, ProposalRecord
+from app.tower.proposals import ProposalDesk
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.urgent_orders import UrgentOrder, VehicleOption, rank_vehicles
 from app.tower.views import (
@@ -341,16 +342,7 @@ class ControlTower:
 
     def rank_for_urgent(self, order: UrgentOrder) -> list[VehicleOption]:
         """Which vans could take a new urgent order within its window, cheapest first."""
-        return rank_vehicles(
-            order,
-            vehicles=self.snapshot.vehicles,
-            depot=self.depot,
-            tracker=self.live.tracker,
-            positions=self.feed.fleet.latest_fixes(),
-            provider=self.proposals.provider,
-            day_start=self.day.start,
-            now=self.clock.now(),
-        )
+        return rank_vehicles(order, self.live.vehicles, self.proposals.road_now())
 
     def search_orders(self, query: str) -> list[OrderMatch]:
         """Orders matching an order or parcel id, a customer name, phone or address part."""

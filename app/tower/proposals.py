@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from app.domain.model import Stop, Vehicle
+from app.domain.model import Vehicle
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import Clock
 from app.foundation.events import Event
@@ -23,22 +21,16 @@ from app.foundation.settings import Settings
 from app.planning.matrix import MatrixError, provider_from_settings
 from app.planning.problem import SearchOptions, SolveProgress
 from app.planning.runner import SolveHandle, start_solve
-from app.storage.operations_repository import decide_proposal, store_plan_version, store_proposal
-from app.telemetry.contract import ROUTE, payload
+from app.storage.operations_repository import decide_proposal, store_proposal
+from app.tower.decisions import PlanDecisions, ProposalRecord
 from app.tower.live_day import LiveDay
 from app.tower.plan_adoption import (
-    Collect,
-    Routes,
-    collect_orders,
     diff_json,
-    planned_routes,
-    restored,
-    route_body,
-    stops_after,
 )
 from app.tower.replanning import (
     LiveProblem,
     Proposal,
+    RoadNow,
     build_live_problem,
     make_proposal,
     vehicles_in_scope,
@@ -90,35 +82,6 @@ class _Storing:
     replaces: _Replaced | None
 
 
-@dataclass
-class ProposalRecord:
-    """A proposal on the desk, with the policy's verdict and its decision."""
-
-    id: int
-    proposal: Proposal
-    created_at: float
-    auto_ok: bool
-    auto_reason: str
-    status: str = "open"  # open, accepted, rejected, auto_accepted, undone, tweaked
-    plan_version: int | None = None  # of the plan it made live, once stored
-    previous_stops: tuple[Stop, ...] = ()  # the day before it was accepted (for undo)
-    # "plan": (plan id, version) of the plan it made live, written by the storage worker
-    # once stored: an undo queued behind reads it there (the window may not know yet).
-    stored_plan: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
-
-
-@dataclass(frozen=True)
-class _Deciding:
-    """An accepted (or undone) proposal's plan version on its way to storage: it is live
-    already; its routes go to the drivers once stored, with the version storage gave it."""
-
-    stored: Future[None]
-    plan: dict[str, tuple[int, int]]  # "plan": (plan id, version), once stored
-    record: ProposalRecord
-    routes: Routes  # the changed vans' routes
-    collect: Collect
-
-
 class ProposalDesk:
     """Asks for re-plans, turns results into proposals and applies decisions.
 
@@ -148,10 +111,11 @@ class ProposalDesk:
         )
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
-        self.decided: Event[ProposalRecord] = Event()
+        self.decisions = PlanDecisions(settings, live, clock, feed)
+        # Emitted by poll(), on the thread that polls (the GUI timer's).
+        self.decided: Event[ProposalRecord] = self.decisions.decided
         self._running: _Running | None = None
         self._storing: _Storing | None = None
-        self._deciding: list[_Deciding] = []
         self._failure: str | None = None
         self.progress: SolveProgress | None = None  # of the running solve (elapsed, cost)
 
@@ -217,17 +181,17 @@ class ProposalDesk:
         log.info("tweak of proposal %d: %s", proposal_id, what)
         return True
 
+    def road_now(self) -> RoadNow:
+        """The live day as a re-plan (or an urgent order) starts from, now."""
+        positions = self.feed.fleet.latest_fixes()
+        live = self.live
+        return RoadNow(
+            live.depot, live.tracker, positions, self.provider, live.day.start, self.clock.now()
+        )
+
     def _live(self, vehicles: list[Vehicle], trigger: str, resequence_only: bool) -> LiveProblem:
         return build_live_problem(
-            vehicles=vehicles,
-            depot=self.live.depot,
-            tracker=self.live.tracker,
-            positions=self.feed.fleet.latest_fixes(),
-            provider=self.provider,
-            day_start=self.live.day.start,
-            now=self.clock.now(),
-            trigger=trigger,
-            resequence_only=resequence_only,
+            self.road_now(), vehicles, trigger, resequence_only=resequence_only
         )
 
     def _start(
@@ -241,7 +205,7 @@ class ProposalDesk:
     def take_failure(self) -> str | None:
         """Why the last re-plan gave no proposal, once (None when nothing failed)."""
         failure, self._failure = self._failure, None
-        return failure
+        return failure or self.decisions.take_failure()
 
     def _on_progress(self, progress: SolveProgress) -> None:
         self.progress = progress
@@ -249,7 +213,7 @@ class ProposalDesk:
     def poll(self) -> ProposalRecord | None:
         """Collect stored decisions and a finished solve (call from the GUI timer); the
         new proposal, if any, once it is stored (a later call when storage is behind)."""
-        self._announce_decisions()
+        self.decisions.poll()
         if self._storing is not None:
             return self._stored()
         if self._running is None:
@@ -329,162 +293,21 @@ class ProposalDesk:
     def accept(self, proposal_id: int, user: str, *, auto: bool = False) -> ProposalRecord:
         """Make the proposal the plan: live at once; its version is stored and its routes
         published behind (``decided`` says when)."""
-        record = self._open(proposal_id)
-        proposal = record.proposal
-        now = self.clock.now()
-        tracker = self.live.tracker
-        # The diff names the vans of moves (rescues too) and resequences; the vans that
-        # lose an unserved stop change as well.
-        changed = set(proposal.diff.changed_vehicles) | {
-            tracker.stops[s].vehicle_id for s in proposal.unserved
-        }
-        previous = tuple(tracker.current_stops())
-        status = "auto_accepted" if auto else "accepted"
-        # The audit log says why: the policy's verdict, or what set the re-plan off.
-        reason = record.auto_reason if auto else f"re-plan for {proposal.live.trigger}"
-
-        def decide(session: Any, plan_id: int) -> None:
-            decide_proposal(
-                session,
-                proposal_id,
-                status,
-                now,
-                user,
-                reason,
-                auto_accepted=auto,
-                plan_id=plan_id,
-            )
-
-        record.status = status
-        record.previous_stops = previous
-        record.stored_plan = self._adopt(
-            record,
-            stops_after(tracker, proposal),
-            changed,
-            user,
-            "auto" if auto else "re-plan",
-            list(proposal.unserved),
-            decide,
-            collect_orders(tracker, proposal),
-            proposal.km_change,
-        )
-        return record
+        return self.decisions.accept(self._open(proposal_id), user, auto=auto)
 
     def undo(self, proposal_id: int, user: str) -> ProposalRecord:
         """Put the day back as it was before an accepted proposal (a new plan version)."""
         record = self.proposals.get(proposal_id)
         if record is None or record.status not in ("accepted", "auto_accepted"):
             raise ValueError(f"proposal {proposal_id} was not accepted")
-        now = self.clock.now()
-        changed = set(record.proposal.routes) | set(record.proposal.diff.changed_vehicles)
-        accepted = record.stored_plan
-
-        def decide(session: Any, plan_id: int) -> None:
-            # On the storage worker: the accepted version was stored before (jobs run in
-            # order), even when the window has not heard so yet.
-            why = f"undo of plan version {accepted.get('plan', (0, None))[1]}"
-            decide_proposal(session, proposal_id, "undone", now, user, why, plan_id=plan_id)
-
-        undone = {v: -km for v, km in record.proposal.km_change.items()}
-        record.status = "undone"
-        self._adopt(
-            record,
-            restored(self.live.tracker, record.previous_stops),
-            changed,
-            user,
-            "undo",
-            [],
-            decide,
-            {},
-            undone,
-        )
-        return record
-
-    def _adopt(
-        self,
-        record: ProposalRecord,
-        new_stops: list[Stop],
-        changed: set[str],
-        user: str,
-        source: str,
-        unserved: list[str],
-        decide: Callable[[Any, int], None],
-        collect: Collect,
-        km_change: dict[str, float],
-    ) -> dict[str, tuple[int, int]]:
-        """Make the stops live now, and queue them for storage as a new plan version
-        (every van's route: the version is the whole day's plan); the changed vans'
-        routes are published once it is stored (``_announce_decisions``). Returns where
-        the storage worker puts the stored (plan id, version)."""
-        now = self.clock.now()
-        routes = planned_routes(new_stops)
-        plan: dict[str, tuple[int, int]] = {}
-
-        def store(session: Any) -> None:
-            stored = store_plan_version(
-                session,
-                depot_id=self.live.depot.id,
-                day=self.live.day.iso,
-                created_at=now,
-                created_by=user,
-                source=source,
-                auto_accepted=source == "auto",
-                routes=routes,
-                unserved=unserved,
-                km_change=km_change,
-            )
-            decide(session, stored[0])
-            plan["plan"] = stored
-
-        stored = self.feed.storage.submit(store)
-        self.live.adopt(new_stops)
-        # A van left with no stops (broken down, all rescued) hears so: an empty route.
-        changed_routes = {vid: routes.get(vid, []) for vid in sorted(changed) if vid}
-        self._deciding.append(_Deciding(stored, plan, record, changed_routes, collect))
-        return plan
-
-    def _announce_decisions(self) -> None:
-        """Decisions whose plan version is stored: publish their routes, say so (in the
-        order they were taken)."""
-        while self._deciding and self._deciding[0].stored.done():
-            deciding = self._deciding.pop(0)
-            record = deciding.record
-            if "plan" not in deciding.plan:  # the storage worker logged why
-                self._failure = f"proposal #{record.id}: its plan version could not be stored"
-                continue
-            plan_id, version = deciding.plan["plan"]
-            record.plan_version = version
-            self.live.plan_version = version
-            self._publish_routes(deciding.routes, version, plan_id, deciding.collect)
-            self.decided.emit(record)
+        return self.decisions.undo(record, user)
 
     def reject(self, proposal_id: int, user: str, reason: str) -> ProposalRecord:
         """Turn the proposal down; the reason goes to the audit log."""
-        record = self._open(proposal_id)
-        now = self.clock.now()
-        # Not awaited: the storage worker keeps jobs in order, and logs a failure.
-        self.feed.storage.submit(
-            lambda s: decide_proposal(s, proposal_id, "rejected", now, user, reason)
-        )
-        record.status = "rejected"
-        return record
+        return self.decisions.reject(self._open(proposal_id), user, reason)
 
     def _open(self, proposal_id: int) -> ProposalRecord:
         record = self.proposals.get(proposal_id)
         if record is None or record.status != "open":
             raise ValueError(f"proposal {proposal_id} is not open")
         return record
-
-    def _publish_routes(self, routes: Routes, version: int, plan_id: int, collect: Collect) -> None:
-        prefix = self.settings.broker.topic_prefix
-        stops, orders = self.live.tracker.stops, self.live.orders
-        for vehicle_id, ordered in routes.items():
-            body = route_body(
-                vehicle_id, ordered, version, plan_id, stops, orders, collect.get(vehicle_id)
-            )
-            self.feed.publish(
-                ROUTE.topic(prefix, vehicle_id),
-                payload(ROUTE, body),
-                qos=ROUTE.qos,
-                retain=ROUTE.retained,
-            )

@@ -56,6 +56,19 @@ ON_BOARD = {ParcelStatus.LOADED, ParcelStatus.OUT_FOR_DELIVERY}
 
 
 @dataclass(frozen=True)
+class RoadNow:
+    """The live day as a re-plan or an urgent order reads it: the depot, the tracker's
+    stops and parcels, the vans' last positions, the travel times, and now (epoch s)."""
+
+    depot: Depot
+    tracker: ExecutionTracker
+    positions: dict[str, TelemetryFix]
+    provider: MatrixProvider
+    day_start: float
+    now: float
+
+
+@dataclass(frozen=True)
 class LiveProblem:
     """A routing problem of the live state and what its vans and nodes stand for.
 
@@ -111,18 +124,11 @@ def vehicles_in_scope(
 
 
 def build_live_problem(
-    *,
-    vehicles: Sequence[Vehicle],
-    depot: Depot,
-    tracker: ExecutionTracker,
-    positions: dict[str, TelemetryFix],
-    provider: MatrixProvider,
-    day_start: float,
-    now: float,
-    trigger: str,
-    resequence_only: bool = False,
+    road: RoadNow, vehicles: Sequence[Vehicle], trigger: str, *, resequence_only: bool = False
 ) -> LiveProblem:
-    """The problem of re-planning ``vehicles`` from where they are, at ``now``."""
+    """The problem of re-planning ``vehicles`` from where they are, at ``road.now``."""
+    depot, tracker, positions = road.depot, road.tracker, road.positions
+    day_start, now = road.day_start, road.now
     now_s = math.ceil(now - day_start)
     broken = [v for v in vehicles if tracker.vehicle_progress_ref(v.id).broken_down_at is not None]
     vehicles = [v for v in vehicles if v not in broken]
@@ -200,7 +206,7 @@ def build_live_problem(
         for i, v in enumerate(vehicles)
     )
     # No opening hours on the depot node: a van on the road is already out.
-    matrices = provider.matrices([(n.x, n.y) for n in nodes], departure_s=now_s)
+    matrices = road.provider.matrices([(n.x, n.y) for n in nodes], departure_s=now_s)
     problem = RoutingProblem(
         nodes=tuple(nodes),
         vans=vans,

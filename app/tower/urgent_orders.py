@@ -14,11 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain.execution import ExecutionTracker
 from app.domain.geo import haversine_m
-from app.domain.model import Depot, TelemetryFix, Vehicle
-from app.planning.matrix import MatrixProvider
-from app.tower.replanning import LATE_COST_PER_S
+from app.domain.model import Vehicle
+from app.tower.replanning import LATE_COST_PER_S, RoadNow
 
 AT_DEPOT_M = 300.0  # a van this close to the depot loads the parcels without a detour
 OVERTIME_COST_PER_S = LATE_COST_PER_S
@@ -67,34 +65,15 @@ class _Outcome:
 
 
 def rank_vehicles(
-    order: UrgentOrder,
-    *,
-    vehicles: Sequence[Vehicle],
-    depot: Depot,
-    tracker: ExecutionTracker,
-    positions: dict[str, TelemetryFix],
-    provider: MatrixProvider,
-    day_start: float,
-    now: float,
+    order: UrgentOrder, vehicles: Sequence[Vehicle], road: RoadNow
 ) -> list[VehicleOption]:
     """Every van's best way to take ``order``, the feasible ones first, cheapest first."""
-    options = [
-        _best_option(order, v, depot, tracker, positions, provider, day_start, now)
-        for v in vehicles
-    ]
+    options = [_best_option(order, v, road) for v in vehicles]
     return sorted(options, key=lambda o: (not o.feasible, o.cost, o.vehicle_id))
 
 
-def _best_option(
-    order: UrgentOrder,
-    vehicle: Vehicle,
-    depot: Depot,
-    tracker: ExecutionTracker,
-    positions: dict[str, TelemetryFix],
-    provider: MatrixProvider,
-    day_start: float,
-    now: float,
-) -> VehicleOption:
+def _best_option(order: UrgentOrder, vehicle: Vehicle, road: RoadNow) -> VehicleOption:
+    depot, tracker, day_start, now = road.depot, road.tracker, road.day_start, road.now
     progress = tracker.vehicle_progress_ref(vehicle.id)
     if progress.broken_down_at is not None:
         return VehicleOption(vehicle.id, False, "broken down")
@@ -103,13 +82,13 @@ def _best_option(
         return VehicleOption(vehicle.id, False, "shift over")
     remaining = [stop for stop, _ in tracker.remaining(vehicle.id)]
     orders = [tracker.orders[s.order_id] for s in remaining]
-    fix = positions.get(vehicle.id)
+    fix = road.positions.get(vehicle.id)
     here = (fix.lat, fix.lon) if fix is not None else (depot.lat, depot.lon)
     loading = fix is None or haversine_m(*here, depot.lat, depot.lon) <= AT_DEPOT_M
     # Nodes: 0 the van, 1 the depot, 2 the urgent customer, 3.. the remaining stops.
     points = [(here[1], here[0]), (depot.lon, depot.lat), (order.lon, order.lat)]
     points += [(o.lon, o.lat) for o in orders]
-    matrices = provider.matrices(points, departure_s=max(0, math.ceil(now - day_start)))
+    matrices = road.provider.matrices(points, departure_s=max(0, math.ceil(now - day_start)))
     travel, distance = matrices.travel_time, matrices.distance
     windows = [(0.0, math.inf), (0.0, math.inf), order.window]
     windows += [

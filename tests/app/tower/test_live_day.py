@@ -24,9 +24,9 @@ from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import demo_day
+from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
 from app.tower.operating_day import OperatingDay
-from app.tower.proposals import ProposalRecord
 from app.tower.replanning import PICKUP
 from tests.app.tower.test_replanning import settled
 

@@ -23,9 +23,9 @@ from app.storage.exception_repository import audit_log
 from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
+from app.tower.decisions import ProposalRecord
 from app.tower.operating_day import OperatingDay
 from app.tower.plan_adoption import collect_orders
-from app.tower.proposals import ProposalRecord
 from app.tower.replanning import PICKUP
 from app.tower.tweaks import LockKind, Tweak, TweakError
 from app.tower.urgent_orders import UrgentOrder
