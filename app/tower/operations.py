@@ -75,7 +75,7 @@ class OperationsTick:
 
 
 class Operations:
-    """The execution tracker, ETA predictor, rule engine and customer notifier of a day."""
+    """What follows from the live day: arrival inference, ETAs, the rules and customer updates."""
 
     def __init__(self, settings: Settings, live: LiveDay, feed: TelemetryFeed) -> None:
         self.settings = settings
