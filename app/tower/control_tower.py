@@ -386,7 +386,7 @@ class ControlTower:
 
     def stop(self) -> None:
         """Stop the adapters and flush what is queued for storage."""
-        self.proposals.cancel()
+        self.proposals.close()
         if self.demo is not None:
             self.demo.stop()
         self.feed.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from app.domain.model import Vehicle
@@ -19,7 +19,7 @@ from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.planning.matrix import MatrixError, provider_from_settings
-from app.planning.problem import SearchOptions, SolveProgress
+from app.planning.problem import Matrices, SearchOptions, SolveProgress
 from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import decide_proposal, store_proposal
 from app.tower.decisions import PlanDecisions, ProposalRecord
@@ -28,10 +28,12 @@ from app.tower.plan_adoption import (
     diff_json,
 )
 from app.tower.replanning import (
+    LiveDraft,
     LiveProblem,
     Proposal,
     RoadNow,
     build_live_problem,
+    draft_live_problem,
     make_proposal,
     vehicles_in_scope,
 )
@@ -82,11 +84,24 @@ class _Storing:
     replaces: _Replaced | None
 
 
+@dataclass(frozen=True)
+class _Fetching:
+    """A re-plan waiting for its travel times, fetched off the window's thread (OSRM is
+    a network call); the solve starts once they are in."""
+
+    matrices: Future[Matrices]
+    draft: LiveDraft
+    whole_depot: bool
+    replaces: _Replaced | None = None
+
+
 class ProposalDesk:
     """Asks for re-plans, turns results into proposals and applies decisions.
 
-    Nothing here waits for storage: a decision is live at once, and ``decided`` announces
-    it (on the thread that polls) once its plan version is stored and published.
+    Nothing here waits for the network, a solve or storage: travel times are fetched on a
+    thread of their own, the solve runs in a child process, a decision is live at once
+    and ``decided`` announces it (on the thread that polls) once its plan version is
+    stored and published.
 
     Signals:
         decided (Event[ProposalRecord]): an accepted, auto-accepted or undone proposal's
@@ -114,6 +129,8 @@ class ProposalDesk:
         self.decisions = PlanDecisions(settings, live, clock, feed)
         # Emitted by poll(), on the thread that polls (the GUI timer's).
         self.decided: Event[ProposalRecord] = self.decisions.decided
+        self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="travel-times")
+        self._fetching: _Fetching | None = None
         self._running: _Running | None = None
         self._storing: _Storing | None = None
         self._failure: str | None = None
@@ -121,39 +138,49 @@ class ProposalDesk:
 
     @property
     def solving(self) -> bool:
-        """A re-plan is being solved (it can be cancelled; its progress is shown)."""
-        return self._running is not None
+        """A re-plan is being solved, or waits for its travel times (it can be cancelled;
+        a solve's progress is shown)."""
+        return self._fetching is not None or self._running is not None
 
     @property
     def busy(self) -> bool:
-        """A re-plan is being solved, or its proposal stored."""
-        return self._running is not None or self._storing is not None
+        """A re-plan is waiting for travel times, being solved, or its proposal stored."""
+        return any(x is not None for x in (self._fetching, self._running, self._storing))
 
     def request(
         self, vehicle_id: str | None, trigger: str, *, resequence_only: bool = False
     ) -> bool:
         """Start a re-plan: the vehicle and its nearest neighbours, or (None) the depot.
 
-        False while another re-plan is running (one solve at a time). A re-plan that
-        cannot start (no travel times from the matrix provider) is a failure, which
-        take_failure() reports.
+        False while another re-plan is running (one solve at a time). The solve starts
+        once the travel times are in (a later ``poll``); a re-plan that cannot start (no
+        travel times from the matrix provider) is a failure, which take_failure() reports.
         """
         if self.busy:
             return False
         vehicles = list(self.live.vehicles)
         if vehicle_id is not None:
             vehicles = vehicles_in_scope(vehicle_id, vehicles, self.feed.fleet.latest_fixes())
-        try:
-            live = self._live(vehicles, trigger, resequence_only)
-        except MatrixError as exc:
-            self._failure = f"{trigger}: no travel times ({exc})"
-            log.warning("re-plan not started: %s", self._failure)
-            return True
-        self._start(live, whole_depot=vehicle_id is None)
-        log.info(
-            "re-plan for %s (%s): %d stops", vehicle_id or "the depot", trigger, len(live.stop_ids)
-        )
+        road = self.road_now()
+        draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
+        matrices = self._fetcher.submit(draft.fetch, road.provider)
+        self._fetching = _Fetching(matrices, draft, whole_depot=vehicle_id is None)
+        log.info("re-plan for %s (%s)", vehicle_id or "the depot", trigger)
         return True
+
+    def _fetched(self) -> None:
+        """Start the solve of a re-plan whose travel times came in."""
+        fetching = self._fetching
+        if fetching is None or not fetching.matrices.done():
+            return
+        self._fetching = None
+        try:
+            live = fetching.draft.finish(fetching.matrices.result())  # done: no wait
+        except MatrixError as exc:
+            self._failure = f"{fetching.draft.trigger}: no travel times ({exc})"
+            log.warning("re-plan not started: %s", self._failure)
+            return
+        self._start(live, fetching.whole_depot, fetching.replaces)
 
     def tweak(self, proposal_id: int, tweak: Tweak, user: str) -> bool:
         """Re-solve an open proposal around the dispatcher's moves and locks.
@@ -214,6 +241,7 @@ class ProposalDesk:
         """Collect stored decisions and a finished solve (call from the GUI timer); the
         new proposal, if any, once it is stored (a later call when storage is behind)."""
         self.decisions.poll()
+        self._fetched()
         if self._storing is not None:
             return self._stored()
         if self._running is None:
@@ -286,9 +314,18 @@ class ProposalDesk:
         record.status = "tweaked"
 
     def cancel(self) -> None:
-        """Stop the running solve (its best plan still becomes a proposal)."""
+        """Stop the running solve (its best plan still becomes a proposal), or forget a
+        re-plan still waiting for its travel times."""
+        if self._fetching is not None:
+            self._fetching.matrices.cancel()
+            self._fetching = None
         if self._running is not None:
             self._running.handle.cancel()
+
+    def close(self) -> None:
+        """Cancel what runs and let the travel-time thread go (the tower stops)."""
+        self.cancel()
+        self._fetcher.shutdown(wait=False, cancel_futures=True)
 
     def accept(self, proposal_id: int, user: str, *, auto: bool = False) -> ProposalRecord:
         """Make the proposal the plan: live at once; its version is stored and its routes

@@ -10,7 +10,7 @@ lateness costs. The current sequences are the solver's starting point.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from app.domain.execution import ExecutionTracker
@@ -27,8 +27,9 @@ from app.domain.plan_diff import (
 )
 from app.domain.rules.conditions import RETRYABLE
 from app.domain.schedule import walk
-from app.planning.matrix import MatrixProvider
+from app.planning.matrix import MatrixProvider, Point
 from app.planning.problem import (
+    Matrices,
     Node,
     PickupDelivery,
     PlanResult,
@@ -123,10 +124,33 @@ def vehicles_in_scope(
     return mine + others[:NEIGHBOURS]
 
 
+@dataclass(frozen=True)
+class LiveDraft:
+    """A live problem but for its travel times: those may take the network (OSRM), so
+    the window's thread drafts the problem and another fetches them."""
+
+    trigger: str
+    points: tuple[Point, ...]  # (lon, lat) of every node
+    departure_s: int  # seconds after the day's midnight
+    finish: Callable[[Matrices], LiveProblem]
+
+    def fetch(self, provider: MatrixProvider) -> Matrices:
+        """The travel times between the draft's nodes (raises MatrixError)."""
+        return provider.matrices(list(self.points), departure_s=self.departure_s)
+
+
 def build_live_problem(
     road: RoadNow, vehicles: Sequence[Vehicle], trigger: str, *, resequence_only: bool = False
 ) -> LiveProblem:
     """The problem of re-planning ``vehicles`` from where they are, at ``road.now``."""
+    draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
+    return draft.finish(draft.fetch(road.provider))
+
+
+def draft_live_problem(
+    road: RoadNow, vehicles: Sequence[Vehicle], trigger: str, *, resequence_only: bool = False
+) -> LiveDraft:
+    """``build_live_problem`` but for the travel times (read the live day only here)."""
     depot, tracker, positions = road.depot, road.tracker, road.positions
     day_start, now = road.day_start, road.now
     now_s = math.ceil(now - day_start)
@@ -205,40 +229,45 @@ def build_live_problem(
         )
         for i, v in enumerate(vehicles)
     )
-    # No opening hours on the depot node: a van on the road is already out.
-    matrices = road.provider.matrices([(n.x, n.y) for n in nodes], departure_s=now_s)
-    problem = RoutingProblem(
-        nodes=tuple(nodes),
-        vans=vans,
-        matrices=matrices,
-        vehicle_locks=tuple(locks),
-        pairs=tuple(pairs),
-        reassign_cost=REASSIGN_COST_M,
-        resequence_only=resequence_only,
-        late_cost_per_s=LATE_COST_PER_S,
-    )
-    return LiveProblem(
-        problem,
-        tuple(vehicles),
-        tuple(stop_ids),
-        day_start,
-        now,
-        trigger,
-        rescued,
-        sites,
-        promised={
-            sid: max(
-                (w.end for w in tracker.orders[tracker.stops[sid].order_id].windows),
-                default=math.inf,
-            )
-            for sid in stop_ids
-            if not sid.startswith(PICKUP)
-        },
-        current_routes=tuple(tuple(r) for r in routes),
-        scope=tuple(v.id for v in vehicles) + tuple(v.id for v in broken),
-        resequence_only=resequence_only,
-        retries=retries,
-    )
+    promised = {
+        sid: max(
+            (w.end for w in tracker.orders[tracker.stops[sid].order_id].windows),
+            default=math.inf,
+        )
+        for sid in stop_ids
+        if not sid.startswith(PICKUP)
+    }
+    scope = tuple(v.id for v in vehicles) + tuple(v.id for v in broken)
+
+    def finish(matrices: Matrices) -> LiveProblem:
+        # No opening hours on the depot node: a van on the road is already out.
+        problem = RoutingProblem(
+            nodes=tuple(nodes),
+            vans=vans,
+            matrices=matrices,
+            vehicle_locks=tuple(locks),
+            pairs=tuple(pairs),
+            reassign_cost=REASSIGN_COST_M,
+            resequence_only=resequence_only,
+            late_cost_per_s=LATE_COST_PER_S,
+        )
+        return LiveProblem(
+            problem,
+            tuple(vehicles),
+            tuple(stop_ids),
+            day_start,
+            now,
+            trigger,
+            rescued,
+            sites,
+            promised=promised,
+            current_routes=tuple(tuple(r) for r in routes),
+            scope=scope,
+            resequence_only=resequence_only,
+            retries=retries,
+        )
+
+    return LiveDraft(trigger, tuple((n.x, n.y) for n in nodes), now_s, finish)
 
 
 def _retries(tracker: ExecutionTracker, vehicle_id: str, now: float) -> dict[str, str]:

@@ -338,16 +338,43 @@ def test_a_replan_with_no_travel_times_says_so_and_the_tower_ticks_on(tmp_path: 
         tower.proposals.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=2)
         on_the_road(tower, "V02", delivered=1)
         assert tower.proposals.request("V02", "dispatcher's request")
+        # Fetched on a thread of its own (the caller never waits for the network): the
+        # failure comes in a later tick.
+        failure = None
+        deadline = time.monotonic() + 10
+        while failure is None:
+            assert time.monotonic() < deadline, "no failure within 10 s"
+            failure = tower.tick().replan_failure
+            time.sleep(0.01)
+        assert failure.startswith("dispatcher's request: no travel times")
         assert not tower.proposals.busy
-        tick = tower.tick()
-        assert tick.replan_failure is not None
-        assert tick.replan_failure.startswith("dispatcher's request: no travel times")
         with pytest.raises(MatrixError):
             fix = tower.feed.fleet.latest_fixes()["V02"]
             now = tower.clock.now()
             tower.rank_for_urgent(UrgentOrder(fix.lat, fix.lon, (now, now + 3600), 1.0))
     finally:
         tower.stop()
+
+
+def test_a_replan_never_waits_for_the_network(tower: ControlTower) -> None:
+    with socket.socket() as silent:  # accepts, never answers: OSRM stuck
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        tower.proposals.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=5)
+        on_the_road(tower, "V02", delivered=1)
+        started = time.monotonic()
+        assert tower.proposals.request("V02", "dispatcher's request")
+        assert tower.tick().replan_failure is None
+        assert time.monotonic() - started < 2.5  # well inside the 5 s the server takes
+        assert tower.proposals.busy and not tower.proposals.request("V03", "again")
+        failure = None
+        while failure is None:
+            assert time.monotonic() - started < 30, "no failure within 30 s"
+            failure = tower.tick().replan_failure
+            time.sleep(0.05)
+    assert failure.startswith("dispatcher's request: no travel times")
+    assert not tower.proposals.busy
 
 
 def test_the_stop_a_van_is_serving_stays_its_first_visit(tower: ControlTower) -> None:
