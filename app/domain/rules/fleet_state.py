@@ -7,7 +7,7 @@ in the tower), then call :meth:`RuleEngine.evaluate` each tick:
 - ``apply_fix`` / ``apply_fixes`` for positions, ``apply_status`` for last-will statuses,
 - ``note_event`` for each execution event, once, after the live day applied it (what the
   rules learn from it: breakdowns, ends of day, deliveries and failures in or out of
-  sequence), then ``set_stop_status`` for each stop whose status that moved (the live
+  sequence), then ``set_stop_status`` for each stop whose status it moved (the live
   day owns the statuses; here they are followed, never worked out from events),
 - ``apply_eta`` for each new :class:`VehicleEta`.
 

@@ -27,9 +27,10 @@ NOT_REACHED = frozenset({StopStatus.PENDING, StopStatus.EN_ROUTE})
 
 @dataclass(slots=True, eq=False)
 class RouteStop:
-    """A stop as the rules see it. FleetState owns it after ``set_route`` and keeps its
-    status up to date from events; ``window_end`` is the end of the window the plan aims
-    at (see :func:`app.domain.rules.fleet_state.window_end_for`)."""
+    """A stop as the rules see it. FleetState owns it after ``set_route``; its status
+    follows the live day's (``FleetState.set_stop_status``); ``window_end`` is the end
+    of the window the plan aims at (see
+    :func:`app.domain.rules.fleet_state.window_end_for`)."""
 
     stop_id: str
     sequence: int
