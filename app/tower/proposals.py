@@ -13,7 +13,6 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from app.domain.model import Vehicle
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import Clock
 from app.foundation.events import Event
@@ -32,7 +31,6 @@ from app.tower.replanning import (
     LiveProblem,
     Proposal,
     RoadNow,
-    build_live_problem,
     draft_live_problem,
     make_proposal,
     vehicles_in_scope,
@@ -93,6 +91,7 @@ class _Fetching:
     draft: LiveDraft
     whole_depot: bool
     replaces: _Replaced | None = None
+    tweak: tuple[Tweak, dict[str, str]] | None = None  # and the stops it moved
 
 
 class ProposalDesk:
@@ -174,13 +173,19 @@ class ProposalDesk:
         if fetching is None or not fetching.matrices.done():
             return
         self._fetching = None
+        trigger = fetching.draft.trigger
         try:
             live = fetching.draft.finish(fetching.matrices.result())  # done: no wait
+            if fetching.tweak is not None:
+                live = tweak_problem(live, *fetching.tweak)
         except MatrixError as exc:
-            self._failure = f"{fetching.draft.trigger}: no travel times ({exc})"
-            log.warning("re-plan not started: %s", self._failure)
+            self._failure = f"{trigger}: no travel times ({exc})"
+        except TweakError as exc:
+            self._failure = f"{trigger}: {exc}"
+        else:
+            self._start(live, fetching.whole_depot, fetching.replaces)
             return
-        self._start(live, fetching.whole_depot, fetching.replaces)
+        log.warning("re-plan not started: %s", self._failure)
 
     def tweak(self, proposal_id: int, tweak: Tweak, user: str) -> bool:
         """Re-solve an open proposal around the dispatcher's moves and locks.
@@ -188,23 +193,30 @@ class ProposalDesk:
         The state is taken afresh (the vans moved on since the proposal); the result is a
         new proposal with its own diff against the live plan, and it replaces this one
         when it arrives. False while another re-plan is running; TweakError when the
-        tweak cannot be honoured (the proposal stays open).
+        tweak cannot be honoured on the proposal (the proposal stays open). Like a
+        request, it is solved once its travel times are in; a tweak the road no longer
+        allows by then (parcels loaded since) is a failure take_failure() reports.
         """
         record = self._open(proposal_id)
         if self.busy:
             return False
         original = record.proposal
+        moved = moved_stops(original.routes, tweak)
+        tweak_problem(original.live, tweak, moved)  # the dispatcher hears at once
         scope = set(original.live.scope)
         vehicles = [v for v in self.live.vehicles if v.id in scope]
-        try:
-            live = self._live(vehicles, f"tweak of #{proposal_id}", original.live.resequence_only)
-        except MatrixError as exc:
-            raise TweakError(f"no travel times ({exc})") from exc
-        moved = moved_stops(original.routes, tweak)
-        tweaked = tweak_problem(live, tweak, moved)
-        whole_depot = len(scope) == len(self.live.vehicles)
+        road = self.road_now()
+        trigger = f"tweak of #{proposal_id}"
+        resequence_only = original.live.resequence_only
+        draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
         what = tweak.describe(original.routes)
-        self._start(tweaked, whole_depot, _Replaced(proposal_id, what, user))
+        self._fetching = _Fetching(
+            self._fetcher.submit(draft.fetch, road.provider),
+            draft,
+            whole_depot=len(scope) == len(self.live.vehicles),
+            replaces=_Replaced(proposal_id, what, user),
+            tweak=(tweak, moved),
+        )
         log.info("tweak of proposal %d: %s", proposal_id, what)
         return True
 
@@ -214,11 +226,6 @@ class ProposalDesk:
         live = self.live
         return RoadNow(
             live.depot, live.tracker, positions, self.provider, live.day.start, self.clock.now()
-        )
-
-    def _live(self, vehicles: list[Vehicle], trigger: str, resequence_only: bool) -> LiveProblem:
-        return build_live_problem(
-            self.road_now(), vehicles, trigger, resequence_only=resequence_only
         )
 
     def _start(

@@ -419,3 +419,29 @@ def test_a_finished_replan_does_not_wait_for_storage(tower: ControlTower) -> Non
     storage_free.set()
     record = wait_for_proposal(tower)
     assert record.id in tower.proposals.proposals and not tower.proposals.busy
+
+
+def test_accept_and_undo_answer_without_waiting_for_storage(tower: ControlTower) -> None:
+    on_the_road(tower, "V05", delivered=1)
+    assert tower.proposals.request("V05", "dispatcher's request")
+    record = wait_for_proposal(tower)
+    heard: list[str] = []
+    tower.proposals.decided.connect(lambda r: heard.append(r.status))  # none yet, below
+    storage_free = threading.Event()
+    tower.feed.storage.submit(lambda _session: storage_free.wait(60))  # storage is stuck
+    started = time.monotonic()
+    tower.proposals.accept(record.id, "alice")
+    tower.proposals.undo(record.id, "alice")
+    tower.tick()
+    assert time.monotonic() - started < 5  # the storage job waits 60 s
+    # Both decisions are live already; neither is stored, so neither is announced.
+    assert record.status == "undone" and record.plan_version is None and heard == []
+    storage_free.set()
+    versions: list[int | None] = []
+    tower.proposals.decided.connect(lambda r: versions.append(r.plan_version))
+    deadline = time.monotonic() + 10
+    while len(versions) < 2:  # announced in order, each once stored
+        assert time.monotonic() < deadline, "not both stored within 10 s"
+        tower.tick()
+        time.sleep(0.01)
+    assert versions == [2, 3] and tower.live.plan_version == 3
