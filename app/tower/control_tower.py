@@ -385,8 +385,14 @@ class ControlTower:
         return {s.stop_id: s.eta for v in self.operations.etas.values() for s in v.stops}
 
     def stop(self) -> None:
-        """Stop the adapters and flush what is queued for storage."""
+        """Stop the adapters and flush what is queued for storage (this waits: the
+        window is closing). Plans accepted just before are stored, then published."""
         self.proposals.close()
         if self.demo is not None:
             self.demo.stop()
+        try:
+            self.feed.flush(10)
+        except Exception:  # a slow or failed write (the worker logged it): stop all the same
+            log.warning("storage not flushed before stopping", exc_info=True)
+        self.proposals.decisions.poll()
         self.feed.stop()

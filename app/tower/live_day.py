@@ -132,7 +132,9 @@ class LiveDay:
     def vehicle_of(self, stop_id: str) -> str | None:
         """The vehicle a stop is planned on (None when unknown or unserved)."""
         stop = self.tracker.stops.get(stop_id)
-        return stop.vehicle_id or None if stop is not None else None
+        if stop is None:
+            return None
+        return stop.vehicle_id or None
 
 
 class CurrentStops(Mapping[str, Stop]):
