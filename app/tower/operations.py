@@ -81,7 +81,6 @@ class Operations:
         self.settings = settings
         self.feed = feed
         self.live = live
-        self.tracker = live.tracker  # the live day's: read here, changed only through it
         thresholds = RuleThresholds.from_settings(settings.thresholds)
         self.inference = ArrivalInference.from_thresholds(thresholds)
         self.predictor = EtaPredictor(
@@ -174,10 +173,10 @@ class Operations:
 
     def _arrival_targets(self, vehicle_id: str) -> list[ArrivalTarget]:
         """The stops a van may be reaching; rebuilt only when the van's state changed."""
-        version = self.tracker.version(vehicle_id)
+        version = self.live.tracker.version(vehicle_id)
         cached = self._targets.get(vehicle_id)
         if cached is None or cached[0] != version:
-            targets = arrival_targets(self.tracker, vehicle_id, self.inference.lookahead)
+            targets = arrival_targets(self.live.tracker, vehicle_id, self.inference.lookahead)
             cached = (version, targets)
             self._targets[vehicle_id] = cached
         return cached[1]
@@ -185,20 +184,20 @@ class Operations:
     def _collect_stop_changes(self, tick: OperationsTick) -> None:
         """The stops the live day moved since the last tick: to the window and storage."""
         tick.stop_status = self.live.take_stop_changes()
-        changed = [self.tracker.stop_progress(sid) for sid in tick.stop_status]
+        changed = [self.live.tracker.stop_progress(sid) for sid in tick.stop_status]
         if changed:
             self.feed.storage.submit(lambda s: store_stop_progress(s, changed))
 
     def _predict(self, now: float, tick: OperationsTick, urgent: set[str]) -> None:
         """ETAs for the vans whose stops changed and the next slice of the fleet."""
-        batch = [*urgent, *self._eta_round.next_slice(now, self.tracker.vehicle_ids, urgent)]
+        batch = [*urgent, *self._eta_round.next_slice(now, self.live.tracker.vehicle_ids, urgent)]
         if not batch:
             return
-        self.predictor.learn(self.tracker)
+        self.predictor.learn(self.live.tracker)
         fixes = self.feed.fleet.latest_fixes()
         for vehicle_id in batch:
             eta = self.predictor.predict_vehicle(
-                self.tracker, vehicle_id, fixes.get(vehicle_id), now
+                self.live.tracker, vehicle_id, fixes.get(vehicle_id), now
             )
             if eta is None:
                 self.etas.pop(vehicle_id, None)
@@ -215,11 +214,11 @@ class Operations:
         """Customer updates: held-back messages at each round's start, then the round's
         next slice of orders."""
         notes = self.notifier.flush(now) if self._notify_round.starts(now) else []
-        batch = self._notify_round.next_slice(now, self.tracker.stops.keys)
+        batch = self._notify_round.next_slice(now, self.live.tracker.stops.keys)
         if not batch and not notes:
             return
         fixes = self.feed.fleet.latest_fixes()
-        for snapshot in order_snapshots(self.tracker, self.etas, fixes, batch):
+        for snapshot in order_snapshots(self.live.tracker, self.etas, fixes, batch):
             notes.extend(self.notifier.update(snapshot, now))
         prefix = self.settings.broker.topic_prefix
         for note in notes:
