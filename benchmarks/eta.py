@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.domain.arrival_inference import ArrivalInference
+from app.domain.arrival_inference import ArrivalInference, arrival_targets
 from app.domain.demo import build_demo_day
 from app.domain.eta import EtaPredictor
 from app.domain.eta_accuracy import AccuracySample
@@ -72,7 +72,10 @@ def play(
                 events.append(parsed)
         for event in sorted(events, key=lambda e: e.ts):
             tracker.apply(event)
-        inference.feed(tracker, fixes)
+        for fix in sorted(fixes, key=lambda f: f.ts):  # what the tower's live day does
+            targets = arrival_targets(tracker, fix.vehicle_id, inference.lookahead)
+            for inferred in inference.observe(fix, targets):
+                tracker.apply(inferred)
         for fix in fixes:
             positions[fix.vehicle_id] = fix
         counts["fixes"] += len(fixes)
