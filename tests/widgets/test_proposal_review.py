@@ -253,8 +253,8 @@ def test_the_urgent_order_dialog_ranks_every_van(
     day = OperatingDay.at(time.time(), offline_settings.depot.timezone)
     ensure_demo_day(sessions, offline_settings, day)
     tower = ControlTower(offline_settings, sessions, day, ManualClock(day.start + 9 * 3600))
+    window = open_window(qtbot, tower, prefs, tmp_path)
     try:
-        window = open_window(qtbot, tower, prefs, tmp_path)
         dialog = window.show_urgent_order()
         dialog.lat.setValue(tower.depot.lat + 0.01)
         dialog.opens.setTime(QTime(9, 0))
@@ -270,4 +270,5 @@ def test_the_urgent_order_dialog_ranks_every_van(
         assert "No van can take it" in dialog.summary.text()
         assert cell(dialog.table, 0, 6) == "not enough room on board"
     finally:
+        window.close()  # its timer ticks the tower no more: then the tower stops
         tower.stop()
