@@ -428,7 +428,11 @@ def test_accept_and_undo_answer_without_waiting_for_storage(tower: ControlTower)
     heard: list[str] = []
     tower.proposals.decided.connect(lambda r: heard.append(r.status))  # none yet, below
     storage_free = threading.Event()
-    tower.feed.storage.submit(lambda _session: storage_free.wait(60))  # storage is stuck
+
+    def stuck(_session: Session) -> None:
+        storage_free.wait(60)
+
+    tower.feed.storage.submit(stuck)  # storage is stuck
     started = time.monotonic()
     tower.proposals.accept(record.id, "alice")
     tower.proposals.undo(record.id, "alice")
