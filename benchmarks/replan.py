@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.domain.demo import DemoDay, build_demo_day
 from app.domain.execution import ExecutionTracker
 from app.domain.model import EventType, ExecutionEvent, TelemetryFix, Vehicle
+from app.foundation.days import OperatingDay
 from app.foundation.settings import PlanningSettings
 from app.planning.matrix import provider_from_settings
 from app.planning.problem import PlanResult, SearchOptions, SolveProgress
@@ -53,12 +54,13 @@ def midday(
     vehicles: int, orders: int
 ) -> tuple[DemoDay, float, ExecutionTracker, dict[str, TelemetryFix]]:
     """The day at noon: events applied to a tracker, and each van's position."""
-    day_start = time.time() // 86_400 * 86_400 - 3600  # a local midnight (Paris, winter)
+    local_day = OperatingDay.at(time.time(), "Europe/Paris")
+    day_start = local_day.start
     day = build_demo_day(
         depot_name="Lyon Gerland",
         depot_lat=45.73,
         depot_lon=4.833,
-        day_start=day_start,
+        day=local_day,
         vehicles=vehicles,
         orders=orders,
     )

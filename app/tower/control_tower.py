@@ -16,12 +16,12 @@ from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecor
 from app.domain.rules.tracking import DONE
 from app.domain.van_state import van_state
 from app.foundation.clock import Clock
+from app.foundation.days import OperatingDay
 from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.tower.demo_fleet import DemoFleet
-from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk, ProposalRecord
 from app.tower.telemetry_feed import TelemetryFeed

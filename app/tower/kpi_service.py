@@ -26,7 +26,7 @@ from app.domain.kpi_rows import (
 )
 from app.domain.kpis import WORST_LATE, split, stops_failed_for, stops_missed_by
 from app.foundation.clock import Clock
-from app.tower.operating_day import OperatingDay
+from app.foundation.days import OperatingDay
 
 
 class KpiService:

@@ -29,6 +29,7 @@ from app.domain.road import RoadModel
 from app.domain.rules import ExceptionBook, FleetState, RuleEngine, RuleThresholds
 from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ExceptionChange, ExceptionRecord
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.storage.execution_repository import events_between
 from app.storage.operations_repository import (
@@ -40,7 +41,6 @@ from app.storage.operations_repository import (
 )
 from app.storage.telemetry_repository import store_telemetry
 from app.telemetry.contract import ORDER_ETA, payload
-from app.tower.operating_day import OperatingDay
 from app.tower.rounds import Round
 from app.tower.telemetry_feed import TelemetryFeed
 
@@ -131,7 +131,7 @@ class Operations:
         fix, which is enough for both (they look at the last minutes only).
         """
         sessions = self.feed.sessions
-        for event in events_between(sessions, self._day.start, self._day.start + 86_400):
+        for event in events_between(sessions, self._day.start, self._day.end):
             self.tracker.apply(event)
             self.state.apply_event(event)
         self.book.restore(exceptions_to_restore(sessions))

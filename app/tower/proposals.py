@@ -18,13 +18,13 @@ from typing import Any
 from app.domain.model import FleetSnapshot, Stop, StopStatus, Vehicle
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import Clock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.planning.matrix import MatrixError, provider_from_settings
 from app.planning.problem import SearchOptions, SolveProgress
 from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import decide_proposal, store_plan_version, store_proposal
 from app.telemetry.contract import ROUTE, payload
-from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations
 from app.tower.replanning import (
     PICKUP,

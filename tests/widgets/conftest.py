@@ -8,11 +8,11 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
 from app.foundation.clock import SystemClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import MapSettings, Settings
 from app.storage.database import connect
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ from app.domain.model import (
     TimeWindow,
     Vehicle,
 )
+from app.foundation.days import OperatingDay
 from app.planning.day_plan import build_day_problem, unserved, vehicle_plans
 from app.planning.matrix import HaversineMatrixProvider
 from app.planning.schedules import REASON_CAPACITY, REASON_WINDOW
@@ -43,7 +44,7 @@ def demo_day() -> DemoDay:
         depot_name="Test depot",
         depot_lat=45.73,
         depot_lon=4.833,
-        day_start=MIDNIGHT,
+        day=OperatingDay.at(MIDNIGHT, "Europe/Paris"),
         vehicles=3,
         orders=30,
         seed=3,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.domain.model import EventType, ExecutionEvent, FailureReason, StopStatus, TelemetryFix
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import ReplanSettings, Settings
 from app.planning.checker import check_plan
 from app.planning.matrix import MatrixError, OsrmTableProvider
@@ -23,7 +24,6 @@ from app.storage.exception_repository import audit_log
 from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 from app.tower.proposals import ProposalRecord
 from app.tower.replanning import PICKUP, LockKind, Tweak, TweakError
 from app.tower.urgent_orders import UrgentOrder
