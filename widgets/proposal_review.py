@@ -10,10 +10,10 @@ accepted (by the dispatcher or the depot's policy) stays listed as such, and can
 from __future__ import annotations
 
 import getpass
-import time
 
 from PySide6.QtCore import QObject, Signal
 
+from app.foundation.time_text import TimeText
 from app.tower.control_tower import ControlTower
 from app.tower.proposals import ProposalRecord
 from app.tower.replanning import PICKUP
@@ -119,6 +119,7 @@ class ProposalReview(QObject):
     def _stop_labels(self, record: ProposalRecord) -> dict[str, str]:
         """What a dispatcher recognises a stop by: customer, address, proposed time."""
         proposal = record.proposal
+        times = TimeText(self.tower.settings.depot.timezone)
         labels = {}
         for sid in proposal.live.stop_ids:
             if sid.startswith(PICKUP):
@@ -128,7 +129,7 @@ class ProposalReview(QObject):
                 continue
             order = self.tower.orders[self.tower.stops[sid].order_id]
             eta = proposal.arrivals.get(sid)
-            when = time.strftime("%H:%M", time.localtime(eta)) if eta else "--:--"
+            when = times.hm(eta) if eta else "--:--"
             labels[sid] = f"{when} {sid} · {order.customer_name} · {order.address}"
         return labels
 

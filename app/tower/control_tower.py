@@ -19,6 +19,7 @@ from app.foundation.clock import Clock
 from app.foundation.days import OperatingDay
 from app.foundation.events import Event
 from app.foundation.settings import Settings
+from app.foundation.time_text import clock_text
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.tower.demo_fleet import DemoFleet
@@ -31,7 +32,6 @@ from app.tower.views import (
     StopView,
     TimelineEntryView,
     VehicleView,
-    clock_text,
 )
 
 log = logging.getLogger(__name__)

@@ -55,7 +55,7 @@ class KpiService:
 
     def today(self) -> date:
         """The local operating day now."""
-        return date.fromisoformat(OperatingDay.at(self.clock.now(), self.timezone).iso)
+        return OperatingDay.at(self.clock.now(), self.timezone).date
 
     def directory(self) -> Directory:
         """Depots, drivers and vehicles for filters and labels."""

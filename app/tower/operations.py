@@ -106,7 +106,7 @@ class Operations:
         for vehicle in snapshot.vehicles:
             depot = depots.get(vehicle.depot_id)
             if depot is not None:
-                self.state.add_vehicle(vehicle, depot, day.start)
+                self.state.add_vehicle(vehicle, depot, day)
         orders = {o.id: o for o in snapshot.orders}
         for vehicle_id, stops in route_stops(snapshot.stops, orders).items():
             if vehicle_id in self.state.vehicles:
