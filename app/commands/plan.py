@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("plan: --time-limit must be positive", file=sys.stderr)
         return 2
     times = TimeText(settings.depot.timezone)
-    day_start = OperatingDay.of(day, settings.depot.timezone).start
+    local_day = OperatingDay.of(day, settings.depot.timezone)
     snapshot = load_fleet(open_database(settings), day.isoformat())
     depots = depot_ids_with_orders(snapshot)
     if not depots:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     reports, code = [], 0
     for depot_id in depots:
         try:
-            problem = build_day_problem(snapshot, depot_id, day_start, provider)
+            problem = build_day_problem(snapshot, depot_id, local_day, provider)
         except MatrixError as exc:
             print(f"plan: depot {depot_id}: {exc}", file=sys.stderr)
             return 1

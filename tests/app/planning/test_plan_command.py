@@ -152,7 +152,9 @@ def test_a_day_problem_keeps_windows_hours_priorities_and_units() -> None:
     snapshot = FleetSnapshot(
         [depot], vans, [], orders, [Stop("S5", "O5", "V1", 0, 0.0, StopStatus.FAILED)]
     )
-    day = build_day_problem(snapshot, "D", MIDNIGHT, HaversineMatrixProvider())
+    day = build_day_problem(
+        snapshot, "D", OperatingDay.at(MIDNIGHT, "Europe/Paris"), HaversineMatrixProvider()
+    )
     nodes = day.problem.nodes
     assert nodes[0].windows == ((8 * 3600, 18 * 3600),)
     assert nodes[1].windows == ((9 * 3600, 10 * 3600), (14 * 3600, 15 * 3600))
