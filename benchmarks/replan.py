@@ -52,7 +52,7 @@ BEHIND_S = 40 * 60
 
 def midday(
     vehicles: int, orders: int
-) -> tuple[DemoDay, float, ExecutionTracker, dict[str, TelemetryFix]]:
+) -> tuple[DemoDay, OperatingDay, ExecutionTracker, dict[str, TelemetryFix]]:
     """The day at noon: events applied to a tracker, and each van's position."""
     local_day = OperatingDay.at(time.time(), "Europe/Paris")
     day_start = local_day.start
@@ -95,7 +95,7 @@ def midday(
                     "bd", v.id, noon - 600, EventType.BREAKDOWN, lat=last[0], lon=last[1]
                 )
             )
-    return day, day_start, tracker, positions
+    return day, local_day, tracker, positions
 
 
 def solve(
@@ -128,7 +128,8 @@ def main() -> None:
     parser.add_argument("--long", type=float, default=60.0)
     args = parser.parse_args()
 
-    day, day_start, tracker, positions = midday(args.vehicles, args.orders)
+    day, local_day, tracker, positions = midday(args.vehicles, args.orders)
+    day_start = local_day.start
     provider = provider_from_settings(PlanningSettings())
     remaining = sum(len(tracker.remaining(v.id)) for v in day.vehicles)
     print(
@@ -144,7 +145,7 @@ def main() -> None:
             tracker=tracker,
             positions=positions,
             provider=provider,
-            day_start=day_start,
+            day=local_day,
             now=now,
             trigger=trigger,
         )

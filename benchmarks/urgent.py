@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2700)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    day, day_start, tracker, positions = midday(args.vehicles, args.orders)
+    day, local_day, tracker, positions = midday(args.vehicles, args.orders)
+    day_start = local_day.start
     provider = provider_from_settings(PlanningSettings())
     now = day_start + NOON_S
     remaining = sum(len(tracker.remaining(v.id)) for v in day.vehicles)
@@ -55,7 +56,7 @@ def main() -> None:
             tracker=tracker,
             positions=positions,
             provider=provider,
-            day_start=day_start,
+            day=local_day,
             now=now,
         )
         seconds.append(time.perf_counter() - started)

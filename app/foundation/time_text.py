@@ -14,6 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from app.foundation.days import zone
 
 MISSING = "--:--"
+_QUARTER_S = 900
 
 
 class TimeText:
@@ -27,6 +28,7 @@ class TimeText:
         self.timezone = timezone
         self._zone = zone(timezone)
         self._workstation: tzinfo | None = zone(workstation) if workstation else None
+        self._quarters: dict[int, tuple[float, str]] = {}  # quarter hour -> offset, suffix
 
     def _moment(self, epoch_s: float) -> tuple[datetime, str]:
         """The depot's wall clock at ``epoch_s`` and the suffix naming its zone, if needed."""
@@ -34,6 +36,31 @@ class TimeText:
         there = datetime.fromtimestamp(epoch_s, UTC).astimezone(self._workstation)
         same = here.utcoffset() == there.utcoffset()
         return here, "" if same else f" {here.tzname()}"
+
+    def _clock(self, epoch_s: float) -> tuple[int, str]:
+        """Seconds after the depot's midnight at ``epoch_s``, and the zone suffix.
+
+        The map formats thousands of times a second: offsets are looked up once per
+        quarter hour (clocks change on a quarter hour at the finest).
+        """
+        bucket = int(epoch_s // _QUARTER_S)
+        known = self._quarters.get(bucket)
+        if known is None:
+            start, end = (
+                self._moment(bucket * _QUARTER_S),
+                self._moment((bucket + 1) * _QUARTER_S - 1),
+            )
+            offset = start[0].utcoffset()
+            known = (offset.total_seconds() if offset else 0.0, start[1])
+            if (start[0].utcoffset(), start[1]) == (end[0].utcoffset(), end[1]):
+                if len(self._quarters) > 4096:
+                    self._quarters.clear()
+                self._quarters[bucket] = known
+            else:  # a clock change inside this quarter: no shortcut
+                moment, suffix = self._moment(epoch_s)
+                offset = moment.utcoffset()
+                known = (offset.total_seconds() if offset else 0.0, suffix)
+        return int(epoch_s + known[0]) % 86_400, known[1]
 
     def _format(self, epoch_s: float | None, pattern: str, missing: str) -> str:
         if epoch_s is None:
@@ -43,11 +70,17 @@ class TimeText:
 
     def hm(self, epoch_s: float | None, missing: str = MISSING) -> str:
         """``14:05`` (``missing`` when there is no time)."""
-        return self._format(epoch_s, "%H:%M", missing)
+        if epoch_s is None:
+            return missing
+        seconds, suffix = self._clock(epoch_s)
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}{suffix}"
 
     def hms(self, epoch_s: float | None, missing: str = MISSING) -> str:
         """``14:05:09``."""
-        return self._format(epoch_s, "%H:%M:%S", missing)
+        if epoch_s is None:
+            return missing
+        seconds, suffix = self._clock(epoch_s)
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}{suffix}"
 
     def date_hm(self, epoch_s: float | None, missing: str = MISSING) -> str:
         """``2026-03-29 14:05``."""

@@ -360,7 +360,7 @@ class ControlTower:
             tracker=self.operations.tracker,
             positions=self.feed.fleet.latest_fixes(),
             provider=self.proposals.provider,
-            day_start=self.day.start,
+            day=self.day,
             now=self.clock.now(),
         )
 

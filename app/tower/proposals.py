@@ -199,7 +199,7 @@ class ProposalDesk:
             tracker=self.operations.tracker,
             positions=self.feed.fleet.latest_fixes(),
             provider=self.provider,
-            day_start=self.day.start,
+            day=self.day,
             now=self.clock.now(),
             trigger=trigger,
             resequence_only=resequence_only,

@@ -28,6 +28,7 @@ from app.domain.plan_diff import (
 )
 from app.domain.rules.conditions import RETRYABLE
 from app.domain.schedule import walk
+from app.foundation.days import OperatingDay
 from app.planning.matrix import MatrixProvider
 from app.planning.problem import (
     Node,
@@ -89,6 +90,8 @@ class LiveProblem:
     # parcels are still on the van, so a retry stays with it. The live plan does not
     # serve them (the diff's "before"); a proposal that does serves them anew.
     retries: dict[str, str] = field(default_factory=dict)
+    # Each van's shift end on the wall clock (epoch seconds), in the order of vehicles.
+    shift_ends: tuple[float, ...] = ()
 
     def stop_of(self, node: int) -> str:
         """The stop id of a stop node (PICKUP + stop id for a rescue pickup)."""
@@ -119,12 +122,21 @@ def build_live_problem(
     tracker: ExecutionTracker,
     positions: dict[str, TelemetryFix],
     provider: MatrixProvider,
-    day_start: float,
+    day: OperatingDay,
     now: float,
     trigger: str,
     resequence_only: bool = False,
 ) -> LiveProblem:
-    """The problem of re-planning ``vehicles`` from where they are, at ``now``."""
+    """The problem of re-planning ``vehicles`` from where they are, at ``now``.
+
+    Times in the problem are seconds after ``day``'s midnight; the shifts (wall-clock
+    times) are placed on that axis through the day, so they hold on 23- and 25-hour days.
+    """
+    day_start = day.start
+
+    def since_midnight(clock_s: int) -> int:
+        return round(day.epoch_at(clock_s) - day_start)
+
     now_s = math.ceil(now - day_start)
     broken = [v for v in vehicles if tracker.vehicle_progress_ref(v.id).broken_down_at is not None]
     vehicles = [v for v in vehicles if v not in broken]
@@ -194,15 +206,18 @@ def build_live_problem(
             capacity_weight=math.floor(v.capacity_kg * 1000),
             capacity_volume=math.floor(v.capacity_m3 * 1000),
             shift=(
-                max(v.shift_start_s, free_at[i]),
-                max(v.shift_end_s, now_s) + OVERTIME_ALLOWANCE_S,
+                max(since_midnight(v.shift_start_s), free_at[i]),
+                max(since_midnight(v.shift_end_s), now_s) + OVERTIME_ALLOWANCE_S,
             ),
             initial_route=tuple(routes[i]),
         )
         for i, v in enumerate(vehicles)
     )
     # No opening hours on the depot node: a van on the road is already out.
-    matrices = provider.matrices([(n.x, n.y) for n in nodes], departure_s=now_s)
+    # Road speeds follow the wall clock (rush hours).
+    matrices = provider.matrices(
+        [(n.x, n.y) for n in nodes], departure_s=math.ceil(day.clock_s(now))
+    )
     problem = RoutingProblem(
         nodes=tuple(nodes),
         vans=vans,
@@ -234,6 +249,7 @@ def build_live_problem(
         scope=tuple(v.id for v in vehicles) + tuple(v.id for v in broken),
         resequence_only=resequence_only,
         retries=retries,
+        shift_ends=tuple(day.epoch_at(v.shift_end_s) for v in vehicles),
     )
 
 
@@ -328,7 +344,7 @@ def _planned(
             metres += problem.matrices.distance[at][node]
             at = node
         metres += problem.matrices.distance[at][problem.vans[van].end]
-        shift_end = live.day_start + live.vehicles[van].shift_end_s
+        shift_end = live.shift_ends[van]
         figures.append(VehicleDayFigures(live.vehicles[van].id, metres / 1000, back, shift_end))
     return stops, figures
 

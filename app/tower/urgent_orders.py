@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from app.domain.execution import ExecutionTracker
 from app.domain.geo import haversine_m
 from app.domain.model import Depot, TelemetryFix, Vehicle
+from app.foundation.days import OperatingDay
 from app.planning.matrix import MatrixProvider
 from app.tower.replanning import LATE_COST_PER_S
 
@@ -74,13 +75,12 @@ def rank_vehicles(
     tracker: ExecutionTracker,
     positions: dict[str, TelemetryFix],
     provider: MatrixProvider,
-    day_start: float,
+    day: OperatingDay,
     now: float,
 ) -> list[VehicleOption]:
     """Every van's best way to take ``order``, the feasible ones first, cheapest first."""
     options = [
-        _best_option(order, v, depot, tracker, positions, provider, day_start, now)
-        for v in vehicles
+        _best_option(order, v, depot, tracker, positions, provider, day, now) for v in vehicles
     ]
     return sorted(options, key=lambda o: (not o.feasible, o.cost, o.vehicle_id))
 
@@ -92,13 +92,13 @@ def _best_option(
     tracker: ExecutionTracker,
     positions: dict[str, TelemetryFix],
     provider: MatrixProvider,
-    day_start: float,
+    day: OperatingDay,
     now: float,
 ) -> VehicleOption:
     progress = tracker.vehicle_progress_ref(vehicle.id)
     if progress.broken_down_at is not None:
         return VehicleOption(vehicle.id, False, "broken down")
-    shift_end = day_start + vehicle.shift_end_s
+    shift_end = day.epoch_at(vehicle.shift_end_s)
     if progress.shift_ended_at is not None or now >= shift_end:
         return VehicleOption(vehicle.id, False, "shift over")
     remaining = [stop for stop, _ in tracker.remaining(vehicle.id)]
@@ -109,7 +109,7 @@ def _best_option(
     # Nodes: 0 the van, 1 the depot, 2 the urgent customer, 3.. the remaining stops.
     points = [(here[1], here[0]), (depot.lon, depot.lat), (order.lon, order.lat)]
     points += [(o.lon, o.lat) for o in orders]
-    matrices = provider.matrices(points, departure_s=max(0, math.ceil(now - day_start)))
+    matrices = provider.matrices(points, departure_s=max(0, math.ceil(day.clock_s(now))))
     travel, distance = matrices.travel_time, matrices.distance
     windows = [(0.0, math.inf), (0.0, math.inf), order.window]
     windows += [
@@ -121,7 +121,7 @@ def _best_option(
     service = [0.0, 0.0, order.service_s] + [o.service_s for o in orders]
     weights = [0.0, 0.0, order.weight_kg] + [sum(p.weight_kg for p in o.parcels) for o in orders]
     volumes = [0.0, 0.0, order.volume_m3] + [sum(p.volume_m3 for p in o.parcels) for o in orders]
-    start = max(now, day_start + vehicle.shift_start_s)
+    start = max(now, day.epoch_at(vehicle.shift_start_s))
 
     def run(route: list[int]) -> _Outcome:
         # The schedule walk (app.domain.schedule.walk) inlined, with one window per stop

@@ -23,6 +23,7 @@ from app.storage.database import connect
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import demo_day, ensure_demo_day
+from app.tower.urgent_orders import UrgentOrder
 
 SETTINGS = Settings()
 ZONE = ZoneInfo(SETTINGS.depot.timezone)  # Europe/Paris
@@ -111,3 +112,19 @@ def test_the_demo_day_is_seeded_and_played_by_the_wall_clock(iso: str, hours: in
     }
     assert first["V01"] == local(iso, 7, 30) and first["V02"] == local(iso, 8)
     assert all(day.contains(m.ts) for m in messages)
+
+
+@pytest.mark.parametrize("iso", [SPRING, AUTUMN])
+def test_an_urgent_order_sees_the_shift_end_on_the_wall_clock(open_at: OpenAt, iso: str) -> None:
+    # V01 works 07:30-16:30 local: at 16:20 its shift is not over, at 16:40 it is.
+    depot = SETTINGS.depot
+
+    def reason(hour: int, minute: int) -> str:
+        tower = open_at(local(iso, hour, minute))
+        now = tower.clock.now()
+        order = UrgentOrder(depot.lat + 0.01, depot.lon, (now, now + 2 * 3600), 1.0)
+        [v01] = [o for o in tower.rank_for_urgent(order) if o.vehicle_id == "V01"]
+        return v01.reason
+
+    assert reason(16, 20) != "shift over"
+    assert reason(16, 40) == "shift over"
