@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.domain.kpi_rows import ExceptionRecord
+from app.domain.kpis import hourly
 from app.foundation.days import OperatingDay, days_between, latest_at
 from app.foundation.time_text import TimeText, clock_text
 
@@ -107,3 +109,29 @@ def test_the_repeated_autumn_hour_is_told_apart_by_its_zone() -> None:
 def test_a_time_of_day_is_its_wall_clock() -> None:
     assert clock_text(7.5 * H) == "07:30"
     assert clock_text(timedelta(hours=17).total_seconds()) == "17:00"
+
+
+@pytest.mark.parametrize(
+    ("iso", "moments", "buckets"),
+    [
+        # 01:30 CET, 03:30 CEST (02:00 never happens), 23:30 CEST.
+        ("2026-03-29", [(1, 30), (3, 30), (23, 30)], {1: 1, 3: 1, 23: 1}),
+        # 02:30 CEST and, an hour later, 02:30 CET again; 03:30 CET; 23:30 CET.
+        ("2026-10-25", [(2, 30), (2, 30, 1), (3, 30), (23, 30)], {2: 2, 3: 1, 23: 1}),
+    ],
+)
+def test_kpi_hour_buckets_follow_the_wall_clock_on_the_days_the_clocks_change(
+    iso: str, moments: list[tuple[int, ...]], buckets: dict[int, int]
+) -> None:
+    day = OperatingDay.of(date.fromisoformat(iso), PARIS)
+    y, m, d = day.date.year, day.date.month, day.date.day
+    raised = [
+        datetime(y, m, d, h, mi, tzinfo=ZoneInfo(PARIS), fold=fold[0] if fold else 0).timestamp()
+        for h, mi, *fold in moments
+    ]
+    records = [
+        ExceptionRecord(n, "late_stop", "warning", "open", iso, "D1", "V1", "", None, t, None, None)
+        for n, t in enumerate(raised)
+    ]
+    counted = {b.hour: b.exceptions for b in hourly([], records, day) if b.exceptions}
+    assert counted == buckets
