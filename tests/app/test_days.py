@@ -20,8 +20,8 @@ PARIS = "Europe/Paris"
 H = 3600.0
 
 
-def paris(*args: int) -> float:
-    return datetime(*args, tzinfo=ZoneInfo(PARIS)).timestamp()
+def paris(y: int, m: int, d: int, hour: int = 0, minute: int = 0, second: int = 0) -> float:
+    return datetime(y, m, d, hour, minute, second, tzinfo=ZoneInfo(PARIS)).timestamp()
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def paris(*args: int) -> float:
 )
 def test_a_day_runs_from_local_midnight_to_local_midnight(iso: str, hours: int) -> None:
     day = OperatingDay.of(date.fromisoformat(iso), PARIS)
-    assert day.start == paris(*date.fromisoformat(iso).timetuple()[:3])
+    assert day.start == paris(day.date.year, day.date.month, day.date.day)
     assert day.end == day.next().start
     assert day.length_s == hours * H
     assert day.contains(day.end - 1) and not day.contains(day.end)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.domain.rules.book import Rule
+from app.domain.rules.records import Rule
 from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
