@@ -46,6 +46,7 @@ from app.domain.execution import ExecutionTracker
 from app.domain.model import Order, Stop, StopStatus
 from app.domain.rules.records import ChangeKind
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, Settings
 from app.storage.database import connect
 from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
@@ -53,7 +54,6 @@ from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower, TowerTick
 from app.tower.data_setup import demo_day
-from app.tower.operating_day import OperatingDay
 from app.tower.replanning import PICKUP
 
 TICK_S = 2.0
@@ -158,7 +158,7 @@ def play(
     loop: bool,
 ) -> tuple[DayFigures, FleetSimulator]:
     """One run of the day through the tower; with ``loop`` the tower re-plans."""
-    simulator = FleetSimulator(demo, day.start, SimulatorConfig(seed=seed, disruptions=disruptions))
+    simulator = FleetSimulator(demo, SimulatorConfig(seed=seed, disruptions=disruptions))
     settings = replace(settings, replan=replace(settings.replan, auto_request=loop))
     raised: Counter[str] = Counter()
     requests = proposals = reroutes = moved = unserved = 0

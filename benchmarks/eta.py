@@ -27,11 +27,13 @@ from app.domain.eta import EtaPredictor
 from app.domain.eta_accuracy import AccuracySample
 from app.domain.execution import ExecutionTracker
 from app.domain.model import ExecutionEvent, TelemetryFix
+from app.foundation.days import OperatingDay
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 
 TZ = "Europe/Paris"
-DAY_START = 1_781_042_400.0  # 2026-06-10 00:00 Europe/Paris
+DAY = OperatingDay.at(1_781_042_400.0, "Europe/Paris")  # 2026-06-10
+DAY_START = DAY.start
 
 
 def play(
@@ -42,13 +44,13 @@ def play(
         depot_name="Lyon Gerland",
         depot_lat=45.7300,
         depot_lon=4.8330,
-        day_start=DAY_START,
+        day=DAY,
         vehicles=vehicles,
         orders=orders,
         seed=seed,
     )
     config = SimulatorConfig(seed=seed, disruptions=disruptions)
-    simulator = FleetSimulator(day, DAY_START, config)
+    simulator = FleetSimulator(day, config)
     tracker = ExecutionTracker(day.orders, day.stops, vehicles=day.vehicles, depots=[day.depot])
     inference = ArrivalInference()
     predictor = EtaPredictor(tz=TZ)

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.domain.rules.records import ChangeKind
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, Settings
 from app.storage.database import connect
 from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
@@ -30,7 +31,6 @@ from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import demo_day
-from app.tower.operating_day import OperatingDay
 
 TICK_S = 2.0
 
@@ -46,7 +46,7 @@ def main() -> None:
     settings = Settings(demo=demo_settings)
     day = OperatingDay.at(time.time(), settings.depot.timezone)
     demo = demo_day(settings, day)  # the demo's own day, as the tower seeds it
-    simulator = FleetSimulator(demo, day.start, SimulatorConfig(seed=args.seed))
+    simulator = FleetSimulator(demo, SimulatorConfig(seed=args.seed))
     with tempfile.TemporaryDirectory(prefix="tower-flood-") as folder:
         sessions = connect(f"sqlite:///{Path(folder) / 'flood.sqlite3'}")
         seed_demo_fleet(sessions, demo)

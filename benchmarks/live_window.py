@@ -41,6 +41,7 @@ from ingest import start_mosquitto  # noqa: E402
 
 from app.domain.demo import build_demo_day  # noqa: E402
 from app.foundation.clock import SystemClock  # noqa: E402
+from app.foundation.days import OperatingDay  # noqa: E402
 from app.foundation.settings import (  # noqa: E402
     BrokerSettings,
     DatabaseSettings,
@@ -53,7 +54,6 @@ from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders  # no
 from app.storage.telemetry_repository import fleet_report  # noqa: E402
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher  # noqa: E402
 from app.tower.control_tower import ControlTower  # noqa: E402
-from app.tower.operating_day import OperatingDay  # noqa: E402
 from widgets.application import prepare_qt_environment  # noqa: E402
 
 TICK_MS = 10
@@ -124,12 +124,12 @@ def seed(folder: Path, vehicles: int, port: int) -> ControlTower:
     # ago, so the vans are mid-shift and the windows open (a night run would otherwise
     # measure every stop turning late at once).
     today = OperatingDay.at(clock.now(), settings.depot.timezone)
-    day = OperatingDay(today.iso, clock.now() - 11 * 3600)
+    day = today.shifted(clock.now() - today.epoch_at(11 * 3600))
     demo = build_demo_day(
         depot_name="Lyon Gerland",
         depot_lat=45.73,
         depot_lon=4.833,
-        day_start=day.start,
+        day=day,
         vehicles=vehicles,
         orders=vehicles * 2,
     )

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.domain.demo import DemoDay, build_demo_day
 from app.domain.execution import ExecutionTracker
 from app.domain.model import EventType, ExecutionEvent, TelemetryFix, Vehicle
+from app.foundation.days import OperatingDay
 from app.foundation.settings import PlanningSettings
 from app.planning.matrix import provider_from_settings
 from app.planning.problem import PlanResult, SearchOptions, SolveProgress
@@ -52,14 +53,15 @@ BEHIND_S = 40 * 60
 
 def midday(
     vehicles: int, orders: int
-) -> tuple[DemoDay, float, ExecutionTracker, dict[str, TelemetryFix]]:
+) -> tuple[DemoDay, OperatingDay, ExecutionTracker, dict[str, TelemetryFix]]:
     """The day at noon: events applied to a tracker, and each van's position."""
-    day_start = time.time() // 86_400 * 86_400 - 3600  # a local midnight (Paris, winter)
+    local_day = OperatingDay.at(time.time(), "Europe/Paris")
+    day_start = local_day.start
     day = build_demo_day(
         depot_name="Lyon Gerland",
         depot_lat=45.73,
         depot_lon=4.833,
-        day_start=day_start,
+        day=local_day,
         vehicles=vehicles,
         orders=orders,
     )
@@ -94,7 +96,7 @@ def midday(
                     "bd", v.id, noon - 600, EventType.BREAKDOWN, lat=last[0], lon=last[1]
                 )
             )
-    return day, day_start, tracker, positions
+    return day, local_day, tracker, positions
 
 
 def solve(
@@ -127,7 +129,8 @@ def main() -> None:
     parser.add_argument("--long", type=float, default=60.0)
     args = parser.parse_args()
 
-    day, day_start, tracker, positions = midday(args.vehicles, args.orders)
+    day, local_day, tracker, positions = midday(args.vehicles, args.orders)
+    day_start = local_day.start
     provider = provider_from_settings(PlanningSettings())
     remaining = sum(len(tracker.remaining(v.id)) for v in day.vehicles)
     print(
@@ -137,7 +140,7 @@ def main() -> None:
     now = day_start + NOON_S
 
     def live_for(vans: list[Vehicle], trigger: str) -> LiveProblem:
-        road = RoadNow(day.depot, tracker, positions, provider, day_start, now)
+        road = RoadNow(day.depot, tracker, positions, provider, local_day, now)
         return build_live_problem(road, vans, trigger)
 
     firsts, totals = [], []

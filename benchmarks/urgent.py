@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2700)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    day, day_start, tracker, positions = midday(args.vehicles, args.orders)
+    day, local_day, tracker, positions = midday(args.vehicles, args.orders)
+    day_start = local_day.start
     provider = provider_from_settings(PlanningSettings())
     now = day_start + NOON_S
     remaining = sum(len(tracker.remaining(v.id)) for v in day.vehicles)
@@ -49,7 +50,7 @@ def main() -> None:
             rng.uniform(1, 20),
         )
         started = time.perf_counter()
-        road = RoadNow(day.depot, tracker, positions, provider, day_start, now)
+        road = RoadNow(day.depot, tracker, positions, provider, local_day, now)
         options = rank_vehicles(order, day.vehicles, road)
         seconds.append(time.perf_counter() - started)
         feasible = [o for o in options if o.feasible]

@@ -6,9 +6,9 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from app.foundation.clock import SystemClock
 from app.foundation.settings import Settings
 from app.storage.database import describe_url
 from app.tower.data_setup import database_url
@@ -42,7 +42,8 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
 
-    tower = open_tower(settings)
+    wall = SystemClock()
+    tower = open_tower(settings, wall)
     tower.start()
 
     page_dir = tempfile.TemporaryDirectory(prefix="tower-map-")
@@ -51,7 +52,7 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     exit_code = {"value": 0}
     if os.environ.get("CONTROL_TOWER_REPORT_READY"):
         # For benchmarks/startup.py: the moment the map shows every marker.
-        window.map_ready.connect(lambda: print(f"map_ready={time.time()}", flush=True))
+        window.map_ready.connect(lambda: print(f"map_ready={wall.now()}", flush=True))
 
     if screenshot is not None:
 

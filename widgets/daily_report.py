@@ -7,7 +7,6 @@ is printed is what is exported. Pages are laid out in points on A4 (595 x 842).
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QWidget
 
 from app.domain.kpi_report import KpiReport, Tile, headline_tiles
+from app.foundation.time_text import TimeText
 from widgets.kpi_tiles import trend_colour
 
 PAGE_W, PAGE_H = 595.0, 842.0
@@ -42,7 +42,7 @@ WRAP_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter) | in
 LINE_COLOURS = (QColor(60, 120, 190), QColor(200, 90, 40))
 
 
-def write_pdf(report: KpiReport, path: Path) -> None:
+def write_pdf(report: KpiReport, path: Path, times: TimeText) -> None:
     """Write the daily report of ``report`` to ``path`` as an A4 PDF."""
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = QPdfWriter(str(path))
@@ -51,10 +51,10 @@ def write_pdf(report: KpiReport, path: Path) -> None:
     writer.setResolution(144)
     writer.setTitle(report_title(report))
     writer.setCreator("Control tower")
-    paint_report(writer, report)
+    paint_report(writer, report, times)
 
 
-def print_report(report: KpiReport, parent: QWidget | None = None) -> bool:
+def print_report(report: KpiReport, times: TimeText, parent: QWidget | None = None) -> bool:
     """Ask for a printer with the system dialog and print; False when cancelled."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
@@ -62,7 +62,7 @@ def print_report(report: KpiReport, parent: QWidget | None = None) -> bool:
     dialog.setWindowTitle("Print the daily report")
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return False
-    paint_report(printer, report)
+    paint_report(printer, report, times)
     return True
 
 
@@ -75,15 +75,15 @@ def report_title(report: KpiReport) -> str:
     return f"KPI report {days}, {depot}{driver}"
 
 
-def paint_report(device: QPagedPaintDevice, report: KpiReport) -> None:
+def paint_report(device: QPagedPaintDevice, report: KpiReport, times: TimeText) -> None:
     """Paint both pages of the report on ``device`` (a PDF writer or a printer)."""
     painter = QPainter(device)
     try:
         _page_transform(painter, device)
-        _page_one(painter, report)
+        _page_one(painter, report, times)
         device.newPage()
         _page_transform(painter, device)
-        _page_two(painter, report)
+        _page_two(painter, report, times)
     finally:
         painter.end()
 
@@ -117,10 +117,10 @@ def _text(
     painter.drawText(rect, align, text)
 
 
-def _page_one(painter: QPainter, report: KpiReport) -> None:
+def _page_one(painter: QPainter, report: KpiReport, times: TimeText) -> None:
     width = PAGE_W - 2 * MARGIN
     _text(painter, QRectF(MARGIN, MARGIN, width, 22), report_title(report), 16, True)
-    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(report.generated_at))
+    stamp = times.date_hm(report.generated_at)
     q = report.query
     subtitle = f"Generated {stamp}. Trends compare with {q.previous[0]} – {q.previous[1]}."
     _text(painter, QRectF(MARGIN, MARGIN + 22, width, 14), subtitle, 8, colour=GREY)
@@ -299,7 +299,7 @@ def _lines(
         )
 
 
-def _page_two(painter: QPainter, report: KpiReport) -> None:
+def _page_two(painter: QPainter, report: KpiReport, times: TimeText) -> None:
     width = PAGE_W - 2 * MARGIN
     _text(painter, QRectF(MARGIN, MARGIN, width, 20), "The ten latest stops", 14, True)
     columns = (
@@ -322,8 +322,7 @@ def _page_two(painter: QPainter, report: KpiReport) -> None:
         s = late.stop
         exceptions = (
             "; ".join(
-                f"{e.rule.replace('_', ' ')} {time.strftime('%H:%M', time.localtime(e.raised_at))}"
-                f" ({e.state})"
+                f"{e.rule.replace('_', ' ')} {times.hm(e.raised_at)} ({e.state})"
                 for e in late.exceptions
             )
             or "none raised"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.foundation.time_text import TimeText
 from app.tower.views import SEVERITY_RANK, ExceptionView
 
 Index = QModelIndex | QPersistentModelIndex
@@ -44,8 +44,9 @@ FIT_COLUMNS_UP_TO = 50  # rows: columns are fitted to their contents until the l
 class ExceptionTableModel(QAbstractTableModel):
     """Exceptions by id; ``apply`` inserts, updates and removes rows incrementally."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, times: TimeText, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._times = times
         self._rows: list[ExceptionView] = []
         self._row_of: dict[int, int] = {}
         self._counts = {"critical": 0, "warning": 0, "info": 0}  # open rows per severity
@@ -67,7 +68,7 @@ class ExceptionTableModel(QAbstractTableModel):
         e = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return _cells(e)[column]
+            return _cells(e, self._times)[column]
         if role == SORT_ROLE:
             return _sort_keys(e)[column]
         if role == Qt.ItemDataRole.BackgroundRole and column == 0:
@@ -111,7 +112,7 @@ class ExceptionTableModel(QAbstractTableModel):
         if old.depot_id != e.depot_id:  # filtered on but not shown: the whole row
             changed = list(range(len(COLUMNS)))
         else:
-            before, after = _cells(old), _cells(e)
+            before, after = _cells(old, self._times), _cells(e, self._times)
             changed = [c for c in range(len(COLUMNS)) if before[c] != after[c]]
         if changed:
             self.dataChanged.emit(self.index(row, changed[0]), self.index(row, changed[-1]))
@@ -131,7 +132,7 @@ class ExceptionTableModel(QAbstractTableModel):
         return dict(self._counts)
 
 
-def _cells(e: ExceptionView) -> tuple[str, ...]:
+def _cells(e: ExceptionView, times: TimeText) -> tuple[str, ...]:
     """The row's texts, column by column."""
     return (
         e.severity,
@@ -139,7 +140,7 @@ def _cells(e: ExceptionView) -> tuple[str, ...]:
         f"{e.subject_kind} {e.subject_id}",
         e.vehicle_id or "",
         e.state if not e.acknowledged_by else f"{e.state} ({e.acknowledged_by})",
-        time.strftime("%H:%M", time.localtime(e.raised_at)),
+        times.hm(e.raised_at),
         e.detail,
     )
 
@@ -210,10 +211,10 @@ class ExceptionsDock(QDockWidget):
     replan_requested = Signal(int)
     counts_changed = Signal(dict)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, times: TimeText, parent: QWidget | None = None) -> None:
         super().__init__("Exceptions", parent)
         self.setObjectName("ExceptionsDock")
-        self.model = ExceptionTableModel(self)
+        self.model = ExceptionTableModel(times, self)
         self.proxy = ExceptionFilter(self)
         self.proxy.setSourceModel(self.model)
         body = QWidget(self)

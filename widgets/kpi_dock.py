@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.domain.kpi_report import METRICS, KpiQuery, KpiReport, headline_tiles
 from app.domain.kpi_rows import Directory, ExceptionRecord, StopRecord
 from app.domain.kpis import exceptions_for_rule, punctuality
+from app.foundation.time_text import TimeText
 from app.tower.kpi_service import KpiService, write_csv
 from widgets.daily_report import print_report, write_pdf
 from widgets.kpi_charts import BarChart, SeriesChart
@@ -89,6 +89,7 @@ class KpiDock(QDockWidget):
         super().__init__("KPIs", parent)
         self.setObjectName("KpiDock")
         self.service = service
+        self.times = TimeText(service.timezone)
         self.trend_days = trend_days
         self.report: KpiReport | None = None
         self.directory = Directory()
@@ -380,7 +381,7 @@ class KpiDock(QDockWidget):
             [f"{(g.on_time_rate or 0.0) * 100:.1f} % of {g.served}" for _, g in drivers],
         )
         self._fill_group_table()
-        self.status.setText(f"{s.stops:,} stops · updated {_clock(report.generated_at)}")
+        self.status.setText(f"{s.stops:,} stops · updated {self.times.hms(report.generated_at)}")
         self.updated.emit(report)
 
     def _fill_group_table(self) -> None:
@@ -427,7 +428,7 @@ class KpiDock(QDockWidget):
         self._fill_detail(
             f"Exceptions: {rule.replace('_', ' ')} ({len(rows)})",
             ("Raised", "Vehicle", "Stop", "Severity", "State", "Ack (min)", "Detail"),
-            [_exception_cells(e, self.directory) for e in rows],
+            [_exception_cells(e, self.directory, self.times) for e in rows],
         )
 
     def _list_stops(self, title: str, rows: Sequence[StopRecord]) -> None:
@@ -459,7 +460,7 @@ class KpiDock(QDockWidget):
 
     def export_pdf(self, path: Path) -> None:
         """Write the daily report PDF of the shown report to ``path``."""
-        write_pdf(self._report_or_now(), path)
+        write_pdf(self._report_or_now(), path, self.times)
 
     def _report_or_now(self) -> KpiReport:
         return self.report if self.report is not None else self.refresh_now()
@@ -477,7 +478,7 @@ class KpiDock(QDockWidget):
             self.export_pdf(Path(name))
 
     def _print(self) -> None:
-        print_report(self._report_or_now(), self)
+        print_report(self._report_or_now(), self.times, self)
 
     def stop(self) -> None:
         """Stop live updates (the main window calls it when closing)."""
@@ -495,10 +496,6 @@ def _day(edit: QDateEdit) -> date:
 
 def _pct(rate: float | None) -> float | None:
     return None if rate is None else rate * 100
-
-
-def _clock(epoch_s: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(epoch_s))
 
 
 def _stop_cells(s: StopRecord, directory: Directory) -> list[str]:
@@ -521,10 +518,10 @@ def _stop_cells(s: StopRecord, directory: Directory) -> list[str]:
     ]
 
 
-def _exception_cells(e: ExceptionRecord, directory: Directory) -> list[str]:
+def _exception_cells(e: ExceptionRecord, directory: Directory, times: TimeText) -> list[str]:
     ack = "" if e.acknowledged_at is None else f"{(e.acknowledged_at - e.raised_at) / 60:.1f}"
     return [
-        f"{e.day} {_clock(e.raised_at)[:5]}",
+        f"{e.day} {times.hm(e.raised_at)}",
         directory.name("vehicle", e.vehicle_id),
         e.stop_id or "",
         e.severity,

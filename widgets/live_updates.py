@@ -15,6 +15,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.foundation.time_text import TimeText
 from app.tower.control_tower import ControlTower, TowerTick
 from app.tower.views import VehicleView
 from widgets.call_on_main import MainThreadBridge
@@ -64,6 +65,7 @@ class LiveUpdates(QObject):
         self.full_refresh_s = full_refresh_s
         self.table_every_s = TABLE_EVERY_S
         self.tower = tower
+        self._times = TimeText(tower.settings.depot.timezone)
         self.map = map_view
         self.vehicles = vehicles
         self.status = status
@@ -139,7 +141,7 @@ class LiveUpdates(QObject):
         if self._map_pending and time.monotonic() - self._last_map >= self.map_every_s:
             self._last_map = time.monotonic()
             depot = self.tower.depot
-            markers = [live_marker(v, depot) for v in self._map_pending.values()]
+            markers = [live_marker(v, depot, self._times) for v in self._map_pending.values()]
             self.map.update(markers, now=now)
             self._map_pending.clear()
         if self._table_pending and time.monotonic() - self._last_table >= self.table_every_s:
@@ -154,7 +156,9 @@ class LiveUpdates(QObject):
             for eta in tick.operations.etas.values():
                 changed_stops.update(s.stop_id for s in eta.stops)
         if changed_stops:
-            self.map.update([], [stop_marker(s) for s in self.tower.stop_views(changed_stops)])
+            self.map.update(
+                [], [stop_marker(s, self._times) for s in self.tower.stop_views(changed_stops)]
+            )
         for tick in ticks:
             if tick.operations.exceptions:
                 self.exceptions_changed.emit(tick.operations.exceptions)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.foundation.time_text import TimeText
 from app.storage.history_repository import HistoryRepository
 from app.storage.telemetry_repository import vehicle_fixes
 from app.tower.control_tower import ControlTower
@@ -78,21 +79,24 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.tower = tower
         self.prefs = prefs
+        self.times = TimeText(tower.settings.depot.timezone)
         self.setObjectName("MainWindow")
         self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
         self.resize(1400, 900)
 
-        self.map = MapView(tower.settings.map, tower.depot, page_dir, self)
+        self.map = MapView(tower.settings.map, tower.depot, page_dir, self.times, tower.clock, self)
         self.setCentralWidget(self.map)
 
-        self.vehicles_dock = VehiclesDock(self)
+        self.vehicles_dock = VehiclesDock(tower.clock.now, self.times, self)
         self.vehicles_dock.model.set_vehicles(tower.vehicle_views())
-        self.exceptions_dock = ExceptionsDock(self)
-        self.proposals_dock = ProposalsDock(self)
-        self.orders_dock = OrderSearchDock(tower.search_orders, tower.order_answer, parent=self)
+        self.exceptions_dock = ExceptionsDock(self.times, self)
+        self.proposals_dock = ProposalsDock(self.times, self)
+        self.orders_dock = OrderSearchDock(
+            tower.search_orders, tower.order_answer, self.times, parent=self
+        )
         self.timeline_dock = QDockWidget("Vehicle timeline", self)
         self.timeline_dock.setObjectName("TimelineDock")
-        self.timeline = VehicleTimeline(parent=self.timeline_dock)
+        self.timeline = VehicleTimeline(self.times, parent=self.timeline_dock)
         self.timeline_dock.setWidget(make_scroll_area(self.timeline, self.timeline_dock))
         self.kpi_dock = KpiDock(
             KpiService(
@@ -111,7 +115,7 @@ class MainWindow(QMainWindow):
             self.timeline_dock,
         ]
 
-        self.status = TowerStatusBar(database_text, tower.clock.now, self)
+        self.status = TowerStatusBar(database_text, tower.clock.now, self.times, self)
         self.setStatusBar(self.status)
         self.live = LiveUpdates(tower, self.map, self.vehicles_dock, self.status, self)
         self.map_ready.connect(self.live.start)
@@ -250,7 +254,7 @@ class MainWindow(QMainWindow):
 
     def show_telemetry(self) -> TelemetryDialog:
         """The rejected payloads by reason and the devices waiting to be mapped."""
-        dialog = TelemetryDialog(self.tower.feed.fleet, self)
+        dialog = TelemetryDialog(self.tower.feed.fleet, self.times, self)
         dialog.show()
         return dialog
 
@@ -371,6 +375,7 @@ class MainWindow(QMainWindow):
             tower.stop_views(),
             tower.route_paths(),
             tower.clock.now(),
+            self.times,
         )
 
     def _on_map_loaded(self) -> None:

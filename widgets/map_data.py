@@ -7,7 +7,6 @@ fields are left out and the page keeps what it had.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,6 +23,7 @@ from app.domain.model import (
 )
 from app.domain.rules.thresholds import RuleThresholds
 from app.domain.van_state import van_state
+from app.foundation.time_text import TimeText
 from app.tower.views import StopView, VehicleView
 
 # Vehicle states the page colours.
@@ -61,6 +61,7 @@ class VehicleMarker:
     heading_deg: float | None = None
     speed_kmh: float | None = None
     last_seen: float | None = None  # epoch seconds of the position
+    seen_text: str | None = None  # last_seen as the dispatcher reads it (TimeText.hms)
     label: str | None = None  # drawn beside the marker when zoomed in
     plate: str | None = None
     driver: str | None = None
@@ -77,6 +78,7 @@ class VehicleMarker:
                 "heading_deg": self.heading_deg,
                 "speed_kmh": self.speed_kmh,
                 "last_seen": self.last_seen,
+                "seen_text": self.seen_text,
                 "label": self.label,
                 "plate": self.plate,
                 "driver": self.driver,
@@ -171,13 +173,8 @@ def as_json(item: VehicleMarker | StopMarker | StopUpdate | RouteLine | Mapping[
 
 
 # -- from the core's objects ------------------------------------------------------------------
-def clock_text(ts: float | None) -> str:
-    """Epoch seconds as local ``HH:MM``; empty for ``None``."""
-    return "" if ts is None else time.strftime("%H:%M", time.localtime(ts))
-
-
-def _window_text(window: TimeWindow | None) -> str:
-    return "" if window is None else f"{clock_text(window.start)}–{clock_text(window.end)}"
+def _window_text(window: TimeWindow | None, times: TimeText) -> str:
+    return "" if window is None else times.span(window.start, window.end)
 
 
 def stop_label(stop: Stop) -> str:
@@ -193,7 +190,8 @@ def scene_from_core(
     *,
     drivers: Iterable[Driver] = (),
     positions: Mapping[str, TelemetryFix] | None = None,
-    now: float | None = None,
+    now: float,
+    times: TimeText,
     stale_after_s: float = 60.0,
     thresholds: RuleThresholds | None = None,
 ) -> MapScene:
@@ -203,7 +201,6 @@ def scene_from_core(
     Routes run depot -> stops in sequence -> depot, through the orders' positions.
     ``thresholds`` are the depot's rule thresholds (the defaults when None).
     """
-    now = time.time() if now is None else now
     thresholds = thresholds or RuleThresholds()
     positions = positions or {}
     order_by_id = {o.id: o for o in orders}
@@ -226,8 +223,8 @@ def scene_from_core(
                 label=stop_label(stop),
                 customer=order.customer_name,
                 address=order.address,
-                window_text=_window_text(window),
-                eta_text=clock_text(stop.planned_arrival),
+                window_text=_window_text(window, times),
+                eta_text=times.hm(stop.planned_arrival, missing=""),
             )
         )
     routes: list[RouteLine] = []
@@ -260,6 +257,7 @@ def scene_from_core(
                 heading_deg=None if fix is None else fix.heading_deg,
                 speed_kmh=None if fix is None else fix.speed_kmh,
                 last_seen=None if fix is None else fix.ts,
+                seen_text=None if fix is None else times.hms(fix.ts),
                 label=vehicle.id,
                 plate=vehicle.plate,
                 driver=driver_names.get(vehicle.driver_id or "", ""),
@@ -270,13 +268,13 @@ def scene_from_core(
 
 
 # -- from the tower's panel views (what the main window has at hand) ---------------------------
-def vehicle_marker(v: VehicleView, depot: Depot, now: float) -> VehicleMarker:
+def vehicle_marker(v: VehicleView, depot: Depot, now: float, times: TimeText) -> VehicleMarker:
     """One vehicle marker from its panel row; a vehicle never seen yet waits at its depot."""
     del now  # the page works out "N s ago" from the batch's clock
-    return replace(live_marker(v, depot), label=v.id, plate=v.plate, driver=v.driver)
+    return replace(live_marker(v, depot, times), label=v.id, plate=v.plate, driver=v.driver)
 
 
-def live_marker(v: VehicleView, depot: Depot) -> VehicleMarker:
+def live_marker(v: VehicleView, depot: Depot, times: TimeText) -> VehicleMarker:
     """A live update: position, motion, state and next stop only (the page keeps the
     label, plate and driver it was drawn with), so batches stay small."""
     return VehicleMarker(
@@ -287,11 +285,12 @@ def live_marker(v: VehicleView, depot: Depot) -> VehicleMarker:
         heading_deg=v.heading_deg,
         speed_kmh=v.speed_kmh,
         last_seen=v.last_seen,
+        seen_text=times.hms(v.last_seen, missing="") or None,
         next_stop=v.next_stop,
     )
 
 
-def stop_marker(s: StopView) -> StopMarker:
+def stop_marker(s: StopView, times: TimeText) -> StopMarker:
     """One stop marker from its view."""
     return StopMarker(
         id=s.id,
@@ -302,8 +301,8 @@ def stop_marker(s: StopView) -> StopMarker:
         label=f"{s.order_id} · {s.vehicle_id} #{s.sequence + 1}",
         customer=s.customer,
         address=s.address,
-        window_text=f"{clock_text(s.window_start)}–{clock_text(s.window_end)}",
-        eta_text=clock_text(s.eta if s.eta is not None else s.planned_arrival),
+        window_text=times.span(s.window_start, s.window_end, missing="–"),
+        eta_text=times.hm(s.eta if s.eta is not None else s.planned_arrival, missing=""),
     )
 
 
@@ -313,12 +312,13 @@ def scene(
     stops: list[StopView],
     paths: dict[str, list[tuple[float, float]]],
     now: float,
+    times: TimeText,
 ) -> MapScene:
     """The scene from the tower's views and route paths."""
     return MapScene(
         depot=depot,
-        vehicles=[vehicle_marker(v, depot, now) for v in vehicles],
-        stops=[stop_marker(s) for s in stops],
+        vehicles=[vehicle_marker(v, depot, now, times) for v in vehicles],
+        stops=[stop_marker(s, times) for s in stops],
         routes=[RouteLine(vid, tuple(points)) for vid, points in sorted(paths.items())],
         now=now,
     )

@@ -20,7 +20,9 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.domain.model import Depot, Driver, Order, Stop, TelemetryFix, Vehicle
+from app.foundation.clock import Clock
 from app.foundation.settings import MapSettings
+from app.foundation.time_text import TimeText
 from widgets.map_data import (
     MapScene,
     RouteLine,
@@ -98,11 +100,15 @@ class MapView(QWidget):
         map_settings: MapSettings,
         depot: Depot,
         page_dir: Path,
+        times: TimeText,
+        clock: Clock,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.map_settings = map_settings
         self.depot = depot
+        self.times = times
+        self.clock = clock
         self.view = QWebEngineView(self)
         self.page = _LoggingPage(self.view)
         self.view.setPage(self.page)
@@ -208,7 +214,8 @@ class MapView(QWidget):
                 stops,
                 drivers=drivers,
                 positions=positions,
-                now=now,
+                now=self.clock.now() if now is None else now,
+                times=self.times,
                 stale_after_s=self.map_settings.stale_after_s,
             ).to_json()
         # Updates waiting to be sent are older than this scene.
@@ -226,10 +233,11 @@ class MapView(QWidget):
     ) -> None:
         """Move/recolour vehicles and update stops: one ``runJavaScript`` per batch.
 
-        ``now`` is the tower's clock (for "last seen N s ago"; the wall clock if omitted).
+        ``now`` is the time for "last seen N s ago" (the view's clock if omitted).
         """
         if not vehicles and not stops:
             return
+        now = self.clock.now() if now is None else now
         if self._update_in_flight or not self.is_loaded:
             for v in vehicles:
                 item = as_json(v)

@@ -9,7 +9,6 @@ outside and is set as plain text, never as markup.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, tzinfo
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.order_search import OrderMatch
+from app.foundation.time_text import TimeText
 
 Answer = dict[str, Any]
 _ORDER_ROLE = Qt.ItemDataRole.UserRole
@@ -44,14 +44,14 @@ class OrderSearchDock(QDockWidget):
         self,
         search: Callable[[str], list[OrderMatch]],
         answer: Callable[[str], Answer | None],
+        times: TimeText,
         *,
-        tz: tzinfo | None = None,
         debounce_ms: int = 150,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Where is my order?", parent)
         self.setObjectName("OrderSearchDock")
-        self._search, self._answer, self._tz = search, answer, tz
+        self._search, self._answer, self._times = search, answer, times
         self._order_id: str | None = None
         self._place: tuple[float, float] | None = None
         body = QWidget(self)
@@ -162,9 +162,7 @@ class OrderSearchDock(QDockWidget):
             self.locate.emit(*self._place)
 
     def _time(self, ts: float | None) -> str:
-        if ts is None:
-            return "--:--"
-        return datetime.fromtimestamp(ts, self._tz).strftime("%H:%M")
+        return self._times.hm(ts)
 
     def _fill(self, a: Answer | None) -> None:
         self.timeline.clear()

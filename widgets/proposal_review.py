@@ -12,10 +12,10 @@ plan version is stored, and the window says so then.
 from __future__ import annotations
 
 import getpass
-import time
 
 from PySide6.QtCore import QObject, Signal
 
+from app.foundation.time_text import TimeText
 from app.tower.control_tower import ControlTower
 from app.tower.decisions import ProposalRecord
 from app.tower.replanning import PICKUP
@@ -123,6 +123,7 @@ class ProposalReview(QObject):
     def _stop_labels(self, record: ProposalRecord) -> dict[str, str]:
         """What a dispatcher recognises a stop by: customer, address, proposed time."""
         proposal = record.proposal
+        times = TimeText(self.tower.settings.depot.timezone)
         labels = {}
         for sid in proposal.live.stop_ids:
             if sid.startswith(PICKUP):
@@ -132,7 +133,7 @@ class ProposalReview(QObject):
                 continue
             order = self.tower.order_at(sid)
             eta = proposal.arrivals.get(sid)
-            when = time.strftime("%H:%M", time.localtime(eta)) if eta else "--:--"
+            when = times.hm(eta) if eta else "--:--"
             labels[sid] = f"{when} {sid} · {order.customer_name} · {order.address}"
         return labels
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.plan_diff import DayFigures, PlanDiff
+from app.foundation.time_text import TimeText
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,6 @@ STATUS_LABELS = {
 }
 
 
-def _clock(ts: float) -> str:
-    return time.strftime("%H:%M", time.localtime(ts))
-
-
 FIGURE_LABELS = (
     ("stops_late", "Stops late"),
     ("minutes_late", "Minutes late"),
@@ -103,9 +99,10 @@ class ProposalsDock(QDockWidget):
     tweak_requested = Signal(int)
     undo_requested = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, times: TimeText, parent: QWidget | None = None) -> None:
         super().__init__("Proposals", parent)
         self.setObjectName("ProposalsDock")
+        self._times = times
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -223,13 +220,11 @@ class ProposalsDock(QDockWidget):
         if self.list.count() == 0:
             self._show_diff(None)
 
-    @staticmethod
-    def _title(p: ProposalView) -> str:
+    def _title(self, p: ProposalView) -> str:
         saved = p.diff.before.minutes_late - p.diff.after.minutes_late
         status = STATUS_LABELS.get(p.status, p.status)
-        return (
-            f"#{p.id} [{status}] {_clock(p.created_at)} — {p.trigger} — saves {saved:.0f} min late"
-        )
+        when = self._times.hm(p.created_at)
+        return f"#{p.id} [{status}] {when} — {p.trigger} — saves {saved:.0f} min late"
 
     def _on_current(self, current: QListWidgetItem | None, _previous: object) -> None:
         if current is None:
@@ -276,7 +271,13 @@ class ProposalsDock(QDockWidget):
             etas = QTreeWidgetItem(self.diff_tree, [f"ETA changes ({len(d.eta_changes)})"])
             for c in sorted(d.eta_changes, key=lambda c: -abs(c.shift_min)):
                 QTreeWidgetItem(
-                    etas, [c.stop_id, _clock(c.before), _clock(c.after), f"{c.shift_min:+.0f} min"]
+                    etas,
+                    [
+                        c.stop_id,
+                        self._times.hm(c.before),
+                        self._times.hm(c.after),
+                        f"{c.shift_min:+.0f} min",
+                    ],
                 )
         if d.newly_served:
             served = QTreeWidgetItem(self.diff_tree, [f"Newly served ({len(d.newly_served)})"])

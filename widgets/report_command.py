@@ -16,6 +16,7 @@ from typing import Any
 from app.commands import add_config_option
 from app.foundation.clock import SystemClock
 from app.foundation.settings import Settings
+from app.foundation.time_text import TimeText
 from app.storage.history_repository import HistoryRepository
 from app.tower.data_setup import open_database
 from app.tower.kpi_service import KpiService, write_csv
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     _ensure_application()
     from widgets.daily_report import write_pdf
 
-    write_pdf(report, out)
+    write_pdf(report, out, TimeText(settings.depot.timezone))
     print(f"wrote the daily report to {out}")
     return 0
 

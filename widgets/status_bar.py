@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from app.foundation.time_text import TimeText
 
 BROKER_COLOURS = {
     "connected": "#3fb950",
@@ -20,10 +21,15 @@ class TowerStatusBar(QStatusBar):
     """Permanent labels a dispatcher glances at: is the feed live, where is the data."""
 
     def __init__(
-        self, database: str, clock: Callable[[], float] = time.time, parent: QWidget | None = None
+        self,
+        database: str,
+        clock: Callable[[], float],
+        times: TimeText,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._clock = clock
+        self._times = times
         self.broker_label = QLabel("Broker: starting", self)
         self.broker_label.setObjectName("BrokerStatus")
         self.rejections_label = QLabel("", self)
@@ -47,7 +53,7 @@ class TowerStatusBar(QStatusBar):
         self._tick()
 
     def _tick(self) -> None:
-        self.clock_label.setText(time.strftime("%H:%M:%S", time.localtime(self._clock())))
+        self.clock_label.setText(self._times.hms(self._clock()))
 
     def set_broker_state(self, state: str, detail: str = "") -> None:
         """Show connected / reconnecting / down, coloured."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -16,10 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.live_fleet import LiveFleet
-
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+from app.foundation.time_text import TimeText
 
 
 def _table(headers: list[str], rows: list[list[str]], parent: QWidget) -> QTableWidget:
@@ -39,7 +34,7 @@ def _table(headers: list[str], rows: list[list[str]], parent: QWidget) -> QTable
 class TelemetryDialog(QDialog):
     """Rejected payloads per reason (with the last example) and devices to map."""
 
-    def __init__(self, fleet: LiveFleet, parent: QWidget | None = None) -> None:
+    def __init__(self, fleet: LiveFleet, times: TimeText, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Telemetry: rejected payloads and unknown devices")
         self.resize(900, 520)
@@ -48,7 +43,10 @@ class TelemetryDialog(QDialog):
         layout.addWidget(QLabel("Rejected payloads (counted, logged, never applied):", self))
         self.rejections = _table(
             ["Reason", "Count", "Last seen", "Last example"],
-            [[reason, str(t.count), _when(t.last_at), t.last_detail] for reason, t in rejections],
+            [
+                [reason, str(t.count), times.date_hms(t.last_at), t.last_detail]
+                for reason, t in rejections
+            ],
             self,
         )
         layout.addWidget(self.rejections)
@@ -58,7 +56,13 @@ class TelemetryDialog(QDialog):
         self.unknown = _table(
             ["Device", "Format", "First seen", "Last seen", "Fixes"],
             [
-                [u.device_id, u.source, _when(u.first_seen), _when(u.last_seen), str(u.count)]
+                [
+                    u.device_id,
+                    u.source,
+                    times.date_hms(u.first_seen),
+                    times.date_hms(u.last_seen),
+                    str(u.count),
+                ]
                 for u in fleet.unknown_devices
             ],
             self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QTime
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.foundation.time_text import TimeText
 from app.planning.matrix import MatrixError
 from app.tower.control_tower import ControlTower
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
@@ -45,11 +44,14 @@ class UrgentOrderDialog(QDialog):
         self.setObjectName("UrgentOrderDialog")
         self.tower = tower
         depot = tower.depot
-        now = time.localtime(tower.clock.now())
+        self._times = TimeText(tower.settings.depot.timezone)
+        # The depot's wall clock, whatever the workstation's zone.
+        minutes = int(tower.day.clock_s(tower.clock.now()) // 60)
+        hour, minute = divmod(min(max(minutes, 0), 24 * 60 - 1), 60)
         self.lat = _spin(-90, 90, depot.lat, 5, " °")
         self.lon = _spin(-180, 180, depot.lon, 5, " °")
-        self.opens = QTimeEdit(QTime(now.tm_hour, now.tm_min))
-        self.closes = QTimeEdit(QTime(min(now.tm_hour + 2, 23), now.tm_min))
+        self.opens = QTimeEdit(QTime(hour, minute))
+        self.closes = QTimeEdit(QTime(min(hour + 2, 23), minute))
         self.weight = _spin(0, 10_000, 5, 1, " kg")
         self.volume = _spin(0, 100, 0, 3, " m³")
         self.service = _spin(0, 120, 5, 0, " min")
@@ -82,13 +84,13 @@ class UrgentOrderDialog(QDialog):
 
     def order(self) -> UrgentOrder:
         """The order as entered (its window today, in the depot's day)."""
-        start = self.tower.day.start
+        at = self.tower.day.epoch_at
         return UrgentOrder(
             self.lat.value(),
             self.lon.value(),
             (
-                start + self.opens.time().msecsSinceStartOfDay() / 1000,
-                start + self.closes.time().msecsSinceStartOfDay() / 1000,
+                at(self.opens.time().msecsSinceStartOfDay() / 1000),
+                at(self.closes.time().msecsSinceStartOfDay() / 1000),
             ),
             self.weight.value(),
             self.volume.value(),
@@ -116,9 +118,8 @@ class UrgentOrderDialog(QDialog):
         self.table.resizeColumnsToContents()
         return options
 
-    @staticmethod
-    def _cells(o: VehicleOption) -> tuple[str, ...]:
-        eta = time.strftime("%H:%M", time.localtime(o.eta)) if o.eta is not None else "--:--"
+    def _cells(self, o: VehicleOption) -> tuple[str, ...]:
+        eta = self._times.hm(o.eta)
         if o.feasible:
             via = (
                 "loads it before leaving"

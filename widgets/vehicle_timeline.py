@@ -9,12 +9,12 @@ marks "now". Labels come from outside and are drawn as text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.foundation.time_text import TimeText
 from app.tower.views import TimelineEntryView
 
 # The strip draws the tower's timeline rows as they are.
@@ -34,12 +34,12 @@ _DONE = QColor(130, 130, 130)
 class VehicleTimeline(QWidget):
     """The strip of one vehicle; call ``set_stops`` whenever its ETAs change."""
 
-    def __init__(self, *, tz: tzinfo | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, times: TimeText, *, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("VehicleTimeline")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMinimumHeight(_TOP + _ROW)
-        self._tz = tz
+        self._times = times
         self._vehicle_id = ""
         self._stops: list[TimelineStop] = []
         self._now: float | None = None
@@ -95,7 +95,7 @@ class VehicleTimeline(QWidget):
         return _LEFT + (ts - start) / (end - start) * width
 
     def _hm(self, ts: float) -> str:
-        return datetime.fromtimestamp(ts, self._tz).strftime("%H:%M")
+        return self._times.hm(ts)
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         """Hours across, one row per stop."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -15,6 +15,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView, QWidget
 
+from app.foundation.time_text import TimeText
 from app.tower.views import VehicleView
 
 Index = QModelIndex | QPersistentModelIndex
@@ -34,10 +35,6 @@ COLUMNS = (
 )
 
 
-def _clock(ts: float | None) -> str:
-    return "" if ts is None else time.strftime("%H:%M", time.localtime(ts))
-
-
 def _age(ts: float | None, now: float) -> str:
     if ts is None:
         return "never"
@@ -48,11 +45,14 @@ def _age(ts: float | None, now: float) -> str:
 class VehicleTableModel(QAbstractTableModel):
     """Rows of ``VehicleView``; ``set_vehicles`` replaces them, keeping row order by id."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, now: Callable[[], float], times: TimeText, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._rows: list[VehicleView] = []
         self._row_of: dict[str, int] = {}
-        self.now = time.time
+        self.now = now
+        self._times = times
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -95,9 +95,9 @@ class VehicleTableModel(QAbstractTableModel):
             case 6:
                 return v.next_stop
             case 7:
-                return _clock(v.next_eta)
+                return self._times.hm(v.next_eta, missing="")
             case 8:
-                return _clock(v.return_eta)
+                return self._times.hm(v.return_eta, missing="")
             case 9:
                 return _age(v.last_seen, self.now())
             case 10:
@@ -143,10 +143,12 @@ class VehiclesDock(QDockWidget):
 
     vehicle_selected = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, now: Callable[[], float], times: TimeText, parent: QWidget | None = None
+    ) -> None:
         super().__init__("Vehicles", parent)
         self.setObjectName("VehiclesDock")
-        self.model = VehicleTableModel(self)
+        self.model = VehicleTableModel(now, times, self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         # Live updates must not re-sort thousands of rows every tick; a click on a header

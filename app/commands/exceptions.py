@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
 from app.commands import add_config_option
 from app.foundation.settings import Settings
+from app.foundation.time_text import TimeText
 from app.storage.exception_repository import list_exceptions
 from app.tower.data_setup import open_database
 
@@ -30,13 +30,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the exceptions, oldest first."""
+    """Print the exceptions, oldest first (times on the depot's clock)."""
+    times = TimeText(settings.depot.timezone)
     rows = list_exceptions(open_database(settings), args.state)
     if args.json:
         print(json.dumps({"exceptions": rows}, indent=2))
         return 0
     for r in rows:
-        raised = time.strftime("%H:%M", time.localtime(r["raised_at"]))
+        raised = times.hm(r["raised_at"])
         print(
             f"#{r['id']:<5} {raised} {r['severity']:<8} {r['state']:<12} {r['rule']:<18} "
             f"{r['subject']['kind']} {r['subject']['id']}: {r['detail']}"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.commands import add_config_option
+from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
+from app.foundation.time_text import TimeText
 from app.tower.data_setup import open_database
 from app.tower.order_lookup import lookup_order
 
@@ -35,20 +34,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the answer; exit 1 when no such order is stored."""
+def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None) -> int:
+    """Print the answer as of ``clock`` (the wall clock by default); exit 1 when no such
+    order is stored."""
     timezone = settings.depot.timezone
-    answer = lookup_order(open_database(settings), args.order_id, timezone, time.time(), args.at)
+    now = (clock or SystemClock()).now()
+    answer = lookup_order(open_database(settings), args.order_id, timezone, now, args.at)
     if answer is None:
         print(f"order {args.order_id!r} not found in the database", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(answer, indent=2, sort_keys=True))
         return 0
-    zone = ZoneInfo(timezone)
-
-    def hm(ts: float | None) -> str:
-        return "--:--" if ts is None else datetime.fromtimestamp(ts, zone).strftime("%H:%M")
+    hm = TimeText(timezone).hm
 
     window = answer["window"]
     print(f"order    {answer['order']}  {answer['customer']}  {answer['address']}")

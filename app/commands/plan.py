@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.commands import add_config_option
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
+from app.foundation.time_text import TimeText
 from app.planning.checker import check_plan
 from app.planning.day_plan import (
     DayProblem,
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if time_limit <= 0:
         print("plan: --time-limit must be positive", file=sys.stderr)
         return 2
-    zone = ZoneInfo(settings.depot.timezone)
-    day_start = datetime.combine(day, time(0), zone).timestamp()
+    times = TimeText(settings.depot.timezone)
+    local_day = OperatingDay.of(day, settings.depot.timezone)
     snapshot = load_fleet(open_database(settings), day.isoformat())
     depots = depot_ids_with_orders(snapshot)
     if not depots:
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     reports, code = [], 0
     for depot_id in depots:
         try:
-            problem = build_day_problem(snapshot, depot_id, day_start, provider)
+            problem = build_day_problem(snapshot, depot_id, local_day, provider)
         except MatrixError as exc:
             print(f"plan: depot {depot_id}: {exc}", file=sys.stderr)
             return 1
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             code = 1
             continue
-        reports.append(_report(problem, result, zone))
+        reports.append(_report(problem, result, times))
     if args.json:
         print(json.dumps({"date": day.isoformat(), "depots": reports}, indent=2))
     else:
@@ -120,11 +121,9 @@ def _solve(problem: DayProblem, time_limit: float) -> PlanResult:
         return handle.result()
 
 
-def _report(day: DayProblem, result: PlanResult, zone: ZoneInfo) -> dict[str, Any]:
-    """The JSON-ready summary of one depot's plan."""
-
-    def clock(epoch: float) -> str:
-        return datetime.fromtimestamp(epoch, zone).strftime("%H:%M")
+def _report(day: DayProblem, result: PlanResult, times: TimeText) -> dict[str, Any]:
+    """The JSON-ready summary of one depot's plan (times on the depot's clock)."""
+    clock = times.depot_hm
 
     vehicles: list[dict[str, Any]] = [
         {

@@ -13,17 +13,15 @@ import argparse
 import signal
 import sys
 import threading
-import time
-from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from app.commands import add_config_option
 from app.domain.demo import build_demo_day
 from app.domain.road import RoadModel
-from app.foundation.clock import ScaledClock
+from app.foundation.clock import Clock, ScaledClock, SystemClock
+from app.foundation.days import OperatingDay, latest_at
 from app.foundation.settings import Settings
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher, endpoint_from_settings
 from app.telemetry.realtime import run_realtime
@@ -47,7 +45,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--interval", type=float, help="seconds of simulated time between fixes")
     parser.add_argument(
-        "--start", default="now", help="'now' (default) or HH:MM local time of today to start at"
+        "--start",
+        default="now",
+        help="'now' (default) or HH:MM in the depot's time zone: the latest such time that "
+        "is not in the future (today's, or yesterday's before that hour)",
     )
     parser.set_defaults(func=run)
 
@@ -74,13 +75,13 @@ def broker_endpoint(url: str | None, settings: Settings) -> Endpoint:
     )
 
 
-def _local_midnight(now: float, timezone: str) -> float:
-    local = datetime.fromtimestamp(now, ZoneInfo(timezone))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None) -> int:
+    """Publish until the day is over or Ctrl+C / SIGTERM; exit 0 on a clean stop.
 
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish until the day is over or Ctrl+C / SIGTERM; exit 0 on a clean stop."""
+    The day starts at ``clock``'s now (the wall clock by default), or at the latest
+    ``--start`` HH:MM in the depot's zone that is not in the future: at 08:00,
+    ``--start 09:00`` plays yesterday from 09:00.
+    """
     demo = settings.demo
     vehicles = args.vehicles or demo.vehicles
     orders = args.orders or max(vehicles, round(vehicles * demo.orders / demo.vehicles))
@@ -91,8 +92,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    now = time.time()
-    day_start = _local_midnight(now, settings.depot.timezone)
+    now = (clock or SystemClock()).now()
     start_at = now
     if args.start != "now":
         try:
@@ -100,14 +100,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError:
             print(f"--start: expected 'now' or HH:MM, got {args.start!r}", file=sys.stderr)
             return 2
-        start_at = day_start + timedelta(hours=hours, minutes=minutes).total_seconds()
+        start_at = latest_at(hours * 3600 + minutes * 60, now, settings.depot.timezone)
 
-    def build(day0: float) -> FleetSimulator:
+    def build(local_day: OperatingDay) -> FleetSimulator:
         day = build_demo_day(
             depot_name=settings.depot.name,
             depot_lat=settings.depot.lat,
             depot_lon=settings.depot.lon,
-            day_start=day0,
+            day=local_day,
             vehicles=vehicles,
             orders=orders,
             seed=seed,
@@ -118,12 +118,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             seed=seed,
             road=RoadModel.from_settings(settings.planning),
         )
-        return FleetSimulator(day, day0, config)
+        return FleetSimulator(day, config)
 
-    simulator = build(day_start)
+    local_day = OperatingDay.at(start_at, settings.depot.timezone)
+    simulator = build(local_day)
     if args.start == "now" and not simulator.under_way_at(now):
         # Outside today's shifts (or most vans done): shift the day so it starts now.
-        simulator = build(day_start + (now - simulator.start_time))
+        simulator = build(local_day.shifted(now - simulator.start_time))
         start_at = simulator.start_time
     simulator.skip_until(start_at - 1e-6)
 

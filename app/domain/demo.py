@@ -14,6 +14,7 @@ from app.domain.geo import haversine_m
 from app.domain.model import Depot, Driver, Order, Parcel, Stop, TimeWindow, Vehicle
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
+from app.foundation.days import OperatingDay
 
 ROAD = RoadModel()
 """The demo's roads: the tower's default road model."""
@@ -117,6 +118,7 @@ class DemoDay:
     vehicles: list[Vehicle]
     orders: list[Order]
     stops: list[Stop]
+    operating_day: OperatingDay  # the local day it was built for
 
     def planned_distance_m(self, vehicle_id: str) -> float:
         """The morning route's road distance: depot, the van's stops in order, depot."""
@@ -135,13 +137,14 @@ def build_demo_day(
     depot_name: str,
     depot_lat: float,
     depot_lon: float,
-    day_start: float,
+    day: OperatingDay,
     vehicles: int = 12,
     orders: int = 250,
     seed: int = 7,
     order_prefix: str = "O",
 ) -> DemoDay:
-    """Build the demo day; ``day_start`` is local midnight as epoch seconds.
+    """Build the demo day for ``day``: shifts and windows at the same wall-clock times
+    every day, the days the clocks change included.
 
     ``order_prefix`` keeps order ids unique when several days share one database.
     """
@@ -166,18 +169,16 @@ def build_demo_day(
         )
         for i in range(vehicles)
     ]
-    order_list = [
-        _order(rng, depot, day_start, f"{order_prefix}{n + 1:04d}") for n in range(orders)
-    ]
-    stops = _morning_plan(depot, fleet, order_list, day_start)
-    return DemoDay(depot, drivers, fleet, order_list, stops)
+    order_list = [_order(rng, depot, day, f"{order_prefix}{n + 1:04d}") for n in range(orders)]
+    stops = _morning_plan(depot, fleet, order_list, day)
+    return DemoDay(depot, drivers, fleet, order_list, stops, day)
 
 
 def _phone(rng: random.Random) -> str:
     return "+33 6 " + " ".join(f"{rng.randint(0, 99):02d}" for _ in range(4))
 
 
-def _order(rng: random.Random, depot: Depot, day_start: float, order_id: str) -> Order:
+def _order(rng: random.Random, depot: Depot, day: OperatingDay, order_id: str) -> Order:
     # Customers spread over ~9 km around the depot, denser near the centre.
     distance_m = 400 + 8500 * math.sqrt(rng.random())
     bearing = rng.uniform(0, 2 * math.pi)
@@ -185,7 +186,7 @@ def _order(rng: random.Random, depot: Depot, day_start: float, order_id: str) ->
     lon = depot.lon + distance_m * math.sin(bearing) / (111_320 * math.cos(math.radians(depot.lat)))
     start_h = rng.choice([8, 9, 10, 11, 12, 13, 14])
     width_h = rng.choice([2, 3, 4])
-    window = TimeWindow(day_start + start_h * 3600, day_start + (start_h + width_h) * 3600)
+    window = TimeWindow(day.epoch_at(start_h * 3600), day.epoch_at((start_h + width_h) * 3600))
     parcels = tuple(
         Parcel(
             f"{order_id}-P{k + 1}",
@@ -211,7 +212,7 @@ def _order(rng: random.Random, depot: Depot, day_start: float, order_id: str) ->
 
 
 def _morning_plan(
-    depot: Depot, fleet: list[Vehicle], orders: list[Order], day_start: float
+    depot: Depot, fleet: list[Vehicle], orders: list[Order], day: OperatingDay
 ) -> list[Stop]:
     """A quick sweep plan: sectors by bearing, each ordered by window then proximity.
 
@@ -225,16 +226,16 @@ def _morning_plan(
         sector.sort(
             key=lambda o: (o.windows[0].start, haversine_m(depot.lat, depot.lon, o.lat, o.lon))
         )
-        stops += _timed(depot, vehicle, sector, day_start)
+        stops += _timed(depot, vehicle, sector, day)
     return stops
 
 
-def _timed(depot: Depot, vehicle: Vehicle, orders: list[Order], day_start: float) -> list[Stop]:
+def _timed(depot: Depot, vehicle: Vehicle, orders: list[Order], day: OperatingDay) -> list[Stop]:
     """The van's stops in this order, timed by the road model at free flow."""
     points = [(depot.lat, depot.lon)] + [(o.lat, o.lon) for o in orders]
     visits = walk(
         0,
-        day_start + vehicle.shift_start_s + 600,  # loading time (as the simulator)
+        day.epoch_at(vehicle.shift_start_s) + 600,  # loading time (as the simulator)
         range(1, len(points)),
         lambda a, b, t: t + ROAD.free_flow_s(*points[a], *points[b]),
         lambda i: orders[i - 1].spans,

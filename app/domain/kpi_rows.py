@@ -6,55 +6,19 @@ and a tuple is built from a database row several times faster than a frozen data
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import NamedTuple, Protocol
-from zoneinfo import ZoneInfo
+
+from app.foundation.days import OperatingDay, days_between
+from app.foundation.days import day_index as day_index
 
 UNASSIGNED = ""  # vehicle or driver id of a stop that has none
 
 
-@dataclass(frozen=True)
-class DayBounds:
-    """A local calendar day as epoch seconds ``[start, end)``.
-
-    ``utc_offset_s`` is the offset at local noon: clock changes happen at night, so it
-    turns any delivery-hours timestamp of the day into its local hour.
-    """
-
-    iso: str
-    start: float
-    end: float
-    utc_offset_s: float
-
-    def local_hour(self, ts: float) -> int:
-        """The local hour (0-23) of ``ts`` on this day."""
-        return int(((ts + self.utc_offset_s) % 86400) // 3600)
-
-
-def day_bounds(first: date, last: date, timezone: str) -> list[DayBounds]:
-    """Every local day from ``first`` to ``last`` inclusive, in ``timezone``."""
-    zone = ZoneInfo(timezone)
-    days: list[DayBounds] = []
-    day = first
-    while day <= last:
-        start = datetime.combine(day, time(), zone).timestamp()
-        end = datetime.combine(day + timedelta(days=1), time(), zone).timestamp()
-        offset = datetime.combine(day, time(12), zone).utcoffset()
-        seconds = offset.total_seconds() if offset is not None else 0.0
-        days.append(DayBounds(day.isoformat(), start, end, seconds))
-        day += timedelta(days=1)
-    return days
-
-
-def day_index(days: Sequence[DayBounds], ts: float) -> int | None:
-    """The index in ``days`` (sorted, contiguous) of the day holding ``ts``, or None."""
-    if not days or ts < days[0].start or ts >= days[-1].end:
-        return None
-    starts = [d.start for d in days]
-    return bisect.bisect_right(starts, ts) - 1
+# A KPI table's day is an operating day; the names stay for the KPI code that reads them.
+DayBounds = OperatingDay
+day_bounds = days_between
 
 
 class Attempt(NamedTuple):

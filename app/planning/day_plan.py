@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.domain.model import Depot, FleetSnapshot, Order, StopStatus, Vehicle
+from app.foundation.days import OperatingDay
 from app.planning.matrix import MatrixProvider
 from app.planning.problem import (
     Node,
@@ -74,17 +75,25 @@ def depot_ids_with_orders(snapshot: FleetSnapshot) -> list[str]:
 
 
 def build_day_problem(
-    snapshot: FleetSnapshot, depot_id: str, day_start: float, provider: MatrixProvider
+    snapshot: FleetSnapshot, depot_id: str, day: OperatingDay, provider: MatrixProvider
 ) -> DayProblem:
     """The routing problem for one depot: its active vans, its orders not yet done.
 
     Every van starts and ends at the depot, within its shift and the depot's hours; each
     order is droppable at the penalty of its priority, so a solve always has a plan.
+    The problem's clock is seconds since ``day``'s midnight: shifts and opening hours (on
+    the wall clock) are placed on it through the day, so they hold on 23- and 25-hour days.
     """
+    day_start = day.start
+
+    def since_midnight(clock_s: int) -> int:
+        return round(day.epoch_at(clock_s) - day_start)
+
     [depot] = [d for d in snapshot.depots if d.id == depot_id]
     vehicles = tuple(v for v in snapshot.vehicles if v.depot_id == depot_id)
     orders = tuple(o for o in _open_orders(snapshot) if o.depot_id == depot_id)
-    nodes = [Node(depot.id, depot.lon, depot.lat, windows=((depot.opens_s, depot.closes_s),))]
+    hours = (since_midnight(depot.opens_s), since_midnight(depot.closes_s))
+    nodes = [Node(depot.id, depot.lon, depot.lat, windows=(hours,))]
     nodes += [_node(o, day_start) for o in orders]
     vans = tuple(
         Van(
@@ -93,7 +102,7 @@ def build_day_problem(
             end=0,
             capacity_weight=math.floor(v.capacity_kg * 1000 + _EPS),
             capacity_volume=math.floor(v.capacity_m3 * 1000 + _EPS),
-            shift=(v.shift_start_s, v.shift_end_s),
+            shift=(since_midnight(v.shift_start_s), since_midnight(v.shift_end_s)),
         )
         for v in vehicles
     )
@@ -113,7 +122,7 @@ def vehicle_plans(day: DayProblem, result: PlanResult) -> list[VehiclePlan]:
         parcels = [p for o in served for p in o.parcels]
         # The earliest schedule: the van leaves when its shift starts and the depot is open.
         windows = day.problem.departure_windows(route.van)
-        leaves = windows[0][0] if windows else day.vehicles[route.van].shift_start_s
+        leaves = windows[0][0] if windows else day.problem.vans[route.van].shift[0]
         plans.append(
             VehiclePlan(
                 vehicle=day.vehicles[route.van],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,7 +106,9 @@ def seed_demo_orders(sessions: Sessions, day: DemoDay, day_iso: str) -> None:
             depot_id=d.id,
             day=day_iso,
             version=1,
-            created_at=time.time(),
+            # Made before the first shift, as the history seed's plans are: the same seed
+            # gives the same stored day, whenever it is seeded.
+            created_at=day.operating_day.epoch_at(6 * 3600),
             created_by="demo",
             source="morning",
             active=True,

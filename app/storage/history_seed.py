@@ -150,7 +150,7 @@ def _plan(session: Session, day: DayBounds, d: int) -> int:
         depot_id=depot_id(d),
         day=day.iso,
         version=1,
-        created_at=day.start + 6 * 3600,
+        created_at=day.epoch_at(6 * 3600),
         created_by="history",
         source="morning",
         active=True,
@@ -179,7 +179,7 @@ def _vehicle_day(
     vehicle = vehicle_id(d, v)
     depot = depot_id(d)
     prefix = f"{day.iso}-{vehicle}"
-    first = day.start + shape.first_hour * 3600
+    first = day.epoch_at(shape.first_hour * 3600)
     odometer = 10_000.0 + 500 * v + rng.uniform(0, 100)
     km_today = rng.uniform(55, 120)
     tables[TelemetryFixRow] += [
@@ -355,7 +355,7 @@ def _proposals(
         tables[ProposalRow].append(
             {
                 "depot_id": depot_id(d),
-                "created_at": day.start + (10 + 2 * n) * 3600,
+                "created_at": day.epoch_at((10 + 2 * n) * 3600),
                 "trigger": "late risk",
                 "status": status,
                 "diff": {"changed_vehicles": [vehicle_id(d, v)]},

@@ -84,19 +84,20 @@ class SimulatorConfig:
 class FleetSimulator:
     """A deterministic simulated day for a ``DemoDay``'s fleet.
 
-    ``day_start`` is local midnight (epoch seconds) of the day the DemoDay was built for.
+    It plays the local day the DemoDay was built for: a van's shift starts at the same
+    wall-clock time on the days the clocks change.
     """
 
-    def __init__(self, day: DemoDay, day_start: float, config: SimulatorConfig | None = None):
+    def __init__(self, day: DemoDay, config: SimulatorConfig | None = None):
         self.config = config or SimulatorConfig()
         self.day = day
-        self.day_start = day_start
+        self.local_day = day.operating_day
         self._orders = {o.id: o for o in day.orders}
         self._stops = {s.id: s for s in day.stops}
         self._paused: set[str] = set()  # the unplanned stop happens once
         self._outcomes: dict[str, tuple[FailureReason | None, str]] = {}  # stop -> as drawn
         self.disruptions = (
-            choose_disruptions([v.id for v in day.vehicles], self.config.seed, day_start)
+            choose_disruptions([v.id for v in day.vehicles], self.config.seed, self.local_day)
             if self.config.disruptions
             else Disruptions()
         )
@@ -112,7 +113,7 @@ class FleetSimulator:
             van.next_sample = van.start + van.phase
             self._vans.append(van)
             self._by_id[vehicle.id] = van
-        self._now = min((v.start for v in self._vans), default=day_start)
+        self._now = min((v.start for v in self._vans), default=self.local_day.start)
         self.start_time = self._now
 
     # --- playing ---------------------------------------------------------------------
@@ -125,7 +126,7 @@ class FleetSimulator:
     @property
     def end_time(self) -> float:
         """When the last van stops reporting."""
-        return max((v.end for v in self._vans), default=self.day_start)
+        return max((v.end for v in self._vans), default=self.local_day.start)
 
     def under_way_at(self, t: float) -> bool:
         """Whether at least half the vans are still reporting at ``t``: a day mostly
@@ -203,7 +204,7 @@ class FleetSimulator:
         rng = random.Random(f"{self.config.seed}-{vehicle.id}")
         van = VanDay(vehicle)
         depot: Point = (self.day.depot.lat, self.day.depot.lon)
-        t = self.day_start + vehicle.shift_start_s
+        t = self.local_day.epoch_at(vehicle.shift_start_s)
         van.messages.append(self._status(vehicle.id, True, t))
         self._event(van, t, "shift_start", depot)
         van.scan_at, van.loaded_at = t + SCAN_AFTER_S, t + LOADING_S
@@ -219,7 +220,7 @@ class FleetSimulator:
 
     def _event(self, van: VanDay, ts: float, kind: str, where: Point, **extra: Any) -> None:
         vid = van.vehicle.id
-        event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vid}-{next(van.counter)}"
+        event_id = f"sim-{self.config.seed}-{int(self.local_day.start)}-{vid}-{next(van.counter)}"
         body = {"event_id": event_id, "ts": round(ts, 3), "type": kind, **extra}
         body.update(lat=round(where[0], 6), lon=round(where[1], 6))
         topic = EVENT.topic(self.config.topic_prefix, vid)
@@ -259,7 +260,7 @@ class FleetSimulator:
         if broken:
             # Stays put, online, until well after its shift should have ended.
             last = van.legs[-1]
-            end = max(self.day_start + vehicle.shift_end_s, last.end + 2 * 3600)
+            end = max(self.local_day.epoch_at(vehicle.shift_end_s), last.end + 2 * 3600)
             van.legs.append(dwell(last.at(last.end)[0], last.end, end))
         else:
             back = self._drive(van, rng, here, depot, t)
@@ -397,7 +398,7 @@ class FleetSimulator:
         times, dists = [t], [0.0]
         done = 0.0
         while done < total:
-            kmh = base_kmh * self.config.road.pace(t - self.day_start)
+            kmh = base_kmh * self.config.road.pace(self.local_day.clock_s(t))
             if vid == d.jam_vehicle and d.jam_start <= t < d.jam_start + JAM_S:
                 kmh = jam_kmh
             mps = kmh / 3.6

@@ -15,15 +15,16 @@ from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecor
 from app.domain.rules.tracking import DONE
 from app.domain.van_state import van_state
 from app.foundation.clock import Clock
+from app.foundation.days import OperatingDay
 from app.foundation.events import Event
 from app.foundation.settings import Settings
+from app.foundation.time_text import clock_text
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.storage.operations_repository import active_plan_version
 from app.tower.decisions import ProposalRecord
 from app.tower.demo_fleet import DemoFleet
 from app.tower.live_day import LiveDay
-from app.tower.operating_day import OperatingDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk
 from app.tower.telemetry_feed import TelemetryFeed
@@ -33,7 +34,6 @@ from app.tower.views import (
     StopView,
     TimelineEntryView,
     VehicleView,
-    clock_text,
 )
 
 log = logging.getLogger(__name__)

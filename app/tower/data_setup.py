@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.domain.demo import DemoDay, build_demo_day
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory, connect, default_database_url
 from app.storage.fleet_repository import (
@@ -13,7 +14,6 @@ from app.storage.fleet_repository import (
     seed_demo_fleet,
     seed_demo_orders,
 )
-from app.tower.operating_day import OperatingDay
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
         depot_name=depot.name,
         depot_lat=depot.lat,
         depot_lon=depot.lon,
-        day_start=day.start,
+        day=day,
         vehicles=demo.vehicles,
         orders=demo.orders,
         seed=demo.seed,

@@ -13,13 +13,13 @@ import threading
 from app.domain.demo import DemoDay
 from app.domain.road import RoadModel
 from app.foundation.clock import ScaledClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.telemetry_repository import clear_telemetry_between, latest_fix_time
 from app.telemetry.mqtt_client import MqttPublisher, endpoint_from_settings
 from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
-from app.tower.operating_day import OperatingDay
 
 log = logging.getLogger(__name__)
 # Start just before the first vans leave the depot (shift start plus the loading time),
@@ -46,13 +46,13 @@ def demo_clock(
     start = wall_now
     if not simulator.under_way_at(wall_now):
         start = morning
-    stored = latest_fix_time(sessions, day.start, day.start + 86_400)
+    stored = latest_fix_time(sessions, day.start, day.end)
     if stored is not None and stored >= start:
         if stored < simulator.end_time - 600:
             start = stored + 1.0
         else:
             log.info("the stored demo day is over: playing it again from the morning")
-            clear_telemetry_between(sessions, day.start, day.start + 86_400)
+            clear_telemetry_between(sessions, day.start, day.end)
             start = morning
     return ScaledClock(start, settings.demo.speedup)
 
@@ -65,7 +65,7 @@ def build_simulator(settings: Settings, day: OperatingDay, demo_day: DemoDay) ->
         seed=settings.demo.seed,
         road=RoadModel.from_settings(settings.planning),
     )
-    return FleetSimulator(demo_day, day.start, config)
+    return FleetSimulator(demo_day, config)
 
 
 class DemoFleet:

@@ -26,7 +26,7 @@ from app.domain.kpi_rows import (
 )
 from app.domain.kpis import WORST_LATE, split, stops_failed_for, stops_missed_by
 from app.foundation.clock import Clock
-from app.tower.operating_day import OperatingDay
+from app.foundation.days import OperatingDay
 
 
 class KpiService:
@@ -55,7 +55,7 @@ class KpiService:
 
     def today(self) -> date:
         """The local operating day now."""
-        return date.fromisoformat(OperatingDay.at(self.clock.now(), self.timezone).iso)
+        return OperatingDay.at(self.clock.now(), self.timezone).date
 
     def directory(self) -> Directory:
         """Depots, drivers and vehicles for filters and labels."""

@@ -24,8 +24,8 @@ from dataclasses import replace
 
 from app.domain.execution import ApplyResult, ExecutionTracker
 from app.domain.model import Depot, ExecutionEvent, FleetSnapshot, Order, Stop, StopStatus, Vehicle
+from app.foundation.days import OperatingDay
 from app.foundation.events import Event
-from app.tower.operating_day import OperatingDay
 
 
 class LiveDay:

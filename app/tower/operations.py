@@ -95,7 +95,7 @@ class Operations:
         for vehicle in live.vehicles:
             depot = depots.get(vehicle.depot_id)
             if depot is not None:
-                self.state.add_vehicle(vehicle, depot, live.day.start)
+                self.state.add_vehicle(vehicle, depot, live.day)
         self._follow_plan(list(live.stops.values()))
         # The rules follow the live day: each applied event once, then the statuses it moved.
         live.event_applied.connect(self.state.note_event)
@@ -120,7 +120,7 @@ class Operations:
         fix, which is enough for both (they look at the last minutes only).
         """
         sessions = self.feed.sessions
-        self.live.apply_all(events_between(sessions, self._day.start, self._day.start + 86_400))
+        self.live.apply_all(events_between(sessions, self._day.start, self._day.end))
         self.book.restore(exceptions_to_restore(sessions))
         tick = OperationsTick()
         self._collect_stop_changes(tick)

@@ -9,28 +9,17 @@ get ETAs from each van's newest stored position. The answer is ``order_answer``'
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.domain.eta import EtaPredictor
 from app.domain.order_search import order_answer
+from app.foundation.days import OperatingDay
 from app.storage.database import SessionFactory
 from app.storage.execution_repository import events_between, order_day
 from app.storage.fleet_repository import load_fleet
 from app.storage.telemetry_repository import latest_fixes
 from app.tower.live_day import LiveDay
-from app.tower.operating_day import OperatingDay
-
-
-def day_bounds(day_iso: str, timezone: str) -> tuple[float, float]:
-    """Local midnight of ``day_iso`` and of the next day, as epoch seconds."""
-    zone = ZoneInfo(timezone)
-    day = date.fromisoformat(day_iso)
-    start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    following = day + timedelta(days=1)
-    end = datetime(following.year, following.month, following.day, tzinfo=zone)
-    return start.timestamp(), end.timestamp()
 
 
 def lookup_order(
@@ -44,14 +33,15 @@ def lookup_order(
     day_iso = order_day(sessions, order_id)
     if day_iso is None:
         return None
-    start, end = day_bounds(day_iso, timezone)
+    day = OperatingDay.of(date.fromisoformat(day_iso), timezone)
+    start, end = day.start, day.end
     events = events_between(sessions, start, end)
     fixes = latest_fixes(sessions, start, end if at is None else at + 1e-6)
     if at is None:
         newest = max([e.ts for e in events] + [f.ts for f in fixes], default=now)
         at = max(now, newest)
     fleet = load_fleet(sessions, day_iso)
-    live = LiveDay(fleet, OperatingDay(day_iso, start))  # the stored day, replayed to ``at``
+    live = LiveDay(fleet, day)  # the stored day, replayed to ``at``
     live.apply_all(e for e in events if e.ts <= at)
     tracker = live.tracker
     positions = {f.vehicle_id: f for f in fixes if f.ts <= at}

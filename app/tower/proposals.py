@@ -225,7 +225,7 @@ class ProposalDesk:
         positions = self.feed.fleet.latest_fixes()
         live = self.live
         return RoadNow(
-            live.depot, live.tracker, positions, self.provider, live.day.start, self.clock.now()
+            live.depot, live.tracker, positions, self.provider, live.day, self.clock.now()
         )
 
     def _start(

@@ -27,6 +27,7 @@ from app.domain.plan_diff import (
 )
 from app.domain.rules.conditions import RETRYABLE
 from app.domain.schedule import walk
+from app.foundation.days import OperatingDay
 from app.planning.matrix import MatrixProvider, Point
 from app.planning.problem import (
     Matrices,
@@ -65,8 +66,13 @@ class RoadNow:
     tracker: ExecutionTracker
     positions: dict[str, TelemetryFix]
     provider: MatrixProvider
-    day_start: float
+    day: OperatingDay
     now: float
+
+    @property
+    def day_start(self) -> float:
+        """The day's local midnight (epoch s)."""
+        return self.day.start
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ class LiveProblem:
     # parcels are still on the van, so a retry stays with it. The live plan does not
     # serve them (the diff's "before"); a proposal that does serves them anew.
     retries: dict[str, str] = field(default_factory=dict)
+    # Each van's shift end on the wall clock (epoch seconds), in the order of vehicles.
+    shift_ends: tuple[float, ...] = ()
 
     def stop_of(self, node: int) -> str:
         """The stop id of a stop node (PICKUP + stop id for a rescue pickup)."""
@@ -131,7 +139,7 @@ class LiveDraft:
 
     trigger: str
     points: tuple[Point, ...]  # (lon, lat) of every node
-    departure_s: int  # seconds after the day's midnight
+    departure_s: int  # seconds of the wall clock (rush hours follow it)
     finish: Callable[[Matrices], LiveProblem]
 
     def fetch(self, provider: MatrixProvider) -> Matrices:
@@ -150,9 +158,18 @@ def build_live_problem(
 def draft_live_problem(
     road: RoadNow, vehicles: Sequence[Vehicle], trigger: str, *, resequence_only: bool = False
 ) -> LiveDraft:
-    """``build_live_problem`` but for the travel times (read the live day only here)."""
+    """``build_live_problem`` but for the travel times (read the live day only here).
+
+    Times in the problem are seconds after the day's midnight; the shifts (wall-clock
+    times) are placed on that axis through the day, so they hold on 23- and 25-hour days.
+    """
     depot, tracker, positions = road.depot, road.tracker, road.positions
-    day_start, now = road.day_start, road.now
+    day, now = road.day, road.now
+    day_start = day.start
+
+    def since_midnight(clock_s: int) -> int:
+        return round(day.epoch_at(clock_s) - day_start)
+
     now_s = math.ceil(now - day_start)
     broken = [v for v in vehicles if tracker.vehicle_progress_ref(v.id).broken_down_at is not None]
     vehicles = [v for v in vehicles if v not in broken]
@@ -222,8 +239,8 @@ def draft_live_problem(
             capacity_weight=math.floor(v.capacity_kg * 1000),
             capacity_volume=math.floor(v.capacity_m3 * 1000),
             shift=(
-                max(v.shift_start_s, free_at[i]),
-                max(v.shift_end_s, now_s) + OVERTIME_ALLOWANCE_S,
+                max(since_midnight(v.shift_start_s), free_at[i]),
+                max(since_midnight(v.shift_end_s), now_s) + OVERTIME_ALLOWANCE_S,
             ),
             initial_route=tuple(routes[i]),
         )
@@ -238,6 +255,7 @@ def draft_live_problem(
         if not sid.startswith(PICKUP)
     }
     scope = tuple(v.id for v in vehicles) + tuple(v.id for v in broken)
+    shift_ends = tuple(day.epoch_at(v.shift_end_s) for v in vehicles)
 
     def finish(matrices: Matrices) -> LiveProblem:
         # No opening hours on the depot node: a van on the road is already out.
@@ -265,9 +283,12 @@ def draft_live_problem(
             scope=scope,
             resequence_only=resequence_only,
             retries=retries,
+            shift_ends=shift_ends,
         )
 
-    return LiveDraft(trigger, tuple((n.x, n.y) for n in nodes), now_s, finish)
+    # Road speeds follow the wall clock (rush hours).
+    departure_s = math.ceil(day.clock_s(now))
+    return LiveDraft(trigger, tuple((n.x, n.y) for n in nodes), departure_s, finish)
 
 
 def _retries(tracker: ExecutionTracker, vehicle_id: str, now: float) -> dict[str, str]:
@@ -361,7 +382,7 @@ def _planned(
             metres += problem.matrices.distance[at][node]
             at = node
         metres += problem.matrices.distance[at][problem.vans[van].end]
-        shift_end = live.day_start + live.vehicles[van].shift_end_s
+        shift_end = live.shift_ends[van]
         figures.append(VehicleDayFigures(live.vehicles[van].id, metres / 1000, back, shift_end))
     return stops, figures
 

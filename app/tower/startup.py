@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from app.foundation.clock import Clock, SystemClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import demo_day, ensure_demo_day, open_database
 from app.tower.demo_fleet import DemoFleet, build_simulator, demo_clock
-from app.tower.operating_day import OperatingDay
 
 log = logging.getLogger(__name__)
 

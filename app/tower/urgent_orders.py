@@ -73,11 +73,11 @@ def rank_vehicles(
 
 
 def _best_option(order: UrgentOrder, vehicle: Vehicle, road: RoadNow) -> VehicleOption:
-    depot, tracker, day_start, now = road.depot, road.tracker, road.day_start, road.now
+    depot, tracker, day, now = road.depot, road.tracker, road.day, road.now
     progress = tracker.vehicle_progress_ref(vehicle.id)
     if progress.broken_down_at is not None:
         return VehicleOption(vehicle.id, False, "broken down")
-    shift_end = day_start + vehicle.shift_end_s
+    shift_end = day.epoch_at(vehicle.shift_end_s)
     if progress.shift_ended_at is not None or now >= shift_end:
         return VehicleOption(vehicle.id, False, "shift over")
     remaining = [stop for stop, _ in tracker.remaining(vehicle.id)]
@@ -88,7 +88,7 @@ def _best_option(order: UrgentOrder, vehicle: Vehicle, road: RoadNow) -> Vehicle
     # Nodes: 0 the van, 1 the depot, 2 the urgent customer, 3.. the remaining stops.
     points = [(here[1], here[0]), (depot.lon, depot.lat), (order.lon, order.lat)]
     points += [(o.lon, o.lat) for o in orders]
-    matrices = road.provider.matrices(points, departure_s=max(0, math.ceil(now - day_start)))
+    matrices = road.provider.matrices(points, departure_s=max(0, math.ceil(day.clock_s(now))))
     travel, distance = matrices.travel_time, matrices.distance
     windows = [(0.0, math.inf), (0.0, math.inf), order.window]
     windows += [
@@ -100,7 +100,7 @@ def _best_option(order: UrgentOrder, vehicle: Vehicle, road: RoadNow) -> Vehicle
     service = [0.0, 0.0, order.service_s] + [o.service_s for o in orders]
     weights = [0.0, 0.0, order.weight_kg] + [sum(p.weight_kg for p in o.parcels) for o in orders]
     volumes = [0.0, 0.0, order.volume_m3] + [sum(p.volume_m3 for p in o.parcels) for o in orders]
-    start = max(now, day_start + vehicle.shift_start_s)
+    start = max(now, day.epoch_at(vehicle.shift_start_s))
 
     def run(route: list[int]) -> _Outcome:
         # The schedule walk (app.domain.schedule.walk) inlined, with one window per stop

@@ -28,12 +28,6 @@ class VehicleView:
     return_eta: float | None = None  # predicted return to the depot
 
 
-def clock_text(seconds_after_midnight: int) -> str:
-    """``27000`` -> ``"07:30"``."""
-    hours, rest = divmod(int(seconds_after_midnight), 3600)
-    return f"{hours:02d}:{rest // 60:02d}"
-
-
 @dataclass(frozen=True)
 class StopView:
     """A stop as the map and panels show it."""

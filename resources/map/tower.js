@@ -75,12 +75,6 @@
     if (list.length > 200) list.splice(0, list.length - 200);
   }
 
-  function clockText(ts) {
-    const d = new Date(ts * 1000);
-    const two = function (n) { return String(n).padStart(2, "0"); };
-    return two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
-  }
-
   function routeColour(vehicleId) {
     if (!tower.routeColours.has(vehicleId)) {
       tower.routeColours.set(vehicleId, ROUTE_COLOURS[tower.routeColours.size % ROUTE_COLOURS.length]);
@@ -228,7 +222,9 @@
     if (v.next_stop) lines.push("Next stop: " + v.next_stop);
     if (v.last_seen !== undefined && v.last_seen !== null) {
       const now = tower.now !== null ? tower.now : Date.now() / 1000;
-      lines.push("Last seen: " + clockText(v.last_seen) + " (" + Math.max(0, Math.round(now - v.last_seen)) + " s ago)");
+      // seen_text is the depot's wall clock, written by Python's one formatter.
+      const when = v.seen_text ? v.seen_text + " " : "";
+      lines.push("Last seen: " + when + "(" + Math.max(0, Math.round(now - v.last_seen)) + " s ago)");
     } else {
       lines.push("Last seen: never");
     }

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
 from app.telemetry.embedded_broker import EmbeddedBroker, free_port
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 
 if TYPE_CHECKING:
     from tests.integration.road import Road

@@ -18,12 +18,12 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from app.foundation.clock import SystemClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import BrokerSettings, MapSettings, Settings
 from app.storage.database import connect
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 from tests.integration.conftest import Mosquitto
 from tests.widgets.conftest import delete_windows  # noqa: F401  (deletes web pages at teardown)
 from widgets.main_window import MainWindow

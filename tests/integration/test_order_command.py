@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import pytest
 
 from app.domain.model import EventType, ExecutionEvent, ProofOfDelivery, TelemetryFix, TimeWindow
+from app.foundation.days import OperatingDay
 from app.foundation.settings import DatabaseSettings, Settings
 from app.storage.telemetry_repository import store_telemetry
 from app.tower.data_setup import demo_day, ensure_demo_day, open_database
-from app.tower.operating_day import OperatingDay
 from tests.integration.test_cli import run_main
 
 DAY = OperatingDay.at(1_781_000_000.0, "Europe/Paris")  # a fixed day in June 2026

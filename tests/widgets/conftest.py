@@ -7,12 +7,12 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
-from app.foundation.clock import SystemClock
+from app.foundation.clock import ScaledClock, SystemClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import MapSettings, Settings
 from app.storage.database import connect
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +37,14 @@ def offline_settings() -> Settings:
 
 @pytest.fixture
 def demo_tower(tmp_path: Path, offline_settings: Settings) -> Iterator[ControlTower]:
-    """A tower on a fresh SQLite file seeded with today's demo day."""
+    """A tower on a fresh SQLite file seeded with today's demo day, at 10:00 local.
+
+    Its clock runs in real time from the depot's 10:00 (vans on the road, windows open)
+    whatever the hour of the run; tests stamp what they publish with ``tower.clock``.
+    """
     sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
-    clock = SystemClock()
+    today = OperatingDay.at(SystemClock().now(), offline_settings.depot.timezone)
+    clock = ScaledClock(today.epoch_at(10 * 3600))
     day = OperatingDay.at(clock.now(), offline_settings.depot.timezone)
     ensure_demo_day(sessions, offline_settings, day)
     tower = ControlTower(offline_settings, sessions, day, clock)

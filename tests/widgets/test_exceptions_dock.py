@@ -6,8 +6,12 @@ from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.foundation.time_text import TimeText
 from app.tower.views import ExceptionView
 from widgets.exceptions_dock import ExceptionsDock
+
+# A workstation at the depot: times read as the depot's clock, without a zone.
+TIMES = TimeText("Europe/Paris", workstation="Europe/Paris")
 
 
 def exception(
@@ -40,7 +44,7 @@ def shown_ids(dock: ExceptionsDock) -> list[int]:
 def test_table_is_sorted_by_severity_and_counts_show_in_the_title(
     qtbot: QtBot, qtmodeltester: ModelTester
 ) -> None:
-    dock = ExceptionsDock()
+    dock = ExceptionsDock(TIMES)
     qtbot.addWidget(dock)
     dock.apply(
         [
@@ -55,7 +59,7 @@ def test_table_is_sorted_by_severity_and_counts_show_in_the_title(
 
 
 def test_a_repeat_updates_the_row_and_resolved_ones_leave_the_default_view(qtbot: QtBot) -> None:
-    dock = ExceptionsDock()
+    dock = ExceptionsDock(TIMES)
     qtbot.addWidget(dock)
     dock.apply([exception(1), exception(2, vehicle="V02")])
     dock.apply([replace(exception(1), severity="critical", detail="no fix for 7 min")])
@@ -68,7 +72,7 @@ def test_a_repeat_updates_the_row_and_resolved_ones_leave_the_default_view(qtbot
 
 
 def test_filters_by_severity_and_text(qtbot: QtBot) -> None:
-    dock = ExceptionsDock()
+    dock = ExceptionsDock(TIMES)
     qtbot.addWidget(dock)
     dock.apply(
         [
@@ -84,7 +88,7 @@ def test_filters_by_severity_and_text(qtbot: QtBot) -> None:
 
 
 def test_keyboard_acknowledge_and_click_to_focus(qtbot: QtBot) -> None:
-    dock = ExceptionsDock()
+    dock = ExceptionsDock(TIMES)
     qtbot.addWidget(dock)
     dock.show()
     dock.apply([exception(5, "critical", "breakdown", "V03")])
@@ -106,7 +110,7 @@ def test_keyboard_acknowledge_and_click_to_focus(qtbot: QtBot) -> None:
 def test_the_first_exceptions_fit_their_columns_and_a_long_list_keeps_them(
     qtbot: QtBot,
 ) -> None:
-    dock = ExceptionsDock()
+    dock = ExceptionsDock(TIMES)
     qtbot.addWidget(dock)
     dock.apply([exception(1, rule="stopped_off_route")])
     rule_column = 1
@@ -121,7 +125,7 @@ def test_the_first_exceptions_fit_their_columns_and_a_long_list_keeps_them(
 def test_a_detail_update_shows_in_place_and_an_escalation_moves_the_row_up(
     qtbot: QtBot,
 ) -> None:
-    dock = ExceptionsDock()
+    dock = ExceptionsDock(TIMES)
     qtbot.addWidget(dock)
     dock.apply([exception(n, "info", vehicle=f"V{n:02d}") for n in range(1, 6)])
     dock.apply([replace(exception(3, "info", vehicle="V03"), detail="no fix for 9 min")])

@@ -226,7 +226,7 @@ def test_printing_paints_the_same_pages(dock: KpiDock, tmp_path: Path) -> None:
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setOutputFileName(str(tmp_path / "printed.pdf"))
-    paint_report(printer, dock.report)
+    paint_report(printer, dock.report, dock.times)
     assert not_blank(first_page(tmp_path / "printed.pdf", tmp_path / "printed.png"))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +65,7 @@ def test_a_published_fix_moves_the_marker_and_the_row(
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     assert "connected" in window.status.broker_label.text()
     publisher = publisher_for(demo_tower)
-    fix = {"ts": time.time(), "lat": 45.7601, "lon": 4.8402, "speed_kmh": 32.0}
+    fix = {"ts": demo_tower.clock.now(), "lat": 45.7601, "lon": 4.8402, "speed_kmh": 32.0}
     publisher.publish("tower/v1/vehicles/V03/position", json.dumps(fix))
 
     def moved() -> bool:
@@ -84,7 +83,7 @@ def test_an_older_fix_is_stored_but_does_not_move_the_marker(
 ) -> None:
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     publisher = publisher_for(demo_tower)
-    now = time.time()
+    now = demo_tower.clock.now()
     newer = {"ts": now, "lat": 45.75, "lon": 4.85, "speed_kmh": 20.0}
     older = {"ts": now - 30, "lat": 45.70, "lon": 4.80, "speed_kmh": 20.0}
     publisher.publish("tower/v1/vehicles/V04/position", json.dumps(newer))
@@ -108,11 +107,11 @@ def test_stale_telemetry_shows_a_banner_and_fresh_telemetry_clears_it(
 ) -> None:
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     publisher = publisher_for(demo_tower)
-    old = {"ts": time.time() - 600, "lat": 45.75, "lon": 4.85, "speed_kmh": 0.0}
+    old = {"ts": demo_tower.clock.now() - 600, "lat": 45.75, "lon": 4.85, "speed_kmh": 0.0}
     publisher.publish("tower/v1/vehicles/V05/position", json.dumps(old))
     qtbot.waitUntil(lambda: "stale" in str(js(qtbot, window, "tower.bannerText()")), timeout=10_000)
     assert row_of(window, "V05")["State"] == "offline"
-    fresh = {"ts": time.time(), "lat": 45.751, "lon": 4.851, "speed_kmh": 25.0}
+    fresh = {"ts": demo_tower.clock.now(), "lat": 45.751, "lon": 4.851, "speed_kmh": 25.0}
     publisher.publish("tower/v1/vehicles/V05/position", json.dumps(fresh))
     qtbot.waitUntil(lambda: js(qtbot, window, "tower.bannerText()") == "", timeout=10_000)
     publisher.close()
@@ -138,7 +137,7 @@ def test_a_malformed_payload_is_counted_in_the_status_bar(
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     publisher = publisher_for(demo_tower)
     publisher.publish("tower/v1/vehicles/V01/position", b"{not json")
-    owntracks = {"_type": "location", "lat": 45.7, "lon": 4.8, "tst": int(time.time())}
+    owntracks = {"_type": "location", "lat": 45.7, "lon": 4.8, "tst": int(demo_tower.clock.now())}
     publisher.publish("owntracks/bob/phone", json.dumps(owntracks))
     qtbot.waitUntil(lambda: "1" in window.status.rejections_label.text(), timeout=10_000)
     qtbot.waitUntil(lambda: bool(demo_tower.feed.fleet.unknown_devices), timeout=10_000)
@@ -155,7 +154,7 @@ def test_a_breakdown_shows_in_the_dock_on_the_map_and_in_the_status_bar(
 ) -> None:
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     publisher = publisher_for(demo_tower)
-    now = time.time()
+    now = demo_tower.clock.now()
     fix = {"ts": now, "lat": 45.752, "lon": 4.852, "speed_kmh": 0}
     publisher.publish("tower/v1/vehicles/V09/position", json.dumps(fix))
     event = {"event_id": "bd-1", "ts": now, "type": "breakdown", "lat": 45.752, "lon": 4.852}
@@ -194,7 +193,7 @@ def test_ctrl_f_finds_an_order_whose_delivery_arrived_over_mqtt(
     stop = demo_tower.route_of("V02")[0]
     order = demo_tower.orders[stop.order_id]
     publisher = publisher_for(demo_tower)
-    now = time.time()
+    now = demo_tower.clock.now()
     for n, kind in enumerate(("arrived", "delivered")):
         event = {
             "event_id": f"w-{n}",
@@ -227,7 +226,7 @@ def test_a_replan_is_reviewed_on_the_map_and_accepted(
 ) -> None:
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     publisher = publisher_for(demo_tower)
-    now = time.time()
+    now = demo_tower.clock.now()
     for vid in ("V01", "V02", "V03"):
         fix = {"ts": now, "lat": 45.745, "lon": 4.845, "speed_kmh": 25}
         publisher.publish(f"tower/v1/vehicles/{vid}/position", json.dumps(fix))

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +85,7 @@ def trail_shown(qtbot: QtBot, window: MainWindow, expected: list[list[float]]) -
 def test_clicking_a_vehicle_on_the_map_selects_its_row(
     qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
 ) -> None:
-    now = time.time()
+    now = demo_tower.clock.now()
     store_fixes(
         demo_tower,
         [
@@ -120,7 +119,7 @@ def test_clicking_a_vehicle_on_the_map_selects_its_row(
 def test_the_trail_shows_the_last_minutes_from_storage_and_survives_a_new_plan(
     qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
 ) -> None:
-    now = time.time()
+    now = demo_tower.clock.now()
     store_fixes(
         demo_tower,
         [

@@ -12,24 +12,28 @@ from pytestqt.qtbot import QtBot
 
 from app.domain.demo import DemoDay, build_demo_day
 from app.domain.model import StopStatus, TelemetryFix
+from app.foundation.clock import SystemClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import MapSettings
+from app.foundation.time_text import TimeText
 from widgets.map_data import OFFLINE, STOPPED_ELSEWHERE, RouteLine, StopUpdate, VehicleMarker
 from widgets.map_page import write_map_page
 from widgets.map_view import MapView
 
 # Tests run offline: a tile server that refuses at once.
+# A workstation at the depot: times read as the depot's clock, without a zone.
+TIMES = TimeText("Europe/Paris", workstation="Europe/Paris")
 OFFLINE_TILES = MapSettings(tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png")
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
 def day() -> DemoDay:
-    midnight = time.time() // 86_400 * 86_400
     return build_demo_day(
         depot_name="Lyon Gerland",
         depot_lat=45.73,
         depot_lon=4.833,
-        day_start=midnight,
+        day=OperatingDay.at(time.time(), "Europe/Paris"),
         vehicles=6,
         orders=60,
     )
@@ -37,7 +41,7 @@ def day() -> DemoDay:
 
 @pytest.fixture
 def map_view(qtbot: QtBot, tmp_path: Path, day: DemoDay) -> MapView:
-    view = MapView(OFFLINE_TILES, day.depot, tmp_path / "page")
+    view = MapView(OFFLINE_TILES, day.depot, tmp_path / "page", TIMES, SystemClock())
     qtbot.addWidget(view)
     view.resize(800, 600)
     with qtbot.waitSignal(view.loaded, timeout=20_000):
@@ -141,7 +145,7 @@ def test_a_vehicles_tooltip_tells_driver_state_speed_next_stop_and_last_seen(
     qtbot: QtBot, map_view: MapView, day: DemoDay
 ) -> None:
     draw_day(qtbot, map_view, day)
-    now = time.time()
+    now = 1_781_093_151.0  # 2026-06-10 14:05:51 in Lyon
     seen = now - 42
     map_view.update(
         [
@@ -152,6 +156,7 @@ def test_a_vehicles_tooltip_tells_driver_state_speed_next_stop_and_last_seen(
                 state=STOPPED_ELSEWHERE,
                 speed_kmh=1.6,
                 last_seen=seen,
+                seen_text=TIMES.hms(seen),
                 driver="Ana Souza",
                 next_stop="O0042 · V01 #3",
             )
@@ -164,7 +169,7 @@ def test_a_vehicles_tooltip_tells_driver_state_speed_next_stop_and_last_seen(
     assert "State: stopped elsewhere" in lines
     assert "Speed: 2 km/h" in lines
     assert "Next stop: O0042 · V01 #3" in lines
-    assert f"Last seen: {time.strftime('%H:%M:%S', time.localtime(seen))} (42 s ago)" in lines
+    assert "Last seen: 14:05:09 (42 s ago)" in lines  # the depot's clock
 
 
 def test_follow_mode_keeps_the_selected_vehicle_in_the_centre_as_it_moves(
@@ -191,7 +196,9 @@ def test_follow_mode_keeps_the_selected_vehicle_in_the_centre_as_it_moves(
 def test_the_trail_is_as_long_as_the_map_settings_say(
     qtbot: QtBot, tmp_path: Path, day: DemoDay
 ) -> None:
-    view = MapView(replace(OFFLINE_TILES, trail_minutes=10), day.depot, tmp_path / "page")
+    view = MapView(
+        replace(OFFLINE_TILES, trail_minutes=10), day.depot, tmp_path / "page", TIMES, SystemClock()
+    )
     qtbot.addWidget(view)
     with qtbot.waitSignal(view.loaded, timeout=20_000):
         view.show()
@@ -230,7 +237,7 @@ def test_without_tiles_the_map_says_so(qtbot: QtBot, map_view: MapView) -> None:
 
 
 def test_calls_before_the_page_loads_are_queued(qtbot: QtBot, tmp_path: Path, day: DemoDay) -> None:
-    view = MapView(OFFLINE_TILES, day.depot, tmp_path / "early")
+    view = MapView(OFFLINE_TILES, day.depot, tmp_path / "early", TIMES, SystemClock())
     qtbot.addWidget(view)
     view.set_scene(day.vehicles, day.orders, day.stops)
     view.update([VehicleMarker("V04", 45.77, 4.88)])

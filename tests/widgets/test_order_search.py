@@ -10,9 +10,13 @@ from pytestqt.qtbot import QtBot
 from app.domain.eta import EtaPredictor
 from app.domain.model import EventType, ProofOfDelivery, TelemetryFix
 from app.domain.order_search import OrderIndex, order_answer
+from app.foundation.time_text import TimeText
 from tests.app.domain.day import T0, ev, small_day
 from tests.widgets.cells import top_item
 from widgets.order_search import OrderSearchDock
+
+# A workstation at the depot: times read as the depot's clock, without a zone.
+TIMES = TimeText("Europe/Paris", workstation="Europe/Paris")
 
 
 def build(qtbot: QtBot) -> tuple[OrderSearchDock, dict[str, TelemetryFix]]:
@@ -29,7 +33,7 @@ def build(qtbot: QtBot) -> tuple[OrderSearchDock, dict[str, TelemetryFix]]:
     def answer(order_id: str) -> dict[str, Any] | None:
         return order_answer(order_id, tracker, etas, positions)
 
-    dock = OrderSearchDock(index.search, answer, debounce_ms=10)
+    dock = OrderSearchDock(index.search, answer, TIMES, debounce_ms=10)
     qtbot.addWidget(dock)
     dock.show()
     return dock, positions
@@ -88,7 +92,7 @@ def test_names_are_shown_as_text_never_markup(qtbot: QtBot) -> None:
     order = tracker.orders["O1"]
     tracker.orders["O1"] = type(order)(**{**order.__dict__, "customer_name": "<b>Bold</b> & co"})
     index = OrderIndex(tracker.orders.values())
-    dock = OrderSearchDock(index.search, lambda o: order_answer(o, tracker, {}, {}))
+    dock = OrderSearchDock(index.search, lambda o: order_answer(o, tracker, {}, {}), TIMES)
     qtbot.addWidget(dock)
     dock.query.setText("O1")
     dock.run_search()

@@ -16,12 +16,12 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget
 from pytestqt.qtbot import QtBot
 
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 from app.tower.replanning import PICKUP
 from app.tower.tweaks import LockKind
 from tests.app.tower.test_replanning import (

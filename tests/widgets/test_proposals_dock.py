@@ -6,10 +6,14 @@ from unittest.mock import patch
 from pytestqt.qtbot import QtBot
 
 from app.domain.plan_diff import DayFigures, PlannedStop, diff_plans
+from app.foundation.time_text import TimeText
 from tests.widgets.cells import child
 from widgets.proposals_dock import ProposalsDock, ProposalView
 
 H = 3600.0
+
+# A workstation at the depot: times read as the depot's clock, without a zone.
+TIMES = TimeText("Europe/Paris", workstation="Europe/Paris")
 
 
 def a_proposal(pid: int = 7) -> ProposalView:
@@ -44,7 +48,7 @@ def texts(dock: ProposalsDock) -> list[str]:
 
 
 def test_the_diff_shows_moves_etas_and_day_figures(qtbot: QtBot) -> None:
-    dock = ProposalsDock()
+    dock = ProposalsDock(TIMES)
     qtbot.addWidget(dock)
     dock.show_proposal(a_proposal())
     lines = texts(dock)
@@ -57,7 +61,7 @@ def test_the_diff_shows_moves_etas_and_day_figures(qtbot: QtBot) -> None:
 
 
 def test_accept_and_reject_carry_the_proposal_and_reason(qtbot: QtBot) -> None:
-    dock = ProposalsDock()
+    dock = ProposalsDock(TIMES)
     qtbot.addWidget(dock)
     dock.show_proposal(a_proposal(7))
     with qtbot.waitSignal(dock.accept_requested) as accepted:
@@ -74,7 +78,7 @@ def test_accept_and_reject_carry_the_proposal_and_reason(qtbot: QtBot) -> None:
 
 
 def test_an_auto_accepted_proposal_says_so_and_offers_only_undo(qtbot: QtBot) -> None:
-    dock = ProposalsDock()
+    dock = ProposalsDock(TIMES)
     qtbot.addWidget(dock)
     dock.show_proposal(replace(a_proposal(7), status="auto_accepted"))
     assert "[auto-accepted]" in dock.list.item(0).text()
@@ -91,7 +95,7 @@ def test_an_auto_accepted_proposal_says_so_and_offers_only_undo(qtbot: QtBot) ->
 
 
 def test_a_rejection_without_a_reason_is_not_sent(qtbot: QtBot) -> None:
-    dock = ProposalsDock()
+    dock = ProposalsDock(TIMES)
     qtbot.addWidget(dock)
     dock.show()
     dock.show_proposal(a_proposal(7))
@@ -127,7 +131,7 @@ def test_the_diff_shows_stops_newly_served_and_every_unserved_stop_with_its_reas
         },
         retries={"S-3": "not home"},
     )
-    dock = ProposalsDock()
+    dock = ProposalsDock(TIMES)
     qtbot.addWidget(dock)
     dock.show_proposal(view)
     lines = texts(dock)

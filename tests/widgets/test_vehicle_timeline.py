@@ -5,9 +5,13 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
+from app.foundation.time_text import TimeText
 from widgets.vehicle_timeline import TimelineStop, VehicleTimeline
 
 T0 = 1_781_074_800.0  # 09:00 Paris, 2026-06-10
+
+# A workstation at the depot: times read as the depot's clock, without a zone.
+TIMES = TimeText("Europe/Paris", workstation="Europe/Paris")
 
 
 def stops() -> list[TimelineStop]:
@@ -34,7 +38,7 @@ def distinct_colours(image: QImage) -> int:
 
 
 def test_the_strip_draws_one_row_per_stop(qtbot: QtBot) -> None:
-    strip = VehicleTimeline()
+    strip = VehicleTimeline(TIMES)
     qtbot.addWidget(strip)
     strip.resize(800, 200)
     strip.show()
@@ -56,7 +60,7 @@ def test_the_strip_draws_one_row_per_stop(qtbot: QtBot) -> None:
 
 
 def test_new_stops_replace_the_old(qtbot: QtBot) -> None:
-    strip = VehicleTimeline()
+    strip = VehicleTimeline(TIMES)
     qtbot.addWidget(strip)
     strip.set_stops("V01", stops())
     strip.set_stops("V02", stops()[:2])

@@ -3,8 +3,12 @@ from __future__ import annotations
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.foundation.time_text import TimeText
 from app.tower.views import VehicleView
 from widgets.vehicles_dock import VehiclesDock
+
+# A workstation at the depot: times read as the depot's clock, without a zone.
+TIMES = TimeText("Europe/Paris", workstation="Europe/Paris")
 
 
 def view(vehicle_id: str, **changes: object) -> VehicleView:
@@ -25,7 +29,7 @@ def view(vehicle_id: str, **changes: object) -> VehicleView:
 def test_dock_lists_the_fleet_and_passes_the_model_tester(
     qtbot: QtBot, qtmodeltester: ModelTester
 ) -> None:
-    dock = VehiclesDock()
+    dock = VehiclesDock(lambda: 0.0, TIMES)
     qtbot.addWidget(dock)
     dock.model.set_vehicles([view("V02"), view("V01", speed_kmh=31.4, state="moving")])
     qtmodeltester.check(dock.model)
@@ -37,7 +41,7 @@ def test_dock_lists_the_fleet_and_passes_the_model_tester(
 
 
 def test_selecting_a_row_announces_the_vehicle_and_map_clicks_select_rows(qtbot: QtBot) -> None:
-    dock = VehiclesDock()
+    dock = VehiclesDock(lambda: 0.0, TIMES)
     qtbot.addWidget(dock)
     dock.model.set_vehicles([view("V01"), view("V02"), view("V03")])
     with qtbot.waitSignal(dock.vehicle_selected) as selected:
@@ -49,7 +53,7 @@ def test_selecting_a_row_announces_the_vehicle_and_map_clicks_select_rows(qtbot:
 
 
 def test_live_update_keeps_the_selection(qtbot: QtBot) -> None:
-    dock = VehiclesDock()
+    dock = VehiclesDock(lambda: 0.0, TIMES)
     qtbot.addWidget(dock)
     dock.model.set_vehicles([view("V01"), view("V02")])
     dock.table.selectRow(1)

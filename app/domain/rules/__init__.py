@@ -3,7 +3,7 @@
 Wiring (see docs/exceptions.md)::
 
     state = FleetState(RuleThresholds.from_settings(settings.thresholds), per_depot)
-    state.add_vehicle(vehicle, depot, day.start); state.set_route(vehicle.id, stops)
+    state.add_vehicle(vehicle, depot, day); state.set_route(vehicle.id, stops)
     book = ExceptionBook(); book.restore(stored_rows)
     engine = RuleEngine(state, book)
     # each tick, after feeding fixes, statuses, events and ETAs into `state`:

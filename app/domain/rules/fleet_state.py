@@ -39,6 +39,7 @@ from app.domain.model import (
 )
 from app.domain.rules.thresholds import RuleThresholds
 from app.domain.rules.tracking import DONE, RouteStop, VehicleTrack
+from app.foundation.days import OperatingDay
 
 EVENT_STATUS = {  # the status an event reports (the live day decides whether it holds)
     EventType.ARRIVED: StopStatus.ARRIVED,
@@ -151,15 +152,15 @@ class FleetState:
             v.set_route(moved_from.route)
         return v
 
-    def add_vehicle(self, vehicle: Vehicle, depot: Depot, day_start: float) -> VehicleTrack:
-        """``set_vehicle`` from domain objects; ``day_start`` is the local midnight (epoch)."""
+    def add_vehicle(self, vehicle: Vehicle, depot: Depot, day: OperatingDay) -> VehicleTrack:
+        """``set_vehicle`` from domain objects: the shift at its wall-clock times on ``day``."""
         return self.set_vehicle(
             vehicle.id,
             depot.id,
             depot.lat,
             depot.lon,
-            day_start + vehicle.shift_start_s,
-            day_start + vehicle.shift_end_s,
+            day.epoch_at(vehicle.shift_start_s),
+            day.epoch_at(vehicle.shift_end_s),
         )
 
     def set_route(self, vehicle_id: str, stops: Sequence[RouteStop]) -> None:

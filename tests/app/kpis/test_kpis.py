@@ -36,7 +36,7 @@ from app.domain.kpis import (
 )
 
 H = 3600.0
-DAY = DayBounds("2025-03-10", 0.0, 24 * H, 0.0)
+DAY = DayBounds("2025-03-10", 0.0, 24 * H, "UTC")
 
 
 def stop(
@@ -333,8 +333,10 @@ def test_day_bounds_follow_the_local_clock_change() -> None:
     days = day_bounds(date(2025, 3, 29), date(2025, 3, 31), "Europe/Paris")
     assert [d.iso for d in days] == ["2025-03-29", "2025-03-30", "2025-03-31"]
     assert days[1].end - days[1].start == 23 * H  # summer time starts on the 30th
-    assert days[0].utc_offset_s == H and days[2].utc_offset_s == 2 * H
     assert days[2].local_hour(days[2].start + 9.5 * H) == 9
+    # Before and after the change on the 30th: 01:30 CET, then 03:30 CEST an hour later.
+    assert days[1].local_hour(days[1].start + 1.5 * H) == 1
+    assert days[1].local_hour(days[1].start + 2.5 * H) == 3
     assert day_index(days, days[1].start + 5) == 1
     assert day_index(days, days[0].start - 1) is None
 

@@ -24,6 +24,7 @@ from app.domain.model import (
     TimeWindow,
     Vehicle,
 )
+from app.foundation.days import OperatingDay
 from app.planning.day_plan import build_day_problem, unserved, vehicle_plans
 from app.planning.matrix import HaversineMatrixProvider
 from app.planning.schedules import REASON_CAPACITY, REASON_WINDOW
@@ -43,7 +44,7 @@ def demo_day() -> DemoDay:
         depot_name="Test depot",
         depot_lat=45.73,
         depot_lon=4.833,
-        day_start=MIDNIGHT,
+        day=OperatingDay.at(MIDNIGHT, "Europe/Paris"),
         vehicles=3,
         orders=30,
         seed=3,
@@ -151,7 +152,9 @@ def test_a_day_problem_keeps_windows_hours_priorities_and_units() -> None:
     snapshot = FleetSnapshot(
         [depot], vans, [], orders, [Stop("S5", "O5", "V1", 0, 0.0, StopStatus.FAILED)]
     )
-    day = build_day_problem(snapshot, "D", MIDNIGHT, HaversineMatrixProvider())
+    day = build_day_problem(
+        snapshot, "D", OperatingDay.at(MIDNIGHT, "Europe/Paris"), HaversineMatrixProvider()
+    )
     nodes = day.problem.nodes
     assert nodes[0].windows == ((8 * 3600, 18 * 3600),)
     assert nodes[1].windows == ((9 * 3600, 10 * 3600), (14 * 3600, 15 * 3600))

@@ -15,13 +15,15 @@ from app.domain.geo import haversine_m
 from app.domain.live_fleet import LiveFleet
 from app.domain.model import ExecutionEvent, FailureReason, TelemetryFix
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.telemetry.mailbox import TelemetryMailbox
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.telemetry.van_day import SimMessage
 
-DAY0 = 1_760_047_200.0  # a local midnight, Europe/Paris summer time
+DAY = OperatingDay.at(1_760_047_200.0, "Europe/Paris")  # a summer day
+DAY0 = DAY.start
 CONFIG = SimulatorConfig(position_interval_s=30.0, seed=3)
 
 
@@ -30,7 +32,7 @@ def demo(vehicles: int = 12, orders: int = 250, seed: int = 7) -> DemoDay:
         depot_name="Lyon",
         depot_lat=45.73,
         depot_lon=4.833,
-        day_start=DAY0,
+        day=DAY,
         vehicles=vehicles,
         orders=orders,
         seed=seed,
@@ -39,7 +41,7 @@ def demo(vehicles: int = 12, orders: int = 250, seed: int = 7) -> DemoDay:
 
 @pytest.fixture(scope="module")
 def whole_day() -> list[SimMessage]:
-    return FleetSimulator(demo(), DAY0, CONFIG).simulate_until(DAY0 + 86_400)
+    return FleetSimulator(demo(), CONFIG).simulate_until(DAY.end)
 
 
 def bodies(messages: list[SimMessage], suffix: str) -> list[tuple[str, dict[str, Any]]]:
@@ -49,15 +51,15 @@ def bodies(messages: list[SimMessage], suffix: str) -> list[tuple[str, dict[str,
 
 
 def test_same_seed_same_day_however_time_is_chunked(whole_day: list[SimMessage]) -> None:
-    sim = FleetSimulator(demo(), DAY0, CONFIG)
+    sim = FleetSimulator(demo(), CONFIG)
     chunked: list[SimMessage] = []
     t = sim.start_time
     while not sim.finished:
         t += 137.0
         chunked += sim.simulate_until(t)
     assert sorted(chunked) == sorted(whole_day)
-    other = FleetSimulator(demo(), DAY0, SimulatorConfig(position_interval_s=30.0, seed=4))
-    assert sorted(other.simulate_until(DAY0 + 86_400)) != sorted(whole_day)
+    other = FleetSimulator(demo(), SimulatorConfig(position_interval_s=30.0, seed=4))
+    assert sorted(other.simulate_until(DAY.end)) != sorted(whole_day)
 
 
 def test_every_message_is_accepted_by_the_parser(whole_day: list[SimMessage]) -> None:
@@ -116,7 +118,7 @@ def test_vans_drive_at_plausible_speeds_without_teleporting(whole_day: list[SimM
 
 
 def test_the_three_disruptions(whole_day: list[SimMessage]) -> None:
-    sim = FleetSimulator(demo(), DAY0, CONFIG)
+    sim = FleetSimulator(demo(), CONFIG)
     d = sim.disruptions
     assert len({d.jam_vehicle, d.breakdown_vehicle, d.unplanned_vehicle}) == 3
     positions = bodies(whole_day, "/position")
@@ -126,14 +128,14 @@ def test_the_three_disruptions(whole_day: list[SimMessage]) -> None:
 
     jam = [b["speed_kmh"] for b in track(str(d.jam_vehicle), d.jam_start, d.jam_start + 2400)]
     assert max(jam) < 10
-    broken = track(str(d.breakdown_vehicle), d.breakdown_at + 1, DAY0 + 86_400)
+    broken = track(str(d.breakdown_vehicle), d.breakdown_at + 1, DAY.end)
     assert len(broken) > 100
     assert len({(b["lat"], b["lon"]) for b in broken}) > 1  # GPS noise...
     assert max(b["speed_kmh"] for b in broken) == 0  # ...but no movement
     events = [e for v, e in bodies(whole_day, "/event") if v == d.breakdown_vehicle]
     assert events[-1]["type"] == "breakdown"
     # The unplanned stop: 25 minutes at speed 0 with no stop event around.
-    unplanned = track(str(d.unplanned_vehicle), d.unplanned_after, DAY0 + 86_400)
+    unplanned = track(str(d.unplanned_vehicle), d.unplanned_after, DAY.end)
     longest = run = 0
     for b in unplanned:
         run = run + 1 if b["speed_kmh"] == 0 else 0
@@ -142,9 +144,9 @@ def test_the_three_disruptions(whole_day: list[SimMessage]) -> None:
 
 
 def test_rush_hour_is_slower() -> None:
-    sim = FleetSimulator(demo(), DAY0, SimulatorConfig(position_interval_s=10.0, disruptions=False))
+    sim = FleetSimulator(demo(), SimulatorConfig(position_interval_s=10.0, disruptions=False))
     speeds: dict[bool, list[float]] = {True: [], False: []}
-    for _vid, b in bodies(sim.simulate_until(DAY0 + 86_400), "/position"):
+    for _vid, b in bodies(sim.simulate_until(DAY.end), "/position"):
         hour = (b["ts"] - DAY0) / 3600
         if b["speed_kmh"] > 1:
             speeds[7.5 <= hour < 9.5 or 16.5 <= hour < 19].append(b["speed_kmh"])
@@ -153,7 +155,7 @@ def test_rush_hour_is_slower() -> None:
 
 
 def test_realtime_driver_publishes_and_says_goodbye_on_stop() -> None:
-    sim = FleetSimulator(demo(vehicles=3, orders=30), DAY0, CONFIG)
+    sim = FleetSimulator(demo(vehicles=3, orders=30), CONFIG)
     clock = ManualClock(sim.start_time + 3600)
     sent: list[tuple[str, bytes, int, bool]] = []
     stop = threading.Event()
@@ -175,9 +177,7 @@ def test_realtime_driver_publishes_and_says_goodbye_on_stop() -> None:
 
 
 def test_two_thousand_vans() -> None:
-    sim = FleetSimulator(
-        demo(vehicles=2000, orders=6000), DAY0, SimulatorConfig(position_interval_s=5.0)
-    )
+    sim = FleetSimulator(demo(vehicles=2000, orders=6000), SimulatorConfig(position_interval_s=5.0))
     t = DAY0 + 9 * 3600
     sim.skip_until(t)
     minute = sim.simulate_until(t + 60)
@@ -186,8 +186,8 @@ def test_two_thousand_vans() -> None:
 
 
 def test_parsed_fix_values() -> None:
-    sim = FleetSimulator(demo(vehicles=1, orders=5), DAY0, CONFIG)
-    messages = sim.simulate_until(DAY0 + 86_400)
+    sim = FleetSimulator(demo(vehicles=1, orders=5), CONFIG)
+    messages = sim.simulate_until(DAY.end)
     directory = DeviceDirectory(frozenset({"V01"}))
     parsed = [parse_message(m.topic, m.payload, m.ts, TopicConfig(), directory) for m in messages]
     fixes = [p for p in parsed if isinstance(p, TelemetryFix)]
@@ -212,19 +212,19 @@ def quiet_van(sim: FleetSimulator) -> str:
 
 
 def test_reroute_to_the_same_plan_changes_nothing() -> None:
-    plain = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    plain = FleetSimulator(demo(4, 60), SMALL).simulate_until(DAY.end)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     at = DAY0 + 11 * 3600
     messages = sim.simulate_until(at)
     for v in sim.day.vehicles:
         rest = [s for s in sim.planned_stops(v.id) if s not in sim.visited_stops(v.id, at)]
         assert sim.reroute(v.id, rest, at) is False
-    assert messages + sim.simulate_until(DAY0 + 86_400) == plain
+    assert messages + sim.simulate_until(DAY.end) == plain
 
 
 def test_reroute_mid_day_follows_the_new_order_from_where_the_van_is() -> None:
-    plain = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    plain = FleetSimulator(demo(4, 60), SMALL).simulate_until(DAY.end)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     vid = quiet_van(sim)
     at = DAY0 + 11 * 3600 + 7
     before = sim.simulate_until(at)
@@ -232,7 +232,7 @@ def test_reroute_mid_day_follows_the_new_order_from_where_the_van_is() -> None:
     rest = [s for s in sim.planned_stops(vid) if s not in done]
     assert len(rest) >= 3
     assert sim.reroute(vid, rest[::-1], at) is True
-    after = sim.simulate_until(DAY0 + 86_400)
+    after = sim.simulate_until(DAY.end)
     day = before + after
     # What was played before the reroute stands, and the other vans do not notice it.
     assert before == [m for m in plain if m.ts <= at]
@@ -266,14 +266,14 @@ def test_reroute_mid_day_follows_the_new_order_from_where_the_van_is() -> None:
 
 def test_reroute_drops_the_stops_left_out_and_is_deterministic() -> None:
     def run() -> tuple[list[SimMessage], list[str], list[str]]:
-        sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+        sim = FleetSimulator(demo(4, 60), SMALL)
         vid = quiet_van(sim)
         at = DAY0 + 10 * 3600
         out = sim.simulate_until(at)
         rest = [s for s in sim.planned_stops(vid) if s not in sim.visited_stops(vid, at)]
         kept = rest[1::2]
         sim.reroute(vid, kept, at)
-        out += sim.simulate_until(DAY0 + 86_400)
+        out += sim.simulate_until(DAY.end)
         return out, kept, [s for s in rest if s not in kept]
 
     first, kept, dropped = run()
@@ -285,9 +285,9 @@ def test_reroute_drops_the_stops_left_out_and_is_deterministic() -> None:
 
 
 def test_reroute_while_serving_a_stop_finishes_it_first() -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     vid = quiet_van(sim)
-    plain = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
+    plain = FleetSimulator(demo(4, 60), SMALL).simulate_until(DAY.end)
     arrivals = [e for e in events_of(plain, vid) if e["type"] == "arrived"]
     departures = {e["stop_id"]: e["ts"] for e in events_of(plain, vid) if e["type"] == "departed"}
     serving = arrivals[3]
@@ -296,28 +296,28 @@ def test_reroute_while_serving_a_stop_finishes_it_first() -> None:
     rest = [s for s in sim.planned_stops(vid) if s not in sim.visited_stops(vid, at)]
     # The dispatcher's list still names the stop being served: it is not visited twice.
     assert sim.reroute(vid, [serving["stop_id"], *rest[::-1]], at)
-    after = events_of(sim.simulate_until(DAY0 + 86_400), vid)
+    after = events_of(sim.simulate_until(DAY.end), vid)
     assert after[0]["stop_id"] == serving["stop_id"] and after[0]["type"] in ("delivered", "failed")
     assert after[1]["type"] == "departed" and after[1]["ts"] == departures[serving["stop_id"]]
     assert [e["stop_id"] for e in after if e["type"] == "arrived"] == rest[::-1]
 
 
 def test_reroute_before_loading_scans_the_new_stops_and_after_a_breakdown_does_nothing() -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     vid = quiet_van(sim)
     first = sim.planned_stops(vid)[:3]
     assert sim.reroute(vid, first, sim.start_time)
-    day = sim.simulate_until(DAY0 + 86_400)
+    day = sim.simulate_until(DAY.end)
     scans = [e for e in events_of(day, vid) if e["type"] == "scan"]
     orders = {s.id: s.order_id for s in sim.day.stops}
     assert len(scans) == 1
     assert {p.rsplit("-", 1)[0] for p in scans[0]["parcel_ids"]} == {orders[s] for s in first}
     assert sim.visited_stops(vid) == first
 
-    broken = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    broken = FleetSimulator(demo(4, 60), SMALL)
     d = broken.disruptions
     assert d.breakdown_vehicle is not None
-    whole = FleetSimulator(demo(4, 60), DAY0, SMALL).simulate_until(DAY0 + 86_400)
+    whole = FleetSimulator(demo(4, 60), SMALL).simulate_until(DAY.end)
     at = next(e["ts"] for e in events_of(whole, d.breakdown_vehicle) if e["type"] == "breakdown")
     broken.simulate_until(at + 60)
     plan = broken.planned_stops(d.breakdown_vehicle)
@@ -327,7 +327,7 @@ def test_reroute_before_loading_scans_the_new_stops_and_after_a_breakdown_does_n
 
 
 def test_reroute_keeps_the_breakdown_and_the_long_stop_on_the_new_route() -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     d = sim.disruptions
     at = DAY0 + 9.5 * 3600
     sim.simulate_until(at)
@@ -335,7 +335,7 @@ def test_reroute_keeps_the_breakdown_and_the_long_stop_on_the_new_route() -> Non
         assert vid is not None
         rest = [s for s in sim.planned_stops(vid) if s not in sim.visited_stops(vid, at)]
         assert sim.reroute(vid, rest[::-1], at)
-    day = sim.simulate_until(DAY0 + 86_400)
+    day = sim.simulate_until(DAY.end)
     breakdown = [e for e in events_of(day, str(d.breakdown_vehicle)) if e["type"] == "breakdown"]
     assert len(breakdown) == 1 and breakdown[0]["ts"] >= d.breakdown_at
     track = [b for v, b in bodies(day, "/position") if v == d.unplanned_vehicle]
@@ -347,11 +347,11 @@ def test_reroute_keeps_the_breakdown_and_the_long_stop_on_the_new_route() -> Non
 
 
 def test_driven_km_adds_up_the_drives() -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     assert sim.driven_km() == 0.0
     sim.simulate_until(DAY0 + 12 * 3600)
     noon = sim.driven_km()
-    sim.simulate_until(DAY0 + 86_400)
+    sim.simulate_until(DAY.end)
     total = sim.driven_km()
     assert 0 < noon < total
     assert total == pytest.approx(sum(sim.driven_km(v.id) for v in sim.day.vehicles))

@@ -17,6 +17,7 @@ from typing import Any
 from app.domain.execution import StopProgress, VehicleProgress
 from app.domain.model import EventType, ExecutionEvent, ParcelStatus, StopStatus
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
@@ -26,7 +27,6 @@ from app.tower.control_tower import ControlTower
 from app.tower.data_setup import demo_day
 from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
-from app.tower.operating_day import OperatingDay
 from app.tower.replanning import PICKUP
 from tests.app.tower.test_replanning import settled
 
@@ -69,7 +69,7 @@ def play_a_day(tmp_path: Path) -> tuple[ControlTower, list[ProposalRecord]]:
     sessions = connect(f"sqlite:///{tmp_path / 'day.sqlite3'}")
     seed_demo_fleet(sessions, demo)
     seed_demo_orders(sessions, demo, day.iso)
-    simulator = FleetSimulator(demo, day.start, SimulatorConfig(seed=7, disruptions=True))
+    simulator = FleetSimulator(demo, SimulatorConfig(seed=7, disruptions=True))
     clock = ManualClock(simulator.start_time)
     tower = ControlTower(settings, sessions, day, clock)
     tower.restore()

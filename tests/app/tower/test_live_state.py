@@ -12,11 +12,11 @@ from app.domain.geo import haversine_m
 from app.domain.model import EventType, ExecutionEvent, Stop, TelemetryFix
 from app.domain.rules.thresholds import RuleThresholds
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.storage.database import connect
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 
 AT_STOP_M = RuleThresholds().arrival_radius_m
 MOVING_KMH = RuleThresholds().parked_speed_kmh

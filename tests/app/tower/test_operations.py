@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.storage.database import connect
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from app.tower.operating_day import OperatingDay
 
 
 def test_a_depots_own_thresholds_drive_its_rules(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.domain.model import EventType, ExecutionEvent, FailureReason, StopStatus, TelemetryFix
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
 from app.foundation.settings import ReplanSettings, Settings
 from app.planning.checker import check_plan
 from app.planning.matrix import MatrixError, OsrmTableProvider
@@ -24,7 +25,6 @@ from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
 from app.tower.decisions import ProposalRecord
-from app.tower.operating_day import OperatingDay
 from app.tower.plan_adoption import collect_orders
 from app.tower.replanning import PICKUP
 from app.tower.tweaks import LockKind, Tweak, TweakError
