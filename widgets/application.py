@@ -10,8 +10,7 @@ from pathlib import Path
 
 from app.foundation.clock import SystemClock
 from app.foundation.settings import Settings
-from app.storage.database import describe_url
-from app.tower.data_setup import database_url
+from app.tower.history_reads import database_description
 from app.tower.startup import open_tower
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     tower.start()
 
     page_dir = tempfile.TemporaryDirectory(prefix="tower-map-")
-    url = describe_url(database_url(settings))
+    url = database_description(settings)
     window = MainWindow(tower, QSettings(), Path(page_dir.name), url)
     exit_code = {"value": 0}
     if os.environ.get("CONTROL_TOWER_REPORT_READY"):

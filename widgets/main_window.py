@@ -20,10 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.foundation.time_text import TimeText
-from app.storage.history_repository import HistoryRepository
-from app.storage.telemetry_repository import vehicle_fixes
 from app.tower.control_tower import ControlTower
-from app.tower.kpi_service import KpiService
+from app.tower.history_reads import kpi_service, vehicle_trail
 from widgets.call_on_main import MainThreadBridge
 from widgets.exception_alerts import ExceptionAlerts
 from widgets.exceptions_dock import ExceptionsDock
@@ -99,9 +97,7 @@ class MainWindow(QMainWindow):
         self.timeline = VehicleTimeline(self.times, parent=self.timeline_dock)
         self.timeline_dock.setWidget(make_scroll_area(self.timeline, self.timeline_dock))
         self.kpi_dock = KpiDock(
-            KpiService(
-                HistoryRepository(tower.sessions), tower.clock, tower.settings.depot.timezone
-            ),
+            kpi_service(tower.sessions, tower.clock, tower.settings.depot.timezone),
             self,
         )
         make_scrollable(self.kpi_dock)
@@ -282,7 +278,7 @@ class MainWindow(QMainWindow):
         sessions = self.tower.sessions
 
         def read() -> None:
-            fixes = vehicle_fixes(sessions, vehicle_id, since)
+            fixes = vehicle_trail(sessions, vehicle_id, since)
             # The window may be gone by now; then the trail is of no use to anyone.
             with contextlib.suppress(RuntimeError):
                 self._main_thread.call(lambda: self.map.set_trail(vehicle_id, fixes))

@@ -17,9 +17,8 @@ from app.commands import add_config_option
 from app.foundation.clock import SystemClock
 from app.foundation.settings import Settings
 from app.foundation.time_text import TimeText
-from app.storage.history_repository import HistoryRepository
-from app.tower.data_setup import open_database
-from app.tower.kpi_service import KpiService, write_csv
+from app.tower.history_reads import report_service
+from app.tower.kpi_service import write_csv
 
 
 def register(subparsers: Any) -> None:
@@ -46,9 +45,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if kind not in (".pdf", ".csv"):
         print(f"report: --out must end in .pdf or .csv, got {out.name}", file=sys.stderr)
         return 2
-    service = KpiService(
-        HistoryRepository(open_database(settings)), SystemClock(), settings.depot.timezone
-    )
+    service = report_service(settings, SystemClock())
     directory = service.directory()
     if args.depot is not None and args.depot not in directory.depots:
         print(f"report: unknown depot {args.depot!r}", file=sys.stderr)
