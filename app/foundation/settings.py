@@ -1,44 +1,116 @@
 """Settings: one frozen tree built once in main.py and passed to every part.
 
-Read from a TOML file, then overridden by environment variables named
-``TOWER_<SECTION>__<KEY>`` (for example ``TOWER_DATABASE__URL``). Unknown keys and values
-of the wrong type are refused with a message naming the key.
+pydantic-settings reads a TOML file, then environment variables named
+``TOWER_<SECTION>__<KEY>`` (for example ``TOWER_DATABASE__URL``) that win over it; pydantic
+checks the result. Unknown keys and values of the wrong type or out of range are refused
+with a :class:`SettingsError` naming the key and the reason.
+
+pydantic and pydantic-settings are foundation libraries here, beside the standard library:
+the sections below are plain frozen dataclasses (pydantic's, so that building one checks
+it), and this module imports nothing else of the project.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 ENV_PREFIX = "TOWER_"
 MAX_TRAIL_MINUTES = 24 * 60  # a longer trail would cross into another operating day
+# Defaults are checked too: a check across two keys runs when only one of them is set.
+_SECTION = ConfigDict(extra="forbid", validate_default=True)
 
 
 class SettingsError(ValueError):
     """A configuration problem; the message names the key and says why."""
 
 
-@dataclass(frozen=True)
+def _between(low: float, high: float, text: str) -> AfterValidator:
+    """A check that a number lies in ``[low, high]``; ``text`` says the range to a person."""
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be {text}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _one_of(*choices: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"expected {' or '.join(choices)}, got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _clock_time(text: str) -> str:
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError(f"expected HH:MM, got {text!r}")
+    return text
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}") from None
+    return name
+
+
+def _plain_topic(prefix: str) -> str:
+    if not prefix or "#" in prefix or "+" in prefix:
+        raise ValueError("must be a plain topic without wildcards")
+    return prefix
+
+
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+@dataclass(frozen=True, config=_SECTION)
 class DatabaseSettings:
     """Where the tower stores its data. Empty url: SQLite in the user data folder."""
 
     url: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class BrokerSettings:
     """The MQTT broker. Empty host: start an embedded broker on 127.0.0.1."""
 
     host: str = ""
-    port: int = 1883
+    port: Annotated[int, _between(1, 65535, "1-65535")] = 1883
     tls: bool = False
     ca_file: str = ""
     client_cert: str = ""
@@ -48,15 +120,29 @@ class BrokerSettings:
     password_env: str = "TOWER_BROKER_PASSWORD"
     keyring_service: str = ""
     client_id: str = "control-tower"
-    topic_prefix: str = "tower/v1"
+    topic_prefix: Annotated[str, AfterValidator(_plain_topic)] = "tower/v1"
     owntracks_topic: str = "owntracks/+/+"
     traccar_topic: str = "traccar/+"
     keepalive_s: int = 30
     # Foreign device id (OwnTracks user/device or tid, Traccar uniqueId) -> vehicle id.
     device_map: dict[str, str] = field(default_factory=dict)
 
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, ca_file: str, info: ValidationInfo) -> str:
+        if info.data.get("tls") and ca_file and not Path(ca_file).is_file():
+            raise ValueError(f"no such file {ca_file!r}")
+        return ca_file
 
-@dataclass(frozen=True)
+    @field_validator("client_key")
+    @classmethod
+    def _key_with_certificate(cls, client_key: str, info: ValidationInfo) -> str:
+        if bool(info.data.get("client_cert")) != bool(client_key):
+            raise ValueError("a client certificate needs both client_cert and client_key")
+        return client_key
+
+
+@dataclass(frozen=True, config=_SECTION)
 class MapSettings:
     """The live map page."""
 
@@ -64,48 +150,50 @@ class MapSettings:
     tile_attribution: str = "&copy; OpenStreetMap contributors"
     stale_after_s: int = 60
     # The selected vehicle's trail: its positions of this many minutes up to its last one.
-    trail_minutes: int = 30
+    trail_minutes: Annotated[
+        int, _between(1, MAX_TRAIL_MINUTES, f"1-{MAX_TRAIL_MINUTES} (a day)")
+    ] = 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class DepotSettings:
     """Defaults for the demo depot and for depots created without their own values."""
 
     name: str = "Lyon Gerland"
-    lat: float = 45.7300
-    lon: float = 4.8330
-    opens: str = "07:00"
-    closes: str = "20:00"
-    timezone: str = "Europe/Paris"
+    lat: Annotated[float, _between(-90, 90, "-90..90")] = 45.7300
+    lon: Annotated[float, _between(-180, 180, "-180..180")] = 4.8330
+    opens: Annotated[str, AfterValidator(_clock_time)] = "07:00"
+    closes: Annotated[str, AfterValidator(_clock_time)] = "20:00"
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "Europe/Paris"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class Thresholds:
     """Exception rule thresholds (per-depot values override these)."""
 
-    late_grace_min: float = 0.0
-    stopped_min: float = 10.0
-    lost_signal_s: float = 120.0
-    off_route_m: float = 500.0
-    off_route_min: float = 2.0
-    late_start_min: float = 15.0
-    arrival_radius_m: float = 100.0
-    arrival_dwell_s: float = 60.0
+    late_grace_min: NonNegative = 0.0
+    stopped_min: NonNegative = 10.0
+    lost_signal_s: NonNegative = 120.0
+    off_route_m: NonNegative = 500.0
+    off_route_min: NonNegative = 2.0
+    late_start_min: NonNegative = 15.0
+    arrival_radius_m: NonNegative = 100.0
+    arrival_dwell_s: NonNegative = 60.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class DemoSettings:
     """The self-contained demo started when nothing is configured."""
 
-    vehicles: int = 12
-    orders: int = 250
+    vehicles: Annotated[int, Field(ge=1)] = 12
+    orders: Annotated[int, Field(ge=1)] = 250
     seed: int = 7
     simulate: bool = True
-    speedup: float = 10.0
-    position_interval_s: float = 5.0
+    speedup: Positive = 10.0
+    position_interval_s: Positive = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class PlanningSettings:
     """The planner: where travel times come from, and how long a solve may take.
 
@@ -115,18 +203,25 @@ class PlanningSettings:
     ``--max-table-size``, larger matrices are asked for in blocks).
     """
 
-    matrix: str = "haversine"
+    matrix: Annotated[str, _one_of("haversine", "osrm")] = "haversine"
     osrm_url: str = ""
     osrm_profile: str = "driving"
-    osrm_max_table: int = 100
-    osrm_timeout_s: float = 30.0
-    circuity: float = 1.3
-    speed_kmh: float = 28.0
-    rush_speed_kmh: float = 18.0
-    time_limit_s: float = 10.0
+    osrm_max_table: Annotated[int, Field(ge=2)] = 100
+    osrm_timeout_s: Positive = 30.0
+    circuity: Positive = 1.3
+    speed_kmh: Positive = 28.0
+    rush_speed_kmh: Positive = 18.0
+    time_limit_s: Positive = 10.0
+
+    @field_validator("osrm_url")
+    @classmethod
+    def _osrm_needs_a_url(cls, url: str, info: ValidationInfo) -> str:
+        if info.data.get("matrix") == "osrm" and not url.startswith(("http://", "https://")):
+            raise ValueError("the osrm matrix needs an http(s) URL")
+        return url
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class ReplanSettings:
     """Self-healing: when the tower re-plans by itself, and what it may accept alone.
 
@@ -140,27 +235,45 @@ class ReplanSettings:
 
     auto_request: bool = True
     auto_accept: bool = False
-    min_minutes_saved: float = 10.0
-    cooldown_min: float = 15.0
+    min_minutes_saved: NonNegative = 10.0
+    cooldown_min: NonNegative = 15.0
 
 
-@dataclass(frozen=True)
-class Settings:
+def _tables_of(section: type[Any]) -> BeforeValidator:
+    """Per-depot tables (``[depot_replan.D1]``): each checked as ``section`` is, keeping
+    only the keys it sets (the others come from the section itself)."""
+    tables = TypeAdapter(dict[str, section])  # type: ignore[valid-type]
+
+    def check(value: Any) -> Any:
+        # JSON and strict: a table comes from the file, where a number is a number.
+        tables.validate_json(json.dumps(value, default=str), strict=True)
+        return value
+
+    return BeforeValidator(check)
+
+
+class Settings(BaseModel):
     """Everything configurable, grouped as in the TOML file."""
 
-    database: DatabaseSettings = field(default_factory=DatabaseSettings)
-    broker: BrokerSettings = field(default_factory=BrokerSettings)
-    map: MapSettings = field(default_factory=MapSettings)
-    depot: DepotSettings = field(default_factory=DepotSettings)
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    map: MapSettings = Field(default_factory=MapSettings)
+    depot: DepotSettings = Field(default_factory=DepotSettings)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
     # A depot's own values for some thresholds: ``[depot_thresholds.D1] off_route_m = 800``.
-    depot_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
-    demo: DemoSettings = field(default_factory=DemoSettings)
-    planning: PlanningSettings = field(default_factory=PlanningSettings)
-    replan: ReplanSettings = field(default_factory=ReplanSettings)
+    depot_thresholds: Annotated[dict[str, dict[str, float]], _tables_of(Thresholds)] = Field(
+        default_factory=dict
+    )
+    demo: DemoSettings = Field(default_factory=DemoSettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    replan: ReplanSettings = Field(default_factory=ReplanSettings)
     # A depot's own self-healing policy: ``[depot_replan.D1] auto_accept = true``; the keys
     # it does not set come from ``[replan]``.
-    depot_replan: dict[str, dict[str, float | bool]] = field(default_factory=dict)
+    depot_replan: Annotated[dict[str, dict[str, float | bool]], _tables_of(ReplanSettings)] = Field(
+        default_factory=dict
+    )
 
     def replan_for(self, depot_id: str) -> ReplanSettings:
         """The self-healing policy of one depot: ``[replan]`` with its own overrides."""
@@ -168,183 +281,147 @@ class Settings:
         return dataclasses.replace(self.replan, **overrides)
 
 
+# Tables are keyed by the operator's own names (depot ids, device ids), which an
+# environment variable's name cannot carry faithfully: those are set in the file only.
+_TABLES: dict[str, type[Any]] = {"depot_thresholds": Thresholds, "depot_replan": ReplanSettings}
+_FILE_ONLY = {*_TABLES, "broker.device_map"}
+
+
+class _Sources(Settings, BaseSettings):
+    """Settings' fields as pydantic-settings' sources see them; never built itself."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+
+
+class _Environment(EnvSettingsSource):
+    """``TOWER_<SECTION>__<KEY>`` variables of ``environ`` (the process's, or a test's)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(
+            _Sources, case_sensitive=False, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+        )
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # The one hook pydantic-settings offers for another mapping than os.environ.
+        return {name.lower(): value for name, value in self._environ.items()}
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read ``path`` (if any), apply ``TOWER_*`` environment overrides, validate."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise SettingsError(f"cannot read configuration {path}: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
-    _apply_environment(raw, os.environ if environ is None else environ)
-    settings = typing.cast(Settings, _build(Settings, raw, ""))
-    _validate(settings)
-    return settings
-
-
-def _validate(s: Settings) -> None:
-    """Checks on values that a type alone does not catch."""
-    if not 1 <= s.broker.port <= 65535:
-        raise SettingsError(f"broker.port: must be 1-65535, got {s.broker.port}")
-    if s.broker.tls and s.broker.ca_file and not Path(s.broker.ca_file).is_file():
-        raise SettingsError(f"broker.ca_file: no such file {s.broker.ca_file!r}")
-    if bool(s.broker.client_cert) != bool(s.broker.client_key):
-        raise SettingsError("broker.client_cert: a client certificate needs client_key too")
-    if not s.broker.topic_prefix or "#" in s.broker.topic_prefix or "+" in s.broker.topic_prefix:
-        raise SettingsError("broker.topic_prefix: must be a plain topic without wildcards")
-    if not 1 <= s.map.trail_minutes <= MAX_TRAIL_MINUTES:
-        raise SettingsError(
-            f"map.trail_minutes: must be 1-{MAX_TRAIL_MINUTES} (a day), got {s.map.trail_minutes}"
-        )
-    if not -90 <= s.depot.lat <= 90:
-        raise SettingsError(f"depot.lat: must be -90..90, got {s.depot.lat}")
-    if not -180 <= s.depot.lon <= 180:
-        raise SettingsError(f"depot.lon: must be -180..180, got {s.depot.lon}")
-    for key in ("opens", "closes"):
-        text = getattr(s.depot, key)
-        hours, _, minutes = text.partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-            raise SettingsError(f"depot.{key}: expected HH:MM, got {text!r}")
+    environ = os.environ if environ is None else environ
+    from_file = _read_file(path) if path is not None else {}
+    _refuse_unknown_variables(environ)
+    from_environment = _Environment(environ)()
+    # The file's values carry their TOML types, and a quoted number is a mistake there;
+    # the environment is text, parsed by the field's type. So the file's types are
+    # checked strictly on their own, then the merged values as a whole.
     try:
-        ZoneInfo(s.depot.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"depot.timezone: unknown timezone {s.depot.timezone!r}") from None
-    for name in ("vehicles", "orders"):
-        if getattr(s.demo, name) < 1:
-            raise SettingsError(f"demo.{name}: must be at least 1")
-    if s.demo.speedup <= 0 or s.demo.position_interval_s <= 0:
-        raise SettingsError("demo.speedup: speedup and position_interval_s must be positive")
-    _validate_planning(s.planning)
-    for name in ("min_minutes_saved", "cooldown_min"):
-        if getattr(s.replan, name) < 0:
-            raise SettingsError(f"replan.{name}: must not be negative")
-    for f in dataclasses.fields(s.thresholds):
-        if getattr(s.thresholds, f.name) < 0:
-            raise SettingsError(f"thresholds.{f.name}: must not be negative")
+        Settings.model_validate_json(_as_json(from_file), strict=True)
+    except ValidationError as exc:
+        # Only errors of type: a value out of range is judged once the environment is in.
+        for error in exc.errors(include_url=False):
+            if error["type"] in _TYPE_ERRORS:
+                raise SettingsError(_message(error)) from None
+    merged = dict(from_file)
+    for section, values in from_environment.items():
+        below = merged.get(section)
+        merged[section] = {**below, **values} if isinstance(below, dict) else values
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(_message(exc.errors(include_url=False)[0])) from None
 
 
-def _validate_planning(p: PlanningSettings) -> None:
-    if p.matrix not in ("haversine", "osrm"):
-        raise SettingsError(f"planning.matrix: expected haversine or osrm, got {p.matrix!r}")
-    if p.matrix == "osrm" and not p.osrm_url.startswith(("http://", "https://")):
-        raise SettingsError("planning.osrm_url: the osrm matrix needs an http(s) URL")
-    if p.osrm_max_table < 2:
-        raise SettingsError("planning.osrm_max_table: must be at least 2")
-    for name in ("osrm_timeout_s", "circuity", "speed_kmh", "rush_speed_kmh", "time_limit_s"):
-        if getattr(p, name) <= 0:
-            raise SettingsError(f"planning.{name}: must be positive")
+def _read_file(path: Path) -> dict[str, Any]:
+    """The TOML file's tables; a missing or unreadable file is an error, not defaults."""
+    try:
+        with path.open("rb"):  # TomlConfigSettingsSource would skip a missing file
+            pass
+        return TomlConfigSettingsSource(_Sources, toml_file=path)()
+    except OSError as exc:
+        raise SettingsError(f"cannot read configuration {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
 
 
-def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+def _refuse_unknown_variables(environ: Mapping[str, str]) -> None:
+    """pydantic-settings skips a variable that names no section; here it is an error."""
+    for name in environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or "__" not in upper:
             continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        target = raw.setdefault(section, {})
-        if not isinstance(target, dict):
-            raise SettingsError(f"{section}: expected a table, got {type(target).__name__}")
-        # Environment values are text; _convert parses them by the field's type.
-        target[key] = _EnvText(value)
+        section, _, key = upper[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in Settings.model_fields:
+            raise SettingsError(f"{section}: unknown key (known here: {_known(Settings)})")
+        for table in _FILE_ONLY:
+            if table in (section, f"{section}.{key.partition('__')[0]}"):
+                raise SettingsError(f"{table}: set tables in the file, not the environment")
 
 
-class _EnvText(str):
-    """A value that came from the environment and still needs parsing."""
+def _as_json(values: dict[str, Any]) -> str:
+    # TOML dates and times have no JSON form; as text they fail as the wrong type.
+    return json.dumps(values, default=str)
 
 
-def _build(cls: type[Any], raw: Any, where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise SettingsError(f"{where or 'configuration'}: expected a table")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in known:
-            choices = ", ".join(sorted(known))
-            raise SettingsError(f"{where}{key}: unknown key (known here: {choices})")
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in raw:
-            continue
-        hint = hints[f.name]
-        name = f"{where}{f.name}"
-        if dataclasses.is_dataclass(hint):
-            values[f.name] = _build(typing.cast(type[Any], hint), raw[f.name], name + ".")
-        else:
-            values[f.name] = _convert(hint, raw[f.name], name)
-    return cls(**values)
+_TYPE_ERRORS = {
+    "extra_forbidden",
+    "unexpected_keyword_argument",
+    "int_type",
+    "int_parsing",
+    "int_from_float",
+    "float_type",
+    "float_parsing",
+    "bool_type",
+    "bool_parsing",
+    "string_type",
+    "dict_type",
+    "dataclass_type",
+    "model_type",
+}
 
 
-def _depot_thresholds(value: Any, name: str) -> dict[str, dict[str, float]]:
-    """``[depot_thresholds.D1]`` tables: a depot's own values for some thresholds."""
-    if isinstance(value, _EnvText) or not isinstance(value, dict):
-        raise SettingsError(f"{name}: set per-depot thresholds as tables in the file")
-    known = {f.name for f in dataclasses.fields(Thresholds)}
-    out: dict[str, dict[str, float]] = {}
-    for depot, table in value.items():
-        if not isinstance(table, dict):
-            raise SettingsError(f"{name}.{depot}: expected a table of thresholds")
-        for key, number in table.items():
-            if key not in known:
-                choices = ", ".join(sorted(known))
-                raise SettingsError(f"{name}.{depot}.{key}: unknown key (known here: {choices})")
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
-                raise SettingsError(f"{name}.{depot}.{key}: expected a number >= 0")
-        out[str(depot)] = {k: float(v) for k, v in table.items()}
-    return out
+def _message(error: ErrorDetails) -> str:
+    """``section.key: reason`` for one pydantic error."""
+    loc = tuple(str(part) for part in error["loc"])
+    got = error.get("input")
+    ctx = error.get("ctx", {})
+    kind = error["type"]
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        reason = f"unknown key (known here: {_known(_section_at(loc[:-1]))})"
+    elif kind in ("int_type", "int_parsing", "int_from_float") and isinstance(got, float):
+        reason = f"expected a whole number, got {got!r}"
+    elif kind in ("int_type", "int_parsing", "float_type", "float_parsing"):
+        reason = f"expected a number, got {got!r}"
+    elif kind in ("bool_type", "bool_parsing"):
+        reason = f"expected true or false, got {got!r}"
+    elif kind == "string_type":
+        reason = f"expected text, got {got!r}"
+    elif kind in ("dict_type", "dataclass_type", "model_type"):
+        reason = "expected a table"
+    elif kind == "greater_than_equal":
+        reason = "must not be negative" if ctx["ge"] == 0 else f"must be at least {ctx['ge']}"
+    elif kind == "greater_than":
+        reason = "must be positive" if ctx["gt"] == 0 else f"must be more than {ctx['gt']}"
+    elif kind == "value_error":
+        reason = str(ctx["error"])
+    else:
+        reason = error["msg"]
+    return f"{'.'.join(loc)}: {reason}" if loc else reason
 
 
-def _depot_replan(value: Any, name: str) -> dict[str, dict[str, float | bool]]:
-    """``[depot_replan.D1]`` tables: keys of ``[replan]``, checked as they are there."""
-    if isinstance(value, _EnvText) or not isinstance(value, dict):
-        raise SettingsError(f"{name}: set per-depot policies as tables in the file")
-    out: dict[str, dict[str, float | bool]] = {}
-    for depot, table in value.items():
-        built = _build(ReplanSettings, table, f"{name}.{depot}.")
-        out[str(depot)] = {key: getattr(built, key) for key in table}
-    return out
+def _section_at(loc: tuple[str, ...]) -> Any:
+    """The class whose keys ``loc`` names: a section, or a per-depot table's section."""
+    if not loc:
+        return Settings
+    if loc[0] in _TABLES:
+        return _TABLES[loc[0]]
+    return typing.get_type_hints(Settings)[loc[0]]
 
 
-def _convert(hint: Any, value: Any, name: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        raise SettingsError(f"{name}: unsupported setting type")  # none declared today
-    if hint is bool:
-        if isinstance(value, _EnvText):
-            lowered = value.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise SettingsError(f"{name}: expected true or false, got {value!r}")
-        if isinstance(value, bool):
-            return value
-        raise SettingsError(f"{name}: expected true or false, got {value!r}")
-    if hint in (int, float):
-        if isinstance(value, _EnvText):
-            try:
-                return hint(value)
-            except ValueError:
-                raise SettingsError(f"{name}: expected a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SettingsError(f"{name}: expected a number, got {value!r}")
-        if hint is int and not isinstance(value, int):
-            raise SettingsError(f"{name}: expected a whole number, got {value!r}")
-        return hint(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise SettingsError(f"{name}: expected text, got {value!r}")
-        return str(value)
-    if origin is dict and name == "depot_replan":
-        return _depot_replan(value, name)
-    if origin is dict and typing.get_args(hint)[1] is not str:
-        return _depot_thresholds(value, name)
-    if origin is dict:
-        if isinstance(value, _EnvText):
-            raise SettingsError(f"{name}: set tables in the file, not the environment")
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise SettingsError(f"{name}: expected a table of text to text")
-        return dict(value)
-    raise SettingsError(f"{name}: unsupported setting type {hint!r}")
+def _known(section: Any) -> str:
+    if isinstance(section, type) and issubclass(section, BaseModel):
+        return ", ".join(sorted(section.model_fields))
+    if dataclasses.is_dataclass(section):
+        return ", ".join(sorted(f.name for f in dataclasses.fields(section)))
+    return "none"
