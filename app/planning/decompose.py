@@ -15,6 +15,9 @@ stops, 10 s of the whole model stayed 18% above 60 s of it. So, when it is sound
    left after the last van goes to another round from the best routes so far;
 3. the answers are merged into one PlanResult in the problem's own node numbers.
 
+Step 1 is app.planning.van_assignment (priced by app.planning.route_costing); steps 2 and
+3 are here.
+
 Every term of the objective (distance, a van's fixed cost, lateness, drops, reassignment)
 belongs to one van, so the merged objective is the sum of the vans' and is what the whole
 model would charge for the same plan. Otherwise the whole model solves the problem.
@@ -24,8 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from functools import partial
@@ -45,13 +47,7 @@ from app.planning.problem import (
     SolveProgress,
     StopRequested,
 )
-
-FIXED_SHARE = 0.9
-"""Decompose only when at least this share of the stops has a van before any search: the
-free ones are placed by a greedy insertion, which is cheap and good only for a few."""
-
-CANDIDATE_VANS = 6
-"""A free stop is tried on this many vans, the nearest to it."""
+from app.planning.van_assignment import Unit, VanPart, assign, drop_penalties, units_of
 
 VAN_SEARCH = SearchOptions(gls_lambda=0.1)
 """How one van's route is searched: GLS at OR-Tools' own lambda, without the slow
@@ -92,17 +88,6 @@ deadline; the vans it did not reach keep their routes."""
 HELPER_GRACE_S = 5.0
 """How long past the time limit a helper process may take to hand back its last van."""
 
-PICKUP_PLACES = 3
-"""A free pair's delivery is tried after this many of the best places for its pickup."""
-
-
-@dataclass(frozen=True)
-class _Unit:
-    """What is placed as one: a stop, or a pickup and then its delivery."""
-
-    nodes: tuple[int, ...]
-    van: int | None  # the van it must stay on; None when the search may choose
-
 
 @dataclass(frozen=True)
 class _VanRoute:
@@ -122,16 +107,6 @@ class _Outcome(Enum):
     NO_PLAN = "no plan"  # a van's own search found none: the whole model must try
 
 
-@dataclass
-class _Van:
-    """One van's part while the vans are solved one by one."""
-
-    stops: list[int]  # every stop its sub-problem holds (its route's and the optional)
-    route: list[int]  # its best route so far
-    cost: float  # what the whole model would charge for that route (inf: not known)
-    dropped: list[int]  # of its stops, those its best route leaves out
-
-
 def solve(
     problem: RoutingProblem,
     time_limit_s: float,
@@ -145,47 +120,10 @@ def solve(
     total over all vans), ``should_stop`` ends the search keeping the best plan so far.
     """
     options = options or SearchOptions()
-    units = _units(problem) if options.decompose else None
+    units = units_of(problem) if options.decompose else None
     if units is None:
         return solver.solve(problem, time_limit_s, on_progress, should_stop, options)
     return _Decomposition(problem, units, on_progress, should_stop, options).run(time_limit_s)
-
-
-def _units(problem: RoutingProblem) -> list[_Unit] | None:
-    """The problem's stops as units, or None when decomposing would not be sound or pay."""
-    if len(problem.vans) < 2:
-        return None
-    fixed: defaultdict[int, set[int]] = defaultdict(set)
-    if problem.resequence_only:
-        for v, van in enumerate(problem.vans):
-            for i in van.initial_route:
-                fixed[i].add(v)
-    for node, van_index in [
-        *((lock.node, lock.van) for lock in problem.vehicle_locks),
-        *((lock.node, lock.van) for lock in problem.position_locks),
-    ]:
-        fixed[node].add(van_index)
-    paired = [(p.pickup, p.delivery) for p in problem.pairs]
-    in_pairs = [i for pair in paired for i in pair]
-    if len(set(in_pairs)) < len(in_pairs):
-        return None
-    singles = [(i,) for i in problem.stop_nodes() if i not in set(in_pairs)]
-    units = []
-    for nodes in [*paired, *singles]:
-        vans = set().union(*(fixed[i] for i in nodes))
-        if len(vans) > 1:
-            return None  # conflicting locks: the whole model reports what it can do
-        units.append(_Unit(nodes, vans.pop() if vans else None))
-    stops = sum(len(u.nodes) for u in units)
-    placed = sum(len(u.nodes) for u in units if u.van is not None)
-    if not stops or placed < FIXED_SHARE * stops:
-        return None
-    penalties = [problem.nodes[i].drop_penalty for i in problem.stop_nodes()]
-    if min((p for p in penalties if p is not None), default=math.inf) < problem.reassign_cost:
-        # A van's search charges a moved stop's reassignment by lowering its drop
-        # penalty by as much (see _sub_problem): that needs every penalty to cover it.
-        return None
-    return units
 
 
 class _Decomposition:
@@ -194,7 +132,7 @@ class _Decomposition:
     def __init__(
         self,
         problem: RoutingProblem,
-        units: list[_Unit],
+        units: list[Unit],
         on_progress: ProgressCallback | None,
         should_stop: StopRequested | None,
         options: SearchOptions,
@@ -211,7 +149,7 @@ class _Decomposition:
         self.pickups = {p.pickup for p in problem.pairs}
 
     def run(self, time_limit_s: float) -> PlanResult:
-        vans, unassigned = _assign(self.problem, self.units, self.owner)
+        vans, unassigned = assign(self.problem, self.units, self.owner)
         if vans is None:
             return self._whole(time_limit_s)
         self._report(vans, unassigned)
@@ -243,7 +181,7 @@ class _Decomposition:
 
     def _solve_vans(
         self,
-        vans: list[_Van],
+        vans: list[VanPart],
         unassigned: list[int],
         group: list[int],
         deadline: float,
@@ -279,7 +217,7 @@ class _Decomposition:
 
     def _help(
         self,
-        vans: list[_Van],
+        vans: list[VanPart],
         unassigned: list[int],
         group: list[int],
         deadline: float,
@@ -296,7 +234,7 @@ class _Decomposition:
 
     def _finish_helpers(
         self,
-        vans: list[_Van],
+        vans: list[VanPart],
         unassigned: list[int],
         helpers: list[forked.ForkedWorker],
         deadline: float,
@@ -310,7 +248,7 @@ class _Decomposition:
             outcomes += [m for m in received if isinstance(m, _Outcome)]
         return outcomes
 
-    def _take(self, vans: list[_Van], unassigned: list[int], messages: list[object]) -> None:
+    def _take(self, vans: list[VanPart], unassigned: list[int], messages: list[object]) -> None:
         """Keep the helpers' van routes that beat what this process knows."""
         for message in messages:
             if isinstance(message, _VanRoute) and message.cost <= vans[message.van].cost:
@@ -318,13 +256,13 @@ class _Decomposition:
                 part.route, part.cost, part.dropped = message.route, message.cost, message.dropped
                 self._report(vans, unassigned)
 
-    def _effort(self, part: _Van) -> float:
+    def _effort(self, part: VanPart) -> float:
         """What a van's search is worth in time: its stops, and more for each pair."""
         pickups = sum(1 for i in part.stops if i in self.pickups)
         return len(part.stops) + PAIR_EFFORT * pickups
 
     def _solve_van(
-        self, vans: list[_Van], unassigned: list[int], v: int, seconds: float
+        self, vans: list[VanPart], unassigned: list[int], v: int, seconds: float
     ) -> PlanResult | None:
         """Solve van ``v`` alone and keep its plan if better; None when it has none."""
         part = vans[v]
@@ -360,13 +298,13 @@ class _Decomposition:
 
     def _report(
         self,
-        vans: list[_Van],
+        vans: list[VanPart],
         unassigned: list[int],
         van: int | None = None,
         cost: float = math.inf,
     ) -> None:
         """Report the total when it improves (with van ``van`` costing ``cost`` if given)."""
-        total = _penalties(self.problem, unassigned) + sum(
+        total = drop_penalties(self.problem, unassigned) + sum(
             cost if k == van else part.cost for k, part in enumerate(vans)
         )
         if total < self.best_total:
@@ -376,7 +314,7 @@ class _Decomposition:
             if self.on_progress is not None:
                 self.on_progress(report)
 
-    def _result(self, status: PlanStatus, vans: list[_Van], unassigned: list[int]) -> PlanResult:
+    def _result(self, status: PlanStatus, vans: list[VanPart], unassigned: list[int]) -> PlanResult:
         seconds = time.monotonic() - self.started
         if status == PlanStatus.CANCELLED_NO_PLAN:
             return PlanResult(status=status, seconds=seconds, progress=tuple(self.history))
@@ -387,7 +325,7 @@ class _Decomposition:
             status=status,
             routes=routes,
             dropped=tuple(DroppedStop(i, schedules.drop_reason(problem, i)) for i in dropped),
-            objective=int(_penalties(problem, unassigned) + sum(p.cost for p in vans)),
+            objective=int(drop_penalties(problem, unassigned) + sum(p.cost for p in vans)),
             distance=sum(r.distance for r in routes),
             seconds=seconds,
             progress=tuple(self.history),
@@ -409,57 +347,6 @@ class _Decomposition:
         return replace(result, seconds=result.seconds + offset, progress=tuple(self.history))
 
 
-def _assign(
-    problem: RoutingProblem, units: list[_Unit], owner: dict[int, int]
-) -> tuple[list[_Van] | None, list[int]]:
-    """Each van's stops and starting route, and the free stops no van takes (dropped).
-
-    Fixed stops keep their van's current order; the rest are inserted one unit at a time
-    (those with a van first, then the free ones, the costliest to drop first) where the
-    route cost rises least. None when a mandatory stop fits nowhere.
-    """
-    unit_of = {i: u for u in units for i in u.nodes}
-    routes = [
-        [
-            i
-            for i in van.initial_route
-            if unit_of[i].van == v and set(unit_of[i].nodes) <= set(van.initial_route)
-        ]
-        for v, van in enumerate(problem.vans)
-    ]
-    stops = [list(r) for r in routes]
-    placed = {i for r in routes for i in r}
-    pending = [u for u in units if not placed.issuperset(u.nodes)]
-    pending.sort(key=lambda u: (u.van is None, -_penalties(problem, u.nodes), u.nodes))
-    costing = _Costing(problem, owner)
-    costs = [costing.route(v, r) for v, r in enumerate(routes)]
-    unassigned: list[int] = []
-    for unit in pending:
-        candidates = [unit.van] if unit.van is not None else _nearest_vans(problem, routes, unit)
-        best: tuple[float, int, list[int]] | None = None
-        for v in candidates:
-            found = costing.best_insertion(v, routes[v], unit.nodes)
-            if found is not None and (best is None or found[0] - costs[v] < best[0]):
-                best = (found[0] - costs[v], v, found[1])
-        penalty = _penalties(problem, unit.nodes)
-        if best is None or best[0] >= penalty:
-            if unit.van is not None:
-                stops[unit.van] += unit.nodes  # its van's search may still fit it in
-            elif math.isinf(penalty):
-                return None, []
-            else:
-                unassigned += unit.nodes
-            continue
-        delta, v, route = best
-        routes[v], costs[v] = route, costs[v] + delta
-        stops[v] += unit.nodes
-    parts = []
-    for v, route in enumerate(routes):
-        left_out = [i for i in stops[v] if i not in set(route)]
-        parts.append(_Van(stops[v], route, costs[v] + _penalties(problem, left_out), left_out))
-    return parts, unassigned
-
-
 def _shares(todo: list[int], efforts: list[float], workers: int) -> list[list[int]]:
     """``todo``'s vans split into ``workers`` groups of about as much effort (the largest
     first into the lightest group), each in van order; the first group is this process's."""
@@ -472,133 +359,8 @@ def _shares(todo: list[int], efforts: list[float], workers: int) -> list[list[in
     return [sorted(group) for group in groups]
 
 
-def _penalties(problem: RoutingProblem, nodes: Iterable[int]) -> float:
-    """What leaving ``nodes`` unserved costs (inf when one of them is mandatory)."""
-    penalties = [problem.nodes[i].drop_penalty for i in nodes]
-    return math.inf if None in penalties else float(sum(p for p in penalties if p is not None))
-
-
-def _nearest_vans(problem: RoutingProblem, routes: list[list[int]], unit: _Unit) -> list[int]:
-    """The vans whose routes (or start and end) pass nearest to a unit's stops."""
-    distance = problem.matrices.distance
-
-    def reach(v: int) -> int:
-        van = problem.vans[v]
-        places = [van.start, van.end, *routes[v]]
-        return sum(min(distance[k][i] for k in places) for i in unit.nodes)
-
-    return sorted(range(len(problem.vans)), key=reach)[:CANDIDATE_VANS]
-
-
-class _Costing:
-    """What the whole model charges for one van's route, in Python (inf: infeasible).
-
-    Mirrors app.planning.solver's model: arc distances, the van's fixed cost when used,
-    lateness past a stop's last window (soft windows) or the windows themselves (hard),
-    reassignment, capacity with pickups on board, pickups before their deliveries,
-    position locks, and the return by the van's end. The earliest schedule is the
-    cheapest one, so it is the one costed.
-    """
-
-    def __init__(self, problem: RoutingProblem, owner: dict[int, int]) -> None:
-        self.problem = problem
-        self.owner = owner
-        self.windows = [sorted(n.windows) for n in problem.nodes]
-        self.pairs = [(p.pickup, p.delivery) for p in problem.pairs]
-        self.pickups = {p.pickup for p in problem.pairs}
-        self.volume_used = any(n.volume for n in problem.nodes)
-        self.positions = {lock.node: lock.position for lock in problem.position_locks}
-
-    def route(self, v: int, stops: list[int]) -> float:
-        if not stops:
-            return 0.0
-        problem, nodes, owner = self.problem, self.problem.nodes, self.owner
-        tt, dist = problem.matrices.travel_time, problem.matrices.distance
-        van = problem.vans[v]
-        leave, back = problem.departure_windows(v), problem.return_windows(v)
-        if not leave or not back:
-            return math.inf
-        soft = problem.late_cost_per_s
-        # On board at the start: what the route delivers less what it picks up.
-        sign = [1 if i in self.pickups else -1 for i in stops]
-        weight = -sum(s * nodes[i].weight for s, i in zip(sign, stops, strict=True))
-        volume = -sum(s * nodes[i].volume for s, i in zip(sign, stops, strict=True))
-        if any(self.positions.get(i, k) != k for k, i in enumerate(stops)):
-            return math.inf
-        at_place = {i: k for k, i in enumerate(stops)}
-        if any(at_place[p] > at_place.get(d, -1) for p, d in self.pairs if p in at_place):
-            return math.inf
-        loads = [(weight, volume)]
-        for s, i in zip(sign, stops, strict=True):
-            weight += s * nodes[i].weight
-            volume += s * nodes[i].volume
-            loads.append((weight, volume))
-        if any(
-            not 0 <= w <= van.capacity_weight
-            or (self.volume_used and not 0 <= u <= van.capacity_volume)
-            for w, u in loads
-        ):
-            return math.inf
-        cost, now, at = float(van.fixed_cost), leave[0][0], van.start
-        for i in stops:
-            now += nodes[at].service + tt[at][i]
-            cost += dist[at][i]
-            windows = self.windows[i]
-            if windows and soft:
-                if len(windows) == 1:  # most stops: no list built in this hot loop
-                    opens, closes = windows[0]
-                    now = max(now, opens)
-                    cost += soft * max(0, now - closes)
-                else:  # wait for the next opening (past a gap); late past the last
-                    opening = [a for a, b in windows if b >= now]
-                    if opening:
-                        now = max(now, opening[0])
-                    else:
-                        cost += soft * (now - max(b for _, b in windows))
-            elif windows:
-                opening = [a for a, b in windows if b >= now]
-                if not opening:
-                    return math.inf
-                now = max(now, opening[0])
-            if owner.get(i, v) != v:
-                cost += problem.reassign_cost
-            at = i
-        now += nodes[at].service + tt[at][van.end]
-        if now > back[-1][1]:
-            return math.inf
-        return cost + dist[at][van.end]
-
-    def best_insertion(
-        self, v: int, route: list[int], unit: tuple[int, ...]
-    ) -> tuple[float, list[int]] | None:
-        """The cheapest route with ``unit`` inserted (a pair: the pickup first), and its cost.
-
-        A pair's pickup is tried everywhere with the delivery last; then, for the few best
-        pickup places, the delivery everywhere after it: all pairs of places would cost
-        a cube of the route's length.
-        """
-        first, *rest = unit
-        tried = [
-            (self.route(v, [*route[:k], first, *route[k:], *rest]), k)
-            for k in range(len(route) + 1)
-        ]
-        tried = sorted(c for c in tried if not math.isinf(c[0]))
-        best: tuple[float, list[int]] | None = None
-        for cost, k in tried[: PICKUP_PLACES if rest else 1]:
-            with_first = [*route[:k], first, *route[k:]]
-            candidates = [(cost, [*with_first, *rest])]
-            if rest:
-                for j in range(k + 1, len(with_first)):
-                    candidate = [*with_first[:j], *rest, *with_first[j:]]
-                    candidates.append((self.route(v, candidate), candidate))
-            for found in candidates:
-                if best is None or found[0] < best[0]:
-                    best = found
-        return best if best is not None and not math.isinf(best[0]) else None
-
-
 def _sub_problem(
-    problem: RoutingProblem, v: int, part: _Van, owner: dict[int, int]
+    problem: RoutingProblem, v: int, part: VanPart, owner: dict[int, int]
 ) -> tuple[RoutingProblem, list[int], int]:
     """Van ``v`` alone with its stops: the problem, its nodes' numbers in ``problem``, and
     what to add to its objective to get the whole model's charge for the same route.
