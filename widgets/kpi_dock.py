@@ -34,9 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.kpi_drilldown import exceptions_for_rule
 from app.domain.kpi_report import METRICS, KpiQuery, KpiReport, headline_tiles
 from app.domain.kpi_rows import Directory, ExceptionRecord, StopRecord
-from app.domain.kpis import exceptions_for_rule, punctuality
+from app.domain.kpis import punctuality
 from app.foundation.time_text import TimeText
 from app.tower.kpi_service import KpiService, write_csv
 from widgets.daily_report import print_report, write_pdf

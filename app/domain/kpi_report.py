@@ -10,19 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from app.domain.kpi_drilldown import HourBucket, LateStop, hourly, worst_late_stops
 from app.domain.kpi_rows import DayBounds, Directory, KpiHistory, StopRecord
-from app.domain.kpis import (
-    DIMENSIONS,
-    WORST_LATE,
-    HourBucket,
-    KpiSummary,
-    LateStop,
-    hourly,
-    restrict,
-    split,
-    summarise,
-    worst_late_stops,
-)
+from app.domain.kpi_slices import DIMENSIONS, restrict, split
+from app.domain.kpis import WORST_LATE, KpiSummary, summarise
 
 DEFAULT_TREND_DAYS = 14
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 from app.domain.kpi_rows import (
     Attempt,
@@ -33,8 +32,6 @@ ETA_HORIZON_MIN = 30
 ETA_TOLERANCE_MIN = 10.0
 WORST_LATE = 10
 UNKNOWN_REASON = "unknown"
-Dimension = Literal["depot", "driver", "vehicle", "day"]
-DIMENSIONS: tuple[Dimension, ...] = ("depot", "driver", "vehicle")
 
 
 def service_time(stop: StopRecord) -> float | None:
@@ -339,175 +336,3 @@ def _exception_tallies(
             (e.resolved_at - e.raised_at) / 60 for e in exceptions if e.resolved_at is not None
         ),
     }
-
-
-# --- slicing ---------------------------------------------------------------------------
-
-_TABLES = ("cells", "reasons", "exceptions", "proposals", "stops")
-
-
-def _key_getter(table: str, dimension: Dimension) -> Callable[[Any], Iterable[str]]:
-    """The group keys a row of ``table`` belongs to (a proposal may touch several)."""
-    if table == "proposals" and dimension in ("driver", "vehicle"):
-        return attrgetter(f"{dimension}_ids")
-    get = attrgetter("day" if dimension == "day" else f"{dimension}_id")
-    return lambda row: (get(row),)
-
-
-def split(history: KpiHistory, dimension: Dimension) -> dict[str, KpiHistory]:
-    """``history`` cut into one slice per depot, driver, vehicle or day (one pass per table).
-
-    A proposal belongs to the depot it was made for, and to every vehicle (and driver)
-    whose route it changes.
-    """
-    buckets: dict[str, dict[str, list[Any]]] = defaultdict(lambda: {t: [] for t in _TABLES})
-    for table in _TABLES:
-        key_of = _key_getter(table, dimension)
-        for row in getattr(history, table):
-            for key in key_of(row):
-                buckets[key][table].append(row)
-    if dimension == "day":
-        by_iso = {d.iso: d for d in history.days}
-        return {
-            iso: _history((by_iso[iso],) if iso in by_iso else (), tables)
-            for iso, tables in buckets.items()
-        }
-    return {key: _history(history.days, tables) for key, tables in buckets.items()}
-
-
-def _history(days: tuple[DayBounds, ...], tables: dict[str, list[Any]]) -> KpiHistory:
-    return KpiHistory(days, **{table: tuple(rows) for table, rows in tables.items()})
-
-
-def restrict(
-    history: KpiHistory,
-    days: Sequence[DayBounds] | None = None,
-    driver_id: str | None = None,
-    vehicle_id: str | None = None,
-) -> KpiHistory:
-    """The rows of ``history`` on ``days`` (all when None), of one driver or vehicle."""
-    isos = None if days is None else {d.iso for d in days}
-
-    def keep(row: Any) -> bool:
-        return (
-            (isos is None or row.day in isos)
-            and (driver_id is None or row.driver_id == driver_id)
-            and (vehicle_id is None or row.vehicle_id == vehicle_id)
-        )
-
-    def keep_proposal(p: ProposalRecord) -> bool:
-        return (
-            (isos is None or p.day in isos)
-            and (driver_id is None or driver_id in p.driver_ids)
-            and (vehicle_id is None or vehicle_id in p.vehicle_ids)
-        )
-
-    return KpiHistory(
-        history.days if days is None else tuple(days),
-        cells=tuple(filter(keep, history.cells)),
-        reasons=tuple(filter(keep, history.reasons)),
-        exceptions=tuple(filter(keep, history.exceptions)),
-        proposals=tuple(filter(keep_proposal, history.proposals)),
-        stops=tuple(filter(keep, history.stops)),
-    )
-
-
-# --- series and drill-down --------------------------------------------------------------
-
-
-class HourBucket(NamedTuple):
-    """One local hour of a day: stops served, on time, late; failed attempts; exceptions."""
-
-    hour: int
-    served: int
-    on_time: int
-    late: int
-    failed_attempts: int
-    exceptions: int
-
-
-def hourly(
-    stops: Sequence[StopRecord], exceptions: Sequence[ExceptionRecord], day: DayBounds
-) -> list[HourBucket]:
-    """Hour by hour (0-23) on ``day``: when stops were served and exceptions raised."""
-    served = [0] * 24
-    on_time = [0] * 24
-    late = [0] * 24
-    failed = [0] * 24
-    raised = [0] * 24
-    for s in stops:
-        if s.day != day.iso:
-            continue
-        if s.status == "delivered":
-            p = punctuality(s)
-            t = service_time(s)
-            if p is not None and t is not None:
-                hour = day.local_hour(t)
-                served[hour] += 1
-                on_time[hour] += p[0] == ON_TIME
-                late[hour] += p[0] == LATE
-        for a in attempts_of(s):
-            if not a.delivered:
-                failed[day.local_hour(a.ts)] += 1
-    for e in exceptions:
-        if e.day == day.iso:
-            raised[day.local_hour(e.raised_at)] += 1
-    return [HourBucket(h, served[h], on_time[h], late[h], failed[h], raised[h]) for h in range(24)]
-
-
-class LateStop(NamedTuple):
-    """A stop served late, how late, and the exceptions raised about it."""
-
-    stop: StopRecord
-    minutes_late: float
-    exceptions: tuple[ExceptionRecord, ...]
-
-
-def worst_late_stops(
-    stops: Sequence[StopRecord], exceptions: Sequence[ExceptionRecord], limit: int = 10
-) -> list[LateStop]:
-    """The ``limit`` latest stops (delivered or failed), latest first, with their exceptions."""
-    late: list[tuple[float, StopRecord]] = []
-    for s in stops:
-        if s.status not in ("delivered", "failed"):
-            continue
-        p = punctuality(s)
-        if p is not None and p[0] == LATE:
-            late.append((p[1], s))
-    late.sort(key=lambda pair: (-pair[0], pair[1].stop_id))
-    chosen = late[:limit]
-    wanted = {s.stop_id for _, s in chosen}
-    about: dict[str, list[ExceptionRecord]] = defaultdict(list)
-    for e in exceptions:
-        if e.stop_id in wanted:
-            about[e.stop_id].append(e)
-    return [
-        LateStop(s, minutes, tuple(sorted(about[s.stop_id], key=lambda e: e.raised_at)))
-        for minutes, s in chosen
-    ]
-
-
-def stops_failed_for(stops: Sequence[StopRecord], reason: str) -> list[StopRecord]:
-    """Stops with at least one failed attempt for ``reason``."""
-    return [
-        s
-        for s in stops
-        if any(not a.delivered and (a.reason or UNKNOWN_REASON) == reason for a in attempts_of(s))
-    ]
-
-
-def exceptions_for_rule(exceptions: Sequence[ExceptionRecord], rule: str) -> list[ExceptionRecord]:
-    """Exceptions raised by ``rule``, oldest first."""
-    return sorted((e for e in exceptions if e.rule == rule), key=lambda e: e.raised_at)
-
-
-def stops_missed_by(stops: Sequence[StopRecord], driver_id: str | None = None) -> list[StopRecord]:
-    """Stops (of one driver, or all) not delivered on time: late, early or failed."""
-    out = []
-    for s in stops:
-        if driver_id is not None and s.driver_id != driver_id:
-            continue
-        p = punctuality(s)
-        if s.status == "failed" or (s.status == "delivered" and p is not None and p[0] != ON_TIME):
-            out.append(s)
-    return out

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from app.domain.kpi_drilldown import stops_failed_for, stops_missed_by
 from app.domain.kpi_report import KpiQuery, KpiReport, build_report, csv_rows
 from app.domain.kpi_rows import (
     DayBounds,
@@ -24,7 +25,8 @@ from app.domain.kpi_rows import (
     StopRecord,
     day_bounds,
 )
-from app.domain.kpis import WORST_LATE, split, stops_failed_for, stops_missed_by
+from app.domain.kpi_slices import split
+from app.domain.kpis import WORST_LATE
 from app.foundation.clock import Clock
 from app.foundation.days import OperatingDay
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.domain.kpi_drilldown import hourly
 from app.domain.kpi_rows import ExceptionRecord
-from app.domain.kpis import hourly
 from app.foundation.days import OperatingDay, days_between, latest_at
 from app.foundation.time_text import TimeText, clock_text
 

@@ -6,6 +6,13 @@ from datetime import date
 
 import pytest
 
+from app.domain.kpi_drilldown import (
+    exceptions_for_rule,
+    hourly,
+    stops_failed_for,
+    stops_missed_by,
+    worst_late_stops,
+)
 from app.domain.kpi_report import KpiQuery, build_report, csv_rows, headline_tiles
 from app.domain.kpi_rows import (
     Attempt,
@@ -20,19 +27,13 @@ from app.domain.kpi_rows import (
     day_bounds,
     day_index,
 )
+from app.domain.kpi_slices import restrict, split
 from app.domain.kpis import (
     attempts_of,
     cells_from_records,
-    exceptions_for_rule,
-    hourly,
     punctuality,
     reasons_from_records,
-    restrict,
-    split,
-    stops_failed_for,
-    stops_missed_by,
     summarise,
-    worst_late_stops,
 )
 
 H = 3600.0
