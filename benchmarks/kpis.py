@@ -127,7 +127,7 @@ def main() -> None:
         ticker.stop()
         reason = next(iter(dock.report.current.failed_by_reason)) if dock.report else ""
         drill = timed(lambda: dock.list_failed_stops(reason))
-        listed = dock.detail.rowCount()
+        listed = dock.details.table.rowCount()
         dock.stop()
         day_service = KpiService(HistoryRepository(sessions), ManualClock(now), TIMEZONE)
         day = timed(lambda: day_service.daily_report(LAST, "D1"))

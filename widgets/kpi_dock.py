@@ -16,18 +16,13 @@ from pathlib import Path
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QDockWidget,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -35,35 +30,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.kpi_drilldown import exceptions_for_rule
-from app.domain.kpi_report import METRICS, KpiQuery, KpiReport, headline_tiles
-from app.domain.kpi_rows import Directory, ExceptionRecord, StopRecord
-from app.domain.kpis import punctuality
+from app.domain.kpi_report import KpiQuery, KpiReport, headline_tiles
+from app.domain.kpi_rows import Directory, StopRecord
 from app.foundation.time_text import TimeText
 from app.tower.kpi_service import KpiService, write_csv
 from widgets.daily_report import print_report, write_pdf
-from widgets.kpi_charts import BarChart, SeriesChart
+from widgets.kpi_chart_page import KpiCharts
+from widgets.kpi_tables import DetailTable, GroupTable
 from widgets.kpi_tiles import TileGrid
 
 ALL = "__all__"
-TABLE_METRICS = (
-    "stops",
-    "on_time_rate",
-    "first_attempt_rate",
-    "failed_attempts",
-    "stops_per_hour",
-    "planned_km",
-    "actual_km",
-    "planned_hours",
-    "actual_hours",
-    "eta_mae_30_min",
-    "eta_within_10",
-    "exceptions",
-    "ack_median_min",
-    "resolve_median_min",
-    "proposals",
-    "minutes_saved",
-    "updates_per_order",
-)
 
 
 class KpiDock(QDockWidget):
@@ -106,21 +82,18 @@ class KpiDock(QDockWidget):
         self.tiles = TileGrid(parent=body)
         layout.addWidget(self.tiles)
         self.tabs = QTabWidget(body)
-        self.tabs.addTab(self._build_charts(), "Charts")
-        self.tabs.addTab(self._build_tables(), "By depot, driver, vehicle")
+        self.charts = KpiCharts(self.tabs)
+        self.charts.reason_chart.barClicked.connect(self.list_failed_stops)
+        self.charts.rule_chart.barClicked.connect(self.list_exceptions)
+        self.charts.driver_chart.barClicked.connect(self.list_missed_stops)
+        self.groups = GroupTable(self.tabs)
+        self.tabs.addTab(self.charts, "Charts")
+        self.tabs.addTab(self.groups, "By depot, driver, vehicle")
         splitter = QSplitter(Qt.Orientation.Vertical, body)
         splitter.addWidget(self.tabs)
-        self.detail_title = QLabel("Click a bar to list its stops or exceptions.", body)
-        self.detail = QTableWidget(0, 0, body)
-        self.detail.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.detail.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.detail.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        detail_box = QWidget(body)
-        detail_layout = QVBoxLayout(detail_box)
-        detail_layout.setContentsMargins(0, 0, 0, 0)
-        detail_layout.addWidget(self.detail_title)
-        detail_layout.addWidget(self.detail)
-        splitter.addWidget(detail_box)
+        self.details = DetailTable(self.times, body)
+        self.details.rowsListed.connect(self.rowsListed)
+        splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout.addWidget(splitter, 1)
@@ -184,42 +157,6 @@ class KpiDock(QDockWidget):
             row.addWidget(button)
             self.addAction(action)
         return row
-
-    def _build_charts(self) -> QWidget:
-        page = QWidget(self)
-        grid = QGridLayout(page)
-        grid.setContentsMargins(0, 0, 0, 0)
-        self.hourly_chart = SeriesChart("Over the day (per hour)", page)
-        self.daily_chart = SeriesChart("Last days", page)
-        self.reason_chart = BarChart("Failed attempts by reason", page)
-        self.rule_chart = BarChart("Exceptions by rule", page)
-        self.driver_chart = BarChart("On time % by driver", page)
-        grid.addWidget(self.hourly_chart, 0, 0)
-        grid.addWidget(self.daily_chart, 0, 1, 1, 2)
-        grid.addWidget(self.reason_chart, 1, 0)
-        grid.addWidget(self.rule_chart, 1, 1)
-        grid.addWidget(self.driver_chart, 1, 2)
-        for chart in (self.hourly_chart, self.daily_chart, self.reason_chart):
-            chart.setMinimumHeight(150)
-        self.reason_chart.barClicked.connect(self.list_failed_stops)
-        self.rule_chart.barClicked.connect(self.list_exceptions)
-        self.driver_chart.barClicked.connect(self.list_missed_stops)
-        return page
-
-    def _build_tables(self) -> QWidget:
-        page = QWidget(self)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.dimension_combo = QComboBox(page)
-        for dimension in ("depot", "driver", "vehicle"):
-            self.dimension_combo.addItem(f"By {dimension}", dimension)
-        self.dimension_combo.currentIndexChanged.connect(lambda _: self._fill_group_table())
-        self.group_table = QTableWidget(0, 0, page)
-        self.group_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.group_table.setSortingEnabled(True)
-        layout.addWidget(self.dimension_combo)
-        layout.addWidget(self.group_table)
-        return page
 
     # --- the query ----------------------------------------------------------------------
 
@@ -339,74 +276,12 @@ class KpiDock(QDockWidget):
         self.report = report
         self.directory = report.directory
         self.tiles.show_tiles(headline_tiles(report))
-        s = report.current
-        hours = [h for h in report.hourly if 6 <= h.hour <= 21]
-        self.hourly_chart.set_series(
-            [f"{h.hour:02d}h" for h in hours],
-            {
-                "delivered": [float(h.served) for h in hours],
-                "late": [float(h.late) for h in hours],
-                "failed": [float(h.failed_attempts) for h in hours],
-                "exceptions": [float(h.exceptions) for h in hours],
-            },
+        self.charts.show_report(report)
+        self.groups.show_report(report)
+        self.status.setText(
+            f"{report.current.stops:,} stops · updated {self.times.hms(report.generated_at)}"
         )
-        self.daily_chart.set_series(
-            [iso[5:] for iso, _ in report.daily],
-            {
-                "on time %": [_pct(d.on_time_rate) for _, d in report.daily],
-                "first attempt %": [_pct(d.first_attempt_rate) for _, d in report.daily],
-                "ETA ±10 min %": [_pct(d.eta_within_rate) for _, d in report.daily],
-            },
-            " %",
-        )
-        reasons = sorted(s.failed_by_reason.items(), key=lambda kv: -kv[1])
-        self.reason_chart.set_bars(
-            [r for r, _ in reasons],
-            [r.replace("_", " ") for r, _ in reasons],
-            [float(n) for _, n in reasons],
-        )
-        rules = sorted(s.exceptions_by_rule.items(), key=lambda kv: -kv[1])
-        self.rule_chart.set_bars(
-            [r for r, _ in rules],
-            [r.replace("_", " ") for r, _ in rules],
-            [float(n) for _, n in rules],
-        )
-        drivers = sorted(
-            ((key, g) for key, g in report.groups["driver"].items() if g.served),
-            key=lambda kv: kv[1].on_time_rate or 0.0,
-        )
-        self.driver_chart.set_bars(
-            [key for key, _ in drivers],
-            [report.directory.name("driver", key) for key, _ in drivers],
-            [(g.on_time_rate or 0.0) * 100 for _, g in drivers],
-            [f"{(g.on_time_rate or 0.0) * 100:.1f} % of {g.served}" for _, g in drivers],
-        )
-        self._fill_group_table()
-        self.status.setText(f"{s.stops:,} stops · updated {self.times.hms(report.generated_at)}")
         self.updated.emit(report)
-
-    def _fill_group_table(self) -> None:
-        report = self.report
-        if report is None:
-            return
-        dimension = self.dimension_combo.currentData() or "depot"
-        metrics = [m for m in METRICS if m.key in TABLE_METRICS]
-        groups = report.groups.get(dimension, {})
-        table = self.group_table
-        table.setSortingEnabled(False)
-        table.clear()
-        table.setColumnCount(len(metrics) + 1)
-        table.setHorizontalHeaderLabels([dimension.title(), *(m.label for m in metrics)])
-        table.setRowCount(len(groups))
-        for row, (key, s) in enumerate(groups.items()):
-            table.setItem(row, 0, QTableWidgetItem(report.directory.name(dimension, key)))
-            for column, m in enumerate(metrics, start=1):
-                value = m.value(s)
-                item = QTableWidgetItem(m.text(s))
-                item.setData(Qt.ItemDataRole.UserRole, value if value is not None else -1.0)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                table.setItem(row, column, item)
-        table.setSortingEnabled(True)
 
     # --- drill-down ---------------------------------------------------------------------
 
@@ -426,32 +301,11 @@ class KpiDock(QDockWidget):
         if self.report is None:
             return
         rows = exceptions_for_rule(self.report.history.exceptions, rule)
-        self._fill_detail(
-            f"Exceptions: {rule.replace('_', ' ')} ({len(rows)})",
-            ("Raised", "Vehicle", "Stop", "Severity", "State", "Ack (min)", "Detail"),
-            [_exception_cells(e, self.directory, self.times) for e in rows],
-        )
+        title = f"Exceptions: {rule.replace('_', ' ')} ({len(rows)})"
+        self.details.list_exceptions(title, rows, self.directory)
 
     def _list_stops(self, title: str, rows: Sequence[StopRecord]) -> None:
-        self._fill_detail(
-            title,
-            ("Stop", "Order", "Day", "Vehicle", "Driver", "Status", "Reason", "Punctuality"),
-            [_stop_cells(s, self.directory) for s in rows],
-        )
-
-    def _fill_detail(
-        self, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
-    ) -> None:
-        self.detail_title.setText(title)
-        table = self.detail
-        table.clear()
-        table.setColumnCount(len(headers))
-        table.setHorizontalHeaderLabels(list(headers))
-        table.setRowCount(len(rows))
-        for r, cells in enumerate(rows):
-            for c, text in enumerate(cells):
-                table.setItem(r, c, QTableWidgetItem(text))
-        self.rowsListed.emit(title)
+        self.details.list_stops(title, rows, self.directory)
 
     # --- exports ------------------------------------------------------------------------
 
@@ -493,40 +347,3 @@ def _qdate(day: date) -> QDate:
 def _day(edit: QDateEdit) -> date:
     d = edit.date()
     return date(d.year(), d.month(), d.day())
-
-
-def _pct(rate: float | None) -> float | None:
-    return None if rate is None else rate * 100
-
-
-def _stop_cells(s: StopRecord, directory: Directory) -> list[str]:
-    p = punctuality(s)
-    if p is None:
-        timing = "not served"
-    elif p[0] == "late":
-        timing = f"late {p[1]:.0f} min"
-    else:
-        timing = p[0].replace("_", " ")
-    return [
-        s.stop_id,
-        s.order_id,
-        s.day,
-        directory.name("vehicle", s.vehicle_id),
-        directory.name("driver", s.driver_id),
-        s.status,
-        (s.reason or "").replace("_", " "),
-        timing,
-    ]
-
-
-def _exception_cells(e: ExceptionRecord, directory: Directory, times: TimeText) -> list[str]:
-    ack = "" if e.acknowledged_at is None else f"{(e.acknowledged_at - e.raised_at) / 60:.1f}"
-    return [
-        f"{e.day} {times.hm(e.raised_at)}",
-        directory.name("vehicle", e.vehicle_id),
-        e.stop_id or "",
-        e.severity,
-        e.state,
-        ack,
-        e.detail,
-    ]

@@ -80,7 +80,7 @@ def test_tiles_show_todays_values_against_yesterday(dock: KpiDock) -> None:
 
 
 def test_hovering_and_clicking_a_bar_lists_its_stops(qtbot: QtBot, dock: KpiDock) -> None:
-    chart = dock.reason_chart
+    chart = dock.charts.reason_chart
     reason = chart.keys[0]
     point = chart.mapFromScene(chart.bar_scene_pos(reason))
     qtbot.mouseMove(chart.viewport(), point)
@@ -88,23 +88,23 @@ def test_hovering_and_clicking_a_bar_lists_its_stops(qtbot: QtBot, dock: KpiDock
     with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS) as listed:
         click_bar(qtbot, chart, reason)
     assert reason.replace("_", " ") in listed.args[0]
-    assert dock.detail.rowCount() == dock.report.current.failed_by_reason[reason]  # type: ignore[union-attr]
-    assert cell(dock.detail, 0, 0).startswith("S-H2025-03-10")
+    assert dock.details.table.rowCount() == dock.report.current.failed_by_reason[reason]  # type: ignore[union-attr]
+    assert cell(dock.details.table, 0, 0).startswith("S-H2025-03-10")
 
 
 def test_clicking_a_rule_lists_its_exceptions(qtbot: QtBot, dock: KpiDock) -> None:
-    rule = dock.rule_chart.keys[0]
+    rule = dock.charts.rule_chart.keys[0]
     with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS):
-        click_bar(qtbot, dock.rule_chart, rule)
-    assert dock.detail.rowCount() == dock.report.current.exceptions_by_rule[rule]  # type: ignore[union-attr]
+        click_bar(qtbot, dock.charts.rule_chart, rule)
+    assert dock.details.table.rowCount() == dock.report.current.exceptions_by_rule[rule]  # type: ignore[union-attr]
 
 
 def test_clicking_a_driver_lists_the_stops_not_on_time(qtbot: QtBot, dock: KpiDock) -> None:
-    driver = dock.driver_chart.keys[0]
+    driver = dock.charts.driver_chart.keys[0]
     with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS):
-        click_bar(qtbot, dock.driver_chart, driver)
-    assert dock.detail.rowCount() > 0
-    assert {cell(dock.detail, r, 4) for r in range(dock.detail.rowCount())} == {
+        click_bar(qtbot, dock.charts.driver_chart, driver)
+    assert dock.details.table.rowCount() > 0
+    assert {cell(dock.details.table, r, 4) for r in range(dock.details.table.rowCount())} == {
         dock.directory.name("driver", driver)
     }
 

@@ -1,0 +1,84 @@
+"""The KPI dock's chart page: the day hour by hour, the last days, and three bar charts
+(failed attempts by reason, exceptions by rule, on time by driver) whose bars open a
+drill-down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from app.domain.kpi_report import KpiReport
+from widgets.kpi_charts import BarChart, SeriesChart
+
+FIRST_HOUR, LAST_HOUR = 6, 21  # the hourly chart shows the working day only
+
+
+class KpiCharts(QWidget):
+    """The five charts of one report; the dock connects the bars' ``barClicked``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.hourly_chart = SeriesChart("Over the day (per hour)", self)
+        self.daily_chart = SeriesChart("Last days", self)
+        self.reason_chart = BarChart("Failed attempts by reason", self)
+        self.rule_chart = BarChart("Exceptions by rule", self)
+        self.driver_chart = BarChart("On time % by driver", self)
+        grid.addWidget(self.hourly_chart, 0, 0)
+        grid.addWidget(self.daily_chart, 0, 1, 1, 2)
+        grid.addWidget(self.reason_chart, 1, 0)
+        grid.addWidget(self.rule_chart, 1, 1)
+        grid.addWidget(self.driver_chart, 1, 2)
+        for chart in (self.hourly_chart, self.daily_chart, self.reason_chart):
+            chart.setMinimumHeight(150)
+
+    def show_report(self, report: KpiReport) -> None:
+        """Draw ``report``'s series and bars."""
+        s = report.current
+        hours = [h for h in report.hourly if FIRST_HOUR <= h.hour <= LAST_HOUR]
+        self.hourly_chart.set_series(
+            [f"{h.hour:02d}h" for h in hours],
+            {
+                "delivered": [float(h.served) for h in hours],
+                "late": [float(h.late) for h in hours],
+                "failed": [float(h.failed_attempts) for h in hours],
+                "exceptions": [float(h.exceptions) for h in hours],
+            },
+        )
+        self.daily_chart.set_series(
+            [iso[5:] for iso, _ in report.daily],
+            {
+                "on time %": [_pct(d.on_time_rate) for _, d in report.daily],
+                "first attempt %": [_pct(d.first_attempt_rate) for _, d in report.daily],
+                "ETA ±10 min %": [_pct(d.eta_within_rate) for _, d in report.daily],
+            },
+            " %",
+        )
+        _counted_bars(self.reason_chart, s.failed_by_reason)
+        _counted_bars(self.rule_chart, s.exceptions_by_rule)
+        drivers = sorted(
+            ((key, g) for key, g in report.groups["driver"].items() if g.served),
+            key=lambda kv: kv[1].on_time_rate or 0.0,
+        )
+        self.driver_chart.set_bars(
+            [key for key, _ in drivers],
+            [report.directory.name("driver", key) for key, _ in drivers],
+            [(g.on_time_rate or 0.0) * 100 for _, g in drivers],
+            [f"{(g.on_time_rate or 0.0) * 100:.1f} % of {g.served}" for _, g in drivers],
+        )
+
+
+def _counted_bars(chart: BarChart, counts: Mapping[str, int]) -> None:
+    """Bars of ``counts`` (keys like ``no_access``), the largest first."""
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    chart.set_bars(
+        [key for key, _ in ranked],
+        [key.replace("_", " ") for key, _ in ranked],
+        [float(n) for _, n in ranked],
+    )
+
+
+def _pct(rate: float | None) -> float | None:
+    return None if rate is None else rate * 100
