@@ -3,40 +3,23 @@ status bar's counts, a sound for new critical ones, and the dispatcher's actions
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QStatusBar
 
 from app.domain.rules.records import ChangeKind, ExceptionChange, Severity
-from app.tower.control_tower import ControlTower
+from widgets.dock_link import DockLink
 from widgets.exceptions_dock import ExceptionsDock
-from widgets.map_view import MapView
-from widgets.status_bar import TowerStatusBar
 
 RING_CHANGES = frozenset({ChangeKind.RAISED, ChangeKind.ESCALATED, ChangeKind.RESOLVED})
 """Changes that can move a ring: an update of the detail or an acknowledgement keeps the
 subject and the severity (the refresh walks every open exception: 2,000 at full load)."""
 
 
-class ExceptionAlerts(QObject):
+class ExceptionAlerts(DockLink[ExceptionsDock]):
     """Keeps the exceptions dock, map alerts and counts in step with the tower."""
 
-    def __init__(
-        self,
-        tower: ControlTower,
-        dock: ExceptionsDock,
-        map_view: MapView,
-        status: TowerStatusBar,
-        parent: QObject | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.tower = tower
-        self.dock = dock
-        self.map = map_view
-        self.status = status
-        self.user = getpass.getuser()
+    def _connect(self, dock: ExceptionsDock) -> None:
         self.sound_on_critical = False
         self.beeps = 0  # how many times the critical sound played (for the status and tests)
         dock.acknowledge_requested.connect(self.acknowledge)
@@ -44,7 +27,7 @@ class ExceptionAlerts(QObject):
         dock.replan_requested.connect(self.request_replan)
         dock.exception_selected.connect(self.focus)
         dock.counts_changed.connect(self._show_counts)
-        dock.apply(tower.exception_views())
+        dock.apply(self.tower.exception_views())
         self._sent_alerts: tuple[list[str], list[str], list[str]] | None = None
 
     def apply(self, changes: list[ExceptionChange]) -> None:

@@ -6,31 +6,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
 )
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
-    QDockWidget,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLineEdit,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.foundation.time_text import TimeText
 from app.tower.views import SEVERITY_RANK, ExceptionView
+from widgets.table_docks import ColumnsModel, Index, TableDock
 
-Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Severity", "Rule", "Subject", "Vehicle", "State", "Raised", "Detail")
 SEVERITY_COLOURS = {
     "critical": QColor(190, 40, 40),
@@ -41,32 +35,18 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 FIT_COLUMNS_UP_TO = 50  # rows: columns are fitted to their contents until the list is this long
 
 
-class ExceptionTableModel(QAbstractTableModel):
+class ExceptionTableModel(ColumnsModel[ExceptionView, int]):
     """Exceptions by id; ``apply`` inserts, updates and removes rows incrementally."""
+
+    columns = COLUMNS
 
     def __init__(self, times: TimeText, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._times = times
-        self._rows: list[ExceptionView] = []
-        self._row_of: dict[int, int] = {}
         self._counts = {"critical": 0, "warning": 0, "info": 0}  # open rows per severity
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        e = self._rows[index.row()]
-        column = index.column()
+    def cell(self, e: ExceptionView, column: int, role: int) -> Any:
+        """Text, sort key, severity colour, id and tooltip of an exception's cell."""
         if role == Qt.ItemDataRole.DisplayRole:
             return _cells(e, self._times)[column]
         if role == SORT_ROLE:
@@ -197,7 +177,7 @@ class ExceptionFilter(QSortFilterProxyModel):
         return not self.text or self.text in haystack.lower()
 
 
-class ExceptionsDock(QDockWidget):
+class ExceptionsDock(TableDock[ExceptionTableModel, ExceptionFilter]):
     """The exceptions panel.
 
     Signals:
@@ -212,11 +192,9 @@ class ExceptionsDock(QDockWidget):
     counts_changed = Signal(dict)
 
     def __init__(self, times: TimeText, parent: QWidget | None = None) -> None:
-        super().__init__("Exceptions", parent)
-        self.setObjectName("ExceptionsDock")
-        self.model = ExceptionTableModel(times, self)
-        self.proxy = ExceptionFilter(self)
-        self.proxy.setSourceModel(self.model)
+        super().__init__(
+            "Exceptions", "ExceptionsDock", ExceptionTableModel(times), ExceptionFilter(), parent
+        )
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -230,18 +208,8 @@ class ExceptionsDock(QDockWidget):
         for widget in (self.severity_box, self.state_box, self.search):
             filters.addWidget(widget)
         layout.addLayout(filters)
-        self.table = QTableView(body)
-        self.table.setObjectName("ExceptionsTable")
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        # Interactive, fitted while the list is short: ResizeToContents re-measures the rows
-        # at every change, work that grows with the day's exceptions.
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # Fitted to the contents while the list is short only.
         self.model.rowsInserted.connect(self._fit_columns)
         layout.addWidget(self.table)
         self.setWidget(body)

@@ -26,11 +26,7 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setBackground("w")
-        self.setTitle(title, color="#333", size="10pt")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
+        _still(self, title)
         self.keys: list[str] = []
         self.labels: list[str] = []
         self.values: list[float] = []
@@ -110,11 +106,7 @@ class SeriesChart(pg.PlotWidget):  # type: ignore[misc]
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setBackground("w")
-        self.setTitle(title, color="#333", size="10pt")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
+        _still(self, title)
         self.showGrid(y=True, alpha=0.2)
         self.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.series: dict[str, list[float | None]] = {}
@@ -159,6 +151,15 @@ class SeriesChart(pg.PlotWidget):  # type: ignore[misc]
             )
             plot.addItem(points)
         self.setXRange(-0.5, max(len(labels) - 0.5, 0.5), padding=0)
+
+
+def _still(plot: pg.PlotWidget, title: str) -> None:
+    """A titled chart on white that neither pans, zooms nor offers pyqtgraph's menu."""
+    plot.setBackground("w")
+    plot.setTitle(title, color="#333", size="10pt")
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
 
 
 def _short(label: str, limit: int = 12) -> str:

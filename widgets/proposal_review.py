@@ -11,22 +11,18 @@ plan version is stored, and the window says so then.
 
 from __future__ import annotations
 
-import getpass
-
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
 from app.foundation.time_text import TimeText
-from app.tower.control_tower import ControlTower
 from app.tower.decisions import ProposalRecord
 from app.tower.replanning import PICKUP
+from widgets.dock_link import DockLink
 from widgets.map_data import RouteLine
-from widgets.map_view import MapView
 from widgets.proposals_dock import UNDOABLE, ProposalsDock, ProposalView
-from widgets.status_bar import TowerStatusBar
 from widgets.tweak_dialog import TweakDialog
 
 
-class ProposalReview(QObject):
+class ProposalReview(DockLink[ProposalsDock]):
     """Connects the proposals dock and the map to the tower's proposal desk.
 
     Signals:
@@ -36,27 +32,14 @@ class ProposalReview(QObject):
 
     plan_changed = Signal()
 
-    def __init__(
-        self,
-        tower: ControlTower,
-        dock: ProposalsDock,
-        map_view: MapView,
-        status: TowerStatusBar,
-        parent: QObject | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.tower = tower
-        self.dock = dock
-        self.map = map_view
-        self.status = status
-        self.user = getpass.getuser()
+    def _connect(self, dock: ProposalsDock) -> None:
         dock.accept_requested.connect(self.accept)
         dock.reject_requested.connect(self.reject)
         dock.tweak_requested.connect(self.tweak)
         dock.undo_requested.connect(self.undo)
         dock.proposal_selected.connect(self.show_on_map)
         # Emitted in the tower's tick, on the GUI thread (the window's timer drives it).
-        tower.proposals.decided.connect(self._decided)
+        self.tower.proposals.decided.connect(self._decided)
         self.tweak_dialog: TweakDialog | None = None
 
     def request(self, vehicle_id: str | None, *, resequence_only: bool = False) -> None:

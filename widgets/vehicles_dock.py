@@ -6,19 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.foundation.time_text import TimeText
 from app.tower.views import VehicleView
+from widgets.table_docks import ColumnsModel, TableDock
 
-Index = QModelIndex | QPersistentModelIndex
 COLUMNS = (
     "Vehicle",
     "Plate",
@@ -42,34 +40,20 @@ def _age(ts: float | None, now: float) -> str:
     return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
 
 
-class VehicleTableModel(QAbstractTableModel):
+class VehicleTableModel(ColumnsModel[VehicleView, str]):
     """Rows of ``VehicleView``; ``set_vehicles`` replaces them, keeping row order by id."""
+
+    columns = COLUMNS
 
     def __init__(
         self, now: Callable[[], float], times: TimeText, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self._rows: list[VehicleView] = []
-        self._row_of: dict[str, int] = {}
-        self.now = now
+        self.now = now  # what "last seen N s ago" counts from
         self._times = times
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        v = self._rows[index.row()]
-        column = index.column()
+    def cell(self, v: VehicleView, column: int, role: int) -> Any:
+        """Text, id and tooltip of a vehicle's cell."""
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(v, column)
         if role == Qt.ItemDataRole.UserRole:
@@ -138,7 +122,7 @@ class VehicleTableModel(QAbstractTableModel):
         return self._row_of.get(vehicle_id)
 
 
-class VehiclesDock(QDockWidget):
+class VehiclesDock(TableDock[VehicleTableModel, QSortFilterProxyModel]):
     """A sortable table of the fleet; selecting a row announces ``vehicle_selected``."""
 
     vehicle_selected = Signal(str)
@@ -146,26 +130,19 @@ class VehiclesDock(QDockWidget):
     def __init__(
         self, now: Callable[[], float], times: TimeText, parent: QWidget | None = None
     ) -> None:
-        super().__init__("Vehicles", parent)
-        self.setObjectName("VehiclesDock")
-        self.model = VehicleTableModel(now, times, self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
+        super().__init__(
+            "Vehicles",
+            "VehiclesDock",
+            VehicleTableModel(now, times),
+            QSortFilterProxyModel(),
+            parent,
+        )
         # Live updates must not re-sort thousands of rows every tick; a click on a header
         # sorts again.
         self.proxy.setDynamicSortFilter(False)
-        self.table = QTableView(self)
-        self.table.setObjectName("VehiclesTable")
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
         # Sized to contents once per fleet change, not on every live update (too costly
         # with thousands of rows changing every tick).
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.model.modelReset.connect(self.table.resizeColumnsToContents)
         self._syncing = False
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
