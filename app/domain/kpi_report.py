@@ -142,21 +142,22 @@ class Metric:
         return format_value(self.value(summary), self.kind)
 
 
+# Each kind of value: its scale and its format ("number" and any other: two decimals).
+_FORMATS: dict[str, tuple[float, str]] = {
+    "rate": (100.0, "{:.1f} %"),
+    "count": (1.0, "{:,.0f}"),
+    "minutes": (1.0, "{:.1f} min"),
+    "km": (1.0, "{:,.0f} km"),
+    "hours": (1.0, "{:,.1f} h"),
+}
+
+
 def format_value(value: float | None, kind: str) -> str:
     """A KPI value as shown on tiles and in the PDF."""
     if value is None:
         return "—"
-    if kind == "rate":
-        return f"{value * 100:.1f} %"
-    if kind == "count":
-        return f"{value:,.0f}"
-    if kind == "minutes":
-        return f"{value:.1f} min"
-    if kind == "km":
-        return f"{value:,.0f} km"
-    if kind == "hours":
-        return f"{value:,.1f} h"
-    return f"{value:.2f}"
+    scale, text = _FORMATS.get(kind, (1.0, "{:.2f}"))
+    return text.format(value * scale)
 
 
 def _actual_km(s: KpiSummary) -> float | None:
@@ -248,21 +249,20 @@ def headline_tiles(report: KpiReport) -> list[Tile]:
     return tiles
 
 
+# A second line under some tiles: the counts behind the rate, the plan behind km.
+_DETAILS: dict[str, Callable[[KpiSummary], str]] = {
+    "on_time_rate": lambda s: f"{s.on_time} of {s.served} delivered",
+    "first_attempt_rate": lambda s: f"{s.first_attempt_ok} of {s.attempted} attempted",
+    "actual_km": lambda s: f"planned {format_value(s.planned_km, 'km')}",
+    "actual_hours": lambda s: f"planned {format_value(s.planned_hours, 'hours')}",
+    "proposals": lambda s: f"{s.accepted} acc · {s.rejected} rej · {s.auto_accepted} auto",
+    "ack_median_min": lambda s: f"resolve {format_value(s.resolve_median_min, 'minutes')}",
+}
+
+
 def _detail(key: str, s: KpiSummary) -> str:
-    """A second line under some tiles: the counts behind the rate, the plan behind km."""
-    if key == "on_time_rate":
-        return f"{s.on_time} of {s.served} delivered"
-    if key == "first_attempt_rate":
-        return f"{s.first_attempt_ok} of {s.attempted} attempted"
-    if key == "actual_km":
-        return f"planned {format_value(s.planned_km, 'km')}"
-    if key == "actual_hours":
-        return f"planned {format_value(s.planned_hours, 'hours')}"
-    if key == "proposals":
-        return f"{s.accepted} acc · {s.rejected} rej · {s.auto_accepted} auto"
-    if key == "ack_median_min":
-        return f"resolve {format_value(s.resolve_median_min, 'minutes')}"
-    return ""
+    detail = _DETAILS.get(key)
+    return detail(s) if detail is not None else ""
 
 
 # --- CSV -------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from app.storage.orm import (
     UserRow,
     VehicleRow,
 )
+from app.storage.records import record_from, row_from
 
 Sessions = sessionmaker[Session]
 
@@ -50,21 +51,10 @@ def has_orders_for(sessions: Sessions, day_iso: str) -> bool:
 def seed_demo_fleet(sessions: Sessions, day: DemoDay) -> None:
     """Store the demo depot, drivers, vehicles and users (once, on an empty database)."""
     with sessions.begin() as session:
-        d = day.depot
-        session.add(
-            DepotRow(
-                id=d.id,
-                name=d.name,
-                lat=d.lat,
-                lon=d.lon,
-                opens_s=d.opens_s,
-                closes_s=d.closes_s,
-                thresholds={},
-            )
-        )
-        session.add_all(DriverRow(id=x.id, name=x.name, phone=x.phone) for x in day.drivers)
+        session.add(row_from(DepotRow, day.depot, thresholds={}))
+        session.add_all(row_from(DriverRow, x) for x in day.drivers)
         session.flush()
-        session.add_all(_vehicle_row(v) for v in day.vehicles)
+        session.add_all(row_from(VehicleRow, v) for v in day.vehicles)
         session.add_all(
             [
                 UserRow(username="dispatcher", display_name="Dispatcher", role="dispatcher"),
@@ -80,28 +70,8 @@ def seed_demo_orders(sessions: Sessions, day: DemoDay, day_iso: str) -> None:
         d = day.depot
         session.add_all(_order_row(o, day_iso) for o in day.orders)
         session.flush()
-        session.add_all(
-            ParcelRow(
-                id=p.id,
-                order_id=p.order_id,
-                weight_kg=p.weight_kg,
-                volume_m3=p.volume_m3,
-                status=p.status.value,
-            )
-            for o in day.orders
-            for p in o.parcels
-        )
-        session.add_all(
-            StopRow(
-                id=s.id,
-                order_id=s.order_id,
-                vehicle_id=s.vehicle_id,
-                sequence=s.sequence,
-                planned_arrival=s.planned_arrival,
-                status=s.status.value,
-            )
-            for s in day.stops
-        )
+        session.add_all(row_from(ParcelRow, p) for o in day.orders for p in o.parcels)
+        session.add_all(row_from(StopRow, s) for s in day.stops)
         plan = PlanRow(
             depot_id=d.id,
             day=day_iso,
@@ -135,20 +105,6 @@ def seed_demo_orders(sessions: Sessions, day: DemoDay, day_iso: str) -> None:
             )
 
 
-def _vehicle_row(v: Vehicle) -> VehicleRow:
-    return VehicleRow(
-        id=v.id,
-        depot_id=v.depot_id,
-        plate=v.plate,
-        capacity_kg=v.capacity_kg,
-        capacity_m3=v.capacity_m3,
-        shift_start_s=v.shift_start_s,
-        shift_end_s=v.shift_end_s,
-        driver_id=v.driver_id,
-        device_id=v.device_id,
-    )
-
-
 def _order_row(o: Order, day_iso: str) -> OrderRow:
     second = o.windows[1] if len(o.windows) > 1 else None
     return OrderRow(
@@ -173,25 +129,14 @@ def load_fleet(sessions: Sessions, day_iso: str) -> FleetSnapshot:
     """The fleet and one day's orders and stops: what the live view starts from."""
     with sessions() as session:
         depots = [
-            Depot(r.id, r.name, r.lat, r.lon, r.opens_s, r.closes_s)
-            for r in session.scalars(select(DepotRow).order_by(DepotRow.id))
+            record_from(Depot, r) for r in session.scalars(select(DepotRow).order_by(DepotRow.id))
         ]
         drivers = [
-            Driver(r.id, r.name, r.phone)
+            record_from(Driver, r)
             for r in session.scalars(select(DriverRow).order_by(DriverRow.id))
         ]
         vehicles = [
-            Vehicle(
-                r.id,
-                r.depot_id,
-                r.plate,
-                r.capacity_kg,
-                r.capacity_m3,
-                r.shift_start_s,
-                r.shift_end_s,
-                r.driver_id,
-                r.device_id,
-            )
+            record_from(Vehicle, r)
             for r in session.scalars(
                 select(VehicleRow).where(VehicleRow.active).order_by(VehicleRow.id)
             )
@@ -201,7 +146,7 @@ def load_fleet(sessions: Sessions, day_iso: str) -> FleetSnapshot:
         parcel_rows = select(ParcelRow).where(ParcelRow.order_id.in_(of_day))
         for p in session.scalars(parcel_rows.order_by(ParcelRow.id)):
             parcels.setdefault(p.order_id, []).append(
-                Parcel(p.id, p.order_id, p.weight_kg, p.volume_m3, ParcelStatus(p.status))
+                record_from(Parcel, p, status=ParcelStatus(p.status))
             )
         orders = [
             _order(r, parcels.get(r.id, []))
@@ -210,14 +155,7 @@ def load_fleet(sessions: Sessions, day_iso: str) -> FleetSnapshot:
             )
         ]
         stops = [
-            Stop(
-                r.id,
-                r.order_id,
-                r.vehicle_id or "",
-                r.sequence,
-                r.planned_arrival,
-                StopStatus(r.status),
-            )
+            record_from(Stop, r, vehicle_id=r.vehicle_id or "", status=StopStatus(r.status))
             for r in session.scalars(
                 select(StopRow)
                 .where(StopRow.order_id.in_(of_day))

@@ -15,16 +15,7 @@ from sqlalchemy import Connection, and_, case, func, not_, or_, select
 
 from app.domain.kpi_rows import UNASSIGNED, Attempt, DayBounds, Directory, StopFilter, StopRecord
 from app.domain.kpis import UNKNOWN_REASON
-from app.storage.kpi_sql import (
-    attempts_between,
-    chunks,
-    in_window,
-    is_delivered,
-    is_finished,
-    is_late,
-    lateness_s,
-    orders_of,
-)
+from app.storage import kpi_sql as sql
 from app.storage.orm import CustomerUpdateRow, ExecutionEventRow, OrderRow, StopRow
 
 
@@ -41,7 +32,7 @@ def stop_records(
     With ``among``, SQLite reads the few candidate stops by their key instead of every
     order of the days (0.8 s for a depot-month's latest stops).
     """
-    where = [StopRow.id.in_(among)] if among is not None else orders_of(days, depot_id)
+    where = [StopRow.id.in_(among)] if among is not None else sql.orders_of(days, depot_id)
     if wanted.vehicle_ids is not None:
         where.append(StopRow.vehicle_id.in_(wanted.vehicle_ids))
     e = ExecutionEventRow
@@ -50,7 +41,7 @@ def stop_records(
         failed_event = select(e.stop_id).where(
             e.stop_id == StopRow.id,
             e.type == "failed",
-            *attempts_between(days),
+            *sql.attempts_between(days),
             e.reason.is_(None) if reason == UNKNOWN_REASON else e.reason == reason,
         )
         own = (
@@ -60,7 +51,7 @@ def stop_records(
         )
         where.append(or_(failed_event.exists(), and_(StopRow.status == "failed", own)))
     if wanted.not_on_time:
-        where.append(or_(StopRow.status == "failed", and_(is_delivered, not_(in_window))))
+        where.append(or_(StopRow.status == "failed", and_(sql.is_delivered, not_(sql.in_window))))
     query = (
         select(
             StopRow.id,
@@ -85,22 +76,22 @@ def stop_records(
         # One ranked query for a whole run of days rather than one query per day: a cold
         # depot-month read 60 days one by one in 0.5 s.
         rank = func.row_number().over(
-            partition_by=OrderRow.day, order_by=(lateness_s.desc(), StopRow.id)
+            partition_by=OrderRow.day, order_by=(sql.lateness_s.desc(), StopRow.id)
         )
         ranked = (
             select(StopRow.id.label("id"), rank.label("rank"))
             .join(OrderRow, OrderRow.id == StopRow.order_id)
-            .where(*where, is_finished, is_late)
+            .where(*where, sql.is_finished, sql.is_late)
             .subquery("ranked")
         )
         chosen = select(ranked.c.id).where(ranked.c.rank <= wanted.latest_per_day)
         query = query.where(StopRow.id.in_(chosen)).order_by(
-            OrderRow.day, lateness_s.desc(), StopRow.id
+            OrderRow.day, sql.lateness_s.desc(), StopRow.id
         )
     elif wanted.latest is not None:
         query = (
-            query.where(is_finished, is_late)
-            .order_by(lateness_s.desc(), StopRow.id)
+            query.where(sql.is_finished, sql.is_late)
+            .order_by(sql.lateness_s.desc(), StopRow.id)
             .limit(wanted.latest)
         )
     else:
@@ -109,16 +100,16 @@ def stop_records(
     ids = [r[0] for r in rows]
     attempts: dict[str, list[Attempt]] = defaultdict(list)
     updates: dict[str, int] = {}
-    for chunk in chunks(ids):
+    for chunk in sql.chunks(ids):
         events = (
             select(e.stop_id, e.ts, e.type, e.reason)
-            .where(e.stop_id.in_(chunk), *attempts_between(days))
+            .where(e.stop_id.in_(chunk), *sql.attempts_between(days))
             # A failure and a delivery at the same second: the failure first (docs/kpis.md).
             .order_by(e.ts, case((e.type == "failed", 0), else_=1), e.event_id)
         )
         for stop_id, ts, kind, why in connection.execute(events):
             attempts[stop_id or ""].append(Attempt(ts, kind == "delivered", why))
-    for chunk in chunks(sorted({r[1] for r in rows})):
+    for chunk in sql.chunks(sorted({r[1] for r in rows})):
         sent = (
             select(CustomerUpdateRow.order_id, func.count())
             .where(CustomerUpdateRow.order_id.in_(chunk))
@@ -158,7 +149,7 @@ def latest_per_depot_day(
 ) -> list[dict[str, Any]]:
     """The ``n`` latest finished stops of each depot-day (rows of ``kpi_day_late``)."""
     rank = func.row_number().over(
-        partition_by=(OrderRow.day, OrderRow.depot_id), order_by=(lateness_s.desc(), StopRow.id)
+        partition_by=(OrderRow.day, OrderRow.depot_id), order_by=(sql.lateness_s.desc(), StopRow.id)
     )
     ranked = (
         select(
@@ -168,7 +159,7 @@ def latest_per_depot_day(
             rank.label("rank"),
         )
         .join(OrderRow, OrderRow.id == StopRow.order_id)
-        .where(*orders_of(days, None), is_finished, is_late)
+        .where(*sql.orders_of(days, None), sql.is_finished, sql.is_late)
         .subquery("ranked")
     )
     query = select(ranked.c.day, ranked.c.depot_id, ranked.c.stop_id, ranked.c.rank).where(

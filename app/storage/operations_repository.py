@@ -24,6 +24,7 @@ from app.storage.orm import (
     RouteStopRow,
     StopRow,
 )
+from app.storage.records import row_from
 
 Sessions = sessionmaker[Session]
 
@@ -32,27 +33,7 @@ def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]
     """Upsert each changed exception by its id; a dispatcher's action also goes to the audit."""
     for change in changes:
         r = change.exception
-        session.merge(
-            ExceptionRow(
-                id=r.id,
-                rule=r.rule.value,
-                subject_kind=r.subject_kind.value,
-                subject_id=r.subject_id,
-                depot_id=r.depot_id,
-                vehicle_id=r.vehicle_id,
-                stop_id=r.stop_id,
-                severity=r.severity.value,
-                state=r.state.value,
-                detail=r.detail,
-                raised_at=r.raised_at,
-                updated_at=r.updated_at,
-                acknowledged_at=r.acknowledged_at,
-                acknowledged_by=r.acknowledged_by,
-                resolved_at=r.resolved_at,
-                resolved_by=r.resolved_by,
-                resolution_note=r.resolution_note,
-            )
-        )
+        session.merge(row_from(ExceptionRow, r))
         if change.by_hand:
             detail: dict[str, Any] = {"rule": r.rule.value, "state": r.state.value}
             if change.note:
@@ -100,25 +81,12 @@ def store_eta_samples(session: Session, samples: Iterable[AccuracySample]) -> No
                 EtaSampleRow.stop_id == s.stop_id, EtaSampleRow.horizon_min == s.horizon_min
             )
         )
-    session.add_all(
-        EtaSampleRow(
-            stop_id=s.stop_id,
-            vehicle_id=s.vehicle_id,
-            horizon_min=s.horizon_min,
-            predicted_eta=s.predicted_eta,
-            planned_arrival=s.planned_arrival,
-            actual_arrival=s.actual_arrival,
-        )
-        for s in samples
-    )
+    session.add_all(row_from(EtaSampleRow, s) for s in samples)
 
 
 def store_customer_updates(session: Session, notes: Iterable[Notification]) -> None:
     """The messages published to customers' ``orders/{id}/eta`` topics."""
-    session.add_all(
-        CustomerUpdateRow(order_id=n.order_id, ts=n.ts, trigger=n.trigger, payload=n.payload)
-        for n in notes
-    )
+    session.add_all(row_from(CustomerUpdateRow, n) for n in notes)
 
 
 def store_proposal(session: Session, row: dict[str, Any]) -> int:

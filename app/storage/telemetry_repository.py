@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -19,6 +19,7 @@ from app.storage.orm import (
     UnknownDeviceRow,
     VehicleRow,
 )
+from app.storage.records import record_from, row_values
 
 Sessions = sessionmaker[Session]
 
@@ -45,37 +46,24 @@ def store_telemetry(
         )
         session.execute(stmt, event_rows)
     for reason, tally in rejections.items():
-        stmt = _insert(session, RejectionCountRow.__table__).values(
-            reason=reason, count=tally.count, last_detail=tally.last_detail, last_at=tally.last_at
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["reason"],
-                set_={
-                    "count": RejectionCountRow.__table__.c.count + tally.count,
-                    "last_detail": tally.last_detail,
-                    "last_at": tally.last_at,
-                },
-            )
-        )
+        values = row_values(RejectionCountRow, tally, reason=reason)
+        _add_count(session, RejectionCountRow.__table__, values, ("last_detail", "last_at"))
     for u in unknown:
-        stmt = _insert(session, UnknownDeviceRow.__table__).values(
-            device_id=u.device_id,
-            source=u.source,
-            first_seen=u.first_seen,
-            last_seen=u.last_seen,
-            count=u.count,
+        values = row_values(UnknownDeviceRow, u)
+        _add_count(session, UnknownDeviceRow.__table__, values, ("last_seen", "source"))
+
+
+def _add_count(session: Session, table: Any, values: dict[str, Any], newest: Sequence[str]) -> None:
+    """Insert ``values`` as a new row of a counted ``table``; if its key is stored already,
+    add the count to the stored one and take the ``newest`` columns."""
+    key = [c.name for c in table.primary_key.columns]
+    stmt = _insert(session, table).values(**values)
+    replaced = {name: values[name] for name in newest}
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=key, set_={"count": table.c.count + values["count"], **replaced}
         )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["device_id"],
-                set_={
-                    "count": UnknownDeviceRow.__table__.c.count + u.count,
-                    "last_seen": u.last_seen,
-                    "source": u.source,
-                },
-            )
-        )
+    )
 
 
 _FIX_COLUMNS = (
@@ -141,21 +129,13 @@ def _multi_row_insert(rows: int) -> str:
 
 
 def _event_row(e: ExecutionEvent) -> dict[str, Any]:
-    return {
-        "event_id": e.event_id,
-        "vehicle_id": e.vehicle_id,
-        "ts": e.ts,
-        "type": e.type.value,
-        "stop_id": e.stop_id,
-        "order_id": e.order_id,
-        "parcel_ids": list(e.parcel_ids),
-        "reason": e.reason.value if e.reason else None,
-        "pod_kind": e.pod.kind if e.pod else None,
-        "pod_ref": e.pod.ref if e.pod else None,
-        "lat": e.lat,
-        "lon": e.lon,
-        "inferred": e.inferred,
-    }
+    return row_values(
+        ExecutionEventRow,
+        e,
+        parcel_ids=list(e.parcel_ids),
+        pod_kind=e.pod.kind if e.pod else None,
+        pod_ref=e.pod.ref if e.pod else None,
+    )
 
 
 def latest_fixes(
@@ -195,17 +175,7 @@ def vehicle_fixes(
 
 
 def _fix_of(r: TelemetryFixRow) -> TelemetryFix:
-    return TelemetryFix(
-        r.vehicle_id,
-        r.ts,
-        r.lat,
-        r.lon,
-        r.speed_kmh,
-        r.heading_deg,
-        r.accuracy_m,
-        r.odometer_km,
-        r.source,
-    )
+    return record_from(TelemetryFix, r)
 
 
 def stored_event_ids(sessions: Sessions, since: float) -> set[str]:
