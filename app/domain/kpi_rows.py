@@ -21,6 +21,17 @@ DayBounds = OperatingDay
 day_bounds = days_between
 
 
+def consecutive_runs(days: Sequence[DayBounds]) -> list[list[DayBounds]]:
+    """``days`` (sorted) cut into runs of consecutive days: one read per run."""
+    runs: list[list[DayBounds]] = []
+    for d in days:
+        if runs and abs(runs[-1][-1].end - d.start) < 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs
+
+
 class Attempt(NamedTuple):
     """One delivery attempt at a stop: a ``delivered`` or ``failed`` execution event."""
 

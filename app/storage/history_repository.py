@@ -35,6 +35,7 @@ from app.domain.kpi_rows import (
     ReasonCount,
     StopFilter,
     StopRecord,
+    consecutive_runs,
 )
 from app.domain.kpis import ETA_HORIZON_MIN, WORST_LATE
 from app.storage.database import SessionFactory
@@ -121,7 +122,7 @@ class HistoryRepository:
                 for d in days
                 if d.iso not in stored and d.end + ATTEMPT_MARGIN_S <= settled_before
             ]
-            for run in _runs(closed):
+            for run in consecutive_runs(closed):
                 self._store(run, directory, settled_before)
                 stored.update(d.iso for d in run)
         jobs: dict[str, Callable[[Connection], Any]] = {
@@ -131,7 +132,7 @@ class HistoryRepository:
         if stored:
             isos = sorted(stored)
             jobs["stored"] = lambda c: _stored(c, isos, depot_id, directory)
-        raw_runs = _runs([d for d in days if d.iso not in stored])
+        raw_runs = consecutive_runs([d for d in days if d.iso not in stored])
         for n, run in enumerate(raw_runs):
             jobs[f"raw{n}"] = partial(self._raw, days=run, depot_id=depot_id, directory=directory)
         done = self._run(jobs)
@@ -267,20 +268,9 @@ class HistoryRepository:
             found = list(
                 stop_records(connection, days, depot_id, directory, wanted, among=candidates)
             )
-            for run in _runs([d for d in days if d.iso not in stored]):
+            for run in consecutive_runs([d for d in days if d.iso not in stored]):
                 found += stop_records(connection, run, depot_id, directory, wanted)
         return tuple(sorted(found, key=lambda s: s.day))
-
-
-def _runs(days: Sequence[DayBounds]) -> list[list[DayBounds]]:
-    """``days`` cut into runs of consecutive days."""
-    runs: list[list[DayBounds]] = []
-    for d in days:
-        if runs and abs(runs[-1][-1].end - d.start) < 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    return runs
 
 
 def _cell_row(cell: KpiCell) -> dict[str, Any]:

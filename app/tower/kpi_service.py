@@ -23,6 +23,7 @@ from app.domain.kpi_rows import (
     KpiHistory,
     StopFilter,
     StopRecord,
+    consecutive_runs,
     day_bounds,
 )
 from app.domain.kpi_slices import split
@@ -93,7 +94,7 @@ class KpiService:
         slices: dict[str, tuple[KpiHistory, tuple[StopRecord, ...]]] = {
             iso: (h, late) for iso, (_, h, late) in cached.items()
         }
-        for run in _runs([d for d in days if d.iso not in slices]):
+        for run in consecutive_runs([d for d in days if d.iso not in slices]):
             # Days closed by now are summed once and their totals stored by the source.
             loaded = split(self.source.load(run, depot_id, settled_before=self.clock.now()), "day")
             latest = self.source.stops(run, depot_id, StopFilter(latest_per_day=WORST_LATE))
@@ -148,17 +149,6 @@ class KpiService:
         if driver_id is None:
             return None
         return tuple(v for v, d in directory.vehicle_driver.items() if d == driver_id)
-
-
-def _runs(days: Sequence[DayBounds]) -> list[list[DayBounds]]:
-    """``days`` cut into runs of consecutive days (one read per run)."""
-    runs: list[list[DayBounds]] = []
-    for d in days:
-        if runs and abs(runs[-1][-1].end - d.start) < 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    return runs
 
 
 def write_csv(report: KpiReport, path: Path) -> int:
