@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import partial
 
@@ -126,27 +126,24 @@ def solve(
     return _Decomposition(problem, units, on_progress, should_stop, options).run(time_limit_s)
 
 
+@dataclass(eq=False, repr=False)  # one solve's working state: compared by identity
 class _Decomposition:
     """One decomposed solve: assign the free units, then solve each van alone."""
 
-    def __init__(
-        self,
-        problem: RoutingProblem,
-        units: list[Unit],
-        on_progress: ProgressCallback | None,
-        should_stop: StopRequested | None,
-        options: SearchOptions,
-    ) -> None:
-        self.problem = problem
-        self.units = units
-        self.on_progress = on_progress
-        self.should_stop = should_stop
-        self.options = options
-        self.owner = {i: v for v, van in enumerate(problem.vans) for i in van.initial_route}
-        self.started = time.monotonic()
-        self.history: list[SolveProgress] = []
-        self.best_total: float = math.inf
-        self.pickups = {p.pickup for p in problem.pairs}
+    problem: RoutingProblem
+    units: list[Unit]
+    on_progress: ProgressCallback | None
+    should_stop: StopRequested | None
+    options: SearchOptions
+    started: float = field(init=False, default_factory=time.monotonic)
+    history: list[SolveProgress] = field(init=False, default_factory=list)
+    best_total: float = field(init=False, default=math.inf)
+
+    def __post_init__(self) -> None:
+        vans = self.problem.vans
+        # Each stop's van before the search: moving a stop off it costs reassign_cost.
+        self.owner = {i: v for v, van in enumerate(vans) for i in van.initial_route}
+        self.pickups = {p.pickup for p in self.problem.pairs}
 
     def run(self, time_limit_s: float) -> PlanResult:
         vans, unassigned = assign(self.problem, self.units, self.owner)
