@@ -315,12 +315,18 @@ class KpiDaySummaryRow(Base):
     stored_at: Mapped[float] = mapped_column(Float)
 
 
-class KpiDayCellRow(Base):
+class _ClosedDepotDay:
+    """The key every stored day total starts with: a closed day of one depot (first in
+    the table and its primary key, as the migration made them)."""
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-2)
+    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True, sort_order=-1)
+
+
+class KpiDayCellRow(_ClosedDepotDay, Base):
     """The stored KPI tallies of one vehicle on one closed day (``KpiCell`` less driver)."""
 
     __tablename__ = "kpi_day_cells"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     vehicle_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     stops: Mapped[int] = mapped_column(Integer)
     orders: Mapped[int] = mapped_column(Integer)
@@ -341,22 +347,18 @@ class KpiDayCellRow(Base):
     actual_km: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
-class KpiDayReasonRow(Base):
+class KpiDayReasonRow(_ClosedDepotDay, Base):
     """Stored failed attempts of one vehicle on one closed day for one reason."""
 
     __tablename__ = "kpi_day_reasons"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     vehicle_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     reason: Mapped[str] = mapped_column(String(60), primary_key=True)
     failed: Mapped[int] = mapped_column(Integer)
 
 
-class KpiDayLateRow(Base):
+class KpiDayLateRow(_ClosedDepotDay, Base):
     """One of the latest stops of a depot on a closed day (the worst-late candidates)."""
 
     __tablename__ = "kpi_day_late"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     stop_id: Mapped[str] = mapped_column(String(60), primary_key=True)
     rank: Mapped[int] = mapped_column(Integer)
