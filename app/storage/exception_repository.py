@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from app.storage.database import SessionFactory
 from app.storage.orm import AuditRow, ExceptionRow
 
-Sessions = sessionmaker[Session]
 OPEN_STATES = ("open", "acknowledged")
 
 
-def list_exceptions(sessions: Sessions, state: str = "open") -> list[dict[str, Any]]:
+def list_exceptions(sessions: SessionFactory, state: str = "open") -> list[dict[str, Any]]:
     """Exceptions as JSON-ready dicts; ``state`` is ``open`` (open or acknowledged) or ``all``."""
     query = select(ExceptionRow).order_by(ExceptionRow.raised_at, ExceptionRow.id)
     if state == "open":
@@ -58,7 +58,7 @@ def audit(
     )
 
 
-def audit_log(sessions: Sessions, limit: int = 200) -> list[dict[str, Any]]:
+def audit_log(sessions: SessionFactory, limit: int = 200) -> list[dict[str, Any]]:
     """The newest audit entries first."""
     query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
     with sessions() as session:

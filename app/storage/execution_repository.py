@@ -8,21 +8,19 @@ through the tracker, and each van's newest position.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.model import EventType, ExecutionEvent, FailureReason, ProofOfDelivery
+from app.storage.database import SessionFactory
 from app.storage.orm import ExecutionEventRow, OrderRow
 
-Sessions = sessionmaker[Session]
 
-
-def order_day(sessions: Sessions, order_id: str) -> str | None:
+def order_day(sessions: SessionFactory, order_id: str) -> str | None:
     """The ISO delivery day of a stored order, or None when no such order exists."""
     with sessions() as session:
         return session.scalar(select(OrderRow.day).where(OrderRow.id == order_id))
 
 
-def events_between(sessions: Sessions, since: float, until: float) -> list[ExecutionEvent]:
+def events_between(sessions: SessionFactory, since: float, until: float) -> list[ExecutionEvent]:
     """The stored execution events with ``since <= ts < until``, oldest first.
 
     A row whose type or reason this version does not know is skipped (a newer device

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.demo import DemoDay
 from app.domain.model import (
@@ -18,6 +17,7 @@ from app.domain.model import (
     TimeWindow,
     Vehicle,
 )
+from app.storage.database import SessionFactory
 from app.storage.orm import (
     DepotRow,
     DriverRow,
@@ -32,23 +32,21 @@ from app.storage.orm import (
 )
 from app.storage.records import record_from, row_from
 
-Sessions = sessionmaker[Session]
 
-
-def is_empty(sessions: Sessions) -> bool:
+def is_empty(sessions: SessionFactory) -> bool:
     """True when no depot exists yet (a first start)."""
     with sessions() as session:
         return session.scalar(select(func.count()).select_from(DepotRow)) == 0
 
 
-def has_orders_for(sessions: Sessions, day_iso: str) -> bool:
+def has_orders_for(sessions: SessionFactory, day_iso: str) -> bool:
     """True when orders for ``day_iso`` are stored."""
     with sessions() as session:
         query = select(func.count()).select_from(OrderRow).where(OrderRow.day == day_iso)
         return bool(session.scalar(query))
 
 
-def seed_demo_fleet(sessions: Sessions, day: DemoDay) -> None:
+def seed_demo_fleet(sessions: SessionFactory, day: DemoDay) -> None:
     """Store the demo depot, drivers, vehicles and users (once, on an empty database)."""
     with sessions.begin() as session:
         session.add(row_from(DepotRow, day.depot, thresholds={}))
@@ -64,7 +62,7 @@ def seed_demo_fleet(sessions: Sessions, day: DemoDay) -> None:
         )
 
 
-def seed_demo_orders(sessions: Sessions, day: DemoDay, day_iso: str) -> None:
+def seed_demo_orders(sessions: SessionFactory, day: DemoDay, day_iso: str) -> None:
     """Store one demo day's orders, parcels, stops and morning plan (version 1)."""
     with sessions.begin() as session:
         d = day.depot
@@ -125,7 +123,7 @@ def _order_row(o: Order, day_iso: str) -> OrderRow:
     )
 
 
-def load_fleet(sessions: Sessions, day_iso: str) -> FleetSnapshot:
+def load_fleet(sessions: SessionFactory, day_iso: str) -> FleetSnapshot:
     """The fleet and one day's orders and stops: what the live view starts from."""
     with sessions() as session:
         depots = [

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.domain.kpi_rows import DayBounds
+from app.storage.database import SessionFactory
 from app.storage.orm import (
     CustomerUpdateRow,
     DepotRow,
@@ -32,7 +33,6 @@ from app.storage.orm import (
     VehicleRow,
 )
 
-Sessions = sessionmaker[Session]
 REASONS = ("not_home", "not_home", "not_home", "no_access", "address_not_found", "refused")
 VEHICLE_RULES = ("lost_signal", "stopped_too_long", "off_route")
 
@@ -68,7 +68,7 @@ def driver_id(depot: int, n: int) -> str:
     return f"D{depot + 1}DR{n + 1:02d}"
 
 
-def seed_history(sessions: Sessions, days: Sequence[DayBounds], shape: HistoryShape) -> int:
+def seed_history(sessions: SessionFactory, days: Sequence[DayBounds], shape: HistoryShape) -> int:
     """Write ``shape`` of history over ``days``; returns the number of stops written."""
     rng = random.Random(shape.seed)
     tables: dict[Any, list[dict[str, Any]]] = {

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.domain.customer_updates import Notification
 from app.domain.eta_accuracy import AccuracySample
 from app.domain.execution import StopProgress
 from app.domain.rules.records import ExceptionChange
+from app.storage.database import SessionFactory
 from app.storage.exception_repository import OPEN_STATES, audit, exception_dict
 from app.storage.orm import (
     CustomerUpdateRow,
@@ -25,8 +26,6 @@ from app.storage.orm import (
     StopRow,
 )
 from app.storage.records import row_from
-
-Sessions = sessionmaker[Session]
 
 
 def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]) -> None:
@@ -41,7 +40,7 @@ def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]
             audit(session, change.at, change.by, change.kind.value, f"exception:{r.id}", detail)
 
 
-def exceptions_to_restore(sessions: Sessions) -> list[dict[str, Any]]:
+def exceptions_to_restore(sessions: SessionFactory) -> list[dict[str, Any]]:
     """The open exceptions, plus the newest one so ids carry on after a restart."""
     with sessions() as session:
         rows = list(
@@ -126,7 +125,7 @@ def decide_proposal(
     audit(session, at, user, f"proposal_{status}", f"proposal:{proposal_id}", detail)
 
 
-def active_plan_version(sessions: Sessions, depot_id: str, day: str) -> int:
+def active_plan_version(sessions: SessionFactory, depot_id: str, day: str) -> int:
     """The version number of the day's active plan (0 when none is stored)."""
     with sessions() as session:
         version = session.scalar(

@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.domain.live_fleet import RejectionTally, UnknownDeviceSighting
 from app.domain.model import ExecutionEvent, TelemetryFix
+from app.storage.database import SessionFactory
 from app.storage.orm import (
     ExecutionEventRow,
     RejectionCountRow,
@@ -20,8 +21,6 @@ from app.storage.orm import (
     VehicleRow,
 )
 from app.storage.records import record_from, row_values
-
-Sessions = sessionmaker[Session]
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -139,7 +138,7 @@ def _event_row(e: ExecutionEvent) -> dict[str, Any]:
 
 
 def latest_fixes(
-    sessions: Sessions, since: float | None = None, until: float | None = None
+    sessions: SessionFactory, since: float | None = None, until: float | None = None
 ) -> list[TelemetryFix]:
     """Each vehicle's newest stored fix (with ``since <= ts < until`` when given), by
     vehicle id: to rebuild the live state at start, or to answer for a past moment."""
@@ -161,7 +160,7 @@ def latest_fixes(
 
 
 def vehicle_fixes(
-    sessions: Sessions, vehicle_id: str, since: float, until: float | None = None
+    sessions: SessionFactory, vehicle_id: str, since: float, until: float | None = None
 ) -> list[TelemetryFix]:
     """One vehicle's stored fixes with ``since <= ts`` (and ``ts <= until`` when given),
     oldest first: the selected vehicle's trail. Reads the ``(vehicle_id, ts)`` index."""
@@ -178,7 +177,7 @@ def _fix_of(r: TelemetryFixRow) -> TelemetryFix:
     return record_from(TelemetryFix, r)
 
 
-def stored_event_ids(sessions: Sessions, since: float) -> set[str]:
+def stored_event_ids(sessions: SessionFactory, since: float) -> set[str]:
     """Event ids already stored since ``since``, so a restart does not apply them twice."""
     with sessions() as session:
         return set(
@@ -186,14 +185,14 @@ def stored_event_ids(sessions: Sessions, since: float) -> set[str]:
         )
 
 
-def stored_rejections(sessions: Sessions) -> dict[str, RejectionTally]:
+def stored_rejections(sessions: SessionFactory) -> dict[str, RejectionTally]:
     """Rejected payloads counted per reason since the database began."""
     with sessions() as session:
         rows = session.scalars(select(RejectionCountRow).order_by(RejectionCountRow.reason))
         return {r.reason: RejectionTally(r.count, r.last_detail, r.last_at) for r in rows}
 
 
-def stored_unknown_devices(sessions: Sessions) -> list[UnknownDeviceSighting]:
+def stored_unknown_devices(sessions: SessionFactory) -> list[UnknownDeviceSighting]:
     """Devices that sent positions but map to no vehicle, by device id."""
     with sessions() as session:
         rows = session.scalars(select(UnknownDeviceRow).order_by(UnknownDeviceRow.device_id))
@@ -203,7 +202,7 @@ def stored_unknown_devices(sessions: Sessions) -> list[UnknownDeviceSighting]:
         ]
 
 
-def fleet_report(sessions: Sessions) -> dict[str, Any]:
+def fleet_report(sessions: SessionFactory) -> dict[str, Any]:
     """What the database knows about the fleet, shaped for ``main.py fleet --json``."""
     with sessions() as session:
         fix_counts = dict(
@@ -259,7 +258,7 @@ def fleet_report(sessions: Sessions) -> dict[str, Any]:
     return {"vehicles": vehicles, "rejections": rejections, "unknown_devices": unknown}
 
 
-def latest_fix_time(sessions: Sessions, since: float, until: float) -> float | None:
+def latest_fix_time(sessions: SessionFactory, since: float, until: float) -> float | None:
     """The time of the newest stored fix in ``[since, until)``, or None."""
     query = select(func.max(TelemetryFixRow.ts)).where(
         TelemetryFixRow.ts >= since, TelemetryFixRow.ts < until
@@ -269,7 +268,7 @@ def latest_fix_time(sessions: Sessions, since: float, until: float) -> float | N
     return None if newest is None else float(newest)
 
 
-def clear_telemetry_between(sessions: Sessions, since: float, until: float) -> None:
+def clear_telemetry_between(sessions: SessionFactory, since: float, until: float) -> None:
     """Delete the fixes and events stored in ``[since, until)`` (the demo's replay only)."""
     with sessions.begin() as session:
         for table in (TelemetryFixRow, ExecutionEventRow):
