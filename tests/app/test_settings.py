@@ -236,6 +236,6 @@ def test_a_bad_file_value_names_its_key_and_the_reason(
 def test_settings_are_frozen() -> None:
     settings = load_settings(None, environ={})
     with pytest.raises(ValueError, match="frozen"):
-        settings.broker = settings.broker  # type: ignore[misc]
+        settings.broker = settings.broker  # pydantic refuses it at run time
     with pytest.raises(AttributeError):
         settings.broker.port = 1  # type: ignore[misc]
