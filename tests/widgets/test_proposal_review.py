@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from unittest.mock import patch
 
@@ -39,7 +40,7 @@ SOLVE_TIMEOUT_MS = 60_000
 @pytest.fixture
 def quiet_tower(tmp_path: Path, offline_settings: Settings) -> Iterator[ControlTower]:
     """The demo day at 10:00 on a manual clock; re-plans only when asked."""
-    settings = offline_settings.model_copy(update={"replan": ReplanSettings(auto_request=False)})
+    settings = replace(offline_settings, replan=ReplanSettings(auto_request=False))
     sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
     day = OperatingDay.at(time.time(), settings.depot.timezone)
     ensure_demo_day(sessions, settings, day)
