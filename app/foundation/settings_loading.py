@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tomllib
 import typing
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from app.foundation.settings import (
     KeyedError,
     Settings,
     SettingsError,
+    is_setting_variable,
 )
 
 # A wrong type in the file is refused even where the environment overrides its value.
@@ -51,9 +51,8 @@ _TYPE_ERRORS = frozenset(
 )
 
 
-def load(path: Path | None, environ: Mapping[str, str] | None) -> Settings:
+def load(path: Path | None, environ: Mapping[str, str]) -> Settings:
     """``settings.load_settings``: the file, the environment over it, checked."""
-    environ = os.environ if environ is None else environ
     from_file = _read_file(path) if path is not None else {}
     _refuse_unknown_variables(environ)
     from_environment = _Environment(environ)()
@@ -126,11 +125,8 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _refuse_unknown_variables(environ: Mapping[str, str]) -> None:
     """pydantic-settings skips a variable that names no section; here it is an error."""
     sections = {f.name for f in dataclasses.fields(Settings)}
-    for name in environ:
-        upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or "__" not in upper:
-            continue
-        section, _, key = upper[len(ENV_PREFIX) :].lower().partition("__")
+    for name in filter(is_setting_variable, environ):
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
         if section not in sections:
             raise SettingsError(f"{section}: unknown key (known here: {_known(Settings)})")
         for table in FILE_ONLY:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from app.foundation import settings_loading
 from app.foundation.settings import Settings, SettingsError, load_settings
 
 
@@ -241,6 +242,11 @@ def test_settings_are_frozen() -> None:
         settings.broker = settings.broker  # type: ignore[misc]
     with pytest.raises(AttributeError):
         settings.broker.port = 1  # type: ignore[misc]
+
+
+def test_the_defaults_pass_every_check() -> None:
+    # load_settings returns them unchecked when there is nothing to read.
+    assert settings_loading.load(None, {}) == Settings()
 
 
 def test_loading_is_the_only_part_that_needs_pydantic() -> None:
