@@ -137,14 +137,14 @@ def overtime_risk(v: VehicleTrack, now: float, is_open: bool) -> Finding | None:
     if v.eta is None:
         return None
     over = v.eta.return_to_depot - v.shift_end
-    if over <= (-th.overtime_clear_margin_s if is_open else 0.0):
+    severity = _predicted_late(over, th.overtime_clear_margin_s, th.overtime_critical_s, is_open)
+    if severity is None:
         return None
     if over > 0:
         detail = f"predicted back at the depot {_min(over)} min after the shift end"
     else:
         detail = "predicted back at the depot just before the shift end"
     lat, lon = _where(v)
-    severity = CRITICAL if over >= th.overtime_critical_s else WARNING
     return Finding(severity, detail, lat, lon)
 
 
@@ -161,14 +161,25 @@ def late_risk(stop: RouteStop, eta: float, th: RuleThresholds, is_open: bool) ->
     """Predicted arrival after the window end plus grace; clears once predicted the clear
     margin inside it. Critical from ``late_risk_critical_s`` late."""
     over = eta - stop.window_end - th.late_grace_s
-    if over <= (-th.late_risk_clear_margin_s if is_open else 0.0):
+    severity = _predicted_late(over, th.late_risk_clear_margin_s, th.late_risk_critical_s, is_open)
+    if severity is None:
         return None
     if over > 0:
         detail = f"predicted {_min(over) + 1} min after the window end"
     else:
         detail = "predicted just inside the window end"
-    severity = CRITICAL if over >= th.late_risk_critical_s else WARNING
     return Finding(severity, detail, stop.lat, stop.lon)
+
+
+def _predicted_late(
+    over: float, clear_margin_s: float, critical_s: float, is_open: bool
+) -> Severity | None:
+    """How bad a prediction ``over`` seconds past its limit is: None when not past it, or,
+    while the exception is open, not yet ``clear_margin_s`` inside it (hysteresis, so it
+    does not flicker); critical from ``critical_s`` over."""
+    if over <= (-clear_margin_s if is_open else 0.0):
+        return None
+    return CRITICAL if over >= critical_s else WARNING
 
 
 def late(stop: RouteStop, now: float) -> Finding:

@@ -102,19 +102,9 @@ class RuleEngine:
                     continue
                 attempts = self._attempts[stop.stop_id] = self._attempts.get(stop.stop_id, 0) + 1
                 finding = c.failed_attempt(stop, note.reason, attempts, note.ts, v.shift_end)
-                change = book.report(
-                    Rule.FAILED_ATTEMPT,
-                    SubjectKind.STOP,
-                    stop.stop_id,
-                    finding,
-                    now,
-                    vehicle_id=v.vehicle_id,
-                    stop_id=stop.stop_id,
-                    depot_id=v.depot_id,
-                    force_update=True,
+                self._report(
+                    changes, Rule.FAILED_ATTEMPT, v, finding, now, stop_id=stop.stop_id, force=True
                 )
-                if change is not None:
-                    changes.append(change)
             elif note.stop_id is not None and note.kind is NoteKind.DELIVERED:
                 record = book.open_for(Rule.FAILED_ATTEMPT, note.stop_id)
                 if record is not None:
@@ -157,19 +147,11 @@ class RuleEngine:
             if v is None or stop.status not in NOT_REACHED:
                 continue
             risk = book.open_for(Rule.LATE_RISK, stop.stop_id)
-            change = book.report(
-                Rule.LATE,
-                SubjectKind.STOP,
-                stop.stop_id,
-                c.late(stop, now),
-                now,
-                vehicle_id=v.vehicle_id,
-                stop_id=stop.stop_id,
-                depot_id=v.depot_id,
-                supersedes=None if risk is None else risk.id,
+            supersedes = None if risk is None else risk.id
+            finding = c.late(stop, now)
+            self._report(
+                changes, Rule.LATE, v, finding, now, stop_id=stop.stop_id, supersedes=supersedes
             )
-            if change is not None:
-                changes.append(change)
             if risk is not None:
                 late = book.open_for(Rule.LATE, stop.stop_id)
                 note = "superseded by late" + ("" if late is None else f" #{late.id}")
@@ -202,18 +184,7 @@ class RuleEngine:
                         note = "predicted inside the window again"
                         book.report_clear(Rule.LATE_RISK, stop_id, now, th.clear_hold_s, note)
                     continue
-                change = book.report(
-                    Rule.LATE_RISK,
-                    SubjectKind.STOP,
-                    stop_id,
-                    finding,
-                    now,
-                    vehicle_id=vehicle_id,
-                    stop_id=stop_id,
-                    depot_id=v.depot_id,
-                )
-                if change is not None:
-                    changes.append(change)
+                self._report(changes, Rule.LATE_RISK, v, finding, now, stop_id=stop_id)
 
     # -- vehicles -----------------------------------------------------------------------
 
@@ -260,16 +231,23 @@ class RuleEngine:
         v: VehicleTrack,
         finding: Finding,
         now: float,
+        *,
+        stop_id: str | None = None,
         force: bool = False,
+        supersedes: int | None = None,
     ) -> None:
+        """Report ``finding`` about ``v``'s stop ``stop_id``, or about ``v`` itself when None."""
+        kind = SubjectKind.VEHICLE if stop_id is None else SubjectKind.STOP
         change = self.book.report(
             rule,
-            SubjectKind.VEHICLE,
-            v.vehicle_id,
+            kind,
+            v.vehicle_id if stop_id is None else stop_id,
             finding,
             now,
             vehicle_id=v.vehicle_id,
+            stop_id=stop_id,
             depot_id=v.depot_id,
+            supersedes=supersedes,
             force_update=force,
         )
         if change is not None:

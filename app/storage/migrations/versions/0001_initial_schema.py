@@ -8,7 +8,8 @@ Create Date: 2026-11-24 09:20:18.154937
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from app.storage.migrations.steps import NewTable, create_tables, drop_tables, index
 
 revision = "0001"
 down_revision = None
@@ -16,342 +17,268 @@ branch_labels = None
 depends_on = None
 
 
+def _tables() -> tuple[NewTable, ...]:
+    """The tables this revision creates: new columns at each call (a column has one table)."""
+    return (
+        NewTable(
+            "audit_log",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("at", sa.Float(), nullable=False),
+                sa.Column("username", sa.String(length=80), nullable=False),
+                sa.Column("action", sa.String(length=60), nullable=False),
+                sa.Column("subject", sa.String(length=100), nullable=False),
+                sa.Column("detail", sa.JSON(), nullable=False),
+            ),
+            indexes=(index("at"),),
+        ),
+        NewTable(
+            "depots",
+            (
+                sa.Column("id", sa.String(length=40), nullable=False),
+                sa.Column("name", sa.String(length=200), nullable=False),
+                sa.Column("lat", sa.Float(), nullable=False),
+                sa.Column("lon", sa.Float(), nullable=False),
+                sa.Column("opens_s", sa.Integer(), nullable=False),
+                sa.Column("closes_s", sa.Integer(), nullable=False),
+                sa.Column("timezone", sa.String(length=64), nullable=False),
+                sa.Column("thresholds", sa.JSON(), nullable=False),
+            ),
+        ),
+        NewTable(
+            "drivers",
+            (
+                sa.Column("id", sa.String(length=40), nullable=False),
+                sa.Column("name", sa.String(length=200), nullable=False),
+                sa.Column("phone", sa.String(length=40), nullable=False),
+            ),
+        ),
+        NewTable(
+            "exceptions",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("rule", sa.String(length=40), nullable=False),
+                sa.Column("subject_kind", sa.String(length=20), nullable=False),
+                sa.Column("subject_id", sa.String(length=60), nullable=False),
+                sa.Column("depot_id", sa.String(length=40), nullable=True),
+                sa.Column("vehicle_id", sa.String(length=40), nullable=True),
+                sa.Column("stop_id", sa.String(length=60), nullable=True),
+                sa.Column("severity", sa.String(length=10), nullable=False),
+                sa.Column("state", sa.String(length=15), nullable=False),
+                sa.Column("detail", sa.Text(), nullable=False),
+                sa.Column("raised_at", sa.Float(), nullable=False),
+                sa.Column("updated_at", sa.Float(), nullable=False),
+                sa.Column("acknowledged_at", sa.Float(), nullable=True),
+                sa.Column("acknowledged_by", sa.String(length=80), nullable=True),
+                sa.Column("resolved_at", sa.Float(), nullable=True),
+                sa.Column("resolved_by", sa.String(length=80), nullable=True),
+                sa.Column("resolution_note", sa.Text(), nullable=True),
+            ),
+            indexes=(index("rule"), index("state")),
+        ),
+        NewTable(
+            "execution_events",
+            (
+                sa.Column("event_id", sa.String(length=100), nullable=False),
+                sa.Column("vehicle_id", sa.String(length=40), nullable=False),
+                sa.Column("ts", sa.Float(), nullable=False),
+                sa.Column("type", sa.String(length=20), nullable=False),
+                sa.Column("stop_id", sa.String(length=60), nullable=True),
+                sa.Column("order_id", sa.String(length=40), nullable=True),
+                sa.Column("parcel_ids", sa.JSON(), nullable=False),
+                sa.Column("reason", sa.String(length=30), nullable=True),
+                sa.Column("pod_kind", sa.String(length=20), nullable=True),
+                sa.Column("pod_ref", sa.String(length=200), nullable=True),
+                sa.Column("lat", sa.Float(), nullable=True),
+                sa.Column("lon", sa.Float(), nullable=True),
+                sa.Column("inferred", sa.Boolean(), nullable=False),
+                sa.Column("flag", sa.String(length=200), nullable=True),
+            ),
+            primary_key=("event_id",),
+            indexes=(index("order_id"), index("stop_id"), index("ts"), index("vehicle_id")),
+        ),
+        NewTable(
+            "rejection_counts",
+            (
+                sa.Column("reason", sa.String(length=40), nullable=False),
+                sa.Column("count", sa.Integer(), nullable=False),
+                sa.Column("last_detail", sa.Text(), nullable=False),
+                sa.Column("last_at", sa.Float(), nullable=False),
+            ),
+            primary_key=("reason",),
+        ),
+        NewTable(
+            "telemetry_fixes",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("vehicle_id", sa.String(length=40), nullable=False),
+                sa.Column("ts", sa.Float(), nullable=False),
+                sa.Column("lat", sa.Float(), nullable=False),
+                sa.Column("lon", sa.Float(), nullable=False),
+                sa.Column("speed_kmh", sa.Float(), nullable=True),
+                sa.Column("heading_deg", sa.Float(), nullable=True),
+                sa.Column("accuracy_m", sa.Float(), nullable=True),
+                sa.Column("odometer_km", sa.Float(), nullable=True),
+                sa.Column("source", sa.String(length=20), nullable=False),
+            ),
+            indexes=(index("vehicle_id", "ts", name="ix_telemetry_fixes_vehicle_ts"),),
+        ),
+        NewTable(
+            "unknown_devices",
+            (
+                sa.Column("device_id", sa.String(length=200), nullable=False),
+                sa.Column("source", sa.String(length=20), nullable=False),
+                sa.Column("first_seen", sa.Float(), nullable=False),
+                sa.Column("last_seen", sa.Float(), nullable=False),
+                sa.Column("count", sa.Integer(), nullable=False),
+            ),
+            primary_key=("device_id",),
+        ),
+        NewTable(
+            "users",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("username", sa.String(length=80), nullable=False),
+                sa.Column("display_name", sa.String(length=200), nullable=False),
+                sa.Column("role", sa.String(length=20), nullable=False),
+            ),
+            unique=("username",),
+        ),
+        NewTable(
+            "orders",
+            (
+                sa.Column("id", sa.String(length=40), nullable=False),
+                sa.Column("depot_id", sa.String(length=40), nullable=False),
+                sa.Column("day", sa.String(length=10), nullable=False),
+                sa.Column("customer_name", sa.String(length=200), nullable=False),
+                sa.Column("phone", sa.String(length=40), nullable=False),
+                sa.Column("address", sa.String(length=400), nullable=False),
+                sa.Column("lat", sa.Float(), nullable=False),
+                sa.Column("lon", sa.Float(), nullable=False),
+                sa.Column("window1_start", sa.Float(), nullable=False),
+                sa.Column("window1_end", sa.Float(), nullable=False),
+                sa.Column("window2_start", sa.Float(), nullable=True),
+                sa.Column("window2_end", sa.Float(), nullable=True),
+                sa.Column("service_s", sa.Float(), nullable=False),
+                sa.Column("priority", sa.Integer(), nullable=False),
+            ),
+            references={"depot_id": "depots.id"},
+            indexes=(index("customer_name"), index("day"), index("depot_id")),
+        ),
+        NewTable(
+            "plans",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("depot_id", sa.String(length=40), nullable=False),
+                sa.Column("day", sa.String(length=10), nullable=False),
+                sa.Column("version", sa.Integer(), nullable=False),
+                sa.Column("created_at", sa.Float(), nullable=False),
+                sa.Column("created_by", sa.String(length=80), nullable=False),
+                sa.Column("source", sa.String(length=30), nullable=False),
+                sa.Column("active", sa.Boolean(), nullable=False),
+                sa.Column("auto_accepted", sa.Boolean(), nullable=False),
+                sa.Column("unserved", sa.JSON(), nullable=False),
+            ),
+            references={"depot_id": "depots.id"},
+            indexes=(
+                index("depot_id", "day", "version", name="ix_plans_depot_day_version", unique=True),
+            ),
+        ),
+        NewTable(
+            "vehicles",
+            (
+                sa.Column("id", sa.String(length=40), nullable=False),
+                sa.Column("depot_id", sa.String(length=40), nullable=False),
+                sa.Column("plate", sa.String(length=20), nullable=False),
+                sa.Column("capacity_kg", sa.Float(), nullable=False),
+                sa.Column("capacity_m3", sa.Float(), nullable=False),
+                sa.Column("shift_start_s", sa.Integer(), nullable=False),
+                sa.Column("shift_end_s", sa.Integer(), nullable=False),
+                sa.Column("driver_id", sa.String(length=40), nullable=True),
+                sa.Column("device_id", sa.String(length=100), nullable=False),
+                sa.Column("active", sa.Boolean(), nullable=False),
+            ),
+            references={"depot_id": "depots.id", "driver_id": "drivers.id"},
+        ),
+        NewTable(
+            "parcels",
+            (
+                sa.Column("id", sa.String(length=60), nullable=False),
+                sa.Column("order_id", sa.String(length=40), nullable=False),
+                sa.Column("weight_kg", sa.Float(), nullable=False),
+                sa.Column("volume_m3", sa.Float(), nullable=False),
+                sa.Column("status", sa.String(length=30), nullable=False),
+                sa.Column("vehicle_id", sa.String(length=40), nullable=True),
+            ),
+            references={"order_id": "orders.id"},
+            indexes=(index("order_id"),),
+        ),
+        NewTable(
+            "proposals",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("depot_id", sa.String(length=40), nullable=False),
+                sa.Column("created_at", sa.Float(), nullable=False),
+                sa.Column("trigger", sa.String(length=100), nullable=False),
+                sa.Column("status", sa.String(length=20), nullable=False),
+                sa.Column("diff", sa.JSON(), nullable=False),
+                sa.Column("figures_before", sa.JSON(), nullable=False),
+                sa.Column("figures_after", sa.JSON(), nullable=False),
+                sa.Column("decided_at", sa.Float(), nullable=True),
+                sa.Column("decided_by", sa.String(length=80), nullable=True),
+                sa.Column("decision_reason", sa.Text(), nullable=True),
+                sa.Column("auto_accepted", sa.Boolean(), nullable=False),
+                sa.Column("plan_id", sa.Integer(), nullable=True),
+            ),
+            references={"plan_id": "plans.id"},
+        ),
+        NewTable(
+            "routes",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("plan_id", sa.Integer(), nullable=False),
+                sa.Column("vehicle_id", sa.String(length=40), nullable=False),
+                sa.Column("distance_m", sa.Float(), nullable=False),
+            ),
+            references={"plan_id": "plans.id"},
+            indexes=(index("plan_id"),),
+        ),
+        NewTable(
+            "stops",
+            (
+                sa.Column("id", sa.String(length=60), nullable=False),
+                sa.Column("order_id", sa.String(length=40), nullable=False),
+                sa.Column("vehicle_id", sa.String(length=40), nullable=True),
+                sa.Column("sequence", sa.Integer(), nullable=False),
+                sa.Column("planned_arrival", sa.Float(), nullable=False),
+                sa.Column("status", sa.String(length=20), nullable=False),
+                sa.Column("status_reason", sa.String(length=60), nullable=True),
+                sa.Column("arrived_at", sa.Float(), nullable=True),
+                sa.Column("completed_at", sa.Float(), nullable=True),
+            ),
+            references={"order_id": "orders.id"},
+            indexes=(index("order_id"), index("vehicle_id")),
+        ),
+        NewTable(
+            "route_stops",
+            (
+                sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+                sa.Column("route_id", sa.Integer(), nullable=False),
+                sa.Column("stop_id", sa.String(length=60), nullable=False),
+                sa.Column("sequence", sa.Integer(), nullable=False),
+                sa.Column("planned_arrival", sa.Float(), nullable=False),
+            ),
+            references={"route_id": "routes.id"},
+            indexes=(index("route_id"),),
+        ),
+    )
+
+
 def upgrade() -> None:
     """Apply this revision."""
-    # ### commands auto generated by Alembic - please adjust! ###
-    op.create_table(
-        "audit_log",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", sa.Float(), nullable=False),
-        sa.Column("username", sa.String(length=80), nullable=False),
-        sa.Column("action", sa.String(length=60), nullable=False),
-        sa.Column("subject", sa.String(length=100), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
-    )
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
-
-    op.create_table(
-        "depots",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("lat", sa.Float(), nullable=False),
-        sa.Column("lon", sa.Float(), nullable=False),
-        sa.Column("opens_s", sa.Integer(), nullable=False),
-        sa.Column("closes_s", sa.Integer(), nullable=False),
-        sa.Column("timezone", sa.String(length=64), nullable=False),
-        sa.Column("thresholds", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_depots")),
-    )
-    op.create_table(
-        "drivers",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("phone", sa.String(length=40), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_drivers")),
-    )
-    op.create_table(
-        "exceptions",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("rule", sa.String(length=40), nullable=False),
-        sa.Column("subject_kind", sa.String(length=20), nullable=False),
-        sa.Column("subject_id", sa.String(length=60), nullable=False),
-        sa.Column("depot_id", sa.String(length=40), nullable=True),
-        sa.Column("vehicle_id", sa.String(length=40), nullable=True),
-        sa.Column("stop_id", sa.String(length=60), nullable=True),
-        sa.Column("severity", sa.String(length=10), nullable=False),
-        sa.Column("state", sa.String(length=15), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("raised_at", sa.Float(), nullable=False),
-        sa.Column("updated_at", sa.Float(), nullable=False),
-        sa.Column("acknowledged_at", sa.Float(), nullable=True),
-        sa.Column("acknowledged_by", sa.String(length=80), nullable=True),
-        sa.Column("resolved_at", sa.Float(), nullable=True),
-        sa.Column("resolved_by", sa.String(length=80), nullable=True),
-        sa.Column("resolution_note", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_exceptions")),
-    )
-    with op.batch_alter_table("exceptions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_exceptions_rule"), ["rule"], unique=False)
-        batch_op.create_index(batch_op.f("ix_exceptions_state"), ["state"], unique=False)
-
-    op.create_table(
-        "execution_events",
-        sa.Column("event_id", sa.String(length=100), nullable=False),
-        sa.Column("vehicle_id", sa.String(length=40), nullable=False),
-        sa.Column("ts", sa.Float(), nullable=False),
-        sa.Column("type", sa.String(length=20), nullable=False),
-        sa.Column("stop_id", sa.String(length=60), nullable=True),
-        sa.Column("order_id", sa.String(length=40), nullable=True),
-        sa.Column("parcel_ids", sa.JSON(), nullable=False),
-        sa.Column("reason", sa.String(length=30), nullable=True),
-        sa.Column("pod_kind", sa.String(length=20), nullable=True),
-        sa.Column("pod_ref", sa.String(length=200), nullable=True),
-        sa.Column("lat", sa.Float(), nullable=True),
-        sa.Column("lon", sa.Float(), nullable=True),
-        sa.Column("inferred", sa.Boolean(), nullable=False),
-        sa.Column("flag", sa.String(length=200), nullable=True),
-        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_execution_events")),
-    )
-    with op.batch_alter_table("execution_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_execution_events_order_id"), ["order_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_execution_events_stop_id"), ["stop_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_execution_events_ts"), ["ts"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_execution_events_vehicle_id"), ["vehicle_id"], unique=False
-        )
-
-    op.create_table(
-        "rejection_counts",
-        sa.Column("reason", sa.String(length=40), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("last_detail", sa.Text(), nullable=False),
-        sa.Column("last_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("reason", name=op.f("pk_rejection_counts")),
-    )
-    op.create_table(
-        "telemetry_fixes",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("vehicle_id", sa.String(length=40), nullable=False),
-        sa.Column("ts", sa.Float(), nullable=False),
-        sa.Column("lat", sa.Float(), nullable=False),
-        sa.Column("lon", sa.Float(), nullable=False),
-        sa.Column("speed_kmh", sa.Float(), nullable=True),
-        sa.Column("heading_deg", sa.Float(), nullable=True),
-        sa.Column("accuracy_m", sa.Float(), nullable=True),
-        sa.Column("odometer_km", sa.Float(), nullable=True),
-        sa.Column("source", sa.String(length=20), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_telemetry_fixes")),
-    )
-    with op.batch_alter_table("telemetry_fixes", schema=None) as batch_op:
-        batch_op.create_index("ix_telemetry_fixes_vehicle_ts", ["vehicle_id", "ts"], unique=False)
-
-    op.create_table(
-        "unknown_devices",
-        sa.Column("device_id", sa.String(length=200), nullable=False),
-        sa.Column("source", sa.String(length=20), nullable=False),
-        sa.Column("first_seen", sa.Float(), nullable=False),
-        sa.Column("last_seen", sa.Float(), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("device_id", name=op.f("pk_unknown_devices")),
-    )
-    op.create_table(
-        "users",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("username", sa.String(length=80), nullable=False),
-        sa.Column("display_name", sa.String(length=200), nullable=False),
-        sa.Column("role", sa.String(length=20), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
-        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
-    )
-    op.create_table(
-        "orders",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("depot_id", sa.String(length=40), nullable=False),
-        sa.Column("day", sa.String(length=10), nullable=False),
-        sa.Column("customer_name", sa.String(length=200), nullable=False),
-        sa.Column("phone", sa.String(length=40), nullable=False),
-        sa.Column("address", sa.String(length=400), nullable=False),
-        sa.Column("lat", sa.Float(), nullable=False),
-        sa.Column("lon", sa.Float(), nullable=False),
-        sa.Column("window1_start", sa.Float(), nullable=False),
-        sa.Column("window1_end", sa.Float(), nullable=False),
-        sa.Column("window2_start", sa.Float(), nullable=True),
-        sa.Column("window2_end", sa.Float(), nullable=True),
-        sa.Column("service_s", sa.Float(), nullable=False),
-        sa.Column("priority", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["depot_id"], ["depots.id"], name=op.f("fk_orders_depot_id_depots")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
-    )
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_orders_customer_name"), ["customer_name"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_orders_day"), ["day"], unique=False)
-        batch_op.create_index(batch_op.f("ix_orders_depot_id"), ["depot_id"], unique=False)
-
-    op.create_table(
-        "plans",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("depot_id", sa.String(length=40), nullable=False),
-        sa.Column("day", sa.String(length=10), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.Float(), nullable=False),
-        sa.Column("created_by", sa.String(length=80), nullable=False),
-        sa.Column("source", sa.String(length=30), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("auto_accepted", sa.Boolean(), nullable=False),
-        sa.Column("unserved", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(["depot_id"], ["depots.id"], name=op.f("fk_plans_depot_id_depots")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
-    )
-    with op.batch_alter_table("plans", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_plans_depot_day_version", ["depot_id", "day", "version"], unique=True
-        )
-
-    op.create_table(
-        "vehicles",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("depot_id", sa.String(length=40), nullable=False),
-        sa.Column("plate", sa.String(length=20), nullable=False),
-        sa.Column("capacity_kg", sa.Float(), nullable=False),
-        sa.Column("capacity_m3", sa.Float(), nullable=False),
-        sa.Column("shift_start_s", sa.Integer(), nullable=False),
-        sa.Column("shift_end_s", sa.Integer(), nullable=False),
-        sa.Column("driver_id", sa.String(length=40), nullable=True),
-        sa.Column("device_id", sa.String(length=100), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["depot_id"], ["depots.id"], name=op.f("fk_vehicles_depot_id_depots")
-        ),
-        sa.ForeignKeyConstraint(
-            ["driver_id"], ["drivers.id"], name=op.f("fk_vehicles_driver_id_drivers")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_vehicles")),
-    )
-    op.create_table(
-        "parcels",
-        sa.Column("id", sa.String(length=60), nullable=False),
-        sa.Column("order_id", sa.String(length=40), nullable=False),
-        sa.Column("weight_kg", sa.Float(), nullable=False),
-        sa.Column("volume_m3", sa.Float(), nullable=False),
-        sa.Column("status", sa.String(length=30), nullable=False),
-        sa.Column("vehicle_id", sa.String(length=40), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_parcels_order_id_orders")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_parcels")),
-    )
-    with op.batch_alter_table("parcels", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_parcels_order_id"), ["order_id"], unique=False)
-
-    op.create_table(
-        "proposals",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("depot_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", sa.Float(), nullable=False),
-        sa.Column("trigger", sa.String(length=100), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("diff", sa.JSON(), nullable=False),
-        sa.Column("figures_before", sa.JSON(), nullable=False),
-        sa.Column("figures_after", sa.JSON(), nullable=False),
-        sa.Column("decided_at", sa.Float(), nullable=True),
-        sa.Column("decided_by", sa.String(length=80), nullable=True),
-        sa.Column("decision_reason", sa.Text(), nullable=True),
-        sa.Column("auto_accepted", sa.Boolean(), nullable=False),
-        sa.Column("plan_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_proposals_plan_id_plans")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
-    )
-    op.create_table(
-        "routes",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("plan_id", sa.Integer(), nullable=False),
-        sa.Column("vehicle_id", sa.String(length=40), nullable=False),
-        sa.Column("distance_m", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_routes_plan_id_plans")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_routes")),
-    )
-    with op.batch_alter_table("routes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_routes_plan_id"), ["plan_id"], unique=False)
-
-    op.create_table(
-        "stops",
-        sa.Column("id", sa.String(length=60), nullable=False),
-        sa.Column("order_id", sa.String(length=40), nullable=False),
-        sa.Column("vehicle_id", sa.String(length=40), nullable=True),
-        sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("planned_arrival", sa.Float(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("status_reason", sa.String(length=60), nullable=True),
-        sa.Column("arrived_at", sa.Float(), nullable=True),
-        sa.Column("completed_at", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_stops_order_id_orders")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_stops")),
-    )
-    with op.batch_alter_table("stops", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_stops_order_id"), ["order_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_stops_vehicle_id"), ["vehicle_id"], unique=False)
-
-    op.create_table(
-        "route_stops",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("route_id", sa.Integer(), nullable=False),
-        sa.Column("stop_id", sa.String(length=60), nullable=False),
-        sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("planned_arrival", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["route_id"], ["routes.id"], name=op.f("fk_route_stops_route_id_routes")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_route_stops")),
-    )
-    with op.batch_alter_table("route_stops", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_route_stops_route_id"), ["route_id"], unique=False)
-
-    # ### end Alembic commands ###
+    create_tables(_tables())
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("route_stops", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_route_stops_route_id"))
-
-    op.drop_table("route_stops")
-    with op.batch_alter_table("stops", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_stops_vehicle_id"))
-        batch_op.drop_index(batch_op.f("ix_stops_order_id"))
-
-    op.drop_table("stops")
-    with op.batch_alter_table("routes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_routes_plan_id"))
-
-    op.drop_table("routes")
-    op.drop_table("proposals")
-    with op.batch_alter_table("parcels", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_parcels_order_id"))
-
-    op.drop_table("parcels")
-    op.drop_table("vehicles")
-    with op.batch_alter_table("plans", schema=None) as batch_op:
-        batch_op.drop_index("ix_plans_depot_day_version")
-
-    op.drop_table("plans")
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_orders_depot_id"))
-        batch_op.drop_index(batch_op.f("ix_orders_day"))
-        batch_op.drop_index(batch_op.f("ix_orders_customer_name"))
-
-    op.drop_table("orders")
-    op.drop_table("users")
-    op.drop_table("unknown_devices")
-    with op.batch_alter_table("telemetry_fixes", schema=None) as batch_op:
-        batch_op.drop_index("ix_telemetry_fixes_vehicle_ts")
-
-    op.drop_table("telemetry_fixes")
-    op.drop_table("rejection_counts")
-    with op.batch_alter_table("execution_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_execution_events_vehicle_id"))
-        batch_op.drop_index(batch_op.f("ix_execution_events_ts"))
-        batch_op.drop_index(batch_op.f("ix_execution_events_stop_id"))
-        batch_op.drop_index(batch_op.f("ix_execution_events_order_id"))
-
-    op.drop_table("execution_events")
-    with op.batch_alter_table("exceptions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_exceptions_state"))
-        batch_op.drop_index(batch_op.f("ix_exceptions_rule"))
-
-    op.drop_table("exceptions")
-    op.drop_table("drivers")
-    op.drop_table("depots")
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
-
-    op.drop_table("audit_log")
-    # ### end Alembic commands ###
+    drop_tables(_tables())

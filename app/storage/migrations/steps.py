@@ -1,0 +1,97 @@
+"""The steps the migrations take, each written once: a table is created with its primary
+key, foreign keys and indexes, and a downgrade drops what its upgrade created, in reverse.
+
+Names follow the ORM's naming convention (pk_<table>, fk_<table>_<column>_<referred table>,
+ix_<table>_<column>), marked as final with ``op.f`` as Alembic's autogenerate writes them.
+Once a migration has run somewhere it is history: change these steps only in ways that
+leave the DDL every migration runs the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+from alembic.operations import BatchOperations
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index over ``columns``; without a ``name``, ix_<table>_<first column>."""
+
+    columns: tuple[str, ...]
+    name: str | None = None
+    unique: bool = False
+
+    def name_in(self, batch_op: BatchOperations, table: str) -> str:
+        """The index's name on ``table``."""
+        if self.name is not None:
+            return self.name
+        return batch_op.f(f"ix_{table}_{self.columns[0]}")
+
+
+def index(*columns: str, name: str | None = None, unique: bool = False) -> Index:
+    """An ``Index`` over ``columns`` (shorter to write than the tuple)."""
+    return Index(columns, name, unique)
+
+
+@dataclass(frozen=True)
+class NewTable:
+    """A table a migration creates: its columns, primary key, references and indexes.
+
+    ``references`` maps a column to the ``table.column`` it refers to; ``unique`` names
+    single columns with a unique constraint.
+    """
+
+    name: str
+    columns: Sequence[sa.Column[Any]]
+    primary_key: tuple[str, ...] = ("id",)
+    references: Mapping[str, str] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()
+    indexes: tuple[Index, ...] = ()
+
+
+def create_tables(tables: Sequence[NewTable]) -> None:
+    """Create ``tables`` in order, each followed by its indexes."""
+    for table in tables:
+        name = table.name
+        foreign_keys = [
+            sa.ForeignKeyConstraint(
+                [column],
+                [target],
+                name=op.f(f"fk_{name}_{column}_{target.split('.')[0]}"),
+            )
+            for column, target in table.references.items()
+        ]
+        uniques = [sa.UniqueConstraint(c, name=op.f(f"uq_{name}_{c}")) for c in table.unique]
+        primary_key = sa.PrimaryKeyConstraint(*table.primary_key, name=op.f(f"pk_{name}"))
+        op.create_table(name, *table.columns, *foreign_keys, primary_key, *uniques)
+        create_indexes(name, table.indexes)
+
+
+def drop_tables(tables: Sequence[NewTable]) -> None:
+    """Undo ``create_tables``: the last table first, each after its indexes."""
+    for table in reversed(tables):
+        drop_indexes(table.name, table.indexes)
+        op.drop_table(table.name)
+
+
+def create_indexes(table: str, indexes: Sequence[Index]) -> None:
+    """Add ``indexes`` to ``table`` (in batch mode, so SQLite can too)."""
+    if not indexes:
+        return
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for ix in indexes:
+            batch_op.create_index(ix.name_in(batch_op, table), list(ix.columns), unique=ix.unique)
+
+
+def drop_indexes(table: str, indexes: Sequence[Index]) -> None:
+    """Undo ``create_indexes``: the last index first."""
+    if not indexes:
+        return
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for ix in reversed(indexes):
+            batch_op.drop_index(ix.name_in(batch_op, table))
