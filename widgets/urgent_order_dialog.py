@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTime
+from concurrent.futures import Future
+
+from PySide6.QtCore import QTime, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -22,6 +24,7 @@ from app.foundation.time_text import TimeText
 from app.planning.matrix import MatrixError
 from app.tower.control_tower import ControlTower
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
+from widgets.call_on_main import MainThreadBridge
 
 COLUMNS = ("Van", "Can take it", "ETA", "+ km", "+ min late", "+ overtime", "How / why not")
 
@@ -36,13 +39,26 @@ def _spin(low: float, high: float, value: float, decimals: int, suffix: str) -> 
 
 
 class UrgentOrderDialog(QDialog):
-    """Enter the order, press Rank: every van, those that can make the window first."""
+    """Enter the order, press Rank: every van, those that can make the window first.
+
+    The tower ranks the vans on a thread of its own (the travel times may come from OSRM,
+    over the network): the dialog says it is ranking and shows the answer when it comes.
+    Asked again meanwhile, it shows only the answer to the last order asked.
+
+    Signals:
+        ranked (Signal(object)): an answer is on show: the ranked options (a list of
+            VehicleOption), empty when there were no travel times.
+    """
+
+    ranked = Signal(object)
 
     def __init__(self, tower: ControlTower, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Urgent order: which van?")
         self.setObjectName("UrgentOrderDialog")
         self.tower = tower
+        self._bridge = MainThreadBridge(self)
+        self._asked = 0  # rankings asked for: an answer to an earlier one is stale
         depot = tower.depot
         self._times = TimeText(tower.settings.depot.timezone)
         # The depot's wall clock, whatever the workstation's zone.
@@ -97,14 +113,26 @@ class UrgentOrderDialog(QDialog):
             self.service.value() * 60,
         )
 
-    def rank(self) -> list[VehicleOption]:
-        """Rank the vans for the order as entered and show them."""
+    def rank(self) -> None:
+        """Ask the tower to rank the vans for the order as entered; the answer is shown
+        when it comes (``ranked``)."""
+        self._asked += 1
+        asked = self._asked
+        answer = self.tower.rank_for_urgent_later(self.order())
+        self.summary.setText("Ranking the vans…")
+        self.table.setRowCount(0)  # the last answer was for another order
+        # Called on the ranking thread (or here, if already done): marshalled to ours.
+        answer.add_done_callback(lambda done: self._bridge.call(lambda: self._show(asked, done)))
+
+    def _show(self, asked: int, answer: Future[list[VehicleOption]]) -> None:
+        if asked != self._asked or answer.cancelled():  # re-asked, or the tower stopped
+            return
         try:
-            options = self.tower.rank_for_urgent(self.order())
+            options = answer.result()  # done: no wait
         except MatrixError as exc:
             self.summary.setText(f"No travel times to rank the vans: {exc}")
-            self.table.setRowCount(0)
-            return []
+            self.ranked.emit([])
+            return
         able = sum(o.feasible for o in options)
         self.summary.setText(
             f"{able} of {len(options)} vans can take it within its window."
@@ -116,7 +144,7 @@ class UrgentOrderDialog(QDialog):
             for column, text in enumerate(self._cells(option)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        return options
+        self.ranked.emit(options)
 
     def _cells(self, o: VehicleOption) -> tuple[str, ...]:
         eta = self._times.hm(o.eta)

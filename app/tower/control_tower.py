@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from app.tower.live_day import LiveDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk
 from app.tower.telemetry_feed import TelemetryFeed
-from app.tower.urgent_orders import UrgentOrder, VehicleOption, rank_vehicles
+from app.tower.urgent_orders import UrgentOrder, VehicleOption, draft_ranking
 from app.tower.views import (
     ExceptionView,
     StopView,
@@ -89,6 +90,8 @@ class ControlTower:
         self.operations = Operations(settings, self.live, self.feed)
         self.proposals = ProposalDesk(settings, self.live, clock, self.feed)
         self.demo = demo
+        # Urgent-order rankings: their travel times may take the network (OSRM).
+        self._ranking = ThreadPoolExecutor(1, thread_name_prefix="urgent-ranking")
 
     @property
     def depot(self) -> Depot:
@@ -340,9 +343,16 @@ class ControlTower:
 
     # --- where is my order? ----------------------------------------------------------------
 
-    def rank_for_urgent(self, order: UrgentOrder) -> list[VehicleOption]:
-        """Which vans could take a new urgent order within its window, cheapest first."""
-        return rank_vehicles(order, self.live.vehicles, self.proposals.road_now())
+    def rank_for_urgent_later(self, order: UrgentOrder) -> Future[list[VehicleOption]]:
+        """Which vans could take a new urgent order within its window, cheapest first.
+
+        The live day is read now, on the caller's thread; the travel times and the search
+        are worked out on the tower's ranking thread (one ranking at a time, in the order
+        asked). The future fails with MatrixError when there are no travel times.
+        """
+        road = self.proposals.road_now()
+        draft = draft_ranking(order, self.live.vehicles, road)
+        return self._ranking.submit(draft.evaluate, road.provider)
 
     def search_orders(self, query: str) -> list[OrderMatch]:
         """Orders matching an order or parcel id, a customer name, phone or address part."""
@@ -388,6 +398,7 @@ class ControlTower:
         """Stop the adapters and flush what is queued for storage (this waits: the
         window is closing). Plans accepted just before are stored, then published."""
         self.proposals.close()
+        self._ranking.shutdown(wait=False, cancel_futures=True)
         if self.demo is not None:
             self.demo.stop()
         try:

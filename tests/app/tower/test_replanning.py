@@ -351,7 +351,8 @@ def test_a_replan_with_no_travel_times_says_so_and_the_tower_ticks_on(tmp_path: 
         with pytest.raises(MatrixError):
             fix = tower.feed.fleet.latest_fixes()["V02"]
             now = tower.clock.now()
-            tower.rank_for_urgent(UrgentOrder(fix.lat, fix.lon, (now, now + 3600), 1.0))
+            order = UrgentOrder(fix.lat, fix.lon, (now, now + 3600), 1.0)
+            tower.rank_for_urgent_later(order).result(timeout=30)
     finally:
         tower.stop()
 
