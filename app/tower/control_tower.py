@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -115,26 +115,25 @@ class ControlTower:
         """One row per vehicle (or per vehicle in ``only``) for the vehicles panel.
 
         The window asks for the vans that moved, 2,000 a second at full load: only those
-        are visited, and a route is walked once without building lists.
+        are visited, and a route is walked once.
         """
         if only is None:
             vehicles: list[Vehicle] = list(self.snapshot.vehicles)
         else:
             by_id = self._vehicles_by_id
             vehicles = [by_id[i] for i in only if i in by_id]
-        drivers, plan, status = self._drivers, self.live.tracker.stops, self.live.status_of
+        tracker = self.live.tracker
+        drivers, plan, progress = self._drivers, tracker.stops, tracker.progress_ref
         fleet, etas = self.feed.fleet, self.operations.etas
         now = self.clock.now()
+        # What every van's classification shares, read once per call, not once per van.
+        classify = self._classifier()
         views = []
         for v in vehicles:
             route = self.live.route_ids(v.id)
-            next_stop: Stop | None = None
-            done = 0
-            for stop_id in route:
-                if status(stop_id) in DONE:
-                    done += 1
-                elif next_stop is None:
-                    next_stop = plan[stop_id]
+            pending = [sid for sid in route if progress(sid).status not in DONE]
+            done = len(route) - len(pending)
+            next_stop: Stop | None = plan[pending[0]] if pending else None
             live = fleet.vehicle(v.id)
             fix = live.last_fix if live is not None else None
             eta = etas.get(v.id)
@@ -150,7 +149,7 @@ class ControlTower:
                     stops_total=len(route),
                     stops_done=done,
                     next_stop=next_stop.order_id if next_stop is not None else "",
-                    state=self._live_state(live, route, now),
+                    state=classify(live, pending, now),
                     speed_kmh=fix.speed_kmh if fix else None,
                     last_seen=live.last_seen if live else None,
                     lat=fix.lat if fix else None,
@@ -169,20 +168,27 @@ class ControlTower:
             self._shift_texts[v.id] = text
         return text
 
-    def _live_state(self, live: VehicleLive | None, route: Iterable[str], now: float) -> str:
-        """The panel's word for what a vehicle is doing now (``route``: its stop ids)."""
-        plan = self.live.tracker.stops
-        pending = (plan[i] for i in route if self.live.status_of(i) not in DONE)
-        orders = (self.orders[stop.order_id] for stop in pending)
-        return van_state(
-            live.last_fix if live is not None else None,
-            now,
-            th=self.operations.state.thresholds_for(self.depot.id),
-            stale_after_s=self.settings.map.stale_after_s,
-            open_stops=((o.lat, o.lon) for o in orders),
-            depot=(self.depot.lat, self.depot.lon),
-            online=live.online if live is not None else None,
-        )
+    def _classifier(self) -> Callable[[VehicleLive | None, list[str], float], str]:
+        """The panel's word for what a van is doing now, given its pending stop ids."""
+        plan, orders = self.live.tracker.stops, self.orders
+        th = self.operations.state.thresholds_for(self.depot.id)
+        stale_after_s = self.settings.map.stale_after_s
+        depot = (self.depot.lat, self.depot.lon)
+
+        def classify(live: VehicleLive | None, pending: list[str], now: float) -> str:
+            # The open stops are only looked at for a parked van: a generator, not a list.
+            order_of = (orders[plan[sid].order_id] for sid in pending)
+            return van_state(
+                live.last_fix if live is not None else None,
+                now,
+                th=th,
+                stale_after_s=stale_after_s,
+                open_stops=((o.lat, o.lon) for o in order_of),
+                depot=depot,
+                online=live.online if live is not None else None,
+            )
+
+        return classify
 
     def newest_fix_age(self) -> float | None:
         """Seconds since the newest fix of any vehicle; None before the first fix."""
