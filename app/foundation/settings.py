@@ -256,7 +256,8 @@ class ReplanSettings:
     van, at most once per ``cooldown_min`` per van. With ``auto_accept`` a proposal that
     only resequences within vehicles, creates no new late stop and saves at least
     ``min_minutes_saved`` minutes of lateness is accepted without a person (and can be
-    undone); anything else waits for the dispatcher.
+    undone); anything else waits for the dispatcher. A proposal left open
+    ``proposal_ttl_min`` expires.
     """
 
     __pydantic_config__ = _SECTION
@@ -265,6 +266,8 @@ class ReplanSettings:
     auto_accept: bool = False
     min_minutes_saved: Annotated[float, _at_least(0)] = 10.0
     cooldown_min: Annotated[float, _at_least(0)] = 15.0
+    # An open proposal expires after this long: the road it was solved for moved on.
+    proposal_ttl_min: Annotated[float, _at_least(1)] = 15.0
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,27 @@ def decide_proposal(
     audit(session, at, user, f"proposal_{status}", f"proposal:{proposal_id}", detail)
 
 
+def expire_open_proposals(
+    session: Session, depot_id: str, at: float, user: str, reason: str
+) -> None:
+    """Expire the depot's proposals still open (or stale) in storage, each audited."""
+    left = session.scalars(
+        select(ProposalRow.id).where(
+            ProposalRow.depot_id == depot_id, ProposalRow.status.in_(("open", "stale"))
+        )
+    ).all()
+    for proposal_id in left:
+        decide_proposal(session, proposal_id, "expired", at, user, reason)
+
+
+def note_proposal_reason(session: Session, proposal_id: int, reason: str) -> None:
+    """Say more precisely why a proposal was closed (a stale one learns the plan version
+    that made it stale once that is stored); no new decision, so no audit entry."""
+    session.execute(
+        update(ProposalRow).where(ProposalRow.id == proposal_id).values(decision_reason=reason)
+    )
+
+
 def active_plan_version(sessions: SessionFactory, depot_id: str, day: str) -> int:
     """The version number of the day's active plan (0 when none is stored)."""
     with sessions() as session:

@@ -251,6 +251,7 @@ class ControlTower:
         """Rebuild the live state from storage: the last fixes, then today's stored events
         replayed into the live day (and the open exceptions reopened)."""
         self.feed.restore()
+        self.proposals.restore()
         return self.operations.restore(self.clock.now())
 
     def tick(self) -> TowerTick:
@@ -261,6 +262,8 @@ class ControlTower:
         operations = self.operations.apply(live, now)
         if self.replan.auto_request:
             self._self_heal(operations, now)
+        for change in operations.exceptions:
+            self._expire_proposals_of(change)
         proposal = self.proposals.poll()
         return TowerTick(live, operations, proposal, self.proposals.take_failure())
 
@@ -288,8 +291,7 @@ class ControlTower:
     def _replan_for(self, record: ExceptionRecord) -> bool:
         """Ask for a local re-plan around the exception's vehicle; False when none."""
         vehicle = self._vehicle_of(record)
-        trigger = f"{record.rule.value} on {record.subject_id}"
-        return vehicle is not None and self.proposals.request(vehicle, trigger)
+        return vehicle is not None and self.proposals.request(vehicle, replan_trigger(record))
 
     # --- exceptions ----------------------------------------------------------------------
 
@@ -336,8 +338,16 @@ class ControlTower:
         return self.operations.acknowledge(exception_id, user, self.clock.now())
 
     def resolve(self, exception_id: int, user: str, note: str) -> ExceptionChange:
-        """A dispatcher closes an exception with a note (stored, audited)."""
-        return self.operations.resolve(exception_id, user, note, self.clock.now())
+        """A dispatcher closes an exception with a note (stored, audited); the proposals
+        it set off expire."""
+        change = self.operations.resolve(exception_id, user, note, self.clock.now())
+        self._expire_proposals_of(change)
+        return change
+
+    def _expire_proposals_of(self, change: ExceptionChange) -> None:
+        """A resolved exception's re-plans have nothing left to fix: they expire."""
+        if change.kind is ChangeKind.RESOLVED:
+            self.proposals.trigger_resolved(replan_trigger(change.exception))
 
     def request_replan(self, exception_id: int) -> ExceptionRecord | None:
         """Ask for a local re-plan around an exception's vehicle (announced on
@@ -413,3 +423,8 @@ class ControlTower:
             log.warning("storage not flushed before stopping", exc_info=True)
         self.proposals.decisions.poll()
         self.feed.stop()
+
+
+def replan_trigger(record: ExceptionRecord) -> str:
+    """The trigger of an exception's re-plans (its proposals expire when it is resolved)."""
+    return f"{record.rule.value} on {record.subject_id}"

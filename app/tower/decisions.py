@@ -8,7 +8,7 @@ and ``decided`` announces it. Nothing here waits for storage.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,7 @@ from app.tower.plan_adoption import (
     route_body,
     stops_after,
 )
+from app.tower.proposal_currency import ReplanRequest
 from app.tower.replanning import Proposal
 from app.tower.telemetry_feed import TelemetryFeed
 
@@ -42,7 +43,14 @@ class ProposalRecord:
     created_at: float
     auto_ok: bool
     auto_reason: str
-    status: str = "open"  # open, accepted, rejected, auto_accepted, undone, tweaked
+    # open, accepted, rejected, auto_accepted, undone, tweaked; and, closed by the tower
+    # (proposal_currency.py), stale, expired, superseded
+    status: str = "open"
+    # What was asked for (re-asked by "re-solve from now"), and each scope van's route
+    # revision when it was (proposal_currency.why_stale compares them with the live day's).
+    request: ReplanRequest | None = None
+    built_on: Mapping[str, int] = field(default_factory=dict)
+    closed_reason: str = ""  # why the tower closed it (stale, expired, superseded)
     plan_version: int | None = None  # of the plan it made live, once stored
     previous_stops: tuple[Stop, ...] = ()  # the day before it was accepted (for undo)
     # "plan": (plan id, version) of the plan it made live, written by the storage worker
@@ -57,6 +65,7 @@ class _Deciding:
 
     stored: Future[None]
     plan: dict[str, tuple[int, int]]  # "plan": (plan id, version), once stored
+    revision: int  # the live day's, for the plan adopted
     record: ProposalRecord
     routes: Routes  # the changed vans' routes
     collect: Collect
@@ -194,10 +203,10 @@ class PlanDecisions:
             plan["plan"] = stored
 
         stored = self.feed.storage.submit(store)
-        self.live.adopt(new_stops)
+        revision = self.live.adopt(new_stops, now)
         # A van left with no stops (broken down, all rescued) hears so: an empty route.
         changed_routes = {vid: routes.get(vid, []) for vid in sorted(changed) if vid}
-        self._deciding.append(_Deciding(stored, plan, record, changed_routes, collect))
+        self._deciding.append(_Deciding(stored, plan, revision, record, changed_routes, collect))
         return plan
 
     def poll(self) -> None:
@@ -211,7 +220,7 @@ class PlanDecisions:
                 continue
             plan_id, version = deciding.plan["plan"]
             record.plan_version = version
-            self.live.plan_version = version
+            self.live.version_stored(deciding.revision, version)
             self._publish_routes(deciding.routes, version, plan_id, deciding.collect)
             self.decided.emit(record)
 

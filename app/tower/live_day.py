@@ -12,6 +12,9 @@ object owns; everything else derives from it or subscribes to it:
   moved it (the rules' stops follow it);
 - ``plan_adopted``: the stops of a newly adopted plan (the rules' routes follow it).
 
+``route_stamps`` says, per van, when its route last changed (the proposal desk's
+staleness check reads it: app/tower/proposal_currency.py).
+
 The tick reads the stops that changed since the last one with :meth:`take_stop_changes`
 (the window repaints them, storage writes them). Everything here runs on the thread that
 owns the live state (the GUI timer or the headless loop).
@@ -26,6 +29,7 @@ from app.domain.execution import ApplyResult, ExecutionTracker
 from app.domain.model import Depot, ExecutionEvent, FleetSnapshot, Order, Stop, StopStatus, Vehicle
 from app.foundation.days import OperatingDay
 from app.foundation.events import Event
+from app.tower.proposal_currency import RouteStamp
 
 
 class LiveDay:
@@ -48,6 +52,8 @@ class LiveDay:
         self.event_applied: Event[ExecutionEvent] = Event()
         self.stops_changed: Event[dict[str, StopStatus]] = Event()
         self.plan_adopted: Event[list[Stop]] = Event()
+        self.revision = 0  # plans adopted since the day's first one
+        self.route_stamps: dict[str, RouteStamp] = {}  # a van absent: its first route
         self._changed: dict[str, StopStatus] = {}  # since the last take_stop_changes()
         self.stops: Mapping[str, Stop] = CurrentStops(self.tracker)
 
@@ -77,12 +83,19 @@ class LiveDay:
         """Apply events in turn (a stored day at a restart); returns those applied."""
         return [e for e in events if self.apply(e).outcome == "applied"]
 
-    def adopt(self, stops: list[Stop]) -> None:
+    def adopt(self, stops: list[Stop], at: float | None = None) -> int:
         """Make a plan's stops the live ones (an accepted re-plan, an undo); the events
-        applied so far are replayed onto it. Its version is set once stored."""
+        applied so far are replayed onto it. Its version is set once stored
+        (:meth:`version_stored`). Returns the plan's revision; the vans whose route
+        changed are stamped with it (and ``at``)."""
         tracker = self.tracker
         before = {sid: tracker.progress_ref(sid).status for sid in tracker.stops}
+        routes_before = {v.id: tuple(tracker.route_ids(v.id)) for v in self.vehicles}
         tracker.set_plan(stops)
+        self.revision += 1
+        for vehicle_id, route in routes_before.items():
+            if tuple(tracker.route_ids(vehicle_id)) != route:
+                self.route_stamps[vehicle_id] = RouteStamp(self.revision, at)
         self.plan_adopted.emit(stops)
         self._report(
             {
@@ -91,6 +104,15 @@ class LiveDay:
                 if (now := tracker.progress_ref(sid).status) is not before.get(sid)
             }
         )
+        return self.revision
+
+    def version_stored(self, revision: int, version: int) -> None:
+        """The plan adopted as ``revision`` is stored as ``version``: it is the active
+        one, and the vans it changed say so."""
+        self.plan_version = version
+        for vehicle_id, stamp in self.route_stamps.items():
+            if stamp.revision == revision:
+                self.route_stamps[vehicle_id] = RouteStamp(revision, stamp.changed_at, version)
 
     def _touched_by(self, event: ExecutionEvent) -> set[str]:
         """The stops an event may change: its vehicle's route, and its stop's (a reported

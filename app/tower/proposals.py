@@ -4,6 +4,11 @@ One solve at a time (the solver holds a core). A finished solve becomes a propos
 its diff and the depot's auto-accept verdict; the dispatcher accepts or rejects it. An
 accepted proposal becomes a new plan version: stored, applied to the live day, and each
 changed vehicle's route is published retained to ``{prefix}/vehicles/{id}/route``.
+
+An open proposal is kept current (proposal_currency.py): it turns stale the moment a van
+of its scope gets another route, expires after ``[replan] proposal_ttl_min`` or when its
+trigger is resolved, and is superseded by a newer proposal for the same trigger. A stale
+proposal cannot be accepted; ``resolve_again`` asks its re-plan anew, from now.
 """
 
 from __future__ import annotations
@@ -17,14 +22,30 @@ from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
+from app.foundation.time_text import TimeText
 from app.planning.matrix import MatrixError, provider_from_settings
 from app.planning.problem import Matrices, SearchOptions, SolveProgress
 from app.planning.runner import SolveHandle, start_solve
-from app.storage.operations_repository import decide_proposal, store_proposal
+from app.storage.operations_repository import (
+    decide_proposal,
+    expire_open_proposals,
+    note_proposal_reason,
+    store_proposal,
+)
 from app.tower.decisions import PlanDecisions, ProposalRecord
 from app.tower.live_day import LiveDay
 from app.tower.plan_adoption import (
     diff_json,
+)
+from app.tower.proposal_currency import (
+    EXPIRED,
+    OPEN,
+    STALE,
+    SUPERSEDED,
+    TOWER_USER,
+    ReplanRequest,
+    why_expired,
+    why_stale,
 )
 from app.tower.replanning import (
     LiveDraft,
@@ -59,11 +80,20 @@ class _Replaced:
 
 
 @dataclass(frozen=True)
+class _Asked:
+    """A re-plan as asked for, and each van's route revision then (what it is built on)."""
+
+    request: ReplanRequest
+    revisions: dict[str, int]
+
+
+@dataclass(frozen=True)
 class _Running:
     """The solve in progress, and (for a tweak) the proposal it replaces."""
 
     handle: SolveHandle
     live: LiveProblem
+    asked: _Asked
     replaces: _Replaced | None = None
 
 
@@ -79,6 +109,7 @@ class _Storing:
     created_at: float
     auto_ok: bool
     auto_reason: str
+    asked: _Asked
     replaces: _Replaced | None
 
 
@@ -90,6 +121,7 @@ class _Fetching:
     matrices: Future[Matrices]
     draft: LiveDraft
     whole_depot: bool
+    asked: _Asked
     replaces: _Replaced | None = None
     tweak: tuple[Tweak, dict[str, str]] | None = None  # and the stops it moved
 
@@ -105,6 +137,8 @@ class ProposalDesk:
     Signals:
         decided (Event[ProposalRecord]): an accepted, auto-accepted or undone proposal's
             plan version is stored (``plan_version`` set) and its routes published.
+        closed (Event[ProposalRecord]): the tower closed a proposal no one decided on:
+            stale, expired or superseded (``closed_reason`` says why).
     """
 
     def __init__(
@@ -123,6 +157,9 @@ class ProposalDesk:
         self.policy = policy or AutoAcceptPolicy(
             enabled=replan.auto_accept, min_minutes_saved=replan.min_minutes_saved
         )
+        self.ttl_min = replan.proposal_ttl_min
+        self._times = TimeText(settings.depot.timezone)
+        self.closed: Event[ProposalRecord] = Event()
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
         self.decisions = PlanDecisions(settings, live, clock, feed)
@@ -163,9 +200,23 @@ class ProposalDesk:
         road = self.road_now()
         draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
         matrices = self._fetcher.submit(draft.fetch, road.provider)
-        self._fetching = _Fetching(matrices, draft, whole_depot=vehicle_id is None)
+        asked = self._asked(ReplanRequest(vehicle_id, trigger, resequence_only))
+        self._fetching = _Fetching(matrices, draft, whole_depot=vehicle_id is None, asked=asked)
         log.info("re-plan for %s (%s)", vehicle_id or "the depot", trigger)
         return True
+
+    def _asked(self, request: ReplanRequest) -> _Asked:
+        """The request with the live day's route revisions now (what its draft reads)."""
+        return _Asked(request, {v: s.revision for v, s in self.live.route_stamps.items()})
+
+    def resolve_again(self, proposal_id: int) -> bool:
+        """Re-solve from now: ask a stale (or any) proposal's re-plan again, for the same
+        trigger and scope; its result supersedes it. False while another re-plan runs."""
+        record = self.proposals.get(proposal_id)
+        if record is None or record.request is None:
+            raise ValueError(f"proposal {proposal_id} is not on the desk")
+        r = record.request
+        return self.request(r.vehicle_id, r.trigger, resequence_only=r.resequence_only)
 
     def _fetched(self) -> None:
         """Start the solve of a re-plan whose travel times came in."""
@@ -183,7 +234,7 @@ class ProposalDesk:
         except TweakError as exc:
             self._failure = f"{trigger}: {exc}"
         else:
-            self._start(live, fetching.whole_depot, fetching.replaces)
+            self._start(live, fetching.whole_depot, fetching.asked, fetching.replaces)
             return
         log.warning("re-plan not started: %s", self._failure)
 
@@ -210,10 +261,13 @@ class ProposalDesk:
         resequence_only = original.live.resequence_only
         draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
         what = tweak.describe(original.routes)
+        # Re-solving a tweak's result from now asks the re-plan the tweaked one answered.
+        request = record.request or ReplanRequest(None, trigger, resequence_only)
         self._fetching = _Fetching(
             self._fetcher.submit(draft.fetch, road.provider),
             draft,
             whole_depot=len(scope) == len(self.live.vehicles),
+            asked=self._asked(request),
             replaces=_Replaced(proposal_id, what, user),
             tweak=(tweak, moved),
         )
@@ -229,12 +283,12 @@ class ProposalDesk:
         )
 
     def _start(
-        self, live: LiveProblem, whole_depot: bool, replaces: _Replaced | None = None
+        self, live: LiveProblem, whole_depot: bool, asked: _Asked, replaces: _Replaced | None
     ) -> None:
         self.progress = None
         seconds, options = (DEPOT_SOLVE_S, DEPOT_SEARCH) if whole_depot else (LOCAL_SOLVE_S, None)
         handle = start_solve(live.problem, seconds, self._on_progress, options)
-        self._running = _Running(handle, live, replaces)
+        self._running = _Running(handle, live, asked, replaces)
 
     def take_failure(self) -> str | None:
         """Why the last re-plan gave no proposal, once (None when nothing failed)."""
@@ -248,6 +302,7 @@ class ProposalDesk:
         """Collect stored decisions and a finished solve (call from the GUI timer); the
         new proposal, if any, once it is stored (a later call when storage is behind)."""
         self.decisions.poll()
+        self.review()
         self._fetched()
         if self._storing is not None:
             return self._stored()
@@ -278,7 +333,9 @@ class ProposalDesk:
         }
         ids: dict[str, int] = {}
         stored = self.feed.storage.submit(lambda s: ids.update(id=store_proposal(s, row)))
-        self._storing = _Storing(stored, ids, proposal, now, auto_ok, reason, running.replaces)
+        self._storing = _Storing(
+            stored, ids, proposal, now, auto_ok, reason, running.asked, running.replaces
+        )
         return self._stored()
 
     def _stored(self) -> ProposalRecord | None:
@@ -297,11 +354,18 @@ class ProposalDesk:
             storing.created_at,
             storing.auto_ok,
             storing.auto_reason,
+            request=storing.asked.request,
+            built_on={v: storing.asked.revisions.get(v, 0) for v in storing.proposal.live.scope},
         )
+        trigger = storing.proposal.live.trigger
+        for other in self.proposals.values():
+            if other.status in (OPEN, STALE) and other.proposal.live.trigger == trigger:
+                self._close(other, SUPERSEDED, f"replaced by #{record.id}")
         self.proposals[record.id] = record
         if storing.replaces is not None:
             self._retire(storing.replaces, record.id, storing.created_at)
-        if storing.auto_ok and storing.replaces is None:
+        self.review()  # a plan accepted while it was solved makes it stale at once
+        if storing.auto_ok and storing.replaces is None and record.status == OPEN:
             # A tweak's result goes back to the dispatcher who asked for it.
             self.accept(record.id, "policy", auto=True)
         return record
@@ -309,7 +373,7 @@ class ProposalDesk:
     def _retire(self, replaced: _Replaced, by: int, now: float) -> None:
         """A tweak's result replaces the proposal it tweaked (if still open)."""
         record = self.proposals.get(replaced.proposal_id)
-        if record is None or record.status != "open":
+        if record is None or record.status != OPEN:
             return
         reason = f"tweaked ({replaced.what}); replaced by #{by}"
         # Not awaited: the storage worker keeps jobs in order, and logs a failure.
@@ -319,6 +383,56 @@ class ProposalDesk:
             )
         )
         record.status = "tweaked"
+
+    def review(self) -> None:
+        """Close the open proposals that are no longer current: stale (a van of their
+        scope got another route), expired (too old); a stale one expires too."""
+        now = self.clock.now()
+        for record in list(self.proposals.values()):
+            if record.status == OPEN and (why := self.why_stale(record)) is not None:
+                self._close(record, STALE, why)
+            elif record.status == STALE and (why := self.why_stale(record)) != record.closed_reason:
+                self._restate(record, why or record.closed_reason)
+            expired = why_expired(record.created_at, now, self.ttl_min)
+            if record.status in (OPEN, STALE) and expired is not None:
+                self._close(record, EXPIRED, expired)
+
+    def why_stale(self, record: ProposalRecord) -> str | None:
+        """Why the proposal no longer fits the live plan (None: it does)."""
+        return why_stale(record.built_on, self.live.route_stamps, self._times.hm)
+
+    def trigger_resolved(self, trigger: str) -> None:
+        """The exception that set these re-plans off is resolved: their proposals expire."""
+        for record in list(self.proposals.values()):
+            if record.status in (OPEN, STALE) and record.proposal.live.trigger == trigger:
+                self._close(record, EXPIRED, "its trigger was resolved")
+
+    def _close(self, record: ProposalRecord, status: str, reason: str) -> None:
+        """The tower closes an undecided proposal: stored, audited, announced."""
+        proposal_id, now = record.id, self.clock.now()
+        # Not awaited: the storage worker keeps jobs in order, and logs a failure.
+        self.feed.storage.submit(
+            lambda s: decide_proposal(s, proposal_id, status, now, TOWER_USER, reason)
+        )
+        record.status, record.closed_reason = status, reason
+        log.info("proposal %d %s: %s", proposal_id, status, reason)
+        self.closed.emit(record)
+
+    def restore(self) -> None:
+        """At a start: the proposals an earlier run left open were solved for a road that
+        moved on, and this desk does not hold them; storage says they expired."""
+        depot_id, now = self.live.depot.id, self.clock.now()
+        reason = "the tower restarted: solved for a road that has moved on"
+        self.feed.storage.submit(
+            lambda s: expire_open_proposals(s, depot_id, now, TOWER_USER, reason)
+        )
+
+    def _restate(self, record: ProposalRecord, reason: str) -> None:
+        """A stale proposal's reason grew (the plan version that made it stale is stored)."""
+        proposal_id = record.id
+        self.feed.storage.submit(lambda s: note_proposal_reason(s, proposal_id, reason))
+        record.closed_reason = reason
+        self.closed.emit(record)
 
     def cancel(self) -> None:
         """Stop the running solve (its best plan still becomes a proposal), or forget a
@@ -336,15 +450,24 @@ class ProposalDesk:
 
     def accept(self, proposal_id: int, user: str, *, auto: bool = False) -> ProposalRecord:
         """Make the proposal the plan: live at once; its version is stored and its routes
-        published behind (``decided`` says when)."""
-        return self.decisions.accept(self._open(proposal_id), user, auto=auto)
+        published behind (``decided`` says when). A proposal no longer current is
+        refused (ValueError, with why) and marked so; nothing changes."""
+        record = self._open(proposal_id)
+        if (why := self.why_stale(record)) is not None:
+            self._close(record, STALE, why)
+            record = self._open(proposal_id)  # raises, saying why
+        accepted = self.decisions.accept(record, user, auto=auto)
+        self.review()  # the proposals built on the routes it replaced are stale now
+        return accepted
 
     def undo(self, proposal_id: int, user: str) -> ProposalRecord:
         """Put the day back as it was before an accepted proposal (a new plan version)."""
         record = self.proposals.get(proposal_id)
         if record is None or record.status not in ("accepted", "auto_accepted"):
             raise ValueError(f"proposal {proposal_id} was not accepted")
-        return self.decisions.undo(record, user)
+        undone = self.decisions.undo(record, user)
+        self.review()
+        return undone
 
     def reject(self, proposal_id: int, user: str, reason: str) -> ProposalRecord:
         """Turn the proposal down; the reason goes to the audit log."""
@@ -352,6 +475,15 @@ class ProposalDesk:
 
     def _open(self, proposal_id: int) -> ProposalRecord:
         record = self.proposals.get(proposal_id)
-        if record is None or record.status != "open":
-            raise ValueError(f"proposal {proposal_id} is not open")
+        if record is not None and record.status == STALE:
+            raise ValueError(
+                f"proposal {proposal_id} is stale: {record.closed_reason}; re-solve from now"
+            )
+        if record is None or record.status != OPEN:
+            why = (
+                f" ({record.status}: {record.closed_reason})"
+                if record and record.closed_reason
+                else ""
+            )
+            raise ValueError(f"proposal {proposal_id} is not open{why}")
         return record
