@@ -5,8 +5,10 @@ dashed beside the current ones, and the dispatcher accepts (the new plan is live
 and stored and published to the drivers behind), rejects it with a reason, or tweaks it
 (moves and locks stops, re-solves: the result is a new proposal that replaces it). A
 proposal accepted (by the dispatcher or the depot's policy) stays listed as such, and can
-be undone. Nothing here waits: the desk's ``decided`` event, in a later tick, says when a
-plan version is stored, and the window says so then.
+be undone. The desk closes proposals that are no longer current (stale, expired,
+superseded); the dock marks them, and a stale one can be re-solved from now. Nothing
+here waits: the desk's ``decided`` event, in a later tick, says when a plan version is
+stored, and the window says so then.
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ class ProposalReview(DockLink[ProposalsDock]):
         dock.tweak_requested.connect(self.tweak)
         dock.undo_requested.connect(self.undo)
         dock.proposal_selected.connect(self.show_on_map)
+        dock.resolve_requested.connect(self.resolve_again)
         # Emitted in the tower's tick, on the GUI thread (the window's timer drives it).
         self.tower.proposals.decided.connect(self._decided)
+        # Emitted by the desk's poll (the tick) or by a decision, on the GUI thread.
+        self.tower.proposals.closed.connect(self._closed)
         self.tweak_dialog: TweakDialog | None = None
 
     def request(self, vehicle_id: str | None, *, resequence_only: bool = False) -> None:
@@ -72,12 +77,16 @@ class ProposalReview(DockLink[ProposalsDock]):
             self.status.showMessage("Stopping the re-plan; its best plan so far follows", 8000)
 
     def arrived(self, record: ProposalRecord) -> None:
-        """A solve finished: list the proposal (auto-accepted ones are listed as such)."""
+        """A solve finished: list the proposal (auto-accepted ones are listed as such),
+        without taking the selection, unless it is the tweak of the one being read."""
         view = proposal_view(record)
+        reading = self.dock.current_id()
+        select = False
         for other in self.tower.proposals.proposals.values():
-            if other.status == "tweaked":
-                self.dock.remove_proposal(other.id)  # replaced by its tweak's result
-        self.dock.show_proposal(view)
+            if other.status == "tweaked" and self.dock.status_of(other.id) != "tweaked":
+                self.dock.set_status(other.id, "tweaked")  # replaced by its tweak's result
+                select = select or other.id == reading
+        self.dock.show_proposal(view, select=select)
         self.dock.show()
         self.dock.raise_()
         if record.status == "auto_accepted":
@@ -172,6 +181,26 @@ class ProposalReview(DockLink[ProposalsDock]):
         self.map.set_proposal([])
         self.status.showMessage(f"Proposal #{proposal_id} accepted; storing its plan…", 10_000)
 
+    def _closed(self, record: ProposalRecord) -> None:
+        """The desk closed a proposal (stale, expired, superseded): mark it, say why."""
+        self.dock.set_status(record.id, record.status, record.closed_reason)
+        if record.status == "stale":
+            self.status.showMessage(
+                f"Proposal #{record.id} is stale: {record.closed_reason}", 10_000
+            )
+
+    def resolve_again(self, proposal_id: int) -> None:
+        """Re-solve a stale proposal's re-plan from now (its result supersedes it)."""
+        try:
+            started = self.tower.proposals.resolve_again(proposal_id)
+        except ValueError as exc:
+            self.status.showMessage(str(exc), 8000)
+            return
+        if started:
+            self.status.showMessage(f"Re-solving #{proposal_id} from now…", 10_000)
+        else:
+            self.status.showMessage("A re-plan is already running; try again shortly", 8000)
+
     def _decided(self, record: ProposalRecord) -> None:
         """A decision's plan version is stored and its routes published: say so."""
         self.dock.set_status(record.id, record.status)
@@ -198,7 +227,7 @@ class ProposalReview(DockLink[ProposalsDock]):
         if record is None:
             self.status.showMessage("No accepted re-plan to undo", 8000)
             return
-        self.undo(record.id)
+        self.dock.ask_undo(record.id)  # yes comes back as the dock's undo_requested
 
     def undo(self, proposal_id: int) -> None:
         """Put back the day as it was before this accepted (or auto-accepted) proposal.
@@ -236,7 +265,7 @@ class ProposalReview(DockLink[ProposalsDock]):
         except ValueError as exc:
             self.status.showMessage(str(exc), 8000)
             return
-        self.dock.remove_proposal(proposal_id)
+        self.dock.set_status(proposal_id, "rejected", reason)
         self.map.set_proposal([])
         self.status.showMessage(f"Proposal #{proposal_id} rejected: {reason}", 10_000)
 
@@ -251,6 +280,7 @@ def proposal_view(record: ProposalRecord) -> ProposalView:
         diff=proposal.diff,
         status=record.status,
         auto_verdict=record.auto_reason,
+        closed_reason=record.closed_reason,
         unserved_reasons=dict(proposal.unserved_reasons),
         retries=dict(proposal.live.retries),
     )

@@ -1,18 +1,27 @@
-"""The proposals panel: a re-plan's diff, and the dispatcher's accept / reject / tweak / undo."""
+"""The proposals panel: a re-plan's diff, and the dispatcher's accept / reject / tweak / undo.
+
+A new proposal joins the list without taking the selection. Proposals the tower closed
+(stale, expired, superseded) and the dispatcher's rejected ones stay listed; the "Show"
+filter picks current ones, closed ones or all. A stale proposal says why and offers
+"Re-solve from now"; Accept asks first when it moves a customer's ETA by more than
+``CONFIRM_ETA_SHIFT_MIN``, Undo always asks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -36,8 +45,10 @@ class ProposalView:
     trigger: str
     created_at: float
     diff: PlanDiff
-    status: str = "open"  # open, accepted, rejected, auto_accepted, undone, tweaked
+    # open, accepted, rejected, auto_accepted, undone, tweaked, stale, expired, superseded
+    status: str = "open"
     auto_verdict: str = ""
+    closed_reason: str = ""  # why the tower closed it (stale, expired, superseded)
     unserved_reasons: Mapping[str, str] = field(default_factory=dict)
     retries: Mapping[str, str] = field(default_factory=dict)
 
@@ -51,8 +62,21 @@ class ProposalView:
         """Its plan was adopted (by the dispatcher or by the depot's policy)."""
         return self.status in UNDOABLE
 
+    @property
+    def is_current(self) -> bool:
+        """Still something to act on or to read again (the "Current" filter shows it)."""
+        return self.status in CURRENT
+
+    def big_eta_moves(self) -> list[float]:
+        """The ETA shifts (minutes) over CONFIRM_ETA_SHIFT_MIN, largest first."""
+        shifts = (abs(c.shift_min) for c in self.diff.eta_changes)
+        return sorted((m for m in shifts if m > CONFIRM_ETA_SHIFT_MIN), reverse=True)
+
 
 UNDOABLE = ("accepted", "auto_accepted")
+# Stale stays current: it offers "Re-solve from now". The rest are closed.
+CURRENT = ("open", "stale", *UNDOABLE, "undone")
+CONFIRM_ETA_SHIFT_MIN = 30.0  # Accept asks first when an ETA moves by more
 STATUS_LABELS = {
     "open": "open",
     "accepted": "accepted",
@@ -60,7 +84,11 @@ STATUS_LABELS = {
     "auto_accepted": "auto-accepted",
     "undone": "undone",
     "tweaked": "tweaked",
+    "stale": "STALE",
+    "expired": "expired",
+    "superseded": "superseded",
 }
+SHOW_CURRENT, SHOW_CLOSED, SHOW_ALL = "Current", "Closed", "All"
 
 
 FIGURE_LABELS = (
@@ -84,13 +112,16 @@ def figures_rows(before: DayFigures, after: DayFigures) -> list[tuple[str, str, 
 
 
 class ProposalsDock(QDockWidget):
-    """Lists open proposals; the selected one's diff is shown as a tree.
+    """Lists proposals (see the module docstring); the selected one's diff is a tree.
 
     Signals:
         proposal_selected(int): show it on the map beside the current routes.
         accept_requested(int), reject_requested(int, str), tweak_requested(int): a
-            decision on an open proposal (a rejection always carries a reason).
-        undo_requested(int): put the day back as it was before an accepted proposal.
+            decision on an open proposal (a rejection always carries a reason; an
+            accept that moves ETAs much was confirmed).
+        undo_requested(int): put the day back as it was before an accepted proposal
+            (confirmed).
+        resolve_requested(int): re-solve a stale proposal's re-plan from now.
     """
 
     proposal_selected = Signal(int)
@@ -98,6 +129,7 @@ class ProposalsDock(QDockWidget):
     reject_requested = Signal(int, str)
     tweak_requested = Signal(int)
     undo_requested = Signal(int)
+    resolve_requested = Signal(int)
 
     def __init__(self, times: TimeText, parent: QWidget | None = None) -> None:
         super().__init__("Proposals", parent)
@@ -108,6 +140,16 @@ class ProposalsDock(QDockWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         self.list = QListWidget(body)
         self.list.setObjectName("ProposalList")
+        shown = QHBoxLayout()
+        shown.addWidget(QLabel("Show:", body))
+        self.filter = QComboBox(body)
+        self.filter.setObjectName("ProposalFilter")
+        self.filter.addItems([SHOW_CURRENT, SHOW_CLOSED, SHOW_ALL])
+        self.filter.setToolTip(
+            "Current: open, stale and adopted proposals. "
+            "Closed: rejected, expired, superseded and tweaked ones."
+        )
+        shown.addWidget(self.filter, 1)
         self.summary = QLabel("No proposal waiting.", body)
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -120,6 +162,10 @@ class ProposalsDock(QDockWidget):
         self.tweak_button = QPushButton("&Tweak…", body)
         self.undo_button = QPushButton("&Undo", body)
         self.undo_button.setToolTip("Put the day back as it was before this plan")
+        self.resolve_button = QPushButton("Re-&solve from now", body)
+        self.resolve_button.setToolTip(
+            "Ask this re-plan again, for the same trigger and vans, from the live plan"
+        )
         for button in self._buttons():
             button.setEnabled(False)
             buttons.addWidget(button)
@@ -129,6 +175,7 @@ class ProposalsDock(QDockWidget):
         self.notice.setWordWrap(True)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.hide()
+        layout.addLayout(shown)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.summary)
         layout.addWidget(self.notice)
@@ -136,14 +183,24 @@ class ProposalsDock(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self._proposals: dict[int, ProposalView] = {}
+        # The question an Accept or Undo waits on (answered through its buttons).
+        self.confirm: QMessageBox | None = None
         self.list.currentItemChanged.connect(self._on_current)
-        self.accept_button.clicked.connect(lambda: self._emit(self.accept_requested))
+        self.filter.currentTextChanged.connect(lambda _text: self._apply_filter())
+        self.accept_button.clicked.connect(self._accept)
         self.tweak_button.clicked.connect(lambda: self._emit(self.tweak_requested))
-        self.undo_button.clicked.connect(lambda: self._emit(self.undo_requested))
+        self.undo_button.clicked.connect(self._undo)
+        self.resolve_button.clicked.connect(lambda: self._emit(self.resolve_requested))
         self.reject_button.clicked.connect(self._reject)
 
     def _buttons(self) -> tuple[QPushButton, ...]:
-        return (self.accept_button, self.reject_button, self.tweak_button, self.undo_button)
+        return (
+            self.accept_button,
+            self.reject_button,
+            self.tweak_button,
+            self.undo_button,
+            self.resolve_button,
+        )
 
     def current_id(self) -> int | None:
         """The selected proposal's id."""
@@ -154,6 +211,62 @@ class ProposalsDock(QDockWidget):
         proposal_id = self.current_id()
         if proposal_id is not None:
             signal.emit(proposal_id)
+
+    def _accept(self) -> None:
+        proposal_id = self.current_id()
+        if proposal_id is None:
+            return
+        moves = self._proposals[proposal_id].big_eta_moves()
+        if not moves:
+            self.accept_requested.emit(proposal_id)
+            return
+        self._ask(
+            f"Accept proposal #{proposal_id}?",
+            f"It moves {len(moves)} customer ETA(s) by more than "
+            f"{CONFIRM_ETA_SHIFT_MIN:g} min (up to {moves[0]:.0f} min); "
+            "those customers are told the new time.",
+            lambda: self.accept_requested.emit(proposal_id),
+        )
+
+    def _undo(self) -> None:
+        proposal_id = self.current_id()
+        if proposal_id is not None:
+            self.ask_undo(proposal_id)
+
+    def ask_undo(self, proposal_id: int) -> None:
+        """Ask before undoing an adopted proposal; yes emits ``undo_requested``."""
+        self._ask(
+            f"Undo proposal #{proposal_id}?",
+            "The day goes back to the plan before it, and its drivers are sent their "
+            "earlier routes.",
+            lambda: self.undo_requested.emit(proposal_id),
+        )
+
+    def _ask(self, question: str, detail: str, then: Callable[[], None]) -> None:
+        """A yes/no question that does not block the window; ``then`` on yes."""
+        if self.confirm is not None:
+            self.confirm.close()
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Confirm",
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setInformativeText(detail)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        yes = box.button(QMessageBox.StandardButton.Yes)
+
+        def answered(_result: int) -> None:
+            if self.confirm is box:
+                self.confirm = None
+            if box.clickedButton() is yes:
+                then()
+            box.deleteLater()
+
+        box.finished.connect(answered)
+        self.confirm = box
+        box.open()
 
     def _reject(self) -> None:
         proposal_id = self.current_id()
@@ -176,18 +289,44 @@ class ProposalsDock(QDockWidget):
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
 
-    def set_status(self, proposal_id: int, status: str) -> None:
-        """A listed proposal was decided (or undone): retitle it, update the buttons."""
+    def set_status(self, proposal_id: int, status: str, reason: str = "") -> None:
+        """A listed proposal was decided, undone or closed by the tower (``reason``
+        says why): retitle it, update the buttons."""
         view = self._proposals.get(proposal_id)
         if view is None:
             return
-        view = replace(view, status=status)
+        view = replace(view, status=status, closed_reason=reason or view.closed_reason)
         self._proposals[proposal_id] = view
         item = self._item(proposal_id)
         if item is not None:
-            item.setText(self._title(view))
+            self._dress(item, view)
         if self.current_id() == proposal_id:
-            self._enable_for(view)
+            self._show_diff(view)
+
+    def status_of(self, proposal_id: int) -> str | None:
+        """A listed proposal's status as the dock shows it (None: not listed)."""
+        view = self._proposals.get(proposal_id)
+        return None if view is None else view.status
+
+    def _dress(self, item: QListWidgetItem, view: ProposalView) -> None:
+        """The item's title, why it was closed, and whether the filter shows it."""
+        item.setText(self._title(view))
+        item.setToolTip(view.closed_reason)
+        font = item.font()
+        font.setBold(view.status == "stale")  # the badge stands out in either theme
+        item.setFont(font)
+        shown = self.filter.currentText()
+        item.setHidden(
+            (shown == SHOW_CURRENT and not view.is_current)
+            or (shown == SHOW_CLOSED and view.is_current)
+        )
+
+    def _apply_filter(self) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            view = self._proposals.get(int(item.data(Qt.ItemDataRole.UserRole)))
+            if view is not None:
+                self._dress(item, view)
 
     def _item(self, proposal_id: int) -> QListWidgetItem | None:
         for row in range(self.list.count()):
@@ -196,33 +335,28 @@ class ProposalsDock(QDockWidget):
                 return item
         return None
 
-    def show_proposal(self, proposal: ProposalView) -> None:
-        """Add or refresh a proposal in the list and select it."""
+    def show_proposal(self, proposal: ProposalView, *, select: bool = False) -> None:
+        """Add or refresh a proposal in the list. It takes the selection only when
+        ``select`` says so: the dispatcher keeps reading what they read."""
         self._proposals[proposal.id] = proposal
         item = self._item(proposal.id)
-        if item is not None:
-            item.setText(self._title(proposal))
+        if item is None:
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, proposal.id)
+            self.list.addItem(item)
+        self._dress(item, proposal)
+        if select:
             self.list.setCurrentItem(item)
+        if self.current_id() == proposal.id:
             self._show_diff(proposal)
-            return
-        item = QListWidgetItem(self._title(proposal))
-        item.setData(Qt.ItemDataRole.UserRole, proposal.id)
-        self.list.addItem(item)
-        self.list.setCurrentItem(item)
-
-    def remove_proposal(self, proposal_id: int) -> None:
-        """Take a decided proposal off the list."""
-        self._proposals.pop(proposal_id, None)
-        for row in range(self.list.count()):
-            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == proposal_id:
-                self.list.takeItem(row)
-                break
-        if self.list.count() == 0:
-            self._show_diff(None)
+        elif self.current_id() is None:
+            self._show_diff(None)  # the summary counts what waits
 
     def _title(self, p: ProposalView) -> str:
         saved = p.diff.before.minutes_late - p.diff.after.minutes_late
         status = STATUS_LABELS.get(p.status, p.status)
+        if p.status == "stale" and p.closed_reason:
+            status = f"{status}: {p.closed_reason}"  # the badge says why
         when = self._times.hm(p.created_at)
         return f"#{p.id} [{status}] {when} — {p.trigger} — saves {saved:.0f} min late"
 
@@ -240,19 +374,37 @@ class ProposalsDock(QDockWidget):
         for button in (self.accept_button, self.reject_button, self.tweak_button):
             button.setEnabled(is_open)
         self.undo_button.setEnabled(proposal is not None and proposal.can_undo)
+        stale = proposal is not None and proposal.status == "stale"
+        self.resolve_button.setEnabled(stale)
+        self.resolve_button.setVisible(stale)
 
     def _show_diff(self, proposal: ProposalView | None) -> None:
         self.diff_tree.clear()
         self.show_notice("")
         self._enable_for(proposal)
         if proposal is None:
-            self.summary.setText("No proposal waiting.")
+            waiting = sum(1 for p in self._proposals.values() if p.is_open)
+            self.summary.setText(
+                f"{waiting} proposal(s) waiting: pick one to read it."
+                if waiting
+                else "No proposal waiting."
+            )
             return
         d = proposal.diff
         kind = "resequencing only" if d.resequence_only else f"{len(d.moves)} stop(s) moved"
         vehicles = ", ".join(d.changed_vehicles) or "none"
+        closed = ""
+        if proposal.status == "stale":
+            closed = (
+                f"STALE: {proposal.closed_reason}. It no longer fits the live plan and "
+                "cannot be accepted; re-solve from now. "
+            )
+        elif proposal.closed_reason:
+            closed = f"{STATUS_LABELS.get(proposal.status, proposal.status)}: "
+            closed += f"{proposal.closed_reason}. "
         self.summary.setText(
-            f"{proposal.trigger}: {kind}; vehicles changed: {vehicles}. {proposal.auto_verdict}"
+            f"{closed}{proposal.trigger}: {kind}; vehicles changed: {vehicles}. "
+            f"{proposal.auto_verdict}"
         )
         figures = QTreeWidgetItem(self.diff_tree, ["Day figures"])
         for row in figures_rows(d.before, d.after):

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.storage.telemetry_repository import fleet_report
@@ -236,6 +237,7 @@ def test_a_replan_is_reviewed_on_the_map_and_accepted(
     replan.trigger()
     dock = window.proposals_dock
     qtbot.waitUntil(lambda: dock.list.count() == 1, timeout=60_000)  # a real OR-Tools solve
+    dock.list.setCurrentRow(0)  # a new proposal never takes the selection
     proposal_id = dock.current_id()
     assert proposal_id is not None
     assert dock.diff_tree.topLevelItemCount() > 0
@@ -247,6 +249,8 @@ def test_a_replan_is_reviewed_on_the_map_and_accepted(
     # The click answers at once; the window says the plan is live once it is stored.
     with qtbot.waitSignal(window.review.plan_changed, timeout=10_000):
         dock.accept_button.click()
+        if dock.confirm is not None:  # an ETA moved by more than 30 min: yes
+            dock.confirm.button(QMessageBox.StandardButton.Yes).click()
         assert "[accepted]" in dock.list.item(0).text()
     assert not dock.accept_button.isEnabled() and dock.undo_button.isEnabled()
     assert "Plan version 2 is live" in window.status.currentMessage()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,7 +13,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTime
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QListWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.foundation.clock import ManualClock
@@ -31,7 +32,9 @@ from tests.app.tower.test_replanning import (
 )
 from tests.widgets.cells import cell
 from tests.widgets.test_main_window import js, open_window
+from tests.widgets.test_proposals_dock import answer, shown
 from widgets.main_window import MainWindow
+from widgets.proposals_dock import ProposalsDock
 from widgets.tweak_dialog import STOP_ROLE, UNSERVED, TweakDialog
 
 SOLVE_TIMEOUT_MS = 60_000
@@ -55,9 +58,18 @@ def first_proposal(
     window.review.request(vehicle_id, resequence_only=resequence_only)
     dock = window.proposals_dock
     qtbot.waitUntil(lambda: dock.list.count() == 1, timeout=SOLVE_TIMEOUT_MS)
+    assert dock.current_id() is None  # a new proposal never takes the selection
+    dock.list.setCurrentRow(0)
     proposal_id = dock.current_id()
     assert proposal_id is not None
     return proposal_id
+
+
+def accept_click(dock: ProposalsDock) -> None:
+    """Click Accept, and say yes if it asks (an ETA moved by more than 30 min)."""
+    dock.accept_button.click()
+    if dock.confirm is not None:
+        answer(dock)
 
 
 def test_accept_from_the_dock_makes_the_proposal_the_live_plan(
@@ -66,7 +78,7 @@ def test_accept_from_the_dock_makes_the_proposal_the_live_plan(
     window = open_window(qtbot, demo_tower, prefs, tmp_path)
     proposal_id = first_proposal(qtbot, window, "V02")
     with qtbot.waitSignal(window.review.plan_changed):
-        window.proposals_dock.accept_button.click()
+        accept_click(window.proposals_dock)
     record = demo_tower.proposals.proposals[proposal_id]
     assert record.status == "accepted" and record.plan_version == 2
     # It stays listed as accepted, to be read again or undone.
@@ -118,6 +130,8 @@ def test_an_auto_accepted_proposal_is_marked_and_can_be_undone_from_the_dock(
 
     with qtbot.waitSignal(window.review.plan_changed):
         dock.undo_button.click()
+        assert record.status == "auto_accepted"  # not before the dispatcher says yes
+        answer(dock)
     assert record.status == "undone"
     assert "[undone]" in dock.list.currentItem().text() and not dock.undo_button.isEnabled()
     assert f"Proposal #{proposal_id} undone" in window.status.currentMessage()
@@ -142,7 +156,9 @@ def test_reject_from_the_dock_needs_a_reason_and_records_it(
 
     with patch(ask, return_value=("driver knows a shortcut", True)):
         dock.reject_button.click()
-    assert record.status == "rejected" and dock.list.count() == 0
+    assert record.status == "rejected" and shown(dock) == []
+    dock.filter.setCurrentText("Closed")  # it stays listed, under the filter
+    assert len(shown(dock)) == 1 and "[rejected]" in shown(dock)[0]
     quiet_tower.feed.flush()  # decisions are stored in the background, in order
     entry = next(a for a in audit_log(quiet_tower.sessions) if a["action"] == "proposal_rejected")
     assert entry["subject"] == f"proposal:{proposal_id}"
@@ -179,7 +195,8 @@ def test_a_tweak_moves_a_stop_and_its_result_replaces_the_proposal(
         timeout=SOLVE_TIMEOUT_MS,
     )
     new_id = window.proposals_dock.current_id()
-    assert new_id is not None and window.proposals_dock.list.count() == 1  # the old one is gone
+    # The old one is closed: listed under the filter only.
+    assert new_id is not None and len(shown(window.proposals_dock)) == 1
     assert desk.proposals[proposal_id].status == "tweaked"
     # Its van, its place (stops left to the solver may come after it).
     assert desk.proposals[new_id].proposal.routes[taker].index(moved) == position
@@ -274,3 +291,49 @@ def test_the_urgent_order_dialog_ranks_every_van(
     finally:
         window.close()  # its timer ticks the tower no more: then the tower stops
         tower.stop()
+
+
+def grab(widget: QWidget, name: str, tmp_path: Path) -> Path:
+    """An offscreen picture of the widget; under $SCREENSHOTS_DIR too when set (the
+    docs' pictures: ``SCREENSHOTS_DIR=docs/screenshots pytest -k stale``)."""
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    path = folder / name
+    assert widget.grab().save(str(path))
+    return path
+
+
+def test_an_older_proposal_goes_stale_in_the_dock_and_is_resolved_from_now(
+    qtbot: QtBot, quiet_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    tower = quiet_tower
+    break_down_among_neighbours(tower)
+    window = open_window(qtbot, tower, prefs, tmp_path)
+    window.resize(1600, 1000)
+    dock = window.proposals_dock
+    older = first_proposal(qtbot, window, "V01")
+    assert tower.proposals.request("V01", "breakdown on V01")  # a newer one, same van
+    qtbot.waitUntil(lambda: dock.list.count() == 2, timeout=SOLVE_TIMEOUT_MS)
+    assert dock.current_id() == older  # the dispatcher keeps reading the older one
+    newer = next(pid for pid in tower.proposals.proposals if pid != older)
+
+    with qtbot.waitSignal(window.review.plan_changed):
+        window.review.accept(newer)
+    record = tower.proposals.proposals[older]
+    assert record.status == "stale"
+    qtbot.waitUntil(lambda: "(plan v2)" in dock.list.currentItem().text())
+    title = dock.list.currentItem().text()  # (the time in the depot's zone, named if not ours)
+    assert (
+        title.startswith(f"#{older} [STALE: V01's plan changed at 10:00") and "(plan v2)" in title
+    )
+    assert not dock.accept_button.isEnabled() and dock.resolve_button.isVisible()
+    assert "cannot be accepted" in dock.summary.text()
+    grab(dock, "stale-proposal.png", tmp_path)
+    routes = {v.id: tower.live.route_ids(v.id) for v in tower.live.vehicles}
+    window.review.accept(older)  # what a stale Accept would do: refused, with why
+    assert "is stale: V01's plan changed" in window.status.currentMessage()
+    assert {v.id: tower.live.route_ids(v.id) for v in tower.live.vehicles} == routes
+
+    dock.resolve_button.click()  # re-solve from now: same trigger, a fresh proposal
+    qtbot.waitUntil(lambda: dock.list.count() == 3, timeout=SOLVE_TIMEOUT_MS)
+    assert record.status == "superseded" and dock.current_id() == older
+    assert "[superseded]" in dock.list.currentItem().text()
