@@ -183,8 +183,9 @@ class ProposalReview(DockLink[ProposalsDock]):
 
     def _closed(self, record: ProposalRecord) -> None:
         """The desk closed a proposal (stale, expired, superseded): mark it, say why."""
+        newly = self.dock.status_of(record.id) != record.status  # not a restated reason
         self.dock.set_status(record.id, record.status, record.closed_reason)
-        if record.status == "stale":
+        if record.status == "stale" and newly:
             self.status.showMessage(
                 f"Proposal #{record.id} is stale: {record.closed_reason}", 10_000
             )
