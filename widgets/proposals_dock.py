@@ -353,12 +353,11 @@ class ProposalsDock(QDockWidget):
             self._show_diff(None)  # the summary counts what waits
 
     def _title(self, p: ProposalView) -> str:
-        saved = p.diff.before.minutes_late - p.diff.after.minutes_late
         status = STATUS_LABELS.get(p.status, p.status)
         if p.status == "stale" and p.closed_reason:
             status = f"{status}: {p.closed_reason}"  # the badge says why
         when = self._times.hm(p.created_at)
-        return f"#{p.id} [{status}] {when} — {p.trigger} — saves {saved:.0f} min late"
+        return f"#{p.id} [{status}] {when} — {p.trigger} — {p.diff.headline()}"
 
     def _on_current(self, current: QListWidgetItem | None, _previous: object) -> None:
         if current is None:
@@ -403,8 +402,8 @@ class ProposalsDock(QDockWidget):
             closed = f"{STATUS_LABELS.get(proposal.status, proposal.status)}: "
             closed += f"{proposal.closed_reason}. "
         self.summary.setText(
-            f"{closed}{proposal.trigger}: {kind}; vehicles changed: {vehicles}. "
-            f"{proposal.auto_verdict}"
+            f"{closed}{proposal.trigger}: {kind}; vehicles changed: {vehicles}.\n"
+            f"{d.headline()}.\nAuto-accept: {proposal.auto_verdict}"
         )
         figures = QTreeWidgetItem(self.diff_tree, ["Day figures"])
         for row in figures_rows(d.before, d.after):

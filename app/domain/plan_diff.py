@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+BIG_ETA_MOVE_MIN = 30.0
+"""An ETA moved by more than this is a change the customer notices: the headline counts
+them (and Accept asks for confirmation over it)."""
+
 
 @dataclass(frozen=True)
 class PlannedStop:
@@ -84,11 +88,37 @@ class PlanDiff:
     before: DayFigures
     after: DayFigures
     changed_vehicles: tuple[str, ...] = field(default=())
+    # Failed attempts served again on the van that still carries their parcels (among
+    # newly_served): a retry changes no van's load, so it keeps a resequencing one.
+    retried: tuple[str, ...] = field(default=())
 
     @property
     def resequence_only(self) -> bool:
-        """True when every stop keeps its vehicle and nothing is dropped or added."""
-        return not self.moves and not self.newly_unserved and not self.newly_served
+        """True when every stop keeps its vehicle and nothing is dropped or added (but
+        failed attempts retried on their own van)."""
+        added = set(self.newly_served) - set(self.retried)
+        return not self.moves and not self.newly_unserved and not added
+
+    def big_eta_moves(self, over_min: float = BIG_ETA_MOVE_MIN) -> list[EtaChange]:
+        """The ETA changes of more than ``over_min`` minutes either way."""
+        return [c for c in self.eta_changes if abs(c.shift_min) > over_min]
+
+    def headline(self) -> str:
+        """What the proposal changes, in one line: stops moved between vans, ETAs moved
+        by more than BIG_ETA_MOVE_MIN, km and lateness (before -> after)."""
+        b, a = self.before, self.after
+        parts = [
+            f"{len(self.moves)} stop(s) moved" if self.moves else "no stop moved",
+            f"{len(self.big_eta_moves())} ETA(s) moved >{BIG_ETA_MOVE_MIN:.0f} min",
+            f"{a.km - b.km:+.1f} km",
+            f"late {b.stops_late} -> {a.stops_late} stop(s)"
+            f" ({b.minutes_late:.0f} -> {a.minutes_late:.0f} min)",
+        ]
+        if self.retried:
+            parts.append(f"{len(self.retried)} retry(ies)")
+        if self.newly_unserved:
+            parts.append(f"{len(self.newly_unserved)} dropped")
+        return ", ".join(parts)
 
     def new_late_stops(
         self, before: Sequence[PlannedStop], after: Sequence[PlannedStop]
@@ -165,7 +195,12 @@ def _rank(plan: Sequence[PlannedStop], stop: PlannedStop) -> int:
 
 @dataclass(frozen=True)
 class AutoAcceptPolicy:
-    """A depot's self-healing policy: accept only safe proposals without a person."""
+    """A depot's self-healing policy: accept only safe proposals without a person.
+
+    Safe is a resequencing (every stop keeps its van; a failed attempt may be retried on
+    the van that carries it) that makes no stop late and saves at least
+    ``min_minutes_saved`` of lateness. The verdict names the rule that held a proposal
+    back, with its figures, or what made it safe."""
 
     enabled: bool = False
     min_minutes_saved: float = 10.0
@@ -176,12 +211,25 @@ class AutoAcceptPolicy:
         """Whether to auto-accept, and why (shown on the proposal either way)."""
         if not self.enabled:
             return False, "auto-accept is off for this depot"
-        if not diff.resequence_only:
-            return False, "moves stops between vehicles or changes what is served"
+        held = "held back: "
+        if diff.moves:
+            vans = sorted({f"{m.from_vehicle}->{m.to_vehicle}" for m in diff.moves})
+            return False, f"{held}moves {len(diff.moves)} stop(s) between vans ({', '.join(vans)})"
+        if diff.newly_unserved:
+            return False, f"{held}leaves {len(diff.newly_unserved)} stop(s) unserved"
+        added = [sid for sid in diff.newly_served if sid not in set(diff.retried)]
+        if added:
+            return False, f"{held}adds {len(added)} stop(s) to the plan"
         new_late = diff.new_late_stops(before, after)
         if new_late:
-            return False, f"creates {len(new_late)} new late stop(s)"
+            eta = {s.stop_id: s for s in after}
+            worst = max(new_late, key=lambda sid: eta[sid].eta - eta[sid].window_end)
+            by = (eta[worst].eta - eta[worst].window_end) / 60
+            return False, (f"{held}makes {len(new_late)} stop(s) late ({worst} by {by:.0f} min)")
         saved = diff.before.minutes_late - diff.after.minutes_late
         if saved < self.min_minutes_saved:
-            return False, f"saves {saved:.0f} min of lateness, under {self.min_minutes_saved:.0f}"
-        return True, f"resequencing only, no new late stop, saves {saved:.0f} min"
+            return False, (
+                f"{held}saves {saved:.0f} min of lateness, under the "
+                f"{self.min_minutes_saved:.0f} min the depot asks for"
+            )
+        return True, f"resequencing only, no stop made late, saves {saved:.0f} min of lateness"

@@ -254,10 +254,10 @@ class ReplanSettings:
     With ``auto_request`` an exception that calls for a re-plan (late risk, breakdown, a
     retryable failed attempt, a long stop, overtime risk) asks for a local re-plan of its
     van, at most once per ``cooldown_min`` per van. With ``auto_accept`` a proposal that
-    only resequences within vehicles, creates no new late stop and saves at least
-    ``min_minutes_saved`` minutes of lateness is accepted without a person (and can be
-    undone); anything else waits for the dispatcher. A proposal left open
-    ``proposal_ttl_min`` expires.
+    only resequences within vehicles (a failed attempt retried on its own van included),
+    makes no stop late and saves at least ``min_minutes_saved`` minutes of lateness is
+    accepted without a person (and can be undone); anything else waits for the dispatcher.
+    A proposal left open ``proposal_ttl_min`` expires.
     """
 
     __pydantic_config__ = _SECTION

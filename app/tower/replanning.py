@@ -445,6 +445,7 @@ def _with_rescues(
         moves=tuple(sorted(diff.moves + rescues, key=lambda m: m.stop_id)),
         newly_served=tuple(sid for sid in diff.newly_served if sid not in moved),
         changed_vehicles=tuple(sorted(changed)),
+        retried=tuple(sorted(sid for sid in live.retries if sid in carrier)),
     )
 
 

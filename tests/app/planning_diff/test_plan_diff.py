@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.domain.plan_diff import (
     AutoAcceptPolicy,
     DayFigures,
@@ -63,7 +65,7 @@ def test_policy_accepts_only_safe_resequencing_that_saves_enough() -> None:
     diff = diff_plans(before, good, DayFigures(1, 30, 10, 0, 0), DayFigures(0, 0, 10, 0, 0))
     assert policy.verdict(diff, before, good) == (
         True,
-        "resequencing only, no new late stop, saves 30 min",
+        "resequencing only, no stop made late, saves 30 min of lateness",
     )
 
     creates_late = [stop("a", "V1", 0, 11.0), stop("b", "V1", 1, 12.1, end_h=12.0)]
@@ -72,9 +74,46 @@ def test_policy_accepts_only_safe_resequencing_that_saves_enough() -> None:
         before_ok, creates_late, DayFigures(1, 30, 10, 0, 0), DayFigures(1, 6, 10, 0, 0)
     )
     accepted, why = policy.verdict(diff, before_ok, creates_late)
-    assert not accepted and "new late stop" in why
+    assert not accepted and why == "held back: makes 1 stop(s) late (b by 6 min)"
 
     moved = [stop("a", "V2", 0, 11.0), stop("b", "V1", 0, 11.0)]
     diff = diff_plans(before, moved, DayFigures(1, 30, 10, 0, 0), DayFigures(0, 0, 10, 0, 0))
-    assert policy.verdict(diff, before, moved)[0] is False
+    assert policy.verdict(diff, before, moved) == (
+        False,
+        "held back: moves 1 stop(s) between vans (V1->V2)",
+    )
     assert AutoAcceptPolicy(enabled=False).verdict(diff, before, moved)[0] is False
+
+
+def test_policy_with_no_minimum_accepts_a_resequencing_that_saves_nothing() -> None:
+    before = [stop("a", "V1", 0, 10.0), stop("b", "V1", 1, 11.0)]
+    after = [stop("b", "V1", 0, 10.5), stop("a", "V1", 1, 11.5)]
+    diff = diff_plans(before, after, DayFigures(0, 0, 10, 0, 0), DayFigures(0, 0, 9, 0, 0))
+    assert AutoAcceptPolicy(enabled=True, min_minutes_saved=0).verdict(diff, before, after)[0]
+    held = AutoAcceptPolicy(enabled=True, min_minutes_saved=10).verdict(diff, before, after)
+    assert held == (
+        False,
+        "held back: saves 0 min of lateness, under the 10 min the depot asks for",
+    )
+
+
+def test_a_retried_failed_attempt_keeps_a_resequencing_safe() -> None:
+    before = [stop("a", "V1", 0, 10.0)]
+    after = [stop("a", "V1", 0, 10.0), stop("r", "V1", 1, 11.0)]
+    diff = diff_plans(before, after, DayFigures(0, 0, 10, 0, 1), DayFigures(0, 0, 11, 0, 0))
+    policy = AutoAcceptPolicy(enabled=True, min_minutes_saved=0)
+    assert policy.verdict(diff, before, after) == (
+        False,
+        "held back: adds 1 stop(s) to the plan",
+    )
+    retry = replace(diff, retried=("r",))
+    assert retry.resequence_only and policy.verdict(retry, before, after)[0]
+
+
+def test_the_headline_says_what_changes() -> None:
+    before = [stop("a", "V1", 0, 9), stop("b", "V1", 1, 10), stop("c", "V2", 0, 9)]
+    after = [stop("b", "V1", 0, 9.6), stop("a", "V1", 1, 10), stop("c", "V3", 0, 9.4)]
+    diff = diff_plans(before, after, DayFigures(2, 45, 50, 0, 0), DayFigures(1, 10, 47.5, 0, 0))
+    assert diff.headline() == (
+        "1 stop(s) moved, 1 ETA(s) moved >30 min, -2.5 km, late 2 -> 1 stop(s) (45 -> 10 min)"
+    )
