@@ -403,5 +403,7 @@ def _sub_problem(
             if p.pickup in index
         ),
         late_cost_per_s=problem.late_cost_per_s,
+        eta_cost_per_s=problem.eta_cost_per_s,
+        eta_tolerance=problem.eta_tolerance,
     )
     return sub, nodes, problem.reassign_cost * len(moved)

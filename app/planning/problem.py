@@ -38,7 +38,9 @@ class Node:
     holds zero, one or two windows; none means any time in the shift.
     On a place (a van's start or end) ``windows`` are its opening hours: a van leaves its
     start, and gets back to its end, only while that place is open (a depot's hours).
-    ``drop_penalty`` None means the stop must be served.
+    ``drop_penalty`` None means the stop must be served. ``told`` is the time its
+    customer was last told (a live re-plan): with ``RoutingProblem.eta_cost_per_s``
+    above 0, serving it more than ``RoutingProblem.eta_tolerance`` later costs.
     """
 
     id: str
@@ -49,6 +51,7 @@ class Node:
     service: int = 0
     windows: tuple[Window, ...] = ()
     drop_penalty: int | None = None
+    told: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,15 @@ class RoutingProblem:
     reassign_cost: int = 0
     resequence_only: bool = False
     late_cost_per_s: int = 0
+    eta_cost_per_s: int = 0
+    eta_tolerance: int = 0
+
+    def told_late(self, node: int, start: int) -> int:
+        """What serving ``node`` at ``start`` costs against its customer's told time."""
+        told = self.nodes[node].told
+        if not self.eta_cost_per_s or told is None:
+            return 0
+        return self.eta_cost_per_s * max(0, start - told - self.eta_tolerance)
 
     def place_nodes(self) -> set[int]:
         """Nodes that are some van's start or end (places, not visits)."""

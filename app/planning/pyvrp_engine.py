@@ -54,6 +54,7 @@ def fits(problem: RoutingProblem) -> bool:
         or problem.reassign_cost
         or problem.resequence_only
         or problem.late_cost_per_s
+        or problem.eta_cost_per_s
     ):
         return False
     if any(problem.nodes[p].service for p in problem.place_nodes()):

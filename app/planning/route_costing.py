@@ -19,9 +19,9 @@ class RouteCosting:
 
     Mirrors app.planning.solver's model: arc distances, the van's fixed cost when used,
     lateness past a stop's last window (soft windows) or the windows themselves (hard),
-    reassignment, capacity with pickups on board, pickups before their deliveries,
-    position locks, and the return by the van's end. The earliest schedule is the
-    cheapest one, so it is the one costed.
+    service later than the customer was told, reassignment, capacity with pickups on
+    board, pickups before their deliveries, position locks, and the return by the van's
+    end. The earliest schedule is the cheapest one, so it is the one costed.
     """
 
     def __init__(self, problem: RoutingProblem, owner: dict[int, int]) -> None:
@@ -85,6 +85,7 @@ class RouteCosting:
                 if not opening:
                     return math.inf
                 now = max(now, opening[0])
+            cost += problem.told_late(i, now)
             if owner.get(i, v) != v:
                 cost += problem.reassign_cost
             at = i

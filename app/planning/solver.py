@@ -207,7 +207,43 @@ def _add_time(problem: RoutingProblem, manager: Any, routing: Any) -> Any:
             continue
         _restrict(time_dim.CumulVar(routing.Start(v)), leave)
         _restrict(time_dim.CumulVar(routing.End(v)), back)
+    _add_told(problem, manager, routing, transit, horizon, time_dim)
     return time_dim
+
+
+def _add_told(
+    problem: RoutingProblem, manager: Any, routing: Any, transit: int, horizon: int, time_dim: Any
+) -> None:
+    """The cost of serving later than the customer was told, on a twin of the time
+    dimension: a cumul holds one soft upper bound, and the time dimension's is lateness.
+
+    The twin has the same transits, departures and openings, so its earliest schedule
+    is the time dimension's (what the search's filters cost); at a told stop its cumul
+    is the time's.
+    """
+    told = [(i, at) for i in problem.stop_nodes() if (at := problem.nodes[i].told) is not None]
+    if not problem.eta_cost_per_s or not told:
+        return
+    routing.AddDimension(transit, horizon, horizon, False, "told")
+    twin = routing.GetDimensionOrDie("told")
+    solver = routing.solver()
+    for v in range(len(problem.vans)):
+        leave = problem.departure_windows(v)
+        if leave and problem.return_windows(v):
+            _restrict(twin.CumulVar(routing.Start(v)), leave)
+            start = routing.Start(v)
+            solver.Add(twin.CumulVar(start) == time_dim.CumulVar(start))
+    for i in problem.stop_nodes():
+        windows = sorted(problem.nodes[i].windows)
+        if windows:
+            cumul = twin.CumulVar(manager.NodeToIndex(i))
+            cumul.SetMin(windows[0][0])
+            _remove_gaps(cumul, windows)
+    for i, at in told:
+        index = manager.NodeToIndex(i)
+        solver.Add(twin.CumulVar(index) == time_dim.CumulVar(index))
+        limit = min(horizon, max(0, at + problem.eta_tolerance))
+        twin.SetCumulVarSoftUpperBound(index, limit, problem.eta_cost_per_s)
 
 
 def _restrict(cumul: Any, windows: list[tuple[int, int]]) -> None:

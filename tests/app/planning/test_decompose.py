@@ -302,3 +302,13 @@ def test_a_van_that_stops_improving_gives_its_time_to_the_next(
     # The east van stalls too: what is left goes to another round over both.
     assert len(limits) > 2
     assert result.seconds < 2.0 + 0.5
+
+
+def test_a_told_eta_costs_what_the_whole_model_charges() -> None:
+    # x = 9 is served at 9 at best; its customer was told 2, with 3 of tolerance: 4 x 2.
+    west = [stop(f"w{x}", x) for x in range(1, 9)] + [stop("w9", 9, told=2)]
+    problem = line_problem(west=west, eta_cost_per_s=2, eta_tolerance=3)
+    result = decompose.solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert result.objective == SWEEP + 8
+    assert result.objective == solver.solve(problem, QUICK).objective

@@ -328,3 +328,25 @@ def test_a_window_inside_another_leaves_no_gap() -> None:
     result = solve(problem, QUICK)
     assert_checked(problem, result)
     assert result.routes[0].service_starts == (80,)
+
+
+def test_a_told_eta_holds_its_stop_early_when_moving_it_costs_more_than_the_detour() -> None:
+    # From x = 0 to an end at x = -20: A (x = 10) first is the short way, 40, and serves W
+    # (x = -10) at 30. W's customer was told 10, with 5 of tolerance: 15 s beyond at 2
+    # a second cost 30, more than W first (60, W served at 10) costs in distance.
+    nodes = [
+        depot(),
+        depot("end", -20),
+        stop("A", 10, drop_penalty=None),
+        stop("W", -10, drop_penalty=None, told=10),
+    ]
+    van = Van("v", 0, 1, capacity_weight=10, shift=(0, 1000))
+    free = solve(problem_of(nodes, [van], late_cost_per_s=1), QUICK)
+    assert route_of(free, 0) == [2, 3]
+    problem = problem_of(nodes, [van], late_cost_per_s=1, eta_cost_per_s=2, eta_tolerance=5)
+    held = solve(problem, QUICK)
+    assert_checked(problem, held)
+    assert route_of(held, 0) == [3, 2] and held.objective == 60
+    cheap = problem_of(nodes, [van], late_cost_per_s=1, eta_cost_per_s=1, eta_tolerance=5)
+    moved = solve(cheap, QUICK)
+    assert route_of(moved, 0) == [2, 3] and moved.objective == 40 + 15
