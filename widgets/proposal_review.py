@@ -17,7 +17,7 @@ from PySide6.QtCore import Signal
 
 from app.foundation.time_text import TimeText
 from app.tower.decisions import ProposalRecord
-from app.tower.replanning import PICKUP
+from app.tower.replanning import PICKUP, WIDE_NEIGHBOURS
 from widgets.dock_link import DockLink
 from widgets.map_data import RouteLine
 from widgets.proposals_dock import UNDOABLE, ProposalsDock, ProposalView
@@ -54,7 +54,11 @@ class ProposalReview(DockLink[ProposalsDock]):
         who = vehicle_id or "the whole depot"
         what = "resequence" if resequence_only else "re-plan"
         trigger = f"dispatcher's {what} of {who}"
-        if self.tower.proposals.request(vehicle_id, trigger, resequence_only=resequence_only):
+        # The dispatcher's own van re-plan looks wider than the tower's self-healing one.
+        asked = self.tower.proposals.request(
+            vehicle_id, trigger, resequence_only=resequence_only, neighbours=WIDE_NEIGHBOURS
+        )
+        if asked:
             self.status.showMessage(f"{what.capitalize()} of {who} running…", 10_000)
         else:
             self.status.showMessage("A re-plan is already running; try again shortly", 8000)

@@ -93,6 +93,11 @@ class CustomerNotifier:
             out.extend(self.update(snapshot, now))
         return out
 
+    def told_etas(self) -> dict[str, float]:
+        """The last ETA each order's customer was sent (epoch seconds), by order id: what
+        a re-plan should not move without a reason."""
+        return {oid: t.last_eta for oid, t in self._orders.items() if t.last_eta is not None}
+
     def flush(self, now: float) -> list[Notification]:
         """Send the held-back messages whose throttle window has passed."""
         out = []

@@ -12,7 +12,7 @@ from typing import Any
 from app.domain.live_fleet import LiveUpdate, VehicleLive
 from app.domain.model import Depot, FleetSnapshot, Order, Stop, Vehicle
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
-from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord
+from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord, Rule
 from app.domain.rules.tracking import DONE
 from app.domain.van_state import van_state
 from app.foundation.clock import Clock
@@ -28,6 +28,7 @@ from app.tower.demo_fleet import DemoFleet
 from app.tower.live_day import LiveDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk
+from app.tower.replanning import NEIGHBOURS, WIDE_NEIGHBOURS
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.urgent_orders import UrgentOrder, VehicleOption, draft_ranking
 from app.tower.views import (
@@ -88,7 +89,9 @@ class ControlTower:
         )
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.live, self.feed)
-        self.proposals = ProposalDesk(settings, self.live, clock, self.feed)
+        self.proposals = ProposalDesk(
+            settings, self.live, clock, self.feed, told=self.operations.promised_etas
+        )
         self.demo = demo
         # Urgent-order rankings: their travel times may take the network (OSRM).
         self._ranking = ThreadPoolExecutor(1, thread_name_prefix="urgent-ranking")
@@ -291,7 +294,12 @@ class ControlTower:
     def _replan_for(self, record: ExceptionRecord) -> bool:
         """Ask for a local re-plan around the exception's vehicle; False when none."""
         vehicle = self._vehicle_of(record)
-        return vehicle is not None and self.proposals.request(vehicle, replan_trigger(record))
+        # A broken-down van's parcels may need two rescuers' room; anything else is a
+        # small problem: its van and one neighbour.
+        neighbours = WIDE_NEIGHBOURS if record.rule is Rule.BREAKDOWN else NEIGHBOURS
+        return vehicle is not None and self.proposals.request(
+            vehicle, replan_trigger(record), neighbours=neighbours
+        )
 
     # --- exceptions ----------------------------------------------------------------------
 

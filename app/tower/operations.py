@@ -235,6 +235,16 @@ class Operations:
 
     # --- dispatcher's actions ------------------------------------------------------------
 
+    def promised_etas(self) -> dict[str, float]:
+        """Per stop id, the ETA its customer relies on (epoch seconds): the last one sent,
+        else the one the tower shows now (what the next message would tell)."""
+        promised = {s.stop_id: s.eta for v in self.etas.values() for s in v.stops}
+        told = self.notifier.told_etas()
+        for sid, stop in self.live.tracker.stops.items():
+            if stop.order_id in told:
+                promised[sid] = told[stop.order_id]
+        return promised
+
     def acknowledge(self, exception_id: int, user: str, now: float) -> ExceptionChange:
         """A dispatcher takes an exception in hand (stored, and in the audit log)."""
         change = self.book.acknowledge(exception_id, user, now)

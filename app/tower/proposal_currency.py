@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from app.tower.replanning import NEIGHBOURS
+
 OPEN = "open"
 STALE = "stale"
 EXPIRED = "expired"
@@ -45,6 +47,7 @@ class ReplanRequest:
     vehicle_id: str | None  # None: the whole depot
     trigger: str
     resequence_only: bool = False
+    neighbours: int = NEIGHBOURS  # the van's nearest others in the re-plan
 
 
 def why_stale(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ from app.tower.proposal_currency import (
     why_stale,
 )
 from app.tower.replanning import (
+    NEIGHBOURS,
     LiveDraft,
     LiveProblem,
     Proposal,
@@ -148,11 +150,15 @@ class ProposalDesk:
         clock: Clock,
         feed: TelemetryFeed,
         policy: AutoAcceptPolicy | None = None,
+        told: Callable[[], Mapping[str, float]] | None = None,
     ) -> None:
         self.settings = settings
         self.live = live
         self.clock = clock
         self.feed = feed
+        # The ETAs customers rely on, by stop id (Operations.promised_etas): moving one
+        # costs in a re-plan.
+        self._told = told
         replan = settings.replan_for(live.depot.id)
         self.policy = policy or AutoAcceptPolicy(
             enabled=replan.auto_accept, min_minutes_saved=replan.min_minutes_saved
@@ -184,9 +190,15 @@ class ProposalDesk:
         return any(x is not None for x in (self._fetching, self._running, self._storing))
 
     def request(
-        self, vehicle_id: str | None, trigger: str, *, resequence_only: bool = False
+        self,
+        vehicle_id: str | None,
+        trigger: str,
+        *,
+        resequence_only: bool = False,
+        neighbours: int = NEIGHBOURS,
     ) -> bool:
-        """Start a re-plan: the vehicle and its nearest neighbours, or (None) the depot.
+        """Start a re-plan: the vehicle and its ``neighbours`` nearest others, or (None)
+        the depot.
 
         False while another re-plan is running (one solve at a time). The solve starts
         once the travel times are in (a later ``poll``); a re-plan that cannot start (no
@@ -196,11 +208,12 @@ class ProposalDesk:
             return False
         vehicles = list(self.live.vehicles)
         if vehicle_id is not None:
-            vehicles = vehicles_in_scope(vehicle_id, vehicles, self.feed.fleet.latest_fixes())
+            fixes = self.feed.fleet.latest_fixes()
+            vehicles = vehicles_in_scope(vehicle_id, vehicles, fixes, neighbours)
         road = self.road_now()
         draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
         matrices = self._fetcher.submit(draft.fetch, road.provider)
-        asked = self._asked(ReplanRequest(vehicle_id, trigger, resequence_only))
+        asked = self._asked(ReplanRequest(vehicle_id, trigger, resequence_only, neighbours))
         self._fetching = _Fetching(matrices, draft, whole_depot=vehicle_id is None, asked=asked)
         log.info("re-plan for %s (%s)", vehicle_id or "the depot", trigger)
         return True
@@ -216,7 +229,9 @@ class ProposalDesk:
         if record is None or record.request is None:
             raise ValueError(f"proposal {proposal_id} is not on the desk")
         r = record.request
-        return self.request(r.vehicle_id, r.trigger, resequence_only=r.resequence_only)
+        return self.request(
+            r.vehicle_id, r.trigger, resequence_only=r.resequence_only, neighbours=r.neighbours
+        )
 
     def _fetched(self) -> None:
         """Start the solve of a re-plan whose travel times came in."""
@@ -278,8 +293,9 @@ class ProposalDesk:
         """The live day as a re-plan (or an urgent order) starts from, now."""
         positions = self.feed.fleet.latest_fixes()
         live = self.live
+        told = self._told() if self._told is not None else {}
         return RoadNow(
-            live.depot, live.tracker, positions, self.provider, live.day, self.clock.now()
+            live.depot, live.tracker, positions, self.provider, live.day, self.clock.now(), told
         )
 
     def _start(

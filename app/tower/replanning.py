@@ -10,7 +10,7 @@ lateness costs. The current sequences are the solver's starting point.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from app.domain.execution import ExecutionTracker
@@ -44,12 +44,23 @@ from app.planning.problem import (
 REASSIGN_COST_M = 2000
 # A minute late costs as much as 1 km driven.
 LATE_COST_PER_S = 17
+# Serving a stop more than ETA_TOLERANCE_S after the ETA its customer relies on (told,
+# or shown) costs half as much as lateness: a re-plan moves a promise only for a real gain.
+ETA_TOLERANCE_S = 15 * 60
+ETA_COST_PER_S = 8
 # A re-plan aims to arrive this long before a window closes: its travel times are an
 # estimate, and a plan that meets the windows with no slack is late on the road. In
 # benchmarks/closed_loop.py (seed 7) the tower's re-plans made 3 stops late for 134 min
 # without it, and none with it (on time 224 -> 228 of 250).
 LATE_MARGIN_S = 15 * 60
-NEIGHBOURS = 2
+# A local re-plan the tower asks for (a failed attempt, a late stop) takes the van and
+# this many of its nearest neighbours: a small problem gets a small answer. With two, one
+# failed attempt on the demo changed three vans (benchmarks/churn.py, 2026-12-06: 58 ETA
+# changes, 46 of them over 30 min, up to 180 min).
+NEIGHBOURS = 1
+# A dispatcher's own van re-plan (Ctrl+R) and a breakdown's rescue (its load may take two
+# vans' room) take more; the whole-depot re-plan takes every van.
+WIDE_NEIGHBOURS = 2
 PICKUP = "pickup:"
 # A re-plan may keep a van out past its shift (overtime shows in the figures) rather than
 # leave it with no feasible way home.
@@ -60,7 +71,8 @@ ON_BOARD = {ParcelStatus.LOADED, ParcelStatus.OUT_FOR_DELIVERY}
 @dataclass(frozen=True)
 class RoadNow:
     """The live day as a re-plan or an urgent order reads it: the depot, the tracker's
-    stops and parcels, the vans' last positions, the travel times, and now (epoch s)."""
+    stops and parcels, the vans' last positions, the travel times, now (epoch s) and the
+    ETA each stop's customer relies on (epoch s, by stop id: Operations.promised_etas)."""
 
     depot: Depot
     tracker: ExecutionTracker
@@ -68,6 +80,7 @@ class RoadNow:
     provider: MatrixProvider
     day: OperatingDay
     now: float
+    told: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def day_start(self) -> float:
@@ -116,9 +129,12 @@ class LiveProblem:
 
 
 def vehicles_in_scope(
-    trouble: str, vehicles: Sequence[Vehicle], positions: dict[str, TelemetryFix]
+    trouble: str,
+    vehicles: Sequence[Vehicle],
+    positions: dict[str, TelemetryFix],
+    neighbours: int = NEIGHBOURS,
 ) -> list[Vehicle]:
-    """The vehicle in trouble and its nearest neighbours (by last position)."""
+    """The vehicle in trouble and its ``neighbours`` nearest others (by last position)."""
     here = positions.get(trouble)
     others = [v for v in vehicles if v.id != trouble]
     if here is not None:
@@ -129,7 +145,7 @@ def vehicles_in_scope(
 
         others.sort(key=distance)
     mine = [v for v in vehicles if v.id == trouble]
-    return mine + others[:NEIGHBOURS]
+    return mine + others[:neighbours]
 
 
 @dataclass(frozen=True)
@@ -198,7 +214,7 @@ def draft_live_problem(
                 continue  # being served
             order = tracker.orders[stop.order_id]
             node = len(nodes)
-            nodes.append(_stop_node(stop.id, order, day_start))
+            nodes.append(_stop_node(stop.id, order, day_start, road.told.get(stop.id)))
             stop_ids.append(stop.id)
             route.append(node)
             if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
@@ -217,7 +233,8 @@ def draft_live_problem(
         lat, lon = (fix.lat, fix.lon) if fix is not None else (depot.lat, depot.lon)
         sites[v.id] = (lat, lon)
         for stop, _progress in tracker.remaining(v.id):
-            delivery = _stop_node(stop.id, tracker.orders[stop.order_id], day_start)
+            order = tracker.orders[stop.order_id]
+            delivery = _stop_node(stop.id, order, day_start, road.told.get(stop.id))
             pickup = Node(
                 PICKUP + stop.id,
                 lon,
@@ -268,6 +285,8 @@ def draft_live_problem(
             reassign_cost=REASSIGN_COST_M,
             resequence_only=resequence_only,
             late_cost_per_s=LATE_COST_PER_S,
+            eta_cost_per_s=ETA_COST_PER_S,
+            eta_tolerance=ETA_TOLERANCE_S,
         )
         return LiveProblem(
             problem,
@@ -308,8 +327,9 @@ def _retries(tracker: ExecutionTracker, vehicle_id: str, now: float) -> dict[str
     return out
 
 
-def _stop_node(stop_id: str, order: Order, day_start: float) -> Node:
-    """The stop as the solver sees it: its windows close LATE_MARGIN_S early."""
+def _stop_node(stop_id: str, order: Order, day_start: float, told: float | None = None) -> Node:
+    """The stop as the solver sees it: its windows close LATE_MARGIN_S early, and the
+    ETA its customer was told (None: nothing told, or a retry of a failed attempt)."""
     windows = []
     for w in sorted(order.windows, key=lambda w: w.start):
         opens = math.ceil(w.start - day_start)
@@ -323,6 +343,7 @@ def _stop_node(stop_id: str, order: Order, day_start: float) -> Node:
         service=math.ceil(order.service_s),
         windows=tuple(windows),
         drop_penalty=penalty_for_priority(order.priority),
+        told=None if told is None else round(told - day_start),
     )
 
 
