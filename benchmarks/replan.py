@@ -6,8 +6,9 @@ delivered, five vans running about 40 minutes behind (their positions lag: late 
 and one broken down. Then, as the tower does it (app/tower/replanning.py, a real
 OR-Tools solve in the child process):
 
-- a local re-plan for each late van (it and its two nearest neighbours): the time from the
-  request (building the problem included) to the first feasible plan, and to the result;
+- a local re-plan for each late van (it and its nearest neighbour, as the tower asks): the
+  time from the request (building the problem included) to the first feasible plan, and
+  to the result;
 - a whole-depot re-plan (the broken-down van's stops become pickup-and-delivery pairs, as
   the tower's depot re-plan makes them) solved for 10 s and for 60 s with the tower's
   depot search (its vans shared by a process per core): the objectives compared; as

@@ -1,0 +1,143 @@
+"""How much a self-healing proposal changes, and what the auto-accept policy does with it.
+
+The demo day (12 vans, 250 orders, seed 7, the simulator's disruptions) is played through
+the tower's own live path without the network, as ``benchmarks/closed_loop.py`` plays it,
+for ``--minutes`` simulated minutes from the first van's start, with the tower re-planning
+by itself (``[replan] auto_request``) and ``auto_accept = true``, ``min_minutes_saved =
+0``. Proposals the policy accepts are followed by the simulated vans; the others are left
+open, as a dispatcher who does not look would leave them. For each proposal it prints the
+churn: vans changed, stops moved between vans, ETA changes over 30 min (and the largest),
+km and lateness before and after, and the policy's verdict.
+
+    .venv/bin/python benchmarks/churn.py [--minutes 120] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.domain.rules.records import ChangeKind
+from app.foundation.clock import ManualClock
+from app.foundation.days import OperatingDay
+from app.foundation.settings import DemoSettings, ReplanSettings, Settings
+from app.storage.database import connect
+from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
+from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
+from app.telemetry.simulator import FleetSimulator, SimulatorConfig
+from app.tower.control_tower import ControlTower
+from app.tower.data_setup import demo_day
+from app.tower.decisions import ProposalRecord
+from app.tower.replanning import PICKUP
+
+TICK_S = 2.0
+BIG_MIN = 30.0
+SOLVE_WAIT_S = 60.0
+
+
+def churn_line(record: ProposalRecord) -> str:
+    """One proposal's churn, in the figures the issue asks for."""
+    proposal = record.proposal
+    d = proposal.diff
+    big = [c for c in d.eta_changes if abs(c.shift_min) > BIG_MIN]
+    worst = max((abs(c.shift_min) for c in d.eta_changes), default=0.0)
+    return (
+        f"#{record.id} {proposal.live.trigger}: {record.status}; "
+        f"vans in scope {len(proposal.live.scope)}, changed {len(d.changed_vehicles)}; "
+        f"stops moved {len(d.moves)}; ETA changes {len(d.eta_changes)}, "
+        f"over {BIG_MIN:.0f} min {len(big)} (largest {worst:.0f} min); "
+        f"km {d.after.km - d.before.km:+.1f}; late stops {d.before.stops_late} -> "
+        f"{d.after.stops_late} ({d.before.minutes_late:.0f} -> {d.after.minutes_late:.0f} min)"
+        f"\n    policy: {record.auto_reason}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=120.0)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    settings = Settings(
+        demo=DemoSettings(seed=args.seed),
+        replan=ReplanSettings(auto_request=True, auto_accept=True, min_minutes_saved=0),
+    )
+    day = OperatingDay.at(time.time(), settings.depot.timezone)
+    demo = demo_day(settings, day)
+    simulator = FleetSimulator(demo, SimulatorConfig(seed=args.seed, disruptions=True))
+    raised: Counter[str] = Counter()
+    records: list[ProposalRecord] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tower-churn-") as folder:
+        sessions = connect(f"sqlite:///{Path(folder) / 'churn.sqlite3'}")
+        seed_demo_fleet(sessions, demo)
+        seed_demo_orders(sessions, demo, day.iso)
+        clock = ManualClock(simulator.start_time)
+        tower = ControlTower(settings, sessions, day, clock)
+        topics = TopicConfig(settings.broker.topic_prefix)
+        directory = DeviceDirectory(frozenset(v.id for v in demo.vehicles))
+
+        def tick(now: float) -> None:
+            result = tower.tick()
+            for change in result.operations.exceptions:
+                if change.kind is ChangeKind.RAISED:
+                    raised[change.exception.rule.value] += 1
+            record = result.proposal
+            if record is None:
+                return
+            records.append(record)
+            if record.status == "auto_accepted":  # the drivers follow it
+                for vehicle_id, stop_ids in record.proposal.routes.items():
+                    deliveries = [s for s in stop_ids if not s.startswith(PICKUP)]
+                    simulator.reroute(vehicle_id, deliveries, now)
+
+        t = simulator.start_time
+        end = simulator.start_time + args.minutes * 60
+        while t < end:
+            t += TICK_S
+            clock.current = t
+            for message in simulator.simulate_until(t):
+                tower.feed.mailbox.put(
+                    parse_message(message.topic, message.payload, t, topics, directory), t
+                )
+            tick(t)
+            waited = time.perf_counter()
+            while tower.proposals.busy:  # the simulated clock waits for the solve
+                if time.perf_counter() - waited > SOLVE_WAIT_S:
+                    tower.proposals.cancel()
+                time.sleep(0.05)
+                tick(t)
+        tower.stop()
+    played = time.perf_counter() - started
+    statuses = Counter(r.status for r in records)
+    print(
+        f"demo {settings.demo.vehicles} vans, {settings.demo.orders} orders, seed {args.seed}: "
+        f"{args.minutes:.0f} simulated min in {played:.0f} s; "
+        f"failed attempts {raised['failed_attempt']}, proposals {len(records)} "
+        f"({', '.join(f'{n} {s}' for s, n in sorted(statuses.items())) or 'none'})"
+    )
+    for record in records:
+        print("  " + churn_line(record))
+    failed = [r for r in records if r.proposal.live.trigger.startswith("failed_attempt")]
+    if failed:
+        vans = sum(len(r.proposal.diff.changed_vehicles) for r in failed)
+        moved = sum(len(r.proposal.diff.moves) for r in failed)
+        big = sum(
+            1 for r in failed for c in r.proposal.diff.eta_changes if abs(c.shift_min) > BIG_MIN
+        )
+        km = sum(r.proposal.diff.after.km - r.proposal.diff.before.km for r in failed)
+        print(
+            f"failed-attempt proposals ({len(failed)}), per proposal: vans changed "
+            f"{vans / len(failed):.1f}, stops moved {moved / len(failed):.1f}, "
+            f"ETA changes >{BIG_MIN:.0f} min {big / len(failed):.1f}, km {km / len(failed):+.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
