@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.plan_diff import DayFigures, PlanDiff
+from app.domain.plan_diff import BIG_ETA_MOVE_MIN, DayFigures, PlanDiff
 from app.foundation.time_text import TimeText
 
 
@@ -76,7 +76,7 @@ class ProposalView:
 UNDOABLE = ("accepted", "auto_accepted")
 # Stale stays current: it offers "Re-solve from now". The rest are closed.
 CURRENT = ("open", "stale", *UNDOABLE, "undone")
-CONFIRM_ETA_SHIFT_MIN = 30.0  # Accept asks first when an ETA moves by more
+CONFIRM_ETA_SHIFT_MIN = BIG_ETA_MOVE_MIN  # Accept asks first when an ETA moves by more
 STATUS_LABELS = {
     "open": "open",
     "accepted": "accepted",
