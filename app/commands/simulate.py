@@ -5,6 +5,9 @@ runs ``--speedup`` times faster than real time from ``--start``. The default is 
 (1x), which a tower checking timestamps against the wall clock needs: a faster day runs
 ahead of it and is rejected as ``future_timestamp`` after five minutes. The demo window
 runs its own simulator at ``demo.speedup`` on a clock it shares with the tower.
+
+Each van's driver app listens to its retained route topic: it follows the newest route
+the tower publishes and acknowledges it with a ``route_received`` event (docs/mqtt.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from app.domain.road import RoadModel
 from app.foundation.clock import Clock, ScaledClock, SystemClock
 from app.foundation.days import OperatingDay, latest_at
 from app.foundation.settings import Settings
+from app.telemetry.drivers import RouteInbox
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher, endpoint_from_settings
 from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
@@ -128,7 +132,11 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         start_at = simulator.start_time
     simulator.skip_until(start_at - 1e-6)
 
+    clock = ScaledClock(start_at, speedup)
     publisher = MqttPublisher(endpoint, client_id=f"tower-simulator-{seed}")
+    vans = [v.id for v in simulator.day.vehicles]
+    routes = RouteInbox(settings.broker.topic_prefix, vans, clock)
+    publisher.listen(routes.subscriptions(), routes.deliver)
     try:
         publisher.connect()
     except ConnectionError as exc:
@@ -146,7 +154,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         flush=True,
     )
     try:
-        sent = run_realtime(simulator, publisher, ScaledClock(start_at, speedup), stop)
+        sent = run_realtime(simulator, publisher, clock, stop, routes=routes)
         publisher.flush(10)
     finally:
         publisher.close()

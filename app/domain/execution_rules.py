@@ -260,6 +260,12 @@ def _on_road(t: ExecutionTracker, v: VehicleProgress, e: ExecutionEvent) -> None
             t.set_parcel(v.vehicle_id, pid, ParcelStatus.OUT_FOR_DELIVERY, e)
 
 
+def _route_received(t: ExecutionTracker, v: VehicleProgress, e: ExecutionEvent) -> str | None:
+    """The driver app's acknowledgement of a route: news for the dispatcher (the tower
+    records it), nothing for the stops or parcels."""
+    return None
+
+
 def _settle_en_route(t: ExecutionTracker, v: VehicleProgress, keep: str | None) -> None:
     for sid in t.route_ids(v.vehicle_id):
         p = t.progress_ref(sid)
@@ -299,4 +305,5 @@ _VEHICLE_RULES: dict[EventType, _VehicleRule] = {
     EventType.BREAKDOWN: _breakdown,
     EventType.SHIFT_START: _shift_start,
     EventType.SHIFT_END: _shift_end,
+    EventType.ROUTE_RECEIVED: _route_received,
 }

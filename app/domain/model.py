@@ -41,6 +41,7 @@ class EventType(StrEnum):
     BREAK_END = "break_end"
     SHIFT_START = "shift_start"
     SHIFT_END = "shift_end"
+    ROUTE_RECEIVED = "route_received"  # the driver app has route ``route_version``
 
 
 class FailureReason(StrEnum):
@@ -203,6 +204,7 @@ class ExecutionEvent:
     lat: float | None = None
     lon: float | None = None
     inferred: bool = False
+    route_version: int | None = None  # route_received: the version the driver has
 
 
 @dataclass(frozen=True)

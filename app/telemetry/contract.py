@@ -78,7 +78,7 @@ EVENT = Channel(
     qos=1,
     retained=False,
     required=("event_id", "ts", "type"),
-    optional=("stop_id", "order_id", "parcel_ids", "reason", "pod", "lat", "lon"),
+    optional=("stop_id", "order_id", "parcel_ids", "reason", "pod", "lat", "lon", "version"),
 )
 STATUS = Channel(
     "status",

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -357,6 +357,7 @@ class MqttPublisher:
 
     ``connect`` blocks until the broker accepted the connection; ``flush`` waits until
     every message handed to ``publish`` left (QoS 0) or was acknowledged (QoS 1).
+    ``listen`` makes it a device's connection too (the simulated driver apps' routes).
     """
 
     def __init__(self, endpoint: Endpoint, client_id: str = "") -> None:
@@ -370,7 +371,19 @@ class MqttPublisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+        self._subscriptions: list[tuple[str, int]] = []
+        self._handler: Callable[[str, bytes], None] | None = None
         self._started = False
+
+    def listen(
+        self, subscriptions: list[tuple[str, int]], handler: Callable[[str, bytes], None]
+    ) -> None:
+        """Subscribe to ``subscriptions`` (topic, QoS) on every connection (call it before
+        ``connect``) and hand each message's topic and payload to ``handler``, on the
+        network thread. Retained messages come first, on each (re)connection."""
+        self._subscriptions = list(subscriptions)
+        self._handler = handler
 
     def will(
         self,
@@ -424,13 +437,23 @@ class MqttPublisher:
     ) -> None:
         if reason_code.is_failure:
             log.error("publisher refused by the broker: %s", reason_code)
-        else:
-            self._connected.set()
+            return
+        if self._subscriptions:  # a clean session: subscribe again on each connection
+            client.subscribe(self._subscriptions)
+        self._connected.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, props: Any
     ) -> None:
         self._connected.clear()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self._handler is None:
+            return
+        try:
+            self._handler(message.topic, bytes(message.payload))
+        except Exception:  # a bad topic or payload must not kill paho's network thread
+            log.exception("a received message could not be handled")
 
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, props: Any

@@ -250,6 +250,9 @@ def _native_event(vehicle_id: str, body: dict[str, Any], now: float) -> Executio
     lon: float | None = None
     if body.get("lat") is not None or body.get("lon") is not None:
         lat, lon = _coordinates(body, "lat", "lon")
+    version = None
+    if event_type is EventType.ROUTE_RECEIVED or body.get("version") is not None:
+        version = _version(_required(body, "version"))
     return ExecutionEvent(
         event_id=event_id,
         vehicle_id=vehicle_id,
@@ -262,7 +265,15 @@ def _native_event(vehicle_id: str, body: dict[str, Any], now: float) -> Executio
         pod=_pod(body.get("pod")),
         lat=lat,
         lon=lon,
+        route_version=version,
     )
+
+
+def _version(value: Any) -> int:
+    """A route version: a whole number from 1 (``route_received`` must name one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _Reject(WRONG_TYPE, "version: expected a whole number from 1")
+    return value
 
 
 def _native_status(vehicle_id: str, body: dict[str, Any], now: float) -> DeviceStatus:

@@ -1,4 +1,5 @@
-"""Plays a simulated day against a clock and hands its messages to an MQTT publisher."""
+"""Plays a simulated day against a clock and hands its messages to an MQTT publisher;
+the routes the driver apps received meanwhile are followed before each step."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import threading
 from typing import Protocol
 
 from app.foundation.clock import Clock
+from app.telemetry.drivers import RouteInbox
 from app.telemetry.simulator import FleetSimulator
 
 
@@ -23,13 +25,19 @@ def run_realtime(
     clock: Clock,
     stop: threading.Event,
     tick_s: float = 0.1,
+    routes: RouteInbox | None = None,
 ) -> int:
     """Play the day against ``clock`` (a ScaledClock for speedup) until done or ``stop``.
 
-    Returns how many messages were published; on ``stop`` the vans on shift say offline.
+    With ``routes``, each van follows the newest route its driver app received, from the
+    moment it arrived (or the moment already played, if later). Returns how many messages
+    were published; on ``stop`` the vans on shift say offline.
     """
     sent = 0
     while not stop.is_set() and not simulator.finished:
+        for route in routes.take() if routes is not None else ():
+            at = max(route.received_at, simulator.now)
+            simulator.follow(route.vehicle_id, route.version, route.stops, at)
         for message in simulator.simulate_until(min(clock.now(), simulator.end_time)):
             publish.publish(message.topic, message.payload, message.qos, message.retain)
             sent += 1

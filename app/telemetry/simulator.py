@@ -16,9 +16,11 @@ fail. Three disruptions are played when the fleet has three vans or more
 ``reroute`` makes a van follow a new plan from a given moment (the closed loop: the tower
 re-plans, the simulated driver obeys): the van finishes what it is doing (a stop being
 served, the long stop), then drives from where it is through the new stops under the same
-model. A stop's outcome (delivered or failed, and why) belongs to the stop: a re-laid day
-keeps the outcome drawn for it in the morning, so two runs of a seed differ by their
-routes only.
+model. ``follow`` is the driver app's side of it: a route version received over MQTT
+(app.telemetry.drivers) is followed from the moment it arrived and acknowledged with a
+``route_received`` event. A stop's outcome (delivered or failed, and why) belongs to the
+stop: a re-laid day keeps the outcome drawn for it in the morning, so two runs of a seed
+differ by their routes only.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 from app.domain.demo import DemoDay
 from app.domain.geo import haversine_m
-from app.domain.model import FailureReason, Order, Stop, Vehicle
+from app.domain.model import EventType, FailureReason, Order, Stop, Vehicle
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
 from app.telemetry.contract import EVENT, POSITION, STATUS, payload
@@ -43,6 +45,7 @@ from app.telemetry.disruptions import (
     Disruptions,
     choose_disruptions,
 )
+from app.telemetry.drivers import RouteStop
 from app.telemetry.van_day import (
     Leg,
     Point,
@@ -55,6 +58,7 @@ from app.telemetry.van_day import (
 
 LOADING_S = 600.0
 SCAN_AFTER_S = 600.0
+_LEARNT_SERVICE_S = 180.0
 _STEP_S = 60.0  # speed is re-evaluated this often along a drive
 _FAIL_REASONS = [
     (FailureReason.NOT_HOME, 0.55),
@@ -96,6 +100,7 @@ class FleetSimulator:
         self._stops = {s.id: s for s in day.stops}
         self._paused: set[str] = set()  # the unplanned stop happens once
         self._outcomes: dict[str, tuple[FailureReason | None, str]] = {}  # stop -> as drawn
+        self._replies: list[SimMessage] = []  # driver apps' acknowledgements not yet sent
         self.disruptions = (
             choose_disruptions([v.id for v in day.vehicles], self.config.seed, self.local_day)
             if self.config.disruptions
@@ -174,6 +179,10 @@ class FleetSimulator:
                     break
                 out.append(message)
                 van.message_index += 1
+        due = [m for m in self._replies if m.ts <= t]
+        if due:
+            out.extend(due)
+            self._replies = [m for m in self._replies if m.ts > t]
         self._now = max(self._now, t)
         out.sort(key=lambda m: m.ts)
         return out
@@ -327,6 +336,53 @@ class FleetSimulator:
         van.message_index = min(van.message_index, len(van.messages))
         return True
 
+    def follow(self, vehicle_id: str, version: int, stops: Sequence[RouteStop], at: float) -> bool:
+        """The van's driver app received route ``version`` at ``at``: follow it from then
+        on (``reroute``) and answer with a ``route_received`` event, unless the app is off
+        (the van has stopped reporting). An older or repeated version changes nothing.
+
+        A stop the simulated day does not know (an urgent order added in the tower) is
+        learnt from the route: its place, no window, a three-minute service. True when the
+        version was taken.
+        """
+        van = self._by_id.get(vehicle_id)
+        if van is None or version <= van.route_version:
+            return False
+        van.route_version = version
+        for s in stops:
+            if s.stop_id not in self._stops:
+                self._learn(vehicle_id, s)
+        self.reroute(vehicle_id, [s.stop_id for s in stops], at)
+        if at < van.end:
+            # An app that receives the route before the shift answers once the shift starts.
+            ts = max(at, van.start)
+            vid = van.vehicle.id
+            event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vid}-{next(van.counter)}"
+            lat, lon = _position(van, ts)
+            body = {
+                "event_id": event_id,
+                "ts": round(ts, 3),
+                "type": EventType.ROUTE_RECEIVED.value,
+                "version": version,
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
+            }
+            topic = EVENT.topic(self.config.topic_prefix, vid)
+            message = SimMessage(ts, topic, payload(EVENT, body), EVENT.qos, EVENT.retained)
+            self._replies.append(message)
+        return True
+
+    def route_version(self, vehicle_id: str) -> int:
+        """The newest route version the van's driver app received (0: none)."""
+        return self._by_id[vehicle_id].route_version
+
+    def _learn(self, vehicle_id: str, s: RouteStop) -> None:
+        order = Order(
+            s.order_id, self.day.depot.id, "", "", s.address, s.lat, s.lon, (), _LEARNT_SERVICE_S
+        )
+        self._orders.setdefault(order.id, order)
+        self._stops[s.stop_id] = Stop(s.stop_id, s.order_id, vehicle_id, 0, s.eta)
+
     def planned_stops(self, vehicle_id: str) -> list[str]:
         """The stop ids the van has served and will serve, in order, as laid out now."""
         return list(self._by_id[vehicle_id].plan)
@@ -434,6 +490,14 @@ class FleetSimulator:
         topic = STATUS.topic(self.config.topic_prefix, vehicle_id)
         body = payload(STATUS, {"online": online, "ts": round(ts, 3)})
         return SimMessage(ts, topic, body, STATUS.qos, STATUS.retained)
+
+
+def _position(van: VanDay, t: float) -> Point:
+    """Where the laid-out van is at ``t``."""
+    for leg in reversed(van.legs):
+        if leg.start <= t:
+            return leg.at(min(t, leg.end))[0]
+    return van.legs[0].at(van.legs[0].start)[0]
 
 
 def _noise(seed: int, vid: str, sample: int, channel: int) -> float:

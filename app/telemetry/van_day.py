@@ -126,6 +126,7 @@ class VanDay:
     paused_at: float | None = None  # when the long unplanned stop begins
     home_at: float | None = None  # shift_end at the depot
     reroutes: int = 0
+    route_version: int = 0  # the newest route version its driver app received
 
     @property
     def start(self) -> float:

@@ -2,7 +2,9 @@
 
 The demo day runs ``demo.speedup`` times faster than real time. The tower and the
 simulator share one clock, so the tower judges the vans' timestamps (and shows the time)
-in demo time instead of rejecting a fast day as "in the future".
+in demo time instead of rejecting a fast day as "in the future". Its driver apps listen
+to their route topics on the same connection, so the vans follow the re-plans the tower
+accepts and acknowledge them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.telemetry_repository import clear_telemetry_between, latest_fix_time
+from app.telemetry.drivers import RouteInbox
 from app.telemetry.mqtt_client import MqttPublisher, endpoint_from_settings
 from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
@@ -77,12 +80,16 @@ class DemoFleet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._publisher: MqttPublisher | None = None
+        self.routes: RouteInbox | None = None
         self.sent = 0
 
     def start(self, settings: Settings, host: str, port: int) -> None:
         """Connect to the broker at ``host:port`` and start playing from the clock's now."""
         endpoint = endpoint_from_settings(settings.broker, host=host, port=port)
         self._publisher = MqttPublisher(endpoint, client_id="tower-demo-fleet")
+        vans = [v.id for v in self.simulator.day.vehicles]
+        self.routes = RouteInbox(settings.broker.topic_prefix, vans, self.clock)
+        self._publisher.listen(self.routes.subscriptions(), self.routes.deliver)
         self._publisher.connect()
         self.simulator.skip_until(self.clock.now() - 1e-6)
         self._thread = threading.Thread(target=self._run, name="demo-fleet", daemon=True)
@@ -91,7 +98,9 @@ class DemoFleet:
     def _run(self) -> None:
         assert self._publisher is not None
         try:
-            self.sent = run_realtime(self.simulator, self._publisher, self.clock, self._stop)
+            self.sent = run_realtime(
+                self.simulator, self._publisher, self.clock, self._stop, routes=self.routes
+            )
         except Exception:
             log.exception("the demo fleet stopped")
 

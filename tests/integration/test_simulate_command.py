@@ -19,13 +19,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.domain.demo import build_demo_day
 from app.domain.live_fleet import LiveFleet
+from app.domain.model import EventType, ExecutionEvent
 from app.foundation.clock import ScaledClock
-from app.foundation.settings import BrokerSettings
+from app.foundation.settings import BrokerSettings, Settings
+from app.telemetry.contract import ROUTE, payload
 from app.telemetry.embedded_broker import EmbeddedBroker
 from app.telemetry.mailbox import TelemetryMailbox
-from app.telemetry.mqtt_client import MqttClient
+from app.telemetry.mqtt_client import Endpoint, MqttClient, MqttPublisher
 from app.telemetry.parsing import DeviceDirectory
+from app.telemetry.simulator import FleetSimulator, SimulatorConfig
+from app.tower.operating_day import OperatingDay
 from tests.integration.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,3 +113,88 @@ def test_simulate_publishes_and_stops_on_sigterm(
         client.stop()
     assert process.returncode == 0, err
     assert "published" in out
+
+
+@pytest.mark.timeout(90)
+def test_simulated_drivers_follow_the_retained_route_and_acknowledge_it(
+    embedded_broker: EmbeddedBroker,
+) -> None:
+    settings = Settings()
+    speedup = 600.0
+    # The day the subcommand builds for three vans, from 09:00.
+    now = time.time()
+    day = OperatingDay.at(now, settings.depot.timezone)
+    demo = build_demo_day(
+        depot_name=settings.depot.name,
+        depot_lat=settings.depot.lat,
+        depot_lon=settings.depot.lon,
+        day_start=day.start,
+        vehicles=3,
+        orders=max(3, round(3 * settings.demo.orders / settings.demo.vehicles)),
+        seed=settings.demo.seed,
+    )
+    nine = day.start + 9 * 3600
+    mirror = FleetSimulator(demo, day.start, SimulatorConfig(seed=settings.demo.seed))
+    mirror.skip_until(nine)
+    rest = [s for s in mirror.planned_stops("V02") if s not in mirror.visited_stops("V02", nine)]
+    new_order = [rest[1], rest[0], *rest[2:]]
+    by_id = {s.id: s for s in demo.stops}
+    orders = {o.id: o for o in demo.orders}
+    stops = [
+        {
+            "stop_id": sid,
+            "order_id": by_id[sid].order_id,
+            "eta": round(by_id[sid].planned_arrival),
+            "lat": orders[by_id[sid].order_id].lat,
+            "lon": orders[by_id[sid].order_id].lon,
+            "address": orders[by_id[sid].order_id].address,
+        }
+        for sid in new_order
+    ]
+    endpoint = Endpoint("127.0.0.1", embedded_broker.port)
+    tower_routes = MqttPublisher(endpoint, client_id="tower-routes")
+    tower_routes.connect()
+    body = {"vehicle": "V02", "version": 3, "plan_id": 3, "stops": stops}
+    tower_routes.publish(ROUTE.topic("tower/v1", "V02"), payload(ROUTE, body), 1, True)
+    assert tower_routes.flush(10)
+    tower_routes.close()
+    client = MqttClient.from_settings(
+        BrokerSettings(client_id="sim-route-watcher"),
+        TelemetryMailbox(),
+        host="127.0.0.1",
+        port=embedded_broker.port,
+        directory=DeviceDirectory(frozenset(v.id for v in demo.vehicles)),
+        clock=ScaledClock(time.time(), speedup),
+    )
+    client.start()
+    assert client.wait_connected(10)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, "simulate", "--broker",
+         f"mqtt://127.0.0.1:{embedded_broker.port}", "--vehicles", "3",
+         "--speedup", str(speedup), "--interval", "5", "--start", "09:00"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    heard: list[ExecutionEvent] = []
+
+    def arrivals_after_the_ack() -> list[str]:
+        heard.extend(e for e in client.mailbox.drain().events if e.vehicle_id == "V02")
+        acks = [e for e in heard if e.type is EventType.ROUTE_RECEIVED]
+        if not acks:
+            return []
+        after = [e for e in heard if e.type is EventType.ARRIVED and e.ts >= acks[0].ts]
+        return [e.stop_id or "" for e in after]
+
+    try:
+        assert wait_until(lambda: len(arrivals_after_the_ack()) >= 2, timeout=40)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        client.stop()
+    [ack] = [e for e in heard if e.type is EventType.ROUTE_RECEIVED]
+    assert ack.route_version == 3
+    assert arrivals_after_the_ack()[:2] == [rest[1], rest[0]]

@@ -38,6 +38,7 @@ FULL: dict[Channel, dict[str, Any]] = {
         "pod": {"kind": "photo", "ref": "p1"},
         "lat": 45.75,
         "lon": 4.83,
+        "version": 2,
     },
     STATUS: {"online": True, "ts": NOW},
 }

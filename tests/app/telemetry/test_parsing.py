@@ -16,6 +16,8 @@ from app.domain.model import (
     TelemetryFix,
 )
 from app.telemetry.parsing import (
+    MISSING_FIELD,
+    WRONG_TYPE,
     DeviceDirectory,
     Ignored,
     Parsed,
@@ -156,9 +158,22 @@ class TestNativeEvent:
 
     @pytest.mark.parametrize("event_type", [t.value for t in EventType])
     def test_every_type(self, event_type: str) -> None:
-        event = parse(EVT, {"event_id": "e", "ts": NOW, "type": event_type})
+        body: dict[str, Any] = {"event_id": "e", "ts": NOW, "type": event_type}
+        if event_type == "route_received":
+            body["version"] = 3
+        event = parse(EVT, body)
         assert isinstance(event, ExecutionEvent)
         assert event.type == event_type
+
+    def test_a_route_acknowledgement_names_its_version(self) -> None:
+        body: dict[str, Any] = {"event_id": "e", "ts": NOW, "type": "route_received"}
+        missing = parse(EVT, body)
+        assert isinstance(missing, Rejection) and missing.reason == MISSING_FIELD
+        for bad in (0, 2.5, "2", True):
+            refused = parse(EVT, {**body, "version": bad})
+            assert isinstance(refused, Rejection) and refused.reason == WRONG_TYPE, bad
+        event = parse(EVT, {**body, "version": 4})
+        assert isinstance(event, ExecutionEvent) and event.route_version == 4
 
     @pytest.mark.parametrize(
         ("body", "expected"),
