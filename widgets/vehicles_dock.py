@@ -11,7 +11,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QStyle, QWidget
 
 from app.foundation.time_text import TimeText
 from app.tower.views import VehicleView
@@ -24,6 +24,7 @@ COLUMNS = (
     "State",
     "Speed",
     "Stops",
+    "Route sent / ack",
     "Next stop",
     "Next ETA",
     "Back at depot",
@@ -31,6 +32,19 @@ COLUMNS = (
     "Shift",
     "Capacity",
 )
+
+
+ROUTE_COLUMN = COLUMNS.index("Route sent / ack")
+
+
+def _route_text(v: VehicleView) -> str:
+    """``v4 / v4`` once the driver has the route, ``v4 / v3`` while not; ``—`` for none."""
+    if v.route_sent is None and v.route_acked is None:
+        return "—"
+    sent = "—" if v.route_sent is None else f"v{v.route_sent}"
+    acked = "—" if v.route_acked is None else f"v{v.route_acked}"
+    text = f"{sent} / {acked}"
+    return f"{text}  not acknowledged" if v.route_unacknowledged else text
 
 
 def _age(ts: float | None, now: float) -> str:
@@ -59,7 +73,18 @@ class VehicleTableModel(ColumnsModel[VehicleView, str]):
         if role == Qt.ItemDataRole.UserRole:
             return v.id
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == ROUTE_COLUMN and v.route_unacknowledged:
+                return (
+                    f"The driver has not acknowledged route v{v.route_sent} within 2 min: "
+                    "call the driver"
+                )
             return f"{v.id} {v.plate} — {v.driver}"
+        if (
+            role == Qt.ItemDataRole.DecorationRole
+            and column == ROUTE_COLUMN
+            and v.route_unacknowledged
+        ):
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         return None
 
     def _text(self, v: VehicleView, column: int) -> str:
@@ -77,14 +102,16 @@ class VehicleTableModel(ColumnsModel[VehicleView, str]):
             case 5:
                 return f"{v.stops_done}/{v.stops_total}"
             case 6:
-                return v.next_stop
+                return _route_text(v)
             case 7:
-                return self._times.hm(v.next_eta, missing="")
+                return v.next_stop
             case 8:
-                return self._times.hm(v.return_eta, missing="")
+                return self._times.hm(v.next_eta, missing="")
             case 9:
-                return _age(v.last_seen, self.now())
+                return self._times.hm(v.return_eta, missing="")
             case 10:
+                return _age(v.last_seen, self.now())
+            case 11:
                 return v.shift
             case _:
                 return f"{v.capacity_kg:.0f} kg / {v.capacity_m3:.0f} m³"

@@ -132,10 +132,10 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         start_at = simulator.start_time
     simulator.skip_until(start_at - 1e-6)
 
-    clock = ScaledClock(start_at, speedup)
+    day_clock = ScaledClock(start_at, speedup)
     publisher = MqttPublisher(endpoint, client_id=f"tower-simulator-{seed}")
     vans = [v.id for v in simulator.day.vehicles]
-    routes = RouteInbox(settings.broker.topic_prefix, vans, clock)
+    routes = RouteInbox(settings.broker.topic_prefix, vans, day_clock)
     publisher.listen(routes.subscriptions(), routes.deliver)
     try:
         publisher.connect()
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         flush=True,
     )
     try:
-        sent = run_realtime(simulator, publisher, clock, stop, routes=routes)
+        sent = run_realtime(simulator, publisher, day_clock, stop, routes=routes)
         publisher.flush(10)
     finally:
         publisher.close()

@@ -228,12 +228,17 @@ class FleetSimulator:
         self._event(van, van.scan_at, "scan", depot, parcel_ids=parcels)
 
     def _event(self, van: VanDay, ts: float, kind: str, where: Point, **extra: Any) -> None:
+        van.messages.append(self._event_message(van, ts, kind, where, **extra))
+
+    def _event_message(
+        self, van: VanDay, ts: float, kind: str, where: Point, **extra: Any
+    ) -> SimMessage:
         vid = van.vehicle.id
         event_id = f"sim-{self.config.seed}-{int(self.local_day.start)}-{vid}-{next(van.counter)}"
         body = {"event_id": event_id, "ts": round(ts, 3), "type": kind, **extra}
         body.update(lat=round(where[0], 6), lon=round(where[1], 6))
         topic = EVENT.topic(self.config.topic_prefix, vid)
-        van.messages.append(SimMessage(ts, topic, payload(EVENT, body), EVENT.qos, EVENT.retained))
+        return SimMessage(ts, topic, payload(EVENT, body), EVENT.qos, EVENT.retained)
 
     def _lay_stops(
         self, van: VanDay, rng: random.Random, stops: Sequence[Stop], t: float, here: Point
@@ -356,20 +361,9 @@ class FleetSimulator:
         if at < van.end:
             # An app that receives the route before the shift answers once the shift starts.
             ts = max(at, van.start)
-            vid = van.vehicle.id
-            event_id = f"sim-{self.config.seed}-{int(self.day_start)}-{vid}-{next(van.counter)}"
-            lat, lon = _position(van, ts)
-            body = {
-                "event_id": event_id,
-                "ts": round(ts, 3),
-                "type": EventType.ROUTE_RECEIVED.value,
-                "version": version,
-                "lat": round(lat, 6),
-                "lon": round(lon, 6),
-            }
-            topic = EVENT.topic(self.config.topic_prefix, vid)
-            message = SimMessage(ts, topic, payload(EVENT, body), EVENT.qos, EVENT.retained)
-            self._replies.append(message)
+            kind = EventType.ROUTE_RECEIVED.value
+            ack = self._event_message(van, ts, kind, _position(van, ts), version=version)
+            self._replies.append(ack)
         return True
 
     def route_version(self, vehicle_id: str) -> int:

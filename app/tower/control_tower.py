@@ -14,7 +14,7 @@ from app.domain.model import Depot, FleetSnapshot, Order, Stop, Vehicle
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
 from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord, Rule
 from app.domain.rules.tracking import DONE
-from app.domain.van_state import van_state
+from app.domain.van_state import VanState, van_state
 from app.foundation.clock import Clock
 from app.foundation.days import OperatingDay
 from app.foundation.events import Event
@@ -128,6 +128,7 @@ class ControlTower:
         tracker = self.live.tracker
         drivers, plan, progress = self._drivers, tracker.stops, tracker.progress_ref
         fleet, etas = self.feed.fleet, self.operations.etas
+        acks, van_progress = self.live.route_acks, tracker.vehicle_progress
         now = self.clock.now()
         # What every van's classification shares, read once per call, not once per van.
         classify = self._classifier()
@@ -141,6 +142,12 @@ class ControlTower:
             fix = live.last_fix if live is not None else None
             eta = etas.get(v.id)
             next_eta = eta.stops[0].eta if eta is not None and eta.stops else None
+            state = classify(live, pending, now)
+            handover = acks.of(v.id)
+            # An app that is off hears the retained route when it is back: no warning.
+            on_shift = state not in (VanState.OFFLINE, VanState.NOT_STARTED)
+            if handover.awaiting and on_shift:
+                on_shift = van_progress(v.id).shift_ended_at is None
             views.append(
                 VehicleView(
                     id=v.id,
@@ -152,7 +159,7 @@ class ControlTower:
                     stops_total=len(route),
                     stops_done=done,
                     next_stop=next_stop.order_id if next_stop is not None else "",
-                    state=classify(live, pending, now),
+                    state=state,
                     speed_kmh=fix.speed_kmh if fix else None,
                     last_seen=live.last_seen if live else None,
                     lat=fix.lat if fix else None,
@@ -160,6 +167,9 @@ class ControlTower:
                     heading_deg=fix.heading_deg if fix else None,
                     next_eta=next_eta,
                     return_eta=eta.return_to_depot if eta is not None else None,
+                    route_sent=handover.sent_version,
+                    route_acked=handover.acked_version,
+                    route_unacknowledged=on_shift and handover.overdue(now),
                 )
             )
         return views

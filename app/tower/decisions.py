@@ -238,6 +238,7 @@ class PlanDecisions:
     def _publish_routes(self, routes: Routes, version: int, plan_id: int, collect: Collect) -> None:
         prefix = self.settings.broker.topic_prefix
         stops, orders = self.live.tracker.stops, self.live.orders
+        now = self.clock.now()
         for vehicle_id, ordered in routes.items():
             body = route_body(
                 vehicle_id, ordered, version, plan_id, stops, orders, collect.get(vehicle_id)
@@ -248,3 +249,4 @@ class PlanDecisions:
                 qos=ROUTE.qos,
                 retain=ROUTE.retained,
             )
+            self.live.route_acks.sent(vehicle_id, version, now)

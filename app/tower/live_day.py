@@ -15,6 +15,9 @@ object owns; everything else derives from it or subscribes to it:
 ``route_stamps`` says, per van, when its route last changed (the proposal desk's
 staleness check reads it: app/tower/proposal_currency.py).
 
+``route_acks`` is the drivers' side of the plan: per van, the route version sent and the
+version its app acknowledged (app.tower.route_acks), fed by the applied events.
+
 The tick reads the stops that changed since the last one with :meth:`take_stop_changes`
 (the window repaints them, storage writes them). Everything here runs on the thread that
 owns the live state (the GUI timer or the headless loop).
@@ -30,6 +33,7 @@ from app.domain.model import Depot, ExecutionEvent, FleetSnapshot, Order, Stop, 
 from app.foundation.days import OperatingDay
 from app.foundation.events import Event
 from app.tower.proposal_currency import RouteStamp
+from app.tower.route_acks import RouteAcks
 
 
 class LiveDay:
@@ -56,6 +60,8 @@ class LiveDay:
         self.route_stamps: dict[str, RouteStamp] = {}  # a van absent: its first route
         self._changed: dict[str, StopStatus] = {}  # since the last take_stop_changes()
         self.stops: Mapping[str, Stop] = CurrentStops(self.tracker)
+        self.route_acks = RouteAcks()
+        self.event_applied.connect(self.route_acks.take)
 
     @property
     def depot(self) -> Depot:

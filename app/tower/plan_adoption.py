@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from app.domain.execution import ExecutionTracker
+from app.domain.execution import OPEN, ExecutionTracker
 from app.domain.model import Order, Stop, StopStatus
 from app.tower.replanning import PICKUP, Proposal
 
@@ -23,21 +23,30 @@ def stops_after(tracker: ExecutionTracker, proposal: Proposal) -> list[Stop]:
     """Every stop of the day as the proposal leaves it: done stops keep their place,
     re-planned ones take the new order after them; unserved ones leave their van.
 
+    A stop reached since the proposal was built (being served or done now) is not
+    re-planned any more: it keeps its place with the done ones, or the driver, who
+    finishes it, would look out of sequence against the new order.
+
     Stops carry their live status: the tracker's plan stops still say what the plan
     said (pending), and a served stop adopted as pending would go "late" when its
     window closes and make every later delivery look out of sequence."""
     current = {s.id: s for s in tracker.current_stops()}
     out = dict(current)
     for vehicle_id, ordered in proposal.routes.items():
+        real = [
+            sid
+            for sid in ordered
+            if not sid.startswith(PICKUP) and not _reached_since(current[sid], proposal)
+        ]
         base = 1 + max(
             (
                 s.sequence
                 for s in current.values()
-                if s.vehicle_id == vehicle_id and s.id not in proposal.arrivals
+                if s.vehicle_id == vehicle_id
+                and (s.id not in proposal.arrivals or _reached_since(s, proposal))
             ),
             default=-1,
         )
-        real = [sid for sid in ordered if not sid.startswith(PICKUP)]
         for n, sid in enumerate(real):
             out[sid] = replace(
                 current[sid],
@@ -46,8 +55,17 @@ def stops_after(tracker: ExecutionTracker, proposal: Proposal) -> list[Stop]:
                 planned_arrival=proposal.arrivals[sid],
             )
     for sid in proposal.unserved:
-        out[sid] = replace(current[sid], vehicle_id="", status=StopStatus.PENDING)
+        if not _reached_since(current[sid], proposal):
+            out[sid] = replace(current[sid], vehicle_id="", status=StopStatus.PENDING)
     return list(out.values())
+
+
+def _reached_since(stop: Stop, proposal: Proposal) -> bool:
+    """Whether a stop the proposal re-plans was reached after it was built (a failed stop
+    it plans to retry is still one to plan)."""
+    if stop.status in OPEN:
+        return False
+    return not (stop.id in proposal.live.retries and stop.status is StopStatus.FAILED)
 
 
 def restored(tracker: ExecutionTracker, previous: Iterable[Stop]) -> list[Stop]:

@@ -26,6 +26,9 @@ class VehicleView:
     heading_deg: float | None = None
     next_eta: float | None = None  # predicted arrival at the next stop
     return_eta: float | None = None  # predicted return to the depot
+    route_sent: int | None = None  # the route version published to the driver
+    route_acked: int | None = None  # the version the driver's app acknowledged
+    route_unacknowledged: bool = False  # sent over 2 min ago, not acknowledged, van on shift
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from app.domain.demo import build_demo_day
 from app.domain.live_fleet import LiveFleet
 from app.domain.model import EventType, ExecutionEvent
 from app.foundation.clock import ScaledClock
+from app.foundation.days import OperatingDay, latest_at
 from app.foundation.settings import BrokerSettings, Settings
 from app.telemetry.contract import ROUTE, payload
 from app.telemetry.embedded_broker import EmbeddedBroker
@@ -30,7 +31,6 @@ from app.telemetry.mailbox import TelemetryMailbox
 from app.telemetry.mqtt_client import Endpoint, MqttClient, MqttPublisher
 from app.telemetry.parsing import DeviceDirectory
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
-from app.tower.operating_day import OperatingDay
 from tests.integration.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,19 +122,18 @@ def test_simulated_drivers_follow_the_retained_route_and_acknowledge_it(
     settings = Settings()
     speedup = 600.0
     # The day the subcommand builds for three vans, from 09:00.
-    now = time.time()
-    day = OperatingDay.at(now, settings.depot.timezone)
+    nine = latest_at(9 * 3600, time.time(), settings.depot.timezone)  # as --start 09:00
+    day = OperatingDay.at(nine, settings.depot.timezone)
     demo = build_demo_day(
         depot_name=settings.depot.name,
         depot_lat=settings.depot.lat,
         depot_lon=settings.depot.lon,
-        day_start=day.start,
+        day=day,
         vehicles=3,
         orders=max(3, round(3 * settings.demo.orders / settings.demo.vehicles)),
         seed=settings.demo.seed,
     )
-    nine = day.start + 9 * 3600
-    mirror = FleetSimulator(demo, day.start, SimulatorConfig(seed=settings.demo.seed))
+    mirror = FleetSimulator(demo, SimulatorConfig(seed=settings.demo.seed))
     mirror.skip_until(nine)
     rest = [s for s in mirror.planned_stops("V02") if s not in mirror.visited_stops("V02", nine)]
     new_order = [rest[1], rest[0], *rest[2:]]

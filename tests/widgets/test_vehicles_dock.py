@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.foundation.time_text import TimeText
 from app.tower.views import VehicleView
-from widgets.vehicles_dock import VehiclesDock
+from widgets.vehicles_dock import COLUMNS, VehiclesDock
 
 # A workstation at the depot: times read as the depot's clock, without a zone.
 TIMES = TimeText("Europe/Paris", workstation="Europe/Paris")
@@ -60,3 +61,26 @@ def test_live_update_keeps_the_selection(qtbot: QtBot) -> None:
     dock.model.update_vehicles([view("V02", state="stopped", speed_kmh=0.0)])
     assert dock.table.currentIndex().row() == 1
     assert dock.table.model().index(1, 3).data() == "stopped"
+
+
+def test_the_route_column_shows_sent_and_acknowledged_and_warns(qtbot: QtBot) -> None:
+    dock = VehiclesDock(lambda: 0.0, TIMES)
+    qtbot.addWidget(dock)
+    dock.model.set_vehicles(
+        [
+            view("V01"),
+            view("V02", route_sent=4, route_acked=4),
+            view("V03", route_sent=5, route_acked=4, route_unacknowledged=True),
+        ]
+    )
+    table = dock.table.model()
+    column = COLUMNS.index("Route sent / ack")
+    assert [table.index(row, column).data() for row in range(3)] == [
+        "—",
+        "v4 / v4",
+        "v5 / v4  not acknowledged",
+    ]
+    warned = table.index(2, column)
+    assert warned.data(Qt.ItemDataRole.DecorationRole) is not None
+    assert "not acknowledged route v5 within 2 min" in warned.data(Qt.ItemDataRole.ToolTipRole)
+    assert table.index(1, column).data(Qt.ItemDataRole.DecorationRole) is None

@@ -20,7 +20,7 @@ from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator
 from app.telemetry.van_day import SimMessage
-from tests.app.telemetry.test_simulator import DAY0, SMALL, demo, events_of, quiet_van
+from tests.app.telemetry.test_simulator import DAY, DAY0, SMALL, demo, events_of, quiet_van
 
 PREFIX = "tower/v1"
 
@@ -68,7 +68,7 @@ def parsed_events(messages: list[SimMessage], vehicle_id: str) -> list[Execution
 
 
 def test_a_new_version_is_followed_from_when_it_arrives_and_acknowledged() -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     vid = quiet_van(sim)
     at = DAY0 + 11 * 3600 + 7
     sim.simulate_until(at)
@@ -76,7 +76,7 @@ def test_a_new_version_is_followed_from_when_it_arrives_and_acknowledged() -> No
     rest = [s for s in sim.planned_stops(vid) if s not in done]
     new_order = done + rest[::-1]  # a route names the served stops too: they stay served
     assert sim.follow(vid, 2, route_stops(sim, new_order), at) is True
-    after = sim.simulate_until(DAY0 + 86_400)
+    after = sim.simulate_until(DAY.end)
     [ack, *_] = events = parsed_events(after, vid)
     assert ack.type is EventType.ROUTE_RECEIVED and ack.route_version == 2 and ack.ts == at
     assert ack.lat is not None and ack.lon is not None
@@ -90,7 +90,7 @@ def test_a_new_version_is_followed_from_when_it_arrives_and_acknowledged() -> No
 
 
 def test_a_route_received_before_the_shift_is_acknowledged_when_it_starts() -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     at = sim.now  # the first shift starts; this van's starts later
     d = sim.disruptions
     troubled = {d.jam_vehicle, d.breakdown_vehicle, d.unplanned_vehicle}
@@ -98,7 +98,7 @@ def test_a_route_received_before_the_shift_is_acknowledged_when_it_starts() -> N
     vid, van_start = van.id, DAY0 + van.shift_start_s
     planned = sim.planned_stops(vid)
     assert sim.follow(vid, 1, route_stops(sim, planned[::-1]), at)
-    events = parsed_events(sim.simulate_until(DAY0 + 86_400), vid)
+    events = parsed_events(sim.simulate_until(DAY.end), vid)
     acks = [e for e in events if e.type is EventType.ROUTE_RECEIVED]
     assert [(e.route_version, e.ts) for e in acks] == [(1, van_start)]
     assert [e.stop_id for e in events if e.type is EventType.ARRIVED] == planned[::-1]
@@ -108,7 +108,7 @@ def test_a_route_received_before_the_shift_is_acknowledged_when_it_starts() -> N
 
 
 def test_a_stop_the_day_does_not_know_is_learnt_from_the_route() -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     vid = quiet_van(sim)
     at = DAY0 + 11 * 3600
     sim.simulate_until(at)
@@ -117,7 +117,7 @@ def test_a_stop_the_day_does_not_know_is_learnt_from_the_route() -> None:
     rest = [s for s in sim.planned_stops(vid) if s not in sim.visited_stops(vid, at)]
     assert sim.follow(vid, 3, [urgent, *route_stops(sim, rest)], at)
     arrived = [
-        e["stop_id"] for e in events_of(sim.simulate_until(DAY0 + 86_400), vid)
+        e["stop_id"] for e in events_of(sim.simulate_until(DAY.end), vid)
         if e["type"] == "arrived"
     ]  # fmt: skip
     assert arrived[0] == "S-URGENT-1"
@@ -158,7 +158,7 @@ def _wait(condition: Any, timeout: float = 20.0) -> bool:
 def test_over_the_broker_a_van_follows_the_retained_route_and_acks_it(
     broker: EmbeddedBroker,
 ) -> None:
-    sim = FleetSimulator(demo(4, 60), DAY0, SMALL)
+    sim = FleetSimulator(demo(4, 60), SMALL)
     vid = quiet_van(sim)
     start = DAY0 + 10 * 3600
     sim.skip_until(start)
