@@ -1,0 +1,109 @@
+"""In the window: the dispatcher accepts a re-plan of the demo day, the simulated
+drivers acknowledge it (the vehicles table shows it) and drive it, with no
+out-of-sequence exception after the accept."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from app.domain.model import EventType
+from app.domain.rules.records import Rule
+from app.foundation.clock import ScaledClock
+from app.foundation.days import OperatingDay
+from app.foundation.settings import DemoSettings, ReplanSettings, Settings
+from app.storage.database import connect
+from app.storage.exception_repository import list_exceptions
+from app.tower.control_tower import ControlTower
+from app.tower.data_setup import demo_day, ensure_demo_day
+from app.tower.demo_fleet import DemoFleet, build_simulator
+from tests.widgets.test_main_window import open_window
+from widgets.vehicles_dock import COLUMNS
+
+SPEEDUP = 90.0
+
+
+@pytest.fixture
+def playing_tower(tmp_path: Path, offline_settings: Settings) -> Iterator[ControlTower]:
+    """The demo day played from the morning by its simulated fleet (embedded broker)."""
+    settings = Settings(
+        map=offline_settings.map,
+        demo=DemoSettings(vehicles=6, orders=120, speedup=SPEEDUP, position_interval_s=10.0),
+        replan=ReplanSettings(auto_request=False),
+    )
+    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
+    day = OperatingDay.at(time.time(), settings.depot.timezone)
+    ensure_demo_day(sessions, settings, day)
+    simulator = build_simulator(settings, day, demo_day(settings, day))
+    clock = ScaledClock(simulator.start_time + 9 * 60, SPEEDUP)
+    tower = ControlTower(settings, sessions, day, clock, DemoFleet(simulator, clock))
+    tower.start()
+    yield tower
+    tower.stop()
+
+
+@pytest.mark.timeout(180)
+def test_an_accepted_replan_is_acknowledged_in_the_vehicles_table_and_driven(
+    qtbot: QtBot, playing_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    tower = playing_tower
+    window = open_window(qtbot, tower, prefs, tmp_path)
+    qtbot.waitUntil(lambda: tower.clock.now() > tower.day.start + 8.5 * 3600, timeout=60_000)
+    window.review.request(None)  # the depot's re-plan
+    dock = window.proposals_dock
+    qtbot.waitUntil(lambda: dock.list.count() == 1, timeout=60_000)
+    dock.list.setCurrentRow(0)
+    proposal_id = dock.current_id()
+    assert proposal_id is not None
+    qtbot.mouseClick(dock.accept_button, Qt.MouseButton.LeftButton)
+    if dock.confirm is not None:  # it moves some customers' ETAs by over 30 min
+        yes = dock.confirm.button(QMessageBox.StandardButton.Yes)
+        qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tower.proposals.proposals[proposal_id].status == "accepted")
+    record = tower.proposals.proposals[proposal_id]
+    accepted_at = tower.clock.now()
+    changed = sorted(record.proposal.diff.changed_vehicles)
+    assert changed
+    model = window.vehicles_dock.model
+    column = COLUMNS.index("Route sent / ack")
+
+    def route_cell(vehicle_id: str) -> str:
+        row = model.row_of(vehicle_id)
+        assert row is not None
+        return str(model.index(row, column).data())
+
+    def all_acknowledged() -> bool:
+        version = record.plan_version
+        return version is not None and all(
+            route_cell(v) == f"v{version} / v{version}" for v in changed
+        )
+
+    qtbot.waitUntil(all_acknowledged, timeout=30_000)
+    # Played on for 20 simulated minutes: the changed vans serve stops in the new order.
+    until = tower.clock.now() + 20 * 60
+    qtbot.waitUntil(lambda: tower.clock.now() > until, timeout=60_000)
+    for vehicle_id in changed:
+        order = [s.id for s in tower.route_of(vehicle_id)]
+        acked = tower.live.route_acks.of(vehicle_id).acked_at
+        assert acked is not None
+        served = [
+            e.stop_id
+            for e in tower.live.applied
+            if e.vehicle_id == vehicle_id and e.type is EventType.ARRIVED and e.ts > acked
+            if e.stop_id is not None and not e.inferred
+        ]
+        positions = [order.index(s) for s in served]
+        assert positions == sorted(positions), (vehicle_id, served)
+    tower.feed.flush(10)  # every exception raised so far is stored, open or not
+    raised_after = [
+        e
+        for e in list_exceptions(tower.sessions, "all")
+        if e["rule"] == Rule.OUT_OF_SEQUENCE.value and e["raised_at"] > accepted_at
+    ]
+    assert not raised_after
