@@ -206,6 +206,8 @@ class PlanDecisions:
         revision = self.live.adopt(new_stops, now)
         # A van left with no stops (broken down, all rescued) hears so: an empty route.
         changed_routes = {vid: routes.get(vid, []) for vid in sorted(changed) if vid}
+        for vehicle_id in changed_routes:
+            self.live.route_acks.coming(vehicle_id)
         self._deciding.append(_Deciding(stored, plan, revision, record, changed_routes, collect))
         return plan
 

@@ -91,6 +91,7 @@ class Operations:
             for depot, values in settings.depot_thresholds.items()
         }
         self.state = FleetState(thresholds, per_depot)
+        self.state.has_newest_route = live.route_acks.has_newest
         depots = {d.id: d for d in live.depots}
         for vehicle in live.vehicles:
             depot = depots.get(vehicle.depot_id)

@@ -5,6 +5,10 @@ The live day owns one ``RouteAcks`` (``LiveDay.route_acks``): the decisions reco
 route they publish, and every ``route_received`` event the live day applies is the
 acknowledgement (docs/mqtt.md, "Acknowledging a route"). Kept in memory: after a restart
 a van shows nothing sent until the next accepted plan.
+
+``has_newest`` tells the rules whether a van's driver had its newest route when something
+happened: a stop served in the old order before the new route reached the driver is not
+out of sequence (the driver could not know).
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ class RouteAcks:
 
     def __init__(self) -> None:
         self._vans: dict[str, RouteHandover] = {}
+        self._coming: set[str] = set()  # a new route is adopted, not yet acknowledged
+
+    def coming(self, vehicle_id: str) -> None:
+        """The van's route changed in the live plan; it is published once stored."""
+        self._coming.add(vehicle_id)
 
     def sent(self, vehicle_id: str, version: int, at: float) -> None:
         """The tower published route ``version`` to the van at ``at``."""
@@ -60,6 +69,16 @@ class RouteAcks:
             self._vans[event.vehicle_id] = RouteHandover(
                 was.sent_version, was.sent_at, version, event.ts
             )
+        if was.sent_version is not None and version >= was.sent_version:
+            self._coming.discard(event.vehicle_id)
+
+    def has_newest(self, vehicle_id: str, ts: float) -> bool:
+        """Whether the van's driver had its newest route at ``ts``: none is on its way,
+        and the last acknowledgement came before ``ts``."""
+        if vehicle_id in self._coming:
+            return False
+        acked_at = self.of(vehicle_id).acked_at
+        return acked_at is None or acked_at <= ts
 
     def of(self, vehicle_id: str) -> RouteHandover:
         """The van's handover (empty when no route was sent or acknowledged)."""

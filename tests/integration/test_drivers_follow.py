@@ -115,4 +115,4 @@ def test_an_accepted_replan_is_acknowledged_and_driven_in_its_new_order(
         followed += len(served)
     assert followed > 0, "no changed van reached a stop after its acknowledgement"
     out_of_sequence = [r for r in raised[before:] if r.rule is Rule.OUT_OF_SEQUENCE]
-    assert not out_of_sequence
+    assert not out_of_sequence, [(r.detail, r.raised_at) for r in out_of_sequence]

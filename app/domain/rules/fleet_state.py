@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -115,6 +115,11 @@ class FleetState:
         self._dirty_stops: set[str] = set()
         self._new_etas: set[str] = set()
         self._notes: list[RoadNote] = []
+        # Whether a van's driver had its newest route at a moment (the tower's route
+        # acknowledgements): a stop served before the new order reached the driver is
+        # not judged against it.
+        self.has_newest_route: Callable[[str, float], bool] = _always
+        self._arrived_at: dict[str, float] = {}  # stop id -> the van's last arrival there
 
     def thresholds_for(self, depot_id: str) -> RuleThresholds:
         """The depot's own thresholds, or the defaults."""
@@ -242,7 +247,13 @@ class FleetState:
         if repeat and status is not StopStatus.FAILED:
             return True
         owner = self.vehicles.get(stop.vehicle_id, v)
-        if status in DONE and owner is v and not repeat:
+        if status is StopStatus.ARRIVED:
+            self._arrived_at[stop.stop_id] = event.ts
+        # Judged from the arrival: a driver who reached the stop before the new route
+        # reached them finishes it.
+        since = self._arrived_at.get(stop.stop_id, event.ts)
+        judged = self.has_newest_route(v.vehicle_id, min(since, event.ts))
+        if status in DONE and owner is v and not repeat and judged:
             expected = v.next_planned()
             kind = NoteKind.IN_SEQUENCE if expected is stop else NoteKind.OUT_OF_SEQUENCE
             expected_id = None if expected is None else expected.stop_id
@@ -305,3 +316,7 @@ class FleetState:
             if self.stops.get(stop.stop_id) is stop:
                 due.append(stop)
         return due
+
+
+def _always(vehicle_id: str, ts: float) -> bool:
+    return True

@@ -97,3 +97,17 @@ def test_a_stop_reached_while_the_proposal_waited_keeps_its_place(tower: Control
     still_planned = [s for s in planned if s != reached]
     assert route.index(reached) < min(route.index(s) for s in still_planned)
     assert [s for s in route if s in still_planned] == still_planned
+
+
+def test_a_stop_served_before_the_new_route_reached_the_driver_is_not_out_of_sequence() -> None:
+    acks = RouteAcks()
+    assert acks.has_newest("V01", 100.0)  # the morning plan: nothing on its way
+    acks.coming("V01")  # accepted: the new route is stored, then published
+    assert not acks.has_newest("V01", 200.0)
+    acks.sent("V01", 2, 210.0)
+    assert not acks.has_newest("V01", 215.0)
+    acks.take(ExecutionEvent("a", "V01", 220.0, EventType.ROUTE_RECEIVED, route_version=2))
+    assert acks.has_newest("V01", 230.0)
+    # An event that happened before the acknowledgement (reported late) was served under
+    # the old route.
+    assert not acks.has_newest("V01", 219.0)
