@@ -93,6 +93,7 @@ def route_stops(stops: Iterable[Stop], orders: Mapping[str, Order]) -> dict[str,
                 window_end_for(order, s.planned_arrival),
                 s.status,
                 order_id=s.order_id,
+                windows=tuple((w.start, w.end) for w in order.windows),
             )
         )
     return routes
@@ -181,7 +182,8 @@ class FleetState:
             if self.stops.get(s.stop_id) is not s:
                 self.stops[s.stop_id] = s
                 self._dirty_stops.add(s.stop_id)
-                due = s.window_end + grace
+                # Waiting for a later window is on time: late is due once the last closes.
+                due = s.closes_at + grace
                 heapq.heappush(self._window_heap, (due, next(self._counter), s))
         v.set_route(stops)
         self._notes.append(RoadNote(NoteKind.ROUTE_CHANGED, vehicle_id, v.fix_ts or 0.0))
@@ -256,12 +258,20 @@ class FleetState:
             )
         return True
 
-    def set_stop_status(self, stop_id: str, status: StopStatus) -> bool:
-        """A stop's new status (from the live day); False for a stop not on a route."""
+    def set_stop_status(
+        self,
+        stop_id: str,
+        status: StopStatus,
+        arrived_at: float | None = None,
+        completed_at: float | None = None,
+    ) -> bool:
+        """A stop's new status and times (from the live day); False for a stop not on a
+        route."""
         stop = self.stops.get(stop_id)
         v = None if stop is None else self.vehicles.get(stop.vehicle_id)
         if stop is None or v is None:
             return False
+        stop.arrived_at, stop.completed_at = arrived_at, completed_at
         self._set_status(v, stop, status)
         return True
 

@@ -113,6 +113,18 @@ def test_punctuality(
     assert punctuality(stop("S", arrived, window2=window2)) == expected
 
 
+def test_a_van_waiting_at_the_door_for_the_window_is_on_time() -> None:
+    # At the door 06:57 for a 07:00 window, delivered 07:02: service began at 07:00.
+    waited = stop("S", 7 * H - 180, window=(7 * H, 9 * H), completed=7 * H + 120)
+    assert punctuality(waited) == ("on_time", 0.0)
+    # Delivered 06:59 without waiting: early.
+    hasty = stop("S", 7 * H - 180, window=(7 * H, 9 * H), completed=7 * H - 60)
+    assert punctuality(hasty) == ("early", 0.0)
+    # Missed the first window and waited for the second.
+    between = stop("S", 12 * H, window2=(14 * H, 16 * H), completed=14 * H + 300)
+    assert punctuality(between) == ("on_time", 0.0)
+
+
 def test_punctuality_uses_completion_when_arrival_is_missing() -> None:
     s = stop("S", None, completed=11 * H + 120)
     assert punctuality(s) == ("late", 2.0)
