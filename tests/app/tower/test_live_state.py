@@ -125,12 +125,12 @@ def test_a_van_at_the_door_before_the_window_opens_is_waiting_for_it(
     assert view.next_eta is None or view.next_eta >= tower.clock.now()
 
 
-def test_an_offline_van_shows_no_speed(tower: ControlTower) -> None:
+def test_an_offline_van_shows_no_speed(tower: ControlTower, clock: ManualClock) -> None:
     lat, lon = north_of(tower.depot.lat, tower.depot.lon, 20_000)
     state_after(tower, lat, lon, 30.0)
     assert tower.vehicle_views([VAN])[0].speed_kmh == 30.0
-    now = tower.clock.now() + 1
-    tower.clock.advance(1)
+    clock.advance(1)
+    now = clock.now()
     tower.feed.mailbox.put(DeviceStatus(VAN, False, now), now)
     tower.tick()
     view = tower.vehicle_views([VAN])[0]
