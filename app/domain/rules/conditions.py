@@ -203,6 +203,13 @@ def served_late(stop: RouteStop) -> Finding | None:
     return Finding(CRITICAL, detail, stop.lat, stop.lon)
 
 
+def undelivered_rescue(stop: RouteStop, broken_vehicle: str, rescuer: str) -> Finding:
+    """A stop rescued from a broken-down van and not delivered when its rescuer's shift
+    ended: its parcels go back to the depot. Critical: a customer promised twice."""
+    detail = f"rescued from {broken_vehicle}, not delivered by the end of {rescuer}'s shift"
+    return Finding(CRITICAL, detail, stop.lat, stop.lon)
+
+
 def failed_attempt(
     stop: RouteStop, reason: FailureReason | None, attempts: int, now: float, shift_end: float
 ) -> Finding:

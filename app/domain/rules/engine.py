@@ -109,10 +109,27 @@ class RuleEngine:
                 self._report(
                     changes, Rule.FAILED_ATTEMPT, v, finding, now, stop_id=stop.stop_id, force=True
                 )
+            elif note.kind is NoteKind.SHIFT_ENDED:
+                self._undelivered_rescues(changes, v, now)
             elif note.stop_id is not None and note.kind is NoteKind.DELIVERED:
                 record = book.open_for(Rule.FAILED_ATTEMPT, note.stop_id)
                 if record is not None:
                     changes.append(book.resolve_auto(record, now, "delivered"))
+
+    def _undelivered_rescues(
+        self, changes: list[ExceptionChange], v: VehicleTrack, now: float
+    ) -> None:
+        """The van's day is over (back at the depot): each stop it rescued from a
+        broken-down van and did not deliver raises undelivered_rescue."""
+        rescued = self.state.rescued
+        for stop in v.route:
+            broken = rescued.get(stop.stop_id)
+            if broken is None or stop.status is StopStatus.DELIVERED:
+                continue
+            finding = c.undelivered_rescue(stop, broken, v.vehicle_id)
+            self._report(
+                changes, Rule.UNDELIVERED_RESCUE, v, finding, now, stop_id=stop.stop_id, force=True
+            )
 
     def _sequence_detail(self, note: RoadNote) -> str:
         def label(stop_id: str | None) -> str:

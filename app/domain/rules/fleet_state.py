@@ -57,6 +57,7 @@ class NoteKind(StrEnum):
     IN_SEQUENCE = "in_sequence"
     OUT_OF_SEQUENCE = "out_of_sequence"
     ROUTE_CHANGED = "route_changed"
+    SHIFT_ENDED = "shift_ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,10 @@ class FleetState:
         self._dirty_stops: set[str] = set()
         self._new_etas: set[str] = set()
         self._notes: list[RoadNote] = []
+        # The vehicle each stop was last planned on, and the stops a plan moved off a
+        # broken-down van (stop id -> that van): the rescued ones.
+        self._owner: dict[str, str] = {}
+        self.rescued: dict[str, str] = {}
 
     def thresholds_for(self, depot_id: str) -> RuleThresholds:
         """The depot's own thresholds, or the defaults."""
@@ -178,6 +183,11 @@ class FleetState:
                 self._dirty_stops.add(old.stop_id)
         grace = v.th.late_grace_s
         for s in stops:
+            owner = self._owner.get(s.stop_id)
+            broken = None if owner is None else self.vehicles.get(owner)
+            if owner != vehicle_id and broken is not None and broken.breakdown_at is not None:
+                self.rescued[s.stop_id] = broken.vehicle_id
+            self._owner[s.stop_id] = vehicle_id
             s.vehicle_id = vehicle_id
             if self.stops.get(s.stop_id) is not s:
                 self.stops[s.stop_id] = s
@@ -234,6 +244,7 @@ class FleetState:
             return True
         if event.type is EventType.SHIFT_END:
             v.finished_at = event.ts
+            self._notes.append(RoadNote(NoteKind.SHIFT_ENDED, v.vehicle_id, event.ts))
             return True
         status = EVENT_STATUS.get(event.type)
         stop = self._stop_of(v, event)

@@ -3,6 +3,8 @@ failed_attempt, out_of_sequence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.domain.model import EventType, FailureReason, StopStatus
 from app.domain.rules import ChangeKind, RouteStop, Rule, RuleThresholds, Severity
 from app.foundation.settings import Thresholds
@@ -305,3 +307,30 @@ def test_a_stop_moved_to_another_van_keeps_its_exceptions() -> None:
     w.tick(1)
     assert w.open(Rule.LATE_RISK, S1) is not None
     assert w.state.stops[S1].vehicle_id == "V2"
+
+
+def test_stops_rescued_from_a_broken_down_van_and_not_delivered_raise_at_the_shift_end() -> None:
+    w = World()
+    broken = w.van("V1")
+    w.van("V2", window_ends_h=(5.0, 6.0, 7.0))
+    w.tick(600)
+    w.event(EventType.BREAKDOWN, vid="V1")
+    w.tick(1)
+    # The rescue re-plan moves V1's first two stops onto V2 (a plan brings new RouteStops).
+    rescue_route = [replace(s) for s in (*broken[:2], *w.state.vehicles["V2"].route)]
+    w.state.set_route("V2", rescue_route)
+    w.state.set_route("V1", broken[2:])
+    w.tick(1)
+    w.event(EventType.ARRIVED, "V1-S1", vid="V2")
+    w.event(EventType.DELIVERED, "V1-S1", vid="V2")
+    w.tick(600)
+    assert w.raised(Rule.UNDELIVERED_RESCUE, "V1-S2") == 0
+    w.event(EventType.SHIFT_END, vid="V2")
+    w.tick(1)
+    assert w.raised(Rule.UNDELIVERED_RESCUE, "V1-S1") == 0  # delivered
+    record = w.open(Rule.UNDELIVERED_RESCUE, "V1-S2")
+    assert record is not None and record.severity is Severity.CRITICAL
+    assert record.vehicle_id == "V2"
+    assert record.detail == "rescued from V1, not delivered by the end of V2's shift"
+    # V2's own stops, never rescued, raise none.
+    assert all(w.raised(Rule.UNDELIVERED_RESCUE, f"V2-S{i}") == 0 for i in (1, 2, 3))
