@@ -123,10 +123,12 @@ def _page_one(painter: QPainter, report: KpiReport, times: TimeText) -> None:
     _text(painter, QRectF(MARGIN, MARGIN, width, 22), report_title(report), 16, True)
     stamp = times.date_hm(report.generated_at)
     q = report.query
+    first, last = q.previous
+    before = str(first) if first == last else f"{first} – {last}"
     if has_data(report.previous):
-        compared = f"Trends compare with {q.previous[0]} – {q.previous[1]}."
+        compared = f"Trends compare with {before}."
     else:
-        compared = f"No data on {q.previous[0]} – {q.previous[1]} to compare with."
+        compared = f"No data on {before} to compare with."
     subtitle = f"Generated {stamp}. {compared}"
     _text(painter, QRectF(MARGIN, MARGIN + 22, width, 14), subtitle, 8, colour=GREY)
     y = _tiles(painter, headline_tiles(report), MARGIN + 44)
@@ -139,33 +141,35 @@ def _page_one(painter: QPainter, report: KpiReport, times: TimeText) -> None:
     _bars(painter, QRectF(MARGIN + half + 12, y, half, chart_h), "Exceptions by rule", rules)
     y += chart_h + 12
     drivers = [
-        (report.directory.name("driver", key), (g.on_time_rate or 0.0) * 100)
+        (report.directory.label("driver", key), (g.on_time_rate or 0.0) * 100)
         for key, g in report.groups["driver"].items()
         if g.served
     ]
     drivers.sort(key=lambda kv: kv[1])
+    # The whole width, so that each driver's name and id fit under their bar.
     _bars(
         painter,
-        QRectF(MARGIN, y, half, chart_h),
+        QRectF(MARGIN, y, width, chart_h),
         "On-time % by driver (lowest 12)",
         drivers[:12],
         "{:.0f}",
     )
+    y += chart_h + 12
     begun = {h.hour: float(h.served) for h in report.hourly}
     hours = [(f"{hour:02d}", begun.get(hour)) for hour in range(FIRST_HOUR, LAST_HOUR + 1)]
+    rest = PAGE_H - MARGIN - y
     _bars(
         painter,
-        QRectF(MARGIN + half + 12, y, half, chart_h),
+        QRectF(MARGIN, y, half, rest),
         f"Stops delivered per hour, {report.hourly_day}",
         hours,
     )
-    y += chart_h + 12
     days = [iso[5:] for iso, _ in report.daily]
     series = {
         "On time %": [_pct(d.on_time_rate) for _, d in report.daily],
         "First attempt %": [_pct(d.first_attempt_rate) for _, d in report.daily],
     }
-    _lines(painter, QRectF(MARGIN, y, width, PAGE_H - MARGIN - y), "Last days", days, series)
+    _lines(painter, QRectF(MARGIN + half + 12, y, half, rest), "Last days", days, series)
 
 
 def _pct(rate: float | None) -> float | None:
@@ -198,7 +202,8 @@ def _frame(painter: QPainter, rect: QRectF, title: str) -> QRectF:
     _text(painter, QRectF(rect.left(), rect.top(), rect.width(), 14), title, 9, True)
     painter.setPen(QPen(QColor(210, 210, 210), 0.6))
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    plot = QRectF(rect.left() + 28, rect.top() + 18, rect.width() - 32, rect.height() - 40)
+    # Below the plot: room for a category label on three lines.
+    plot = QRectF(rect.left() + 28, rect.top() + 18, rect.width() - 32, rect.height() - 46)
     painter.drawLine(plot.bottomLeft(), plot.bottomRight())
     painter.drawLine(plot.bottomLeft(), plot.topLeft())
     return plot
@@ -243,7 +248,7 @@ def _bars(
             )
         _text(
             painter,
-            QRectF(plot.left() + n * step, plot.bottom() + 2, step, 18),
+            QRectF(plot.left() + n * step, plot.bottom() + 2, step, 26),
             label.replace("_", " "),
             6,
             colour=GREY,
@@ -281,7 +286,7 @@ def _lines(
             colour=GREY,
             align=int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
         )
-    every = max(1, len(labels) // 10)
+    every = max(1, -(-len(labels) * 32 // int(plot.width())))  # a label needs ~30 pt
     for i, label in enumerate(labels):
         if i % every == 0:
             _text(
