@@ -32,7 +32,7 @@ from tests.widgets.cells import cell
 from widgets import report_command
 from widgets.daily_report import paint_report
 from widgets.kpi_chart_page import FIRST_HOUR, LAST_HOUR
-from widgets.kpi_charts import BarChart
+from widgets.kpi_charts import BarChart, SeriesChart
 from widgets.kpi_dock import KpiDock
 from widgets.theme import DARK, apply_theme, chart_colours
 
@@ -313,6 +313,12 @@ def test_drivers_are_told_apart_by_id(dock: KpiDock) -> None:
     )
 
 
+def painted(chart: BarChart | SeriesChart) -> QColor:
+    """The colour a chart's background is painted in."""
+    colour: QColor = chart.backgroundBrush().color()  # pyqtgraph is untyped
+    return colour
+
+
 def test_charts_follow_the_theme_and_show_whole_labels(
     qtbot: QtBot, qapp: QApplication, dock: KpiDock
 ) -> None:
@@ -322,13 +328,12 @@ def test_charts_follow_the_theme_and_show_whole_labels(
         apply_theme(qapp, DARK)
         dark = chart_colours(qapp.palette())
         assert dark.background.lightness() < 60  # the control room's dark, not white
+        qtbot.waitUntil(lambda: all(painted(c) == dark.background for c in charts))
         for chart in charts:
-            qtbot.waitUntil(lambda c=chart: c.backgroundBrush().color() == dark.background)
             assert chart.getAxis("left").textPen().color() == dark.text
     finally:
         qapp.setPalette(light)
-    for chart in charts:
-        qtbot.waitUntil(lambda c=chart: c.backgroundBrush().color() == light.base().color())
+    qtbot.waitUntil(lambda: all(painted(c) == light.base().color() for c in charts))
     chart = dock.charts.reason_chart
     shown = [text.replace("\n", " ") for text in chart.tick_labels()]
     assert shown and shown == chart.labels[: len(shown)]
