@@ -176,13 +176,12 @@ def build_demo_day(
 
 def _unique_name(rng: random.Random, taken: set[str]) -> str:
     """A driver's name no other driver of the day has: the dispatcher tells vans apart by
-    name. The same draws as before (the rest of the day stays as seeded), then the next
-    free surname in the list."""
-    first, last = rng.choice(_FIRST), rng.choice(_LAST)
-    start = _LAST.index(last)
-    for k in range(len(_LAST) * len(_FIRST)):
-        name = f"{_FIRST[(_FIRST.index(first) + k // len(_LAST)) % len(_FIRST)]} "
-        name += _LAST[(start + k) % len(_LAST)]
+    name. The same draws as before (the rest of the day stays as seeded); on a clash, the
+    next free surname in the list, then the next first name."""
+    first = _FIRST.index(rng.choice(_FIRST))
+    last = _LAST.index(rng.choice(_LAST))
+    for k in range(len(_FIRST) * len(_LAST)):
+        name = f"{_FIRST[(first + k // len(_LAST)) % len(_FIRST)]} {_LAST[(last + k) % len(_LAST)]}"
         if name not in taken:
             taken.add(name)
             return name

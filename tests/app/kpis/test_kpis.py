@@ -391,7 +391,7 @@ def test_report_compares_with_the_previous_day_and_exports_every_table() -> None
     assert ("by_driver", "driver", "DR1", "Ann", "on_time_rate", "1") in rows
 
 
-def _one_day_report(generated_at: float, previous_day_stops: bool) -> tuple[KpiReport, DayBounds]:
+def _one_day_report(generated_at: float, previous_day_stops: bool) -> KpiReport:
     days = day_bounds(date(2025, 3, 9), date(2025, 3, 10), "UTC")
     today_window = (days[1].start + 9 * H, days[1].start + 11 * H)
     today = [
@@ -413,13 +413,12 @@ def _one_day_report(generated_at: float, previous_day_stops: bool) -> tuple[KpiR
     )
     loaded = KpiHistory(tuple(days), cells=tuple(cells_from_records(yesterday + today)))
     query = KpiQuery(date(2025, 3, 10), date(2025, 3, 10), trend_days=2)
-    report = build_report(query, loaded, Directory(), generated_at, today, today)
-    return report, days[1]
+    return build_report(query, loaded, Directory(), generated_at, today, today)
 
 
 def test_no_trend_against_a_previous_day_without_data() -> None:
     day = day_bounds(date(2025, 3, 10), date(2025, 3, 10), "UTC")[0]
-    report, _ = _one_day_report(day.end, previous_day_stops=False)
+    report = _one_day_report(day.end, previous_day_stops=False)
     tiles = {t.key: t for t in headline_tiles(report)}
     failed = tiles["failed_attempts"]
     assert (failed.text, failed.previous_text, failed.arrow, failed.good) == ("0", "", "", None)
@@ -429,7 +428,7 @@ def test_no_trend_against_a_previous_day_without_data() -> None:
 
 def test_a_trend_against_a_previous_day_with_data() -> None:
     day = day_bounds(date(2025, 3, 10), date(2025, 3, 10), "UTC")[0]
-    report, _ = _one_day_report(day.end, previous_day_stops=True)
+    report = _one_day_report(day.end, previous_day_stops=True)
     failed = {t.key: t for t in headline_tiles(report)}["failed_attempts"]
     assert (failed.previous_text, failed.arrow, failed.good) == ("1", "▼", True)
     assert trend_text(failed) == "▼ prev. 1"
@@ -437,12 +436,12 @@ def test_a_trend_against_a_previous_day_with_data() -> None:
 
 def test_hours_to_come_have_no_bucket() -> None:
     day = day_bounds(date(2025, 3, 10), date(2025, 3, 10), "UTC")[0]
-    report, _ = _one_day_report(day.start + 11.5 * H, previous_day_stops=False)
+    report = _one_day_report(day.start + 11.5 * H, previous_day_stops=False)
     assert [h.hour for h in report.hourly] == list(range(12))  # 11:30: hour 11 has begun
     assert sum(h.served for h in report.hourly) == 1
-    closed, _ = _one_day_report(day.end, previous_day_stops=False)
+    closed = _one_day_report(day.end, previous_day_stops=False)
     assert len(closed.hourly) == 24 and sum(h.served for h in closed.hourly) == 2
-    early, _ = _one_day_report(day.start - 1, previous_day_stops=False)
+    early = _one_day_report(day.start - 1, previous_day_stops=False)
     assert early.hourly == ()
 
 
