@@ -323,7 +323,7 @@ def test_charts_follow_the_theme_and_show_whole_labels(
     qtbot: QtBot, qapp: QApplication, dock: KpiDock
 ) -> None:
     charts = (dock.charts.hourly_chart, dock.charts.reason_chart)
-    light = qapp.palette()
+    light, style = qapp.palette(), qapp.style().name()
     try:
         apply_theme(qapp, DARK)
         dark = chart_colours(qapp.palette())
@@ -331,7 +331,8 @@ def test_charts_follow_the_theme_and_show_whole_labels(
         qtbot.waitUntil(lambda: all(painted(c) == dark.background for c in charts))
         for chart in charts:
             assert chart.getAxis("left").textPen().color() == dark.text
-    finally:
+    finally:  # leave the application as the other tests expect it
+        qapp.setStyle(style)
         qapp.setPalette(light)
     qtbot.waitUntil(lambda: all(painted(c) == light.base().color() for c in charts))
     chart = dock.charts.reason_chart
