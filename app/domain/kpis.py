@@ -101,7 +101,8 @@ class KpiSummary:
     failed_by_reason: Mapping[str, int] = field(default_factory=dict)
     road_hours: float = 0.0
     planned_hours: float = 0.0
-    planned_km: float = 0.0
+    planned_km: float = 0.0  # the morning plans'
+    current_plan_km: float = 0.0  # the newest accepted plans'
     actual_km: float = 0.0
     vehicle_days: int = 0
     vehicle_days_with_odometer: int = 0
@@ -242,6 +243,7 @@ def cells_from_records(
         c = cell(v.day, v.depot_id, v.vehicle_id, v.driver_id)
         c["planned_km"] += v.planned_km
         c["planned_hours"] += v.planned_hours
+        c["current_plan_km"] += v.planned_km if v.current_plan_km is None else v.current_plan_km
         c["actual_km"] = v.actual_km
     return [KpiCell(**tallies[key]) for key in sorted(tallies)]
 
@@ -274,6 +276,7 @@ _ADDITIVE = (
     "eta_within",
     "planned_km",
     "planned_hours",
+    "current_plan_km",
 )
 
 
@@ -285,7 +288,7 @@ def summarise(history: KpiHistory) -> KpiSummary:
     for c in history.cells:
         for name in _ADDITIVE:
             totals[name] += getattr(c, name)
-        if c.planned_km or c.actual_km is not None or c.attempted:
+        if c.planned_km or c.current_plan_km or c.actual_km is not None or c.attempted:
             vehicle_days += 1
         if c.actual_km is not None:
             with_odometer += 1

@@ -264,9 +264,10 @@ def seed_by_hand(sessions: sessionmaker[Session]) -> None:
                 ),
             ]
         )
-        for version, km in ((1, 70.0), (2, 64.0)):
+        # The morning plan (version 1), then an accepted re-plan that replaced it.
+        for version, km, active in ((1, 70.0, False), (2, 64.0, True)):
             plan = PlanRow(
-                depot_id="D1", day="2025-03-10", version=version, created_at=0, active=True
+                depot_id="D1", day="2025-03-10", version=version, created_at=0, active=active
             )
             s.add(plan)
             s.flush()
@@ -309,7 +310,8 @@ def test_a_depot_day_by_hand(sessions: sessionmaker[Session]) -> None:
     assert cell.customer_updates == 3
     assert (cell.eta_samples, cell.eta_within) == (2, 1)
     assert cell.eta_abs_error_min == pytest.approx(4 + 15)
-    assert cell.planned_km == pytest.approx(64.0)  # the newest active version
+    assert cell.planned_km == pytest.approx(70.0)  # the morning plan: re-plans keep it
+    assert cell.current_plan_km == pytest.approx(64.0)  # the newest active version
     assert cell.planned_hours == pytest.approx(12 + 300 / H - 9)
     assert cell.actual_km == pytest.approx(71.5)
     assert {(r.reason, r.failed) for r in history.reasons} == {("not_home", 1), ("refused", 1)}
