@@ -37,19 +37,26 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import select
+
 from app.domain.demo import DemoDay
 from app.domain.execution import ExecutionTracker
+from app.domain.kpi_rows import StopFilter, day_bounds
+from app.domain.kpis import punctuality
 from app.domain.model import Order, Stop, StopStatus
 from app.domain.rules.records import ChangeKind
 from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, Settings
-from app.storage.database import connect
+from app.storage.database import SessionFactory, connect
 from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
+from app.storage.history_repository import HistoryRepository
+from app.storage.orm import ExceptionRow
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower, TowerTick
@@ -84,6 +91,7 @@ class DayFigures:
     solve_s: float = 0.0  # real seconds the day waited for solves
     played_s: float = 0.0
     on_time_ids: frozenset[str] = frozenset()
+    kpi: str = ""  # what the KPI panel reads back from the day's database
 
     @property
     def on_time_rate(self) -> float:
@@ -238,7 +246,33 @@ def play(
             on_time_ids=frozenset(on_time),
         )
         tower.stop()
+        figures.kpi = kpi_figures(sessions, day, settings.depot.timezone)
     return figures, simulator
+
+
+def kpi_figures(sessions: SessionFactory, day: OperatingDay, timezone: str) -> str:
+    """The KPI panel's on-time rate of the stored day, and whether its late stops are the
+    stops of the day's ``late`` exceptions (on delivered stops)."""
+    days = day_bounds(date.fromisoformat(day.iso), date.fromisoformat(day.iso), timezone)
+    history = HistoryRepository(sessions)
+    cells = history.load(days, None).cells
+    served, on_time = sum(c.served for c in cells), sum(c.on_time for c in cells)
+    records = history.stops(days, None, StopFilter())
+    delivered = {r.stop_id for r in records if r.status == "delivered"}
+    late = {
+        r.stop_id
+        for r in records
+        if r.stop_id in delivered and (p := punctuality(r)) is not None and p[0] == "late"
+    }
+    with sessions() as session:
+        rule_late = ExceptionRow.rule == "late"
+        raised = set(session.scalars(select(ExceptionRow.stop_id).where(rule_late)))
+    same = "same stops" if raised & delivered == late else "DIFFERENT stops"
+    rate = on_time / served if served else 0.0
+    return (
+        f"KPI on time {on_time}/{served} = {rate:.1%}, late stops {len(late)}; "
+        f"late exceptions {len(raised)}, {len(raised & delivered)} on delivered stops ({same})"
+    )
 
 
 def recovered_share(baseline: float, static: float, looped: float) -> float | None:
@@ -308,6 +342,8 @@ def main() -> None:
     for r in results:
         rules = ", ".join(f"{k} {v}" for k, v in r.exceptions.most_common())
         print(f"exceptions raised, run {r.name[0]}: {rules or 'none'}")
+    for r in results:
+        print(f"KPI panel, run {r.name[0]}: {r.kpi}")
 
     # Where the loss is: stops on time in run 1 but not in run 2, by what befell their van.
     d = simulators[1].disruptions

@@ -24,8 +24,9 @@ from PySide6.QtGui import (
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QWidget
 
-from app.domain.kpi_report import KpiReport, Tile, headline_tiles
+from app.domain.kpi_report import KpiReport, Tile, has_data, headline_tiles, trend_text
 from app.foundation.time_text import TimeText
+from widgets.kpi_chart_page import FIRST_HOUR, LAST_HOUR
 from widgets.kpi_tiles import trend_colour
 
 PAGE_W, PAGE_H = 595.0, 842.0
@@ -71,7 +72,7 @@ def report_title(report: KpiReport) -> str:
     q = report.query
     days = str(q.first) if q.first == q.last else f"{q.first} – {q.last}"
     depot = report.directory.name("depot", q.depot_id) if q.depot_id else "all depots"
-    driver = f", driver {report.directory.name('driver', q.driver_id)}" if q.driver_id else ""
+    driver = f", driver {report.directory.label('driver', q.driver_id)}" if q.driver_id else ""
     return f"KPI report {days}, {depot}{driver}"
 
 
@@ -122,7 +123,13 @@ def _page_one(painter: QPainter, report: KpiReport, times: TimeText) -> None:
     _text(painter, QRectF(MARGIN, MARGIN, width, 22), report_title(report), 16, True)
     stamp = times.date_hm(report.generated_at)
     q = report.query
-    subtitle = f"Generated {stamp}. Trends compare with {q.previous[0]} – {q.previous[1]}."
+    first, last = q.previous
+    before = str(first) if first == last else f"{first} – {last}"
+    if has_data(report.previous):
+        compared = f"Trends compare with {before}."
+    else:
+        compared = f"No data on {before} to compare with."
+    subtitle = f"Generated {stamp}. {compared}"
     _text(painter, QRectF(MARGIN, MARGIN + 22, width, 14), subtitle, 8, colour=GREY)
     y = _tiles(painter, headline_tiles(report), MARGIN + 44)
     half = (width - 12) / 2
@@ -134,32 +141,35 @@ def _page_one(painter: QPainter, report: KpiReport, times: TimeText) -> None:
     _bars(painter, QRectF(MARGIN + half + 12, y, half, chart_h), "Exceptions by rule", rules)
     y += chart_h + 12
     drivers = [
-        (report.directory.name("driver", key), (g.on_time_rate or 0.0) * 100)
+        (report.directory.label("driver", key), (g.on_time_rate or 0.0) * 100)
         for key, g in report.groups["driver"].items()
         if g.served
     ]
     drivers.sort(key=lambda kv: kv[1])
+    # The whole width, so that each driver's name and id fit under their bar.
     _bars(
         painter,
-        QRectF(MARGIN, y, half, chart_h),
+        QRectF(MARGIN, y, width, chart_h),
         "On-time % by driver (lowest 12)",
         drivers[:12],
         "{:.0f}",
     )
-    hours = [(f"{h.hour:02d}", float(h.served)) for h in report.hourly if 6 <= h.hour <= 21]
+    y += chart_h + 12
+    begun = {h.hour: float(h.served) for h in report.hourly}
+    hours = [(f"{hour:02d}", begun.get(hour)) for hour in range(FIRST_HOUR, LAST_HOUR + 1)]
+    rest = PAGE_H - MARGIN - y
     _bars(
         painter,
-        QRectF(MARGIN + half + 12, y, half, chart_h),
+        QRectF(MARGIN, y, half, rest),
         f"Stops delivered per hour, {report.hourly_day}",
         hours,
     )
-    y += chart_h + 12
     days = [iso[5:] for iso, _ in report.daily]
     series = {
         "On time %": [_pct(d.on_time_rate) for _, d in report.daily],
         "First attempt %": [_pct(d.first_attempt_rate) for _, d in report.daily],
     }
-    _lines(painter, QRectF(MARGIN, y, width, PAGE_H - MARGIN - y), "Last days", days, series)
+    _lines(painter, QRectF(MARGIN + half + 12, y, half, rest), "Last days", days, series)
 
 
 def _pct(rate: float | None) -> float | None:
@@ -177,12 +187,10 @@ def _tiles(painter: QPainter, tiles: Sequence[Tile], top: float) -> float:
         painter.drawRoundedRect(QRectF(x, y, width, height), 4, 4)
         _text(painter, QRectF(x + 6, y + 3, width - 12, 11), tile.label, 7.5, colour=GREY)
         _text(painter, QRectF(x + 6, y + 14, width - 12, 18), tile.text, 13, True)
-        arrow = f"{tile.arrow} " if tile.arrow else ""
-        trend = f"{arrow}prev. {tile.previous_text}"
         _text(
             painter,
             QRectF(x + 6, y + 32, width - 12, 12),
-            trend,
+            trend_text(tile),
             7,
             colour=QColor(trend_colour(tile)),
         )
@@ -194,7 +202,8 @@ def _frame(painter: QPainter, rect: QRectF, title: str) -> QRectF:
     _text(painter, QRectF(rect.left(), rect.top(), rect.width(), 14), title, 9, True)
     painter.setPen(QPen(QColor(210, 210, 210), 0.6))
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    plot = QRectF(rect.left() + 28, rect.top() + 18, rect.width() - 32, rect.height() - 40)
+    # Below the plot: room for a category label on three lines.
+    plot = QRectF(rect.left() + 28, rect.top() + 18, rect.width() - 32, rect.height() - 46)
     painter.drawLine(plot.bottomLeft(), plot.bottomRight())
     painter.drawLine(plot.bottomLeft(), plot.topLeft())
     return plot
@@ -204,14 +213,16 @@ def _bars(
     painter: QPainter,
     rect: QRectF,
     title: str,
-    items: Sequence[tuple[str, float]],
+    items: Sequence[tuple[str, float | None]],
     value_format: str = "{:g}",
 ) -> None:
+    """Bars of ``items``; a None value (an hour to come) keeps its label and no bar."""
     plot = _frame(painter, rect, title)
-    if not items:
+    known = [v for _, v in items if v is not None]
+    if not known:
         _text(painter, plot, "no data", 8, colour=GREY, align=int(Qt.AlignmentFlag.AlignCenter))
         return
-    top = max(v for _, v in items) or 1.0
+    top = max(known) or 1.0
     _text(
         painter,
         QRectF(rect.left(), plot.top() - 5, 26, 10),
@@ -222,21 +233,22 @@ def _bars(
     )
     step = plot.width() / len(items)
     for n, (label, value) in enumerate(items):
-        h = plot.height() * (value / top) * 0.92
         x = plot.left() + n * step + step * 0.15
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(BAR)
-        painter.drawRect(QRectF(x, plot.bottom() - h, step * 0.7, h))
+        if value is not None:
+            h = plot.height() * (value / top) * 0.92
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(BAR)
+            painter.drawRect(QRectF(x, plot.bottom() - h, step * 0.7, h))
+            _text(
+                painter,
+                QRectF(x - step * 0.15, plot.bottom() - h - 10, step, 9),
+                value_format.format(value),
+                6.5,
+                align=int(Qt.AlignmentFlag.AlignCenter),
+            )
         _text(
             painter,
-            QRectF(x - step * 0.15, plot.bottom() - h - 10, step, 9),
-            value_format.format(value),
-            6.5,
-            align=int(Qt.AlignmentFlag.AlignCenter),
-        )
-        _text(
-            painter,
-            QRectF(plot.left() + n * step, plot.bottom() + 2, step, 18),
+            QRectF(plot.left() + n * step, plot.bottom() + 2, step, 26),
             label.replace("_", " "),
             6,
             colour=GREY,
@@ -274,7 +286,7 @@ def _lines(
             colour=GREY,
             align=int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
         )
-    every = max(1, len(labels) // 10)
+    every = max(1, -(-len(labels) * 32 // int(plot.width())))  # a label needs ~30 pt
     for i, label in enumerate(labels):
         if i % every == 0:
             _text(

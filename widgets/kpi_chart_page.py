@@ -37,14 +37,16 @@ class KpiCharts(QWidget):
     def show_report(self, report: KpiReport) -> None:
         """Draw ``report``'s series and bars."""
         s = report.current
-        hours = [h for h in report.hourly if FIRST_HOUR <= h.hour <= LAST_HOUR]
+        # Every working hour has its place on the axis; the hours to come stay blank.
+        begun = {h.hour: h for h in report.hourly}
+        hours = [begun.get(hour) for hour in range(FIRST_HOUR, LAST_HOUR + 1)]
         self.hourly_chart.set_series(
-            [f"{h.hour:02d}h" for h in hours],
+            [f"{hour:02d}h" for hour in range(FIRST_HOUR, LAST_HOUR + 1)],
             {
-                "delivered": [float(h.served) for h in hours],
-                "late": [float(h.late) for h in hours],
-                "failed": [float(h.failed_attempts) for h in hours],
-                "exceptions": [float(h.exceptions) for h in hours],
+                "delivered": [None if h is None else float(h.served) for h in hours],
+                "late": [None if h is None else float(h.late) for h in hours],
+                "failed": [None if h is None else float(h.failed_attempts) for h in hours],
+                "exceptions": [None if h is None else float(h.exceptions) for h in hours],
             },
         )
         self.daily_chart.set_series(
@@ -64,7 +66,7 @@ class KpiCharts(QWidget):
         )
         self.driver_chart.set_bars(
             [key for key, _ in drivers],
-            [report.directory.name("driver", key) for key, _ in drivers],
+            [report.directory.label("driver", key) for key, _ in drivers],
             [(g.on_time_rate or 0.0) * 100 for _, g in drivers],
             [f"{(g.on_time_rate or 0.0) * 100:.1f} % of {g.served}" for _, g in drivers],
         )

@@ -1,16 +1,25 @@
 """The KPI dock's charts: bars that tell what is under the mouse and what was clicked,
-and day or hour series whose points show their values on hover."""
+and day or hour series whose points show their values on hover.
+
+They paint with the theme's colours (``widgets.theme.chart_colours``) and repaint when
+the palette changes; category labels are wrapped onto lines rather than cut.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QEvent, QPointF, Signal
+from PySide6.QtGui import QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
+from widgets.theme import chart_colours
+
 BAR_WIDTH = 0.7
-MAX_LABELS = 6
+LABEL_WIDTH_PX = 78  # the room one category label needs on the axis (wrapped, 3 lines)
+LINE_CHARS = 12
 BAR_BRUSH = (60, 120, 190)
 SERIES_PENS = ((60, 120, 190), (200, 90, 40), (60, 160, 90), (150, 80, 170))
 
@@ -34,12 +43,13 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]
         self.hover_text = ""
         self._bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=BAR_BRUSH)
         self.addItem(self._bars)
-        self._tip = pg.TextItem("", color="#111", fill=(255, 255, 225, 230), anchor=(0.5, 1.0))
+        self._tip = pg.TextItem("", anchor=(0.5, 1.0))
         self._tip.setZValue(10)
         self._tip.hide()
         self.addItem(self._tip, ignoreBounds=True)
         self.scene().sigMouseMoved.connect(self._moved)
         self.scene().sigMouseClicked.connect(self._clicked)
+        _follow_theme(self)
 
     def set_bars(
         self,
@@ -53,16 +63,40 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]
         self.texts = list(texts) if texts is not None else [f"{v:g}" for v in values]
         xs = list(range(len(self.keys)))
         self._bars.setOpts(x=xs, height=self.values, width=BAR_WIDTH)
-        axis = self.getAxis("bottom")
-        # Thin the labels out when the bars are many: hovering names every bar anyway.
-        every = max(1, -(-len(xs) // MAX_LABELS))
-        ticks = [(x, _short(label)) for x, label in zip(xs, self.labels, strict=True)]
-        axis.setTicks([ticks[::every]])
+        self._label_bars()
         top = max(self.values, default=0.0)
         self.setXRange(-0.6, max(len(xs) - 0.4, 0.6), padding=0)
         self.setYRange(0, top * 1.15 if top > 0 else 1.0, padding=0)
         self._tip.hide()
         self.hover_text = ""
+
+    def tick_labels(self) -> list[str]:
+        """The labels the category axis shows now (tests read them)."""
+        return _tick_texts(self)
+
+    def _label_bars(self) -> None:
+        """Every bar's label, whole, when the width allows; else every n-th (hovering
+        names each bar anyway)."""
+        room = max(1, self.width() // LABEL_WIDTH_PX)
+        every = max(1, -(-len(self.labels) // room))
+        ticks = [(x, wrapped(label)) for x, label in enumerate(self.labels)][::every]
+        axis = self.getAxis("bottom")
+        axis.setTicks([ticks])
+        # pyqtgraph sizes the axis for one line of text: make room for the wrapped ones.
+        lines = max((text.count("\n") + 1 for _, text in ticks), default=1)
+        axis.setHeight(QFontMetrics(axis.font()).lineSpacing() * lines + 14)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-thin the labels for the new width."""
+        super().resizeEvent(event)
+        if "labels" in self.__dict__:  # pyqtgraph resizes it while it builds it
+            self._label_bars()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Repaint in the new theme's colours."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            _follow_theme(self)
 
     def bar_scene_pos(self, key: str) -> QPointF:
         """The scene position of the middle of ``key``'s bar (tests aim with it)."""
@@ -110,6 +144,17 @@ class SeriesChart(pg.PlotWidget):  # type: ignore[misc]
         self.showGrid(y=True, alpha=0.2)
         self.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.series: dict[str, list[float | None]] = {}
+        _follow_theme(self)
+
+    def tick_labels(self) -> list[str]:
+        """The labels the category axis shows now (tests read them)."""
+        return _tick_texts(self)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Repaint in the new theme's colours."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            _follow_theme(self)
 
     def set_series(
         self, labels: Sequence[str], series: dict[str, Sequence[float | None]], unit: str = ""
@@ -120,7 +165,7 @@ class SeriesChart(pg.PlotWidget):  # type: ignore[misc]
         self.series = {name: list(values) for name, values in series.items()}
         step = max(1, len(labels) // 8)
         self.getAxis("bottom").setTicks(
-            [[(i, _short(label)) for i, label in enumerate(labels) if i % step == 0]]
+            [[(i, wrapped(label)) for i, label in enumerate(labels) if i % step == 0]]
         )
         for n, (name, values) in enumerate(self.series.items()):
             xs = [i for i, v in enumerate(values) if v is not None]
@@ -154,13 +199,40 @@ class SeriesChart(pg.PlotWidget):  # type: ignore[misc]
 
 
 def _still(plot: pg.PlotWidget, title: str) -> None:
-    """A titled chart on white that neither pans, zooms nor offers pyqtgraph's menu."""
-    plot.setBackground("w")
-    plot.setTitle(title, color="#333", size="10pt")
+    """A titled chart that neither pans, zooms nor offers pyqtgraph's menu."""
+    plot.chart_title = title
     plot.setMenuEnabled(False)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
+    # Labels at the ends may reach past the plot's edge rather than be dropped.
+    plot.getAxis("bottom").setStyle(hideOverlappingLabels=False)
 
 
-def _short(label: str, limit: int = 12) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def _follow_theme(plot: pg.PlotWidget) -> None:
+    """Paint ``plot`` in the colours of its palette (the applied theme)."""
+    if "chart_title" not in plot.__dict__:  # a palette change while pyqtgraph builds it
+        return
+    colours = chart_colours(plot.palette())
+    plot.setBackground(colours.background)
+    plot.setTitle(plot.chart_title, color=colours.text, size="10pt")
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(colours.axis)
+        axis.setTextPen(colours.text)
+    legend = plot.getPlotItem().legend
+    if legend is not None:
+        legend.setLabelTextColor(colours.text)
+    tip = getattr(plot, "_tip", None)
+    if tip is not None:
+        tip.setColor(colours.tip_text)
+        tip.fill = pg.mkBrush(colours.tip_fill)
+
+
+def wrapped(label: str) -> str:
+    """A category label on up to three lines of whole words, never cut short."""
+    return "\n".join(textwrap.wrap(label, LINE_CHARS, break_long_words=False)) or label
+
+
+def _tick_texts(plot: pg.PlotWidget) -> list[str]:
+    ticks = plot.getAxis("bottom")._tickLevels or [[]]  # pyqtgraph keeps them private
+    return [text for _, text in ticks[0]]

@@ -163,16 +163,16 @@ class KpiDock(QDockWidget):
     def load_directory(self) -> None:
         """Fill the depot and driver filters from the database."""
         self.directory = self.service.directory()
-        for combo, names, label in (
-            (self.depot_combo, self.directory.depots, "All depots"),
-            (self.driver_combo, self.directory.drivers, "All drivers"),
+        for combo, dimension, names, label in (
+            (self.depot_combo, "depot", self.directory.depots, "All depots"),
+            (self.driver_combo, "driver", self.directory.drivers, "All drivers"),
         ):
             current = combo.currentData()
             combo.blockSignals(True)
             combo.clear()
             combo.addItem(label, ALL)
-            for key, name in sorted(names.items(), key=lambda kv: kv[1]):
-                combo.addItem(name, key)
+            for key, name in sorted(names.items(), key=lambda kv: (kv[1], kv[0])):
+                combo.addItem(self.directory.label(dimension, key) if name else key, key)
             index = combo.findData(current)
             combo.setCurrentIndex(max(index, 0))
             combo.blockSignals(False)
@@ -250,7 +250,11 @@ class KpiDock(QDockWidget):
         threading.Thread(target=work, name="kpi-report", daemon=True).start()
 
     def refresh_now(self) -> KpiReport:
-        """Compute and show the report on this thread (scripts, benchmarks)."""
+        """Compute and show the report on this thread (exports, scripts, benchmarks).
+
+        An export is of the moment it is asked for: the shown report may be older (a
+        dock behind another tab is not refreshed), and its stamp would say so.
+        """
         report = self.service.report(self.query())
         self.show_report(report)
         return report
@@ -293,7 +297,7 @@ class KpiDock(QDockWidget):
     def list_missed_stops(self, driver_id: str) -> None:
         """List a driver's stops not delivered on time."""
         rows = self.service.missed_stops(self.query(), driver_id)
-        name = self.directory.name("driver", driver_id)
+        name = self.directory.label("driver", driver_id)
         self._list_stops(f"Not on time: {name} ({len(rows)} stops)", rows)
 
     def list_exceptions(self, rule: str) -> None:
@@ -310,15 +314,13 @@ class KpiDock(QDockWidget):
     # --- exports ------------------------------------------------------------------------
 
     def export_csv(self, path: Path) -> int:
-        """Write every KPI table of the shown report to ``path``; returns data rows."""
-        return write_csv(self._report_or_now(), path)
+        """Write every KPI table of the current query, as of now, to ``path``; returns
+        data rows."""
+        return write_csv(self.refresh_now(), path)
 
     def export_pdf(self, path: Path) -> None:
-        """Write the daily report PDF of the shown report to ``path``."""
-        write_pdf(self._report_or_now(), path, self.times)
-
-    def _report_or_now(self) -> KpiReport:
-        return self.report if self.report is not None else self.refresh_now()
+        """Write the daily report PDF of the current query, as of now, to ``path``."""
+        write_pdf(self.refresh_now(), path, self.times)
 
     def _ask_csv(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Export KPI tables", "kpis.csv", "CSV (*.csv)")
@@ -333,7 +335,7 @@ class KpiDock(QDockWidget):
             self.export_pdf(Path(name))
 
     def _print(self) -> None:
-        print_report(self._report_or_now(), self.times, self)
+        print_report(self.refresh_now(), self.times, self)
 
     def stop(self) -> None:
         """Stop live updates (the main window calls it when closing)."""

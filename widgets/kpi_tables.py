@@ -29,6 +29,7 @@ TABLE_METRICS = (
     "failed_attempts",
     "stops_per_hour",
     "planned_km",
+    "current_plan_km",
     "actual_km",
     "planned_hours",
     "actual_hours",
@@ -86,7 +87,7 @@ class GroupTable(QWidget):
         table.setHorizontalHeaderLabels([dimension.title(), *(m.label for m in metrics)])
         table.setRowCount(len(groups))
         for row, (key, s) in enumerate(groups.items()):
-            table.setItem(row, 0, QTableWidgetItem(report.directory.name(dimension, key)))
+            table.setItem(row, 0, QTableWidgetItem(report.directory.label(dimension, key)))
             for column, m in enumerate(metrics, start=1):
                 value = m.value(s)
                 item = QTableWidgetItem(m.text(s))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from app.domain.kpi_report import Tile
+from app.domain.kpi_report import Tile, trend_text
 
 GOOD = "#2e7d32"
 BAD = "#c62828"
@@ -43,11 +43,11 @@ class KpiTile(QFrame):
         """Display ``tile``."""
         self.title.setText(tile.label)
         self.value.setText(tile.text)
-        arrow = f"{tile.arrow} " if tile.arrow else ""
-        self.trend.setText(f"{arrow}prev. {tile.previous_text}")
+        self.trend.setText(trend_text(tile))
         self.trend.setStyleSheet(f"color: {trend_colour(tile)};")
         self.detail.setText(tile.detail)
-        self.setToolTip(f"{tile.label}: {tile.text} (previous period {tile.previous_text})")
+        before = tile.previous_text or "no data"
+        self.setToolTip(f"{tile.label}: {tile.text} (previous period {before})")
 
 
 class TileGrid(QWidget):

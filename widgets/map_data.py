@@ -22,7 +22,7 @@ from app.domain.model import (
     Vehicle,
 )
 from app.domain.rules.thresholds import RuleThresholds
-from app.domain.van_state import van_state
+from app.domain.van_state import OpenStop, VanState, van_state
 from app.foundation.time_text import TimeText
 from app.tower.views import StopView, VehicleView
 
@@ -32,6 +32,8 @@ STOPPED_AT_STOP = "stopped_at_stop"
 STOPPED_ELSEWHERE = "stopped_elsewhere"
 OFFLINE = "offline"
 NOT_STARTED = "not_started"
+WAITING_FOR_WINDOW = "waiting_for_window"
+BROKEN_DOWN = "broken_down"
 
 _OPEN = {StopStatus.PENDING, StopStatus.EN_ROUTE, StopStatus.ARRIVED}
 
@@ -43,6 +45,8 @@ MAP_STATES = {
     "stopped": STOPPED_ELSEWHERE,
     "offline": OFFLINE,
     "not started": NOT_STARTED,
+    "waiting for window": WAITING_FOR_WINDOW,
+    "broken down": BROKEN_DOWN,
 }
 
 
@@ -244,7 +248,8 @@ def scene_from_core(
             th=thresholds,
             stale_after_s=stale_after_s,
             open_stops=[
-                (order_by_id[s.order_id].lat, order_by_id[s.order_id].lon) for s in remaining
+                OpenStop(order.lat, order.lon, order.spans)
+                for order in (order_by_id[s.order_id] for s in remaining)
             ],
             depot=(depot.lat, depot.lon),
         )
@@ -255,7 +260,8 @@ def scene_from_core(
                 lon=depot.lon if fix is None else fix.lon,
                 state=MAP_STATES[state],
                 heading_deg=None if fix is None else fix.heading_deg,
-                speed_kmh=None if fix is None else fix.speed_kmh,
+                # An offline van's last speed is old news: none is shown.
+                speed_kmh=None if fix is None or state is VanState.OFFLINE else fix.speed_kmh,
                 last_seen=None if fix is None else fix.ts,
                 seen_text=None if fix is None else times.hms(fix.ts),
                 label=vehicle.id,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.commands import add_config_option
-from app.foundation.clock import SystemClock
+from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
 from app.foundation.time_text import TimeText
 from app.tower.history_reads import report_service
@@ -38,17 +38,24 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the report of ``args.date``; the file type follows the extension."""
+def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None) -> int:
+    """Write the report of ``args.date``; the file type follows the extension.
+
+    ``clock`` stamps the report (the wall clock unless a test names one), in the depot's
+    time as the window's report is.
+    """
     out: Path = args.out
     kind = out.suffix.lower()
     if kind not in (".pdf", ".csv"):
         print(f"report: --out must end in .pdf or .csv, got {out.name}", file=sys.stderr)
         return 2
-    service = report_service(settings, SystemClock())
+    service = report_service(settings, clock or SystemClock())
     directory = service.directory()
     if args.depot is not None and args.depot not in directory.depots:
         print(f"report: unknown depot {args.depot!r}", file=sys.stderr)
+        return 2
+    if args.driver is not None and args.driver not in directory.drivers:
+        print(f"report: unknown driver {args.driver!r}", file=sys.stderr)
         return 2
     from app.domain.kpi_report import KpiQuery
 

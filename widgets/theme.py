@@ -1,6 +1,13 @@
-"""Dark (control-room) and light themes, via the Fusion style and a palette."""
+"""Dark (control-room) and light themes, via the Fusion style and a palette.
+
+Widgets that paint their own colours (the KPI charts) read them from the palette
+through ``chart_colours``, so they follow whichever theme is applied, and again when it
+changes (Qt sends them a palette change).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -37,3 +44,32 @@ def apply_theme(app: QApplication, name: str) -> None:
     ):
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 125, 130))
     app.setPalette(palette)
+
+
+@dataclass(frozen=True)
+class ChartColours:
+    """What a chart paints with: its background, text and axes, grid and hover tip."""
+
+    background: QColor
+    text: QColor
+    axis: QColor
+    tip_fill: QColor
+    tip_text: QColor
+
+
+def chart_colours(palette: QPalette) -> ChartColours:
+    """The chart colours of ``palette``: the view's base, its text, axes half-way between."""
+    background = palette.color(QPalette.ColorRole.Base)
+    text = palette.color(QPalette.ColorRole.WindowText)
+    axis = QColor(
+        (background.red() + 2 * text.red()) // 3,
+        (background.green() + 2 * text.green()) // 3,
+        (background.blue() + 2 * text.blue()) // 3,
+    )
+    return ChartColours(
+        background,
+        text,
+        axis,
+        palette.color(QPalette.ColorRole.ToolTipBase),
+        palette.color(QPalette.ColorRole.ToolTipText),
+    )

@@ -150,9 +150,9 @@ def build_demo_day(
     """
     rng = random.Random(seed)
     depot = Depot("D1", depot_name, depot_lat, depot_lon, opens_s=7 * 3600, closes_s=20 * 3600)
+    taken: set[str] = set()
     drivers = [
-        Driver(f"DR{i + 1:02d}", f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", _phone(rng))
-        for i in range(vehicles)
+        Driver(f"DR{i + 1:02d}", _unique_name(rng, taken), _phone(rng)) for i in range(vehicles)
     ]
     fleet = [
         Vehicle(
@@ -172,6 +172,20 @@ def build_demo_day(
     order_list = [_order(rng, depot, day, f"{order_prefix}{n + 1:04d}") for n in range(orders)]
     stops = _morning_plan(depot, fleet, order_list, day)
     return DemoDay(depot, drivers, fleet, order_list, stops, day)
+
+
+def _unique_name(rng: random.Random, taken: set[str]) -> str:
+    """A driver's name no other driver of the day has: the dispatcher tells vans apart by
+    name. The same draws as before (the rest of the day stays as seeded); on a clash, the
+    next free surname in the list, then the next first name."""
+    first = _FIRST.index(rng.choice(_FIRST))
+    last = _LAST.index(rng.choice(_LAST))
+    for k in range(len(_FIRST) * len(_LAST)):
+        name = f"{_FIRST[(first + k // len(_LAST)) % len(_FIRST)]} {_LAST[(last + k) % len(_LAST)]}"
+        if name not in taken:
+            taken.add(name)
+            return name
+    raise ValueError("more drivers than demo names")
 
 
 def _phone(rng: random.Random) -> str:

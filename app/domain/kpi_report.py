@@ -58,7 +58,7 @@ class KpiReport:
     groups: dict[str, dict[str, KpiSummary]]  # dimension -> key -> summary
     daily: tuple[tuple[str, KpiSummary], ...]
     hourly_day: str
-    hourly: tuple[HourBucket, ...]
+    hourly: tuple[HourBucket, ...]  # the hours begun by ``generated_at``, by local hour
     worst_late: tuple[LateStop, ...] = field(default=())
 
 
@@ -114,9 +114,26 @@ def build_report(
         },
         daily=tuple((d.iso, summarise(by_day.get(d.iso, empty))) for d in trend),
         hourly_day=last_day.iso if last_day else query.last.isoformat(),
-        hourly=tuple(hourly(current.stops, current.exceptions, last_day)) if last_day else (),
+        hourly=_hours_begun(
+            hourly(current.stops, current.exceptions, last_day), last_day, generated_at
+        )
+        if last_day
+        else (),
         worst_late=tuple(worst_late_stops(late, current.exceptions, WORST_LATE)),
     )
+
+
+def _hours_begun(
+    buckets: Sequence[HourBucket], day: DayBounds, now: float
+) -> tuple[HourBucket, ...]:
+    """The hours of ``day`` that have begun by ``now``: an hour still to come has no
+    figures yet (not zero), so charts leave it blank."""
+    if now >= day.end:
+        return tuple(buckets)
+    if now < day.start:
+        return ()
+    current = day.local_hour(now)
+    return tuple(b for b in buckets if b.hour <= current)
 
 
 def _days_between(days: Sequence[DayBounds], first: date, last: date) -> tuple[DayBounds, ...]:
@@ -170,6 +187,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("failed_attempts", "Failed attempts", lambda s: s.failed_attempts, "count", False),
     Metric("stops_per_hour", "Stops per hour", lambda s: s.stops_per_hour, "number", True),
     Metric("planned_km", "Planned km", lambda s: s.planned_km, "km"),
+    Metric("current_plan_km", "Current plan km", lambda s: s.current_plan_km, "km"),
     Metric("actual_km", "Actual km", _actual_km, "km"),
     Metric("planned_hours", "Planned hours", lambda s: s.planned_hours, "hours"),
     Metric("actual_hours", "Actual hours", lambda s: s.road_hours, "hours"),
@@ -215,20 +233,35 @@ class Tile:
     key: str
     label: str
     text: str
-    previous_text: str
+    previous_text: str  # "" when the previous period holds no data: no trend at all
     arrow: str  # "▲", "▼", "=" or "" when either side is missing
     good: bool | None  # None: neither direction is better, or no comparison
     detail: str = ""
 
 
+def has_data(summary: KpiSummary) -> bool:
+    """Whether a period held any work: a Sunday or a day before the first is no baseline
+    ("▲ prev. 0" would be a trend against nothing)."""
+    return summary.stops > 0 or summary.vehicle_days > 0
+
+
+def trend_text(tile: Tile) -> str:
+    """The tile's comparison line: "▲ prev. 91.2 %", or that there is nothing to compare."""
+    if not tile.previous_text:
+        return "no earlier data"
+    arrow = f"{tile.arrow} " if tile.arrow else ""
+    return f"{arrow}prev. {tile.previous_text}"
+
+
 def headline_tiles(report: KpiReport) -> list[Tile]:
     """The headline tiles: each KPI now against the previous period of the same length."""
     tiles = []
+    compared = has_data(report.previous)
     for key in TILE_KEYS:
         m = METRIC[key]
         now, before = m.value(report.current), m.value(report.previous)
         arrow, good = "", None
-        if now is not None and before is not None:
+        if compared and now is not None and before is not None:
             if abs(now - before) < 1e-9:
                 arrow = "="
             else:
@@ -240,7 +273,7 @@ def headline_tiles(report: KpiReport) -> list[Tile]:
                 key,
                 m.label,
                 m.text(report.current),
-                m.text(report.previous),
+                m.text(report.previous) if compared else "",
                 arrow,
                 good,
                 _detail(key, report.current),
@@ -253,7 +286,10 @@ def headline_tiles(report: KpiReport) -> list[Tile]:
 _DETAILS: dict[str, Callable[[KpiSummary], str]] = {
     "on_time_rate": lambda s: f"{s.on_time} of {s.served} delivered",
     "first_attempt_rate": lambda s: f"{s.first_attempt_ok} of {s.attempted} attempted",
-    "actual_km": lambda s: f"planned {format_value(s.planned_km, 'km')}",
+    "actual_km": lambda s: (
+        f"planned {format_value(s.planned_km, 'km')}"
+        f" · current plan {format_value(s.current_plan_km, 'km')}"
+    ),
     "actual_hours": lambda s: f"planned {format_value(s.planned_hours, 'hours')}",
     "proposals": lambda s: f"{s.accepted} acc · {s.rejected} rej · {s.auto_accepted} auto",
     "ack_median_min": lambda s: f"resolve {format_value(s.resolve_median_min, 'minutes')}",

@@ -110,7 +110,11 @@ class EtaSampleRecord(NamedTuple):
 
 
 class VehicleDayRecord(NamedTuple):
-    """A vehicle's planned route of a day and its odometer distance, if reported."""
+    """A vehicle's planned route of a day and its odometer distance, if reported.
+
+    ``planned_km`` and ``planned_hours`` are the morning plan's (the day's first version),
+    ``current_plan_km`` the newest accepted version's (None: the morning plan stands).
+    """
 
     day: str
     depot_id: str
@@ -119,6 +123,7 @@ class VehicleDayRecord(NamedTuple):
     planned_km: float
     planned_hours: float
     actual_km: float | None
+    current_plan_km: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,12 @@ class Directory:
             return "(unassigned)"
         names = {"depot": self.depots, "driver": self.drivers, "vehicle": self.vehicles}
         return names.get(dimension, {}).get(key, key)
+
+    def label(self, dimension: str, key: str) -> str:
+        """``name`` with the id after it, "Hugo Fontaine (DR07)": two drivers may share a
+        name, an id they never share."""
+        name = self.name(dimension, key)
+        return name if name == key or not key else f"{name} ({key})"
 
 
 class KpiCell(NamedTuple):
@@ -165,9 +176,10 @@ class KpiCell(NamedTuple):
     eta_samples: int = 0
     eta_abs_error_min: float = 0.0
     eta_within: int = 0
-    planned_km: float = 0.0
+    planned_km: float = 0.0  # the morning plan's (the day's first version), the baseline
     planned_hours: float = 0.0
     actual_km: float | None = None
+    current_plan_km: float = 0.0  # the newest accepted version's: moves with each re-plan
 
 
 class ReasonCount(NamedTuple):

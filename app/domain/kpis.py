@@ -24,40 +24,37 @@ from app.domain.kpi_rows import (
     StopRecord,
     VehicleDayRecord,
 )
+from app.domain.schedule import LATE, ON_TIME, service_began, timeliness
 
-ON_TIME = "on_time"
-LATE = "late"
-EARLY = "early"
 ETA_HORIZON_MIN = 30
 ETA_TOLERANCE_MIN = 10.0
 WORST_LATE = 10
 UNKNOWN_REASON = "unknown"
 
 
+def windows_of(stop: StopRecord) -> list[tuple[float, float]]:
+    """The stop's one or two windows, in the order the order gives them."""
+    spans = [(stop.window1_start, stop.window1_end)]
+    if stop.window2_start is not None and stop.window2_end is not None:
+        spans.append((stop.window2_start, stop.window2_end))
+    return spans
+
+
 def service_time(stop: StopRecord) -> float | None:
-    """When the stop was served: its arrival, else its completion, else None."""
-    return stop.arrived_at if stop.arrived_at is not None else stop.completed_at
+    """When service began at the stop (:func:`app.domain.schedule.service_began`): a van
+    early at the door waits for the window; None if the stop was not reached."""
+    return service_began(stop.arrived_at, stop.completed_at, windows_of(stop))
 
 
 def punctuality(stop: StopRecord) -> tuple[str, float] | None:
-    """``(on_time|late|early, minutes late)`` of the stop's service time; None if unserved.
+    """``(on_time|late|early, minutes late)`` of the stop's service start; None if unserved.
 
-    On time: inside a window (ends included). Late: after the end of a window and inside
-    none; minutes late count from the latest window end before the service time. Early:
-    before every window.
+    On time: service began inside a window (ends included); waiting at the door for it
+    to open is on time. Late: began after the end of a window and inside none; minutes
+    late count from the latest window end before it. Early: served before every window.
     """
     t = service_time(stop)
-    if t is None:
-        return None
-    if stop.window1_start <= t <= stop.window1_end:
-        return ON_TIME, 0.0
-    w2s, w2e = stop.window2_start, stop.window2_end
-    if w2s is not None and w2e is not None and w2s <= t <= w2e:
-        return ON_TIME, 0.0
-    ended = [e for e in (stop.window1_end, w2e) if e is not None and e < t]
-    if ended:
-        return LATE, (t - max(ended)) / 60
-    return EARLY, 0.0
+    return None if t is None else timeliness(t, windows_of(stop))
 
 
 def attempts_of(stop: StopRecord) -> tuple[Attempt, ...]:
@@ -104,7 +101,8 @@ class KpiSummary:
     failed_by_reason: Mapping[str, int] = field(default_factory=dict)
     road_hours: float = 0.0
     planned_hours: float = 0.0
-    planned_km: float = 0.0
+    planned_km: float = 0.0  # the morning plans'
+    current_plan_km: float = 0.0  # the newest accepted plans'
     actual_km: float = 0.0
     vehicle_days: int = 0
     vehicle_days_with_odometer: int = 0
@@ -245,6 +243,7 @@ def cells_from_records(
         c = cell(v.day, v.depot_id, v.vehicle_id, v.driver_id)
         c["planned_km"] += v.planned_km
         c["planned_hours"] += v.planned_hours
+        c["current_plan_km"] += v.planned_km if v.current_plan_km is None else v.current_plan_km
         c["actual_km"] = v.actual_km
     return [KpiCell(**tallies[key]) for key in sorted(tallies)]
 
@@ -277,6 +276,7 @@ _ADDITIVE = (
     "eta_within",
     "planned_km",
     "planned_hours",
+    "current_plan_km",
 )
 
 
@@ -288,7 +288,7 @@ def summarise(history: KpiHistory) -> KpiSummary:
     for c in history.cells:
         for name in _ADDITIVE:
             totals[name] += getattr(c, name)
-        if c.planned_km or c.actual_km is not None or c.attempted:
+        if c.planned_km or c.current_plan_km or c.actual_km is not None or c.attempted:
             vehicle_days += 1
         if c.actual_km is not None:
             with_odometer += 1

@@ -36,6 +36,43 @@ def service_start(arrival: Time, windows: Iterable[tuple[Time, Time]]) -> Time:
     return arrival
 
 
+ON_TIME = "on_time"
+LATE = "late"
+EARLY = "early"
+
+
+def service_began(
+    arrived: float | None, completed: float | None, windows: Iterable[tuple[float, float]]
+) -> float | None:
+    """When service began at a stop, as recorded: the van at the door waits for the
+    window (:func:`service_start` of its arrival), unless it finished before that, so
+    it did not wait. Without an arrival, the completion; None when neither is known.
+
+    This is the one time every punctuality judgement reads (the KPIs, their SQL in
+    app.storage.kpi_sql, the ``late`` rule), so waiting for a window is on time everywhere.
+    """
+    if arrived is None:
+        return completed
+    start = service_start(arrived, windows)
+    return arrived if completed is not None and completed < start else start
+
+
+def timeliness(began: float, windows: Iterable[tuple[float, float]]) -> tuple[str, float]:
+    """``(on_time|late|early, minutes late)`` of a service that began at ``began``.
+
+    On time: inside a window (ends included). Late: after the end of a window and inside
+    none; minutes count from the latest window end before ``began``. Early: before every
+    window (the driver served without waiting for it to open).
+    """
+    spans = list(windows)
+    if any(opens <= began <= closes for opens, closes in spans):
+        return ON_TIME, 0.0
+    ended = [closes for _, closes in spans if closes < began]
+    if ended:
+        return LATE, (began - max(ended)) / 60
+    return EARLY, 0.0
+
+
 class Visit(NamedTuple, Generic[Place, Time]):
     """One stop of a walked route: at the door, service begins, the van leaves."""
 

@@ -54,8 +54,10 @@ from app.storage.orm import (
 )
 
 # How the stored day totals are computed: bump it when their arithmetic changes, and
-# every stored day is summed again on its next read.
-SUMMARY_VERSION = 1
+# every stored day is summed again on its next read. 2: planned km is the morning plan's,
+# beside the current plan's km. 3: punctuality judges the service start (a van early at
+# the door waits for its window), not the arrival.
+SUMMARY_VERSION = 3
 # The latest stops kept per closed depot-day: candidates for any "worst N" up to this.
 LATE_KEPT = WORST_LATE
 _CELL_FIELDS = tuple(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
@@ -150,7 +150,7 @@ def _cell_query(days: Sequence[DayBounds], depot_id: str | None) -> Any:
 def _cells(
     stop_rows: Sequence[Any],
     eta_rows: Sequence[tuple[str, str, str, int, float, int]],
-    planned: dict[tuple[str, str], tuple[str, float, float]],
+    planned: dict[tuple[str, str], Planned],
     odometer: dict[tuple[str, str], float],
     directory: Directory,
 ) -> tuple[KpiCell, ...]:
@@ -186,9 +186,9 @@ def _cells(
     for day, depot, vehicle, n, error_s, within in eta_rows:
         c = cell(day, depot, vehicle)
         c.update(eta_samples=n, eta_abs_error_min=float(error_s) / 60, eta_within=int(within))
-    for (day, vehicle), (depot, km, hours) in planned.items():
-        c = cell(day, depot, vehicle)
-        c.update(planned_km=km, planned_hours=hours)
+    for (day, vehicle), p in planned.items():
+        c = cell(day, p.depot_id, vehicle)
+        c.update(planned_km=p.km, planned_hours=p.hours, current_plan_km=p.current_km)
     for (day, vehicle), km in odometer.items():
         depot = directory.vehicle_depot.get(vehicle, UNASSIGNED)
         cell(day, depot, vehicle)["actual_km"] = km
@@ -252,22 +252,37 @@ def _reasons(
     )
 
 
+class Planned(NamedTuple):
+    """A vehicle-day's plan figures: the morning plan's km and hours, the current km."""
+
+    depot_id: str
+    km: float = 0.0
+    hours: float = 0.0
+    current_km: float = 0.0
+
+
 def _planned(
     connection: Connection, days: Sequence[DayBounds], depot_id: str | None
-) -> dict[tuple[str, str], tuple[str, float, float]]:
-    """Per (day, vehicle): depot, km and hours of each depot-day's newest active plan."""
-    plans = select(PlanRow.id, PlanRow.depot_id, PlanRow.day, PlanRow.version).where(
-        PlanRow.day >= days[0].iso, PlanRow.day <= days[-1].iso, PlanRow.active
-    )
+) -> dict[tuple[str, str], Planned]:
+    """Per (day, vehicle): km and hours of each depot-day's morning plan (its first
+    version, the baseline re-plans are judged against), and km of its newest active one."""
+    plans = select(
+        PlanRow.id, PlanRow.depot_id, PlanRow.day, PlanRow.version, PlanRow.active
+    ).where(PlanRow.day >= days[0].iso, PlanRow.day <= days[-1].iso)
     if depot_id is not None:
         plans = plans.where(PlanRow.depot_id == depot_id)
+    morning: dict[tuple[str, str], tuple[int, int]] = {}
     newest: dict[tuple[str, str], tuple[int, int]] = {}
-    for plan_id, depot, day, version in connection.execute(plans):
-        if (depot, day) not in newest or version > newest[(depot, day)][1]:
-            newest[(depot, day)] = (plan_id, version)
-    plan_key = {plan_id: key for key, (plan_id, _) in newest.items()}
-    planned: dict[tuple[str, str], tuple[str, float, float]] = {}
-    if not plan_key:
+    for plan_id, depot, day, version, active in connection.execute(plans):
+        key = (depot, day)
+        if key not in morning or version < morning[key][1]:
+            morning[key] = (plan_id, version)
+        if active and (key not in newest or version > newest[key][1]):
+            newest[key] = (plan_id, version)
+    morning_of = {plan_id: key for key, (plan_id, _) in morning.items()}
+    current_of = {plan_id: key for key, (plan_id, _) in newest.items()}
+    planned: dict[tuple[str, str], Planned] = {}
+    if not morning_of and not current_of:
         return planned
     routes = (
         select(
@@ -280,14 +295,22 @@ def _planned(
         .outerjoin(RouteStopRow, RouteStopRow.route_id == RouteRow.id)
         .outerjoin(StopRow, StopRow.id == RouteStopRow.stop_id)
         .outerjoin(OrderRow, OrderRow.id == StopRow.order_id)
-        .where(RouteRow.plan_id.in_(list(plan_key)))
+        .where(RouteRow.plan_id.in_(list(morning_of.keys() | current_of.keys())))
         .group_by(RouteRow.id, RouteRow.plan_id, RouteRow.vehicle_id, RouteRow.distance_m)
     )
     for plan_id, vehicle, metres, first, last in connection.execute(routes):
-        depot, day = plan_key[plan_id]
-        hours = (last - first) / 3600 if first is not None and last is not None else 0.0
-        _, km, before = planned.get((day, vehicle), (depot, 0.0, 0.0))
-        planned[(day, vehicle)] = (depot, km + (metres or 0.0) / 1000, before + hours)
+        km = (metres or 0.0) / 1000
+        for plans_of, is_morning in ((morning_of, True), (current_of, False)):
+            if plan_id not in plans_of:
+                continue
+            depot, day = plans_of[plan_id]
+            p = planned.get((day, vehicle), Planned(depot))
+            if is_morning:
+                hours = (last - first) / 3600 if first is not None and last is not None else 0.0
+                p = p._replace(km=p.km + km, hours=p.hours + hours)
+            else:
+                p = p._replace(current_km=p.current_km + km)
+            planned[(day, vehicle)] = p
     return planned
 
 

@@ -1,6 +1,7 @@
 """The KPI arithmetic of docs/kpis.md in SQL, and the clauses every history query shares.
 
-``service_time`` is when a stop was served (arrival, else completion); ``in_window`` and
+``service_time`` is when service began at a stop (a van early at the door waits for the
+window; see app.domain.schedule.service_began); ``in_window`` and
 ``is_late`` judge it against the order's one or two windows, ``lateness_s`` says by how
 much.
 """
@@ -37,8 +38,27 @@ def attempts_between(days: Sequence[DayBounds]) -> list[Any]:
     ]
 
 
-# The punctuality of docs/kpis.md, in SQL: t is the service time.
-service_time = func.coalesce(StopRow.arrived_at, StopRow.completed_at)
+def _waited(arrived: Any, opens: Any) -> Any:
+    """The later of the arrival and the window's opening (portable: no GREATEST/MAX)."""
+    return case((arrived < opens, opens), else_=arrived)
+
+
+# The punctuality of docs/kpis.md, in SQL: t is when service began, exactly as
+# app.domain.schedule.service_began says it: the van at the door waits for the first
+# window still open, unless it finished before that opened (it did not wait).
+_arrived, _completed = StopRow.arrived_at, StopRow.completed_at
+_w2_start, _w2_end = OrderRow.window2_start, OrderRow.window2_end
+_has_second = and_(_w2_start.is_not(None), _w2_end.is_not(None))
+_start = case(
+    (_arrived <= OrderRow.window1_end, _waited(_arrived, OrderRow.window1_start)),
+    (and_(_has_second, _arrived <= _w2_end), _waited(_arrived, _w2_start)),
+    else_=_arrived,
+)
+service_time = case(
+    (_arrived.is_(None), _completed),
+    (and_(_completed.is_not(None), _completed < _start), _arrived),
+    else_=_start,
+)
 in_window = or_(
     and_(service_time >= OrderRow.window1_start, service_time <= OrderRow.window1_end),
     and_(

@@ -52,6 +52,18 @@ def exceptions_to_restore(sessions: SessionFactory) -> list[dict[str, Any]]:
         return [exception_dict(r) for r in rows]
 
 
+def late_stop_ids(sessions: SessionFactory, start: float, end: float) -> set[str]:
+    """Stops that had a ``late`` exception raised between ``start`` and ``end`` (a day)."""
+    with sessions() as session:
+        query = select(ExceptionRow.stop_id).where(
+            ExceptionRow.rule == "late",
+            ExceptionRow.stop_id.is_not(None),
+            ExceptionRow.raised_at >= start,
+            ExceptionRow.raised_at < end,
+        )
+        return {stop_id for stop_id in session.scalars(query) if stop_id is not None}
+
+
 def store_stop_progress(session: Session, progress: Iterable[StopProgress]) -> None:
     """Write each stop's current status, reason and times (what the KPIs and a restart read)."""
     for p in progress:

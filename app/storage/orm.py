@@ -345,6 +345,7 @@ class KpiDayCellRow(_ClosedDepotDay, Base):
     planned_km: Mapped[float] = mapped_column(Float)
     planned_hours: Mapped[float] = mapped_column(Float)
     actual_km: Mapped[float | None] = mapped_column(Float, nullable=True)
+    current_plan_km: Mapped[float] = mapped_column(Float, server_default="0")
 
 
 class KpiDayReasonRow(_ClosedDepotDay, Base):

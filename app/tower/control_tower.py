@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +14,7 @@ from app.domain.model import Depot, FleetSnapshot, Order, Stop, Vehicle
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
 from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord, Rule
 from app.domain.rules.tracking import DONE
-from app.domain.van_state import VanState, van_state
+from app.domain.van_state import OpenStop, VanState, opens_after, stop_at, van_state
 from app.foundation.clock import Clock
 from app.foundation.days import OperatingDay
 from app.foundation.events import Event
@@ -141,8 +141,14 @@ class ControlTower:
             live = fleet.vehicle(v.id)
             fix = live.last_fix if live is not None else None
             eta = etas.get(v.id)
+            state, opens_at = classify(v.id, live, pending, now)
             next_eta = eta.stops[0].eta if eta is not None and eta.stops else None
-            state = classify(live, pending, now)
+            if next_eta is not None:
+                # Waiting at the door: service begins at the opening. Otherwise an ETA
+                # already passed means "any moment now", never a time in the past.
+                next_eta = max(next_eta, now, opens_at or 0.0)
+            # An offline van's last speed is old news: show none.
+            shown_fix = None if state is VanState.OFFLINE else fix
             handover = acks.of(v.id)
             # An app that is off hears the retained route when it is back: no warning.
             on_shift = state not in (VanState.OFFLINE, VanState.NOT_STARTED)
@@ -160,7 +166,7 @@ class ControlTower:
                     stops_done=done,
                     next_stop=next_stop.order_id if next_stop is not None else "",
                     state=state,
-                    speed_kmh=fix.speed_kmh if fix else None,
+                    speed_kmh=shown_fix.speed_kmh if shown_fix else None,
                     last_seen=live.last_seen if live else None,
                     lat=fix.lat if fix else None,
                     lon=fix.lon if fix else None,
@@ -181,25 +187,41 @@ class ControlTower:
             self._shift_texts[v.id] = text
         return text
 
-    def _classifier(self) -> Callable[[VehicleLive | None, list[str], float], str]:
-        """The panel's word for what a van is doing now, given its pending stop ids."""
+    def _classifier(
+        self,
+    ) -> Callable[[str, VehicleLive | None, list[str], float], tuple[VanState, float | None]]:
+        """What a van is doing now, given its pending stop ids, and when the window it
+        waits for opens (None unless waiting)."""
         plan, orders = self.live.tracker.stops, self.orders
         th = self.operations.state.thresholds_for(self.depot.id)
         stale_after_s = self.settings.map.stale_after_s
         depot = (self.depot.lat, self.depot.lon)
+        breakdowns = self.operations.book.open_map(Rule.BREAKDOWN)
 
-        def classify(live: VehicleLive | None, pending: list[str], now: float) -> str:
+        def classify(
+            vehicle_id: str, live: VehicleLive | None, pending: list[str], now: float
+        ) -> tuple[VanState, float | None]:
             # The open stops are only looked at for a parked van: a generator, not a list.
-            order_of = (orders[plan[sid].order_id] for sid in pending)
-            return van_state(
-                live.last_fix if live is not None else None,
+            def open_stops() -> Iterator[OpenStop]:
+                for sid in pending:
+                    o = orders[plan[sid].order_id]
+                    yield OpenStop(o.lat, o.lon, o.spans)
+
+            fix = live.last_fix if live is not None else None
+            state = van_state(
+                fix,
                 now,
                 th=th,
                 stale_after_s=stale_after_s,
-                open_stops=((o.lat, o.lon) for o in order_of),
+                open_stops=open_stops(),
                 depot=depot,
                 online=live.online if live is not None else None,
+                broken_down=vehicle_id in breakdowns,
             )
+            if fix is None or state is not VanState.WAITING:
+                return state, None
+            at = stop_at(fix, open_stops(), th)
+            return state, None if at is None else opens_after(now, at.windows)
 
         return classify
 

@@ -33,6 +33,7 @@ from app.foundation.settings import Settings
 from app.storage.execution_repository import events_between
 from app.storage.operations_repository import (
     exceptions_to_restore,
+    late_stop_ids,
     store_customer_updates,
     store_eta_samples,
     store_exception_changes,
@@ -123,6 +124,8 @@ class Operations:
         sessions = self.feed.sessions
         self.live.apply_all(events_between(sessions, self._day.start, self._day.end))
         self.book.restore(exceptions_to_restore(sessions))
+        # The replayed deliveries must not raise a second late on a stop that had one.
+        self.engine.late_stops |= late_stop_ids(sessions, self._day.start, self._day.end)
         tick = OperationsTick()
         self._collect_stop_changes(tick)
         return tick
@@ -135,8 +138,10 @@ class Operations:
                 self.state.set_route(vehicle_id, sorted(route, key=lambda s: s.sequence))
 
     def _follow_statuses(self, changes: dict[str, StopStatus]) -> None:
+        progress = self.live.tracker.progress_ref
         for stop_id, status in changes.items():
-            self.state.set_stop_status(stop_id, status)
+            p = progress(stop_id)
+            self.state.set_stop_status(stop_id, status, p.arrived_at, p.completed_at)
 
     # --- each batch ----------------------------------------------------------------------
 

@@ -16,6 +16,8 @@
     stopped_elsewhere: "#d29922",
     offline: "#8b949e",
     not_started: "#6e7681",
+    waiting_for_window: "#a371f7",
+    broken_down: "#f85149",
   };
   const STATE_TEXT = {
     moving: "moving",
@@ -23,6 +25,8 @@
     stopped_elsewhere: "stopped elsewhere",
     offline: "offline (no recent position)",
     not_started: "not started",
+    waiting_for_window: "waiting for the window to open",
+    broken_down: "broken down",
   };
   const STOP_COLOURS = {
     pending: "#c9d1d9",

@@ -16,13 +16,14 @@ from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from app.domain.kpi_report import KpiQuery, KpiReport
 from app.domain.kpi_rows import day_bounds
 from app.foundation.clock import ManualClock
 from app.foundation.settings import DatabaseSettings, DepotSettings, Settings
+from app.foundation.time_text import TimeText
 from app.storage.database import connect
 from app.storage.history_repository import HistoryRepository
 from app.storage.history_seed import HistoryShape, seed_history
@@ -30,8 +31,10 @@ from app.tower.kpi_service import KpiService
 from tests.widgets.cells import cell
 from widgets import report_command
 from widgets.daily_report import paint_report
-from widgets.kpi_charts import BarChart
+from widgets.kpi_chart_page import FIRST_HOUR, LAST_HOUR
+from widgets.kpi_charts import BarChart, SeriesChart
 from widgets.kpi_dock import KpiDock
+from widgets.theme import DARK, apply_theme, chart_colours
 
 FIRST, LAST = date(2025, 3, 8), date(2025, 3, 10)
 WAIT_MS = 15_000
@@ -271,3 +274,95 @@ def test_a_dock_behind_another_tab_refreshes_when_it_is_shown(
     kpis.raise_()
     qtbot.waitUntil(lambda: len(reports) == asked + 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: kpis.status.text() != "Updating…", timeout=WAIT_MS)
+
+
+def pdf_text(path: Path) -> str:
+    document = QPdfDocument()
+    assert document.load(str(path)) == QPdfDocument.Error.None_
+    return document.getAllText(0).text()
+
+
+def test_hours_still_to_come_are_blank(dock: KpiDock) -> None:
+    # The dock's clock says 15:00 on the last day: 16h to 21h have not begun.
+    series = dock.charts.hourly_chart.series
+    labels = [f"{h:02d}h" for h in range(FIRST_HOUR, LAST_HOUR + 1)]
+    for values in series.values():
+        begun = {label: v for label, v in zip(labels, values, strict=True) if v is not None}
+        assert list(begun) == [f"{h:02d}h" for h in range(FIRST_HOUR, 16)]
+    assert dock.report is not None and max(h.hour for h in dock.report.hourly) == 15
+
+
+def test_no_trend_against_a_day_without_data(qtbot: QtBot, dock: KpiDock) -> None:
+    with qtbot.waitSignal(dock.updated, timeout=WAIT_MS):
+        dock.set_range(FIRST, FIRST)  # the first seeded day: the day before is empty
+    for tile in dock.tiles.tiles.values():
+        assert tile.trend.text() == "no earlier data"
+    with qtbot.waitSignal(dock.updated, timeout=WAIT_MS):
+        dock.set_range(LAST, LAST)
+    assert dock.tiles.tiles["on_time_rate"].trend.text()[0] in "▲▼="
+
+
+def test_drivers_are_told_apart_by_id(dock: KpiDock) -> None:
+    combo = dock.driver_combo
+    entries = {combo.itemData(i): combo.itemText(i) for i in range(1, combo.count())}
+    assert entries and all(text.endswith(f"({key})") for key, text in entries.items())
+    assert len(set(entries.values())) == len(entries)
+    chart = dock.charts.driver_chart
+    assert all(
+        label.endswith(f"({key})") for key, label in zip(chart.keys, chart.labels, strict=True)
+    )
+
+
+def painted(chart: BarChart | SeriesChart) -> QColor:
+    """The colour a chart's background is painted in."""
+    colour: QColor = chart.backgroundBrush().color()  # pyqtgraph is untyped
+    return colour
+
+
+def test_charts_follow_the_theme_and_show_whole_labels(
+    qtbot: QtBot, qapp: QApplication, dock: KpiDock
+) -> None:
+    charts = (dock.charts.hourly_chart, dock.charts.reason_chart)
+    light, style = qapp.palette(), qapp.style().name()
+    try:
+        apply_theme(qapp, DARK)
+        dark = chart_colours(qapp.palette())
+        assert dark.background.lightness() < 60  # the control room's dark, not white
+        qtbot.waitUntil(lambda: all(painted(c) == dark.background for c in charts))
+        for chart in charts:
+            assert chart.getAxis("left").textPen().color() == dark.text
+    finally:  # leave the application as the other tests expect it
+        qapp.setStyle(style)
+        qapp.setPalette(light)
+    qtbot.waitUntil(lambda: all(painted(c) == light.base().color() for c in charts))
+    chart = dock.charts.reason_chart
+    shown = [text.replace("\n", " ") for text in chart.tick_labels()]
+    assert shown and shown == chart.labels[: len(shown)]
+    assert not any("…" in text for text in shown)
+
+
+def test_the_window_report_is_stamped_when_it_is_exported(dock: KpiDock, tmp_path: Path) -> None:
+    clock = dock.service.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(90 * 60)  # the shown report is from 15:00; the export is at 16:30
+    dock.export_pdf(tmp_path / "report.pdf")
+    assert f"Generated {dock.times.date_hm(clock.now())}." in pdf_text(tmp_path / "report.pdf")
+    assert dock.times.date_hm(clock.now()).startswith("2025-03-10 16:30")
+
+
+def test_the_report_command_stamps_its_clock_and_refuses_an_unknown_driver(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=database), depot=DepotSettings(timezone="UTC")
+    )
+    now = datetime(2025, 3, 10, 19, 14, tzinfo=ZoneInfo("UTC")).timestamp()
+    out = tmp_path / "daily.pdf"
+    args = argparse.Namespace(date=LAST, depot=None, driver="D1DR01", out=out)
+    assert report_command.run(args, settings, ManualClock(now)) == 0
+    stamp = TimeText("UTC").date_hm(now)
+    assert stamp.startswith("2025-03-10 19:14") and f"Generated {stamp}." in pdf_text(out)
+    nobody = argparse.Namespace(date=LAST, depot=None, driver="NOSUCH", out=tmp_path / "x.pdf")
+    assert report_command.run(nobody, settings, ManualClock(now)) == 2
+    assert "unknown driver 'NOSUCH'" in capsys.readouterr().err
+    assert not (tmp_path / "x.pdf").exists()

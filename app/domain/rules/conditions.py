@@ -8,10 +8,13 @@ condition must stay clear before its exception resolves is the engine's business
 
 from __future__ import annotations
 
+import math
+
 from app.domain.model import FailureReason
 from app.domain.rules.records import Finding, Severity
 from app.domain.rules.thresholds import RuleThresholds
 from app.domain.rules.tracking import RouteStop, VehicleTrack
+from app.domain.schedule import LATE, service_began, timeliness
 
 RETRYABLE = frozenset({FailureReason.NOT_HOME, FailureReason.NO_ACCESS, FailureReason.OTHER})
 
@@ -185,6 +188,26 @@ def _predicted_late(
 def late(stop: RouteStop, now: float) -> Finding:
     """The window closed with the stop not reached: always critical."""
     return Finding(CRITICAL, "window ended with the stop not served", stop.lat, stop.lon)
+
+
+def served_late(stop: RouteStop) -> Finding | None:
+    """A delivered stop whose service began after its windows (the KPIs' late stop, by
+    the same :func:`app.domain.schedule.service_began`): critical; None when on time."""
+    began = service_began(stop.arrived_at, stop.completed_at, stop.windows)
+    if began is None:
+        return None
+    kind, minutes = timeliness(began, stop.windows or ((-math.inf, stop.window_end),))
+    if kind != LATE:
+        return None
+    detail = f"served {math.ceil(minutes)} min after the window end"
+    return Finding(CRITICAL, detail, stop.lat, stop.lon)
+
+
+def undelivered_rescue(stop: RouteStop, broken_vehicle: str, rescuer: str) -> Finding:
+    """A stop rescued from a broken-down van and not delivered when its rescuer's shift
+    ended: its parcels go back to the depot. Critical: a customer promised twice."""
+    detail = f"rescued from {broken_vehicle}, not delivered by the end of {rescuer}'s shift"
+    return Finding(CRITICAL, detail, stop.lat, stop.lon)
 
 
 def failed_attempt(

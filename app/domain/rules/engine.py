@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from app.domain.model import StopStatus
 from app.domain.rules import conditions as c
 from app.domain.rules.book import ExceptionBook
 from app.domain.rules.fleet_state import FleetState, NoteKind, RoadNote
@@ -61,6 +62,9 @@ class RuleEngine:
         self.state = state
         self.book = book
         self._attempts: dict[str, int] = {}
+        # Stops that have had a ``late`` (each gets one a day; a restart seeds it from
+        # the stored exceptions, see app.tower.operations).
+        self.late_stops: set[str] = set()
 
     def evaluate(self, now: float, vehicles: Iterable[str] | None = None) -> list[ExceptionChange]:
         """Run one tick at ``now`` (epoch seconds); the changes to store and show.
@@ -105,10 +109,27 @@ class RuleEngine:
                 self._report(
                     changes, Rule.FAILED_ATTEMPT, v, finding, now, stop_id=stop.stop_id, force=True
                 )
+            elif note.kind is NoteKind.SHIFT_ENDED:
+                self._undelivered_rescues(changes, v, now)
             elif note.stop_id is not None and note.kind is NoteKind.DELIVERED:
                 record = book.open_for(Rule.FAILED_ATTEMPT, note.stop_id)
                 if record is not None:
                     changes.append(book.resolve_auto(record, now, "delivered"))
+
+    def _undelivered_rescues(
+        self, changes: list[ExceptionChange], v: VehicleTrack, now: float
+    ) -> None:
+        """The van's day is over (back at the depot): each stop it rescued from a
+        broken-down van and did not deliver raises undelivered_rescue."""
+        rescued = self.state.rescued
+        for stop in v.route:
+            broken = rescued.get(stop.stop_id)
+            if broken is None or stop.status is StopStatus.DELIVERED:
+                continue
+            finding = c.undelivered_rescue(stop, broken, v.vehicle_id)
+            self._report(
+                changes, Rule.UNDELIVERED_RESCUE, v, finding, now, stop_id=stop.stop_id, force=True
+            )
 
     def _sequence_detail(self, note: RoadNote) -> str:
         def label(stop_id: str | None) -> str:
@@ -120,10 +141,22 @@ class RuleEngine:
     # -- stops --------------------------------------------------------------------------
 
     def _changed_stops(self, now: float, changes: list[ExceptionChange]) -> None:
-        """A stop reached, done or removed settles its late and late_risk at once."""
-        book, stops = self.book, self.state.stops
+        """A stop reached, done or removed settles its late and late_risk at once; one
+        delivered after its windows without a ``late`` yet raises it first, so the day's
+        ``late`` exceptions name the KPIs' late stops."""
+        book, stops, vehicles = self.book, self.state.stops, self.state.vehicles
         for stop_id in self.state.drain_dirty_stops():
             stop = stops.get(stop_id)
+            v = None if stop is None else vehicles.get(stop.vehicle_id)
+            if (
+                stop is not None
+                and v is not None
+                and stop.status is StopStatus.DELIVERED
+                and stop_id not in self.late_stops
+            ):
+                finding = c.served_late(stop)
+                if finding is not None:
+                    self._raise_late(changes, v, stop_id, finding, now)
             for rule in (Rule.LATE_RISK, Rule.LATE, Rule.FAILED_ATTEMPT):
                 if stop is None:
                     note = "removed from the plan"
@@ -141,21 +174,32 @@ class RuleEngine:
     def _closed_windows(self, now: float, changes: list[ExceptionChange]) -> None:
         """late: the window (plus grace) closed with the stop not reached. It supersedes
         the stop's late_risk, which resolves pointing at it."""
-        book, vehicles = self.book, self.state.vehicles
+        vehicles = self.state.vehicles
         for stop in self.state.pop_due_windows(now):
             v = vehicles.get(stop.vehicle_id)
             if v is None or stop.status not in NOT_REACHED:
                 continue
-            risk = book.open_for(Rule.LATE_RISK, stop.stop_id)
-            supersedes = None if risk is None else risk.id
-            finding = c.late(stop, now)
-            self._report(
-                changes, Rule.LATE, v, finding, now, stop_id=stop.stop_id, supersedes=supersedes
-            )
-            if risk is not None:
-                late = book.open_for(Rule.LATE, stop.stop_id)
-                note = "superseded by late" + ("" if late is None else f" #{late.id}")
-                changes.append(book.resolve_auto(risk, now, note))
+            self._raise_late(changes, v, stop.stop_id, c.late(stop, now), now)
+
+    def _raise_late(
+        self,
+        changes: list[ExceptionChange],
+        v: VehicleTrack,
+        stop_id: str,
+        finding: Finding,
+        now: float,
+    ) -> None:
+        """Raise ``late`` on the stop; it supersedes the stop's open late_risk, which
+        resolves pointing at it."""
+        book = self.book
+        risk = book.open_for(Rule.LATE_RISK, stop_id)
+        supersedes = None if risk is None else risk.id
+        self.late_stops.add(stop_id)
+        self._report(changes, Rule.LATE, v, finding, now, stop_id=stop_id, supersedes=supersedes)
+        if risk is not None:
+            late = book.open_for(Rule.LATE, stop_id)
+            note = "superseded by late" + ("" if late is None else f" #{late.id}")
+            changes.append(book.resolve_auto(risk, now, note))
 
     def _new_etas(self, now: float, changes: list[ExceptionChange]) -> None:
         """late_risk for the stops of vehicles with a new ETA."""

@@ -57,6 +57,7 @@ class NoteKind(StrEnum):
     IN_SEQUENCE = "in_sequence"
     OUT_OF_SEQUENCE = "out_of_sequence"
     ROUTE_CHANGED = "route_changed"
+    SHIFT_ENDED = "shift_ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ def route_stops(stops: Iterable[Stop], orders: Mapping[str, Order]) -> dict[str,
                 window_end_for(order, s.planned_arrival),
                 s.status,
                 order_id=s.order_id,
+                windows=tuple((w.start, w.end) for w in order.windows),
             )
         )
     return routes
@@ -120,6 +122,10 @@ class FleetState:
         # not judged against it.
         self.has_newest_route: Callable[[str, float], bool] = _always
         self._arrived_at: dict[str, float] = {}  # stop id -> the van's last arrival there
+        # The vehicle each stop was last planned on, and the stops a plan moved off a
+        # broken-down van (stop id -> that van): the rescued ones.
+        self._owner: dict[str, str] = {}
+        self.rescued: dict[str, str] = {}
 
     def thresholds_for(self, depot_id: str) -> RuleThresholds:
         """The depot's own thresholds, or the defaults."""
@@ -182,11 +188,17 @@ class FleetState:
                 self._dirty_stops.add(old.stop_id)
         grace = v.th.late_grace_s
         for s in stops:
+            owner = self._owner.get(s.stop_id)
+            broken = None if owner is None else self.vehicles.get(owner)
+            if owner != vehicle_id and broken is not None and broken.breakdown_at is not None:
+                self.rescued[s.stop_id] = broken.vehicle_id
+            self._owner[s.stop_id] = vehicle_id
             s.vehicle_id = vehicle_id
             if self.stops.get(s.stop_id) is not s:
                 self.stops[s.stop_id] = s
                 self._dirty_stops.add(s.stop_id)
-                due = s.window_end + grace
+                # Waiting for a later window is on time: late is due once the last closes.
+                due = s.closes_at + grace
                 heapq.heappush(self._window_heap, (due, next(self._counter), s))
         v.set_route(stops)
         self._notes.append(RoadNote(NoteKind.ROUTE_CHANGED, vehicle_id, v.fix_ts or 0.0))
@@ -237,6 +249,7 @@ class FleetState:
             return True
         if event.type is EventType.SHIFT_END:
             v.finished_at = event.ts
+            self._notes.append(RoadNote(NoteKind.SHIFT_ENDED, v.vehicle_id, event.ts))
             return True
         status = EVENT_STATUS.get(event.type)
         stop = self._stop_of(v, event)
@@ -267,12 +280,20 @@ class FleetState:
             )
         return True
 
-    def set_stop_status(self, stop_id: str, status: StopStatus) -> bool:
-        """A stop's new status (from the live day); False for a stop not on a route."""
+    def set_stop_status(
+        self,
+        stop_id: str,
+        status: StopStatus,
+        arrived_at: float | None = None,
+        completed_at: float | None = None,
+    ) -> bool:
+        """A stop's new status and times (from the live day); False for a stop not on a
+        route."""
         stop = self.stops.get(stop_id)
         v = None if stop is None else self.vehicles.get(stop.vehicle_id)
         if stop is None or v is None:
             return False
+        stop.arrived_at, stop.completed_at = arrived_at, completed_at
         self._set_status(v, stop, status)
         return True
 

@@ -23,6 +23,7 @@ class Rule(StrEnum):
     OVERTIME_RISK = "overtime_risk"
     OUT_OF_SEQUENCE = "out_of_sequence"
     LATE_START = "late_start"
+    UNDELIVERED_RESCUE = "undelivered_rescue"
 
 
 class Severity(StrEnum):
@@ -78,9 +79,11 @@ REPLAN_BY_DEFAULT: Mapping[Rule, bool] = {
 
 # Rules raised by an event from the road: a new event is a new fact, so it is raised
 # even just after a dispatcher resolved the previous one by hand.
-EVENT_RULES = frozenset({Rule.FAILED_ATTEMPT, Rule.BREAKDOWN, Rule.OUT_OF_SEQUENCE})
+EVENT_RULES = frozenset(
+    {Rule.FAILED_ATTEMPT, Rule.BREAKDOWN, Rule.OUT_OF_SEQUENCE, Rule.UNDELIVERED_RESCUE}
+)
 
-STOP_RULES = frozenset({Rule.LATE_RISK, Rule.LATE, Rule.FAILED_ATTEMPT})
+STOP_RULES = frozenset({Rule.LATE_RISK, Rule.LATE, Rule.FAILED_ATTEMPT, Rule.UNDELIVERED_RESCUE})
 
 
 @dataclass(frozen=True, slots=True)

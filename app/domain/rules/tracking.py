@@ -30,7 +30,9 @@ class RouteStop:
     """A stop as the rules see it. FleetState owns it after ``set_route``; its status
     follows the live day's (``FleetState.set_stop_status``); ``window_end`` is the end
     of the window the plan aims at (see
-    :func:`app.domain.rules.fleet_state.window_end_for`)."""
+    :func:`app.domain.rules.fleet_state.window_end_for`); ``windows`` are all the
+    order's windows, and ``arrived_at``/``completed_at`` the live day's times, which
+    judge a served stop as the KPIs do (:func:`app.domain.schedule.service_began`)."""
 
     stop_id: str
     sequence: int
@@ -40,6 +42,14 @@ class RouteStop:
     status: StopStatus = StopStatus.PENDING
     vehicle_id: str = ""
     order_id: str = ""
+    windows: tuple[tuple[float, float], ...] = ()
+    arrived_at: float | None = None
+    completed_at: float | None = None
+
+    @property
+    def closes_at(self) -> float:
+        """When the last window closes: a stop not reached by then cannot be on time."""
+        return max([self.window_end, *(closes for _, closes in self.windows)])
 
 
 class VehicleTrack:

@@ -1,6 +1,6 @@
 from app.domain.model import TelemetryFix
 from app.domain.rules.thresholds import RuleThresholds
-from app.domain.van_state import VanState, van_state
+from app.domain.van_state import OpenStop, VanState, van_state
 
 TH = RuleThresholds()
 STOP = (45.7600, 4.8400)
@@ -12,9 +12,21 @@ def fix(lat: float, lon: float, speed: float | None = 0.0, age: float = 5.0) -> 
     return TelemetryFix("V1", NOW - age, lat, lon, speed_kmh=speed)
 
 
-def state(f: TelemetryFix | None, online: bool | None = True) -> VanState:
+def state(
+    f: TelemetryFix | None,
+    online: bool | None = True,
+    windows: tuple[tuple[float, float], ...] = (),
+    broken_down: bool = False,
+) -> VanState:
     return van_state(
-        f, NOW, th=TH, stale_after_s=60.0, open_stops=[STOP], depot=DEPOT, online=online
+        f,
+        NOW,
+        th=TH,
+        stale_after_s=60.0,
+        open_stops=[OpenStop(*STOP, windows)],
+        depot=DEPOT,
+        online=online,
+        broken_down=broken_down,
     )
 
 
@@ -37,3 +49,19 @@ def test_offline_when_the_device_says_so_or_its_fix_is_stale() -> None:
     assert state(fix(*STOP), online=False) is VanState.OFFLINE
     assert state(fix(*STOP, age=61.0)) is VanState.OFFLINE
     assert state(None) is VanState.NOT_STARTED
+
+
+def test_a_van_at_the_door_before_the_window_opens_is_waiting_for_it() -> None:
+    opens_in_40_min = ((NOW + 2400, NOW + 9600),)
+    assert state(fix(*STOP), windows=opens_in_40_min) is VanState.WAITING
+    assert str(VanState.WAITING) == "waiting for window"
+    assert state(fix(*STOP), windows=((NOW - 60, NOW + 7200),)) is VanState.AT_STOP
+    # Missed the first window, the second opens later: waiting again.
+    two = ((NOW - 7200, NOW - 3600), (NOW + 600, NOW + 4200))
+    assert state(fix(*STOP), windows=two) is VanState.WAITING
+
+
+def test_a_broken_down_van_reads_broken_down_whatever_its_fixes_say() -> None:
+    for f in (fix(*STOP), fix(*DEPOT), fix(*STOP, speed=30.0), fix(*STOP, age=600.0)):
+        assert state(f, broken_down=True) is VanState.BROKEN_DOWN
+    assert state(fix(*STOP), online=False, broken_down=True) is VanState.BROKEN_DOWN

@@ -13,7 +13,14 @@ from app.domain.kpi_drilldown import (
     stops_missed_by,
     worst_late_stops,
 )
-from app.domain.kpi_report import KpiQuery, build_report, csv_rows, headline_tiles
+from app.domain.kpi_report import (
+    KpiQuery,
+    KpiReport,
+    build_report,
+    csv_rows,
+    headline_tiles,
+    trend_text,
+)
 from app.domain.kpi_rows import (
     Attempt,
     DayBounds,
@@ -111,6 +118,18 @@ def test_punctuality(
     arrived: float, window2: tuple[float, float] | None, expected: tuple[str, float]
 ) -> None:
     assert punctuality(stop("S", arrived, window2=window2)) == expected
+
+
+def test_a_van_waiting_at_the_door_for_the_window_is_on_time() -> None:
+    # At the door 06:57 for a 07:00 window, delivered 07:02: service began at 07:00.
+    waited = stop("S", 7 * H - 180, window=(7 * H, 9 * H), completed=7 * H + 120)
+    assert punctuality(waited) == ("on_time", 0.0)
+    # Delivered 06:59 without waiting: early.
+    hasty = stop("S", 7 * H - 180, window=(7 * H, 9 * H), completed=7 * H - 60)
+    assert punctuality(hasty) == ("early", 0.0)
+    # Missed the first window and waited for the second.
+    between = stop("S", 12 * H, window2=(14 * H, 16 * H), completed=14 * H + 300)
+    assert punctuality(between) == ("on_time", 0.0)
 
 
 def test_punctuality_uses_completion_when_arrival_is_missing() -> None:
@@ -365,7 +384,7 @@ def test_report_compares_with_the_previous_day_and_exports_every_table() -> None
     )
     query = KpiQuery(date(2025, 3, 10), date(2025, 3, 10), trend_days=2)
     report = build_report(
-        query, loaded, Directory(drivers={"DR1": "Ann"}), 0.0, today, yesterday + today
+        query, loaded, Directory(drivers={"DR1": "Ann"}), days[1].end, today, yesterday + today
     )
     tiles = {t.key: t for t in headline_tiles(report)}
     on_time = tiles["on_time_rate"]
@@ -382,3 +401,65 @@ def test_report_compares_with_the_previous_day_and_exports_every_table() -> None
     tables = {r[0] for r in rows[1:]}
     assert {"summary", "by_depot", "by_driver", "by_vehicle", "by_day", "by_hour"} <= tables
     assert ("by_driver", "driver", "DR1", "Ann", "on_time_rate", "1") in rows
+
+
+def _one_day_report(generated_at: float, previous_day_stops: bool) -> KpiReport:
+    days = day_bounds(date(2025, 3, 9), date(2025, 3, 10), "UTC")
+    today_window = (days[1].start + 9 * H, days[1].start + 11 * H)
+    today = [
+        stop("T1", days[1].start + 9.5 * H, window=today_window),
+        stop("T2", days[1].start + 12.5 * H, window=today_window),
+    ]
+    yesterday = (
+        [
+            stop(
+                "Y1",
+                days[0].start + 10 * H,
+                day="2025-03-09",
+                window=(days[0].start + 9 * H, days[0].start + 11 * H),
+                attempts=(Attempt(days[0].start + 9 * H, False, "not_home"),),
+            )
+        ]
+        if previous_day_stops
+        else []
+    )
+    loaded = KpiHistory(tuple(days), cells=tuple(cells_from_records(yesterday + today)))
+    query = KpiQuery(date(2025, 3, 10), date(2025, 3, 10), trend_days=2)
+    return build_report(query, loaded, Directory(), generated_at, today, today)
+
+
+def test_no_trend_against_a_previous_day_without_data() -> None:
+    day = day_bounds(date(2025, 3, 10), date(2025, 3, 10), "UTC")[0]
+    report = _one_day_report(day.end, previous_day_stops=False)
+    tiles = {t.key: t for t in headline_tiles(report)}
+    failed = tiles["failed_attempts"]
+    assert (failed.text, failed.previous_text, failed.arrow, failed.good) == ("0", "", "", None)
+    assert trend_text(failed) == "no earlier data"
+    assert all(t.arrow == "" for t in tiles.values())
+
+
+def test_a_trend_against_a_previous_day_with_data() -> None:
+    day = day_bounds(date(2025, 3, 10), date(2025, 3, 10), "UTC")[0]
+    report = _one_day_report(day.end, previous_day_stops=True)
+    failed = {t.key: t for t in headline_tiles(report)}["failed_attempts"]
+    assert (failed.previous_text, failed.arrow, failed.good) == ("1", "▼", True)
+    assert trend_text(failed) == "▼ prev. 1"
+
+
+def test_hours_to_come_have_no_bucket() -> None:
+    day = day_bounds(date(2025, 3, 10), date(2025, 3, 10), "UTC")[0]
+    report = _one_day_report(day.start + 11.5 * H, previous_day_stops=False)
+    assert [h.hour for h in report.hourly] == list(range(12))  # 11:30: hour 11 has begun
+    assert sum(h.served for h in report.hourly) == 1
+    closed = _one_day_report(day.end, previous_day_stops=False)
+    assert len(closed.hourly) == 24 and sum(h.served for h in closed.hourly) == 2
+    early = _one_day_report(day.start - 1, previous_day_stops=False)
+    assert early.hourly == ()
+
+
+def test_drivers_are_labelled_with_their_id() -> None:
+    d = Directory(drivers={"DR07": "Hugo Fontaine", "DR09": "Hugo Fontaine"})
+    assert d.label("driver", "DR07") == "Hugo Fontaine (DR07)"
+    assert d.label("driver", "DR09") == "Hugo Fontaine (DR09)"
+    assert d.label("driver", "NOBODY") == "NOBODY"
+    assert d.label("driver", "") == "(unassigned)"

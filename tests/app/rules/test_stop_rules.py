@@ -3,6 +3,8 @@ failed_attempt, out_of_sequence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.domain.model import EventType, FailureReason, StopStatus
 from app.domain.rules import ChangeKind, RouteStop, Rule, RuleThresholds, Severity
 from app.foundation.settings import Thresholds
@@ -108,6 +110,90 @@ def test_no_late_for_a_van_serving_the_stop_when_its_window_closes() -> None:
     w.event(EventType.ARRIVED, S1)
     w.tick(600)
     assert w.raised(Rule.LATE, S1) == 0
+
+
+def test_a_stop_reached_after_its_window_between_two_ticks_still_raises_late() -> None:
+    w = World()
+    w.van()
+    w.tick(2 * HOUR - 60)
+    w.clock.advance(120)  # no tick between the window's close and the van at the door
+    w.event(EventType.ARRIVED, S1)
+    w.tick(300)
+    assert w.raised(Rule.LATE, S1) == 0  # serving, not judged yet
+    w.event(EventType.DELIVERED, S1)
+    w.tick(1)
+    assert w.raised(Rule.LATE, S1) == 1
+    late = next(ch.exception for ch in w.changes if ch.exception.rule is Rule.LATE)
+    assert late.severity is Severity.CRITICAL
+    assert late.detail == "served 1 min after the window end"
+    assert w.open(Rule.LATE, S1) is None  # served: settled at once
+
+
+def test_a_late_delivery_supersedes_the_late_risk_and_raises_late_once() -> None:
+    th = RuleThresholds.from_settings(Thresholds(), {"late_grace_min": 10})
+    w = World(th)
+    w.van()
+    w.eta({S1: 2.5})
+    w.tick(1)
+    risk = w.open(Rule.LATE_RISK, S1)
+    assert risk is not None
+    w.tick(2 * HOUR + 60)  # inside the grace: no late yet
+    assert w.raised(Rule.LATE, S1) == 0
+    w.event(EventType.ARRIVED, S1)
+    w.event(EventType.DELIVERED, S1)
+    w.tick(1)
+    [late] = [ch.exception for ch in w.changes if ch.exception.rule is Rule.LATE][:1]
+    assert late.supersedes == risk.id
+    assert w.open(Rule.LATE_RISK, S1) is None
+    w.event(EventType.DELIVERED, S1)  # a repeated delivery raises nothing more
+    w.tick(1)
+    assert w.raised(Rule.LATE, S1) == 1
+
+
+def test_a_stop_late_at_the_close_and_served_later_has_one_late() -> None:
+    w = World()
+    w.van()
+    w.tick(2 * HOUR + 60)
+    w.event(EventType.ARRIVED, S1)
+    w.event(EventType.DELIVERED, S1)
+    w.tick(1)
+    assert w.raised(Rule.LATE, S1) == 1
+
+
+def test_no_late_for_a_van_that_waited_for_the_window() -> None:
+    w = World()
+    w.van()
+    w.state.stops[S1].windows = ((T0 + HOUR, T0 + 2 * HOUR),)
+    w.tick(HOUR - 180)  # at the door 3 min before the window opens
+    w.event(EventType.ARRIVED, S1)
+    w.tick(300)
+    w.event(EventType.DELIVERED, S1)
+    w.tick(1)
+    assert w.raised(Rule.LATE, S1) == 0
+
+
+def test_late_waits_for_the_last_window_to_close() -> None:
+    w = World()
+    w.van()
+    stop = w.state.stops[S1]
+    w.state.set_route(
+        "V1",
+        [
+            RouteStop(
+                S1,
+                1,
+                stop.lat,
+                stop.lon,
+                T0 + 2 * HOUR,
+                windows=((T0, T0 + 2 * HOUR), (T0 + 3 * HOUR, T0 + 3.5 * HOUR)),
+            ),
+            *list(w.state.vehicles["V1"].route)[1:],
+        ],
+    )
+    w.tick(2 * HOUR + 60)  # missed the first window: the second is still to come
+    assert w.raised(Rule.LATE, S1) == 0
+    w.tick(1.5 * HOUR)
+    assert w.open(Rule.LATE, S1) is not None
 
 
 def test_late_for_a_stop_removed_from_the_plan_resolves() -> None:
@@ -221,3 +307,30 @@ def test_a_stop_moved_to_another_van_keeps_its_exceptions() -> None:
     w.tick(1)
     assert w.open(Rule.LATE_RISK, S1) is not None
     assert w.state.stops[S1].vehicle_id == "V2"
+
+
+def test_stops_rescued_from_a_broken_down_van_and_not_delivered_raise_at_the_shift_end() -> None:
+    w = World()
+    broken = w.van("V1")
+    w.van("V2", window_ends_h=(5.0, 6.0, 7.0))
+    w.tick(600)
+    w.event(EventType.BREAKDOWN, vid="V1")
+    w.tick(1)
+    # The rescue re-plan moves V1's first two stops onto V2 (a plan brings new RouteStops).
+    rescue_route = [replace(s) for s in (*broken[:2], *w.state.vehicles["V2"].route)]
+    w.state.set_route("V2", rescue_route)
+    w.state.set_route("V1", broken[2:])
+    w.tick(1)
+    w.event(EventType.ARRIVED, "V1-S1", vid="V2")
+    w.event(EventType.DELIVERED, "V1-S1", vid="V2")
+    w.tick(600)
+    assert w.raised(Rule.UNDELIVERED_RESCUE, "V1-S2") == 0
+    w.event(EventType.SHIFT_END, vid="V2")
+    w.tick(1)
+    assert w.raised(Rule.UNDELIVERED_RESCUE, "V1-S1") == 0  # delivered
+    record = w.open(Rule.UNDELIVERED_RESCUE, "V1-S2")
+    assert record is not None and record.severity is Severity.CRITICAL
+    assert record.vehicle_id == "V2"
+    assert record.detail == "rescued from V1, not delivered by the end of V2's shift"
+    # V2's own stops, never rescued, raise none.
+    assert all(w.raised(Rule.UNDELIVERED_RESCUE, f"V2-S{i}") == 0 for i in (1, 2, 3))

@@ -54,6 +54,7 @@ class World:
         self.engine = RuleEngine(self.state, self.book)
         self.changes: list[ExceptionChange] = []
         self._event = 0
+        self._times: dict[str, tuple[float | None, float | None]] = {}
 
     @property
     def t(self) -> float:
@@ -103,7 +104,14 @@ class World:
         self.state.note_event(event)
         status = EVENT_STATUS.get(kind)
         if stop_id is not None and status is not None:
-            self.state.set_stop_status(stop_id, status)
+            # The live day's times: the first arrival, the completion of a finished stop.
+            arrived, completed = self._times.get(stop_id, (None, None))
+            if kind is EventType.ARRIVED and arrived is None:
+                arrived = event.ts
+            elif kind in (EventType.DELIVERED, EventType.FAILED):
+                completed = event.ts
+            self._times[stop_id] = (arrived, completed)
+            self.state.set_stop_status(stop_id, status, arrived, completed)
 
     def eta(self, etas_h: dict[str, float], return_h: float = 6.0, vid: str = "V1") -> None:
         """A new VehicleEta: stop id -> hours after T0."""

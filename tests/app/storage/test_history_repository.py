@@ -264,9 +264,10 @@ def seed_by_hand(sessions: sessionmaker[Session]) -> None:
                 ),
             ]
         )
-        for version, km in ((1, 70.0), (2, 64.0)):
+        # The morning plan (version 1), then an accepted re-plan that replaced it.
+        for version, km, active in ((1, 70.0, False), (2, 64.0, True)):
             plan = PlanRow(
-                depot_id="D1", day="2025-03-10", version=version, created_at=0, active=True
+                depot_id="D1", day="2025-03-10", version=version, created_at=0, active=active
             )
             s.add(plan)
             s.flush()
@@ -309,7 +310,8 @@ def test_a_depot_day_by_hand(sessions: sessionmaker[Session]) -> None:
     assert cell.customer_updates == 3
     assert (cell.eta_samples, cell.eta_within) == (2, 1)
     assert cell.eta_abs_error_min == pytest.approx(4 + 15)
-    assert cell.planned_km == pytest.approx(64.0)  # the newest active version
+    assert cell.planned_km == pytest.approx(70.0)  # the morning plan: re-plans keep it
+    assert cell.current_plan_km == pytest.approx(64.0)  # the newest active version
     assert cell.planned_hours == pytest.approx(12 + 300 / H - 9)
     assert cell.actual_km == pytest.approx(71.5)
     assert {(r.reason, r.failed) for r in history.reasons} == {("not_home", 1), ("refused", 1)}
@@ -419,3 +421,75 @@ def test_closed_days_are_summed_once_and_read_from_their_stored_totals(
     assert repo.stops(days[1:], None, latest) == tuple(
         s for s in every_late if s.day != days[0].iso
     )
+
+
+@pytest.mark.parametrize(
+    ("arrived", "completed", "second", "expected"),
+    [
+        (8.95 * H, 9.03 * H, False, "on_time"),  # 08:57 at the door for 09:00, waits: on time
+        (8.5 * H, 8.6 * H, False, "early"),  # served at 08:30 without waiting
+        (12 * H, 14.1 * H, True, "on_time"),  # between the windows, waits for the second
+        (12 * H, 12.1 * H, True, "late"),  # between the windows, did not wait
+        (11.2 * H, 11.3 * H, False, "late"),  # service began after the window closed
+        (None, 10 * H, False, "on_time"),  # no arrival recorded: the completion
+    ],
+)
+def test_sql_and_python_judge_the_service_start_alike(
+    database_url: str, arrived: float | None, completed: float, second: bool, expected: str
+) -> None:
+    """One truth: the SQL cells, the Python reference and the drill-down agree that a van
+    early at the door is on time once it waits for the window."""
+    sessions = connect(database_url)
+    with sessions.begin() as s:
+        s.add(DepotRow(id="D1", name="Depot", lat=45.0, lon=4.0, opens_s=0, closes_s=0))
+        s.flush()
+        s.add(
+            VehicleRow(
+                id="V1",
+                depot_id="D1",
+                plate="AA-1",
+                capacity_kg=1,
+                capacity_m3=1,
+                shift_start_s=0,
+                shift_end_s=0,
+            )
+        )
+        s.add(
+            OrderRow(
+                id="O1",
+                depot_id="D1",
+                day="2025-03-10",
+                customer_name="C",
+                address="A",
+                lat=0,
+                lon=0,
+                window1_start=T0 + 9 * H,
+                window1_end=T0 + 11 * H,
+                window2_start=T0 + 14 * H if second else None,
+                window2_end=T0 + 16 * H if second else None,
+                service_s=300,
+            )
+        )
+        s.flush()
+        s.add(
+            StopRow(
+                id="S1",
+                order_id="O1",
+                vehicle_id="V1",
+                sequence=0,
+                planned_arrival=T0 + 10 * H,
+                status="delivered",
+                arrived_at=None if arrived is None else T0 + arrived,
+                completed_at=T0 + completed,
+            )
+        )
+    repo = HistoryRepository(sessions)
+    [sql] = repo.load(DAYS[:1], "D1").cells
+    rows = repo.stops(DAYS[:1], "D1", StopFilter())
+    [reference] = cells_from_records(rows)
+    got = {"on_time": sql.on_time, "late": sql.late, "early": sql.served - sql.on_time - sql.late}
+    assert got == {k: int(k == expected) for k in got}
+    assert (reference.on_time, reference.late) == (sql.on_time, sql.late)
+    assert reference.minutes_late == pytest.approx(sql.minutes_late)
+    not_on_time = repo.stops(DAYS[:1], "D1", StopFilter(not_on_time=True))
+    assert [r.stop_id for r in not_on_time] == ([] if expected == "on_time" else ["S1"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.domain.geo import haversine_m
-from app.domain.model import EventType, ExecutionEvent, Stop, TelemetryFix
+from app.domain.model import DeviceStatus, EventType, ExecutionEvent, Stop, TelemetryFix
 from app.domain.rules.thresholds import RuleThresholds
 from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
@@ -102,4 +102,52 @@ def test_a_stop_already_delivered_no_longer_counts(tower: ControlTower) -> None:
 
 
 def test_a_van_standing_at_the_depot_is_at_the_depot(tower: ControlTower) -> None:
+    assert state_after(tower, tower.depot.lat, tower.depot.lon, 0.0) == "at depot"
+
+
+def test_a_van_at_the_door_before_the_window_opens_is_waiting_for_it(
+    tower: ControlTower,
+) -> None:
+    now = tower.clock.now()
+    route = tower.route_of(VAN)
+
+    def alone(stop: Stop) -> bool:
+        here = position_of(tower, stop)
+        return all(
+            haversine_m(*here, *position_of(tower, s)) > AT_STOP_M for s in route if s != stop
+        )
+
+    opens_later = [s for s in route if tower.orders[s.order_id].windows[0].start > now + 60]
+    stop = next(s for s in opens_later if alone(s))
+    lat, lon = position_of(tower, stop)
+    assert state_after(tower, lat, lon, 0.0) == "waiting for window"
+    view = tower.vehicle_views([VAN])[0]
+    assert view.next_eta is None or view.next_eta >= tower.clock.now()
+
+
+def test_an_offline_van_shows_no_speed(tower: ControlTower, clock: ManualClock) -> None:
+    lat, lon = north_of(tower.depot.lat, tower.depot.lon, 20_000)
+    state_after(tower, lat, lon, 30.0)
+    assert tower.vehicle_views([VAN])[0].speed_kmh == 30.0
+    clock.advance(1)
+    now = clock.now()
+    tower.feed.mailbox.put(DeviceStatus(VAN, False, now), now)
+    tower.tick()
+    view = tower.vehicle_views([VAN])[0]
+    assert (view.state, view.speed_kmh) == ("offline", None)
+    assert view.lat == lat  # still drawn where it was last seen
+
+
+def test_a_broken_down_van_reads_broken_down_until_the_breakdown_is_resolved(
+    tower: ControlTower,
+) -> None:
+    lat, lon = position_of(tower, tower.route_of(VAN)[0])
+    state_after(tower, lat, lon, 0.0)
+    now = tower.clock.now()
+    tower.feed.mailbox.put(ExecutionEvent("e-b", VAN, now, EventType.BREAKDOWN), now)
+    tower.tick()
+    assert state_after(tower, lat, lon, 0.0) == "broken down"
+    assert state_after(tower, tower.depot.lat, tower.depot.lon, 0.0) == "broken down"
+    [record] = [e for e in tower.operations.book.open_exceptions() if e.rule.value == "breakdown"]
+    tower.resolve(record.id, "dispatcher", "towed")
     assert state_after(tower, tower.depot.lat, tower.depot.lon, 0.0) == "at depot"

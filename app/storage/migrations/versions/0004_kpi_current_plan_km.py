@@ -1,0 +1,34 @@
+"""kpi current plan km
+
+Planned km is the morning plan's (the day's first version); the stored day totals also
+keep the newest accepted plan's km beside it. Stored totals of an older arithmetic are
+summed again on their next read (the history repository's SUMMARY_VERSION).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-06 22:30:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("kpi_day_cells") as batch_op:
+        batch_op.add_column(
+            sa.Column("current_plan_km", sa.Float(), server_default="0", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("kpi_day_cells") as batch_op:
+        batch_op.drop_column("current_plan_km")
