@@ -177,7 +177,7 @@ def build_demo_day(
 def _unique_name(rng: random.Random, taken: set[str]) -> str:
     """A driver's name no other driver of the day has: the dispatcher tells vans apart by
     name. The same draws as before (the rest of the day stays as seeded); on a clash, the
-    next free surname in the list, then the next first name."""
+    next free surname in the list, then the next first name, then a number."""
     first = _FIRST.index(rng.choice(_FIRST))
     last = _LAST.index(rng.choice(_LAST))
     for k in range(len(_FIRST) * len(_LAST)):
@@ -185,7 +185,12 @@ def _unique_name(rng: random.Random, taken: set[str]) -> str:
         if name not in taken:
             taken.add(name)
             return name
-    raise ValueError("more drivers than demo names")
+    # A fleet larger than the list of names (the benchmarks run 2,000 vans): number it.
+    drawn, n = f"{_FIRST[first]} {_LAST[last]}", 2
+    while f"{drawn} {n}" in taken:
+        n += 1
+    taken.add(f"{drawn} {n}")
+    return f"{drawn} {n}"
 
 
 def _phone(rng: random.Random) -> str:

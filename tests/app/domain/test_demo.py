@@ -11,7 +11,7 @@ from app.foundation.days import days_between
 
 
 @pytest.mark.parametrize("seed", [7, 1, 42])
-@pytest.mark.parametrize("vehicles", [12, 40])
+@pytest.mark.parametrize("vehicles", [12, 40, 2000])  # 2,000: more vans than names
 def test_demo_drivers_have_unique_names(seed: int, vehicles: int) -> None:
     day = days_between(date(2025, 3, 10), date(2025, 3, 10), "Europe/Paris")[0]
     demo = build_demo_day(
