@@ -29,6 +29,7 @@ from widgets.kpi_dock import KpiDock
 from widgets.live_updates import LiveUpdates
 from widgets.map_data import MapScene, scene
 from widgets.map_view import MapView
+from widgets.open_dialogs import OpenDialogs
 from widgets.order_search import OrderSearchDock
 from widgets.proposal_review import ProposalReview
 from widgets.proposals_dock import ProposalsDock
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
         self.resize(1400, 900)
+        self.dialogs = OpenDialogs()
 
         self.map = MapView(tower.settings.map, tower.depot, page_dir, self.times, tower.clock, self)
         self.setCentralWidget(self.map)
@@ -244,15 +246,13 @@ class MainWindow(QMainWindow):
 
     def show_urgent_order(self) -> UrgentOrderDialog:
         """Enter a new urgent order and see which vans could take it, at what cost."""
-        dialog = UrgentOrderDialog(self.tower, self)
-        dialog.show()
-        return dialog
+        return self.dialogs.show(UrgentOrderDialog, lambda: UrgentOrderDialog(self.tower, self))
 
     def show_telemetry(self) -> TelemetryDialog:
         """The rejected payloads by reason and the devices waiting to be mapped."""
-        dialog = TelemetryDialog(self.tower.feed.fleet, self.times, self)
-        dialog.show()
-        return dialog
+        return self.dialogs.show(
+            TelemetryDialog, lambda: TelemetryDialog(self.tower.feed.fleet, self.times, self)
+        )
 
     def selected_vehicle(self) -> str:
         """The vehicle selected in the table ("" when none)."""
