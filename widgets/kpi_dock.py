@@ -132,7 +132,8 @@ class KpiDock(QDockWidget):
         self.export_pdf_action = QAction("Daily report PDF…", self)
         self.export_pdf_action.triggered.connect(self._ask_pdf)
         self.print_action = QAction("Print report…", self)
-        self.print_action.setShortcut("Ctrl+P")
+        # Not Ctrl+P: in the main window that is the Exceptions panel's "Propose a fix".
+        self.print_action.setShortcut("Ctrl+Shift+P")
         self.print_action.triggered.connect(self._print)
         for widget in (
             QLabel("From", parent),

@@ -184,7 +184,8 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.theme_actions[name] = action
 
-        telemetry_menu = self.menuBar().addMenu("&Telemetry")
+        # Te&lemetry: Alt+T is the Proposals panel's Tweak button.
+        telemetry_menu = self.menuBar().addMenu("Te&lemetry")
         health = QAction("&Rejected payloads and unknown devices…", self)
         health.setShortcut(QKeySequence("Ctrl+Shift+T"))
         health.triggered.connect(self.show_telemetry)

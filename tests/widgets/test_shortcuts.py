@@ -1,23 +1,121 @@
-"""The window's keys: dialogs open once."""
+"""The window's keys: each bound once where it works, dialogs open once."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.tower.control_tower import ControlTower
 from tests.widgets.test_main_window import open_window
+from widgets.key_bindings import KeyBinding, key_bindings
+from widgets.main_window import MainWindow
 from widgets.telemetry_dialog import TelemetryDialog
+from widgets.tweak_dialog import TweakDialog
 from widgets.urgent_order_dialog import UrgentOrderDialog
 
+Context = Qt.ShortcutContext
+PORTABLE = QKeySequence.SequenceFormat.PortableText
 Shift = Qt.KeyboardModifier.ShiftModifier
 D = TypeVar("D", bound=QDialog)
+
+
+def reach(binding: KeyBinding, everything: list[QWidget]) -> set[QWidget]:
+    """The widgets that, holding the focus, make ``binding`` live, by Qt's rules.
+
+    Window-wide (WindowShortcut, and every mnemonic): any widget of the bound widget's
+    window, so it clashes with every other window-wide key of that window and with any
+    widget's own key there. A dock is part of the main window, a dialog is a window of
+    its own. WidgetShortcut: the bound widget only, so it clashes with window-wide keys
+    and with another key on that very widget; WidgetWithChildrenShortcut: that widget
+    and the widgets inside it. ApplicationShortcut: everywhere.
+    """
+    if binding.context == Context.ApplicationShortcut:
+        return set(everything)
+    live: set[QWidget] = set()
+    for bound in binding.widgets:
+        window = bound.window()
+        if binding.context == Context.WidgetShortcut:
+            live.add(bound)
+        elif binding.context == Context.WidgetWithChildrenShortcut:
+            live |= {w for w in everything if w is bound or bound.isAncestorOf(w)}
+        else:
+            live |= {w for w in everything if w.window() is window}
+    return live
+
+
+def clashes(root: QWidget) -> list[str]:
+    """Each pair of different things bound to one key where both are live at once."""
+    everything = [root, *root.findChildren(QWidget)]
+    by_keys: dict[str, list[KeyBinding]] = defaultdict(list)
+    for binding in key_bindings(root):
+        by_keys[binding.keys.toString(PORTABLE)].append(binding)
+    found = []
+    for keys, bindings in by_keys.items():
+        for n, first in enumerate(bindings):
+            for second in bindings[n + 1 :]:
+                if first.owner is not second.owner and reach(first, everything) & reach(
+                    second, everything
+                ):
+                    one, other = sorted(f"{b.what!r} ({b.where})" for b in (first, second))
+                    found.append(f"{keys}: {one} and {other}")
+    return found
+
+
+def window_with_its_dialogs(
+    qtbot: QtBot, tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> MainWindow:
+    """The main window with every non-modal dialog it opens, and a proposal's tweak dialog
+    (the modal prompts, a reason or a file name, have no keys of their own)."""
+    window = open_window(qtbot, tower, prefs, tmp_path)
+    window.show_telemetry()
+    window.show_urgent_order()
+    TweakDialog(7, {"V1": ("S-1", "S-2"), "V2": ("S-3",)}, (), {}, window.proposals_dock).show()
+    return window
+
+
+def test_no_key_is_bound_twice_where_both_would_answer(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = window_with_its_dialogs(qtbot, demo_tower, prefs, tmp_path)
+    assert clashes(window) == []
+    # The walk sees the docks' and the dialogs' keys too, not only the menus'.
+    where = {(b.keys.toString(PORTABLE), b.where) for b in key_bindings(window)}
+    assert {("Ctrl+P", "Exceptions"), ("Ctrl+Shift+P", "KPIs"), ("F5", "KPIs")} <= where
+    assert ("Ctrl+P", "Tweak proposal #7") in where  # its own window: no clash
+    assert ("Alt+T", "Proposals") in where  # the Tweak button
+
+
+def test_a_clash_is_found_the_way_qt_would_meet_it(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    """The check itself: window-wide keys meet each other and a widget's own key; a
+    widget's own keys meet only on the same widget; another window is another place."""
+    window = open_window(qtbot, demo_tower, prefs, tmp_path)
+    table, search = window.exceptions_dock.table, window.orders_dock.query
+
+    def bind(widget: QWidget, text: str, context: Context) -> None:
+        action = QAction(text, widget)
+        action.setShortcut(QKeySequence("Ctrl+Alt+F12"))
+        action.setShortcutContext(context)
+        widget.addAction(action)
+
+    bind(table, "on the table", Context.WidgetShortcut)
+    bind(search, "in the search box", Context.WidgetShortcut)
+    assert clashes(window) == []
+    bind(window.vehicles_dock, "window-wide", Context.WindowShortcut)
+    bind(window.show_telemetry(), "in a dialog", Context.WindowShortcut)
+    assert sorted(clashes(window)) == [
+        "Ctrl+Alt+F12: 'in the search box' (Where is my order?) and 'window-wide' (Vehicles)",
+        "Ctrl+Alt+F12: 'on the table' (Exceptions) and 'window-wide' (Vehicles)",
+    ]
 
 
 def activate(qtbot: QtBot, window: QWidget) -> None:
@@ -26,6 +124,25 @@ def activate(qtbot: QtBot, window: QWidget) -> None:
     window.activateWindow()
     window.raise_()
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+
+
+def test_ctrl_p_proposes_a_fix_while_the_kpi_panel_is_shown(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_tower, prefs, tmp_path)
+    window.kpi_dock.raise_()  # its Print is live: the key it once shared with Propose
+    assert window.kpi_dock.isVisible() and window.exceptions_dock.isVisible()
+    printed: list[bool] = []
+    window.kpi_dock.print_action.triggered.disconnect()  # no print dialog in a test
+    window.kpi_dock.print_action.triggered.connect(lambda: printed.append(True))
+    activate(qtbot, window)
+    table = window.exceptions_dock.table
+    table.setFocus()
+    with qtbot.waitSignal(window.exceptions_dock.replan_action.triggered, timeout=2_000):
+        QTest.keyClick(table, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    assert printed == []
+    QTest.keyClick(table, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Shift)
+    assert printed == [True]  # Print has a key of its own
 
 
 def only(window: QWidget, kind: type[D]) -> D:
