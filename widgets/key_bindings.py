@@ -1,7 +1,7 @@
 """Every key a window answers to, read off its actions, shortcuts and mnemonics.
 
-A test checks that no key is bound twice where both bindings can be live at once: Qt
-then fires neither ("Ambiguous shortcut overload").
+The help dialog lists them and a test checks that no key is bound twice where both
+bindings can be live at once: Qt then fires neither ("Ambiguous shortcut overload").
 """
 
 from __future__ import annotations

@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFrame,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QWidget,
@@ -25,6 +27,8 @@ from app.tower.history_reads import kpi_service, vehicle_trail
 from widgets.call_on_main import MainThreadBridge
 from widgets.exception_alerts import ExceptionAlerts
 from widgets.exceptions_dock import ExceptionsDock
+from widgets.help_dialog import HelpDialog, doc_pages
+from widgets.key_bindings import KeyBinding, key_bindings
 from widgets.kpi_dock import KpiDock
 from widgets.live_updates import LiveUpdates
 from widgets.map_data import MapScene, scene
@@ -233,8 +237,11 @@ class MainWindow(QMainWindow):
         replan_menu.addAction(undo)
 
         help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About", self)
-        about.setShortcut(QKeySequence.StandardKey.HelpContents)
+        help_action = QAction("&Keyboard shortcuts and documentation…", self)
+        help_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        help_action.triggered.connect(self.show_help)
+        help_menu.addAction(help_action)
+        about = QAction("&About Control tower…", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
 
@@ -242,8 +249,29 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "Control tower",
-            "Control tower for last-mile delivery dispatchers.\nSee, detect, act, tell, learn.",
+            f"Control tower {_version()} for last-mile delivery dispatchers.\n"
+            "See, detect, act, tell, learn.\n\nF1 lists the keys and the documentation.",
         )
+
+    def show_help(self) -> HelpDialog:
+        """Every key of this window, read off its actions, and the documentation's pages."""
+        return self.dialogs.show(
+            HelpDialog, lambda: HelpDialog(self.window_keys(), doc_pages(), self)
+        )
+
+    def window_keys(self) -> list[KeyBinding]:
+        """The actions' keys of this window and its docks, in menu-bar order (no mnemonics,
+        no dialog's own keys)."""
+        menus = [a.menu() for a in self.menuBar().actions()]
+        place: dict[QObject, tuple[int, int]] = {
+            action: (m, n)
+            for m, menu in enumerate(menus)
+            if isinstance(menu, QMenu)
+            for n, action in enumerate(menu.actions())
+        }
+        keys = [b for b in key_bindings(self) if not b.mnemonic and b.widgets[0].window() is self]
+        # The menus' keys as the menus list them, then the panels' own.
+        return sorted(keys, key=lambda b: place.get(b.owner, (len(menus), 0)))
 
     def show_urgent_order(self) -> UrgentOrderDialog:
         """Enter a new urgent order and see which vans could take it, at what cost."""
@@ -379,6 +407,14 @@ class MainWindow(QMainWindow):
         drawn = self._scene()
         # map_ready only once the markers are really on the page.
         self.map.set_scene(drawn, callback=lambda _counts: self.map_ready.emit())
+
+
+def _version() -> str:
+    """The installed program's version, or "(version unknown)" in an uninstalled copy."""
+    try:
+        return metadata.version("control-tower")
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
 
 
 def _log_failure(future: Future[None]) -> None:

@@ -1,4 +1,4 @@
-"""The window's keys: each bound once where it works, dialogs open once."""
+"""The window's keys: each bound once where it works, F1 lists them, dialogs open once."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.tower.control_tower import ControlTower
+from tests.widgets.cells import cell
 from tests.widgets.test_main_window import open_window
-from widgets.key_bindings import KeyBinding, key_bindings
+from widgets.help_dialog import PROJECT_ROOT, HelpDialog
+from widgets.key_bindings import KeyBinding, key_bindings, plain
 from widgets.main_window import MainWindow
 from widgets.telemetry_dialog import TelemetryDialog
 from widgets.tweak_dialog import TweakDialog
@@ -77,6 +79,7 @@ def window_with_its_dialogs(
     window = open_window(qtbot, tower, prefs, tmp_path)
     window.show_telemetry()
     window.show_urgent_order()
+    window.show_help()
     TweakDialog(7, {"V1": ("S-1", "S-2"), "V2": ("S-3",)}, (), {}, window.proposals_dock).show()
     return window
 
@@ -111,11 +114,24 @@ def test_a_clash_is_found_the_way_qt_would_meet_it(
     bind(search, "in the search box", Context.WidgetShortcut)
     assert clashes(window) == []
     bind(window.vehicles_dock, "window-wide", Context.WindowShortcut)
-    bind(window.show_telemetry(), "in a dialog", Context.WindowShortcut)
+    bind(window.show_help(), "in a dialog", Context.WindowShortcut)
     assert sorted(clashes(window)) == [
         "Ctrl+Alt+F12: 'in the search box' (Where is my order?) and 'window-wide' (Vehicles)",
         "Ctrl+Alt+F12: 'on the table' (Exceptions) and 'window-wide' (Vehicles)",
     ]
+
+
+def test_the_established_keys_stay_where_dispatchers_know_them(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_tower, prefs, tmp_path)
+    keys = {b.keys.toString(PORTABLE): b.what for b in window.window_keys()}
+    assert keys["Ctrl+R"] == "Re-plan the selected vehicle and its neighbours"
+    assert keys["Ctrl+F"] == "Where is my order?"
+    assert keys["Ctrl+U"] == "Rank the vans for an urgent order"
+    assert keys["Ctrl+Shift+T"] == "Rejected payloads and unknown devices"
+    assert keys["Ctrl+P"] == "Propose a fix"
+    assert keys["F1"] == "Keyboard shortcuts and documentation"
 
 
 def activate(qtbot: QtBot, window: QWidget) -> None:
@@ -145,6 +161,44 @@ def test_ctrl_p_proposes_a_fix_while_the_kpi_panel_is_shown(
     assert printed == [True]  # Print has a key of its own
 
 
+def test_f1_lists_every_key_of_the_window_and_the_documentation(
+    qtbot: QtBot, demo_tower: ControlTower, prefs: QSettings, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_tower, prefs, tmp_path)
+    # An action added later is listed too: the list is read off the actions.
+    late = QAction("&Late addition", window)
+    late.setShortcut(QKeySequence("Ctrl+Alt+F11"))
+    menu(window, "File").addAction(late)
+    activate(qtbot, window)
+    QTest.keyClick(window, Qt.Key.Key_F1)
+    help_dialog = only(window, HelpDialog)
+    listed = {
+        (cell(help_dialog.keys, r, 0), cell(help_dialog.keys, r, 1))
+        for r in range(help_dialog.keys.rowCount())
+    }
+    native = QKeySequence.SequenceFormat.NativeText
+    for action in window.findChildren(QAction):
+        if action.associatedObjects() and not action.shortcut().isEmpty() and action is not late:
+            text = plain(action.text()).split(" — ")[0]
+            assert any(
+                keys == action.shortcut().toString(native) and text in what for keys, what in listed
+            ), action.text()
+    assert (QKeySequence("Ctrl+Alt+F11").toString(native), "Late addition") in listed
+    assert (QKeySequence("Ctrl+P").toString(native), "Propose a fix") in listed
+    # The documentation: README and every docs/ page, each a link to its file.
+    pages = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    assert len(pages) > 1
+    links = help_dialog.docs.text()
+    for page in pages:
+        assert QUrl.fromLocalFile(str(page)).toString() in links
+    assert "MQTT" in links  # pages are named by their headings
+    # About keeps its entry, beside the help.
+    assert [plain(a.text()) for a in menu(window, "Help").actions()] == [
+        "Keyboard shortcuts and documentation",
+        "About Control tower",
+    ]
+
+
 def only(window: QWidget, kind: type[D]) -> D:
     """The one dialog of ``kind`` the window holds (fails on none or several)."""
     dialogs = window.findChildren(kind)
@@ -152,11 +206,19 @@ def only(window: QWidget, kind: type[D]) -> D:
     return dialogs[0]
 
 
+def menu(window: MainWindow, title: str) -> QMenu:
+    """The menu bar's menu of that title (without its mnemonic)."""
+    found = [m for m in window.menuBar().findChildren(QMenu) if plain(m.title()) == title]
+    assert len(found) == 1
+    return found[0]
+
+
 @pytest.mark.parametrize(
     ("key", "modifiers", "kind"),
     [
         (Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier | Shift, TelemetryDialog),
         (Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier, UrgentOrderDialog),
+        (Qt.Key.Key_F1, Qt.KeyboardModifier.NoModifier, HelpDialog),
     ],
 )
 def test_a_dialog_asked_for_again_comes_to_the_front_instead_of_a_copy(
