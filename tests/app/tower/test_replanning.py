@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from app.planning.matrix import MatrixError, OsrmTableProvider
 from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.storage.orm import PlanRow, ProposalRow, RouteRow
-from app.tower.control_tower import ControlTower
+from app.tower.control_tower import ControlTower, TowerTick
 from app.tower.data_setup import ensure_demo_day
 from app.tower.decisions import ProposalRecord
 from app.tower.plan_adoption import collect_orders
@@ -87,17 +87,27 @@ def break_down_among_neighbours(tower: ControlTower) -> TelemetryFix:
     return fix
 
 
+def tick_until(
+    tower: ControlTower, done: Callable[[TowerTick], bool], within_s: float
+) -> TowerTick:
+    """Tick as the window's timer does until ``done(tick)``, failing after ``within_s``: the
+    storage worker, the travel-time thread and the solve's child run elsewhere."""
+    deadline = time.monotonic() + within_s
+    while True:
+        tick = tower.tick()
+        if done(tick):
+            return tick
+        assert time.monotonic() < deadline, f"not done within {within_s:g} s"
+        time.sleep(0.01)
+
+
 def settled(tower: ControlTower, record: ProposalRecord) -> ProposalRecord:
     """Tick until the desk announces the decision's plan version stored (``decided``):
     a decision never waits for storage itself."""
     heard: list[ProposalRecord] = []
     tower.proposals.decided.connect(heard.append)
     try:
-        deadline = time.monotonic() + 10
-        while record not in heard:
-            assert time.monotonic() < deadline, "no plan version stored within 10 s"
-            tower.tick()
-            time.sleep(0.01)  # the storage worker writes on its own thread
+        tick_until(tower, lambda _: record in heard, within_s=10)
     finally:
         tower.proposals.decided.disconnect(heard.append)
     return record
@@ -340,13 +350,8 @@ def test_a_replan_with_no_travel_times_says_so_and_the_tower_ticks_on(tmp_path: 
         assert tower.proposals.request("V02", "dispatcher's request")
         # Fetched on a thread of its own (the caller never waits for the network): the
         # failure comes in a later tick.
-        failure = None
-        deadline = time.monotonic() + 10
-        while failure is None:
-            assert time.monotonic() < deadline, "no failure within 10 s"
-            failure = tower.tick().replan_failure
-            time.sleep(0.01)
-        assert failure.startswith("dispatcher's request: no travel times")
+        failure = tick_until(tower, lambda t: t.replan_failure is not None, 10).replan_failure
+        assert failure is not None and failure.startswith("dispatcher's request: no travel times")
         assert not tower.proposals.busy
         with pytest.raises(MatrixError):
             fix = tower.feed.fleet.latest_fixes()["V02"]
@@ -369,12 +374,8 @@ def test_a_replan_never_waits_for_the_network(tower: ControlTower) -> None:
         assert tower.tick().replan_failure is None
         assert time.monotonic() - started < 2.5  # well inside the 5 s the server takes
         assert tower.proposals.busy and not tower.proposals.request("V03", "again")
-        failure = None
-        while failure is None:
-            assert time.monotonic() - started < 30, "no failure within 30 s"
-            failure = tower.tick().replan_failure
-            time.sleep(0.05)
-    assert failure.startswith("dispatcher's request: no travel times")
+        failure = tick_until(tower, lambda t: t.replan_failure is not None, 30).replan_failure
+    assert failure is not None and failure.startswith("dispatcher's request: no travel times")
     assert not tower.proposals.busy
 
 
@@ -444,11 +445,7 @@ def test_accept_and_undo_answer_without_waiting_for_storage(tower: ControlTower)
     storage_free.set()
     versions: list[int | None] = []
     tower.proposals.decided.connect(lambda r: versions.append(r.plan_version))
-    deadline = time.monotonic() + 10
-    while len(versions) < 2:  # announced in order, each once stored
-        assert time.monotonic() < deadline, "not both stored within 10 s"
-        tower.tick()
-        time.sleep(0.01)
+    tick_until(tower, lambda _: len(versions) >= 2, within_s=10)  # in order, each once stored
     assert versions == [2, 3] and tower.live.plan_version == 3
 
 
