@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "TOWER_"
+APP_NAME = "control-tower"  # the user data folder's name (the database, the geocoder's cache)
 MAX_TRAIL_MINUTES = 24 * 60  # a longer trail would cross into another operating day
 # How pydantic checks a section: an unknown key is an error, and the defaults are checked
 # too (a check across two keys runs when only one of them is set).
@@ -248,6 +249,24 @@ class PlanningSettings:
 
 
 @dataclass(frozen=True)
+class GeocoderSettings:
+    """Where an address becomes a position: a Nominatim or Photon server at ``url``
+    (empty: none; a position is then typed or picked on the map). Answers are kept in
+    ``cache_file`` (empty: ``geocoder-cache.json`` in the user data folder)."""
+
+    __pydantic_config__ = _SECTION
+
+    url: str = ""
+    kind: Annotated[str, _one_of("nominatim", "photon")] = "nominatim"
+    timeout_s: Annotated[float, _positive()] = 10.0
+    cache_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise KeyedError("url", "the geocoder needs an http(s) URL")
+
+
+@dataclass(frozen=True)
 class ReplanSettings:
     """Self-healing: when the tower re-plans by itself, and what it may accept alone.
 
@@ -287,6 +306,7 @@ class Settings:
     )
     demo: DemoSettings = field(default_factory=DemoSettings)
     planning: PlanningSettings = field(default_factory=PlanningSettings)
+    geocoder: GeocoderSettings = field(default_factory=GeocoderSettings)
     replan: ReplanSettings = field(default_factory=ReplanSettings)
     # A depot's own self-healing policy: ``[depot_replan.D1] auto_accept = true``; the keys
     # it does not set come from ``[replan]``.

@@ -11,10 +11,11 @@ from platformdirs import user_data_path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.foundation.settings import APP_NAME
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The factory the rest of the core receives; named here so only storage imports SQLAlchemy.
 SessionFactory = sessionmaker[Session]
-APP_NAME = "control-tower"
 
 
 def default_database_url() -> str:
