@@ -14,10 +14,13 @@ stored, and the window says so then.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
 
 from app.foundation.time_text import TimeText
+from app.tower.control_tower import ControlTower
 from app.tower.decisions import ProposalRecord
 from app.tower.replanning import PICKUP, WIDE_NEIGHBOURS
+from app.tower.tweaks import Tweak, TweakJudge
 from widgets.dock_link import DockLink
 from widgets.map_data import RouteLine
 from widgets.proposals_dock import UNDOABLE, ProposalsDock, ProposalView
@@ -103,46 +106,27 @@ class ProposalReview(DockLink[ProposalsDock]):
         record = self.tower.proposals.proposals.get(proposal_id)
         if record is None or record.status != "open":
             return None
-        proposal = record.proposal
-        dialog = TweakDialog(
-            proposal_id,
-            proposal.routes,
-            proposal.unserved,
-            self._stop_labels(record),
-            self.dock,
+        dialog = make_tweak_dialog(self.tower, record, self.dock)
+        dialog.resolve_requested.connect(
+            lambda tweak: self._resolve_tweak(record.id, dialog, tweak)
         )
-        dialog.accepted.connect(lambda: self._resolve_tweak(proposal_id, dialog))
         dialog.open()
         self.tweak_dialog = dialog
         return dialog
 
-    def _stop_labels(self, record: ProposalRecord) -> dict[str, str]:
-        """What a dispatcher recognises a stop by: customer, address, proposed time."""
-        proposal = record.proposal
-        times = TimeText(self.tower.settings.depot.timezone)
-        labels = {}
-        for sid in proposal.live.stop_ids:
-            if sid.startswith(PICKUP):
-                stop_id = sid[len(PICKUP) :]
-                van = proposal.live.rescued_from[stop_id]
-                labels[sid] = f"Collect {stop_id}'s parcels from {van}"
-                continue
-            order = self.tower.order_at(sid)
-            eta = proposal.arrivals.get(sid)
-            when = times.hm(eta) if eta else "--:--"
-            labels[sid] = f"{when} {sid} · {order.customer_name} · {order.address}"
-        return labels
-
-    def _resolve_tweak(self, proposal_id: int, dialog: TweakDialog) -> None:
+    def _resolve_tweak(self, proposal_id: int, dialog: TweakDialog, tweak: Tweak) -> None:
+        """Send the tweak; the dialog closes once it is on its way, and stays open with the
+        edit (and says why) when the desk cannot take it."""
         try:
-            started = self.tower.proposals.tweak(proposal_id, dialog.tweak(), self.user)
+            started = self.tower.proposals.tweak(proposal_id, tweak, self.user)
         except ValueError as exc:
-            self.status.showMessage(f"Cannot tweak #{proposal_id}: {exc}", 15_000)
+            dialog.say(f"Cannot tweak #{proposal_id}: {exc}")
             return
-        if started:
-            self.status.showMessage(f"Re-solving #{proposal_id} around your changes…", 10_000)
-        else:
-            self.status.showMessage("A re-plan is already running; try again shortly", 8000)
+        if not started:
+            dialog.say("A re-plan is already running; try again shortly")
+            return
+        dialog.accept()
+        self.status.showMessage(f"Re-solving #{proposal_id} around your changes…", 10_000)
 
     def failed(self, message: str) -> None:
         """A re-plan (or a tweak) found no plan: say so; any proposal it tweaked stays."""
@@ -273,6 +257,27 @@ class ProposalReview(DockLink[ProposalsDock]):
         self.dock.set_status(proposal_id, "rejected", reason)
         self.map.set_proposal([])
         self.status.showMessage(f"Proposal #{proposal_id} rejected: {reason}", 10_000)
+
+
+def make_tweak_dialog(
+    tower: ControlTower, record: ProposalRecord, parent: QWidget | None = None
+) -> TweakDialog:
+    """The tweak dialog of a proposal: its routes, each stop by its customer and address,
+    and the judge of each move (capacities, shifts, windows as promised)."""
+    proposal = record.proposal
+    live = proposal.live
+    labels, windows = {}, {}
+    for sid in live.stop_ids:
+        if sid.startswith(PICKUP):
+            stop_id = sid[len(PICKUP) :]
+            labels[sid] = f"Collect {stop_id}'s parcels from {live.rescued_from[stop_id]}"
+            continue
+        order = tower.order_at(sid)
+        labels[sid] = f"{sid} · {order.customer_name} · {order.address}"
+        windows[sid] = order.spans
+    times = TimeText(tower.settings.depot.timezone)
+    judge = TweakJudge(live, proposal.routes, windows, times)
+    return TweakDialog(record.id, proposal.routes, proposal.unserved, labels, parent, judge)
 
 
 def proposal_view(record: ProposalRecord) -> ProposalView:

@@ -108,12 +108,10 @@ def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
                 f"van {route.van}: {len(route.service_starts)} service starts"
                 f" for {len(route.stops)} stops"
             )
-        distance, route_late, route_problems = _check_route(
-            problem, route.van, list(route.stops), route.service_starts
-        )
-        total += distance
-        late += route_late
-        problems += route_problems
+        walked = check_route(problem, route.van, list(route.stops), route.service_starts)
+        total += walked.distance
+        late += walked.lateness
+        problems += [fault.text for fault in walked.faults]
     dropped = {d.node for d in result.dropped}
     for i in stops:
         served = i in where
@@ -128,17 +126,45 @@ def check_plan(problem: RoutingProblem, result: PlanResult) -> CheckReport:
     return CheckReport(not problems, tuple(problems), float(total), used, late)
 
 
-def _check_route(
-    problem: RoutingProblem, van_index: int, route: list[int], starts: Sequence[int]
-) -> tuple[int, int, list[str]]:
+@dataclass(frozen=True)
+class RouteFault:
+    """One thing wrong with a route: ``text`` as the check words it, and its figures.
+
+    ``kind`` is ``weight`` or ``volume`` (``value`` the load, ``limit`` the capacity),
+    ``shift`` (``value`` the return, ``limit`` the shift's end), ``closed`` (the start or
+    end place is not open then), ``window`` (``node`` reached after its windows, hard
+    ones), ``start`` (a reported service start that cannot be) or ``load`` (more
+    unloaded than was on board)."""
+
+    kind: str
+    text: str
+    node: int | None = None
+    value: int = 0
+    limit: int = 0
+
+
+@dataclass(frozen=True)
+class RouteCheck:
+    """One van's route walked: its distance, lateness (soft windows) and faults."""
+
+    distance: int
+    lateness: int
+    faults: tuple[RouteFault, ...]
+
+
+def check_route(
+    problem: RoutingProblem, van_index: int, route: Sequence[int], starts: Sequence[int] = ()
+) -> RouteCheck:
     """Distance and lateness of one van's route, and what is wrong with it.
 
-    It walks the route on its own, not with app.domain.schedule's walk: a checker that
-    shared the planner's code would agree with the planner's mistakes.
+    ``starts`` are the service starts reported for it (none: only the route is judged,
+    as a dispatcher's tweak is). It walks the route on its own, not with
+    app.domain.schedule's walk: a checker that shared the planner's code would agree
+    with the planner's mistakes.
     """
     van, m, nodes = problem.vans[van_index], problem.matrices, problem.nodes
     soft = problem.late_cost_per_s > 0
-    problems: list[str] = []
+    problems: list[RouteFault] = []
     late = 0
     paired = {p.pickup for p in problem.pairs} | {p.delivery for p in problem.pairs}
     pickups = {p.pickup for p in problem.pairs}
@@ -150,7 +176,9 @@ def _check_route(
     opens = [max(a, van.shift[0]) for a, b in hours if b >= van.shift[0]]
     clock = van.shift[0] if not hours else (opens[0] if opens else van.shift[1] + 1)
     if route and clock > van.shift[1]:
-        problems.append(f"van {van_index}: its start is never open during its shift")
+        problems.append(
+            RouteFault("closed", f"van {van_index}: its start is never open during its shift")
+        )
     at, distance = van.start, 0
     loads = [(weight, volume)]
     for k, i in enumerate(route):
@@ -163,9 +191,13 @@ def _check_route(
         elif windows and soft:
             late += clock - max(b for _, b in windows)
         elif windows:
-            problems.append(f"van {van_index}: stop {i} reached at {clock}, after its windows")
+            text = f"van {van_index}: stop {i} reached at {clock}, after its windows"
+            problems.append(RouteFault("window", text, i, clock, max(b for _, b in windows)))
         if k < len(starts) and (usable or soft or not windows):
-            problems += _check_start(van_index, i, starts[k], clock, windows, soft)
+            problems += [
+                RouteFault("start", why, i, starts[k])
+                for why in _check_start(van_index, i, starts[k], clock, windows, soft)
+            ]
         sign = 1 if i in pickups else -1
         weight += sign * nodes[i].weight
         volume += sign * nodes[i].volume
@@ -173,16 +205,24 @@ def _check_route(
         at = i
     for w, v in loads:
         if w > van.capacity_weight or (v > 0 and v > van.capacity_volume) or min(w, v) < 0:
-            problems.append(f"van {van_index}: load {w} kg / {v} vol outside capacity")
+            text = f"van {van_index}: load {w} kg / {v} vol outside capacity"
+            if w > van.capacity_weight:
+                problems.append(RouteFault("weight", text, None, w, van.capacity_weight))
+            elif v > van.capacity_volume:
+                problems.append(RouteFault("volume", text, None, v, van.capacity_volume))
+            else:
+                problems.append(RouteFault("load", text))
             break
     clock += nodes[at].service + m.travel_time[at][van.end]
     distance += m.distance[at][van.end]
     if route and clock > van.shift[1]:
-        problems.append(f"van {van_index}: back at {clock}, shift ends {van.shift[1]}")
+        text = f"van {van_index}: back at {clock}, shift ends {van.shift[1]}"
+        problems.append(RouteFault("shift", text, None, clock, van.shift[1]))
     end_hours = nodes[van.end].windows
     if route and end_hours and clock > max(b for _, b in end_hours):
-        problems.append(f"van {van_index}: back at {clock}, after its end place closes")
-    return distance, late, problems
+        text = f"van {van_index}: back at {clock}, after its end place closes"
+        problems.append(RouteFault("closed", text, None, clock))
+    return RouteCheck(distance, late, tuple(problems))
 
 
 def _check_start(
