@@ -153,6 +153,9 @@ class TweakDialog(QDialog):
         self.status.setObjectName("TweakStatus")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
+        bold = self.status.font()
+        bold.setBold(True)
+        self.status.setFont(bold)
 
         self.lock_van_button = QPushButton(icon("lock-van"), "Lock to &van", self)
         self.lock_position_button = QPushButton(icon("lock-position"), "Lock &position", self)
@@ -344,7 +347,11 @@ class TweakDialog(QDialog):
                 why = self.judge.check(edited, self.tweak()).refusal
             self._refusals[key] = why
         why = self._refusals[key]
-        self.say("" if why is None else f"Cannot move {stop_id} there: {why}")
+        self.say(
+            ""
+            if why is None
+            else f"Cannot move {stop_id} there: " + why.removeprefix(f"{stop_id}: ")
+        )
         return why
 
     def move_stop(self, stop_id: str, target: StopList, row: int) -> bool:
@@ -399,7 +406,7 @@ class TweakDialog(QDialog):
                 item = stops.item(row)
                 label = str(item.data(LABEL_ROLE))
                 eta = arrivals.get(str(item.data(STOP_ROLE)))
-                item.setText(label if hm is None else f"{hm(eta, '--:--')} {label}")
+                item.setText(label if hm is None or eta is None else f"{hm(eta)} {label}")
                 kind = str(item.data(LOCK_ROLE) or "")
                 item.setIcon(icon(LOCK_ICONS[kind]) if kind in LOCK_ICONS else QIcon())
 

@@ -49,10 +49,9 @@ def dialog(qtbot: QtBot, loaded: tuple[ControlTower, ProposalRecord]) -> TweakDi
     return dialog
 
 
-def drag_to(target: QListWidget, row: int, data: QMimeData) -> tuple[bool, bool]:
-    """Drag over ``target`` just above item ``row`` (or below its last item), then release:
-    whether the view accepted the drag while it moved (and showed where it would drop),
-    and the drop."""
+def hover(target: QListWidget, row: int, data: QMimeData) -> tuple[QPoint, bool]:
+    """Drag over ``target`` just above item ``row`` (or below its last item): whether the
+    view accepts the drag there (and shows where it would drop), and where that is."""
     if row < target.count():
         rect = target.visualItemRect(target.item(row))
         at = QPoint(rect.center().x(), rect.top() + 1)
@@ -65,10 +64,17 @@ def drag_to(target: QListWidget, row: int, data: QMimeData) -> tuple[bool, bool]
     QApplication.sendEvent(viewport, QDragEnterEvent(at, move, data, left, none))
     moving = QDragMoveEvent(at, move, data, left, none)
     QApplication.sendEvent(viewport, moving)
-    accepted = moving.isAccepted()
-    assert target.showDropIndicator() == accepted  # no indicator where it cannot go
-    dropping = QDropEvent(at.toPointF(), move, data, left, none)
-    QApplication.sendEvent(viewport, dropping)
+    assert target.showDropIndicator() == moving.isAccepted()  # none where it cannot go
+    return at, moving.isAccepted()
+
+
+def drag_to(target: QListWidget, row: int, data: QMimeData) -> tuple[bool, bool]:
+    """Drag over ``target`` just above item ``row`` (or below its last item), then release:
+    whether the view accepted the drag while it moved, and the drop."""
+    at, accepted = hover(target, row, data)
+    move, left = Qt.DropAction.MoveAction, Qt.MouseButton.LeftButton
+    dropping = QDropEvent(at.toPointF(), move, data, left, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target.viewport(), dropping)
     return accepted, dropping.isAccepted()
 
 
@@ -96,7 +102,8 @@ def test_a_drop_onto_another_van_is_refused_while_dragging_and_the_edit_is_kept(
     reason = dialog.status.text()
     assert f"Cannot move {loaded_stop} there" in reason and "on board V01" in reason
     assert dialog.tweak() == edit  # nothing moved, the first edit kept
-    if folder := os.environ.get("SCREENSHOTS_DIR"):
+    if folder := os.environ.get("SCREENSHOTS_DIR"):  # the docs' picture, while dragging
+        hover(taker, 0, carrying(giver, 0))
         dialog.grab().save(str(Path(folder) / "tweak-refused.png"))
 
 
