@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.domain.kpi_drilldown import exceptions_for_rule
 from app.domain.kpi_report import KpiQuery, KpiReport, headline_tiles
 from app.domain.kpi_rows import Directory, StopRecord
+from app.domain.reasons import reason_words
 from app.foundation.time_text import TimeText
 from app.tower.kpi_service import KpiService, write_csv
 from widgets.daily_report import print_report, write_pdf
@@ -293,7 +294,7 @@ class KpiDock(QDockWidget):
     def list_failed_stops(self, reason: str) -> None:
         """List the stops with a failed attempt for ``reason``."""
         rows = self.service.failed_stops(self.query(), reason)
-        self._list_stops(f"Failed attempts: {reason.replace('_', ' ')} ({len(rows)} stops)", rows)
+        self._list_stops(f"Failed attempts: {reason_words(reason)} ({len(rows)} stops)", rows)
 
     def list_missed_stops(self, driver_id: str) -> None:
         """List a driver's stops not delivered on time."""

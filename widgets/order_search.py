@@ -184,9 +184,15 @@ class OrderSearchDock(QDockWidget):
                 eta_text += "  (within the window)"
         if eta is not None and a.get("planned") is not None:
             eta_text += f"  planned {self._time(a['planned'])}"
+        retry = a.get("retry")
+        if eta is None and retry:
+            eta_text = f"{self._time(retry['eta'])}  (planned retry on {retry['vehicle']})"
         parcels = ", ".join(f"{p['id']} {p['status']}" for p in a.get("parcels", []))
         pod = a.get("pod")
-        reason = a.get("reason")
+        reason = a.get("reason_text") or a.get("reason")
+        failure = f"{reason}; {a.get('next_step') or ''}".strip("; ") if reason else "—"
+        if retry and reason:
+            failure += f"; retry planned {self._time(retry['eta'])} on {retry['vehicle']}"
         texts = {
             "order": str(a.get("order", "")),
             "customer": f"{a.get('customer', '')}  {a.get('phone', '')}\n{a.get('address', '')}",
@@ -197,20 +203,20 @@ class OrderSearchDock(QDockWidget):
             if window
             else "—",
             "parcels": parcels or "—",
-            "reason": f"{reason}; {a.get('next_step') or ''}".strip("; ") if reason else "—",
+            "reason": failure,
             "pod": f"{pod['kind']}: {pod['ref']}" if pod else "—",
         }
         for key, text in texts.items():
             self.labels[key].setText(text)
         for entry in a.get("timeline", []):
-            place = "" if entry.get("lat") is None else f"{entry['lat']:.5f}, {entry['lon']:.5f}"
-            if place and not entry.get("place_reported", True):
-                place += " (stop)"
+            place = entry.get("place") or ""
+            if not place and entry.get("lat") is not None:
+                place = f"{entry['lat']:.5f}, {entry['lon']:.5f}"
             notes = []
             if entry.get("pod"):
                 notes.append(f"{entry['pod']['kind']} {entry['pod']['ref']}")
             if entry.get("reason"):
-                notes.append(str(entry["reason"]))
+                notes.append(str(entry.get("reason_text") or entry["reason"]))
             if entry.get("inferred"):
                 notes.append("inferred from positions")
             if entry.get("flag"):

@@ -24,6 +24,7 @@ from app.domain.model import (
     TimeWindow,
     VehicleEta,
 )
+from app.domain.reasons import NOT_ATTEMPTED
 
 REATTEMPT = "re-attempt later today"
 RETURNED = "returned to depot, new delivery tomorrow"
@@ -246,7 +247,7 @@ def order_snapshots(
             distance = haversine_m(fix.lat, fix.lon, order.lat, order.lon)
         reason = p.reason.value if p.reason else None
         if p.status is StopStatus.SKIPPED:
-            reason = "not_attempted"
+            reason = NOT_ATTEMPTED
         out.append(
             OrderSnapshot(
                 order_id=order.id,

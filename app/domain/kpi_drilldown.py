@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from app.domain.kpi_rows import DayBounds, ExceptionRecord, StopRecord
-from app.domain.kpis import UNKNOWN_REASON, attempts_of, punctuality, service_time
+from app.domain.kpis import attempts_of, punctuality, service_time
+from app.domain.reasons import UNKNOWN_REASON
 from app.domain.schedule import LATE, ON_TIME
 
 

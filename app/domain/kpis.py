@@ -24,12 +24,12 @@ from app.domain.kpi_rows import (
     StopRecord,
     VehicleDayRecord,
 )
+from app.domain.reasons import UNKNOWN_REASON
 from app.domain.schedule import LATE, ON_TIME, service_began, timeliness
 
 ETA_HORIZON_MIN = 30
 ETA_TOLERANCE_MIN = 10.0
 WORST_LATE = 10
-UNKNOWN_REASON = "unknown"
 
 
 def windows_of(stop: StopRecord) -> list[tuple[float, float]]:

@@ -14,12 +14,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.customer_updates import customer_status, next_step
-from app.domain.execution import ExecutionTracker
-from app.domain.model import Order, TelemetryFix, VehicleEta
+from app.domain.customer_updates import REATTEMPT, customer_status, next_step
+from app.domain.execution import ExecutionTracker, TimelineEntry
+from app.domain.geo import haversine_m
+from app.domain.model import Depot, Order, StopStatus, TelemetryFix, VehicleEta
+from app.domain.reasons import reason_words
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _PHONE_TAIL = 9  # national significant number length in France; enough elsewhere too
+NEAR_M = 150
+"""A device's position this close to the address (or the depot) is there."""
 
 
 def fold(text: str) -> str:
@@ -150,18 +154,31 @@ def order_answer(
         "reason": None,
         "next_step": next_step(tracker, order_id),
         "pod": None,
-        "timeline": [entry.to_dict() for entry in tracker.order_timeline(order_id)],
+        "timeline": [_timeline_row(tracker, e) for e in tracker.order_timeline(order_id)],
+        "reason_text": None,
+        "retry": None,
     }
     if stop is None:
         return answer
     progress = tracker.progress_ref(stop.id)
+    reason = progress.reason.value if progress.reason else None
     answer.update(
         stop_status=progress.status.value,
         vehicle=stop.vehicle_id,
         planned=stop.planned_arrival,
-        reason=progress.reason.value if progress.reason else None,
+        reason=reason,
+        reason_text=reason_words(reason),
         pod={"kind": progress.pod.kind, "ref": progress.pod.ref} if progress.pod else None,
     )
+    failed_at = progress.completed_at
+    if (
+        progress.status is StopStatus.FAILED
+        and answer["next_step"] == REATTEMPT
+        and failed_at is not None
+        and stop.planned_arrival > failed_at
+    ):
+        # A re-plan put the failed stop back on a route, after the attempt that failed.
+        answer["retry"] = {"vehicle": stop.vehicle_id, "eta": stop.planned_arrival}
     vehicle_eta = etas.get(stop.vehicle_id)
     if vehicle_eta is not None:
         answer["eta"] = next((s.eta for s in vehicle_eta.stops if s.stop_id == stop.id), None)
@@ -169,3 +186,39 @@ def order_answer(
     if fix is not None and status in ("out_for_delivery", "next", "arrived"):
         answer["position"] = {"lat": fix.lat, "lon": fix.lon, "ts": fix.ts}
     return answer
+
+
+def _timeline_row(tracker: ExecutionTracker, entry: TimelineEntry) -> dict[str, Any]:
+    """A timeline entry as the answer gives it: its fields, the place and the reason in
+    words."""
+    row = entry.to_dict()
+    stop = tracker.stops.get(entry.stop_id or "")
+    order = tracker.orders.get(stop.order_id if stop else entry.order_id or "")
+    row["place"] = place_words(entry, order, tracker.depot_of(entry.vehicle_id))
+    row["reason_text"] = reason_words(entry.reason)
+    return row
+
+
+def place_words(entry: TimelineEntry, order: Order | None, depot: Depot | None) -> str | None:
+    """Where an event happened, as a person says it: the order's address, the depot, or
+    how far from the address the device was; None when the event has no place."""
+    if entry.lat is None or entry.lon is None:
+        return None
+    places: list[tuple[str, float, float]] = []
+    if order is not None:
+        places.append((order.address, order.lat, order.lon))
+    if depot is not None:
+        places.append((f"depot {depot.name}", depot.lat, depot.lon))
+    if not places:
+        return None
+    lat, lon = entry.lat, entry.lon
+    name, metres = min(
+        ((name, haversine_m(lat, lon, plat, plon)) for name, plat, plon in places),
+        key=lambda p: p[1],
+    )
+    if metres <= NEAR_M or not entry.place_reported:
+        return name  # (a place not reported is the stop's or the depot's own)
+    if order is None:
+        return f"{metres / 1000:.1f} km from {name}"
+    away = haversine_m(lat, lon, order.lat, order.lon)
+    return f"{away / 1000:.1f} km from {order.address}"

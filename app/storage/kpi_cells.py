@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from app.domain.kpi_rows import UNASSIGNED, DayBounds, Directory, KpiCell, ReasonCount
-from app.domain.kpis import ETA_TOLERANCE_MIN, UNKNOWN_REASON
+from app.domain.kpis import ETA_TOLERANCE_MIN
+from app.domain.reasons import UNKNOWN_REASON
 from app.storage.kpi_sql import (
     attempts_between,
     count_where,

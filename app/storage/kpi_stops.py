@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, not_, or_, select
 
 from app.domain.kpi_rows import UNASSIGNED, Attempt, DayBounds, Directory, StopFilter, StopRecord
-from app.domain.kpis import UNKNOWN_REASON
+from app.domain.reasons import UNKNOWN_REASON
 from app.storage import kpi_sql as sql
 from app.storage.orm import CustomerUpdateRow, ExecutionEventRow, OrderRow, StopRow
 

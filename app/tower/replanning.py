@@ -25,6 +25,7 @@ from app.domain.plan_diff import (
     day_figures,
     diff_plans,
 )
+from app.domain.reasons import reason_words
 from app.domain.rules.conditions import RETRYABLE
 from app.domain.schedule import walk
 from app.foundation.days import OperatingDay
@@ -323,7 +324,7 @@ def _retries(tracker: ExecutionTracker, vehicle_id: str, now: float) -> dict[str
         if max((w.end for w in order.windows), default=math.inf) <= now:
             continue
         if all(tracker.parcel_status(p.id) is ParcelStatus.FAILED_ATTEMPT for p in order.parcels):
-            out[sid] = reason.value.replace("_", " ")
+            out[sid] = reason_words(reason) or ""
     return out
 
 

@@ -43,7 +43,7 @@ def test_a_failed_attempt_carries_its_reason(road: Road) -> None:
     road.event("V03", "arrived", stop_id=stop_id, lat=lat, lon=lon)
     road.event("V03", "failed", stop_id=stop_id, reason="not_home", lat=lat, lon=lon)
     record = road.open(Rule.FAILED_ATTEMPT, stop_id)
-    assert record is not None and "not home" in record.detail
+    assert record is not None and "customer absent" in record.detail
     assert road.tower.stops[stop_id].status.value == "failed"
 
 

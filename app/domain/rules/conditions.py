@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from app.domain.model import FailureReason
+from app.domain.reasons import reason_words
 from app.domain.rules.records import Finding, Severity
 from app.domain.rules.thresholds import RuleThresholds
 from app.domain.rules.tracking import RouteStop, VehicleTrack
@@ -215,7 +216,7 @@ def failed_attempt(
 ) -> Finding:
     """A failed delivery attempt. It calls for a re-plan when the reason is retryable
     (not home, no access, other) and the window and the shift still leave time."""
-    why = "no reason given" if reason is None else reason.value.replace("_", " ")
+    why = reason_words(reason) or "no reason given"
     retryable = (reason is None or reason in RETRYABLE) and now < min(stop.window_end, shift_end)
     nth = f" (attempt {attempts})" if attempts > 1 else ""
     return Finding(WARNING, f"failed attempt: {why}{nth}", stop.lat, stop.lon, replan=retryable)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from app.domain.customer_updates import REATTEMPT
 from app.domain.eta import EtaPredictor
-from app.domain.model import EventType, ProofOfDelivery, TelemetryFix
+from app.domain.execution import ExecutionTracker
+from app.domain.model import EventType, FailureReason, ProofOfDelivery, TelemetryFix
 from app.domain.order_search import OrderIndex, fold, order_answer
-from tests.app.domain.day import T0, ev, north_of, small_day
+from app.domain.reasons import NOT_ATTEMPTED, REASON_WORDS, reason_words
+from tests.app.domain.day import DEPOT, T0, ev, north_of, small_day
 
 
 @pytest.fixture
@@ -71,3 +75,54 @@ def test_the_order_answer_is_complete_and_json_ready() -> None:
     assert done["status"] == "delivered" and done["position"] is None
     assert done["pod"] == {"kind": "photo", "ref": "p-9"}
     assert order_answer("nope", t, etas, fixes) is None
+
+
+def test_every_reason_code_has_words() -> None:
+    for reason in FailureReason:
+        assert "_" not in REASON_WORDS[reason]
+    assert reason_words("not_home") == "customer absent"
+    assert reason_words(NOT_ATTEMPTED) == "not attempted"
+    assert reason_words("battery_flat") == "battery flat"  # a newer device's code
+    assert reason_words(None) is None
+
+
+def failed_at_the_door(t: ExecutionTracker, ts: float) -> None:
+    """V1 loads O1 and O2, leaves, and fails O1: the customer is absent."""
+    t.apply(ev(EventType.SCAN, T0 - 600, parcels=("O1-P1", "O2-P1", "O2-P2")))
+    t.apply(ev(EventType.DEPARTED, T0))
+    t.apply(ev(EventType.ARRIVED, ts - 120, "S1"))
+    t.apply(ev(EventType.FAILED, ts, "S1", reason=FailureReason.NOT_HOME))
+
+
+def test_the_order_answer_says_places_and_reasons_in_words() -> None:
+    t = small_day()
+    failed_at_the_door(t, T0 + 900)
+    away = replace(ev(EventType.DEPARTED, T0 + 960, "S1"), lat=north_of(3000)[0], lon=DEPOT.lon)
+    t.apply(away)  # reported by the device, a kilometre on
+    answer = order_answer("O1", t, {}, {})
+    assert answer is not None
+    assert answer["reason"] == "not_home" and answer["reason_text"] == "customer absent"
+    rows = {row["type"]: row for row in answer["timeline"]}
+    assert rows["scan"]["place"] == "depot Gerland"  # not the depot's coordinates
+    assert rows["failed"]["place"] == t.orders["O1"].address
+    assert rows["failed"]["reason"] == "not_home"  # the code stays, the words are added
+    assert rows["failed"]["reason_text"] == "customer absent"
+    assert rows["departed"]["place"] == f"1.0 km from {t.orders['O1'].address}"
+    json.dumps(answer)
+
+
+def test_the_order_answer_gives_the_planned_retrys_eta() -> None:
+    t = small_day()
+    failed_at_the_door(t, T0 + 900)
+    answer = order_answer("O1", t, {}, {})
+    assert answer is not None and answer["status"] == "failed" and answer["retry"] is None
+    # A re-plan puts the failed stop back on V1, after O2 (as an accepted proposal does).
+    retry_at = T0 + 2400
+    t.set_plan(
+        replace(s, sequence=2, planned_arrival=retry_at) if s.id == "S1" else s
+        for s in t.current_stops()
+    )
+    again = order_answer("O1", t, {}, {})
+    assert again is not None
+    assert again["retry"] == {"vehicle": "V1", "eta": retry_at}
+    assert again["next_step"] == REATTEMPT

@@ -226,14 +226,15 @@ def test_failed_attempt_carries_the_reason_and_resolves_on_delivery() -> None:
     w.event(EventType.FAILED, S1, FailureReason.NOT_HOME)
     w.tick(1)
     record = w.open(Rule.FAILED_ATTEMPT, S1)
-    assert record is not None and record.detail == "failed attempt: not home"
+    assert record is not None and record.detail == "failed attempt: customer absent"
     assert record.severity is Severity.WARNING and record.calls_for_replan
     assert w.open(Rule.LATE_RISK, S1) is None  # the stop is done: no longer at risk
     w.state.set_stop_status(S1, StopStatus.PENDING)  # put back on the route
     w.event(EventType.FAILED, S1, FailureReason.NO_ACCESS)
     w.tick(1)
     record = w.open(Rule.FAILED_ATTEMPT, S1)
-    assert record is not None and record.detail == "failed attempt: no access (attempt 2)"
+    assert record is not None
+    assert record.detail == "failed attempt: no access to the address (attempt 2)"
     assert w.kinds(Rule.FAILED_ATTEMPT, S1) == [ChangeKind.RAISED, ChangeKind.UPDATED]
     w.state.set_stop_status(S1, StopStatus.PENDING)
     w.event(EventType.DELIVERED, S1)

@@ -217,7 +217,7 @@ def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) 
         proposal = record.proposal
         assert proposal.live.trigger == f"failed_attempt on {stop.id}"
         # The retry goes back on the van that still carries the parcels, later today.
-        assert proposal.live.retries == {stop.id: "not home"}
+        assert proposal.live.retries == {stop.id: "customer absent"}
         assert stop.id in proposal.routes["V06"] and stop.id in proposal.diff.newly_served
         assert proposal.arrivals[stop.id] > now
         assert proposal.diff.before.unserved == 1 and proposal.diff.after.unserved == 0
