@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from app.domain.eta import EtaPredictor
-from app.domain.model import EventType, ProofOfDelivery, TelemetryFix
+from app.domain.model import EventType, FailureReason, ProofOfDelivery, TelemetryFix
 from app.domain.order_search import OrderIndex, order_answer
 from app.foundation.time_text import TimeText
 from tests.app.domain.day import T0, ev, small_day
@@ -100,3 +101,30 @@ def test_names_are_shown_as_text_never_markup(qtbot: QtBot) -> None:
     assert label.text().startswith("<b>Bold</b> & co")
     assert all(lbl.textFormat() == label.textFormat() for lbl in dock.labels.values())
     assert "<b>Bold</b>" in dock.results.item(0).text()
+
+
+def test_a_failed_order_reads_in_words_with_its_retry(qtbot: QtBot) -> None:
+    tracker = small_day()
+    tracker.apply(ev(EventType.SCAN, T0 - 600, parcels=("O1-P1",)))
+    tracker.apply(ev(EventType.DEPARTED, T0))
+    tracker.apply(ev(EventType.ARRIVED, T0 + 500, "S1"))
+    tracker.apply(ev(EventType.FAILED, T0 + 600, "S1", reason=FailureReason.NOT_HOME))
+    retry_at = T0 + 3000  # a re-plan put S1 back on V1's route, after O2
+    tracker.set_plan(
+        replace(s, sequence=2, planned_arrival=retry_at) if s.id == "S1" else s
+        for s in tracker.current_stops()
+    )
+    dock = OrderSearchDock(
+        OrderIndex(tracker.orders.values()).search,
+        lambda order_id: order_answer(order_id, tracker, {}, {}),
+        TIMES,
+    )
+    qtbot.addWidget(dock)
+    dock.show_order("O1")
+    failure = dock.labels["reason"].text()
+    assert failure.startswith("customer absent; re-attempt later today")
+    assert f"retry planned {TIMES.hm(retry_at)} on V1" in failure
+    assert dock.labels["eta"].text().startswith(f"{TIMES.hm(retry_at)}  (planned retry on V1)")
+    places = [top_item(dock.timeline, i).text(3) for i in range(dock.timeline.topLevelItemCount())]
+    assert places[0] == "depot Gerland" and places[-1] == tracker.orders["O1"].address
+    assert top_item(dock.timeline, 3).text(4) == "customer absent"
