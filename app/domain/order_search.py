@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,8 +127,12 @@ def order_answer(
     tracker: ExecutionTracker,
     etas: Mapping[str, VehicleEta],
     positions: Mapping[str, TelemetryFix],
+    retried: Collection[str] = (),
 ) -> dict[str, Any] | None:
-    """Everything a dispatcher tells a caller about one order; None when unknown."""
+    """Everything a dispatcher tells a caller about one order; None when unknown.
+
+    ``retried`` names the failed stops an accepted re-plan tries again: a failed order's
+    ``retry`` is its stop's new planned arrival when it is one of them."""
     order = tracker.orders.get(order_id)
     if order is None:
         return None
@@ -173,11 +177,13 @@ def order_answer(
     failed_at = progress.completed_at
     if (
         progress.status is StopStatus.FAILED
+        and stop.id in retried
         and answer["next_step"] == REATTEMPT
         and failed_at is not None
         and stop.planned_arrival > failed_at
     ):
-        # A re-plan put the failed stop back on a route, after the attempt that failed.
+        # An accepted re-plan put the failed stop back on a route, after this attempt (not
+        # a retry that failed too).
         answer["retry"] = {"vehicle": stop.vehicle_id, "eta": stop.planned_arrival}
     vehicle_eta = etas.get(stop.vehicle_id)
     if vehicle_eta is not None:

@@ -27,6 +27,9 @@ from app.storage.orm import (
 )
 from app.storage.records import row_from
 
+ACCEPTED = ("accepted", "auto_accepted")
+"""A proposal's statuses while its plan stands (an undone one's does not)."""
+
 
 def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]) -> None:
     """Upsert each changed exception by its id; a dispatcher's action also goes to the audit."""
@@ -148,6 +151,20 @@ def expire_open_proposals(
     ).all()
     for proposal_id in left:
         decide_proposal(session, proposal_id, "expired", at, user, reason)
+
+
+def retried_stops(sessions: SessionFactory, start: float, end: float) -> set[str]:
+    """The failed stops that proposals made in [start, end) and accepted (by a person or
+    the policy, not undone) plan to try again (their diff's ``retried``)."""
+    with sessions() as session:
+        diffs = session.scalars(
+            select(ProposalRow.diff).where(
+                ProposalRow.status.in_(ACCEPTED),
+                ProposalRow.created_at >= start,
+                ProposalRow.created_at < end,
+            )
+        ).all()
+    return {str(sid) for diff in diffs for sid in (diff or {}).get("retried", ())}
 
 
 def note_proposal_reason(session: Session, proposal_id: int, reason: str) -> None:

@@ -22,7 +22,7 @@ from app.foundation.settings import Settings
 from app.foundation.time_text import clock_text
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
-from app.storage.operations_repository import active_plan_version
+from app.storage.operations_repository import ACCEPTED, active_plan_version
 from app.tower.decisions import ProposalRecord
 from app.tower.demo_fleet import DemoFleet
 from app.tower.live_day import LiveDay
@@ -419,7 +419,13 @@ class ControlTower:
     def order_answer(self, order_id: str) -> dict[str, Any] | None:
         """Status, vehicle, live ETA against the window, timeline and POD of one order."""
         fixes = self.feed.fleet.latest_fixes()
-        return order_answer(order_id, self.live.tracker, self.operations.etas, fixes)
+        retried = {
+            sid
+            for r in self.proposals.proposals.values()
+            if r.status in ACCEPTED
+            for sid in r.proposal.diff.retried
+        }
+        return order_answer(order_id, self.live.tracker, self.operations.etas, fixes, retried)
 
     def timeline_of(self, vehicle_id: str) -> list[TimelineEntryView]:
         """The vehicle's stops for its timeline strip: windows, planned, predicted, actual."""

@@ -18,6 +18,7 @@ from app.foundation.days import OperatingDay
 from app.storage.database import SessionFactory
 from app.storage.execution_repository import events_between, order_day
 from app.storage.fleet_repository import load_fleet
+from app.storage.operations_repository import retried_stops
 from app.storage.telemetry_repository import latest_fixes
 from app.tower.live_day import LiveDay
 
@@ -50,7 +51,8 @@ def lookup_order(
         predictor = EtaPredictor(tz=timezone)
         predictor.learn(tracker)
         etas = predictor.predict_all(tracker, positions, at)
-    answer = order_answer(order_id, tracker, etas, positions)
+    retried = retried_stops(sessions, start, at + 1e-6)
+    answer = order_answer(order_id, tracker, etas, positions, retried)
     if answer is not None:
         answer["as_of"] = at
         answer["day"] = day_iso

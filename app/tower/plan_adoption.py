@@ -163,4 +163,5 @@ def diff_json(proposal: Proposal) -> dict[str, Any]:
         "unserved_reasons": proposal.unserved_reasons,
         "rescued_from": proposal.live.rescued_from,
         "changed_vehicles": list(d.changed_vehicles),
+        "retried": list(d.retried),
     }

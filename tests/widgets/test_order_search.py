@@ -116,7 +116,7 @@ def test_a_failed_order_reads_in_words_with_its_retry(qtbot: QtBot) -> None:
     )
     dock = OrderSearchDock(
         OrderIndex(tracker.orders.values()).search,
-        lambda order_id: order_answer(order_id, tracker, {}, {}),
+        lambda order_id: order_answer(order_id, tracker, {}, {}, retried={"S1"}),
         TIMES,
     )
     qtbot.addWidget(dock)

@@ -113,16 +113,23 @@ def test_the_order_answer_says_places_and_reasons_in_words() -> None:
 
 def test_the_order_answer_gives_the_planned_retrys_eta() -> None:
     t = small_day()
-    failed_at_the_door(t, T0 + 900)
+    # Early: the van failed at 08:08, before the 08:10 the morning plan said. That is no
+    # retry, though the plan's time is after the failure.
+    failed_at_the_door(t, T0 + 480)
     answer = order_answer("O1", t, {}, {})
     assert answer is not None and answer["status"] == "failed" and answer["retry"] is None
-    # A re-plan puts the failed stop back on V1, after O2 (as an accepted proposal does).
+    # An accepted re-plan tries S1 again, after O2 (as plan_adoption leaves the stop).
     retry_at = T0 + 2400
     t.set_plan(
         replace(s, sequence=2, planned_arrival=retry_at) if s.id == "S1" else s
         for s in t.current_stops()
     )
-    again = order_answer("O1", t, {}, {})
+    again = order_answer("O1", t, {}, {}, retried={"S1"})
     assert again is not None
     assert again["retry"] == {"vehicle": "V1", "eta": retry_at}
     assert again["next_step"] == REATTEMPT
+    # The retry failed too: nothing planned any more.
+    t.apply(ev(EventType.ARRIVED, retry_at, "S1"))
+    t.apply(ev(EventType.FAILED, retry_at + 60, "S1", reason=FailureReason.NOT_HOME))
+    last = order_answer("O1", t, {}, {}, retried={"S1"})
+    assert last is not None and last["retry"] is None
