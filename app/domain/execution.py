@@ -202,6 +202,17 @@ class ExecutionTracker:
         for vid in set(self._route) | set(self._log):
             self._replay(vid)
 
+    def add_order(self, order: Order, stop: Stop) -> None:
+        """A new order of the day (an urgent one) with its stop, on no van yet: the plan
+        that puts it on one is adopted later (``set_plan``)."""
+        self.orders[order.id] = order
+        self._parcel_order.update((p.id, order.id) for p in order.parcels)
+        self.stops[stop.id] = stop
+        self._stop_of_order[order.id] = stop.id
+        self._route.setdefault(stop.vehicle_id, []).append(stop.id)
+        self._progress[stop.id] = StopProgress(stop.id, stop.vehicle_id)
+        self._parcels.update((p.id, p.status) for p in order.parcels)
+
     # -- applying events --------------------------------------------------------------
 
     def apply(self, event: ExecutionEvent) -> ApplyResult:

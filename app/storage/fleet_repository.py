@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.domain.demo import DemoDay
 from app.domain.model import (
@@ -101,6 +102,15 @@ def seed_demo_orders(sessions: SessionFactory, day: DemoDay, day_iso: str) -> No
                 for s in day.stops
                 if s.vehicle_id == vehicle.id
             )
+
+
+def store_order(session: Session, order: Order, stop: Stop, day_iso: str) -> None:
+    """A new order of the day (an urgent one) with its parcels and its stop, on the van
+    the stop names (none: on no van yet)."""
+    session.add(_order_row(order, day_iso))
+    session.flush()
+    session.add_all(row_from(ParcelRow, p) for p in order.parcels)
+    session.add(row_from(StopRow, stop, vehicle_id=stop.vehicle_id or None))
 
 
 def _order_row(o: Order, day_iso: str) -> OrderRow:

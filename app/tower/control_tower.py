@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from app.foundation.days import OperatingDay
 from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.foundation.time_text import clock_text
+from app.planning.geocoding import geocoder_from_settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.storage.operations_repository import ACCEPTED, active_plan_version
@@ -30,7 +31,8 @@ from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk
 from app.tower.replanning import NEIGHBOURS, WIDE_NEIGHBOURS
 from app.tower.telemetry_feed import TelemetryFeed
-from app.tower.urgent_orders import UrgentOrder, VehicleOption, draft_ranking
+from app.tower.urgent_desk import UrgentDesk
+from app.tower.urgent_orders import UrgentOrder, VehicleOption
 from app.tower.views import (
     ExceptionView,
     StopView,
@@ -93,8 +95,9 @@ class ControlTower:
             settings, self.live, clock, self.feed, told=self.operations.promised_etas
         )
         self.demo = demo
-        # Urgent-order rankings: their travel times may take the network (OSRM).
-        self._ranking = ThreadPoolExecutor(1, thread_name_prefix="urgent-ranking")
+        self.urgent = UrgentDesk(
+            self.live, self.proposals, self.feed, geocoder_from_settings(settings.geocoder)
+        )
 
     @property
     def depot(self) -> Depot:
@@ -406,9 +409,19 @@ class ControlTower:
         are worked out on the tower's ranking thread (one ranking at a time, in the order
         asked). The future fails with MatrixError when there are no travel times.
         """
-        road = self.proposals.road_now()
-        draft = draft_ranking(order, self.live.vehicles, road)
-        return self._ranking.submit(draft.evaluate, road.provider)
+        return self.urgent.rank_later(order)
+
+    def assign_urgent(
+        self, order: UrgentOrder, vehicle_id: str, order_id: str | None = None
+    ) -> str | None:
+        """Ask for the proposal that puts an urgent order on ``vehicle_id``
+        (UrgentDesk.assign): the order's id, or None while another re-plan runs. The
+        proposal arrives in a later tick, like any re-plan's."""
+        assigned = self.urgent.assign(order, vehicle_id, order_id)
+        if assigned is not None and all(o.id != assigned for o in self.snapshot.orders):
+            self.snapshot.orders.append(self.orders[assigned])  # the order search finds it
+            self._order_index = None
+        return assigned
 
     def search_orders(self, query: str) -> list[OrderMatch]:
         """Orders matching an order or parcel id, a customer name, phone or address part."""
@@ -460,7 +473,7 @@ class ControlTower:
         """Stop the adapters and flush what is queued for storage (this waits: the
         window is closing). Plans accepted just before are stored, then published."""
         self.proposals.close()
-        self._ranking.shutdown(wait=False, cancel_futures=True)
+        self.urgent.close()
         if self.demo is not None:
             self.demo.stop()
         try:

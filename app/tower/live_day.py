@@ -112,6 +112,13 @@ class LiveDay:
         )
         return self.revision
 
+    def add_order(self, order: Order, stop: Stop) -> None:
+        """A new order of the day (an urgent one) and its stop, on no van until a plan
+        puts it on one; announced as a stop that changed (it is new to the views)."""
+        self.orders[order.id] = order
+        self.tracker.add_order(order, stop)
+        self._report({stop.id: self.status_of(stop.id)})
+
     def version_stored(self, revision: int, version: int) -> None:
         """The plan adopted as ``revision`` is stored as ``version``: it is the active
         one, and the vans it changed say so."""

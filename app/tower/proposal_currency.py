@@ -48,6 +48,7 @@ class ReplanRequest:
     trigger: str
     resequence_only: bool = False
     neighbours: int = NEIGHBOURS  # the van's nearest others in the re-plan
+    adding: tuple[tuple[str, str], ...] = ()  # new stops put on a van: (stop id, van)
 
 
 def why_stale(

@@ -196,9 +196,11 @@ class ProposalDesk:
         *,
         resequence_only: bool = False,
         neighbours: int = NEIGHBOURS,
+        adding: Mapping[str, str] | None = None,
     ) -> bool:
         """Start a re-plan: the vehicle and its ``neighbours`` nearest others, or (None)
-        the depot.
+        the depot; ``adding`` (stop id -> van of the re-plan) puts stops on no van yet
+        on those vans (an urgent order assigned to one).
 
         False while another re-plan is running (one solve at a time). The solve starts
         once the travel times are in (a later ``poll``); a re-plan that cannot start (no
@@ -211,9 +213,12 @@ class ProposalDesk:
             fixes = self.feed.fleet.latest_fixes()
             vehicles = vehicles_in_scope(vehicle_id, vehicles, fixes, neighbours)
         road = self.road_now()
-        draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
+        draft = draft_live_problem(
+            road, vehicles, trigger, resequence_only=resequence_only, adding=adding
+        )
         matrices = self._fetcher.submit(draft.fetch, road.provider)
-        asked = self._asked(ReplanRequest(vehicle_id, trigger, resequence_only, neighbours))
+        added = tuple(sorted((adding or {}).items()))
+        asked = self._asked(ReplanRequest(vehicle_id, trigger, resequence_only, neighbours, added))
         self._fetching = _Fetching(matrices, draft, whole_depot=vehicle_id is None, asked=asked)
         log.info("re-plan for %s (%s)", vehicle_id or "the depot", trigger)
         return True
@@ -230,7 +235,11 @@ class ProposalDesk:
             raise ValueError(f"proposal {proposal_id} is not on the desk")
         r = record.request
         return self.request(
-            r.vehicle_id, r.trigger, resequence_only=r.resequence_only, neighbours=r.neighbours
+            r.vehicle_id,
+            r.trigger,
+            resequence_only=r.resequence_only,
+            neighbours=r.neighbours,
+            adding=dict(r.adding),
         )
 
     def _fetched(self) -> None:
@@ -274,7 +283,10 @@ class ProposalDesk:
         road = self.road_now()
         trigger = f"tweak of #{proposal_id}"
         resequence_only = original.live.resequence_only
-        draft = draft_live_problem(road, vehicles, trigger, resequence_only=resequence_only)
+        # A new stop the proposal put on a van stays on it (an urgent order's one van).
+        draft = draft_live_problem(
+            road, vehicles, trigger, resequence_only=resequence_only, adding=original.live.added
+        )
         what = tweak.describe(original.routes)
         # Re-solving a tweak's result from now asks the re-plan the tweaked one answered.
         request = record.request or ReplanRequest(None, trigger, resequence_only)

@@ -123,6 +123,9 @@ class LiveProblem:
     retries: dict[str, str] = field(default_factory=dict)
     # Each van's shift end on the wall clock (epoch seconds), in the order of vehicles.
     shift_ends: tuple[float, ...] = ()
+    # New stops the re-plan puts on a van (an urgent order assigned to it): stop id ->
+    # the van. The live plan does not serve them; the proposal does, on that van.
+    added: dict[str, str] = field(default_factory=dict)
 
     def stop_of(self, node: int) -> str:
         """The stop id of a stop node (PICKUP + stop id for a rescue pickup)."""
@@ -173,9 +176,17 @@ def build_live_problem(
 
 
 def draft_live_problem(
-    road: RoadNow, vehicles: Sequence[Vehicle], trigger: str, *, resequence_only: bool = False
+    road: RoadNow,
+    vehicles: Sequence[Vehicle],
+    trigger: str,
+    *,
+    resequence_only: bool = False,
+    adding: Mapping[str, str] | None = None,
 ) -> LiveDraft:
     """``build_live_problem`` but for the travel times (read the live day only here).
+
+    ``adding`` (stop id -> van) names stops of the day on no van that the re-plan puts on
+    that one (locked to it: an urgent order the dispatcher assigned).
 
     Times in the problem are seconds after the day's midnight; the shifts (wall-clock
     times) are placed on that axis through the day, so they hold on 23- and 25-hour days.
@@ -204,6 +215,10 @@ def draft_live_problem(
                 done = progress.arrived_at + order.service_s - day_start
                 free_at[index] = max(free_at[index], math.ceil(done))
         nodes.append(Node(f"at:{v.id}", lon, lat))
+    added = dict(adding or {})
+    added_to: dict[str, list[str]] = {}
+    for sid, vid in added.items():
+        added_to.setdefault(vid, []).append(sid)
     stop_ids: list[str] = []
     locks: list[VehicleLock] = []
     routes: list[list[int]] = []
@@ -226,6 +241,10 @@ def draft_live_problem(
             stop_ids.append(sid)
             locks.append(VehicleLock(len(nodes) - 1, index))
             retries[sid] = why
+        for sid in added_to.get(v.id, ()):
+            nodes.append(_stop_node(sid, tracker.orders[tracker.stops[sid].order_id], day_start))
+            stop_ids.append(sid)
+            locks.append(VehicleLock(len(nodes) - 1, index))
     pairs: list[PickupDelivery] = []
     rescued: dict[str, str] = {}
     sites: dict[str, tuple[float, float]] = {}
@@ -304,6 +323,7 @@ def draft_live_problem(
             resequence_only=resequence_only,
             retries=retries,
             shift_ends=shift_ends,
+            added=added,
         )
 
     # Road speeds follow the wall clock (rush hours).
@@ -418,8 +438,8 @@ def make_proposal(live: LiveProblem, result: PlanResult) -> Proposal:
     unserved = tuple(
         live.stop_of(d.node) for d in result.dropped if not live.stop_of(d.node).startswith(PICKUP)
     )
-    # The live plan serves neither a broken-down van's stops nor failed attempts.
-    unserved_before = len(live.rescued_from) + len(live.retries)
+    # The live plan serves neither a broken-down van's stops, failed attempts nor new stops.
+    unserved_before = len(live.rescued_from) + len(live.retries) + len(live.added)
     figures_before: DayFigures = day_figures(before, before_vans, unserved_before)
     figures_after: DayFigures = day_figures(after, after_vans, len(unserved))
     # A stop moved to another van is moved for what set the re-plan off.
@@ -459,7 +479,7 @@ def _with_rescues(
     moved = {m.stop_id for m in rescues}
     changed = set(diff.changed_vehicles) | {m.from_vehicle for m in rescues}
     changed |= {m.to_vehicle for m in rescues}
-    changed |= {carrier[sid] for sid in live.retries if sid in carrier}
+    changed |= {carrier[sid] for sid in (*live.retries, *live.added) if sid in carrier}
     # A broken-down van's stops nobody collects leave it (returned for tomorrow).
     changed |= {live.rescued_from[sid] for sid in unserved if sid in live.rescued_from}
     return replace(

@@ -37,6 +37,8 @@ class UrgentOrder:
     weight_kg: float
     volume_m3: float = 0.0
     service_s: float = 300.0
+    address: str = ""
+    customer: str = ""
 
 
 @dataclass(frozen=True)
