@@ -275,7 +275,9 @@ class MainWindow(QMainWindow):
 
     def show_urgent_order(self) -> UrgentOrderDialog:
         """Enter a new urgent order and see which vans could take it, at what cost."""
-        return self.dialogs.show(UrgentOrderDialog, lambda: UrgentOrderDialog(self.tower, self))
+        return self.dialogs.show(
+            UrgentOrderDialog, lambda: UrgentOrderDialog(self.tower, self, self.map)
+        )
 
     def show_telemetry(self) -> TelemetryDialog:
         """The rejected payloads by reason and the devices waiting to be mapped."""

@@ -49,6 +49,7 @@ class MapBridge(QObject):
     page_ready = Signal()
     vehicle_clicked = Signal(str)
     stop_clicked = Signal(str)
+    point_picked = Signal(float, float)
 
     @Slot()
     def pageReady(self) -> None:
@@ -61,6 +62,10 @@ class MapBridge(QObject):
     @Slot(str)
     def stopClicked(self, stop_id: str) -> None:
         self.stop_clicked.emit(stop_id)
+
+    @Slot(float, float)
+    def pointPicked(self, lat: float, lon: float) -> None:
+        self.point_picked.emit(lat, lon)
 
 
 class _LoggingPage(QWebEnginePage):
@@ -87,12 +92,15 @@ class MapView(QWidget):
     Signals:
         loaded: the page, our JS API and the click bridge are ready.
         vehicle_clicked(str), stop_clicked(str): the dispatcher clicked a marker.
+        point_picked(float, float): latitude and longitude of the click that ended a
+            pick (``pick_point``).
         update_applied(float): a batch was applied; the JS time it took, in ms.
     """
 
     loaded = Signal()
     vehicle_clicked = Signal(str)
     stop_clicked = Signal(str)
+    point_picked = Signal(float, float)
     update_applied = Signal(float)
 
     def __init__(
@@ -124,6 +132,7 @@ class MapView(QWidget):
         self.page.setWebChannel(self.channel)
         self.bridge.vehicle_clicked.connect(self.vehicle_clicked)
         self.bridge.stop_clicked.connect(self.stop_clicked)
+        self.bridge.point_picked.connect(self.point_picked)
         self.bridge.page_ready.connect(self._on_ready)
         self.view.loadFinished.connect(self._on_load_finished)
         self.page.renderProcessTerminated.connect(self._on_renderer_gone)
@@ -323,6 +332,15 @@ class MapView(QWidget):
     def set_stale(self, stale: bool, text: str = "") -> None:
         """Show (or hide) the stale-telemetry banner with ``text``."""
         self.call("setStale", stale, text)
+
+    def pick_point(self, on: bool, hint: str = "") -> None:
+        """Start (or stop) picking a place: the next click on the map shows ``hint``
+        until then, is marked, and comes back as ``point_picked``."""
+        self.call("pickPoint", on, hint)
+
+    def show_picked(self, lat: float | None, lon: float | None) -> None:
+        """Mark the urgent order's place on the map (None clears the mark)."""
+        self.call("showPicked", lat, lon)
 
     def grab_png(self, path: Path | str) -> bool:
         """Save what the map shows now as a PNG; False if it could not be written."""

@@ -1,4 +1,5 @@
-"""A new urgent order: where, when and how much; the vans ranked by what taking it costs."""
+"""A new urgent order: where, when and how much; the vans ranked by what taking it costs,
+each with "Assign to this van", which asks for the proposal that puts it on that van."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -25,8 +27,11 @@ from app.planning.matrix import MatrixError
 from app.tower.control_tower import ControlTower
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
 from widgets.call_on_main import MainThreadBridge
+from widgets.map_view import MapView
+from widgets.urgent_place import PlaceFields
 
-COLUMNS = ("Van", "Can take it", "ETA", "+ km", "+ min late", "+ overtime", "How / why not")
+COLUMNS = ("Van", "Can take it", "ETA", "+ km", "+ min late", "+ overtime", "How / why not", "")
+ASSIGN_COLUMN = len(COLUMNS) - 1
 
 
 def _spin(low: float, high: float, value: float, decimals: int, suffix: str) -> QDoubleSpinBox:
@@ -39,41 +44,57 @@ def _spin(low: float, high: float, value: float, decimals: int, suffix: str) -> 
 
 
 class UrgentOrderDialog(QDialog):
-    """Enter the order, press Rank: every van, those that can make the window first.
+    """Enter the order, press Rank: every van, those that can make the window first, each
+    with "Assign to this van".
 
-    The tower ranks the vans on a thread of its own (the travel times may come from OSRM,
-    over the network): the dialog says it is ranking and shows the answer when it comes.
-    Asked again meanwhile, it shows only the answer to the last order asked.
+    The place is an address (located by the configured geocoder), or a position typed in
+    or picked on ``map_view``. The tower ranks the vans on a thread of its own (the travel
+    times may come from OSRM, over the network): the dialog says it is ranking and shows
+    the answer when it comes. Asked again meanwhile, it shows only the answer to the last
+    order asked. Assigning asks the tower for the re-plan of that van with the order on
+    it; its proposal comes to the Proposals panel like any other.
 
     Signals:
         ranked (Signal(object)): an answer is on show: the ranked options (a list of
             VehicleOption), empty when there were no travel times.
+        assigned (Signal(str, str)): the proposal of order id on vehicle id was asked for.
     """
 
     ranked = Signal(object)
+    assigned = Signal(str, str)
 
-    def __init__(self, tower: ControlTower, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, tower: ControlTower, parent: QWidget | None = None, map_view: MapView | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Urgent order: which van?")
         self.setObjectName("UrgentOrderDialog")
         self.tower = tower
         self._bridge = MainThreadBridge(self)
         self._asked = 0  # rankings asked for: an answer to an earlier one is stale
-        depot = tower.depot
+        self._ranked_order: UrgentOrder | None = None  # the order the table ranks
+        self._rank_when_located = False  # Rank pressed while the address was located
+        # The order assigned (in the day since): assigning it again re-uses it.
+        self._assigned: tuple[UrgentOrder, str] | None = None
+        self.assign_buttons: dict[str, QPushButton] = {}
         self._times = TimeText(tower.settings.depot.timezone)
         # The depot's wall clock, whatever the workstation's zone.
         minutes = int(tower.day.clock_s(tower.clock.now()) // 60)
         hour, minute = divmod(min(max(minutes, 0), 24 * 60 - 1), 60)
-        self.lat = _spin(-90, 90, depot.lat, 5, " °")
-        self.lon = _spin(-180, 180, depot.lon, 5, " °")
+        self.customer = QLineEdit(self)
+        self.customer.setPlaceholderText("who receives it")
+        self.place = PlaceFields(tower, map_view, self)
+        self.place.located.connect(self._located)
+        self.finished.connect(lambda _result: self.place.closing())
+        self.lat, self.lon = self.place.lat, self.place.lon
         self.opens = QTimeEdit(QTime(hour, minute))
         self.closes = QTimeEdit(QTime(min(hour + 2, 23), minute))
         self.weight = _spin(0, 10_000, 5, 1, " kg")
         self.volume = _spin(0, 100, 0, 3, " m³")
         self.service = _spin(0, 120, 5, 0, " min")
         form = QFormLayout()
-        form.addRow("Latitude", self.lat)
-        form.addRow("Longitude", self.lon)
+        form.addRow("&Customer", self.customer)
+        form.addRow(self.place)
         window = QHBoxLayout()
         window.addWidget(self.opens)
         window.addWidget(QLabel("to"))
@@ -96,7 +117,7 @@ class UrgentOrderDialog(QDialog):
         layout.addWidget(self.rank_button)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
-        self.resize(760, 560)
+        self.resize(900, 620)
 
     def order(self) -> UrgentOrder:
         """The order as entered (its window today, in the depot's day)."""
@@ -111,16 +132,25 @@ class UrgentOrderDialog(QDialog):
             self.weight.value(),
             self.volume.value(),
             self.service.value() * 60,
+            self.place.address.text().strip(),
+            self.customer.text().strip(),
         )
 
     def rank(self) -> None:
         """Ask the tower to rank the vans for the order as entered; the answer is shown
-        when it comes (``ranked``)."""
+        when it comes (``ranked``). While the address is being located, the ranking
+        waits for its position."""
+        if self.place.locating:
+            self._rank_when_located = True
+            self.summary.setText("Locating the address before ranking…")
+            return
         self._asked += 1
         asked = self._asked
-        answer = self.tower.rank_for_urgent_later(self.order())
+        self._ranked_order = order = self.order()
+        answer = self.tower.rank_for_urgent_later(order)
         self.summary.setText("Ranking the vans…")
         self.table.setRowCount(0)  # the last answer was for another order
+        self.assign_buttons.clear()
         # Called on the ranking thread (or here, if already done): marshalled to ours.
         answer.add_done_callback(lambda done: self._bridge.call(lambda: self._show(asked, done)))
 
@@ -143,8 +173,49 @@ class UrgentOrderDialog(QDialog):
         for row, option in enumerate(options):
             for column, text in enumerate(self._cells(option)):
                 self.table.setItem(row, column, QTableWidgetItem(text))
+            self.table.setCellWidget(row, ASSIGN_COLUMN, self._assign_button(option))
         self.table.resizeColumnsToContents()
         self.ranked.emit(options)
+
+    def _assign_button(self, option: VehicleOption) -> QPushButton:
+        """'Assign to this van': any van the ranking could place it on (late or full
+        ones too: the dispatcher decides), not one broken down or off shift."""
+        button = QPushButton("Assign to this van", self.table)
+        vehicle_id = option.vehicle_id
+        button.setObjectName(f"assign-{vehicle_id}")
+        button.setEnabled(option.eta is not None)
+        if option.eta is None:
+            button.setToolTip(option.reason)
+        button.clicked.connect(lambda: self.assign(vehicle_id))
+        self.assign_buttons[vehicle_id] = button
+        return button
+
+    def assign(self, vehicle_id: str) -> None:
+        """Ask for the proposal that puts the ranked order on ``vehicle_id``; it comes to
+        the Proposals panel when solved (the window does not wait)."""
+        order = self._ranked_order
+        if order is None:
+            return
+        again = self._assigned[1] if self._assigned and self._assigned[0] == order else None
+        order_id = self.tower.assign_urgent(order, vehicle_id, again)
+        self._assigned = (order, order_id)
+        when = (
+            "after the re-plan running now, it comes" if self.tower.urgent.waiting else "it comes"
+        )
+        self.summary.setText(
+            f"Order {order_id}: proposal for {vehicle_id} asked for; {when} to the Proposals "
+            "panel when solved."
+        )
+        self.assigned.emit(order_id, vehicle_id)
+
+    def _located(self, found: bool) -> None:
+        if not self._rank_when_located:
+            return
+        self._rank_when_located = False
+        if found:
+            self.rank()
+        else:
+            self.summary.setText("The address was not located: the vans are not ranked.")
 
     def _cells(self, o: VehicleOption) -> tuple[str, ...]:
         eta = self._times.hm(o.eta)

@@ -303,6 +303,9 @@ class ControlTower:
         for change in operations.exceptions:
             self._expire_proposals_of(change)
         proposal = self.proposals.poll()
+        # A dispatcher's assignment takes the desk the moment it is free, before the next
+        # tick's self-healing can.
+        self.urgent.poll()
         return TowerTick(live, operations, proposal, self.proposals.take_failure())
 
     def _self_heal(self, operations: OperationsTick, now: float) -> None:
@@ -413,12 +416,12 @@ class ControlTower:
 
     def assign_urgent(
         self, order: UrgentOrder, vehicle_id: str, order_id: str | None = None
-    ) -> str | None:
+    ) -> str:
         """Ask for the proposal that puts an urgent order on ``vehicle_id``
-        (UrgentDesk.assign): the order's id, or None while another re-plan runs. The
-        proposal arrives in a later tick, like any re-plan's."""
+        (UrgentDesk.assign): the order's id. The proposal arrives in a later tick, like
+        any re-plan's (after the one running, if any: ``urgent.waiting``)."""
         assigned = self.urgent.assign(order, vehicle_id, order_id)
-        if assigned is not None and all(o.id != assigned for o in self.snapshot.orders):
+        if all(o.id != assigned for o in self.snapshot.orders):
             self.snapshot.orders.append(self.orders[assigned])  # the order search finds it
             self._order_index = None
         return assigned

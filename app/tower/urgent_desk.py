@@ -3,7 +3,9 @@ ranking), and "assign to this van" (a re-plan of that van with the order on it).
 
 Nothing here waits on the caller's thread: the address is geocoded on a thread of its
 own, the ranking is worked out on another (urgent_orders.py), and the assignment goes
-through the proposal desk like any re-plan, whose proposal arrives in a later tick.
+through the proposal desk like any re-plan, whose proposal arrives in a later tick. The
+desk solves one re-plan at a time: an assignment asked while another re-plan runs waits
+for it, and goes before the self-healing re-plans asked after it (a dispatcher is waiting).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class UrgentDesk:
         self.proposals = proposals
         self.feed = feed
         self.geocoder = geocoder  # None: no [geocoder] configured
+        self._waiting: tuple[str, str] | None = None  # (order id, van) for a free desk
         self._geocoding = ThreadPoolExecutor(1, thread_name_prefix="geocoding")
         # Rankings: their travel times may take the network (OSRM).
         self._ranking = ThreadPoolExecutor(1, thread_name_prefix="urgent-ranking")
@@ -55,18 +58,15 @@ class UrgentDesk:
         draft = draft_ranking(order, self.live.vehicles, road)
         return self._ranking.submit(draft.evaluate, road.provider)
 
-    def assign(
-        self, order: UrgentOrder, vehicle_id: str, order_id: str | None = None
-    ) -> str | None:
+    def assign(self, order: UrgentOrder, vehicle_id: str, order_id: str | None = None) -> str:
         """Ask for the proposal that puts the order on ``vehicle_id`` (that van re-planned
-        with it); returns the order's id, or None while another re-plan runs (nothing
-        changes then).
+        with it); returns the order's id. The re-plan starts now, or (``waiting``) as soon
+        as the one running is done.
 
         The order joins the day (stored, on no van) when first assigned; ``order_id``
-        names one assigned before (its proposal turned down) to assign it again.
+        names one assigned before (its proposal turned down) to assign it again. The last
+        assignment asked is the one that waits.
         """
-        if self.proposals.busy:
-            return None
         if order_id is None or order_id not in self.live.orders:
             new, stop = self._new_order(order)
             day = self.live.day.iso
@@ -74,11 +74,27 @@ class UrgentDesk:
             self.feed.storage.submit(lambda s: store_order(s, new, stop, day))
             self.live.add_order(new, stop)
             order_id = new.id
+        self._waiting = (order_id, vehicle_id)
+        self.poll()
+        return order_id
+
+    @property
+    def waiting(self) -> bool:
+        """An assignment waits for the re-plan running now."""
+        return self._waiting is not None
+
+    def poll(self) -> None:
+        """Start the waiting assignment's re-plan once the desk is free (the tower's tick
+        calls this before it lets self-healing ask for any)."""
+        if self._waiting is None or self.proposals.busy:
+            return
+        (order_id, vehicle_id), self._waiting = self._waiting, None
         stop_id = f"S-{order_id}"
-        asked = self.proposals.request(
+        if self.live.vehicle_of(stop_id) is not None:
+            return  # on a van already (an earlier proposal of it was accepted)
+        self.proposals.request(
             vehicle_id, f"urgent order {order_id}", neighbours=0, adding={stop_id: vehicle_id}
         )
-        return order_id if asked else None
 
     def _new_order(self, order: UrgentOrder) -> tuple[Order, Stop]:
         """The urgent order as one of the day's: ``U<yymmdd>-<n>``, one parcel, its

@@ -165,6 +165,7 @@
     tower.vehicleLayer = L.layerGroup().addTo(map);
     tower.alertLayer = L.layerGroup().addTo(map);
     tower.depotLayer = L.layerGroup().addTo(map);
+    tower.pickLayer = L.layerGroup().addTo(map);
     if (tower.config.depot) tower.drawDepot(tower.config.depot);
     tower.note = el("div", "tower-note", "");
     tower.note.style.display = "none";
@@ -172,6 +173,9 @@
     tower.banner = el("div", "tower-banner", "");
     tower.banner.style.display = "none";
     map.getContainer().appendChild(tower.banner);
+    tower.pickHint = el("div", "tower-pick-hint", "");
+    tower.pickHint.style.display = "none";
+    map.getContainer().appendChild(tower.pickHint);
     map.eachLayer(function (layer) {
       if (layer instanceof L.TileLayer) tower.watchTiles(layer);
     });
@@ -512,7 +516,39 @@
     tower.banner.style.display = stale ? "block" : "none";
   };
 
+  // -- picking a place (the urgent-order dialog) ----------------------------------------------
+  // While on, the next click on the map is sent to the window (bridge.pointPicked) and
+  // marked; the hint is text, never markup.
+  tower.pickPoint = function (on, text) {
+    const map = tower.map;
+    map.off("click", pointPicked);
+    tower.picking = !!on;
+    map.getContainer().classList.toggle("tower-picking", tower.picking);
+    tower.pickHint.textContent = tower.picking ? (text || "Click the map") : "";
+    tower.pickHint.style.display = tower.picking ? "block" : "none";
+    if (tower.picking) map.on("click", pointPicked);
+    return tower.picking;
+  };
+
+  function pointPicked(e) {
+    tower.pickPoint(false);
+    tower.showPicked(e.latlng.lat, e.latlng.lng);
+    if (tower.bridge) tower.bridge.pointPicked(e.latlng.lat, e.latlng.lng);
+  }
+
+  tower.showPicked = function (lat, lon) {
+    tower.pickLayer.clearLayers();
+    if (lat === null || lon === null) return 0;
+    L.circleMarker([lat, lon], {
+      radius: 9, color: "#ffffff", weight: 3, fillColor: "#d29922", fillOpacity: 0.9,
+      renderer: tower.alertRenderer,
+    }).bindTooltip(function () { return tooltipNode(["Urgent order"]); }, { direction: "top" })
+      .addTo(tower.pickLayer);
+    return tower.pickLayer.getLayers().length;
+  };
+
   // -- read-backs for tests and benchmarks -----------------------------------------------------
+  tower.pickHintText = function () { return tower.picking ? tower.pickHint.textContent : ""; };
   tower.vehiclePosition = function (id) {
     const entry = tower.vehicles.get(id);
     if (!entry) return null;

@@ -47,7 +47,6 @@ def test_an_assigned_urgent_order_is_proposed_on_that_van_and_accepted(
     # In the day at once, on no van until a plan puts it on one; found by the search.
     assert tower.live.vehicle_of(stop_id) is None
     assert [m.order_id for m in tower.search_orders("Mme Urgent")] == [order_id]
-    assert tower.assign_urgent(order, "V02") is None  # one re-plan at a time
     record = wait_for_proposal(tower)
     proposal = record.proposal
     assert proposal.live.trigger == f"urgent order {order_id}"
@@ -74,3 +73,22 @@ def test_a_turned_down_order_can_be_assigned_again_to_another_van(tower: Control
     again = wait_for_proposal(tower)
     assert f"S-{order_id}" in again.proposal.routes["V02"]
     assert len([o for o in tower.orders if o.startswith("U")]) == 1
+
+
+def waiting(tower: ControlTower) -> bool:
+    return tower.urgent.waiting
+
+
+def test_an_assignment_waits_for_the_replan_running_and_goes_before_self_healing(
+    tower: ControlTower,
+) -> None:
+    assert tower.proposals.request("V01", "dispatcher's request")
+    order = urgent_near(tower, "V01")
+    order_id = tower.assign_urgent(order, "V01")
+    assert waiting(tower)
+    first = wait_for_proposal(tower)
+    assert first.proposal.live.trigger == "dispatcher's request"
+    assert not waiting(tower)  # started in the tick that freed the desk
+    assert not tower.proposals.request("V02", "late_risk on V02")  # self-healing waits
+    urgent = wait_for_proposal(tower)
+    assert urgent.proposal.live.trigger == f"urgent order {order_id}"
