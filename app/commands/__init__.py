@@ -16,7 +16,7 @@ Register = Callable[[Any], None]
 
 def registry() -> list[Register]:
     """The subcommands, imported lazily so ``main.py --help`` stays fast."""
-    from app.commands import exceptions, fleet, order, plan, simulate, solve
+    from app.commands import exceptions, fleet, import_file, order, plan, simulate, solve
 
     return [
         fleet.register,
@@ -25,6 +25,7 @@ def registry() -> list[Register]:
         solve.register,
         plan.register,
         order.register,
+        import_file.register,
     ]
 
 

@@ -66,8 +66,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if time_limit <= 0:
         print("plan: --time-limit must be positive", file=sys.stderr)
         return 2
-    times = TimeText(settings.depot.timezone)
-    local_day = OperatingDay.of(day, settings.depot.timezone)
     snapshot = load_fleet(open_database(settings), day.isoformat())
     depots = depot_ids_with_orders(snapshot)
     if not depots:
@@ -75,7 +73,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     provider = provider_from_settings(settings.planning)
     reports, code = [], 0
+    zones = {d.id: d.timezone for d in snapshot.depots}
     for depot_id in depots:
+        # Each depot's day and times on its own clock (a Chicago and a Los Angeles depot).
+        times = TimeText(zones[depot_id])
+        local_day = OperatingDay.of(day, zones[depot_id])
         try:
             problem = build_day_problem(snapshot, depot_id, local_day, provider)
         except MatrixError as exc:

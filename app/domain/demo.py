@@ -149,7 +149,9 @@ def build_demo_day(
     ``order_prefix`` keeps order ids unique when several days share one database.
     """
     rng = random.Random(seed)
-    depot = Depot("D1", depot_name, depot_lat, depot_lon, opens_s=7 * 3600, closes_s=20 * 3600)
+    depot = Depot(
+        "D1", depot_name, depot_lat, depot_lon, 7 * 3600, 20 * 3600, timezone=day.timezone
+    )
     taken: set[str] = set()
     drivers = [
         Driver(f"DR{i + 1:02d}", _unique_name(rng, taken), _phone(rng)) for i in range(vehicles)

@@ -65,6 +65,7 @@ class Depot:
     lon: float
     opens_s: int  # seconds after local midnight
     closes_s: int
+    timezone: str = "UTC"  # the IANA zone of its wall clock (hours, shifts, windows)
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ class Order:
     lon: float
     windows: tuple[TimeWindow, ...]
     service_s: float
-    priority: int = 1
+    priority: int = 1  # 0 low, 1 normal, 2 high, 3 critical: weighs the drop penalty
     parcels: tuple[Parcel, ...] = ()
+    forced_vehicle_id: str | None = None  # the van it must go on (an import's ``vehicle``)
 
     @property
     def spans(self) -> tuple[tuple[float, float], ...]:

@@ -20,6 +20,7 @@ from app.planning.problem import (
     PlanResult,
     RoutingProblem,
     Van,
+    VehicleLock,
     Window,
     penalty_for_priority,
 )
@@ -80,7 +81,8 @@ def build_day_problem(
     """The routing problem for one depot: its active vans, its orders not yet done.
 
     Every van starts and ends at the depot, within its shift and the depot's hours; each
-    order is droppable at the penalty of its priority, so a solve always has a plan.
+    order is droppable at the penalty of its priority, so a solve always has a plan; an
+    order forced onto one of the depot's vans is locked to it.
     The problem's clock is seconds since ``day``'s midnight: shifts and opening hours (on
     the wall clock) are placed on it through the day, so they hold on 23- and 25-hour days.
     """
@@ -110,7 +112,14 @@ def build_day_problem(
     last = max((v.shift_end_s for v in vehicles), default=depot.closes_s)
     # One matrix serves the whole day: the provider averages its speeds over the shifts.
     matrices = provider.matrices([(n.x, n.y) for n in nodes], departure_s=first, until_s=last)
-    problem = RoutingProblem(nodes=tuple(nodes), vans=vans, matrices=matrices)
+    van_of = {v.id: k for k, v in enumerate(vehicles)}
+    # An order forced onto a van (an import's ``vehicle``) is planned on it or not at all.
+    locks = tuple(
+        VehicleLock(k + 1, van_of[o.forced_vehicle_id])
+        for k, o in enumerate(orders)
+        if o.forced_vehicle_id in van_of
+    )
+    problem = RoutingProblem(nodes=tuple(nodes), vans=vans, matrices=matrices, vehicle_locks=locks)
     return DayProblem(problem, depot, vehicles, orders, day_start)
 
 

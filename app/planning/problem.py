@@ -19,8 +19,8 @@ Window = tuple[int, int]
 Matrix = list[list[int]]
 """A square integer matrix indexed [from node][to node]."""
 
-PRIORITY_PENALTY = {1: 1_000_000, 2: 10_000_000, 3: 100_000_000}
-"""Drop penalty by priority (1 normal, 2 high, 3 urgent), in distance units."""
+PRIORITY_PENALTY = {0: 100_000, 1: 1_000_000, 2: 10_000_000, 3: 100_000_000}
+"""Drop penalty by priority (0 low, 1 normal, 2 high, 3 critical), in distance units."""
 
 
 def penalty_for_priority(priority: int) -> int:

@@ -189,4 +189,5 @@ def _order(r: OrderRow, parcels: list[Parcel]) -> Order:
         r.service_s,
         r.priority,
         tuple(parcels),
+        r.forced_vehicle_id,
     )

@@ -83,6 +83,8 @@ class OrderRow(Base):
     window2_end: Mapped[float | None] = mapped_column(Float, nullable=True)
     service_s: Mapped[float] = mapped_column(Float)
     priority: Mapped[int] = mapped_column(Integer, default=1)
+    # The van an imported order must go on (None: any van of its depot).
+    forced_vehicle_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # A depot's days (the KPI history): equality on the depot, then the range of days.
     __table_args__ = (Index("ix_orders_depot_id_day", "depot_id", "day"),)
 

@@ -1,0 +1,175 @@
+"""Reading what an import compares a file with, and writing an import in one transaction.
+
+Rows are read and written through Core statements in chunks (``IN`` lists of at most
+``CHUNK`` ids) and bulk inserts and updates, so ten thousand orders take seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.domain.imports.changes import ImportPlan
+from app.domain.imports.records import (
+    DepotRecord,
+    Known,
+    OrderRecord,
+    ParcelRecord,
+    VehicleRecord,
+)
+from app.storage.database import SessionFactory
+from app.storage.orm import (
+    Base,
+    DepotRow,
+    DriverRow,
+    OrderRow,
+    ParcelRow,
+    StopRow,
+    VehicleRow,
+)
+from app.storage.records import record_from, row_values
+
+CHUNK = 900
+"""Ids per ``IN`` list: well under SQLite's bound parameters per statement."""
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for k in range(0, len(items), CHUNK):
+        yield items[k : k + CHUNK]
+
+
+def known_for_import(sessions: SessionFactory) -> Known:
+    """The stored depots, vehicles, devices and drivers a file's rows may name."""
+    with sessions() as session:
+        depots = dict(session.execute(select(DepotRow.id, DepotRow.timezone)).all())
+        vehicles = session.execute(select(VehicleRow.id, VehicleRow.depot_id, VehicleRow.device_id))
+        drivers = dict(session.execute(select(DriverRow.id, DriverRow.name)).all())
+        vehicle_depots, devices = {}, {}
+        for vehicle_id, depot_id, device_id in vehicles:
+            vehicle_depots[vehicle_id] = depot_id
+            if device_id:
+                devices[device_id] = vehicle_id
+    return Known(depots, vehicle_depots, devices, drivers)
+
+
+def stored_depots(sessions: SessionFactory, ids: Sequence[str]) -> dict[str, DepotRecord]:
+    """The stored depots among ``ids``, as an import would write them."""
+    with sessions() as session:
+        return {
+            r.id: record_from(DepotRecord, r)
+            for chunk in _chunks(ids)
+            for r in session.scalars(select(DepotRow).where(DepotRow.id.in_(chunk)))
+        }
+
+
+def stored_vehicles(sessions: SessionFactory, ids: Sequence[str]) -> dict[str, VehicleRecord]:
+    """The stored vehicles among ``ids``, retired ones too (a file puts them back)."""
+    with sessions() as session:
+        return {
+            r.id: record_from(VehicleRecord, r)
+            for chunk in _chunks(ids)
+            for r in session.scalars(select(VehicleRow).where(VehicleRow.id.in_(chunk)))
+        }
+
+
+def stored_orders(sessions: SessionFactory, ids: Sequence[str]) -> dict[str, OrderRecord]:
+    """The stored orders among ``ids`` with their parcels, as an import would write them."""
+    found: dict[str, OrderRecord] = {}
+    with sessions() as session:
+        for chunk in _chunks(ids):
+            parcels: dict[str, list[ParcelRecord]] = {}
+            for p in session.scalars(select(ParcelRow).where(ParcelRow.order_id.in_(chunk))):
+                parcels.setdefault(p.order_id, []).append(record_from(ParcelRecord, p))
+            for r in session.scalars(select(OrderRow).where(OrderRow.id.in_(chunk))):
+                items = sorted(parcels.get(r.id, []), key=lambda p: p.id)
+                found[r.id] = record_from(
+                    OrderRecord,
+                    r,
+                    window_start=r.window1_start,
+                    window_end=r.window1_end,
+                    parcels=tuple(items),
+                )
+    return found
+
+
+def orders_in_live_plan(sessions: SessionFactory, ids: Sequence[str]) -> set[str]:
+    """The orders among ``ids`` that a stored plan has made a stop of."""
+    with sessions() as session:
+        return {
+            order_id
+            for chunk in _chunks(ids)
+            for order_id in session.scalars(
+                select(StopRow.order_id).where(StopRow.order_id.in_(chunk)).distinct()
+            )
+        }
+
+
+def parcel_owners(sessions: SessionFactory, ids: Sequence[str]) -> dict[str, str]:
+    """The order each stored parcel among ``ids`` belongs to."""
+    with sessions() as session:
+        return {
+            parcel_id: order_id
+            for chunk in _chunks(ids)
+            for parcel_id, order_id in session.execute(
+                select(ParcelRow.id, ParcelRow.order_id).where(ParcelRow.id.in_(chunk))
+            )
+        }
+
+
+def write_depots(sessions: SessionFactory, plan: ImportPlan[DepotRecord]) -> None:
+    """Create and update the plan's depots (their thresholds stay as they are)."""
+    with sessions.begin() as session:
+        _insert(session, DepotRow, [row_values(DepotRow, d, thresholds={}) for d in plan.created])
+        _update(session, DepotRow, [row_values(DepotRow, d) for d in plan.updated])
+
+
+def write_vehicles(sessions: SessionFactory, plan: ImportPlan[VehicleRecord]) -> None:
+    """Create the plan's new drivers, then create and update its vehicles."""
+    with sessions.begin() as session:
+        _insert(session, DriverRow, [row_values(DriverRow, d, phone="") for d in plan.new_drivers])
+        _insert(session, VehicleRow, [row_values(VehicleRow, v) for v in plan.created])
+        _update(session, VehicleRow, [row_values(VehicleRow, v) for v in plan.updated])
+
+
+def write_orders(sessions: SessionFactory, plan: ImportPlan[OrderRecord]) -> None:
+    """Create and update the plan's orders; an updated order's parcels are replaced."""
+    with sessions.begin() as session:
+        for chunk in _chunks([o.id for o in plan.updated]):
+            session.execute(delete(ParcelRow).where(ParcelRow.order_id.in_(chunk)))
+        _insert(session, OrderRow, [_order(o) for o in plan.created])
+        _update(session, OrderRow, [_order(o) for o in plan.updated])
+        _insert(
+            session,
+            ParcelRow,
+            [
+                row_values(ParcelRow, p, order_id=o.id)
+                for o in (*plan.created, *plan.updated)
+                for p in o.parcels
+            ],
+        )
+
+
+def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> None:
+    if rows:  # one executemany (SQLAlchemy's insertmanyvalues batches on PostgreSQL)
+        session.execute(insert(table), rows)
+
+
+def _update(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> None:
+    if rows:  # an ORM bulk update: each row by its primary key
+        session.execute(update(table), rows)
+
+
+def _order(o: OrderRecord) -> dict[str, Any]:
+    return row_values(
+        OrderRow,
+        o,
+        window1_start=o.window_start,
+        window1_end=o.window_end,
+        window2_start=None,
+        window2_end=None,
+    )

@@ -1,0 +1,31 @@
+"""order forced vehicle
+
+An imported order may name the van it must go on (its ``vehicle`` column); the planner
+keeps it on that van.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-07 01:20:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("orders") as batch_op:
+        batch_op.add_column(sa.Column("forced_vehicle_id", sa.String(length=40), nullable=True))
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("orders") as batch_op:
+        batch_op.drop_column("forced_vehicle_id")
