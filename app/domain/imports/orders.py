@@ -53,6 +53,14 @@ MAX_PARCELS = 999
 DEFAULT_PARCELS: int | tuple[str, ...] = 1
 """An order with no ``parcels``: one parcel, ``{id}-P1``."""
 
+_ID = partial(cells.text, max_length=ID_LENGTH)
+_CUSTOMER = partial(cells.text, max_length=WIDTHS["order.customer"])
+_PHONE = partial(cells.text, max_length=WIDTHS["order.phone"])
+_ADDRESS = partial(cells.text, max_length=WIDTHS["order.address"])
+_END = partial(cells.clock, end=True)
+_AMOUNT = partial(cells.number, low=0.0, high=UNLIMITED)
+_MINUTES = partial(cells.number, low=0.0, high=1440.0)
+
 Locate = Callable[[str], tuple[float, float] | str]
 """An address's (lat, lon), or why it has none: the configured geocoder."""
 
@@ -73,30 +81,29 @@ def read_orders(
     days: dict[tuple[str, str], OperatingDay] = {}
     for row in table.rows:
         r = RowReader(row, issues)
-        order_id = r.required("id", partial(cells.text, max_length=ID_LENGTH))
+        order_id = r.required("id", _ID)
         if order_id is not None:
             ids.check(r, "id", order_id)
-        depot_id = r.required("depot", partial(cells.text, max_length=ID_LENGTH))
+        depot_id = r.required("depot", _ID)
         zone = known.depot_zones.get(depot_id) if depot_id is not None else None
         if depot_id is not None and zone is None:
             r.refuse("depot", f"unknown depot {depot_id!r} (import the depots first)")
         date = r.required("date", cells.day)
-        customer = r.optional("customer", _text("order.customer"), "")
-        phone = r.optional("phone", _text("order.phone"), "")
-        address = r.optional("address", _text("order.address"), "")
+        customer = r.optional("customer", _CUSTOMER, "")
+        phone = r.optional("phone", _PHONE, "")
+        address = r.optional("address", _ADDRESS, "")
         position = _position(r, address, locate)
         opens = r.optional("window_start", cells.clock, 0)
-        closes = r.optional("window_end", partial(cells.clock, end=True), cells.DAY_S)
+        closes = r.optional("window_end", _END, cells.DAY_S)
         if closes <= opens:
             span = f"{cells.hm(closes)} is not after window_start {cells.hm(opens)}"
             r.refuse("window_end", span)
-        amount = partial(cells.number, low=0.0, high=UNLIMITED)
-        weight = r.optional("weight_kg", amount, 0.0)
-        volume = r.optional("volume_m3", amount, 0.0)
-        service = r.optional("service_min", partial(cells.number, low=0.0, high=1440.0), None)
+        weight = r.optional("weight_kg", _AMOUNT, 0.0)
+        volume = r.optional("volume_m3", _AMOUNT, 0.0)
+        service = r.optional("service_min", _MINUTES, None)
         parcels = r.optional("parcels", _parcels, DEFAULT_PARCELS)
         priority = r.optional("priority", _priority, PRIORITIES["normal"])
-        vehicle = r.optional("vehicle", partial(cells.text, max_length=ID_LENGTH), "")
+        vehicle = r.optional("vehicle", _ID, "")
         if vehicle and vehicle not in known.vehicle_depots:
             r.refuse("vehicle", f"unknown vehicle {vehicle!r} (import the vehicles first)")
         elif vehicle and zone is not None and known.vehicle_depots[vehicle] != depot_id:
@@ -144,10 +151,6 @@ def parcel_issues(
                 message = f"parcel {parcel.id!r} is order {owner}'s"
                 found.append(ImportIssue(line, "parcels", message))
     return found
-
-
-def _text(width: str) -> Callable[[Cell], str]:
-    return partial(cells.text, max_length=WIDTHS[width])
 
 
 def _position(r: RowReader, address: str, locate: Locate | None) -> tuple[float, float] | None:
