@@ -20,8 +20,9 @@ from app.commands import add_config_option
 from app.domain.imports.changes import KINDS, ImportOutcome
 from app.domain.imports.issues import FILE_LINE, ImportIssue
 from app.foundation.settings import Settings
+from app.planning.geocoding import geocoder_from_settings
 from app.tower.data_setup import open_database
-from app.tower.imports import run_import
+from app.tower.imports import address_locator, run_import
 
 
 def register(subparsers: Any) -> None:
@@ -50,8 +51,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             args.kind, [ImportIssue(FILE_LINE, "", f"cannot read {path}: {reason}")]
         )
     else:
+        locate = address_locator(geocoder_from_settings(settings.geocoder))
         outcome = run_import(
-            open_database(settings), args.kind, data, path.name, dry_run=args.dry_run
+            open_database(settings), args.kind, data, path.name, dry_run=args.dry_run, locate=locate
         )
     if args.json:
         print(json.dumps(outcome.as_json(), indent=2))

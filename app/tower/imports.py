@@ -15,6 +15,7 @@ from app.domain.imports.issues import ImportIssue
 from app.domain.imports.orders import Locate, parcel_issues, read_orders
 from app.domain.imports.sheets import Table, read_table
 from app.domain.imports.vehicles import read_vehicles
+from app.planning.geocoding import Geocoder, GeocodingError
 from app.storage import import_repository as repo
 from app.storage.database import SessionFactory
 
@@ -49,6 +50,31 @@ def run_import(
     if plan.writes and not dry_run:
         _write(sessions, plan)
     return ImportOutcome.of(plan, dry_run=dry_run)
+
+
+def address_locator(geocoder: Geocoder | None) -> Locate | None:
+    """The orders' ``locate``: each address through ``geocoder`` (None: no geocoder).
+
+    After the server fails once it is not asked again in this import: a file of ten
+    thousand addresses should not wait ten thousand time-outs.
+    """
+    if geocoder is None:
+        return None
+    failed: list[str] = []
+
+    def locate(address: str) -> tuple[float, float] | str:
+        if failed:
+            return f"not geocoded: {failed[0]}"
+        try:
+            found = geocoder.locate(address)
+        except GeocodingError as exc:
+            failed.append(str(exc))
+            return str(exc)
+        if found is None:
+            return f"the geocoder found no place for {address!r}"
+        return (found.lat, found.lon)
+
+    return locate
 
 
 def _ids(records: Sequence[tuple[int, Any]]) -> list[str]:

@@ -19,6 +19,7 @@ import pytest
 
 from app.planning.schedules import REASON_WINDOW
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
+from tests.fake_geocoder import fake_geocoder
 from tests.integration.conftest import wait_until
 from tests.integration.test_headless import fleet_json, start_headless, stop
 
@@ -195,3 +196,43 @@ def stored_fixes_by_vehicle_in(database: Path) -> dict[str, int]:
     with sqlite3.connect(database) as db:
         rows = db.execute("SELECT vehicle_id, COUNT(*) FROM telemetry_fixes GROUP BY 1")
         return dict(rows.fetchall())
+
+
+def test_an_address_without_a_position_is_placed_by_the_configured_geocoder(
+    tmp_path: Path,
+) -> None:
+    env = env_for(tmp_path)
+    lyon = "id,name,lat,lon,timezone,opens,closes\nLYS,Lyon,45.73,4.833,Europe/Paris,06:00,21:00\n"
+    import_file(env, tmp_path, "depots", lyon)
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "id,depot,date,address,lat,lon\n"
+        'A1,LYS,2026-03-29,"12 rue de la République, Lyon",,\n'
+        'A2,LYS,2026-03-29,"1 Nowhere Street, Lyon",,\n',
+        encoding="utf-8",
+    )
+    without = tower(env, "import", "orders", str(orders))
+    assert without.returncode == 2
+    assert "line 2, column lat: no position and no geocoder configured" in without.stderr
+    with fake_geocoder() as (url, asked):
+        env.update(TOWER_GEOCODER__URL=url, TOWER_GEOCODER__CACHE_FILE=str(tmp_path / "cache.json"))
+        refused = tower(env, "import", "orders", str(orders), "--json")
+        assert json.loads(refused.stdout)["errors"] == [
+            {
+                "line": 3,
+                "column": "address",
+                "message": "the geocoder found no place for '1 Nowhere Street, Lyon'",
+            }
+        ]
+        orders.write_text(
+            "id,depot,date,address,lat,lon\n"
+            'A1,LYS,2026-03-29,"12 rue de la République, Lyon",,\n'
+            'A2,LYS,2026-03-29,"Place Bellecour, Lyon",,\n',
+            encoding="utf-8",
+        )
+        done = tower(env, "import", "orders", str(orders), "--json")
+        assert json.loads(done.stdout)["created"] == 2, done.stdout + done.stderr
+        assert len(asked) == 3  # the first address was asked once: then cached
+    with sqlite3.connect(tmp_path / "company.sqlite3") as db:
+        placed = dict(db.execute("SELECT id, lat || ',' || lon FROM orders").fetchall())
+    assert placed == {"A1": "45.764,4.8357", "A2": "45.7578,4.832"}
