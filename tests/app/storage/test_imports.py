@@ -3,6 +3,8 @@ same file twice changes nothing, a changed row updates, a planned order is left 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from app.domain.imports.changes import ImportOutcome
@@ -203,3 +205,18 @@ def test_the_import_widths_are_the_tables_widths() -> None:
     assert {k: c.type.length for k, c in columns.items()} == WIDTHS  # type: ignore[attr-defined]
     ids = [DepotRow.id, VehicleRow.id, DriverRow.id, OrderRow.id, OrderRow.forced_vehicle_id]
     assert {c.type.length for c in ids} == {ID_LENGTH}
+
+
+def test_the_documented_example_files_import_and_the_xlsx_is_the_csv(database_url: str) -> None:
+    sessions = connect(database_url)
+    examples = Path(__file__).resolve().parents[3] / "docs" / "examples"
+    created = []
+    for name in ("depots.csv", "vehicles.csv", "orders.csv"):
+        kind = name.removesuffix(".csv")
+        outcome = run_import(sessions, kind, (examples / name).read_bytes(), name)
+        assert outcome.errors == ()
+        created.append(outcome.created)
+    assert created == [3, 5, 30]
+    again = run_import(sessions, "orders", (examples / "orders.xlsx").read_bytes(), "orders.xlsx")
+    assert (again.errors, counts(again)) == ((), (0, 0, 30))
+    sessions.kw["bind"].dispose()
