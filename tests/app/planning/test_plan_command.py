@@ -170,3 +170,28 @@ def test_a_day_problem_keeps_windows_hours_priorities_and_units() -> None:
     assert {o.id for o in plan.orders} == {"O1", "O3"}
     assert plan.leaves == MIDNIGHT + 8 * 3600  # the depot opens after the shift starts
     assert plan.load_kg == pytest.approx(105.0)
+
+
+def test_an_order_forced_onto_a_van_is_planned_on_it() -> None:
+    """Two vans at one depot, every order on the same street: one van could serve them all
+    on one trip, but the orders forced onto each van go on it."""
+    depot = Depot("D", "depot", 45.73, 4.833, opens_s=7 * 3600, closes_s=20 * 3600)
+    vans = [
+        Vehicle("V1", "D", "AB-1", 500.0, 5.0, 7 * 3600, 17 * 3600),
+        Vehicle("V2", "D", "AB-2", 100.0, 1.0, 9 * 3600, 17 * 3600),
+    ]
+    window = (TimeWindow(MIDNIGHT + 8 * 3600, MIDNIGHT + 16 * 3600),)
+    orders = [
+        Order(f"O{n}", "D", "c", "", "a", 45.74 + 0.002 * n, 4.84, window, 120.0, 1,
+              (Parcel(f"O{n}-P", f"O{n}", 5.0, 0.01),), {0: "V2", 2: "V1"}.get(n))
+        for n in range(4)
+    ]  # fmt: skip
+    snapshot = FleetSnapshot([depot], vans, [], orders, [])
+    day = build_day_problem(
+        snapshot, "D", OperatingDay.at(MIDNIGHT, "Europe/Paris"), HaversineMatrixProvider()
+    )
+    result = solve(day.problem, 0.5)
+    assert_checked(day.problem, result)
+    on = {v.vehicle.id: [o.id for o in v.orders] for v in vehicle_plans(day, result)}
+    assert "O2" in on["V1"] and "O0" in on["V2"]
+    assert sorted(on["V1"] + on["V2"]) == ["O0", "O1", "O2", "O3"]
