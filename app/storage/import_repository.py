@@ -160,7 +160,7 @@ def write_orders(sessions: SessionFactory, plan: ImportPlan[OrderRecord]) -> Non
             session,
             ParcelRow,
             [
-                row_values(ParcelRow, p, order_id=o.id)
+                {"id": p.id, "order_id": o.id, "weight_kg": p.weight_kg, "volume_m3": p.volume_m3}
                 for o in (*plan.created, *plan.updated)
                 for p in o.parcels
             ],
@@ -178,7 +178,9 @@ def _update(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> 
     if rows:
         core = _core(table)
         statement = update(core).where(core.c.id == bindparam("key"))
-        session.execute(statement, [{"key": r["id"], **r} for r in rows])
+        for r in rows:  # rows made for this write: keyed in place, not copied
+            r["key"] = r["id"]
+        session.execute(statement, rows)
 
 
 def _core(table: type[Base]) -> Table:
@@ -186,11 +188,11 @@ def _core(table: type[Base]) -> Table:
 
 
 def _order(o: OrderRecord) -> dict[str, Any]:
-    return row_values(
-        OrderRow,
-        o,
-        window1_start=o.window_start,
-        window1_end=o.window_end,
-        window2_start=None,
-        window2_end=None,
-    )
+    """An order's row values (built by hand from the record's fields: ten thousand rows
+    through ``row_values`` took a second)."""
+    row = dict(vars(o))
+    del row["parcels"]
+    row["window1_start"] = row.pop("window_start")
+    row["window1_end"] = row.pop("window_end")
+    row["window2_start"] = row["window2_end"] = None
+    return row
