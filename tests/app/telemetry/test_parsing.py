@@ -291,6 +291,16 @@ class TestOwnTracks:
         assert isinstance(fix, TelemetryFix)
         assert fix.vehicle_id == "V01"
 
+    def test_a_vehicles_own_device_and_the_device_map_over_it(self) -> None:
+        """A van's ``device`` from the vehicles file moves it; ``device_map`` overrides."""
+        topic = "owntracks/dana/phone"
+        own = DeviceDirectory(frozenset({"V01", "V02"}), {"dana/phone": "V02"})
+        fix = parse_message(topic, json.dumps(owntracks()).encode(), NOW, TOPICS, own)
+        assert isinstance(fix, TelemetryFix) and fix.vehicle_id == "V02"
+        lent = DeviceDirectory(own.vehicle_ids, own.device_ids, {"dana/phone": "V01"})
+        fix = parse_message(topic, json.dumps(owntracks()).encode(), NOW, TOPICS, lent)
+        assert isinstance(fix, TelemetryFix) and fix.vehicle_id == "V01"  # the override wins
+
     def test_unmapped_device(self) -> None:
         result = parse("owntracks/carol/phone", owntracks(tid="CP"))
         assert isinstance(result, UnknownDeviceFix)
