@@ -1,13 +1,15 @@
 """How much a self-healing proposal changes, and what the auto-accept policy does with it.
 
 The demo day (12 vans, 250 orders, seed 7, the simulator's disruptions) is played through
-the tower's own live path without the network, as ``benchmarks/closed_loop.py`` plays it,
-for ``--minutes`` simulated minutes from the first van's start, with the tower re-planning
-by itself (``[replan] auto_request``) and ``auto_accept = true``, ``min_minutes_saved =
-0``. Proposals the policy accepts are followed by the simulated vans; the others are left
-open, as a dispatcher who does not look would leave them. For each proposal it prints the
-churn: vans changed, stops moved between vans, ETA changes over 30 min (and the largest),
-km and lateness before and after, and the policy's verdict.
+the tower's own live path without the network (``app.tower.offline_day``, as
+``benchmarks/closed_loop.py`` plays it) for ``--minutes`` simulated minutes from the first
+van's start, with the tower re-planning by itself (``[replan] auto_request``) and
+``auto_accept = true``, ``min_minutes_saved = 0``. The routes the policy accepts are
+published, and the simulated drivers follow and acknowledge them as the demo's do; the
+other proposals are left open, as a dispatcher who does not look would leave them. For
+each proposal it prints the churn: vans changed, stops moved between vans, ETA changes
+over 30 min (and the largest), km and lateness before and after, and the policy's
+verdict.
 
     .venv/bin/python benchmarks/churn.py [--minutes 120] [--seed 7]
 """
@@ -23,18 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.domain.model import EventType
 from app.domain.rules.records import ChangeKind
-from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
-from app.storage.database import connect
-from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
-from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
-from app.telemetry.simulator import FleetSimulator, SimulatorConfig
-from app.tower.control_tower import ControlTower
-from app.tower.data_setup import demo_day
+from app.tower.control_tower import TowerTick
 from app.tower.decisions import ProposalRecord
-from app.tower.replanning import PICKUP
+from app.tower.offline_day import OfflineDay
 
 TICK_S = 2.0
 BIG_MIN = 30.0
@@ -69,51 +66,28 @@ def main() -> None:
         replan=ReplanSettings(auto_request=True, auto_accept=True, min_minutes_saved=0),
     )
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    demo = demo_day(settings, day)
-    simulator = FleetSimulator(demo, SimulatorConfig(seed=args.seed, disruptions=True))
     raised: Counter[str] = Counter()
     records: list[ProposalRecord] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tower-churn-") as folder:
-        sessions = connect(f"sqlite:///{Path(folder) / 'churn.sqlite3'}")
-        seed_demo_fleet(sessions, demo)
-        seed_demo_orders(sessions, demo, day.iso)
-        clock = ManualClock(simulator.start_time)
-        tower = ControlTower(settings, sessions, day, clock)
-        topics = TopicConfig(settings.broker.topic_prefix)
-        directory = DeviceDirectory(frozenset(v.id for v in demo.vehicles))
+        offline = OfflineDay(settings, day, Path(folder) / "churn.sqlite3")
 
-        def tick(now: float) -> None:
-            result = tower.tick()
-            for change in result.operations.exceptions:
+        def handle(tick: TowerTick) -> None:
+            for change in tick.operations.exceptions:
                 if change.kind is ChangeKind.RAISED:
                     raised[change.exception.rule.value] += 1
-            record = result.proposal
-            if record is None:
-                return
-            records.append(record)
-            if record.status == "auto_accepted":  # the drivers follow it
-                for vehicle_id, stop_ids in record.proposal.routes.items():
-                    deliveries = [s for s in stop_ids if not s.startswith(PICKUP)]
-                    simulator.reroute(vehicle_id, deliveries, now)
+            if tick.proposal is not None:  # the drivers follow what the policy accepted
+                records.append(tick.proposal)
 
-        t = simulator.start_time
-        end = simulator.start_time + args.minutes * 60
+        t = offline.simulator.start_time
+        end = t + args.minutes * 60
         while t < end:
             t += TICK_S
-            clock.current = t
-            for message in simulator.simulate_until(t):
-                tower.feed.mailbox.put(
-                    parse_message(message.topic, message.payload, t, topics, directory), t
-                )
-            tick(t)
-            waited = time.perf_counter()
-            while tower.proposals.busy:  # the simulated clock waits for the solve
-                if time.perf_counter() - waited > SOLVE_WAIT_S:
-                    tower.proposals.cancel()
-                time.sleep(0.05)
-                tick(t)
-        tower.stop()
+            handle(offline.advance_to(t))
+            offline.while_solving(handle, SOLVE_WAIT_S)
+        applied = offline.tower.live.applied
+        acks = sum(1 for e in applied if e.type is EventType.ROUTE_RECEIVED)
+        offline.stop()
     played = time.perf_counter() - started
     statuses = Counter(r.status for r in records)
     print(
@@ -121,6 +95,10 @@ def main() -> None:
         f"{args.minutes:.0f} simulated min in {played:.0f} s; "
         f"failed attempts {raised['failed_attempt']}, proposals {len(records)} "
         f"({', '.join(f'{n} {s}' for s, n in sorted(statuses.items())) or 'none'})"
+    )
+    print(
+        f"routes acknowledged by the drivers {acks}; "
+        f"out-of-sequence exceptions {raised['out_of_sequence']}"
     )
     for record in records:
         print("  " + churn_line(record))

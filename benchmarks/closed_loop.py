@@ -7,17 +7,18 @@
    an exception that calls for a re-plan, i.e. late risk, breakdown, a retryable failed
    attempt, stopped off route or overtime risk, asks for a local re-plan of its vehicle,
    at most once per vehicle per 15 simulated minutes, one solve at a time), every
-   proposal accepted, the way a dispatcher following the tower would; the simulated vans
-   of its routes follow it (``FleetSimulator.reroute``).
+   proposal accepted, the way a dispatcher following the tower would. The routes are
+   published, and the simulated drivers follow and acknowledge them as the demo's do.
 
 Runs 1 and 2 turn the tower's own re-plan requests off: the morning plan stays.
 
-Each run goes through the tower's own live path without the network, as
-``benchmarks/flood.py`` does: simulator messages are parsed as the MQTT client parses
+Each run goes through the tower's own live path without the network
+(``app.tower.offline_day``): simulator messages are parsed as the MQTT client parses
 them, put in the feed's mailbox, and the tower ticks every 2 simulated seconds on a
-manual clock. While a solve runs the simulated clock waits for it (the tower ticks in
-real time until the proposal arrives), so a run does not depend on the machine's speed
-beyond what the solver finds in its time limit.
+manual clock; what it publishes reaches the simulated driver apps. While a solve runs
+the simulated clock waits for it (the tower ticks in real time until the proposal
+arrives), so a run does not depend on the machine's speed beyond what the solver finds in
+its time limit.
 
 Figures come from the tower's final state: a stop is on time when it was delivered and
 the van arrived before its window closed (an early van waits for the window); km are what
@@ -44,24 +45,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select
 
-from app.domain.demo import DemoDay
 from app.domain.execution import ExecutionTracker
 from app.domain.kpi_rows import StopFilter, day_bounds
 from app.domain.kpis import punctuality
-from app.domain.model import Order, Stop, StopStatus
+from app.domain.model import EventType, Order, Stop, StopStatus
 from app.domain.rules.records import ChangeKind
-from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, Settings
-from app.storage.database import SessionFactory, connect
-from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
+from app.storage.database import SessionFactory
 from app.storage.history_repository import HistoryRepository
 from app.storage.orm import ExceptionRow
-from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
-from app.telemetry.simulator import FleetSimulator, SimulatorConfig
+from app.telemetry.simulator import FleetSimulator
 from app.tower.control_tower import ControlTower, TowerTick
 from app.tower.data_setup import demo_day
-from app.tower.replanning import PICKUP
+from app.tower.offline_day import OfflineDay
 
 TICK_S = 2.0
 AFTER_DAY_S = 1800.0  # keep ticking this long after the last van stops reporting
@@ -85,7 +82,7 @@ class DayFigures:
     exceptions: Counter[str] = field(default_factory=Counter)
     requests: int = 0
     proposals: int = 0
-    reroutes: int = 0
+    acks: int = 0  # routes the simulated drivers received and acknowledged
     moved: int = 0  # stops a proposal moved to another van
     unserved: int = 0  # stops proposals left for tomorrow
     solve_s: float = 0.0  # real seconds the day waited for solves
@@ -156,33 +153,20 @@ def overtime(tower: ControlTower) -> tuple[float, list[str]]:
 
 
 def play(
-    name: str,
-    demo: DemoDay,
-    day: OperatingDay,
-    settings: Settings,
-    seed: int,
-    *,
-    disruptions: bool,
-    loop: bool,
+    name: str, day: OperatingDay, settings: Settings, *, disruptions: bool, loop: bool
 ) -> tuple[DayFigures, FleetSimulator]:
     """One run of the day through the tower; with ``loop`` the tower re-plans."""
-    simulator = FleetSimulator(demo, SimulatorConfig(seed=seed, disruptions=disruptions))
     settings = replace(settings, replan=replace(settings.replan, auto_request=loop))
     raised: Counter[str] = Counter()
-    requests = proposals = reroutes = moved = unserved = 0
+    requests = proposals = moved = unserved = 0
     solve_s = 0.0
     with tempfile.TemporaryDirectory(prefix="tower-loop-") as folder:
-        sessions = connect(f"sqlite:///{Path(folder) / 'loop.sqlite3'}")
-        seed_demo_fleet(sessions, demo)
-        seed_demo_orders(sessions, demo, day.iso)
-        clock = ManualClock(simulator.start_time)
-        tower = ControlTower(settings, sessions, day, clock)
-        topics = TopicConfig(settings.broker.topic_prefix)
-        directory = DeviceDirectory(frozenset(v.id for v in demo.vehicles))
+        offline = OfflineDay(settings, day, Path(folder) / "loop.sqlite3", disruptions=disruptions)
+        tower, simulator = offline.tower, offline.simulator
         started = time.perf_counter()
 
-        def handle(tick: TowerTick, now: float) -> None:
-            nonlocal proposals, reroutes, moved, unserved
+        def handle(tick: TowerTick) -> None:
+            nonlocal proposals, moved, unserved
             for change in tick.operations.exceptions:
                 if change.kind is ChangeKind.RAISED:
                     raised[change.exception.rule.value] += 1
@@ -191,39 +175,22 @@ def play(
                 return
             proposals += 1
             proposal = record_.proposal
-            if record_.status == "open":
+            if record_.status == "open":  # published: the simulated drivers follow it
                 tower.proposals.accept(record_.id, "closed-loop")
             moved += len(proposal.diff.moves) + len(proposal.live.rescued_from)
             unserved += len(proposal.unserved)
-            # Unserved stops are in no route: their van drops them. A rescue's pickup at
-            # the breakdown site is not a simulator stop: the rescuing van drives straight
-            # to the deliveries (no detour to collect: slightly optimistic).
-            for vehicle_id, stop_ids in proposal.routes.items():
-                deliveries = [s for s in stop_ids if not s.startswith(PICKUP)]
-                reroutes += simulator.reroute(vehicle_id, deliveries, now)
 
         t = simulator.start_time
         while t < simulator.end_time + AFTER_DAY_S:
             t += TICK_S
-            clock.current = t
-            for message in simulator.simulate_until(min(t, simulator.end_time)):
-                parsed = parse_message(message.topic, message.payload, t, topics, directory)
-                tower.feed.mailbox.put(parsed, t)
-            handle(tower.tick(), t)
-            if not loop:
-                continue
-            if tower.proposals.busy:  # the tower asked for a re-plan: wait for it
+            handle(offline.advance_to(t))
+            if loop and tower.proposals.busy:  # the tower asked for a re-plan: wait for it
                 requests += 1
-                waited = time.perf_counter()
-                while tower.proposals.busy:
-                    if time.perf_counter() - waited > SOLVE_WAIT_S:
-                        tower.proposals.cancel()
-                    time.sleep(0.05)
-                    handle(tower.tick(), t)
-                solve_s += time.perf_counter() - waited
+                solve_s += offline.while_solving(handle, SOLVE_WAIT_S)
         played = time.perf_counter() - started
         on_time, delivered, failed, late, late_min = stop_figures(tower.stops, tower.live.tracker)
         hours, not_back = overtime(tower)
+        acks = sum(1 for e in tower.live.applied if e.type is EventType.ROUTE_RECEIVED)
         figures = DayFigures(
             name=name,
             stops=len(tower.stops),
@@ -238,15 +205,15 @@ def play(
             exceptions=raised,
             requests=requests,
             proposals=proposals,
-            reroutes=reroutes,
+            acks=acks,
             moved=moved,
             unserved=unserved,
             solve_s=solve_s,
             played_s=played,
             on_time_ids=frozenset(on_time),
         )
-        tower.stop()
-        figures.kpi = kpi_figures(sessions, day, settings.depot.timezone)
+        offline.stop()
+        figures.kpi = kpi_figures(tower.sessions, day, settings.depot.timezone)
     return figures, simulator
 
 
@@ -302,9 +269,7 @@ def main() -> None:
     results: list[DayFigures] = []
     simulators: list[FleetSimulator] = []
     for name, disrupted, loop in runs:
-        figures, simulator = play(
-            name, demo, day, settings, args.seed, disruptions=disrupted, loop=loop
-        )
+        figures, simulator = play(name, day, settings, disruptions=disrupted, loop=loop)
         results.append(figures)
         simulators.append(simulator)
         print(f"  played {name} in {figures.played_s:.0f} s", file=sys.stderr, flush=True)
@@ -336,7 +301,7 @@ def main() -> None:
     print()
     print(
         f"run 3: {looped.requests} re-plans asked, {looped.proposals} proposals accepted, "
-        f"{looped.reroutes} van routes changed, {looped.moved} stops moved between vans, "
+        f"{looped.acks} van routes sent and acknowledged, {looped.moved} stops moved between vans, "
         f"{looped.unserved} left unserved; {looped.solve_s:.0f} s real time waiting for solves"
     )
     for r in results:

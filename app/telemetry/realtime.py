@@ -35,9 +35,8 @@ def run_realtime(
     """
     sent = 0
     while not stop.is_set() and not simulator.finished:
-        for route in routes.take() if routes is not None else ():
-            at = max(route.received_at, simulator.now)
-            simulator.follow(route.vehicle_id, route.version, route.stops, at)
+        if routes is not None:
+            follow_received(simulator, routes)
         for message in simulator.simulate_until(min(clock.now(), simulator.end_time)):
             publish.publish(message.topic, message.payload, message.qos, message.retain)
             sent += 1
@@ -47,3 +46,11 @@ def run_realtime(
             publish.publish(message.topic, message.payload, message.qos, message.retain)
             sent += 1
     return sent
+
+
+def follow_received(simulator: FleetSimulator, routes: RouteInbox) -> None:
+    """Each van follows the newest route its driver app received, from the moment it
+    arrived (or the moment already played, if later)."""
+    for route in routes.take():
+        at = max(route.received_at, simulator.now)
+        simulator.follow(route.vehicle_id, route.version, route.stops, at)

@@ -13,14 +13,14 @@ stop after stop as the schedule walk says (app.domain.schedule); about 8% of del
 fail. Three disruptions are played when the fleet has three vans or more
 (app.telemetry.disruptions).
 
-``reroute`` makes a van follow a new plan from a given moment (the closed loop: the tower
-re-plans, the simulated driver obeys): the van finishes what it is doing (a stop being
-served, the long stop), then drives from where it is through the new stops under the same
-model. ``follow`` is the driver app's side of it: a route version received over MQTT
+``follow`` is how a van takes a new plan (the closed loop: the tower re-plans, the
+simulated driver obeys): a route version its driver app received over MQTT
 (app.telemetry.drivers) is followed from the moment it arrived and acknowledged with a
-``route_received`` event. A stop's outcome (delivered or failed, and why) belongs to the
-stop: a re-laid day keeps the outcome drawn for it in the morning, so two runs of a seed
-differ by their routes only.
+``route_received`` event. Under it, ``reroute`` re-lays the van's day: the van finishes
+what it is doing (a stop being served, the long stop), then drives from where it is
+through the new stops under the same model. A stop's outcome (delivered or failed, and
+why) belongs to the stop: a re-laid day keeps the outcome drawn for it in the morning, so
+two runs of a seed differ by their routes only.
 """
 
 from __future__ import annotations

@@ -48,8 +48,9 @@ def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
     )
 
 
-def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: OperatingDay) -> None:
-    """Seed the demo fleet on an empty database, and the day's demo orders if missing."""
+def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: OperatingDay) -> DemoDay:
+    """Seed the demo fleet on an empty database, and the day's demo orders if missing;
+    the demo day it seeds from."""
     generated = demo_day(settings, day)
     if is_empty(sessions):
         log.info("empty database: seeding the demo fleet")
@@ -57,3 +58,4 @@ def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: Operating
     if not has_orders_for(sessions, day.iso):
         log.info("seeding demo orders for %s", day.iso)
         seed_demo_orders(sessions, generated, day.iso)
+    return generated

@@ -60,12 +60,16 @@ def demo_clock(
     return ScaledClock(start, settings.demo.speedup)
 
 
-def build_simulator(settings: Settings, day: OperatingDay, demo_day: DemoDay) -> FleetSimulator:
-    """A simulator for the demo day (same seed, same day)."""
+def build_simulator(
+    settings: Settings, day: OperatingDay, demo_day: DemoDay, *, disruptions: bool = True
+) -> FleetSimulator:
+    """A simulator for the demo day (same seed, same day); ``disruptions=False`` plays it
+    without the jam, the breakdown and the long stop."""
     config = SimulatorConfig(
         topic_prefix=settings.broker.topic_prefix,
         position_interval_s=settings.demo.position_interval_s,
         seed=settings.demo.seed,
+        disruptions=disruptions,
         road=RoadModel.from_settings(settings.planning),
     )
     return FleetSimulator(demo_day, config)

@@ -1,10 +1,10 @@
 """The live day has one owner: a stored day replayed into a fresh tower is the day the live
 tower had, and each execution event is applied once, in one place.
 
-The live run is the tower's own live path on a simulated fleet without the network (as
-benchmarks/closed_loop.py plays it): simulator messages parsed as the MQTT client parses
-them, put in the feed's mailbox, the tower ticking on a manual clock and storing into a
-real SQLite file, with a re-plan accepted in the middle of the day.
+The live run is the tower's own live path on a simulated fleet without the network
+(app.tower.offline_day): simulator messages parsed as the MQTT client parses them, put in
+the feed's mailbox, the tower ticking on a manual clock and storing into a real SQLite
+file, with a re-plan accepted in the middle of the day and followed by the drivers.
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
-from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
-from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import demo_day
 from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
-from app.tower.replanning import PICKUP
+from app.tower.offline_day import OfflineDay
 from tests.app.tower.test_replanning import settled
 
 TICK_S = 5.0
@@ -59,49 +57,37 @@ def state_of(live: LiveDay) -> DayState:
 
 def play_a_day(tmp_path: Path) -> tuple[ControlTower, list[ProposalRecord]]:
     """A morning and a half of a small demo day through the live tower, with a
-    dispatcher's re-plan accepted after REPLAN_AFTER_S; the tower is left running."""
+    dispatcher's re-plan accepted after REPLAN_AFTER_S (the drivers get it and follow it);
+    the tower is left running."""
     settings = Settings(
         demo=DemoSettings(vehicles=4, orders=60, seed=7),
         replan=ReplanSettings(auto_request=False),
     )
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    demo = demo_day(settings, day)
-    sessions = connect(f"sqlite:///{tmp_path / 'day.sqlite3'}")
-    seed_demo_fleet(sessions, demo)
-    seed_demo_orders(sessions, demo, day.iso)
-    simulator = FleetSimulator(demo, SimulatorConfig(seed=7, disruptions=True))
-    clock = ManualClock(simulator.start_time)
-    tower = ControlTower(settings, sessions, day, clock)
+    offline = OfflineDay(settings, day, tmp_path / "day.sqlite3")
+    tower = offline.tower
     tower.restore()
-    topics = TopicConfig(settings.broker.topic_prefix)
-    directory = DeviceDirectory(frozenset(v.id for v in demo.vehicles))
     accepted: list[ProposalRecord] = []
-    replan_at = simulator.start_time + REPLAN_AFTER_S
-    t = simulator.start_time
+    replan_at = offline.simulator.start_time + REPLAN_AFTER_S
+    t = offline.simulator.start_time
     while t < replan_at + 2 * 3600:
         t += TICK_S
-        clock.current = t
-        for message in simulator.simulate_until(t):
-            parsed = parse_message(message.topic, message.payload, t, topics, directory)
-            tower.feed.mailbox.put(parsed, t)
-        tower.tick()
+        offline.advance_to(t)
         if t >= replan_at and not accepted:
-            accepted.append(replan(tower, simulator, t))
+            accepted.append(replan(tower))
     tower.feed.flush(10)
     return tower, accepted
 
 
-def replan(tower: ControlTower, simulator: FleetSimulator, now: float) -> ProposalRecord:
-    """The dispatcher re-plans the first van and its neighbours, and accepts; the
-    simulated vans follow the new routes."""
+def replan(tower: ControlTower) -> ProposalRecord:
+    """The dispatcher re-plans the first van and its neighbours, and accepts; the new
+    routes are published once stored."""
     assert tower.proposals.request(tower.live.vehicles[0].id, "test's request")
     deadline = time.monotonic() + 60
     while (record := tower.tick().proposal) is None:
         assert time.monotonic() < deadline, "no proposal within 60 s"
         time.sleep(0.05)  # the solve runs in its child process
     tower.proposals.accept(record.id, "dispatcher")
-    for vehicle_id, stop_ids in record.proposal.routes.items():
-        simulator.reroute(vehicle_id, [s for s in stop_ids if not s.startswith(PICKUP)], now)
     return settled(tower, record)
 
 
