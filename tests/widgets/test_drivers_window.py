@@ -1,9 +1,10 @@
 """In the window: the dispatcher accepts a re-plan of the demo day, the simulated
-drivers acknowledge it (the vehicles table shows it) and drive it, with no
-out-of-sequence exception after the accept."""
+drivers acknowledge it (the vehicles table shows it) and drive it (their events and
+their positions), with no out-of-sequence exception after the accept."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,13 +14,15 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from app.domain.model import EventType
+from app.domain.geo import haversine_m
+from app.domain.model import EventType, TelemetryFix
 from app.domain.rules.records import Rule
 from app.foundation.clock import ScaledClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.exception_repository import list_exceptions
+from app.storage.telemetry_repository import vehicle_fixes
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import demo_day, ensure_demo_day
 from app.tower.demo_fleet import DemoFleet, build_simulator
@@ -27,6 +30,7 @@ from tests.widgets.test_main_window import open_window
 from widgets.vehicles_dock import COLUMNS
 
 SPEEDUP = 90.0
+AT_STOP_M = 30.0  # a van standing this close to a stop is at it (GPS noise is a few metres)
 
 
 @pytest.fixture
@@ -88,8 +92,11 @@ def test_an_accepted_replan_is_acknowledged_in_the_vehicles_table_and_driven(
     # Played on for 20 simulated minutes: the changed vans serve stops in the new order.
     until = tower.clock.now() + 20 * 60
     qtbot.waitUntil(lambda: tower.clock.now() > until, timeout=60_000)
+    tower.feed.flush(10)  # every fix and exception so far is stored
+    stood_at_any = False
     for vehicle_id in changed:
-        order = [s.id for s in tower.route_of(vehicle_id)]
+        route = tower.route_of(vehicle_id)
+        order = [s.id for s in route]
         acked = tower.live.route_acks.of(vehicle_id).acked_at
         assert acked is not None
         served = [
@@ -100,10 +107,31 @@ def test_an_accepted_replan_is_acknowledged_in_the_vehicles_table_and_driven(
         ]
         positions = [order.index(s) for s in served]
         assert positions == sorted(positions), (vehicle_id, served)
-    tower.feed.flush(10)  # every exception raised so far is stored, open or not
+        # Where the van stood still once it drove on, read off its stored fixes alone: at
+        # the new route's stops, in its order.
+        places = [(tower.orders[s.order_id].lat, tower.orders[s.order_id].lon) for s in route]
+        stood = stops_stood_at(vehicle_fixes(tower.sessions, vehicle_id, acked), places)
+        assert stood == sorted(stood), (vehicle_id, [order[i] for i in stood])
+        stood_at_any = stood_at_any or bool(stood)
+    assert stood_at_any, "no changed van stood at a stop of its new route"
     raised_after = [
         e
         for e in list_exceptions(tower.sessions, "all")
         if e["rule"] == Rule.OUT_OF_SEQUENCE.value and e["raised_at"] > accepted_at
     ]
     assert not raised_after
+
+
+def stops_stood_at(fixes: list[TelemetryFix], places: list[tuple[float, float]]) -> list[int]:
+    """The indexes of the ``places`` the van stood still at (a fix at 0 km/h within
+    AT_STOP_M) once it moved on from where the fixes find it, in the order it got there,
+    each once. (Where it stood first it went on the route it had before.)"""
+    seen: list[int] = []
+    moving = itertools.dropwhile(lambda f: not f.speed_kmh, fixes)
+    for fix in moving:
+        if fix.speed_kmh is None or fix.speed_kmh > 0:
+            continue
+        for i, (lat, lon) in enumerate(places):
+            if i not in seen and haversine_m(fix.lat, fix.lon, lat, lon) <= AT_STOP_M:
+                seen.append(i)
+    return seen
