@@ -8,7 +8,7 @@ from app.foundation.clock import Clock, SystemClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
 from app.tower.control_tower import ControlTower
-from app.tower.data_setup import demo_day, ensure_demo_day, open_database
+from app.tower.data_setup import ensure_demo_day, open_database
 from app.tower.demo_fleet import DemoFleet, build_simulator, demo_clock
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,9 @@ def open_tower(settings: Settings, wall_clock: Clock | None = None) -> ControlTo
     clock: Clock = wall
     demo: DemoFleet | None = None
     if is_demo(settings):
-        ensure_demo_day(sessions, settings, day)
+        seeded = ensure_demo_day(sessions, settings, day)
         if settings.demo.simulate and not settings.broker.host:
-            simulator = build_simulator(settings, day, demo_day(settings, day))
+            simulator = build_simulator(settings, day, seeded)
             scaled = demo_clock(settings, sessions, day, simulator, wall.now())
             demo = DemoFleet(simulator, scaled)
             clock = scaled

@@ -17,29 +17,34 @@ from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
 from app.storage.database import connect
 from app.tower.control_tower import ControlTower
-from app.tower.data_setup import demo_day, ensure_demo_day
+from app.tower.data_setup import ensure_demo_day
 from app.tower.demo_fleet import DemoFleet, build_simulator
 from tests.app.tower.test_replanning import wait_for_proposal
 
 SPEEDUP = 90.0  # a simulated hour in 40 s; the 2-minute ack window is 1.3 s
 
 
+def playing_demo_tower(settings: Settings, tmp_path: Path) -> ControlTower:
+    """A demo tower (started) with its simulated fleet playing on the embedded broker from
+    the morning, as the demo starts: the tower hears the whole day (a fleet started
+    mid-day would have served stops the tower never heard of)."""
+    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
+    day = OperatingDay.at(time.time(), settings.depot.timezone)
+    simulator = build_simulator(settings, day, ensure_demo_day(sessions, settings, day))
+    # The vans' loading ends at +10 min.
+    clock = ScaledClock(simulator.start_time + 9 * 60, settings.demo.speedup)
+    tower = ControlTower(settings, sessions, day, clock, DemoFleet(simulator, clock))
+    tower.start()
+    return tower
+
+
 @pytest.fixture
 def demo_tower(tmp_path: Path) -> Iterator[ControlTower]:
-    """A demo tower with its simulated fleet playing on the embedded broker from the
-    morning, as the demo starts: the tower hears the whole day (a fleet started mid-day
-    would have served stops the tower never heard of)."""
     settings = Settings(
         demo=DemoSettings(vehicles=6, orders=120, speedup=SPEEDUP, position_interval_s=10.0),
         replan=ReplanSettings(auto_request=False),  # the test asks for the re-plan
     )
-    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
-    day = OperatingDay.at(time.time(), settings.depot.timezone)
-    ensure_demo_day(sessions, settings, day)
-    simulator = build_simulator(settings, day, demo_day(settings, day))
-    clock = ScaledClock(simulator.start_time + 9 * 60, SPEEDUP)  # loading ends at +10 min
-    tower = ControlTower(settings, sessions, day, clock, DemoFleet(simulator, clock))
-    tower.start()
+    tower = playing_demo_tower(settings, tmp_path)
     yield tower
     tower.stop()
 

@@ -5,7 +5,6 @@ their positions), with no out-of-sequence exception after the accept."""
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,15 +16,11 @@ from pytestqt.qtbot import QtBot
 from app.domain.geo import haversine_m
 from app.domain.model import EventType, TelemetryFix
 from app.domain.rules.records import Rule
-from app.foundation.clock import ScaledClock
-from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
-from app.storage.database import connect
 from app.storage.exception_repository import list_exceptions
 from app.storage.telemetry_repository import vehicle_fixes
 from app.tower.control_tower import ControlTower
-from app.tower.data_setup import demo_day, ensure_demo_day
-from app.tower.demo_fleet import DemoFleet, build_simulator
+from tests.integration.test_drivers_follow import playing_demo_tower
 from tests.widgets.test_main_window import open_window
 from widgets.vehicles_dock import COLUMNS
 
@@ -41,13 +36,7 @@ def playing_tower(tmp_path: Path, offline_settings: Settings) -> Iterator[Contro
         demo=DemoSettings(vehicles=6, orders=120, speedup=SPEEDUP, position_interval_s=10.0),
         replan=ReplanSettings(auto_request=False),
     )
-    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
-    day = OperatingDay.at(time.time(), settings.depot.timezone)
-    ensure_demo_day(sessions, settings, day)
-    simulator = build_simulator(settings, day, demo_day(settings, day))
-    clock = ScaledClock(simulator.start_time + 9 * 60, SPEEDUP)
-    tower = ControlTower(settings, sessions, day, clock, DemoFleet(simulator, clock))
-    tower.start()
+    tower = playing_demo_tower(settings, tmp_path)
     yield tower
     tower.stop()
 
