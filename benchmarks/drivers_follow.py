@@ -68,9 +68,10 @@ def play(vehicles: int, orders: int, follow: bool) -> tuple[int, list[float], in
             handle(offline.advance_to(t))
             if pending and t >= day.start + pending[0][0] * 3600:
                 _, vehicle_id = pending.pop(0)
+                asked = len(proposals)
                 tower.proposals.request(vehicle_id, "benchmark")
                 offline.while_solving(handle)
-                record = proposals[-1] if proposals else None
+                record = proposals[-1] if len(proposals) > asked else None  # None: it failed
                 if record is not None and record.proposal.diff.changed_vehicles:
                     tower.proposals.accept(record.id, "benchmark")
                     accepted += 1

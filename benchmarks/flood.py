@@ -2,10 +2,10 @@
 
 The demo day (12 vans, 250 orders, the simulator's disruptions: a traffic jam, a
 breakdown, a long unplanned stop, ~8% failed attempts) is played through the tower's own
-live path without the network: simulator messages are parsed as the MQTT client parses
-them, put in the feed's mailbox, and the tower ticks every 2 simulated seconds on a
-manual clock (so a whole day takes a minute or two, not nine hours). Exceptions are
-counted by rule. A dispatcher should see tens, not thousands.
+live path without the network (``app.tower.offline_day``): simulator messages are parsed
+as the MQTT client parses them, put in the feed's mailbox, and the tower ticks every 2
+simulated seconds on a manual clock (so a whole day takes a minute or two, not nine
+hours). Exceptions are counted by rule. A dispatcher should see tens, not thousands.
 
     .venv/bin/python benchmarks/flood.py [--vehicles 12] [--orders 250] [--seed 7]
 """
@@ -22,15 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.domain.rules.records import ChangeKind
-from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, Settings
-from app.storage.database import connect
-from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
-from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
-from app.telemetry.simulator import FleetSimulator, SimulatorConfig
-from app.tower.control_tower import ControlTower
-from app.tower.data_setup import demo_day
+from app.tower.offline_day import OfflineDay
 
 TICK_S = 2.0
 
@@ -45,40 +39,28 @@ def main() -> None:
     demo_settings = DemoSettings(vehicles=args.vehicles, orders=args.orders, seed=args.seed)
     settings = Settings(demo=demo_settings)
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    demo = demo_day(settings, day)  # the demo's own day, as the tower seeds it
-    simulator = FleetSimulator(demo, SimulatorConfig(seed=args.seed))
     with tempfile.TemporaryDirectory(prefix="tower-flood-") as folder:
-        sessions = connect(f"sqlite:///{Path(folder) / 'flood.sqlite3'}")
-        seed_demo_fleet(sessions, demo)
-        seed_demo_orders(sessions, demo, day.iso)
-        clock = ManualClock(simulator.start_time)
-        tower = ControlTower(settings, sessions, day, clock)
-        topics = TopicConfig(settings.broker.topic_prefix)
-        directory = DeviceDirectory(frozenset(v.id for v in demo.vehicles))
+        offline = OfflineDay(settings, day, Path(folder) / "flood.sqlite3")
+        simulator = offline.simulator
         raised: Counter[str] = Counter()
         escalated: Counter[str] = Counter()
-        messages = 0
         started = time.perf_counter()
         t = simulator.start_time
         while t < simulator.end_time + 1800:
             t += TICK_S
-            clock.current = t
-            for message in simulator.simulate_until(min(t, simulator.end_time)):
-                parsed = parse_message(message.topic, message.payload, t, topics, directory)
-                tower.feed.mailbox.put(parsed, t)
-                messages += 1
-            for change in tower.tick().operations.exceptions:
+            for change in offline.advance_to(t).operations.exceptions:
                 if change.kind is ChangeKind.RAISED:
                     raised[change.exception.rule.value] += 1
                 elif change.kind is ChangeKind.ESCALATED:
                     escalated[change.exception.rule.value] += 1
         elapsed = time.perf_counter() - started
-        tower.stop()
+        counters = offline.tower.feed.counters()
+        offline.stop()
 
     hours = (simulator.end_time - simulator.start_time) / 3600
     print(
         f"simulated day: {args.vehicles} vans, {args.orders} orders, {hours:.1f} h, "
-        f"{messages} messages, played in {elapsed:.0f} s"
+        f"{counters.fixes} fixes, {counters.events} events, played in {elapsed:.0f} s"
     )
     print(f"disruptions: {simulator.disruptions}")
     print(f"exceptions raised: {sum(raised.values())} (escalations: {sum(escalated.values())})")

@@ -20,9 +20,8 @@ from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
 from app.storage.database import connect
-from app.storage.fleet_repository import seed_demo_fleet, seed_demo_orders
 from app.tower.control_tower import ControlTower
-from app.tower.data_setup import demo_day
+from app.tower.data_setup import ensure_demo_day
 from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
 from app.tower.offline_day import OfflineDay
@@ -132,9 +131,7 @@ def test_the_same_event_twice_changes_nothing_the_second_time(tmp_path: Path) ->
     settings = Settings(demo=DemoSettings(vehicles=2, orders=10, seed=3))
     day = OperatingDay.at(time.time(), settings.depot.timezone)
     sessions = connect(f"sqlite:///{tmp_path / 'day.sqlite3'}")
-    demo = demo_day(settings, day)
-    seed_demo_fleet(sessions, demo)
-    seed_demo_orders(sessions, demo, day.iso)
+    ensure_demo_day(sessions, settings, day)
     tower = ControlTower(settings, sessions, day, ManualClock(day.start + 9 * 3600))
     live = tower.live
     heard: list[str] = []
