@@ -138,6 +138,10 @@ class _Decomposition:
     started: float = field(init=False, default_factory=time.monotonic)
     history: list[SolveProgress] = field(init=False, default_factory=list)
     best_total: float = field(init=False, default=math.inf)
+    # Each van's last route reported and its distance and late stops.
+    van_figures: dict[int, tuple[tuple[int, ...], tuple[int, int]]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         vans = self.problem.vans
@@ -272,7 +276,7 @@ class _Decomposition:
         def progress(p: SolveProgress) -> None:
             improved[0] = time.monotonic()
             if p.best_cost + extra < part.cost:
-                self._report(vans, unassigned, v, p.best_cost + extra)
+                self._report(vans, unassigned, v, p.best_cost + extra, (p.distance, p.late_stops))
 
         def stop() -> bool:
             if self.should_stop is not None and self.should_stop():
@@ -299,17 +303,34 @@ class _Decomposition:
         unassigned: list[int],
         van: int | None = None,
         cost: float = math.inf,
+        candidate: tuple[int | None, int | None] = (None, None),
     ) -> None:
-        """Report the total when it improves (with van ``van`` costing ``cost`` if given)."""
+        """Report the total when it improves (with van ``van`` costing ``cost``, its
+        search's distance and late stops ``candidate``, if given)."""
         total = drop_penalties(self.problem, unassigned) + sum(
             cost if k == van else part.cost for k, part in enumerate(vans)
         )
         if total < self.best_total:
             self.best_total = total
-            report = SolveProgress(time.monotonic() - self.started, int(total))
+            each = [
+                candidate if k == van else self._figures(k, part.route)
+                for k, part in enumerate(vans)
+            ]
+            distance = sum(d or 0 for d, _ in each)
+            late = sum(n or 0 for _, n in each)
+            report = SolveProgress(time.monotonic() - self.started, int(total), distance, late)
             self.history.append(report)
             if self.on_progress is not None:
                 self.on_progress(report)
+
+    def _figures(self, van: int, route: list[int]) -> tuple[int, int]:
+        """Van ``van``'s distance and late stops on ``route``, worked out once per route."""
+        key = tuple(route)
+        known = self.van_figures.get(van)
+        if known is None or known[0] != key:
+            known = (key, schedules.van_figures(self.problem, van, route))
+            self.van_figures[van] = known
+        return known[1]
 
     def _result(self, status: PlanStatus, vans: list[VanPart], unassigned: list[int]) -> PlanResult:
         seconds = time.monotonic() - self.started
@@ -333,7 +354,7 @@ class _Decomposition:
         offset = time.monotonic() - self.started
 
         def progress(p: SolveProgress) -> None:
-            report = SolveProgress(p.elapsed + offset, p.best_cost)
+            report = replace(p, elapsed=p.elapsed + offset)
             self.history.append(report)
             if self.on_progress is not None:
                 self.on_progress(report)

@@ -214,10 +214,17 @@ class DroppedStop:
 
 @dataclass(frozen=True)
 class SolveProgress:
-    """A progress report: seconds since the solve started and the best cost so far."""
+    """A progress report: seconds since the solve started and the best cost so far.
+
+    ``distance`` (the problem's unit) and ``late_stops`` (served after their last window
+    closes) are the best plan's, for a dispatcher to read; None where an engine cannot
+    tell (PyVRP reports its cost only).
+    """
 
     elapsed: float
     best_cost: int
+    distance: int | None = None
+    late_stops: int | None = None
 
 
 ProgressCallback = Callable[[SolveProgress], None]

@@ -7,6 +7,7 @@ app.planning.pyvrp_engine for PyVRP) and the van-by-van decomposition.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 from app.domain.schedule import service_start, walk
 from app.planning.problem import PlannedRoute, RoutingProblem
@@ -42,6 +43,28 @@ def schedule(problem: RoutingProblem, van: int, stops: list[int]) -> PlannedRout
     arrivals = tuple(visit.arrival for visit in visits)
     starts = tuple(visit.start for visit in visits)
     return PlannedRoute(van, tuple(stops), arrivals, starts, distance, back)
+
+
+def late_stops(problem: RoutingProblem, route: PlannedRoute) -> int:
+    """How many of the route's stops begin service after their last window closes."""
+    nodes = problem.nodes
+    return sum(
+        1
+        for i, start in zip(route.stops, route.service_starts, strict=True)
+        if nodes[i].windows and start > max(b for _, b in nodes[i].windows)
+    )
+
+
+def van_figures(problem: RoutingProblem, van: int, stops: Sequence[int]) -> tuple[int, int]:
+    """The distance and late stops of van ``van`` visiting ``stops`` in that order."""
+    route = schedule(problem, van, list(stops))
+    return route.distance, late_stops(problem, route)
+
+
+def figures(problem: RoutingProblem, routes: Sequence[Sequence[int]]) -> tuple[int, int]:
+    """The distance and late stops of a plan given as each van's stops, in van order."""
+    each = [van_figures(problem, v, stops) for v, stops in enumerate(routes)]
+    return sum(d for d, _ in each), sum(late for _, late in each)
 
 
 def drop_reason(problem: RoutingProblem, node: int) -> str:

@@ -8,6 +8,7 @@ registered as matrices and vectors so OR-Tools evaluates them in C++ (DESIGN §4
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from app.planning.problem import (
     SolveProgress,
     StopRequested,
 )
-from app.planning.schedules import drop_reason, schedule
+from app.planning.schedules import drop_reason, figures, schedule
 
 
 @dataclass
@@ -61,7 +62,7 @@ def solve(
         if share <= 0.05 and best[0] is not None:
             break
         model = _build(problem)
-        state = _SearchState(model, started, history, on_progress, should_stop, best[0])
+        state = _SearchState(problem, model, started, history, on_progress, should_stop, best[0])
         model.routing.AddAtSolutionCallback(state.at_solution)
         params = _parameters(options, strategy, max(share, 0.05))
         solution = _search(problem, model, params)
@@ -91,6 +92,7 @@ class _SearchState:
 
     def __init__(
         self,
+        problem: RoutingProblem,
         model: _Model,
         started: float,
         history: list[SolveProgress],
@@ -98,6 +100,7 @@ class _SearchState:
         should_stop: StopRequested | None,
         best_cost: int | None,
     ) -> None:
+        self.problem = problem
         self.model = model
         self.started = started
         self.history = history
@@ -111,13 +114,18 @@ class _SearchState:
         cost = int(self.model.routing.CostVar().Value())
         if self.best_cost is None or cost < self.best_cost:
             self.best_cost = cost
-            report = SolveProgress(time.monotonic() - self.started, cost)
+            distance, late = figures(self.problem, self._routes())
+            report = SolveProgress(time.monotonic() - self.started, cost, distance, late)
             self.history.append(report)
             if self.on_progress is not None:
                 self.on_progress(report)
         if self.should_stop is not None and self.should_stop():
             self.stopped = True
             self.model.routing.solver().FinishCurrentSearch()
+
+    def _routes(self) -> list[list[int]]:
+        """Each van's stops in the plan the search is at (inside the callback only)."""
+        return _stops(self.problem, self.model, lambda var: var.Value())
 
 
 def _parameters(options: SearchOptions, strategy: str, seconds: float) -> Any:
@@ -357,15 +365,21 @@ def _read(
     problem: RoutingProblem, model: _Model, solution: Any
 ) -> tuple[list[PlannedRoute], list[int]]:
     """Routes (with earliest-start schedules) and the dropped stops of a solution."""
-    routing, manager = model.routing, model.manager
-    routes = []
-    for v in range(len(problem.vans)):
-        index = solution.Value(routing.NextVar(routing.Start(v)))
-        stops = []
-        while not routing.IsEnd(index):
-            stops.append(manager.IndexToNode(index))
-            index = solution.Value(routing.NextVar(index))
-        routes.append(schedule(problem, v, stops))
+    stops = _stops(problem, model, solution.Value)
+    routes = [schedule(problem, v, van_stops) for v, van_stops in enumerate(stops)]
     served = {i for r in routes for i in r.stops}
     dropped = [i for i in problem.stop_nodes() if i not in served]
     return routes, dropped
+
+
+def _stops(problem: RoutingProblem, model: _Model, value: Callable[[Any], int]) -> list[list[int]]:
+    """Each van's stop nodes in order, reading each next-variable with ``value``."""
+    routing, manager = model.routing, model.manager
+    routes = []
+    for v in range(len(problem.vans)):
+        index, stops = value(routing.NextVar(routing.Start(v))), []
+        while not routing.IsEnd(index):
+            stops.append(manager.IndexToNode(index))
+            index = value(routing.NextVar(index))
+        routes.append(stops)
+    return routes

@@ -321,6 +321,22 @@ def test_soft_windows_still_serve_a_stop_past_its_last_close_at_a_cost() -> None
     assert check_plan(problem, result).lateness == 7
 
 
+def test_each_progress_report_gives_the_best_plans_distance_and_late_stops() -> None:
+    # C is late whatever the van does (reached at 10, closed at 3); D is on time.
+    nodes = [
+        depot(),
+        stop("C", 10, windows=((0, 3),), drop_penalty=None),
+        stop("D", -5, windows=((0, 100),), drop_penalty=None),
+    ]
+    problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)], late_cost_per_s=5)
+    result = solve(problem, QUICK)
+    assert_checked(problem, result)
+    best = result.progress[-1]
+    assert best.best_cost == result.objective
+    assert best.distance == result.distance == 30
+    assert best.late_stops == 1
+
+
 def test_a_window_inside_another_leaves_no_gap() -> None:
     # 0-100 holds 20-50: reached at 80, the stop is served on arrival.
     nodes = [depot(), stop("C", 80, windows=((0, 100), (20, 50)), drop_penalty=None)]
