@@ -130,6 +130,26 @@ class OperatingDay:
         return self.start + clock_s - change
 
 
+def clock_floor(epoch_s: float, step_s: float, timezone: str) -> float:
+    """The latest moment at or before ``epoch_s`` when the wall clock in ``timezone``
+    shows a whole multiple of ``step_s`` (3600: the hour that began, on the local clock,
+    also where the zone is half an hour off UTC)."""
+    return epoch_s - OperatingDay.at(epoch_s, timezone).clock_s(epoch_s) % step_s
+
+
+def whole_hours(start: float, end: float, timezone: str) -> list[float]:
+    """Every moment in ``[start, end]`` when the wall clock in ``timezone`` shows a
+    whole hour (``09:00``), in order: where a timeline draws its hour lines."""
+    hours: list[float] = []
+    at = clock_floor(start, _HOUR_S, timezone)
+    at = at if at >= start else at + _HOUR_S
+    while at <= end:
+        hours.append(at)
+        # Floored again: a clock that changes by half an hour moves the next mark.
+        at = clock_floor(at + _HOUR_S, _HOUR_S, timezone)
+    return hours
+
+
 def latest_at(clock_s: float, now: float, timezone: str) -> float:
     """The latest moment, at or before ``now``, when the wall clock in ``timezone`` showed
     ``clock_s`` seconds after midnight: today's if it has passed, else yesterday's."""

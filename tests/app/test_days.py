@@ -13,7 +13,7 @@ import pytest
 
 from app.domain.kpi_drilldown import hourly
 from app.domain.kpi_rows import ExceptionRecord
-from app.foundation.days import OperatingDay, days_between, latest_at
+from app.foundation.days import OperatingDay, days_between, latest_at, whole_hours
 from app.foundation.time_text import TimeText, clock_text
 
 PARIS = "Europe/Paris"
@@ -69,6 +69,17 @@ def test_the_latest_start_time_is_never_in_the_future() -> None:
         - latest_at(nine, paris(2026, 3, 29, 8), PARIS)
         == 23 * H
     )
+
+
+def test_whole_hours_are_the_local_clocks_even_half_an_hour_off_utc() -> None:
+    kolkata = "Asia/Kolkata"  # UTC+05:30: a UTC hour reads hh:30 there
+    times = TimeText(kolkata, workstation=kolkata)
+    start = datetime(2026, 6, 10, 8, 10, tzinfo=ZoneInfo(kolkata)).timestamp()
+    hours = whole_hours(start, start + 3 * H, kolkata)
+    assert [times.hm(h) for h in hours] == ["09:00", "10:00", "11:00"]
+    # A whole hour at either end is in; across the spring change 02:00 never comes.
+    night = whole_hours(paris(2026, 3, 29, 0), paris(2026, 3, 29, 4), PARIS)
+    assert [TimeText(PARIS, PARIS).hm(h) for h in night] == ["00:00", "01:00", "03:00", "04:00"]
 
 
 def test_days_between_counts_calendar_days() -> None:
