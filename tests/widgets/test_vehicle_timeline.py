@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
@@ -68,3 +72,30 @@ def test_new_stops_replace_the_old(qtbot: QtBot) -> None:
     strip.set_stops("V03", [])
     assert strip.stop_count() == 0
     assert not strip.grab().toImage().isNull()
+
+
+def test_hour_lines_are_the_depots_whole_hours_and_their_labels_never_touch(
+    qtbot: QtBot,
+) -> None:
+    # Kolkata is UTC+05:30: UTC's whole hours read hh:30 at the depot.
+    times = TimeText("Asia/Kolkata", workstation="Asia/Kolkata")
+    nine = datetime(2026, 6, 10, 9, 0, tzinfo=ZoneInfo("Asia/Kolkata")).timestamp()
+    day = [
+        TimelineStop(f"S{n}", f"S{n} Sharma", nine + n * 3600, nine + n * 3600 + 1800, nine)
+        for n in range(9)
+    ]
+    strip = VehicleTimeline(times)
+    qtbot.addWidget(strip)
+    strip.resize(1200, 300)
+    strip.set_stops("V01", day, now=nine + 1000)
+    labels = strip.hour_labels()
+    assert [text for _, text in labels][:3] == ["09:00", "10:00", "11:00"]
+    assert all(ts % 3600 == 1800 for ts, _ in labels)  # hh:30 UTC: the depot's hours
+    assert strip.font().pointSizeF() >= 10
+    # Narrow, one label an hour would overlap: every other hour is labelled instead.
+    strip.resize(420, 300)
+    narrow = strip.hour_labels()
+    assert [text for _, text in narrow][:2] == ["10:00", "12:00"]
+    metrics = strip.fontMetrics()
+    edges = [(strip._x(ts), metrics.horizontalAdvance(text)) for ts, text in narrow]
+    assert all(b[0] - a[0] > (a[1] + b[1]) / 2 for a, b in itertools.pairwise(edges))
