@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from app.domain.kpi_report import Tile, trend_text
@@ -35,7 +36,9 @@ class KpiTile(QFrame):
         self.value.setStyleSheet("font-size: 16pt; font-weight: 600;")
         self.trend = QLabel(self)
         self.detail = QLabel(self)
-        self.detail.setStyleSheet(f"color: {NEUTRAL};")
+        # The theme's muted text: a fixed grey is unreadable on the dark theme.
+        self.detail.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.trend.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         for label in (self.title, self.value, self.trend, self.detail):
             layout.addWidget(label)
 
@@ -44,7 +47,8 @@ class KpiTile(QFrame):
         self.title.setText(tile.label)
         self.value.setText(tile.text)
         self.trend.setText(trend_text(tile))
-        self.trend.setStyleSheet(f"color: {trend_colour(tile)};")
+        # Green or red on either theme; no colour of its own when there is no trend.
+        self.trend.setStyleSheet("" if tile.good is None else f"color: {trend_colour(tile)};")
         self.detail.setText(tile.detail)
         before = tile.previous_text or "no data"
         self.setToolTip(f"{tile.label}: {tile.text} (previous period {before})")

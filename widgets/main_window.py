@@ -346,6 +346,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, name)
+        self.map.set_theme(name)
         self.theme_actions[name].setChecked(True)
         self.prefs.setValue("theme", name)
 

@@ -147,6 +147,7 @@ class MapView(QWidget):
         self._backlog_stops: dict[str, dict[str, Any]] = {}
         self._backlog_now: float | None = None
         self.last_build_ms = 0.0  # Python time to build the last batch's script
+        self._theme = ""  # the window's, painted again on a page that reloads
         self.page_path = write_map_page(page_dir, map_settings, depot)
         self.view.load(QUrl.fromLocalFile(str(self.page_path)))
 
@@ -165,6 +166,8 @@ class MapView(QWidget):
     def _on_ready(self) -> None:
         self.is_loaded = True
         queued, self._queued = self._queued, []
+        if self._theme:  # a page that reloaded has lost it
+            self._run(f"tower.setTheme({_dumps(self._theme)})", None)
         for script, callback in queued:
             self._run(script, callback)
         self._flush_backlog()
@@ -328,6 +331,12 @@ class MapView(QWidget):
     def set_proposal(self, routes: Sequence[RouteLine | Mapping[str, Any]]) -> None:
         """Draw proposed routes dashed beside the current ones (an empty list clears)."""
         self.call("setProposal", [as_json(r) for r in routes])
+
+    def set_theme(self, name: str) -> None:
+        """Paint the page's controls, tooltips and background for the window's theme
+        (``dark`` or ``light``); the tiles stay the tile server's."""
+        self._theme = name
+        self.call("setTheme", name)
 
     def set_stale(self, stale: bool, text: str = "") -> None:
         """Show (or hide) the stale-telemetry banner with ``text``."""

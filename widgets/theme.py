@@ -9,41 +9,93 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolTip
 
 DARK = "dark"
 LIGHT = "light"
+
+Role = QPalette.ColorRole
+# (window, base, alternate base, text, mid-tone text) of each theme.
+_COLOURS = {
+    DARK: ((34, 38, 43), (24, 27, 31), (30, 34, 38), (222, 226, 230), (140, 146, 152)),
+    LIGHT: ((239, 239, 239), (255, 255, 255), (246, 246, 246), (20, 20, 20), (110, 110, 110)),
+}
+_LINK = {DARK: QColor(90, 160, 240), LIGHT: QColor(0, 90, 190)}
+# Palettes a platform theme may give classes of its own (a dark KDE or GNOME desktop
+# gives its menu bar, menus, headers and item views dark ones): each is set too, or those
+# widgets keep the desktop's colours whatever the application's palette says.
+_CLASSES = (
+    "QMenuBar",
+    "QMenu",
+    "QStatusBar",
+    "QDockWidget",
+    "QHeaderView",
+    "QAbstractItemView",
+    "QAbstractScrollArea",
+    "QLineEdit",
+    "QTextEdit",
+    "QPlainTextEdit",
+    "QComboBox",
+    "QAbstractButton",
+    "QPushButton",
+    "QToolButton",
+    "QCheckBox",
+    "QRadioButton",
+    "QTabBar",
+    "QGroupBox",
+    "QLabel",
+    "QMessageBoxLabel",
+    "QTipLabel",
+    "QDialog",
+)
+
+
+def theme_palette(name: str) -> QPalette:
+    """The whole palette of the ``dark`` or ``light`` theme: every role set, so nothing
+    is left to the desktop's colour scheme."""
+    window, base, alternate, text, muted = (QColor(*c) for c in _COLOURS[name])
+    p = QPalette()
+    for role, colour in (
+        (Role.Window, window),
+        (Role.WindowText, text),
+        (Role.Base, base),
+        (Role.AlternateBase, alternate),
+        (Role.ToolTipBase, base),
+        (Role.ToolTipText, text),
+        (Role.PlaceholderText, muted),
+        (Role.Text, text),
+        (Role.Button, window),
+        (Role.ButtonText, text),
+        (Role.BrightText, QColor(255, 85, 85)),
+        (Role.Highlight, QColor(38, 110, 190)),
+        (Role.HighlightedText, QColor(255, 255, 255)),
+        (Role.Link, _LINK[name]),
+        (Role.LinkVisited, _LINK[name]),
+        (Role.Light, window.lighter(150)),
+        (Role.Midlight, window.lighter(115)),
+        (Role.Mid, muted),
+        (Role.Dark, window.darker(160)),
+        (Role.Shadow, QColor(0, 0, 0)),
+    ):
+        p.setColor(role, colour)
+    for role in (Role.Text, Role.ButtonText, Role.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, muted)
+    return p
 
 
 def apply_theme(app: QApplication, name: str) -> None:
     """Switch the whole application to the ``dark`` or ``light`` theme."""
     app.setStyle("Fusion")
-    if name == LIGHT:
-        app.setPalette(app.style().standardPalette())
-        return
-    palette = QPalette()
-    base, window, text = QColor(24, 27, 31), QColor(34, 38, 43), QColor(222, 226, 230)
-    palette.setColor(QPalette.ColorRole.Window, window)
-    palette.setColor(QPalette.ColorRole.WindowText, text)
-    palette.setColor(QPalette.ColorRole.Base, base)
-    palette.setColor(QPalette.ColorRole.AlternateBase, QColor(30, 34, 38))
-    palette.setColor(QPalette.ColorRole.ToolTipBase, window)
-    palette.setColor(QPalette.ColorRole.ToolTipText, text)
-    palette.setColor(QPalette.ColorRole.Text, text)
-    palette.setColor(QPalette.ColorRole.Button, window)
-    palette.setColor(QPalette.ColorRole.ButtonText, text)
-    palette.setColor(QPalette.ColorRole.BrightText, QColor(255, 85, 85))
-    palette.setColor(QPalette.ColorRole.Highlight, QColor(38, 110, 190))
-    palette.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
-    palette.setColor(QPalette.ColorRole.Link, QColor(90, 160, 240))
-    for role in (
-        QPalette.ColorRole.Text,
-        QPalette.ColorRole.ButtonText,
-        QPalette.ColorRole.WindowText,
-    ):
-        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 125, 130))
-    app.setPalette(palette)
+    scheme = Qt.ColorScheme.Light if name == LIGHT else Qt.ColorScheme.Dark
+    app.styleHints().setColorScheme(scheme)  # what the desktop is told, and web pages
+    chosen = theme_palette(name)
+    app.setPalette(chosen)
+    for class_name in _CLASSES:
+        # PySide6 takes the class name as str, whatever its stub says.
+        QApplication.setPalette(chosen, class_name)  # type: ignore[arg-type]
+    QToolTip.setPalette(chosen)
 
 
 @dataclass(frozen=True)

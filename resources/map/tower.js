@@ -511,6 +511,24 @@
     return tower.proposalLayer.getLayers().length;
   };
 
+  // The window's theme: "light" or "dark" (the page's CSS follows the body's class).
+  tower.setTheme = function (name) {
+    document.body.classList.toggle("tower-light", name === "light");
+    document.body.classList.toggle("tower-dark", name !== "light");
+    return name;
+  };
+
+  // Where the map looks and how close, to put it back after the window moved things.
+  tower.view = function () {
+    const c = tower.map.getCenter();
+    return { lat: c.lat, lon: c.lng, zoom: tower.map.getZoom() };
+  };
+
+  tower.setView = function (view) {
+    tower.map.setView([view.lat, view.lon], view.zoom, { animate: false });
+    return tower.view();
+  };
+
   tower.setStale = function (stale, text) {
     tower.banner.textContent = stale ? (text || "Telemetry is stale") : "";
     tower.banner.style.display = stale ? "block" : "none";
