@@ -23,32 +23,29 @@ _COLOURS = {
     LIGHT: ((239, 239, 239), (255, 255, 255), (246, 246, 246), (20, 20, 20), (110, 110, 110)),
 }
 _LINK = {DARK: QColor(90, 160, 240), LIGHT: QColor(0, 90, 190)}
-# Palettes a platform theme may give classes of its own (a dark KDE or GNOME desktop
-# gives its menu bar, menus, headers and item views dark ones): each is set too, or those
-# widgets keep the desktop's colours whatever the application's palette says.
+# The classes a platform theme may give palettes of their own (Qt reads them off a KDE or
+# GNOME desktop: a dark one gives its menu bar, menus, labels, headers and item views dark
+# ones): each is set too, or those widgets keep the desktop's colours whatever the
+# application's palette says.
 _CLASSES = (
     "QMenuBar",
     "QMenu",
     "QStatusBar",
     "QDockWidget",
+    "QLabel",
+    "QMessageBoxLabel",
     "QHeaderView",
     "QAbstractItemView",
-    "QAbstractScrollArea",
     "QLineEdit",
     "QTextEdit",
-    "QPlainTextEdit",
+    "QTextControl",
     "QComboBox",
     "QAbstractButton",
-    "QPushButton",
     "QToolButton",
     "QCheckBox",
     "QRadioButton",
     "QTabBar",
     "QGroupBox",
-    "QLabel",
-    "QMessageBoxLabel",
-    "QTipLabel",
-    "QDialog",
 )
 
 
@@ -90,12 +87,17 @@ def apply_theme(app: QApplication, name: str) -> None:
     app.setStyle("Fusion")
     scheme = Qt.ColorScheme.Light if name == LIGHT else Qt.ColorScheme.Dark
     app.styleHints().setColorScheme(scheme)  # what the desktop is told, and web pages
-    chosen = theme_palette(name)
-    app.setPalette(chosen)
+    set_palette(app, theme_palette(name))
+
+
+def set_palette(app: QApplication, palette: QPalette) -> None:
+    """Give ``palette`` to the application, the classes a desktop paints on its own, and
+    tooltips."""
+    app.setPalette(palette)
     for class_name in _CLASSES:
         # PySide6 takes the class name as str, whatever its stub says.
-        QApplication.setPalette(chosen, class_name)  # type: ignore[arg-type]
-    QToolTip.setPalette(chosen)
+        QApplication.setPalette(palette, class_name)  # type: ignore[arg-type]
+    QToolTip.setPalette(palette)
 
 
 @dataclass(frozen=True)

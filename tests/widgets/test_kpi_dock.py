@@ -34,7 +34,7 @@ from widgets.daily_report import paint_report
 from widgets.kpi_chart_page import FIRST_HOUR, LAST_HOUR
 from widgets.kpi_charts import BarChart, SeriesChart
 from widgets.kpi_dock import KpiDock
-from widgets.theme import DARK, apply_theme, chart_colours
+from widgets.theme import DARK, apply_theme, chart_colours, set_palette
 
 FIRST, LAST = date(2025, 3, 8), date(2025, 3, 10)
 WAIT_MS = 15_000
@@ -333,7 +333,7 @@ def test_charts_follow_the_theme_and_show_whole_labels(
             assert chart.getAxis("left").textPen().color() == dark.text
     finally:  # leave the application as the other tests expect it
         qapp.setStyle(style)
-        qapp.setPalette(light)
+        set_palette(qapp, light)
     qtbot.waitUntil(lambda: all(painted(c) == light.base().color() for c in charts))
     chart = dock.charts.reason_chart
     shown = [text.replace("\n", " ") for text in chart.tick_labels()]
