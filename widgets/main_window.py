@@ -369,7 +369,10 @@ class MainWindow(QMainWindow):
         self.prefs.sync()
 
     def reset_layout(self) -> None:
-        """Put every dock back where a first start puts it."""
+        """Put every dock back where a first start puts it; the map keeps its view."""
+        self.map.keep_view(self._redock)
+
+    def _redock(self) -> None:
         for dock in self.docks:
             dock.setFloating(False)
             dock.show()

@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,15 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class MapViewport:
+    """Where the map looks and how close: its centre and Leaflet's zoom level."""
+
+    lat: float
+    lon: float
+    zoom: int
+
+
 class MapBridge(QObject):
     """The object the page sees as ``channel.objects.bridge``; clicks arrive here."""
 
@@ -50,6 +60,7 @@ class MapBridge(QObject):
     vehicle_clicked = Signal(str)
     stop_clicked = Signal(str)
     point_picked = Signal(float, float)
+    view_changed = Signal(object)  # MapViewport
 
     @Slot()
     def pageReady(self) -> None:
@@ -66,6 +77,10 @@ class MapBridge(QObject):
     @Slot(float, float)
     def pointPicked(self, lat: float, lon: float) -> None:
         self.point_picked.emit(lat, lon)
+
+    @Slot(float, float, int)
+    def viewChanged(self, lat: float, lon: float, zoom: int) -> None:
+        self.view_changed.emit(MapViewport(lat, lon, zoom))
 
 
 class _LoggingPage(QWebEnginePage):
@@ -134,6 +149,7 @@ class MapView(QWidget):
         self.bridge.stop_clicked.connect(self.stop_clicked)
         self.bridge.point_picked.connect(self.point_picked)
         self.bridge.page_ready.connect(self._on_ready)
+        self.bridge.view_changed.connect(self._on_view)
         self.view.loadFinished.connect(self._on_load_finished)
         self.page.renderProcessTerminated.connect(self._on_renderer_gone)
         layout = QVBoxLayout(self)
@@ -148,6 +164,7 @@ class MapView(QWidget):
         self._backlog_now: float | None = None
         self.last_build_ms = 0.0  # Python time to build the last batch's script
         self._theme = ""  # the window's, painted again on a page that reloads
+        self.viewport: MapViewport | None = None  # as of the page's last move
         self.page_path = write_map_page(page_dir, map_settings, depot)
         self.view.load(QUrl.fromLocalFile(str(self.page_path)))
 
@@ -166,12 +183,18 @@ class MapView(QWidget):
     def _on_ready(self) -> None:
         self.is_loaded = True
         queued, self._queued = self._queued, []
-        if self._theme:  # a page that reloaded has lost it
+        # A page that reloaded has lost them.
+        if self._theme:
             self._run(f"tower.setTheme({_dumps(self._theme)})", None)
+        if self.viewport is not None:
+            self._run(f"tower.setView({_dumps(asdict(self.viewport))})", None)
         for script, callback in queued:
             self._run(script, callback)
         self._flush_backlog()
         self.loaded.emit()
+
+    def _on_view(self, viewport: MapViewport) -> None:
+        self.viewport = viewport
 
     # -- the JS API ---------------------------------------------------------------------------
     def call(self, function: str, *args: Any, callback: JsonCallback | None = None) -> None:
@@ -331,6 +354,14 @@ class MapView(QWidget):
     def set_proposal(self, routes: Sequence[RouteLine | Mapping[str, Any]]) -> None:
         """Draw proposed routes dashed beside the current ones (an empty list clears)."""
         self.call("setProposal", [as_json(r) for r in routes])
+
+    def keep_view(self, change: Callable[[], None]) -> None:
+        """Run ``change`` (a new layout of the window around the map) and put the map
+        back where it looked, at the same zoom, once its size has changed."""
+        viewport = self.viewport
+        change()
+        if viewport is not None:
+            self.call("setView", asdict(viewport))
 
     def set_theme(self, name: str) -> None:
         """Paint the page's controls, tooltips and background for the window's theme

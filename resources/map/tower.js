@@ -186,6 +186,11 @@
       new QWebChannel(qt.webChannelTransport, function (channel) {
         tower.bridge = channel.objects.bridge;
         tower.bridge.pageReady();
+        // The window knows where the map looks (to put it back after a reset or reload).
+        map.on("moveend", function () {
+          const v = tower.view();
+          tower.bridge.viewChanged(v.lat, v.lon, v.zoom);
+        });
       });
     }
   };
@@ -524,8 +529,13 @@
     return { lat: c.lat, lon: c.lng, zoom: tower.map.getZoom() };
   };
 
+  // Put the map back to a view, and keep it there through the resizes of the next second
+  // (the window lays its docks out again: the map's size changes after this call).
   tower.setView = function (view) {
-    tower.map.setView([view.lat, view.lon], view.zoom, { animate: false });
+    const put = function () { tower.map.setView([view.lat, view.lon], view.zoom, { animate: false }); };
+    put();
+    tower.map.on("resize", put);
+    setTimeout(function () { tower.map.off("resize", put); }, 1000);
     return tower.view();
   };
 
