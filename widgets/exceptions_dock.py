@@ -211,6 +211,7 @@ class ExceptionsDock(TableDock[ExceptionTableModel, ExceptionFilter]):
         self.table.horizontalHeader().setStretchLastSection(True)
         # Fitted to the contents while the list is short only.
         self.model.rowsInserted.connect(self._fit_columns)
+        self._fit_columns()  # to the headings, before the first exception
         layout.addWidget(self.table)
         self.setWidget(body)
 
@@ -269,8 +270,11 @@ class ExceptionsDock(TableDock[ExceptionTableModel, ExceptionFilter]):
         self._update_title()
 
     def _fit_columns(self) -> None:
+        # The detail (last) column takes the rest of the width, its text whole in the
+        # row's tooltip: fitted too, it pushed the other columns out of sight.
         if self.model.rowCount() <= FIT_COLUMNS_UP_TO:
-            self.table.resizeColumnsToContents()
+            for column in range(len(COLUMNS) - 1):
+                self.table.resizeColumnToContents(column)
 
     def _update_title(self) -> None:
         counts = self.model.counts()

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -44,7 +44,10 @@ from widgets.urgent_order_dialog import UrgentOrderDialog
 from widgets.vehicle_timeline import VehicleTimeline
 from widgets.vehicles_dock import VehiclesDock
 
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4  # 4: the vehicles and the timeline moved to the bottom
+RIGHT_SHARE = 0.36  # of the window's width: the exceptions' and proposals' docks
+BOTTOM_SHARE = 0.4  # of its height at most: the vehicles' and the timeline's
+TIMELINE_MIN_WIDTH = 320
 log = logging.getLogger(__name__)
 
 
@@ -107,6 +110,10 @@ class MainWindow(QMainWindow):
             self,
         )
         make_scrollable(self.kpi_dock)
+        # The bottom docks run under the right ones: the vehicles table gets the width.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._laid_out = False  # by a saved layout, or at the first show
         self._place_docks()
         self.docks: list[QDockWidget] = [
             self.vehicles_dock,
@@ -357,7 +364,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
+            self._laid_out = self.restoreState(state, LAYOUT_VERSION)
         self.set_theme(str(self.prefs.value("theme", DARK)))
         sound = self.prefs.value("sound_on_critical", False)
         self.sound_action.setChecked(sound is True or str(sound).lower() == "true")
@@ -378,17 +385,38 @@ class MainWindow(QMainWindow):
             dock.show()
         self._place_docks()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first-start layout is sized for the window as it first shows."""
+        super().showEvent(event)
+        if not self._laid_out:
+            self._laid_out = True
+            self._place_docks()
+
     def _place_docks(self) -> None:
-        """The first-start layout: the map keeps the centre, KPIs share a tab with proposals."""
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.vehicles_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.exceptions_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.proposals_dock)
+        """The first-start layout: the map in the centre, the exceptions and the proposals
+        (KPIs and the order lookup in tabs beside them) on its right; across the bottom
+        the vehicles table, wide enough for every column, and the timeline."""
+        right, bottom = (
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        self.addDockWidget(right, self.exceptions_dock)
+        self.addDockWidget(right, self.proposals_dock)
         self.tabifyDockWidget(self.proposals_dock, self.kpi_dock)
         self.tabifyDockWidget(self.proposals_dock, self.orders_dock)
         self.proposals_dock.raise_()
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.timeline_dock)
-        self.resizeDocks([self.vehicles_dock], [420], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.exceptions_dock], [480], Qt.Orientation.Horizontal)
+        self.addDockWidget(bottom, self.vehicles_dock)
+        self.splitDockWidget(self.vehicles_dock, self.timeline_dock, Qt.Orientation.Horizontal)
+        table = self.vehicles_dock.table_width()
+        rest = max(self.width() - table, TIMELINE_MIN_WIDTH)
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        self.resizeDocks([self.vehicles_dock, self.timeline_dock], [table, rest], horizontal)
+        self.resizeDocks([self.exceptions_dock], [int(self.width() * RIGHT_SHARE)], horizontal)
+        rows = self.vehicles_dock.table
+        height = rows.horizontalHeader().height() + rows.verticalHeader().length() + 48
+        self.resizeDocks(
+            [self.vehicles_dock], [min(height, int(self.height() * BOTTOM_SHARE))], vertical
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._trail_reader.shutdown(wait=False, cancel_futures=True)

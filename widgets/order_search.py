@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.order_search import OrderMatch
 from app.foundation.time_text import TimeText
+from widgets.table_docks import fit_beside
 
 Answer = dict[str, Any]
 _ORDER_ROLE = Qt.ItemDataRole.UserRole
@@ -90,6 +91,7 @@ class OrderSearchDock(QDockWidget):
         self.timeline = QTreeWidget(details)
         self.timeline.setObjectName("OrderTimeline")
         self.timeline.setHeaderLabels(["Time", "Event", "Vehicle", "Place", "POD / note"])
+        fit_beside(self.timeline.header(), stretch=(3, 4))
         self.timeline.setRootIsDecorated(False)
         form.addRow(self.timeline)
         split.addWidget(self.results)

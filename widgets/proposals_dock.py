@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.plan_diff import BIG_ETA_MOVE_MIN, DayFigures, PlanDiff
 from app.foundation.time_text import TimeText
+from widgets.table_docks import fit_beside
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class ProposalsDock(QDockWidget):
         self.diff_tree = QTreeWidget(body)
         self.diff_tree.setObjectName("ProposalDiff")
         self.diff_tree.setHeaderLabels(["Change", "Before", "After", "Δ"])
+        fit_beside(self.diff_tree.header(), stretch=(0,))
         buttons = QHBoxLayout()
         self.accept_button = QPushButton("&Accept", body)
         self.reject_button = QPushButton("Re&ject…", body)
@@ -438,8 +440,6 @@ class ProposalsDock(QDockWidget):
                 QTreeWidgetItem(served, [text, "unserved", "served", ""])
         self._show_unserved(proposal)
         self.diff_tree.expandAll()
-        for column in range(4):
-            self.diff_tree.resizeColumnToContents(column)
 
     def _show_unserved(self, proposal: ProposalView) -> None:
         """Every stop the proposal leaves unserved, and why; "served" before when the

@@ -78,6 +78,20 @@ def sorted_table(
     return table
 
 
+def fit_beside(header: QHeaderView, stretch: Sequence[int]) -> None:
+    """Columns fitted to their contents but those of ``stretch`` (free text), which share
+    the rest of the width: every column stays in sight, none is scrolled off. For short
+    lists (a proposal's diff, an order's timeline): fitting re-measures every row."""
+    header.setStretchLastSection(False)
+    for column in range(header.count()):
+        mode = (
+            QHeaderView.ResizeMode.Stretch
+            if column in stretch
+            else QHeaderView.ResizeMode.ResizeToContents
+        )
+        header.setSectionResizeMode(column, mode)
+
+
 class TableDock(QDockWidget, Generic[ModelT, ProxyT]):
     """A dock named ``name`` around a ``sorted_table`` of ``model`` through ``proxy``;
     the subclass places ``table`` (alone, or under its own filters)."""

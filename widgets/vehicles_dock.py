@@ -175,6 +175,12 @@ class VehiclesDock(TableDock[VehicleTableModel, QSortFilterProxyModel]):
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.setWidget(self.table)
 
+    def table_width(self) -> int:
+        """The width that shows every column whole, with room for a vertical scroll bar."""
+        table = self.table
+        scroll_bar = table.verticalScrollBar().sizeHint().width()
+        return table.horizontalHeader().length() + scroll_bar + 2 * table.frameWidth() + 4
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and not self._syncing:
             self.vehicle_selected.emit(str(current.data(Qt.ItemDataRole.UserRole)))
