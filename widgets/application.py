@@ -22,7 +22,8 @@ SCREENSHOT_TIMEOUT_S = 60.0
 def prepare_qt_environment(offscreen: bool) -> None:
     """Headless and root-safe defaults; must run before QApplication exists."""
     if offscreen:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        # A platform named outright wins: xcb under Xvfb shoots the real window.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # QtWebEngine's sandbox cannot run as root; without this the process exits.
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
