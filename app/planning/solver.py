@@ -7,6 +7,7 @@ registered as matrices and vectors so OR-Tools evaluates them in C++ (DESIGN §4
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,8 +48,10 @@ def solve(
 ) -> PlanResult:
     """Plan ``problem`` within ``time_limit_s`` seconds.
 
-    ``on_progress`` hears of every better plan; ``should_stop`` is asked at every plan the
-    search finds and, when it answers True, the search ends keeping the best plan so far.
+    ``on_progress`` hears of better plans (the best one found since its last report, at
+    most every REPORT_EVERY_S, and the last one at the end); ``should_stop`` is asked at
+    every plan the search finds and, when it answers True, the search ends keeping the
+    best plan so far.
     """
     options = options or SearchOptions()
     started = time.monotonic()
@@ -66,6 +69,7 @@ def solve(
         model.routing.AddAtSolutionCallback(state.at_solution)
         params = _parameters(options, strategy, max(share, 0.05))
         solution = _search(problem, model, params)
+        state.report()  # the last better plan, if it waited
         if solution is not None and (best[0] is None or solution.ObjectiveValue() < best[0]):
             best = [solution.ObjectiveValue(), _read(problem, model, solution)]
         if state.stopped:
@@ -85,6 +89,12 @@ def solve(
         seconds=seconds,
         progress=tuple(history),
     )
+
+
+REPORT_EVERY_S = 0.25
+"""Better plans are reported at most this often: each report schedules the plan to give
+its distance and late stops (a few ms on a hundred stops), and the window shows them a
+few times a second at most."""
 
 
 class _SearchState:
@@ -108,20 +118,35 @@ class _SearchState:
         self.should_stop = should_stop
         self.best_cost = best_cost
         self.stopped = False
+        # The best plan not reported yet: when it was found, its cost and its routes.
+        self.waiting: tuple[float, int, list[list[int]]] | None = None
+        self.reported_at = -math.inf
 
     def at_solution(self) -> None:
         """Called by OR-Tools at every accepted plan."""
         cost = int(self.model.routing.CostVar().Value())
+        now = time.monotonic()
         if self.best_cost is None or cost < self.best_cost:
             self.best_cost = cost
-            distance, late = figures(self.problem, self._routes())
-            report = SolveProgress(time.monotonic() - self.started, cost, distance, late)
-            self.history.append(report)
-            if self.on_progress is not None:
-                self.on_progress(report)
+            self.waiting = (now - self.started, cost, self._routes())
+        if now - self.reported_at >= REPORT_EVERY_S:
+            self.report()
         if self.should_stop is not None and self.should_stop():
             self.stopped = True
             self.model.routing.solver().FinishCurrentSearch()
+
+    def report(self) -> None:
+        """Report the best plan found since the last report, if any."""
+        if self.waiting is None:
+            return
+        elapsed, cost, routes = self.waiting
+        self.waiting = None
+        self.reported_at = time.monotonic()
+        distance, late = figures(self.problem, routes)
+        report = SolveProgress(elapsed, cost, distance, late)
+        self.history.append(report)
+        if self.on_progress is not None:
+            self.on_progress(report)
 
     def _routes(self) -> list[list[int]]:
         """Each van's stops in the plan the search is at (inside the callback only)."""
