@@ -274,7 +274,8 @@ class _Decomposition:
         stalled = [False]
 
         def progress(p: SolveProgress) -> None:
-            improved[0] = time.monotonic()
+            # When the better route was found: its report may come a little later.
+            improved[0] = begun + p.elapsed
             if p.best_cost + extra < part.cost:
                 self._report(vans, unassigned, v, p.best_cost + extra, (p.distance, p.late_stops))
 
@@ -284,6 +285,7 @@ class _Decomposition:
             stalled[0] = time.monotonic() - improved[0] > patience
             return stalled[0]
 
+        begun = time.monotonic()
         result = solver.solve(sub, seconds, progress, stop, VAN_SEARCH)
         if stalled[0] and result.status == PlanStatus.CANCELLED:
             result = replace(result, status=PlanStatus.SOLVED)  # only this van gave up
