@@ -118,6 +118,8 @@ def test_every_part_of_the_window_follows_the_theme(
     qtbot.waitUntil(lambda: any(t.isVisible() for t in tips))
     assert_looks(theme, "tooltip", next(t for t in tips if t.isVisible()))
     QToolTip.hideText()
+    window.show_timeline("V01")
+    assert_looks(theme, "vehicle timeline", window.timeline)
     assert_looks(theme, "keys and documentation dialog", window.show_help())
     assert_looks(theme, "telemetry dialog", window.show_telemetry())
 
