@@ -65,7 +65,7 @@ class LiveUpdates(QObject):
         self.full_refresh_s = full_refresh_s
         self.table_every_s = TABLE_EVERY_S
         self.tower = tower
-        self._times = TimeText(tower.settings.depot.timezone)
+        self._times = TimeText(tower.timezone)
         self.map = map_view
         self.vehicles = vehicles
         self.status = status

@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.tower = tower
         self.prefs = prefs
-        self.times = TimeText(tower.settings.depot.timezone)
+        self.times = TimeText(tower.timezone)
         self.setObjectName("MainWindow")
         self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
         self.resize(1400, 900)
@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.timeline = VehicleTimeline(self.times, parent=self.timeline_dock)
         self.timeline_dock.setWidget(make_scroll_area(self.timeline, self.timeline_dock))
         self.kpi_dock = KpiDock(
-            kpi_service(tower.sessions, tower.clock, tower.settings.depot.timezone),
+            kpi_service(tower.sessions, tower.clock, tower.timezone),
             self,
         )
         make_scrollable(self.kpi_dock)

@@ -275,7 +275,7 @@ def make_tweak_dialog(
         order = tower.order_at(sid)
         labels[sid] = f"{sid} · {order.customer_name} · {order.address}"
         windows[sid] = order.spans
-    times = TimeText(tower.settings.depot.timezone)
+    times = TimeText(tower.timezone)
     judge = TweakJudge(live, proposal.routes, windows, times)
     return TweakDialog(record.id, proposal.routes, proposal.unserved, labels, parent, judge)
 

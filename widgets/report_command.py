@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
     _ensure_application()
     from widgets.daily_report import write_pdf
 
-    write_pdf(report, out, TimeText(settings.depot.timezone))
+    write_pdf(report, out, TimeText(service.zone_of(args.depot)))
     print(f"wrote the daily report to {out}")
     return 0
 

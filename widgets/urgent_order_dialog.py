@@ -77,7 +77,7 @@ class UrgentOrderDialog(QDialog):
         # The order assigned (in the day since): assigning it again re-uses it.
         self._assigned: tuple[UrgentOrder, str] | None = None
         self.assign_buttons: dict[str, QPushButton] = {}
-        self._times = TimeText(tower.settings.depot.timezone)
+        self._times = TimeText(tower.timezone)
         # The depot's wall clock, whatever the workstation's zone.
         minutes = int(tower.day.clock_s(tower.clock.now()) // 60)
         hour, minute = divmod(min(max(minutes, 0), 24 * 60 - 1), 60)

@@ -37,16 +37,15 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None) -> int:
     """Print the answer as of ``clock`` (the wall clock by default); exit 1 when no such
     order is stored."""
-    timezone = settings.depot.timezone
     now = (clock or SystemClock()).now()
-    answer = lookup_order(open_database(settings), args.order_id, timezone, now, args.at)
+    answer = lookup_order(open_database(settings), args.order_id, now, args.at)
     if answer is None:
         print(f"order {args.order_id!r} not found in the database", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(answer, indent=2, sort_keys=True))
         return 0
-    hm = TimeText(timezone).hm
+    hm = TimeText(answer["timezone"]).hm
 
     window = answer["window"]
     print(f"order    {answer['order']}  {answer['customer']}  {answer['address']}")

@@ -209,10 +209,13 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """The self-contained demo started when nothing is configured."""
+    """The self-contained demo: started when nothing is configured, or (``enabled =
+    true``) seeded and played into whatever database is configured; ``enabled = false``
+    never starts it."""
 
     __pydantic_config__ = _SECTION
 
+    enabled: bool | None = None
     vehicles: Annotated[int, _at_least(1)] = 12
     orders: Annotated[int, _at_least(1)] = 250
     seed: int = 7

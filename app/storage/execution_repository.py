@@ -11,13 +11,16 @@ from sqlalchemy import select
 
 from app.domain.model import EventType, ExecutionEvent, FailureReason, ProofOfDelivery
 from app.storage.database import SessionFactory
-from app.storage.orm import ExecutionEventRow, OrderRow
+from app.storage.orm import DepotRow, ExecutionEventRow, OrderRow
 
 
-def order_day(sessions: SessionFactory, order_id: str) -> str | None:
-    """The ISO delivery day of a stored order, or None when no such order exists."""
+def order_day(sessions: SessionFactory, order_id: str) -> tuple[str, str] | None:
+    """The ISO delivery day of a stored order (its depot's local date) and that depot's
+    zone, or None when no such order exists."""
+    query = select(OrderRow.day, DepotRow.timezone).join(DepotRow, DepotRow.id == OrderRow.depot_id)
     with sessions() as session:
-        return session.scalar(select(OrderRow.day).where(OrderRow.id == order_id))
+        row = session.execute(query.where(OrderRow.id == order_id)).first()
+    return None if row is None else (row[0], row[1])
 
 
 def events_between(sessions: SessionFactory, since: float, until: float) -> list[ExecutionEvent]:

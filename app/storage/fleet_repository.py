@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Mapping
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.demo import DemoDay
@@ -133,12 +135,31 @@ def _order_row(o: Order, day_iso: str) -> OrderRow:
     )
 
 
-def load_fleet(sessions: SessionFactory, day_iso: str) -> FleetSnapshot:
-    """The fleet and one day's orders and stops: what the live view starts from."""
+def load_depots(sessions: SessionFactory) -> list[Depot]:
+    """Every depot, by id."""
     with sessions() as session:
-        depots = [
+        return [
             record_from(Depot, r) for r in session.scalars(select(DepotRow).order_by(DepotRow.id))
         ]
+
+
+def load_fleet(
+    sessions: SessionFactory, day_iso: str, depot_days: Mapping[str, str] | None = None
+) -> FleetSnapshot:
+    """The fleet and one day's orders and stops: what the live view starts from.
+
+    ``depot_days`` (depot id -> its local date) reads each depot's orders of its own day;
+    a depot it does not name reads ``day_iso``'s.
+    """
+    depots = load_depots(sessions)
+    days = {d.id: (depot_days or {}).get(d.id, day_iso) for d in depots}
+    of_days = [
+        and_(
+            OrderRow.depot_id.in_([d for d, iso in days.items() if iso == day]), OrderRow.day == day
+        )
+        for day in sorted(set(days.values()))
+    ] or [OrderRow.day == day_iso]
+    with sessions() as session:
         drivers = [
             record_from(Driver, r)
             for r in session.scalars(select(DriverRow).order_by(DriverRow.id))
@@ -150,7 +171,7 @@ def load_fleet(sessions: SessionFactory, day_iso: str) -> FleetSnapshot:
             )
         ]
         parcels: dict[str, list[Parcel]] = {}
-        of_day = select(OrderRow.id).where(OrderRow.day == day_iso)
+        of_day = select(OrderRow.id).where(or_(*of_days))
         parcel_rows = select(ParcelRow).where(ParcelRow.order_id.in_(of_day))
         for p in session.scalars(parcel_rows.order_by(ParcelRow.id)):
             parcels.setdefault(p.order_id, []).append(
@@ -158,9 +179,7 @@ def load_fleet(sessions: SessionFactory, day_iso: str) -> FleetSnapshot:
             )
         orders = [
             _order(r, parcels.get(r.id, []))
-            for r in session.scalars(
-                select(OrderRow).where(OrderRow.day == day_iso).order_by(OrderRow.id)
-            )
+            for r in session.scalars(select(OrderRow).where(or_(*of_days)).order_by(OrderRow.id))
         ]
         stops = [
             record_from(Stop, r, vehicle_id=r.vehicle_id or "", status=StopStatus(r.status))

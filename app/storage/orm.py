@@ -27,7 +27,9 @@ Base.metadata.naming_convention = {
 
 
 class DepotRow(Base):
-    """A depot, with its own rule thresholds (overriding the settings' defaults)."""
+    """A depot, with its own time zone, rule thresholds (overriding the settings'
+    defaults) and self-healing policy (over ``[replan]``); ``replan`` NULL: not yet seeded
+    from the TOML file (app/storage/depot_settings.py)."""
 
     __tablename__ = "depots"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -38,6 +40,9 @@ class DepotRow(Base):
     closes_s: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    replan: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
 
 
 class DriverRow(Base):

@@ -64,16 +64,18 @@ class ControlTower:
         day: OperatingDay,
         clock: Clock,
         demo: DemoFleet | None = None,
+        days: Mapping[str, OperatingDay] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.day = day
+        self.day = day  # the watched depot's; ``days`` has each depot's own (default: day)
         self.clock = clock
         self.broker_state: Event[str] = Event()
         self.replan_requested: Event[ExceptionRecord] = Event()
-        self.snapshot: FleetSnapshot = load_fleet(sessions, day.iso)
+        local_dates = {depot: d.iso for depot, d in (days or {}).items()}
+        self.snapshot: FleetSnapshot = load_fleet(sessions, day.iso, local_dates)
         version = active_plan_version(sessions, self.snapshot.depots[0].id, day.iso)
-        self.live = LiveDay(self.snapshot, day, version)
+        self.live = LiveDay(self.snapshot, day, version, days)
         self.orders: dict[str, Order] = self.live.orders
         self._drivers = {d.id: d.name for d in self.snapshot.drivers}
         self._vehicles_by_id = {v.id: v for v in self.snapshot.vehicles}
@@ -103,6 +105,11 @@ class ControlTower:
     def depot(self) -> Depot:
         """The depot this workstation watches (the first one)."""
         return self.snapshot.depots[0]
+
+    @property
+    def timezone(self) -> str:
+        """The watched depot's zone: the window shows its local times."""
+        return self.depot.timezone
 
     @property
     def stops(self) -> Mapping[str, Stop]:

@@ -11,6 +11,7 @@ from app.domain.model import TelemetryFix
 from app.foundation.clock import Clock
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory, describe_url
+from app.storage.depot_settings import depot_configs
 from app.storage.history_repository import HistoryRepository
 from app.storage.telemetry_repository import vehicle_fixes
 from app.tower.data_setup import database_url, open_database
@@ -18,8 +19,10 @@ from app.tower.kpi_service import KpiService
 
 
 def kpi_service(sessions: SessionFactory, clock: Clock, timezone: str) -> KpiService:
-    """The KPI service over the history stored in ``sessions``' database."""
-    return KpiService(HistoryRepository(sessions), clock, timezone)
+    """The KPI service over the history stored in ``sessions``' database: a depot's
+    figures in its own zone, every depot's together in ``timezone``."""
+    zones = {depot_id: c.timezone for depot_id, c in depot_configs(sessions).items()}
+    return KpiService(HistoryRepository(sessions), clock, timezone, zones=zones)
 
 
 def report_service(settings: Settings, clock: Clock) -> KpiService:

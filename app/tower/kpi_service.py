@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -36,7 +36,8 @@ class KpiService:
     """Reads history from ``source`` and computes the KPI report of a query.
 
     ``timezone`` is the depots' local time: it decides where days begin and which hour
-    an exception belongs to.
+    an exception belongs to. A query of one depot reads that depot's own zone from
+    ``zones`` (depot id -> IANA name) where it has one.
     """
 
     def __init__(
@@ -45,10 +46,12 @@ class KpiService:
         clock: Clock,
         timezone: str = "UTC",
         cache_ttl_s: float = 600.0,
+        zones: Mapping[str, str] | None = None,
     ) -> None:
         self.source = source
         self.clock = clock
         self.timezone = timezone
+        self.zones = dict(zones or {})
         # Closed days barely change (an old exception may still be resolved), so they are
         # kept for ``cache_ttl_s``; today is read again on every report.
         self.cache_ttl_s = cache_ttl_s
@@ -56,9 +59,13 @@ class KpiService:
         self._cache = {}
         self._lock = threading.Lock()
 
-    def today(self) -> date:
-        """The local operating day now."""
-        return OperatingDay.at(self.clock.now(), self.timezone).date
+    def zone_of(self, depot_id: str | None) -> str:
+        """The zone a query of ``depot_id`` (None: every depot) reads its days in."""
+        return self.zones.get(depot_id or "", self.timezone)
+
+    def today(self, depot_id: str | None = None) -> date:
+        """The local operating day now (at ``depot_id``, else in ``timezone``)."""
+        return OperatingDay.at(self.clock.now(), self.zone_of(depot_id)).date
 
     def directory(self) -> Directory:
         """Depots, drivers and vehicles for filters and labels."""
@@ -67,7 +74,7 @@ class KpiService:
     def report(self, query: KpiQuery) -> KpiReport:
         """The report of ``query``: read the days it needs (a few grouped queries), compute."""
         first, last = query.loaded
-        days = day_bounds(first, last, self.timezone)
+        days = day_bounds(first, last, self.zone_of(query.depot_id))
         directory = self.source.directory()
         history, late = self._history(days, query.depot_id, query.first.isoformat())
         in_range = [d for d in days if query.first.isoformat() <= d.iso <= query.last.isoformat()]
@@ -83,7 +90,7 @@ class KpiService:
         self, days: Sequence[DayBounds], depot_id: str | None, range_first: str
     ) -> tuple[KpiHistory, tuple[StopRecord, ...]]:
         """Cached closed days plus freshly read ones; and the latest stops of the range."""
-        today = self.today().isoformat()
+        today = self.today(depot_id).isoformat()
         now = time.monotonic()
         with self._lock:
             cached = {
@@ -142,7 +149,7 @@ class KpiService:
         return stops_missed_by(rows, driver_id)
 
     def _range(self, query: KpiQuery) -> list[DayBounds]:
-        return day_bounds(query.first, query.last, self.timezone)
+        return day_bounds(query.first, query.last, self.zone_of(query.depot_id))
 
     @staticmethod
     def _vehicles_of(directory: Directory, driver_id: str | None) -> tuple[str, ...] | None:

@@ -39,9 +39,17 @@ from app.tower.route_acks import RouteAcks
 class LiveDay:
     """The operating day as the road has it now (see the module docstring)."""
 
-    def __init__(self, snapshot: FleetSnapshot, day: OperatingDay, plan_version: int = 0) -> None:
-        self.day = day
+    def __init__(
+        self,
+        snapshot: FleetSnapshot,
+        day: OperatingDay,
+        plan_version: int = 0,
+        days: Mapping[str, OperatingDay] | None = None,
+    ) -> None:
+        self.day = day  # the watched depot's (the first one)
         self.depots: list[Depot] = list(snapshot.depots)
+        # Each depot's own day in its own zone; a depot not given one runs on ``day``.
+        self.days: dict[str, OperatingDay] = {d.id: day for d in self.depots} | dict(days or {})
         self.vehicles: list[Vehicle] = list(snapshot.vehicles)
         self.orders: dict[str, Order] = {o.id: o for o in snapshot.orders}
         self.plan_version = plan_version  # the active stored version (0: none stored)
@@ -67,6 +75,15 @@ class LiveDay:
     def depot(self) -> Depot:
         """The depot this workstation watches (the first one)."""
         return self.depots[0]
+
+    def day_of(self, depot_id: str) -> OperatingDay:
+        """A depot's operating day (the watched one's for a depot unknown)."""
+        return self.days.get(depot_id, self.day)
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """From the first depot's day start to the last one's end: every depot's day."""
+        return min(d.start for d in self.days.values()), max(d.end for d in self.days.values())
 
     # --- changing the day --------------------------------------------------------------
 

@@ -85,7 +85,7 @@ class Operations:
         thresholds = RuleThresholds.from_settings(settings.thresholds)
         self.inference = ArrivalInference.from_thresholds(thresholds)
         self.predictor = EtaPredictor(
-            tz=settings.depot.timezone, road=RoadModel.from_settings(settings.planning)
+            tz=live.depot.timezone, road=RoadModel.from_settings(settings.planning)
         )
         per_depot = {
             depot: RuleThresholds.from_settings(settings.thresholds, values)
@@ -97,7 +97,7 @@ class Operations:
         for vehicle in live.vehicles:
             depot = depots.get(vehicle.depot_id)
             if depot is not None:
-                self.state.add_vehicle(vehicle, depot, live.day)
+                self.state.add_vehicle(vehicle, depot, live.day_of(depot.id))
         self._follow_plan(list(live.stops.values()))
         # The rules follow the live day: each applied event once, then the statuses it moved.
         live.event_applied.connect(self.state.note_event)
@@ -107,7 +107,6 @@ class Operations:
         self.engine = RuleEngine(self.state, self.book)
         self.notifier = CustomerNotifier()
         self.etas: dict[str, VehicleEta] = {}
-        self._day = live.day
         self._eta_round = Round(ETA_EVERY_S, ROUND_SLICES)
         self._rules_round = Round(RULES_EVERY_S, RULES_SLICES, MIN_SHARE)
         self._notify_round = Round(NOTIFY_EVERY_S, ROUND_SLICES, MIN_SHARE)
@@ -122,10 +121,11 @@ class Operations:
         fix, which is enough for both (they look at the last minutes only).
         """
         sessions = self.feed.sessions
-        self.live.apply_all(events_between(sessions, self._day.start, self._day.end))
+        start, end = self.live.span
+        self.live.apply_all(events_between(sessions, start, end))
         self.book.restore(exceptions_to_restore(sessions))
         # The replayed deliveries must not raise a second late on a stop that had one.
-        self.engine.late_stops |= late_stop_ids(sessions, self._day.start, self._day.end)
+        self.engine.late_stops |= late_stop_ids(sessions, start, end)
         tick = OperationsTick()
         self._collect_stop_changes(tick)
         return tick

@@ -4,7 +4,8 @@ Used by ``main.py order ID``. The order's day is read back (fleet, orders, stops
 day's stored execution events are replayed through an ``ExecutionTracker`` (which learns
 speed and service times on the way) and, while the day is not over, the remaining stops
 get ETAs from each van's newest stored position. The answer is ``order_answer``'s, plus
-``as_of`` (the time it describes) and ``day``.
+``as_of`` (the time it describes), ``day`` and ``timezone`` (the order's depot's: the
+day runs from its local midnight, and its times are read on its clock).
 """
 
 from __future__ import annotations
@@ -24,16 +25,17 @@ from app.tower.live_day import LiveDay
 
 
 def lookup_order(
-    sessions: SessionFactory, order_id: str, timezone: str, now: float, at: float | None = None
+    sessions: SessionFactory, order_id: str, now: float, at: float | None = None
 ) -> dict[str, Any] | None:
     """The WISMO answer for ``order_id`` as of ``at``; None when the order is unknown.
 
     Without ``at`` the answer is as of ``now``, or as of the newest stored telemetry of the
     order's day when that is later (a demo clock runs ahead of the wall clock).
     """
-    day_iso = order_day(sessions, order_id)
-    if day_iso is None:
+    placed = order_day(sessions, order_id)
+    if placed is None:
         return None
+    day_iso, timezone = placed
     day = OperatingDay.of(date.fromisoformat(day_iso), timezone)
     start, end = day.start, day.end
     events = events_between(sessions, start, end)
@@ -56,4 +58,5 @@ def lookup_order(
     if answer is not None:
         answer["as_of"] = at
         answer["day"] = day_iso
+        answer["timezone"] = timezone
     return answer

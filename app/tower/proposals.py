@@ -164,7 +164,7 @@ class ProposalDesk:
             enabled=replan.auto_accept, min_minutes_saved=replan.min_minutes_saved
         )
         self.ttl_min = replan.proposal_ttl_min
-        self._times = TimeText(settings.depot.timezone)
+        self._times = TimeText(live.depot.timezone)
         self.closed: Event[ProposalRecord] = Event()
         self.provider = provider_from_settings(settings.planning)
         self.proposals: dict[int, ProposalRecord] = {}
