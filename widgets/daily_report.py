@@ -25,6 +25,7 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QWidget
 
 from app.domain.kpi_report import KpiReport, Tile, has_data, headline_tiles, trend_text
+from app.domain.reasons import reason_words
 from app.foundation.time_text import TimeText
 from widgets.kpi_chart_page import FIRST_HOUR, LAST_HOUR
 from widgets.kpi_tiles import trend_colour
@@ -135,7 +136,10 @@ def _page_one(painter: QPainter, report: KpiReport, times: TimeText) -> None:
     half = (width - 12) / 2
     chart_h = 165.0
     s = report.current
-    reasons = sorted(s.failed_by_reason.items(), key=lambda kv: -kv[1])
+    reasons = [
+        (reason_words(code) or code, n)
+        for code, n in sorted(s.failed_by_reason.items(), key=lambda kv: -kv[1])
+    ]
     _bars(painter, QRectF(MARGIN, y, half, chart_h), "Failed attempts by reason", reasons)
     rules = sorted(s.exceptions_by_rule.items(), key=lambda kv: -kv[1])
     _bars(painter, QRectF(MARGIN + half + 12, y, half, chart_h), "Exceptions by rule", rules)

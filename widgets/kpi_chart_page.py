@@ -4,11 +4,12 @@ drill-down."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from app.domain.kpi_report import KpiReport
+from app.domain.reasons import reason_words
 from widgets.kpi_charts import BarChart, SeriesChart
 
 FIRST_HOUR, LAST_HOUR = 6, 21  # the hourly chart shows the working day only
@@ -58,8 +59,8 @@ class KpiCharts(QWidget):
             },
             " %",
         )
-        _counted_bars(self.reason_chart, s.failed_by_reason)
-        _counted_bars(self.rule_chart, s.exceptions_by_rule)
+        _counted_bars(self.reason_chart, s.failed_by_reason, _reason_label)
+        _counted_bars(self.rule_chart, s.exceptions_by_rule, _spaced)
         drivers = sorted(
             ((key, g) for key, g in report.groups["driver"].items() if g.served),
             key=lambda kv: kv[1].on_time_rate or 0.0,
@@ -72,14 +73,23 @@ class KpiCharts(QWidget):
         )
 
 
-def _counted_bars(chart: BarChart, counts: Mapping[str, int]) -> None:
-    """Bars of ``counts`` (keys like ``no_access``), the largest first."""
+def _counted_bars(chart: BarChart, counts: Mapping[str, int], label: Callable[[str], str]) -> None:
+    """Bars of ``counts`` (keys like ``no_access``), the largest first, named by ``label``."""
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     chart.set_bars(
         [key for key, _ in ranked],
-        [key.replace("_", " ") for key, _ in ranked],
+        [label(key) for key, _ in ranked],
         [float(n) for _, n in ranked],
     )
+
+
+def _spaced(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def _reason_label(code: str) -> str:
+    """A failure reason as people read it (the one table in app.domain.reasons)."""
+    return reason_words(code) or code
 
 
 def _pct(rate: float | None) -> float | None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.domain.kpi_report import METRICS, KpiReport
 from app.domain.kpi_rows import Directory, ExceptionRecord, StopRecord
 from app.domain.kpis import punctuality
+from app.domain.reasons import reason_words
 from app.foundation.time_text import TimeText
 
 TABLE_METRICS = (
@@ -159,7 +160,7 @@ def _stop_cells(s: StopRecord, directory: Directory) -> list[str]:
         directory.name("vehicle", s.vehicle_id),
         directory.name("driver", s.driver_id),
         s.status,
-        (s.reason or "").replace("_", " "),
+        reason_words(s.reason) or "",
         timing,
     ]
 

@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from app.domain.kpi_report import KpiQuery, KpiReport
 from app.domain.kpi_rows import day_bounds
+from app.domain.reasons import reason_words
 from app.foundation.clock import ManualClock
 from app.foundation.settings import DatabaseSettings, DepotSettings, Settings
 from app.foundation.time_text import TimeText
@@ -87,10 +88,11 @@ def test_hovering_and_clicking_a_bar_lists_its_stops(qtbot: QtBot, dock: KpiDock
     reason = chart.keys[0]
     point = chart.mapFromScene(chart.bar_scene_pos(reason))
     qtbot.mouseMove(chart.viewport(), point)
-    qtbot.waitUntil(lambda: chart.hover_text.startswith(reason.replace("_", " ")), timeout=WAIT_MS)
+    words = reason_words(reason) or ""
+    qtbot.waitUntil(lambda: chart.hover_text.startswith(words), timeout=WAIT_MS)
     with qtbot.waitSignal(dock.rowsListed, timeout=WAIT_MS) as listed:
         click_bar(qtbot, chart, reason)
-    assert reason.replace("_", " ") in listed.args[0]
+    assert words in listed.args[0]
     assert dock.details.table.rowCount() == dock.report.current.failed_by_reason[reason]  # type: ignore[union-attr]
     assert cell(dock.details.table, 0, 0).startswith("S-H2025-03-10")
 
