@@ -11,7 +11,16 @@ import random
 from dataclasses import dataclass
 
 from app.domain.geo import haversine_m
-from app.domain.model import Depot, Driver, Order, Parcel, Stop, TimeWindow, Vehicle
+from app.domain.model import (
+    Depot,
+    Driver,
+    Order,
+    Parcel,
+    Stop,
+    TimeWindow,
+    Vehicle,
+    stop_id_of,
+)
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
 from app.foundation.days import OperatingDay
@@ -264,6 +273,6 @@ def _timed(depot: Depot, vehicle: Vehicle, orders: list[Order], day: OperatingDa
     )
     # The morning plan times a stop by when its service starts.
     return [
-        Stop(f"S-{orders[v.stop - 1].id}", orders[v.stop - 1].id, vehicle.id, seq, v.start)
+        Stop(stop_id_of(orders[v.stop - 1].id), orders[v.stop - 1].id, vehicle.id, seq, v.start)
         for seq, v in enumerate(visits)
     ]

@@ -134,9 +134,14 @@ class Order:
         return tuple((w.start, w.end) for w in self.windows)
 
 
+def stop_id_of(order_id: str) -> str:
+    """The id of an order's stop, as a morning plan makes it."""
+    return f"S-{order_id}"
+
+
 @dataclass(frozen=True)
 class Stop:
-    """A planned visit of one order by one vehicle."""
+    """A planned visit of one order by one vehicle (``vehicle_id`` "": on none, unserved)."""
 
     id: str
     order_id: str

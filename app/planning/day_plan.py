@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.domain.model import Depot, FleetSnapshot, Order, StopStatus, Vehicle
+from app.domain.model import Depot, FleetSnapshot, Order, Stop, StopStatus, Vehicle, stop_id_of
 from app.foundation.days import OperatingDay
 from app.planning.matrix import MatrixProvider
 from app.planning.problem import (
@@ -145,6 +145,22 @@ def vehicle_plans(day: DayProblem, result: PlanResult) -> list[VehiclePlan]:
             )
         )
     return plans
+
+
+def planned_stops(day: DayProblem, result: PlanResult) -> list[Stop]:
+    """The plan as the day's stops (app.domain.model.stop_id_of): each served order's on
+    its van in visiting order at its planned arrival, each unserved order's on no van
+    (planned at its first window's opening, or the day's start)."""
+    stops: list[Stop] = []
+    for plan in vehicle_plans(day, result):
+        stops += [
+            Stop(stop_id_of(o.id), o.id, plan.vehicle.id, n, arrival)
+            for n, (o, arrival) in enumerate(zip(plan.orders, plan.arrivals, strict=True))
+        ]
+    for u in unserved(day, result):
+        opens = min((w.start for w in u.order.windows), default=day.day_start)
+        stops.append(Stop(stop_id_of(u.order.id), u.order.id, "", 0, opens))
+    return stops
 
 
 def unserved(day: DayProblem, result: PlanResult) -> list[Unserved]:

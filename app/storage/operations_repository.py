@@ -3,7 +3,7 @@ customer updates; and what it reads back at start to carry on where it stopped."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -198,13 +198,14 @@ def store_plan_version(
     routes: dict[str, list[tuple[str, float]]],
     unserved: list[str],
     km_change: dict[str, float] | None = None,
+    distances_m: Mapping[str, float] | None = None,
 ) -> tuple[int, int]:
     """A new active plan version with its routes (stop id, planned arrival); the older
     versions of the day become inactive. Returns (plan id, version).
 
-    Each route's planned distance is the active version's plus ``km_change`` (what a
-    re-plan adds to the van's remaining route), so the day's planned km stay whole.
-    Unserved stops leave their van."""
+    Each route's planned distance is ``distances_m``'s (a whole day's plan), else the
+    active version's plus ``km_change`` (what a re-plan adds to the van's remaining
+    route), so the day's planned km stay whole. Unserved stops leave their van."""
     newest = session.scalar(
         select(func.max(PlanRow.version)).where(PlanRow.depot_id == depot_id, PlanRow.day == day)
     )
@@ -234,7 +235,11 @@ def store_plan_version(
     session.add(plan)
     session.flush()
     for vehicle_id, stops in routes.items():
-        metres = planned_m.get(vehicle_id, 0.0) + change.get(vehicle_id, 0.0) * 1000
+        metres = (
+            distances_m.get(vehicle_id, 0.0)
+            if distances_m is not None
+            else planned_m.get(vehicle_id, 0.0) + change.get(vehicle_id, 0.0) * 1000
+        )
         route = RouteRow(plan_id=plan.id, vehicle_id=vehicle_id, distance_m=metres)
         session.add(route)
         session.flush()

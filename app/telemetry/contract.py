@@ -97,6 +97,20 @@ ROUTE = Channel(
     required=("vehicle", "version", "plan_id", "stops"),
     optional=("collect",),
 )
+ROUTE_STOP_FIELDS = (
+    "stop_id",
+    "order_id",
+    "eta",
+    "lat",
+    "lon",
+    "address",
+    "customer",
+    "phone",
+    "parcels",
+    "windows",
+)
+"""The fields of each stop of a ``route`` payload, in the order to serve them: what a
+driver app needs to work the stop (docs/mqtt.md says what each holds)."""
 ORDER_ETA = Channel(
     "eta",
     "orders/{order_id}/eta",

@@ -34,6 +34,8 @@ class RouteStop:
     lon: float
     eta: float
     address: str = ""
+    parcel_ids: tuple[str, ...] = ()
+    windows: tuple[tuple[float, float], ...] = ()  # (start, end), epoch seconds
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def read_route(vehicle_id: str, body: bytes, received_at: float) -> ReceivedRout
                 float(s["lon"]),
                 float(s["eta"]),
                 str(s.get("address", "")),
+                tuple(str(p) for p in s.get("parcels", ())),
+                tuple((float(w["start"]), float(w["end"])) for w in s.get("windows", ())),
             )
             for s in data["stops"]
         )

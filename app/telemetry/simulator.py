@@ -34,7 +34,7 @@ from typing import Any
 
 from app.domain.demo import DemoDay
 from app.domain.geo import haversine_m
-from app.domain.model import EventType, FailureReason, Order, Stop, Vehicle
+from app.domain.model import EventType, FailureReason, Order, Parcel, Stop, TimeWindow, Vehicle
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
 from app.telemetry.contract import EVENT, POSITION, STATUS, payload
@@ -347,8 +347,8 @@ class FleetSimulator:
         (the van has stopped reporting). An older or repeated version changes nothing.
 
         A stop the simulated day does not know (an urgent order added in the tower) is
-        learnt from the route: its place, no window, a three-minute service. True when the
-        version was taken.
+        learnt from the route: its place, windows and parcels, a three-minute service. True
+        when the version was taken.
         """
         van = self._by_id.get(vehicle_id)
         if van is None or version <= van.route_version:
@@ -371,8 +371,19 @@ class FleetSimulator:
         return self._by_id[vehicle_id].route_version
 
     def _learn(self, vehicle_id: str, s: RouteStop) -> None:
+        windows = tuple(TimeWindow(start, end) for start, end in s.windows)
+        parcels = tuple(Parcel(p, s.order_id, 0.0, 0.0) for p in s.parcel_ids)
         order = Order(
-            s.order_id, self.day.depot.id, "", "", s.address, s.lat, s.lon, (), _LEARNT_SERVICE_S
+            s.order_id,
+            self.day.depot.id,
+            "",
+            "",
+            s.address,
+            s.lat,
+            s.lon,
+            windows,
+            _LEARNT_SERVICE_S,
+            parcels=parcels,
         )
         self._orders.setdefault(order.id, order)
         self._stops[s.stop_id] = Stop(s.stop_id, s.order_id, vehicle_id, 0, s.eta)

@@ -18,7 +18,6 @@ from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.storage.operations_repository import decide_proposal, store_plan_version
-from app.telemetry.contract import ROUTE, payload
 from app.tower.live_day import LiveDay
 from app.tower.plan_adoption import (
     Collect,
@@ -26,11 +25,11 @@ from app.tower.plan_adoption import (
     collect_orders,
     planned_routes,
     restored,
-    route_body,
     stops_after,
 )
 from app.tower.proposal_currency import ReplanRequest
 from app.tower.replanning import Proposal
+from app.tower.route_sending import send_routes
 from app.tower.telemetry_feed import TelemetryFeed
 
 
@@ -238,17 +237,9 @@ class PlanDecisions:
         return record
 
     def _publish_routes(self, routes: Routes, version: int, plan_id: int, collect: Collect) -> None:
-        prefix = self.settings.broker.topic_prefix
         stops, orders = self.live.tracker.stops, self.live.orders
+        prefix = self.settings.broker.topic_prefix
+        send_routes(self.feed, prefix, routes, version, plan_id, stops, orders, collect)
         now = self.clock.now()
-        for vehicle_id, ordered in routes.items():
-            body = route_body(
-                vehicle_id, ordered, version, plan_id, stops, orders, collect.get(vehicle_id)
-            )
-            self.feed.publish(
-                ROUTE.topic(prefix, vehicle_id),
-                payload(ROUTE, body),
-                qos=ROUTE.qos,
-                retain=ROUTE.retained,
-            )
+        for vehicle_id in routes:
             self.live.route_acks.sent(vehicle_id, version, now)

@@ -124,27 +124,33 @@ def route_body(
     orders: Mapping[str, Order],
     collect: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
-    """The retained route a driver's app gets (app.telemetry.contract.ROUTE)."""
+    """The retained route a driver's app gets (app.telemetry.contract.ROUTE, each stop
+    with the fields of ROUTE_STOP_FIELDS)."""
     body: dict[str, Any] = {
         "vehicle": vehicle_id,
         "version": version,
         "plan_id": plan_id,
-        "stops": [
-            {
-                "stop_id": sid,
-                "order_id": stops[sid].order_id,
-                "eta": round(eta),
-                "lat": orders[stops[sid].order_id].lat,
-                "lon": orders[stops[sid].order_id].lon,
-                "address": orders[stops[sid].order_id].address,
-            }
-            for sid, eta in ordered
-        ],
+        "stops": [_route_stop(sid, eta, orders[stops[sid].order_id]) for sid, eta in ordered],
     }
     if collect:
         # Parcels of a broken-down van: collect them before delivering them.
         body["collect"] = collect
     return body
+
+
+def _route_stop(stop_id: str, eta: float, order: Order) -> dict[str, Any]:
+    return {
+        "stop_id": stop_id,
+        "order_id": order.id,
+        "eta": round(eta),  # the planned arrival
+        "lat": order.lat,
+        "lon": order.lon,
+        "address": order.address,
+        "customer": order.customer_name,
+        "phone": order.phone,
+        "parcels": [p.id for p in order.parcels],
+        "windows": [{"start": round(w.start), "end": round(w.end)} for w in order.windows],
+    }
 
 
 def diff_json(proposal: Proposal) -> dict[str, Any]:

@@ -7,11 +7,29 @@ from typing import Any
 
 import pytest
 
-from app.domain.model import DeviceStatus, ExecutionEvent, TelemetryFix
+from app.domain.model import (
+    DeviceStatus,
+    ExecutionEvent,
+    Order,
+    Parcel,
+    Stop,
+    TelemetryFix,
+    TimeWindow,
+)
 from app.telemetry import contract
-from app.telemetry.contract import CHANNELS, EVENT, INBOUND, POSITION, STATUS, Channel
+from app.telemetry.contract import (
+    CHANNELS,
+    EVENT,
+    INBOUND,
+    POSITION,
+    ROUTE,
+    ROUTE_STOP_FIELDS,
+    STATUS,
+    Channel,
+)
 from app.telemetry.parsing import MISSING_FIELD, DeviceDirectory, Rejection, TopicConfig
 from app.telemetry.parsing import parse_message as parse
+from app.tower.plan_adoption import route_body
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "mqtt.md"
 NOW = 1_760_000_000.0
@@ -107,3 +125,29 @@ def test_a_payload_outside_its_schema_is_refused_before_it_is_sent() -> None:
         contract.payload(STATUS, {"online": True})
     with pytest.raises(ValueError, match="unknown"):
         contract.payload(STATUS, {"online": True, "ts": NOW, "battery": 80})
+
+
+def test_the_documented_route_stop_fields_are_the_contract_and_what_is_sent() -> None:
+    documented = [_names(name) for name, _ in _table_rows("| stop field")]
+    assert [name for names in documented for name in names] == list(ROUTE_STOP_FIELDS)
+    order = Order(
+        "O1",
+        "D1",
+        "Léa Dubois",
+        "+33 6",
+        "12 rue X",
+        45.76,
+        4.84,
+        (TimeWindow(NOW, NOW + 3600), TimeWindow(NOW + 7200, NOW + 9000)),
+        180.0,
+        parcels=(Parcel("O1-P1", "O1", 2.0, 0.01), Parcel("O1-P2", "O1", 1.0, 0.01)),
+    )
+    stop = Stop("S-O1", "O1", "V1", 0, NOW)
+    body = route_body("V1", [("S-O1", NOW + 60)], 1, 3, {"S-O1": stop}, {"O1": order}, None)
+    [sent] = json.loads(contract.payload(ROUTE, body))["stops"]
+    assert list(sent) == list(ROUTE_STOP_FIELDS)
+    assert sent["parcels"] == ["O1-P1", "O1-P2"]
+    assert sent["windows"] == [
+        {"start": NOW, "end": NOW + 3600},
+        {"start": NOW + 7200, "end": NOW + 9000},
+    ]

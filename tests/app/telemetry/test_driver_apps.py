@@ -20,6 +20,7 @@ from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator
 from app.telemetry.van_day import SimMessage
+from app.tower.plan_adoption import route_body
 from tests.app.telemetry.test_simulator import DAY, DAY0, SMALL, demo, events_of, quiet_van
 
 PREFIX = "tower/v1"
@@ -121,6 +122,20 @@ def test_a_stop_the_day_does_not_know_is_learnt_from_the_route() -> None:
         if e["type"] == "arrived"
     ]  # fmt: skip
     assert arrived[0] == "S-URGENT-1"
+
+
+def test_a_route_as_the_tower_sends_it_is_read_whole() -> None:
+    day = demo(2, 10)
+    order = day.orders[0]
+    stop = next(s for s in day.stops if s.order_id == order.id)
+    body = route_body("V01", [(stop.id, stop.planned_arrival)], 1, 1, {stop.id: stop},
+                      {order.id: order}, None)  # fmt: skip
+    route = read_route("V01", payload(ROUTE, body), 0.0)
+    assert route is not None and route.version == 1
+    [got] = route.stops
+    assert (got.stop_id, got.order_id, got.address) == (stop.id, order.id, order.address)
+    assert got.parcel_ids == tuple(p.id for p in order.parcels)
+    assert got.windows == tuple((round(w.start), round(w.end)) for w in order.windows)
 
 
 def test_a_route_that_cannot_be_read_is_ignored() -> None:
