@@ -13,6 +13,7 @@ the tower publishes and acknowledges it with a ``route_received`` event (docs/mq
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -21,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.commands import add_config_option
-from app.domain.demo import build_demo_day
 from app.domain.road import RoadModel
 from app.foundation.clock import Clock, ScaledClock, SystemClock
 from app.foundation.days import OperatingDay, latest_at
@@ -30,6 +30,7 @@ from app.telemetry.drivers import RouteInbox
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher, endpoint_from_settings
 from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
+from app.tower.data_setup import demo_day
 
 
 def register(subparsers: Any) -> None:
@@ -90,6 +91,9 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
     vehicles = args.vehicles or demo.vehicles
     orders = args.orders or max(vehicles, round(vehicles * demo.orders / demo.vehicles))
     seed = demo.seed if args.seed is None else args.seed
+    day_settings = dataclasses.replace(
+        settings, demo=dataclasses.replace(demo, vehicles=vehicles, orders=orders, seed=seed)
+    )
     speedup = args.speedup
     try:
         endpoint = broker_endpoint(args.broker, settings)
@@ -107,15 +111,8 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         start_at = latest_at(hours * 3600 + minutes * 60, now, settings.depot.timezone)
 
     def build(local_day: OperatingDay) -> FleetSimulator:
-        day = build_demo_day(
-            depot_name=settings.depot.name,
-            depot_lat=settings.depot.lat,
-            depot_lon=settings.depot.lon,
-            day=local_day,
-            vehicles=vehicles,
-            orders=orders,
-            seed=seed,
-        )
+        # The demo tower's day, planned the same way: the same settings, the same day.
+        day = demo_day(day_settings, local_day)
         config = SimulatorConfig(
             topic_prefix=settings.broker.topic_prefix,
             position_interval_s=args.interval or demo.position_interval_s,

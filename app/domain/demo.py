@@ -27,6 +27,8 @@ from app.foundation.days import OperatingDay
 
 ROAD = RoadModel()
 """The demo's roads: the tower's default road model."""
+DEPOT_ID = "D1"
+"""The demo's one depot."""
 
 _FIRST = [
     "Camille",
@@ -120,7 +122,8 @@ _DISTRICTS = [
 
 @dataclass(frozen=True)
 class DemoDay:
-    """Everything the demo stores: depot, fleet, orders and the morning plan's stops."""
+    """Everything the demo stores: depot, fleet, orders and the morning plan's stops (an
+    unserved order's stop on no van)."""
 
     depot: Depot
     drivers: list[Driver]
@@ -159,7 +162,7 @@ def build_demo_day(
     """
     rng = random.Random(seed)
     depot = Depot(
-        "D1", depot_name, depot_lat, depot_lon, 7 * 3600, 20 * 3600, timezone=day.timezone
+        DEPOT_ID, depot_name, depot_lat, depot_lon, 7 * 3600, 20 * 3600, timezone=day.timezone
     )
     taken: set[str] = set()
     drivers = [
@@ -246,7 +249,8 @@ def _morning_plan(
 ) -> list[Stop]:
     """A quick sweep plan: sectors by bearing, each ordered by window then proximity.
 
-    Good enough to drive the demo; the OR-Tools planner replaces it on request.
+    For days built here directly (tests, and benchmarks of thousands of vans); the demo
+    tower and ``main.py simulate`` replace it with the planner's (app.planning.demo_plan).
     """
     by_angle = sorted(orders, key=lambda o: math.atan2(o.lat - depot.lat, o.lon - depot.lon))
     per_van = math.ceil(len(by_angle) / len(fleet))

@@ -34,7 +34,9 @@ def solve(
         from app.planning import pyvrp_engine
 
         if pyvrp_engine.fits(problem):
-            return pyvrp_engine.solve(problem, time_limit_s, on_progress, should_stop)
+            return pyvrp_engine.solve(
+                problem, time_limit_s, on_progress, should_stop, options.max_iterations
+            )
         options = PYVRP_FALLBACK
     from app.planning import decompose
 

@@ -283,7 +283,9 @@ class SearchOptions:
     local_search_operators to switch off or on. ``decompose`` lets the engine solve a
     problem whose stops nearly all have a van one van at a time (app.planning.decompose),
     and ``van_workers`` processes share those vans (forked, where the OS can fork).
-    ``engine`` picks the library (app.planning.engines); the other fields are OR-Tools'.
+    ``engine`` picks the library (app.planning.engines); ``max_iterations`` ends a PyVRP
+    search after that many iterations as well as at the time limit (the same problem then
+    gives the same plan on any machine); the other fields are OR-Tools'.
     """
 
     engine: Engine = Engine.ORTOOLS
@@ -299,3 +301,4 @@ class SearchOptions:
     enabled_operators: tuple[str, ...] = ()
     decompose: bool = True
     van_workers: int = 1
+    max_iterations: int | None = None

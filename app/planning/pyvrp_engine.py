@@ -73,11 +73,15 @@ def solve(
     time_limit_s: float,
     on_progress: ProgressCallback | None = None,
     should_stop: StopRequested | None = None,
+    max_iterations: int | None = None,
 ) -> PlanResult:
-    """Plan ``problem`` (which ``fits``) within ``time_limit_s`` seconds."""
+    """Plan ``problem`` (which ``fits``) within ``time_limit_s`` seconds, and within
+    ``max_iterations`` of the search when given (then the plan does not depend on the
+    machine's speed)."""
     started = time.monotonic()
     built = _build(problem)
     stop = _Stop(started, time_limit_s, built.prize_offset, on_progress, should_stop)
+    stop.iterations_left = max_iterations
     with warnings.catch_warnings():
         # PyVRP warns when its penalties hit their cap, as they do while a stop no van can
         # serve is still planned; the search goes on and the plan is checked below.
@@ -251,6 +255,7 @@ class _Stop:
         self._best = math.inf
         self.history: list[SolveProgress] = []
         self.cancelled = False
+        self.iterations_left: int | None = None
 
     def __call__(self, best_cost: float) -> bool:
         # PyVRP passes the best plan's cost, or a huge number while none is feasible.
@@ -265,4 +270,9 @@ class _Stop:
         if self._should_stop is not None and self._should_stop():
             self.cancelled = True
             return True
+        if self.iterations_left is not None:
+            # PyVRP asks once per iteration.
+            self.iterations_left -= 1
+            if self.iterations_left < 0:
+                return True
         return time.monotonic() >= self._deadline

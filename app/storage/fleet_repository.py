@@ -26,13 +26,11 @@ from app.storage.orm import (
     DriverRow,
     OrderRow,
     ParcelRow,
-    PlanRow,
-    RouteRow,
-    RouteStopRow,
     StopRow,
     UserRow,
     VehicleRow,
 )
+from app.storage.plan_repository import store_day_plan
 from app.storage.records import record_from, row_from
 
 
@@ -68,42 +66,20 @@ def seed_demo_fleet(sessions: SessionFactory, day: DemoDay) -> None:
 def seed_demo_orders(sessions: SessionFactory, day: DemoDay, day_iso: str) -> None:
     """Store one demo day's orders, parcels, stops and morning plan (version 1)."""
     with sessions.begin() as session:
-        d = day.depot
         session.add_all(_order_row(o, day_iso) for o in day.orders)
         session.flush()
         session.add_all(row_from(ParcelRow, p) for o in day.orders for p in o.parcels)
-        session.add_all(row_from(StopRow, s) for s in day.stops)
-        plan = PlanRow(
-            depot_id=d.id,
+        store_day_plan(
+            session,
+            depot_id=day.depot.id,
             day=day_iso,
-            version=1,
             # Made before the first shift, as the history seed's plans are: the same seed
             # gives the same stored day, whenever it is seeded.
             created_at=day.operating_day.epoch_at(6 * 3600),
             created_by="demo",
-            source="morning",
-            active=True,
+            stops=day.stops,
+            distances_m={v.id: day.planned_distance_m(v.id) for v in day.vehicles},
         )
-        session.add(plan)
-        session.flush()
-        for vehicle in day.vehicles:
-            route = RouteRow(
-                plan_id=plan.id,
-                vehicle_id=vehicle.id,
-                distance_m=day.planned_distance_m(vehicle.id),
-            )
-            session.add(route)
-            session.flush()
-            session.add_all(
-                RouteStopRow(
-                    route_id=route.id,
-                    stop_id=s.id,
-                    sequence=s.sequence,
-                    planned_arrival=s.planned_arrival,
-                )
-                for s in day.stops
-                if s.vehicle_id == vehicle.id
-            )
 
 
 def store_order(session: Session, order: Order, stop: Stop, day_iso: str) -> None:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain.model import Stop, StopStatus
+from app.domain.model import Stop
 from app.storage.database import SessionFactory
-from app.storage.exception_repository import audit
 from app.storage.operations_repository import store_plan_version
-from app.storage.orm import PlanRow, RouteRow, RouteStopRow, StopRow
+from app.storage.orm import OrderRow, PlanRow, RouteRow, RouteStopRow, StopRow
 
 
 @dataclass(frozen=True)
@@ -36,9 +35,10 @@ def store_day_plan(
     source: str = "morning",
 ) -> StoredPlan:
     """Store ``stops`` (every stop of the depot's day, unserved ones on no van) as the
-    day's next plan version, making the stops an order has not got yet. The decision
-    goes to the audit log."""
-    known = set(session.scalars(select(StopRow.id).where(StopRow.id.in_([s.id for s in stops]))))
+    day's next plan version, making the stops an order has not got yet. ``distances_m``
+    holds every van's planned distance (the vans of the plan)."""
+    of_day = select(OrderRow.id).where(OrderRow.depot_id == depot_id, OrderRow.day == day)
+    known = set(session.scalars(select(StopRow.id).where(StopRow.order_id.in_(of_day))))
     session.add_all(
         StopRow(
             id=s.id,
@@ -46,7 +46,7 @@ def store_day_plan(
             vehicle_id=s.vehicle_id or None,
             sequence=s.sequence,
             planned_arrival=s.planned_arrival,
-            status=StopStatus.PENDING.value,
+            status=s.status.value,
         )
         for s in stops
         if s.id not in known
@@ -55,7 +55,8 @@ def store_day_plan(
     replaced = session.scalar(
         select(func.max(PlanRow.version)).where(PlanRow.depot_id == depot_id, PlanRow.day == day)
     )
-    routes: dict[str, list[tuple[str, float]]] = {}
+    # Every van of the plan has its route, an empty one too.
+    routes: dict[str, list[tuple[str, float]]] = {vehicle_id: [] for vehicle_id in distances_m}
     for s in sorted((s for s in stops if s.vehicle_id), key=lambda s: s.sequence):
         routes.setdefault(s.vehicle_id, []).append((s.id, s.planned_arrival))
     unserved = [s.id for s in stops if not s.vehicle_id]
@@ -71,8 +72,6 @@ def store_day_plan(
         unserved=unserved,
         distances_m=distances_m,
     )
-    detail = {"depot": depot_id, "day": day, "version": version, "unserved": len(unserved)}
-    audit(session, created_at, created_by, "plan_stored", f"plan:{plan_id}", detail)
     return StoredPlan(plan_id, version, int(replaced or 0))
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from app.domain.demo import DemoDay, build_demo_day
+from app.domain.demo import DEPOT_ID, DemoDay, build_demo_day
+from app.domain.road import RoadModel
 from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
+from app.planning.demo_plan import plan_demo_day
+from app.planning.matrix import HaversineMatrixProvider
 from app.storage.database import SessionFactory, connect, default_database_url
 from app.storage.fleet_repository import (
     has_orders_for,
     is_empty,
+    load_fleet,
     seed_demo_fleet,
     seed_demo_orders,
 )
+from app.storage.plan_repository import first_version_stops
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +34,15 @@ def open_database(settings: Settings) -> SessionFactory:
 
 
 def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
-    """The demo's fleet and orders for ``day``: the same seed always gives the same day.
+    """The demo's fleet and orders for ``day`` with its morning plan from the planner: the
+    same seed always gives the same day (app.planning.demo_plan).
 
-    The database seed and the in-process simulator both build it here, so the stops the
-    simulated vans report are the stops the tower has stored.
+    The plan is made on the road model the simulated vans drive (never a configured OSRM:
+    the demo needs no network and is the same everywhere).
     """
     demo = settings.demo
     depot = settings.depot
-    return build_demo_day(
+    generated = build_demo_day(
         depot_name=depot.name,
         depot_lat=depot.lat,
         depot_lon=depot.lon,
@@ -46,16 +52,32 @@ def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
         seed=demo.seed,
         order_prefix="O" + day.iso.replace("-", "")[2:] + "-",
     )
+    road = HaversineMatrixProvider(RoadModel.from_settings(settings.planning))
+    return plan_demo_day(generated, road)
 
 
 def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: OperatingDay) -> DemoDay:
-    """Seed the demo fleet on an empty database, and the day's demo orders if missing;
-    the demo day it seeds from."""
-    generated = demo_day(settings, day)
-    if is_empty(sessions):
-        log.info("empty database: seeding the demo fleet")
-        seed_demo_fleet(sessions, generated)
+    """Seed the demo fleet on an empty database, and the day's demo orders and morning
+    plan (version 1) if missing; the demo day as stored.
+
+    A day stored before is read back, its morning plan too (never solved again), so the
+    simulated vans drive the stops the tower has stored.
+    """
     if not has_orders_for(sessions, day.iso):
+        generated = demo_day(settings, day)
+        if is_empty(sessions):
+            log.info("empty database: seeding the demo fleet")
+            seed_demo_fleet(sessions, generated)
         log.info("seeding demo orders for %s", day.iso)
         seed_demo_orders(sessions, generated, day.iso)
-    return generated
+        return generated
+    snapshot = load_fleet(sessions, day.iso)
+    [depot] = [d for d in snapshot.depots if d.id == DEPOT_ID]
+    return DemoDay(
+        depot,
+        snapshot.drivers,
+        [v for v in snapshot.vehicles if v.depot_id == depot.id],
+        [o for o in snapshot.orders if o.depot_id == depot.id],
+        first_version_stops(sessions, depot.id, day.iso),
+        day,
+    )

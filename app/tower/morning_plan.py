@@ -15,6 +15,7 @@ from app.domain.model import FleetSnapshot, StopStatus
 from app.planning.day_plan import DayProblem, planned_stops, vehicle_plans
 from app.planning.problem import PlanResult
 from app.storage.database import SessionFactory
+from app.storage.exception_repository import audit
 from app.storage.plan_repository import StoredPlan, store_day_plan
 from app.tower.plan_adoption import Routes, planned_routes
 from app.tower.route_sending import RoutePublisher, send_routes
@@ -76,6 +77,8 @@ def publish_plan(
             stops=stops,
             distances_m=distances,
         )
+        detail = {"depot": depot_id, "day": iso, "version": stored.version}
+        audit(session, now, user, "plan_published", f"plan:{stored.plan_id}", detail)
     # A van with no stops hears so (an empty route), like a van a re-plan leaves empty.
     routes: Routes = {v.id: [] for v in day.vehicles} | planned_routes(stops)
     send_routes(

@@ -12,7 +12,7 @@ from app.domain.model import EventType, ExecutionEvent, ProofOfDelivery, Telemet
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DatabaseSettings, Settings
 from app.storage.telemetry_repository import store_telemetry
-from app.tower.data_setup import demo_day, ensure_demo_day, open_database
+from app.tower.data_setup import ensure_demo_day, open_database
 from tests.integration.test_cli import run_main
 
 DAY = OperatingDay.at(1_781_000_000.0, "Europe/Paris")  # a fixed day in June 2026
@@ -36,8 +36,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     url = f"sqlite:///{folder / 'tower.sqlite3'}"
     settings = Settings(database=DatabaseSettings(url=url))
     sessions = open_database(settings)
-    ensure_demo_day(sessions, settings, DAY)
-    day = demo_day(settings, DAY)
+    day = ensure_demo_day(sessions, settings, DAY)
     stops = sorted((s for s in day.stops if s.vehicle_id == "V01"), key=lambda s: s.sequence)
     first, second = stops[0], stops[1]
     orders = {o.id: o for o in day.orders}

@@ -8,6 +8,7 @@ where it is past 09:00, whatever the hour of the run: the first is the evening f
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -19,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.domain.demo import build_demo_day
 from app.domain.live_fleet import LiveFleet
 from app.domain.model import EventType, ExecutionEvent
 from app.foundation.clock import ScaledClock
@@ -31,6 +31,7 @@ from app.telemetry.mailbox import TelemetryMailbox
 from app.telemetry.mqtt_client import Endpoint, MqttClient, MqttPublisher
 from app.telemetry.parsing import DeviceDirectory
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
+from app.tower.data_setup import demo_day
 from tests.integration.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,14 +125,12 @@ def test_simulated_drivers_follow_the_retained_route_and_acknowledge_it(
     # The day the subcommand builds for three vans, from 09:00.
     nine = latest_at(9 * 3600, time.time(), settings.depot.timezone)  # as --start 09:00
     day = OperatingDay.at(nine, settings.depot.timezone)
-    demo = build_demo_day(
-        depot_name=settings.depot.name,
-        depot_lat=settings.depot.lat,
-        depot_lon=settings.depot.lon,
-        day=day,
-        vehicles=3,
-        orders=max(3, round(3 * settings.demo.orders / settings.demo.vehicles)),
-        seed=settings.demo.seed,
+    count = max(3, round(3 * settings.demo.orders / settings.demo.vehicles))
+    demo = demo_day(
+        dataclasses.replace(
+            settings, demo=dataclasses.replace(settings.demo, vehicles=3, orders=count)
+        ),
+        day,
     )
     mirror = FleetSimulator(demo, SimulatorConfig(seed=settings.demo.seed))
     mirror.skip_until(nine)

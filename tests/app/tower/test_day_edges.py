@@ -83,7 +83,9 @@ def test_just_after_midnight_no_van_is_late_yet(open_at: OpenAt) -> None:
 
 def test_just_before_midnight_every_van_that_never_left_is_late(open_at: OpenAt) -> None:
     tower = open_at(local(SUMMER, 23, 50))
-    assert late_starts(tower) == {v.id for v in tower.snapshot.vehicles}
+    # The vans with a route today: the planner leaves some of the demo's vans at home.
+    routed = {s.vehicle_id for s in tower.snapshot.stops if s.vehicle_id}
+    assert routed and late_starts(tower) == routed
 
 
 @pytest.mark.parametrize("iso", [SPRING, SUMMER, AUTUMN])
