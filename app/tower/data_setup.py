@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from app.domain.demo import DEPOT_ID, DemoDay, build_demo_day
 from app.domain.road import RoadModel
@@ -33,16 +34,12 @@ def open_database(settings: Settings) -> SessionFactory:
     return connect(database_url(settings))
 
 
-def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
-    """The demo's fleet and orders for ``day`` with its morning plan from the planner: the
-    same seed always gives the same day (app.planning.demo_plan).
-
-    The plan is made on the road model the simulated vans drive (never a configured OSRM:
-    the demo needs no network and is the same everywhere).
-    """
+def built_demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
+    """The demo's fleet and orders for ``day`` as app.domain.demo builds them, with its
+    quick sweep plan (``demo_day`` plans it properly): the same seed, the same day."""
     demo = settings.demo
     depot = settings.depot
-    generated = build_demo_day(
+    return build_demo_day(
         depot_name=depot.name,
         depot_lat=depot.lat,
         depot_lon=depot.lon,
@@ -52,19 +49,34 @@ def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
         seed=demo.seed,
         order_prefix="O" + day.iso.replace("-", "")[2:] + "-",
     )
+
+
+def demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
+    """The demo's fleet and orders for ``day`` with its morning plan from the planner: the
+    same seed always gives the same day (app.planning.demo_plan).
+
+    The plan is made on the road model the simulated vans drive (never a configured OSRM:
+    the demo needs no network and is the same everywhere).
+    """
     road = HaversineMatrixProvider(RoadModel.from_settings(settings.planning))
-    return plan_demo_day(generated, road)
+    return plan_demo_day(built_demo_day(settings, day), road)
 
 
-def ensure_demo_day(sessions: SessionFactory, settings: Settings, day: OperatingDay) -> DemoDay:
+def ensure_demo_day(
+    sessions: SessionFactory,
+    settings: Settings,
+    day: OperatingDay,
+    make: Callable[[Settings, OperatingDay], DemoDay] = demo_day,
+) -> DemoDay:
     """Seed the demo fleet on an empty database, and the day's demo orders and morning
     plan (version 1) if missing; the demo day as stored.
 
     A day stored before is read back, its morning plan too (never solved again), so the
-    simulated vans drive the stops the tower has stored.
+    simulated vans drive the stops the tower has stored. ``make`` builds a missing day
+    (scenario tests that pick vans by their sweep sectors give ``built_demo_day``).
     """
     if not has_orders_for(sessions, day.iso):
-        generated = demo_day(settings, day)
+        generated = make(settings, day)
         if is_empty(sessions):
             log.info("empty database: seeding the demo fleet")
             seed_demo_fleet(sessions, generated)

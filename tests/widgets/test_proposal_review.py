@@ -20,7 +20,7 @@ from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.tower.control_tower import ControlTower
-from app.tower.data_setup import ensure_demo_day
+from app.tower.data_setup import built_demo_day, ensure_demo_day
 from app.tower.replanning import PICKUP
 from tests.app.tower.test_replanning import (
     AcceptEverything,
@@ -38,11 +38,12 @@ SOLVE_TIMEOUT_MS = 60_000
 
 @pytest.fixture
 def quiet_tower(tmp_path: Path, offline_settings: Settings) -> Iterator[ControlTower]:
-    """The demo day at 10:00 on a manual clock; re-plans only when asked."""
+    """The demo day at 10:00 on a manual clock; re-plans only when asked. Its quick sweep
+    plan (as tests.app.tower.test_replanning.make_tower's): the scenarios pick vans by it."""
     settings = replace(offline_settings, replan=ReplanSettings(auto_request=False))
     sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    ensure_demo_day(sessions, settings, day)
+    ensure_demo_day(sessions, settings, day, built_demo_day)
     tower = ControlTower(settings, sessions, day, ManualClock(day.start + 10 * 3600))
     yield tower
     tower.stop()

@@ -23,7 +23,7 @@ from app.storage.database import connect
 from app.storage.exception_repository import audit_log
 from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower, TowerTick
-from app.tower.data_setup import ensure_demo_day
+from app.tower.data_setup import built_demo_day, ensure_demo_day
 from app.tower.decisions import ProposalRecord
 from app.tower.plan_adoption import collect_orders
 from app.tower.replanning import PICKUP
@@ -32,11 +32,15 @@ from app.tower.urgent_orders import UrgentOrder
 
 
 def make_tower(tmp_path: Path, replan: ReplanSettings, hour: float = 10) -> ControlTower:
-    """A demo-seeded tower at ``hour`` o'clock on a manual clock (no broker needed)."""
+    """A demo-seeded tower at ``hour`` o'clock on a manual clock (no broker needed).
+
+    The day has the demo's quick sweep plan: the scenarios pick vans by their sectors
+    (V01-V03 are neighbours, every van has stops); the planner's demo plan is tested in
+    test_demo_plan.py."""
     settings = Settings(replan=replan)
     sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    ensure_demo_day(sessions, settings, day)
+    ensure_demo_day(sessions, settings, day, built_demo_day)
     return ControlTower(settings, sessions, day, ManualClock(day.start + hour * 3600))
 
 
