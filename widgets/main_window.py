@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.foundation.time_text import TimeText
+from app.tower.admin import AdminDesk
 from app.tower.control_tower import ControlTower
 from app.tower.history_reads import kpi_service, vehicle_trail
+from widgets.admin_dialog import AdminDialog
 from widgets.call_on_main import MainThreadBridge
 from widgets.exception_alerts import ExceptionAlerts
 from widgets.exceptions_dock import ExceptionsDock
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
         self.live.replan_failed.connect(self.review.failed)
         self.review.plan_changed.connect(self.redraw_plan)
         self.live.applied.connect(lambda _moved: self.review.show_progress())
+        self.admin = AdminDesk(tower)
         self._build_menus()
 
         # Trails are read from the database off the GUI thread, one at a time.
@@ -243,6 +246,12 @@ class MainWindow(QMainWindow):
         undo.triggered.connect(self.review.undo_last)
         replan_menu.addAction(undo)
 
+        admin_menu = self.menuBar().addMenu("A&dmin")
+        admin = QAction("&Unknown devices, import and audit log…", self)
+        admin.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        admin.triggered.connect(self.show_admin)
+        admin_menu.addAction(admin)
+
         help_menu = self.menuBar().addMenu("&Help")
         help_action = QAction("&Keyboard shortcuts and documentation…", self)
         help_action.setShortcut(QKeySequence.StandardKey.HelpContents)
@@ -259,6 +268,10 @@ class MainWindow(QMainWindow):
             f"Control tower {_version()} for last-mile delivery dispatchers.\n"
             "See, detect, act, tell, learn.\n\nF1 lists the keys and the documentation.",
         )
+
+    def show_admin(self) -> AdminDialog:
+        """The admin workspace: unknown trackers, imports with a preview, the audit log."""
+        return self.dialogs.show(AdminDialog, lambda: AdminDialog(self.admin, self.times, self))
 
     def show_help(self) -> HelpDialog:
         """Every key of this window, read off its actions, and the documentation's pages."""
@@ -420,6 +433,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._trail_reader.shutdown(wait=False, cancel_futures=True)
+        self.admin.close()
         self.live.stop()
         self.kpi_dock.stop()
         self.save_layout()

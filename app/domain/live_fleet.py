@@ -31,7 +31,8 @@ class UnknownDeviceSighting:
     """A device that sent fixes but maps to no known vehicle, for an admin to map.
 
     ``device_id`` is the OwnTracks ``user/device``, the Traccar ``uniqueId`` or the unknown
-    native vehicle id; ``source`` is ``native``, ``owntracks`` or ``traccar``.
+    native vehicle id; ``source`` is ``native``, ``owntracks`` or ``traccar``. The last
+    position is known for devices seen since the tower started (it is not stored).
     """
 
     device_id: str
@@ -39,6 +40,8 @@ class UnknownDeviceSighting:
     first_seen: float
     last_seen: float
     count: int
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(slots=True)
@@ -196,7 +199,11 @@ class LiveFleet:
             state = self._vehicles.get(vehicle_id)
             if state is None:
                 # The parser's directory was older than the fleet: list it for an admin.
-                self._see_unknown(vehicle_id, fix.source, fix.ts, 1)
+                self._see_unknown(
+                    UnknownDeviceSighting(
+                        vehicle_id, fix.source, fix.ts, fix.ts, 1, fix.lat, fix.lon
+                    )
+                )
                 continue
             if state.last_fix is not None and fix.ts < state.last_fix.ts:
                 stale += 1
@@ -212,7 +219,7 @@ class LiveFleet:
             count = tally.count + (old.count if old else 0)
             self._rejections[reason] = RejectionTally(count, tally.last_detail, tally.last_at)
         for u in batch.unknown_devices.values():
-            self._see_unknown(u.device_id, u.source, u.last_seen, u.count, u.first_seen)
+            self._see_unknown(u)
         return LiveUpdate(
             moved=moved,
             new_events=new_events,
@@ -254,26 +261,24 @@ class LiveFleet:
                 state.last_seen = status.ts
         return changed
 
-    def _see_unknown(
-        self,
-        device_id: str,
-        source: str,
-        seen: float,
-        count: int,
-        first_seen: float | None = None,
-    ) -> None:
-        old = self._unknown.get(device_id)
-        first = seen if first_seen is None else first_seen
-        if old is None:
-            self._unknown[device_id] = UnknownDeviceSighting(device_id, source, first, seen, count)
-        else:
-            self._unknown[device_id] = UnknownDeviceSighting(
-                device_id,
-                source,
-                min(old.first_seen, first),
-                max(old.last_seen, seen),
-                old.count + count,
+    def _see_unknown(self, seen: UnknownDeviceSighting) -> None:
+        old = self._unknown.get(seen.device_id)
+        if old is not None:
+            newer = seen if seen.last_seen >= old.last_seen else old
+            seen = UnknownDeviceSighting(
+                seen.device_id,
+                seen.source,
+                min(old.first_seen, seen.first_seen),
+                newer.last_seen,
+                old.count + seen.count,
+                newer.lat if newer.lat is not None else old.lat,
+                newer.lon if newer.lon is not None else old.lon,
             )
+        self._unknown[seen.device_id] = seen
+
+    def forget_unknown(self, device_id: str) -> None:
+        """An admin mapped the device to a vehicle: it is no longer unknown."""
+        self._unknown.pop(device_id, None)
 
     def _prune_event_days(self) -> None:
         if len(self._event_ids) <= _EVENT_DAYS_KEPT:

@@ -90,12 +90,9 @@ class TelemetryMailbox:
 
 def _see_unknown(batch: TelemetryBatch, item: UnknownDeviceFix, at: float) -> None:
     old = batch.unknown_devices.get(item.device_id)
-    if old is None:
-        sighting = UnknownDeviceSighting(item.device_id, item.source, at, at, 1)
-    else:
-        sighting = UnknownDeviceSighting(
-            item.device_id, item.source, old.first_seen, at, old.count + 1
-        )
+    first, count = (at, 1) if old is None else (old.first_seen, old.count + 1)
+    lat, lon = item.fix.lat, item.fix.lon
+    sighting = UnknownDeviceSighting(item.device_id, item.source, first, at, count, lat, lon)
     batch.unknown_devices[item.device_id] = sighting
 
 

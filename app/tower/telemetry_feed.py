@@ -177,11 +177,28 @@ class TelemetryFeed:
             self._embedded.stop()
             self._embedded = None
 
+    def learn_device(self, device_id: str, vehicle_id: str) -> None:
+        """From now on ``device_id``'s fixes are ``vehicle_id``'s (an admin assigned it):
+        the parser's directory is swapped in place, no restart needed."""
+        for known, vehicle in list(self.device_ids.items()):
+            if vehicle == vehicle_id:
+                del self.device_ids[known]  # a van has one tracker: the old one lets go
+        self.device_ids[device_id] = vehicle_id
+        self.fleet.forget_unknown(device_id)
+        if self._client is not None:
+            old = self._client.directory
+            self._client.set_directory(
+                DeviceDirectory(old.vehicle_ids, dict(self.device_ids), old.device_map)
+            )
+
     # --- the live loop -------------------------------------------------------------------
 
     def drain(self) -> LiveUpdate:
         """Apply what arrived since the last call and queue it for storage."""
         batch = self.mailbox.drain()
+        for device_id in [d for d in batch.unknown_devices if d in self.device_ids]:
+            # Parsed just before the device was assigned: it is not unknown any more.
+            del batch.unknown_devices[device_id]
         update = self.fleet.apply(batch)
         if not batch.is_empty():
             self._store(batch, update)

@@ -1,0 +1,99 @@
+"""The Admin workspace (menu Admin): unknown trackers, imports with a preview, and the
+audit log of every change made here.
+
+On SQLite the local user acts as admin: there are no roles yet (issue #22), so the menu
+is not hidden from anyone. Depots (their map, thresholds and policy) are not edited here yet.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.foundation.time_text import TimeText
+from app.tower.admin import AdminDesk
+from widgets.admin_devices import UnknownDevicesPage
+from widgets.admin_import import ImportPage
+from widgets.call_on_main import MainThreadBridge
+
+AUDIT_HEADERS = ["When", "Who", "What", "Subject", "Detail"]
+
+
+class AuditPage(QWidget):
+    """The newest audit entries, read off the GUI thread."""
+
+    def __init__(self, desk: AdminDesk, times: TimeText, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.times = times
+        self._bridge = MainThreadBridge(self)
+        layout = QVBoxLayout(self)
+        self.table = QTableWidget(0, len(AUDIT_HEADERS), self)
+        self.table.setHorizontalHeaderLabels(AUDIT_HEADERS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table)
+        refresh = QPushButton("&Refresh", self)
+        refresh.clicked.connect(self.refresh)
+        layout.addWidget(refresh)
+
+    def refresh(self) -> None:
+        """Read the log again (in the background)."""
+        future = self.desk.audit_entries()
+        future.add_done_callback(lambda f: self._bridge.call(lambda: self._show(f)))
+
+    def _show(self, future: Future[list[dict[str, Any]]]) -> None:
+        entries = future.result()
+        self.table.setRowCount(len(entries))
+        for r, e in enumerate(entries):
+            detail = ", ".join(f"{k}: {v}" for k, v in dict(e["detail"]).items())
+            texts = [self.times.date_hms(e["at"]), e["user"], e["action"], e["subject"], detail]
+            for c, text in enumerate(texts):
+                self.table.setItem(r, c, QTableWidgetItem(str(text)))
+        self.table.resizeColumnsToContents()
+
+
+class AdminDialog(QDialog):
+    """The admin's pages in tabs."""
+
+    def __init__(self, desk: AdminDesk, times: TimeText, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Admin")
+        self.resize(1000, 640)
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget(self)
+        self.devices = UnknownDevicesPage(desk, times, self)
+        self.imports = ImportPage(desk, self)
+        self.audit = AuditPage(desk, times, self)
+        self.tabs.addTab(self.devices, "&Unknown devices")
+        self.tabs.addTab(self.imports, "&Import")
+        self.tabs.addTab(self.audit, "Audit &log")
+        layout.addWidget(self.tabs)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        # Every change made here shows in the log at once.
+        self.devices.stored.connect(self.audit.refresh)
+        self.imports.imported.connect(lambda _o: self.audit.refresh())
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self.audit.refresh()
+
+    def _tab_shown(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        if page is self.devices:
+            self.devices.refresh()
+        elif page is self.audit:
+            self.audit.refresh()
