@@ -84,7 +84,7 @@ class ImportPage(QWidget):
         self._bridge = MainThreadBridge(self)
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        row.addWidget(QLabel("&Kind:"))
+        row.addWidget(QLabel("Kind:"))
         self.kind = QComboBox(self)
         self.kind.addItems(list(KINDS))
         row.addWidget(self.kind)
