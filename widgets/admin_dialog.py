@@ -1,5 +1,5 @@
-"""The Admin workspace (menu Admin): unknown trackers, imports with a preview, and the
-audit log of every change made here.
+"""The Admin workspace (menu Admin): unknown trackers, imports with a preview, the vans
+(retire one), and the audit log of every change made here.
 
 On SQLite the local user acts as admin: there are no roles yet (issue #22), so the menu
 is not hidden from anyone. Depots (their map, thresholds and policy) are not edited here yet.
@@ -26,6 +26,7 @@ from app.foundation.time_text import TimeText
 from app.tower.admin import AdminDesk
 from widgets.admin_devices import UnknownDevicesPage
 from widgets.admin_import import ImportPage
+from widgets.admin_vehicles import VehiclesPage
 from widgets.call_on_main import MainThreadBridge
 
 AUDIT_HEADERS = ["When", "Who", "What", "Subject", "Detail"]
@@ -77,9 +78,11 @@ class AdminDialog(QDialog):
         self.tabs = QTabWidget(self)
         self.devices = UnknownDevicesPage(desk, times, self)
         self.imports = ImportPage(desk, self)
+        self.vehicles = VehiclesPage(desk, self)
         self.audit = AuditPage(desk, times, self)
         self.tabs.addTab(self.devices, "&Unknown devices")
         self.tabs.addTab(self.imports, "&Import")
+        self.tabs.addTab(self.vehicles, "&Vehicles")
         self.tabs.addTab(self.audit, "Audit &log")
         layout.addWidget(self.tabs)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -88,6 +91,7 @@ class AdminDialog(QDialog):
         # Every change made here shows in the log at once.
         self.devices.stored.connect(self.audit.refresh)
         self.imports.imported.connect(lambda _o: self.audit.refresh())
+        self.vehicles.retired.connect(lambda _v: self.audit.refresh())
         self.tabs.currentChanged.connect(self._tab_shown)
         self.audit.refresh()
 
@@ -95,5 +99,7 @@ class AdminDialog(QDialog):
         page = self.tabs.widget(index)
         if page is self.devices:
             self.devices.refresh()
+        elif page is self.vehicles:
+            self.vehicles.refresh()
         elif page is self.audit:
             self.audit.refresh()

@@ -109,7 +109,7 @@ class ImportPage(QWidget):
         layout.addWidget(self.rows, 2)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.import_button = QPushButton("&Import", self)
+        self.import_button = QPushButton("I&mport", self)
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.write)
         buttons.addWidget(self.import_button)

@@ -22,13 +22,19 @@ from app.domain.imports.sheets import Table, read_table
 from app.domain.live_fleet import UnknownDeviceSighting
 from app.domain.model import Vehicle
 from app.planning.geocoding import geocoder_from_settings
-from app.storage.admin_repository import assign_device
+from app.storage.admin_repository import (
+    FleetVehicle,
+    assign_device,
+    fleet_vehicles,
+    retire_vehicle,
+)
 from app.storage.database import SessionFactory
 from app.storage.exception_repository import audit, audit_log
 from app.tower.control_tower import ControlTower
 from app.tower.imports import address_locator, run_import
 
 T = TypeVar("T")
+__all__ = ["AdminDesk", "FleetVehicle", "ImportPreview"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,21 @@ class AdminDesk:
         feed.learn_device(device_id, vehicle_id)
         at = self.tower.clock.now()
         return feed.storage.submit(lambda s: assign_device(s, device_id, vehicle_id, at, user))
+
+    def fleet(self) -> Future[list[FleetVehicle]]:
+        """Every van in the database, retired ones too."""
+        return self._run(lambda: fleet_vehicles(self._sessions))
+
+    def retire(self, vehicle_id: str, user: str) -> Future[None]:
+        """Take a van out of service (``active`` false): the next start's fleet and plans
+        leave it out; the running day keeps the routes it already has."""
+        at = self.tower.clock.now()
+
+        def write() -> None:
+            with self._sessions.begin() as session:
+                retire_vehicle(session, vehicle_id, at, user)
+
+        return self._run(write)
 
     # --- imports -------------------------------------------------------------------------
 

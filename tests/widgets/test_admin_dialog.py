@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from app.foundation.time_text import TimeText
 from app.storage.exception_repository import audit_log
+from app.storage.fleet_repository import load_fleet
 from app.storage.orm import DepotRow, VehicleRow
 from app.storage.telemetry_repository import fleet_report
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
@@ -161,3 +162,22 @@ def test_an_import_is_previewed_refused_with_its_errors_then_written_with_the_pr
     with qtbot.waitSignal(page.previewed, timeout=10_000):
         page.show_preview()
     assert page.summary.text() == "good-depots.csv: 0 to create, 0 to update, 3 left alone."
+
+
+def test_a_retired_van_leaves_the_active_fleet(qtbot: QtBot, desk: AdminDesk) -> None:
+    tower = desk.tower
+    van = tower.snapshot.vehicles[0].id
+    dialog = open_admin(qtbot, desk)
+    page = dialog.vehicles
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        dialog.tabs.setCurrentWidget(page)
+    assert (cell(page.table, 0, 0), cell(page.table, 0, 4)) == (van, "yes")
+    page.table.selectRow(0)
+    with qtbot.waitSignals([page.retired, page.loaded], timeout=10_000):
+        page.retire_button.click()
+    assert cell(page.table, 0, 4) == "retired"
+    fleet = load_fleet(tower.sessions, tower.day.iso)
+    assert van not in {v.id for v in fleet.vehicles}
+    assert len(fleet.vehicles) == len(tower.snapshot.vehicles) - 1
+    [entry] = audit_log(tower.sessions)
+    assert (entry["action"], entry["subject"]) == ("vehicle_retired", f"vehicle {van}")
