@@ -12,7 +12,8 @@ import multiprocessing
 import sys
 from pathlib import Path
 
-from app.commands import registry
+from app.commands import TIME_LIMIT_CAP_S, finite_float, registry
+from app.foundation.failures import StartupError
 from app.foundation.settings import Settings, SettingsError, load_settings
 
 
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--after",
-        type=float,
+        type=finite_float(0.0, TIME_LIMIT_CAP_S),
         default=0.0,
         metavar="SECONDS",
         help="with --screenshot: wait this long after the map has loaded (default 0)",
@@ -68,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _run(args, settings)
+    except StartupError as exc:
+        # One line a person can act on, not a traceback (README: "Exit codes").
+        print(f"main.py: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command is not None:
         return int(args.func(args, settings))
     if args.headless:

@@ -6,6 +6,7 @@ is printed is what is exported. Pages are laid out in points on A4 (595 x 842).
 
 from __future__ import annotations
 
+import errno
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,6 +81,9 @@ def report_title(report: KpiReport) -> str:
 def paint_report(device: QPagedPaintDevice, report: KpiReport, times: TimeText) -> None:
     """Paint both pages of the report on ``device`` (a PDF writer or a printer)."""
     painter = QPainter(device)
+    if not painter.isActive():
+        # Qt tells of an unwritable file only by an inactive painter: say so, as open() would.
+        raise OSError(errno.EIO, "the report could not be painted (is the file writable?)")
     try:
         _page_transform(painter, device)
         _page_one(painter, report, times)

@@ -60,14 +60,18 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
     from app.domain.kpi_report import KpiQuery
 
     report = service.report(KpiQuery(args.date, args.date, args.depot, args.driver))
-    if kind == ".csv":
-        rows = write_csv(report, out)
-        print(f"wrote {rows} KPI rows to {out}")
-        return 0
-    _ensure_application()
-    from widgets.daily_report import write_pdf
+    try:
+        if kind == ".csv":
+            rows = write_csv(report, out)
+            print(f"wrote {rows} KPI rows to {out}")
+            return 0
+        _ensure_application()
+        from widgets.daily_report import write_pdf
 
-    write_pdf(report, out, TimeText(service.zone_of(args.depot)))
+        write_pdf(report, out, TimeText(service.zone_of(args.depot)))
+    except OSError as exc:
+        print(f"report: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"wrote the daily report to {out}")
     return 0
 

@@ -28,8 +28,8 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    tower = open_tower(settings)  # a StartupError here ends the run before any handler is set
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    tower = open_tower(settings)
     try:
         tower.start()
         client = tower.feed.client

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import EPOCH_RANGE, add_config_option, finite_float
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
 from app.foundation.time_text import TimeText
@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
     parser.add_argument(
         "--at",
-        type=float,
+        type=finite_float(*EPOCH_RANGE),
         metavar="EPOCH",
         help="answer as of this time (epoch seconds); default now, or the newest "
         "stored telemetry of the order's day when that is later",

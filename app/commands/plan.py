@@ -25,7 +25,7 @@ import sys
 from datetime import date
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_config_option, positive_seconds
 from app.domain.model import FleetSnapshot
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.days import OperatingDay
@@ -58,10 +58,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the delivery day")
     parser.add_argument(
         "--time-limit",
-        type=float,
+        type=positive_seconds(),
         default=None,
         metavar="S",
-        help="seconds per depot (default: planning.time_limit_s)",
+        help="seconds per depot, at most 3600 (default: planning.time_limit_s)",
     )
     parser.add_argument("--depot", metavar="ID", help="plan only this depot")
     parser.add_argument(
@@ -83,9 +83,6 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         print(f"plan: --date must be YYYY-MM-DD, got {args.date!r}", file=sys.stderr)
         return 2
     time_limit = settings.planning.time_limit_s if args.time_limit is None else args.time_limit
-    if time_limit <= 0:
-        print("plan: --time-limit must be positive", file=sys.stderr)
-        return 2
     sessions = open_database(settings)
     snapshot = load_fleet(sessions, day.isoformat())
     depots = depot_ids_with_orders(snapshot)

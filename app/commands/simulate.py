@@ -21,7 +21,12 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.commands import add_config_option
+from app.commands import (
+    add_config_option,
+    bounded_int,
+    finite_float,
+    positive_seconds,
+)
 from app.domain.road import RoadModel
 from app.foundation.clock import Clock, ScaledClock, SystemClock
 from app.foundation.days import OperatingDay, latest_at
@@ -32,23 +37,40 @@ from app.telemetry.realtime import run_realtime
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 from app.tower.data_setup import demo_day
 
+# Beyond these a run is a typo: a day of 20,000 vans or a 1e9x clock is nothing to watch.
+MAX_VEHICLES = 10_000
+MAX_ORDERS = 500_000
+MAX_SPEEDUP = 10_000.0
+
 
 def register(subparsers: Any) -> None:
     """Add the ``simulate`` subcommand."""
     parser = subparsers.add_parser("simulate", help="publish a simulated fleet day over MQTT")
     add_config_option(parser)
     parser.add_argument("--broker", help="mqtt://host:port (default: the configured broker)")
-    parser.add_argument("--vehicles", type=int, help="number of vans (default: demo.vehicles)")
-    parser.add_argument("--orders", type=int, help="number of orders (default: ~21 per van)")
+    parser.add_argument(
+        "--vehicles",
+        type=bounded_int(1, MAX_VEHICLES),
+        help=f"number of vans, 1-{MAX_VEHICLES} (default: demo.vehicles)",
+    )
+    parser.add_argument(
+        "--orders",
+        type=bounded_int(1, MAX_ORDERS),
+        help=f"number of orders, 1-{MAX_ORDERS} (default: ~21 per van)",
+    )
     parser.add_argument("--seed", type=int, help="same seed, same day (default: demo.seed)")
     parser.add_argument(
         "--speedup",
-        type=float,
+        type=finite_float(0.0, MAX_SPEEDUP, above_low=True),
         default=1.0,
         help="simulated seconds per real second (default: 1, real time, as a tower on the "
         "wall clock expects; 10 for a quick look at a day)",
     )
-    parser.add_argument("--interval", type=float, help="seconds of simulated time between fixes")
+    parser.add_argument(
+        "--interval",
+        type=positive_seconds(),
+        help="seconds of simulated time between fixes (at most 3600)",
+    )
     parser.add_argument(
         "--start",
         default="now",

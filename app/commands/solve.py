@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_config_option, bounded_int, positive_seconds
 from app.foundation.settings import Settings
 from app.planning.checker import check_vrptw
 from app.planning.instances import InstanceError, read_instance, to_problem
@@ -24,11 +24,15 @@ def register(subparsers: Any) -> None:
     add_config_option(parser)
     parser.add_argument("instance", type=Path, help="instance file")
     parser.add_argument(
-        "--time-limit", type=float, default=5.0, metavar="S", help="seconds (default 5)"
+        "--time-limit",
+        type=positive_seconds(),
+        default=5.0,
+        metavar="S",
+        help="seconds (default 5, at most 3600)",
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=bounded_int(1, len(MEMBERS)),
         default=2,
         metavar="N",
         help=f"processes searching at once, each its own way (1-{len(MEMBERS)}, default 2)",
@@ -44,12 +48,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         instance = read_instance(args.instance)
     except InstanceError as exc:
         print(f"solve: {exc}", file=sys.stderr)
-        return 2
-    if args.time_limit <= 0:
-        print("solve: --time-limit must be positive", file=sys.stderr)
-        return 2
-    if not 1 <= args.workers <= len(MEMBERS):
-        print(f"solve: --workers must be 1 to {len(MEMBERS)}", file=sys.stderr)
         return 2
     handle = start_portfolio(to_problem(instance), args.time_limit, args.workers)
     try:

@@ -61,9 +61,13 @@ def read_instance(path: str | Path) -> VrptwInstance:
     """Read a Solomon (``.txt``) or VRPLIB (``.vrp``) file; raise InstanceError if unusable."""
     path = Path(path)
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:2000].upper()
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise InstanceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    bad = _non_finite_token(text)
+    if bad is not None:
+        raise InstanceError(f"{path} holds {bad!r}: every number must be finite")
+    head = text[:2000].upper()
     solomon = "VEHICLE" in head and "CUSTOMER" in head and ":" not in head.split("\n")[0]
     try:
         if solomon:
@@ -161,3 +165,18 @@ def to_problem(instance: VrptwInstance, scale: int = SCALE) -> RoutingProblem:
 def _floor(value: float, scale: int, horizon: int) -> int:
     """A closing time scaled and rounded down (infinite: the horizon)."""
     return math.floor(value * scale + 1e-7) if math.isfinite(value) else horizon
+
+
+def _non_finite_token(text: str) -> str | None:
+    """The first NaN or infinity written in ``text``, if any.
+
+    Checked on the text because vrplib reads Solomon columns as integers, where a "nan"
+    silently becomes a number."""
+    for token in text.split():
+        try:
+            value = float(token)
+        except ValueError:
+            continue
+        if not math.isfinite(value):
+            return token
+    return None

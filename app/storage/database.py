@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from platformdirs import user_data_path
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.foundation.failures import (
+    ConfigurationError,
+    ServiceUnavailable,
+    StartupError,
+    one_line,
+)
 from app.foundation.settings import APP_NAME
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The factory the rest of the core receives; named here so only storage imports SQLAlchemy.
 SessionFactory = sessionmaker[Session]
+
+
+class _QuietAlembic(logging.Filter):
+    """Alembic's "Context impl" / "Will assume" lines tell a person nothing at every start;
+    its "Running upgrade" lines stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_QuietAlembic())
 
 
 def default_database_url() -> str:
@@ -63,8 +83,72 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def connect(url: str) -> SessionFactory:
-    """Open ``url``, bring its schema up to date, and return a session factory."""
-    engine = open_engine(url)
-    upgrade_schema(engine)
+def connect(url: str, *, writable: bool = False) -> SessionFactory:
+    """Open ``url``, bring its schema up to date, and return a session factory.
+
+    With ``writable`` a write is tried (and rolled back), so a recorder on a read-only
+    database stops at start instead of running on storing nothing. Raises a
+    StartupError whose one line says what failed and what to do.
+    """
+    try:
+        engine = open_engine(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"database.url {url!r} is not a database URL: {exc}") from exc
+    try:
+        upgrade_schema(engine)
+        if writable:
+            _probe_write(engine)
+    except CommandError as exc:  # alembic knows no such revision: a newer program wrote it
+        engine.dispose()
+        raise ConfigurationError(
+            f"the database {describe_url(url)} has a newer schema than this program "
+            f"({one_line(exc)}): run the newer program, or set database.url to another database"
+        ) from exc
+    except DBAPIError as exc:
+        engine.dispose()
+        raise startup_error(url, exc) from exc
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _probe_write(engine: Engine) -> None:
+    """Rewrite one stored value in place and roll back: a read-only database raises."""
+    with engine.connect() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        connection.rollback()
+
+
+def startup_error(url: str, exc: DBAPIError) -> StartupError:
+    """What a failure to open ``url`` means for the person starting the tower."""
+    where = describe_url(url)
+    reason = one_line(exc.orig) if exc.orig is not None else one_line(exc)
+    lowered = reason.lower()
+    if url.startswith("sqlite"):
+        if "readonly" in lowered or "read-only" in lowered:
+            return ConfigurationError(
+                f"the SQLite database {where} is read-only: make the file and its folder "
+                "writable, or set database.url to a writable one"
+            )
+        if "not a database" in lowered or "malformed" in lowered:
+            return ConfigurationError(
+                f"the SQLite file {where} is corrupt or not a database ({reason}): move it "
+                "away (a new one is created) or set database.url to another file"
+            )
+        return ConfigurationError(
+            f"cannot open the SQLite database {where} ({reason}): check the folder exists "
+            "and is writable, or set database.url"
+        )
+    if "does not exist" in lowered:
+        return ConfigurationError(
+            f"the database {where} does not exist ({reason}): create it (createdb) or fix "
+            "database.url"
+        )
+    if any(w in lowered for w in ("authentication", "permission denied", "read-only")):
+        return ConfigurationError(
+            f"the database {where} refused the tower ({reason}): fix the user, password or "
+            "grants in database.url"
+        )
+    if isinstance(exc, OperationalError):
+        return ServiceUnavailable(
+            f"the database {where} is unreachable ({reason}): start the server or fix database.url"
+        )
+    return ConfigurationError(f"cannot open the database {where}: {reason}")

@@ -29,9 +29,10 @@ def database_url(settings: Settings) -> str:
     return settings.database.url or default_database_url()
 
 
-def open_database(settings: Settings) -> SessionFactory:
-    """Connect and migrate the schema to the newest version."""
-    return connect(database_url(settings))
+def open_database(settings: Settings, *, writable: bool = False) -> SessionFactory:
+    """Connect and migrate the schema to the newest version (with ``writable``, check
+    that writes are accepted); a StartupError says why not."""
+    return connect(database_url(settings), writable=writable)
 
 
 def built_demo_day(settings: Settings, day: OperatingDay) -> DemoDay:

@@ -6,9 +6,10 @@ import logging
 
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.days import OperatingDay
+from app.foundation.failures import ConfigurationError
 from app.foundation.settings import Settings
 from app.storage.depot_settings import depot_configs, seed_depot_settings
-from app.storage.fleet_repository import load_depots
+from app.storage.fleet_repository import is_empty, load_depots
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day, open_database
 from app.tower.demo_fleet import DemoFleet, build_simulator, demo_clock
@@ -35,10 +36,15 @@ def open_tower(settings: Settings, wall_clock: Clock | None = None) -> ControlTo
     depot runs on its own operating day in its own zone.
     """
     wall = wall_clock or SystemClock()
-    sessions = open_database(settings)
+    sessions = open_database(settings, writable=True)
     day = OperatingDay.at(wall.now(), settings.depot.timezone)
     clock: Clock = wall
     demo: DemoFleet | None = None
+    if not is_demo(settings) and is_empty(sessions):
+        raise ConfigurationError(
+            "the configured database has no depots yet: import them first "
+            "(main.py import depots FILE, docs/import.md)"
+        )
     if is_demo(settings):
         seeded = ensure_demo_day(sessions, settings, day)
         if settings.demo.simulate and not settings.broker.host:

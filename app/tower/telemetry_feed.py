@@ -19,6 +19,7 @@ from app.domain.live_fleet import LiveFleet, LiveUpdate, TelemetryBatch
 from app.domain.model import TelemetryFix
 from app.foundation.clock import Clock
 from app.foundation.events import Event
+from app.foundation.failures import ConfigurationError, one_line
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.telemetry_repository import (
@@ -155,14 +156,20 @@ class TelemetryFeed:
             host, port = self._embedded.host, self._embedded.port
             log.info("embedded MQTT broker on %s:%d", host, port)
         directory = DeviceDirectory(self.fleet.vehicle_ids, self.device_ids)
-        self._client = MqttClient.from_settings(
-            self.settings.broker,
-            self.mailbox,
-            host=host,
-            port=port,
-            directory=directory,
-            clock=self.clock,
-        )
+        try:
+            self._client = MqttClient.from_settings(
+                self.settings.broker,
+                self.mailbox,
+                host=host,
+                port=port,
+                directory=directory,
+                clock=self.clock,
+            )
+        except OSError as exc:  # ssl.SSLError too: paho loads the TLS files here
+            raise ConfigurationError(
+                f"cannot use the broker's TLS files ({one_line(exc)}): check broker.ca_file, "
+                "broker.client_cert and broker.client_key"
+            ) from exc
         self._client.state_changed.connect(self.broker_state.emit)
         self._client.start()
 
