@@ -12,9 +12,9 @@ import multiprocessing
 import sys
 from pathlib import Path
 
-from app.commands import TIME_LIMIT_CAP_S, finite_float, registry
+from app.commands import finite_float, registry
 from app.foundation.failures import StartupError
-from app.foundation.settings import Settings, SettingsError, load_settings
+from app.foundation.settings import TIME_LIMIT_CAP_S, Settings, SettingsError, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:

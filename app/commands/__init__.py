@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.foundation.settings import TIME_LIMIT_CAP_S
+
 Register = Callable[[Any], None]
-# No command searches or waits longer than this: a typo of 1e12 must not run for ever.
-TIME_LIMIT_CAP_S = 3600.0
 # Epoch seconds from 1970 to 2100: anything else is a typo, not a moment of a day.
 EPOCH_RANGE = (0.0, 4_102_444_800.0)
 

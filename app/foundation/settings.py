@@ -25,10 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "TOWER_"
 APP_NAME = "control-tower"  # the user data folder's name (the database, the geocoder's cache)
+# No search or wait runs longer than this: a typo of 1e12 must not run for ever.
+TIME_LIMIT_CAP_S = 3600.0
 MAX_TRAIL_MINUTES = 24 * 60  # a longer trail would cross into another operating day
 # How pydantic checks a section: an unknown key is an error, and the defaults are checked
 # too (a check across two keys runs when only one of them is set).
-_SECTION: dict[str, Any] = {"extra": "forbid", "validate_default": True}
+# NaN and infinity (TOML has both) are refused in every number.
+_SECTION: dict[str, Any] = {"extra": "forbid", "validate_default": True, "allow_inf_nan": False}
 _TOP: dict[str, Any] = {"extra": "forbid"}
 
 
@@ -64,6 +67,12 @@ def _at_least(low: float) -> Any:
     from pydantic import Field
 
     return Field(ge=low)
+
+
+def _at_most(high: float) -> Any:
+    from pydantic import Field
+
+    return Field(le=high)
 
 
 def _positive() -> Any:
@@ -244,7 +253,7 @@ class PlanningSettings:
     circuity: Annotated[float, _positive()] = 1.3
     speed_kmh: Annotated[float, _positive()] = 28.0
     rush_speed_kmh: Annotated[float, _positive()] = 18.0
-    time_limit_s: Annotated[float, _positive()] = 10.0
+    time_limit_s: Annotated[float, _positive(), _at_most(TIME_LIMIT_CAP_S)] = 10.0
 
     def __post_init__(self) -> None:
         if self.matrix == "osrm" and not self.osrm_url.startswith(("http://", "https://")):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.commands import TIME_LIMIT_CAP_S, bounded_int, finite_float, positive_seconds
+from app.commands import bounded_int, finite_float, positive_seconds
+from app.foundation.settings import TIME_LIMIT_CAP_S
 from tests.app.planning.builders import SOLOMON
 from tests.integration.test_cli import run_main
 
