@@ -9,12 +9,14 @@ workstation's clock shows another time at that moment, the zone is written after
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, tzinfo
 
 from app.foundation.days import zone
 
 MISSING = "--:--"
 _QUARTER_S = 900
+_TEXTS_KEPT = 20_000  # a day of minutes and a few hours of seconds
 
 
 class TimeText:
@@ -29,6 +31,9 @@ class TimeText:
         self._zone = zone(timezone)
         self._workstation: tzinfo | None = zone(workstation) if workstation else None
         self._quarters: dict[int, tuple[float, str]] = {}  # quarter hour -> offset, suffix
+        # The map and the vehicles panel format the same few seconds thousands of times a
+        # second (every van's fix of this second): each text is made once.
+        self._texts: dict[tuple[int, bool], str] = {}  # (whole second, with seconds) -> text
 
     def _moment(self, epoch_s: float) -> tuple[datetime, str]:
         """The depot's wall clock at ``epoch_s`` and the suffix naming its zone, if needed."""
@@ -70,17 +75,23 @@ class TimeText:
 
     def hm(self, epoch_s: float | None, missing: str = MISSING) -> str:
         """``14:05`` (``missing`` when there is no time)."""
-        if epoch_s is None:
-            return missing
-        seconds, suffix = self._clock(epoch_s)
-        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}{suffix}"
+        return missing if epoch_s is None else self._text(epoch_s, False)
 
     def hms(self, epoch_s: float | None, missing: str = MISSING) -> str:
         """``14:05:09``."""
-        if epoch_s is None:
-            return missing
-        seconds, suffix = self._clock(epoch_s)
-        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}{suffix}"
+        return missing if epoch_s is None else self._text(epoch_s, True)
+
+    def _text(self, epoch_s: float, with_seconds: bool) -> str:
+        key = (math.floor(epoch_s), with_seconds)
+        text = self._texts.get(key)
+        if text is None:
+            seconds, suffix = self._clock(epoch_s)
+            text = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
+            text += f":{seconds % 60:02d}{suffix}" if with_seconds else suffix
+            if len(self._texts) > _TEXTS_KEPT:
+                self._texts.clear()
+            self._texts[key] = text
+        return text
 
     def date_hm(self, epoch_s: float | None, missing: str = MISSING) -> str:
         """``2026-03-29 14:05``."""

@@ -79,7 +79,7 @@ class ControlTower:
         self.orders: dict[str, Order] = self.live.orders
         self._drivers = {d.id: d.name for d in self.snapshot.drivers}
         self._vehicles_by_id = {v.id: v for v in self.snapshot.vehicles}
-        self._shift_texts: dict[str, str] = {}
+        self._fixed: dict[str, tuple[Vehicle, tuple[str, str, str]]] = {}  # see _fixed_columns
         self.replan = settings.replan_for(self.depot.id)  # this depot's self-healing policy
         self._order_index: OrderIndex | None = None
         self._healed_at: dict[str, float] = {}  # vehicle -> last automatic re-plan request
@@ -136,19 +136,18 @@ class ControlTower:
             by_id = self._vehicles_by_id
             vehicles = [by_id[i] for i in only if i in by_id]
         tracker = self.live.tracker
-        drivers, plan, progress = self._drivers, tracker.stops, tracker.progress_ref
-        fleet, etas = self.feed.fleet, self.operations.etas
-        acks, van_progress = self.live.route_acks, tracker.vehicle_progress
+        plan, progress, route_of = tracker.stops, tracker.progress_ref, tracker.route_ids
+        live_of, etas = self.feed.fleet.vehicle, self.operations.etas
+        ack_of, van_progress = self.live.route_acks.of, tracker.vehicle_progress
         now = self.clock.now()
         # What every van's classification shares, read once per call, not once per van.
         classify = self._classifier()
         views = []
         for v in vehicles:
-            route = self.live.route_ids(v.id)
+            route = route_of(v.id)
             pending = [sid for sid in route if progress(sid).status not in DONE]
-            done = len(route) - len(pending)
             next_stop: Stop | None = plan[pending[0]] if pending else None
-            live = fleet.vehicle(v.id)
+            live = live_of(v.id)
             fix = live.last_fix if live is not None else None
             eta = etas.get(v.id)
             state, opens_at = classify(v.id, live, pending, now)
@@ -159,21 +158,24 @@ class ControlTower:
                 next_eta = max(next_eta, now, opens_at or 0.0)
             # An offline van's last speed is old news: show none.
             shown_fix = None if state is VanState.OFFLINE else fix
-            handover = acks.of(v.id)
+            handover = ack_of(v.id)
             # An app that is off hears the retained route when it is back: no warning.
-            on_shift = state not in (VanState.OFFLINE, VanState.NOT_STARTED)
-            if handover.awaiting and on_shift:
-                on_shift = van_progress(v.id).shift_ended_at is None
+            unacknowledged = (
+                handover.overdue(now)
+                and state not in (VanState.OFFLINE, VanState.NOT_STARTED)
+                and van_progress(v.id).shift_ended_at is None
+            )
+            plate, driver, shift = self._fixed_columns(v)
             views.append(
                 VehicleView(
                     id=v.id,
-                    plate=v.plate,
-                    driver=drivers.get(v.driver_id or "", ""),
+                    plate=plate,
+                    driver=driver,
                     capacity_kg=v.capacity_kg,
                     capacity_m3=v.capacity_m3,
-                    shift=self._shift_text(v),
+                    shift=shift,
                     stops_total=len(route),
-                    stops_done=done,
+                    stops_done=len(route) - len(pending),
                     next_stop=next_stop.order_id if next_stop is not None else "",
                     state=state,
                     speed_kmh=shown_fix.speed_kmh if shown_fix else None,
@@ -185,17 +187,20 @@ class ControlTower:
                     return_eta=eta.return_to_depot if eta is not None else None,
                     route_sent=handover.sent_version,
                     route_acked=handover.acked_version,
-                    route_unacknowledged=on_shift and handover.overdue(now),
+                    route_unacknowledged=unacknowledged,
                 )
             )
         return views
 
-    def _shift_text(self, v: Vehicle) -> str:
-        text = self._shift_texts.get(v.id)
-        if text is None:
+    def _fixed_columns(self, v: Vehicle) -> tuple[str, str, str]:
+        """The van's plate, driver's name and shift, made once per van (the window asks
+        for 2,000 rows a second, and these change only with the fleet)."""
+        fixed = self._fixed.get(v.id)
+        if fixed is None or fixed[0] is not v:
             text = f"{clock_text(v.shift_start_s)}–{clock_text(v.shift_end_s)}"
-            self._shift_texts[v.id] = text
-        return text
+            fixed = (v, (v.plate, self._drivers.get(v.driver_id or "", ""), text))
+            self._fixed[v.id] = fixed
+        return fixed[1]
 
     def _classifier(
         self,
