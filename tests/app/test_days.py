@@ -13,6 +13,7 @@ import pytest
 
 from app.domain.kpi_drilldown import hourly
 from app.domain.kpi_rows import ExceptionRecord
+from app.foundation import time_text
 from app.foundation.days import OperatingDay, days_between, latest_at, whole_hours
 from app.foundation.time_text import TimeText, clock_text
 
@@ -115,6 +116,20 @@ def test_the_repeated_autumn_hour_is_told_apart_by_its_zone() -> None:
     second = first + H
     utc = TimeText(PARIS, workstation="UTC")
     assert (utc.hm(first), utc.hm(second)) == ("02:30 CEST", "02:30 CET")
+
+
+def test_a_formatter_that_reads_a_whole_day_of_seconds_keeps_them_right_in_bounded_memory() -> None:
+    """Each second's text is kept for the next van that reports in it, never every second
+    of a long run: what the formatter holds stays under its bound, and a text told again
+    after being let go is still right (across the autumn change too)."""
+    times = TimeText(PARIS, workstation="UTC")
+    start = paris(2026, 10, 25, 0)
+    for second in range(0, 86_400, 2):
+        times.hms(start + second + 0.25)
+    assert len(times._texts) <= time_text._TEXTS_KEPT + 1
+    assert times.hms(paris(2026, 10, 25, 1, 2, 3) + 0.9) == "01:02:03 CEST"
+    assert times.hms(paris(2026, 10, 25, 14, 5, 9)) == "14:05:09 CET"
+    assert times.hm(paris(2026, 10, 25, 14, 5, 59)) == "14:05 CET"
 
 
 def test_a_time_of_day_is_its_wall_clock() -> None:
