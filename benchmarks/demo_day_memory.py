@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -159,6 +160,7 @@ def main() -> None:
     tower.stop()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    shutil.rmtree(folder, ignore_errors=True)
 
     times = TimeText(settings.depot.timezone)
     start_demo = float(marks["start_demo"])  # type: ignore[arg-type]
