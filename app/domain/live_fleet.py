@@ -51,7 +51,9 @@ class TelemetryBatch:
     ``fixes`` holds every accepted fix in arrival order (for storage); ``latest`` only the
     newest fix of each vehicle in this batch (for the map). ``events`` are in arrival order
     and never dropped. ``dropped_fixes`` counts fixes the mailbox had to let go because
-    nobody drained it (positions only).
+    nobody drained it (positions only). ``acks`` are the delivery tokens (connection,
+    message id) of the QoS 1 messages in this batch, in arrival order: the broker is told
+    they arrived once the batch is stored.
     """
 
     fixes: list[TelemetryFix] = field(default_factory=list)
@@ -62,6 +64,7 @@ class TelemetryBatch:
     unknown_devices: dict[str, UnknownDeviceSighting] = field(default_factory=dict)
     ignored: int = 0
     dropped_fixes: int = 0
+    acks: list[tuple[int, int]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         """Nothing arrived at all."""
@@ -73,6 +76,7 @@ class TelemetryBatch:
             or self.unknown_devices
             or self.ignored
             or self.dropped_fixes
+            or self.acks
         )
 
 
@@ -117,6 +121,10 @@ class VehicleLive:
     last_seen: float | None = None
 
 
+MAX_UNKNOWN_DEVICES = 1000
+"""Unknown devices kept (in memory and in the database); the least recently seen go."""
+
+
 class LiveFleet:
     """The in-memory live state of the fleet; only the GUI thread (or one drainer) writes it."""
 
@@ -124,7 +132,9 @@ class LiveFleet:
         self._vehicles: dict[str, VehicleLive] = {}
         self._event_ids: dict[int, set[str]] = {}
         self._rejections: dict[str, RejectionTally] = {}
+        # In the order they were last seen, so the first is the one to let go.
         self._unknown: dict[str, UnknownDeviceSighting] = {}
+        self.unknown_dropped = 0  # unknown devices let go to keep MAX_UNKNOWN_DEVICES
         self.set_vehicles(vehicle_ids)
 
     # --- the fleet -------------------------------------------------------------------
@@ -186,8 +196,8 @@ class LiveFleet:
         self._prune_event_days()
         if rejection_counts:
             self._rejections.update(rejection_counts)
-        for u in unknown_devices:
-            self._unknown[u.device_id] = u
+        for u in sorted(unknown_devices, key=lambda u: u.last_seen):
+            self._keep_unknown(u)
 
     # --- applying --------------------------------------------------------------------
 
@@ -274,7 +284,15 @@ class LiveFleet:
                 newer.lat if newer.lat is not None else old.lat,
                 newer.lon if newer.lon is not None else old.lon,
             )
-        self._unknown[seen.device_id] = seen
+        self._keep_unknown(seen)
+
+    def _keep_unknown(self, sighting: UnknownDeviceSighting) -> None:
+        """Put ``sighting`` last (the most recently seen); let the first go past the cap."""
+        self._unknown.pop(sighting.device_id, None)
+        self._unknown[sighting.device_id] = sighting
+        if len(self._unknown) > MAX_UNKNOWN_DEVICES:
+            del self._unknown[next(iter(self._unknown))]
+            self.unknown_dropped += 1
 
     def forget_unknown(self, device_id: str) -> None:
         """An admin mapped the device to a vehicle: it is no longer unknown."""

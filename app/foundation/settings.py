@@ -161,6 +161,9 @@ class BrokerSettings:
     owntracks_topic: str = "owntracks/+/+"
     traccar_topic: str = "traccar/+"
     keepalive_s: int = 30
+    # 1: positions too are acknowledged only once stored (a trail without gaps after a
+    # crash, at the cost of a write every drain instead of every few seconds).
+    position_qos: Annotated[int, _between(0, 1, "0 or 1")] = 0
     # Foreign device id (OwnTracks user/device or tid, Traccar uniqueId) -> vehicle id.
     device_map: dict[str, str] = field(default_factory=dict)
 

@@ -191,7 +191,7 @@ class ExecutionEventRow(Base):
     parcel_ids: Mapped[list[Any]] = mapped_column(default=list)
     reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
     pod_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    pod_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pod_ref: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     inferred: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -217,6 +217,25 @@ class UnknownDeviceRow(Base):
     first_seen: Mapped[float] = mapped_column(Float)
     last_seen: Mapped[float] = mapped_column(Float)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TelemetryCounterRow(Base):
+    """A running count of the telemetry record (``unknown_devices_dropped``)."""
+
+    __tablename__ = "telemetry_counters"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QuarantinedRow(Base):
+    """A row a storage job could not write, kept with what it held, why, and when."""
+
+    __tablename__ = "quarantined_rows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # fix, event, rejection, unknown_device
+    payload: Mapped[str] = mapped_column(Text)  # the row as JSON
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class ExceptionRow(Base):

@@ -10,17 +10,24 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.domain.live_fleet import RejectionTally, UnknownDeviceSighting
+from app.domain.live_fleet import MAX_UNKNOWN_DEVICES, RejectionTally, UnknownDeviceSighting
 from app.domain.model import ExecutionEvent, TelemetryFix
 from app.storage.database import SessionFactory
 from app.storage.orm import (
     ExecutionEventRow,
+    QuarantinedRow,
     RejectionCountRow,
+    TelemetryCounterRow,
     TelemetryFixRow,
     UnknownDeviceRow,
     VehicleRow,
 )
 from app.storage.records import record_from, row_values
+from app.storage.worker import Rows
+
+UNKNOWN_DROPPED = "unknown_devices_dropped"
+# The newest quarantined rows ``fleet --json`` lists (their count is the whole table's).
+QUARANTINE_SHOWN = 50
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -37,19 +44,58 @@ def store_telemetry(
     unknown: Iterable[UnknownDeviceSighting],
 ) -> None:
     """Store one batch; a replayed event_id is ignored, counts are added up."""
-    _insert_fixes(session, fixes)
-    event_rows = [_event_row(e) for e in events]
-    if event_rows:
-        stmt = _insert(session, ExecutionEventRow.__table__).on_conflict_do_nothing(
-            index_elements=["event_id"]
-        )
-        session.execute(stmt, event_rows)
-    for reason, tally in rejections.items():
+    for group in telemetry_rows(list(fixes), list(events), rejections, list(unknown)):
+        if group.items:
+            group.store(session, group.items)
+
+
+def telemetry_rows(
+    fixes: Sequence[TelemetryFix],
+    events: Sequence[ExecutionEvent],
+    rejections: Mapping[str, RejectionTally],
+    unknown: Sequence[UnknownDeviceSighting],
+) -> list[Rows]:
+    """One batch as the storage worker's rows (``StorageWorker.submit_rows``), so a row
+    that cannot be written is quarantined alone."""
+    return [
+        Rows("fix", fixes, _insert_fixes),
+        Rows("event", events, _insert_events),
+        Rows("rejection", list(rejections.items()), _add_rejections),
+        Rows("unknown_device", unknown, _add_unknown_devices),
+    ]
+
+
+def _insert_events(session: Session, events: Sequence[ExecutionEvent]) -> None:
+    stmt = _insert(session, ExecutionEventRow.__table__).on_conflict_do_nothing(
+        index_elements=["event_id"]
+    )
+    session.execute(stmt, [_event_row(e) for e in events])
+
+
+def _add_rejections(session: Session, tallies: Sequence[tuple[str, RejectionTally]]) -> None:
+    for reason, tally in tallies:
         values = row_values(RejectionCountRow, tally, reason=reason)
         _add_count(session, RejectionCountRow.__table__, values, ("last_detail", "last_at"))
+
+
+def _add_unknown_devices(session: Session, unknown: Sequence[UnknownDeviceSighting]) -> None:
+    """Count the sightings; past MAX_UNKNOWN_DEVICES rows the least recently seen go,
+    counted in ``unknown_devices_dropped``."""
     for u in unknown:
         values = row_values(UnknownDeviceRow, u)
         _add_count(session, UnknownDeviceRow.__table__, values, ("last_seen", "source"))
+    stored = session.scalar(select(func.count()).select_from(UnknownDeviceRow)) or 0
+    excess = stored - MAX_UNKNOWN_DEVICES
+    if excess <= 0:
+        return
+    oldest = (
+        select(UnknownDeviceRow.device_id)
+        .order_by(UnknownDeviceRow.last_seen, UnknownDeviceRow.device_id)
+        .limit(excess)
+    )
+    session.execute(delete(UnknownDeviceRow).where(UnknownDeviceRow.device_id.in_(oldest)))
+    values = {"name": UNKNOWN_DROPPED, "count": excess}
+    _add_count(session, TelemetryCounterRow.__table__, values, ())
 
 
 def _add_count(session: Session, table: Any, values: dict[str, Any], newest: Sequence[str]) -> None:
@@ -255,7 +301,28 @@ def fleet_report(sessions: SessionFactory) -> dict[str, Any]:
                 "events": event_counts.get(vehicle_id, 0),
             }
         )
-    return {"vehicles": vehicles, "rejections": rejections, "unknown_devices": unknown}
+    with sessions() as session:
+        dropped = session.get(TelemetryCounterRow, UNKNOWN_DROPPED)
+        quarantined = session.scalar(select(func.count()).select_from(QuarantinedRow)) or 0
+        newest = session.scalars(
+            select(QuarantinedRow)
+            .order_by(QuarantinedRow.at.desc(), QuarantinedRow.id.desc())
+            .limit(QUARANTINE_SHOWN)
+        )
+        quarantine = {
+            "count": quarantined,
+            "latest": [
+                {"kind": q.kind, "payload": q.payload, "reason": q.reason, "at": q.at}
+                for q in newest
+            ],
+        }
+    return {
+        "vehicles": vehicles,
+        "rejections": rejections,
+        "unknown_devices": unknown,
+        "unknown_devices_dropped": 0 if dropped is None else dropped.count,
+        "quarantine": quarantine,
+    }
 
 
 def latest_fix_time(sessions: SessionFactory, since: float, until: float) -> float | None:

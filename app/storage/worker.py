@@ -1,15 +1,39 @@
-"""The storage worker: one thread, one session per job, so writes are serialised."""
+"""The storage worker: one thread, one session per job, so writes are serialised.
+
+A job of rows (``submit_rows``) that fails is tried again row by row, each row in its own
+transaction: the good rows are stored, and a row that still fails goes to the quarantine
+table (``quarantined_rows``) with what it held, the reason and the time, so one bad row
+never costs the good ones stored with it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.foundation.clock import Clock, SystemClock
+from app.storage.orm import QuarantinedRow
+
 log = logging.getLogger(__name__)
 Job = Callable[[Session], None]
+# A reason kept in the quarantine is the error's first line, cut to this length.
+_REASON_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows of one ``kind`` and how to store any of them: ``store(session, items)``."""
+
+    kind: str
+    items: Sequence[Any]
+    store: Callable[[Session, Sequence[Any]], None]
 
 
 class StorageWorker:
@@ -17,17 +41,29 @@ class StorageWorker:
 
     A failed job is logged with its exception; later jobs still run (the live state in
     memory is unaffected, and the failure is visible in the log and ``failures``).
+    ``quarantined`` counts the rows put aside since start.
     """
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock | None = None) -> None:
         self._sessions = sessions
+        self._clock: Clock = clock or SystemClock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
         self._last: Future[None] | None = None
         self.failures = 0
+        self.quarantined = 0
 
     def submit(self, job: Job) -> Future[None]:
         """Queue ``job``; it runs inside its own transaction."""
         self._last = self._executor.submit(self._run, job)
+        return self._last
+
+    def submit_rows(
+        self, groups: Sequence[Rows], committed: Callable[[], None] | None = None
+    ) -> Future[None]:
+        """Queue ``groups`` to store in one transaction (row by row if that fails);
+        ``committed`` runs on the storage thread once every row is stored or quarantined,
+        and not at all when the database took neither (it is down)."""
+        self._last = self._executor.submit(self._run_rows, groups, committed)
         return self._last
 
     def _run(self, job: Job) -> None:
@@ -38,6 +74,42 @@ class StorageWorker:
             self.failures += 1
             log.exception("storage job failed")
 
+    def _run_rows(self, groups: Sequence[Rows], committed: Callable[[], None] | None) -> None:
+        try:
+            with self._sessions.begin() as session:
+                for group in groups:
+                    if group.items:
+                        group.store(session, group.items)
+            done = True
+        except Exception as exc:
+            self.failures += 1
+            log.warning("storage job failed (%s); storing its rows one by one", _first_line(exc))
+            done = all([self._store_one(g, item) for g in groups for item in g.items])
+        if done and committed is not None:
+            committed()
+
+    def _store_one(self, group: Rows, item: Any) -> bool:
+        """Store one row, else quarantine it; False if neither could be written."""
+        try:
+            with self._sessions.begin() as session:
+                group.store(session, [item])
+            return True
+        except Exception as exc:
+            reason = _first_line(exc)
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    QuarantinedRow(
+                        kind=group.kind, payload=_as_json(item), reason=reason, at=self._clock.now()
+                    )
+                )
+        except Exception:
+            log.exception("a %s row could not be stored nor quarantined", group.kind)
+            return False
+        self.quarantined += 1
+        log.error("quarantined a %s row: %s", group.kind, reason)
+        return True
+
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every job queued so far has run."""
         last = self._last
@@ -47,3 +119,15 @@ class StorageWorker:
     def close(self) -> None:
         """Run what is queued, then stop the thread."""
         self._executor.shutdown(wait=True)
+
+
+def _first_line(exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0][:_REASON_CHARS] if text else type(exc).__name__
+
+
+def _as_json(item: Any) -> str:
+    """The row as JSON: a dataclass as its fields, a pair as a list, anything else as text."""
+    is_row = dataclasses.is_dataclass(item) and not isinstance(item, type)
+    value = dataclasses.asdict(item) if is_row else item
+    return json.dumps(value, default=str, sort_keys=True)

@@ -127,6 +127,18 @@ OUTBOUND = (ROUTE, ORDER_ETA)
 """What the tower publishes (it ignores them when they come back to it)."""
 CHANNELS = INBOUND + OUTBOUND
 
+MAX_TEXT: dict[str, int] = {
+    "vehicle_id": 40,  # the native topic's {vehicle_id} level
+    "device_id": 200,  # OwnTracks user/device and tid, Traccar device.uniqueId
+    "event_id": 100,
+    "stop_id": 60,
+    "order_id": 40,
+    "parcel_ids[]": 60,  # each id of the list
+    "pod.ref": 1000,  # a photo's URL may be long
+}
+"""The longest text (in characters) each inbound text field may hold; a longer one is
+refused as ``too_long``. The storage columns are at least this wide."""
+
 
 def payload(channel: Channel, body: dict[str, Any]) -> bytes:
     """``body`` as the compact JSON the channel carries; a field outside the channel's

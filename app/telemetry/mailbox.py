@@ -43,13 +43,16 @@ class TelemetryMailbox:
         self._rejection_log = _RejectionLog(monotonic)
         self.received = 0  # messages put since start, for a status line
 
-    def put(self, item: Parsed, received_at: float) -> None:
-        """Add one parsed message; ``received_at`` is epoch seconds of arrival."""
+    def put(self, item: Parsed, received_at: float, ack: tuple[int, int] | None = None) -> None:
+        """Add one parsed message; ``received_at`` is epoch seconds of arrival, ``ack`` the
+        delivery token of a QoS 1 message (acknowledged once its batch is stored)."""
         if isinstance(item, Rejection):
             self._rejection_log.log(item)
         with self._lock:
             self.received += 1
             batch = self._batch
+            if ack is not None:
+                batch.acks.append(ack)
             if isinstance(item, TelemetryFix):
                 self._put_fix(batch, item)
             elif isinstance(item, ExecutionEvent):

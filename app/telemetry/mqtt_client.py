@@ -4,6 +4,11 @@ Messages are parsed on paho's network thread and put into a ``TelemetryMailbox``
 connection state is announced through ``MqttClient.state_changed`` as one of
 ``connecting``, ``connected``, ``reconnecting``, ``down``.
 
+Acknowledged after commit: QoS 1 messages are acknowledged by hand (paho's
+``manual_ack``). Each one reaches the mailbox with a delivery token, and whoever stores its
+batch calls ``MqttClient.ack`` once the batch is committed, so a crash before that leaves
+it with the broker, which sends it again on the next connection.
+
 Persistent session: MQTT 3.1.1 with ``clean_session=False`` and a stable client id.
 amqtt 0.12 speaks only 3.1.1, and Mosquitto, EMQX and HiveMQ all keep 3.1.1 sessions, so
 the same code works on the embedded broker and a site broker: QoS 1 events and statuses
@@ -107,12 +112,13 @@ def broker_password(
     return password if isinstance(password, str) else None
 
 
-def _new_paho_client(client_id: str, clean_session: bool) -> mqtt.Client:
+def _new_paho_client(client_id: str, clean_session: bool, manual_ack: bool = False) -> mqtt.Client:
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=clean_session,
         protocol=mqtt.MQTTv311,
+        manual_ack=manual_ack,
     )
     client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
     client.max_queued_messages_set(0)
@@ -165,7 +171,10 @@ class MqttClient:
         # Refused for good (bad credentials): paho must not retry until the next start().
         self._refused = False
         self.last_failure: str | None = None  # why the last connection attempt failed
-        self._client = _new_paho_client(client_id, clean_session=False)
+        # Counts connections: a delivery token of an earlier one is not acknowledged (the
+        # broker sends that message again, maybe under a message id now reused).
+        self._connection = 0
+        self._client = _new_paho_client(client_id, clean_session=False, manual_ack=True)
         _configure(self._client, endpoint)
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
@@ -188,7 +197,10 @@ class MqttClient:
         """Build from ``settings.broker``; pass host/port to use the embedded broker."""
         endpoint = endpoint_from_settings(settings, host=host, port=port, environ=environ)
         topics = TopicConfig(
-            settings.topic_prefix, settings.owntracks_topic, settings.traccar_topic
+            settings.topic_prefix,
+            settings.owntracks_topic,
+            settings.traccar_topic,
+            settings.position_qos,
         )
         device_map = dict(settings.device_map)
         base = directory or DeviceDirectory()
@@ -262,6 +274,14 @@ class MqttClient:
             return True
         return info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and qos > 0
 
+    def ack(self, tokens: list[tuple[int, int]]) -> None:
+        """Tell the broker these QoS 1 messages are stored (any thread). Tokens of an
+        earlier connection are skipped: the broker delivers those again."""
+        connection = self._connection
+        for token_connection, mid in tokens:
+            if token_connection == connection:
+                self._client.ack(mid, 1)
+
     # --- paho callbacks (network thread) ---------------------------------------------
 
     def _on_connect(
@@ -289,6 +309,7 @@ class MqttClient:
             client.disconnect()
             self._set_state(DOWN)
             return
+        self._connection += 1
         # Subscriptions survive in a persistent session, but a new broker may have none.
         # "Connected" waits for the SUBACK: only then do published fixes reach us.
         client.subscribe(self.topics.subscriptions())
@@ -340,16 +361,19 @@ class MqttClient:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         now = self._clock.now()
+        ack = (self._connection, message.mid) if message.qos > 0 else None
         try:
             topic = message.topic
         except UnicodeDecodeError:
-            self.mailbox.put(Rejection(WRONG_TYPE, "topic is not UTF-8"), now)
+            self.mailbox.put(Rejection(WRONG_TYPE, "topic is not UTF-8"), now, ack)
             return
         try:
             parsed = parse_message(topic, message.payload, now, self.topics, self._directory)
-            self.mailbox.put(parsed, now)
+            self.mailbox.put(parsed, now, ack)
         except Exception:  # never let one message kill paho's network thread
             log.exception("telemetry message on %s could not be handled", topic)
+            if ack is not None:  # sent again, it would fail again
+                self.ack([ack])
 
 
 class MqttPublisher:

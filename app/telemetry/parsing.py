@@ -28,7 +28,7 @@ from app.domain.model import (
     ProofOfDelivery,
     TelemetryFix,
 )
-from app.telemetry.contract import EVENT, INBOUND, OUTBOUND, POSITION, STATUS
+from app.telemetry.contract import EVENT, INBOUND, MAX_TEXT, OUTBOUND, POSITION, STATUS
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
@@ -44,6 +44,7 @@ MISSING_FIELD = "missing_field"
 BAD_COORDINATES = "bad_coordinates"
 FUTURE_TIMESTAMP = "future_timestamp"
 TOO_LARGE = "too_large"
+TOO_LONG = "too_long"
 UNKNOWN_FORMAT = "unknown_format"
 BAD_EVENT = "bad_event"
 
@@ -113,10 +114,15 @@ class TopicConfig:
     prefix: str = "tower/v1"
     owntracks: str = "owntracks/+/+"
     traccar: str = "traccar/+"
+    position_qos: int = POSITION.qos  # settings.broker.position_qos
 
     def subscriptions(self) -> list[tuple[str, int]]:
-        """(filter, QoS) pairs to subscribe: the contract's inbound channels at their QoS."""
-        subs = [(channel.subscription(self.prefix), channel.qos) for channel in INBOUND]
+        """(filter, QoS) pairs to subscribe: the contract's inbound channels at their QoS
+        (positions at ``position_qos``)."""
+        subs = [
+            (c.subscription(self.prefix), self.position_qos if c is POSITION else c.qos)
+            for c in INBOUND
+        ]
         subs += [(t, 0) for t in (self.owntracks, self.traccar) if t]
         return subs
 
@@ -144,6 +150,7 @@ def parse_message(
         native = _native_parts(topic, topics.prefix)
         if native is not None:
             vehicle_id, kind = native
+            _bounded(vehicle_id, "vehicle_id")
             if kind == POSITION.name:
                 return _native_position(vehicle_id, _load_object(payload), now, directory)
             if kind == EVENT.name:
@@ -240,8 +247,7 @@ def _native_event(vehicle_id: str, body: dict[str, Any], now: float) -> Executio
     event_id = _required(body, "event_id")
     if not isinstance(event_id, str) or not event_id.strip():
         raise _Reject(WRONG_TYPE, "event_id: expected non-empty text")
-    if len(event_id) > 100:
-        raise _Reject(BAD_EVENT, "event_id: longer than 100 characters")
+    _bounded(event_id, "event_id")
     ts = parse_timestamp(_required(body, "ts"), now)
     event_type = _choice(_required(body, "type"), EventType, "type", "event type")
     raw_reason = body.get("reason")
@@ -293,11 +299,11 @@ def _owntracks(topic: str, body: dict[str, Any], now: float, directory: DeviceDi
     if kind != "location":
         return Ignored(f"OwnTracks _type {str(kind)[:20]!r}")
     levels = topic.split("/")
-    device_key = "/".join(levels[-2:]) if len(levels) >= 3 else topic
+    device_key = _bounded("/".join(levels[-2:]) if len(levels) >= 3 else topic, "device_id")
     lat, lon = _coordinates(body, "lat", "lon")
     ts = parse_timestamp(_required(body, "tst"), now, "tst")
     tid = body.get("tid")
-    tid_text = tid if isinstance(tid, str) else None
+    tid_text = _bounded(tid, "device_id") if isinstance(tid, str) else None
     vehicle_id = directory.resolve(device_key, tid_text)
     fix = TelemetryFix(
         vehicle_id=vehicle_id or device_key,
@@ -322,6 +328,7 @@ def _traccar(body: dict[str, Any], now: float, directory: DeviceDirectory) -> Pa
         unique_id = str(unique_id)  # IMEIs are sometimes sent as numbers
     if not isinstance(unique_id, str) or not unique_id:
         raise _Reject(WRONG_TYPE, "device.uniqueId: expected text")
+    _bounded(unique_id, "device_id")
     lat, lon = _coordinates(position, "latitude", "longitude")
     ts = parse_timestamp(_required(position, "fixTime"), now, "fixTime")
     knots = _optional_number(position, "speed", minimum=0.0)
@@ -411,6 +418,14 @@ def _optional_text(body: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _Reject(WRONG_TYPE, f"{name}: expected text")
+    return _bounded(value, name)
+
+
+def _bounded(value: str, name: str) -> str:
+    """``value`` if it fits the contract's limit for ``name`` (contract.MAX_TEXT)."""
+    limit = MAX_TEXT[name]
+    if len(value) > limit:
+        raise _Reject(TOO_LONG, f"{name}: {len(value)} characters > {limit}")
     return value
 
 
@@ -429,7 +444,7 @@ def _parcel_ids(value: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise _Reject(WRONG_TYPE, "parcel_ids: expected a list of text")
-    return tuple(value)
+    return tuple(_bounded(p, "parcel_ids[]") for p in value)
 
 
 def _pod(value: Any) -> ProofOfDelivery | None:
@@ -442,4 +457,4 @@ def _pod(value: Any) -> ProofOfDelivery | None:
         raise _Reject(WRONG_TYPE, "pod: kind and ref must be text")
     if kind not in POD_KINDS:
         raise _Reject(BAD_EVENT, f"pod.kind: unknown kind {kind[:20]!r}")
-    return ProofOfDelivery(kind, ref)
+    return ProofOfDelivery(kind, _bounded(ref, "pod.ref"))

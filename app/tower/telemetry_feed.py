@@ -4,8 +4,10 @@ The MQTT network thread parses into the mailbox; whoever owns the live state (th
 timer, or the headless loop) calls ``drain()`` every 100-250 ms, which applies the batch to
 the in-memory fleet and hands it to the storage worker. Nothing here blocks on the
 database: the worker writes in one transaction behind the caller's back. Fixes are
-gathered for ``STORE_FIXES_EVERY_S`` and written together; events, rejections and
-unknown devices go at once (taking the gathered fixes with them).
+gathered for ``STORE_FIXES_EVERY_S`` and written together; events, rejections, unknown
+devices and any QoS 1 message go at once (taking the gathered fixes with them). The QoS 1
+messages of a batch are acknowledged to the broker once it is committed, in arrival order
+(every job takes all that waits, and the worker runs jobs in order).
 """
 
 from __future__ import annotations
@@ -15,8 +17,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from app.domain.live_fleet import LiveFleet, LiveUpdate, TelemetryBatch
-from app.domain.model import TelemetryFix
+from app.domain.live_fleet import (
+    LiveFleet,
+    LiveUpdate,
+    RejectionTally,
+    TelemetryBatch,
+    UnknownDeviceSighting,
+)
+from app.domain.model import ExecutionEvent, TelemetryFix
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.failures import ConfigurationError, one_line
@@ -24,10 +32,10 @@ from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.telemetry_repository import (
     latest_fixes,
-    store_telemetry,
     stored_event_ids,
     stored_rejections,
     stored_unknown_devices,
+    telemetry_rows,
 )
 from app.storage.worker import StorageWorker
 from app.telemetry.embedded_broker import EmbeddedBroker
@@ -80,7 +88,7 @@ class TelemetryFeed:
         # a vehicle's device id: device id -> vehicle id.
         self.device_ids = dict(device_ids or {})
         self.mailbox = TelemetryMailbox()
-        self.storage = StorageWorker(sessions)
+        self.storage = StorageWorker(sessions, clock)
         self.broker_state: Event[str] = Event()
         self._sessions = sessions
         self._embedded: EmbeddedBroker | None = None
@@ -91,6 +99,7 @@ class TelemetryFeed:
         self._rejected = 0
         self._batches = 0
         self._unstored: list[TelemetryFix] = []  # fixes drained, not yet handed to storage
+        self._unacked: list[tuple[int, int]] = []  # QoS 1 deliveries waiting with them
         self._stored_at = time.monotonic()
 
     # --- life cycle ----------------------------------------------------------------------
@@ -220,22 +229,33 @@ class TelemetryFeed:
         self._rejected += sum(t.count for t in batch.rejections.values())
         self._batches += 1
         self._unstored.extend(batch.fixes)
+        self._unacked.extend(batch.acks)
         events, rejections = update.new_events, batch.rejections
         unknown = list(batch.unknown_devices.values())
-        if events or rejections or unknown:
-            fixes, self._unstored = self._unstored, []
-            self._stored_at = time.monotonic()
-            self.storage.submit(lambda s: store_telemetry(s, fixes, events, rejections, unknown))
+        if events or rejections or unknown or batch.acks:
+            self._write(events, rejections, unknown)
         elif time.monotonic() - self._stored_at >= STORE_FIXES_EVERY_S:
             self._write_fixes()
 
     def _write_fixes(self) -> None:
         """Hand the gathered fixes to storage in one transaction."""
         self._stored_at = time.monotonic()
-        if not self._unstored:
-            return
+        if self._unstored or self._unacked:
+            self._write([], {}, [])
+
+    def _write(
+        self,
+        events: list[ExecutionEvent],
+        rejections: dict[str, RejectionTally],
+        unknown: list[UnknownDeviceSighting],
+    ) -> None:
+        """Store this with the gathered fixes; acknowledge their QoS 1 messages once done."""
         fixes, self._unstored = self._unstored, []
-        self.storage.submit(lambda s: store_telemetry(s, fixes, [], {}, []))
+        acks, self._unacked = self._unacked, []
+        self._stored_at = time.monotonic()
+        client = self._client
+        committed = None if not acks or client is None else (lambda: client.ack(acks))
+        self.storage.submit_rows(telemetry_rows(fixes, events, rejections, unknown), committed)
 
     def counters(self) -> FeedCounters:
         """Totals since start."""

@@ -74,6 +74,8 @@ class Mosquitto:
             *listener_config,
             f"allow_anonymous {'true' if anonymous else 'false'}",
             "max_queued_messages 0",
+            # The tower acknowledges after storing: let more than 20 wait for it.
+            "max_inflight_messages 0",
             f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {workdir}/",
             "log_dest stderr",

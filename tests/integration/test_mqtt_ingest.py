@@ -47,6 +47,7 @@ class Tower:
 
     def collect(self) -> None:
         batch = self.client.mailbox.drain()
+        self.client.ack(batch.acks)  # nothing to store: done once drained
         self.fixes += batch.fixes
         self.statuses += batch.statuses
         self.events += self.fleet.apply(batch).new_events

@@ -89,6 +89,11 @@ def test_the_documented_topic_table_is_the_contract() -> None:
     assert documented == stated
 
 
+def test_the_documented_text_lengths_are_the_contract() -> None:
+    documented = {name.strip("`"): int(most) for name, most in _table_rows("## Text lengths")}
+    assert documented == contract.MAX_TEXT
+
+
 def test_the_documented_payload_fields_are_the_contract() -> None:
     documented = {
         name.strip("`"): (_names(required), _names(optional))

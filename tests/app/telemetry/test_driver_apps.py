@@ -215,7 +215,9 @@ def test_over_the_broker_a_van_follows_the_retained_route_and_acks_it(
     heard: list[ExecutionEvent] = []
 
     def arrivals_after_ack() -> list[str]:
-        for item in tower.mailbox.drain().events:
+        batch = tower.mailbox.drain()
+        tower.ack(batch.acks)
+        for item in batch.events:
             if item.vehicle_id == vid:
                 heard.append(item)
         acks = [e for e in heard if e.type is EventType.ROUTE_RECEIVED]

@@ -1,0 +1,91 @@
+"""One bad row never costs a good one: a failed batch is stored again row by row, and the
+row the database refuses is quarantined with what it held, why and when."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from sqlalchemy import func, select
+
+from app.domain.live_fleet import MAX_UNKNOWN_DEVICES, RejectionTally, UnknownDeviceSighting
+from app.domain.model import EventType, ExecutionEvent, TelemetryFix
+from app.foundation.clock import ManualClock
+from app.storage.database import connect
+from app.storage.orm import ExecutionEventRow, TelemetryFixRow
+from app.storage.telemetry_repository import fleet_report, telemetry_rows
+from app.storage.worker import StorageWorker
+
+T = 1_781_000_000.0
+
+
+def fix(vehicle_id: str, ts: float) -> TelemetryFix:
+    return TelemetryFix(vehicle_id, ts, 45.75, 4.84)
+
+
+def event(event_id: str) -> ExecutionEvent:
+    return ExecutionEvent(event_id, "V01", T, EventType.SCAN)
+
+
+def test_the_good_rows_of_a_failed_batch_are_stored_and_the_bad_one_quarantined(
+    database_url: str,
+) -> None:
+    sessions = connect(database_url)
+    worker = StorageWorker(sessions, ManualClock(T + 9))
+    bad = ExecutionEvent("e-bad", "V01", cast(Any, None), EventType.SCAN)  # no time: refused
+    committed: list[bool] = []
+    rows = telemetry_rows(
+        [fix("V01", T + i) for i in range(5)],
+        [event("e1"), bad, event("e2")],
+        {"bad_json": RejectionTally(2, "x", T)},
+        [UnknownDeviceSighting("carol/phone", "owntracks", T, T, 1)],
+    )
+    worker.submit_rows(rows, lambda: committed.append(True))
+    worker.flush(30)
+    worker.close()
+
+    with sessions() as session:
+        assert set(session.scalars(select(ExecutionEventRow.event_id))) == {"e1", "e2"}
+        assert session.scalar(select(func.count()).select_from(TelemetryFixRow)) == 5
+    report = fleet_report(sessions)
+    assert report["rejections"]["bad_json"]["count"] == 2
+    assert [u["device_id"] for u in report["unknown_devices"]] == ["carol/phone"]
+    quarantine = report["quarantine"]
+    assert quarantine["count"] == 1
+    (row,) = quarantine["latest"]
+    assert (row["kind"], row["at"]) == ("event", T + 9)
+    assert json.loads(row["payload"])["event_id"] == "e-bad"
+    assert row["reason"]
+    assert committed == [True], "every row stored or quarantined: the batch is done"
+    assert worker.quarantined == 1
+
+
+def test_a_batch_that_fits_is_stored_in_one_go_with_nothing_quarantined(
+    database_url: str,
+) -> None:
+    sessions = connect(database_url)
+    worker = StorageWorker(sessions, ManualClock(T))
+    worker.submit_rows(telemetry_rows([fix("V01", T)], [event("e1")], {}, []))
+    worker.flush(30)
+    worker.close()
+    assert worker.failures == 0
+    assert fleet_report(sessions)["quarantine"] == {"count": 0, "latest": []}
+
+
+def test_the_unknown_devices_are_capped_and_those_let_go_counted(database_url: str) -> None:
+    sessions = connect(database_url)
+    worker = StorageWorker(sessions, ManualClock(T))
+    extra = 7
+    sightings = [
+        UnknownDeviceSighting(f"dev-{n:05d}", "traccar", T + n, T + n, 1)
+        for n in range(MAX_UNKNOWN_DEVICES + extra)
+    ]
+    for start in range(0, len(sightings), 250):
+        worker.submit_rows(telemetry_rows([], [], {}, sightings[start : start + 250]))
+    worker.flush(60)
+    worker.close()
+    report = fleet_report(sessions)
+    kept = {u["device_id"] for u in report["unknown_devices"]}
+    assert len(kept) == MAX_UNKNOWN_DEVICES
+    assert "dev-00000" not in kept and f"dev-{MAX_UNKNOWN_DEVICES + extra - 1:05d}" in kept
+    assert report["unknown_devices_dropped"] == extra
