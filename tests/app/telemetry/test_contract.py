@@ -125,6 +125,12 @@ def test_the_tower_subscribes_to_the_inbound_channels_and_ignores_its_own() -> N
         assert not isinstance(own, Rejection)
 
 
+def test_positions_may_be_subscribed_at_qos_1() -> None:
+    subscriptions = dict(TopicConfig(position_qos=1).subscriptions())
+    assert subscriptions[POSITION.subscription("tower/v1")] == 1
+    assert dict(TOPICS.subscriptions())[POSITION.subscription("tower/v1")] == POSITION.qos == 0
+
+
 def test_a_payload_outside_its_schema_is_refused_before_it_is_sent() -> None:
     with pytest.raises(ValueError, match="status"):
         contract.payload(STATUS, {"online": True})

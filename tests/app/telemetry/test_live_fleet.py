@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from app.domain.live_fleet import (
+    MAX_UNKNOWN_DEVICES,
     LiveFleet,
     RejectionTally,
     TelemetryBatch,
@@ -140,3 +141,18 @@ def test_applying_5000_fixes_takes_a_few_ms() -> None:
     elapsed = time.perf_counter() - start
     assert len(update.moved) == 2000
     assert elapsed < 0.05, f"apply took {elapsed * 1000:.1f} ms"
+
+
+def test_the_unknown_devices_are_capped_the_least_recently_seen_let_go() -> None:
+    fleet = LiveFleet(["V01"])
+    seen = {"dev-0": UnknownDeviceSighting("dev-0", "traccar", T0, T0, 1)}
+    fleet.apply(TelemetryBatch(unknown_devices=seen))  # seen first, and again midway
+    for n in range(1, MAX_UNKNOWN_DEVICES + 5):
+        sighting = UnknownDeviceSighting(f"dev-{n}", "traccar", T0 + n, T0 + n, 1)
+        fleet.apply(TelemetryBatch(unknown_devices={sighting.device_id: sighting}))
+        if n == 500:
+            fleet.apply(TelemetryBatch(unknown_devices=seen))
+    kept = {u.device_id for u in fleet.unknown_devices}
+    assert len(kept) == MAX_UNKNOWN_DEVICES
+    assert "dev-0" in kept and "dev-1" not in kept and f"dev-{MAX_UNKNOWN_DEVICES + 4}" in kept
+    assert fleet.unknown_dropped == 5
