@@ -52,4 +52,10 @@ def test_fleet_json_on_a_fresh_database(tmp_path: Path) -> None:
     done = run_main("fleet", "--json", env=env)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report == {"vehicles": [], "rejections": {}, "unknown_devices": []}
+    assert report == {
+        "vehicles": [],
+        "rejections": {},
+        "unknown_devices": [],
+        "unknown_devices_dropped": 0,
+        "quarantine": {"count": 0, "latest": []},
+    }
