@@ -32,7 +32,7 @@ from app.planning.checker import check_vrptw
 from app.planning.engines import solve
 from app.planning.instances import read_instance, to_problem
 from app.planning.portfolio import start_portfolio
-from app.planning.problem import Engine, SearchOptions
+from app.planning.problem import Engine, SearchOptions, SolveCall
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "solomon"
 
@@ -80,7 +80,7 @@ def run_one(
     instance = read_instance(path)
     problem = to_problem(instance)
     if options is not None:
-        result = solve(problem, time_limit, options=options)
+        result = solve(problem, SolveCall(time_limit, options=options))
     else:
         result = start_portfolio(problem, time_limit, workers).result()
     routes = [list(r.stops) for r in result.routes if r.stops]

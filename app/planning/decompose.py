@@ -41,11 +41,10 @@ from app.planning.problem import (
     PlanResult,
     PlanStatus,
     PositionLock,
-    ProgressCallback,
     RoutingProblem,
     SearchOptions,
+    SolveCall,
     SolveProgress,
-    StopRequested,
 )
 from app.planning.van_assignment import Unit, VanPart, assign, drop_penalties, units_of
 
@@ -107,23 +106,15 @@ class _Outcome(Enum):
     NO_PLAN = "no plan"  # a van's own search found none: the whole model must try
 
 
-def solve(
-    problem: RoutingProblem,
-    time_limit_s: float,
-    on_progress: ProgressCallback | None = None,
-    should_stop: StopRequested | None = None,
-    options: SearchOptions | None = None,
-) -> PlanResult:
-    """Plan ``problem`` within ``time_limit_s`` seconds, van by van when that is sound.
+def solve(problem: RoutingProblem, call: SolveCall) -> PlanResult:
+    """Plan ``problem`` as ``call`` says, van by van when that is sound.
 
-    Same contract as ``solver.solve``: ``on_progress`` hears of every better plan (the
-    total over all vans), ``should_stop`` ends the search keeping the best plan so far.
+    Same contract as ``solver.solve``; the progress reported is the total over all vans.
     """
-    options = options or SearchOptions()
-    units = units_of(problem) if options.decompose else None
+    units = units_of(problem) if call.options.decompose else None
     if units is None:
-        return solver.solve(problem, time_limit_s, on_progress, should_stop, options)
-    return _Decomposition(problem, units, on_progress, should_stop, options).run(time_limit_s)
+        return solver.solve(problem, call)
+    return _Decomposition(problem, units, call).run()
 
 
 @dataclass(eq=False, repr=False)  # one solve's working state: compared by identity
@@ -132,9 +123,7 @@ class _Decomposition:
 
     problem: RoutingProblem
     units: list[Unit]
-    on_progress: ProgressCallback | None
-    should_stop: StopRequested | None
-    options: SearchOptions
+    call: SolveCall
     started: float = field(init=False, default_factory=time.monotonic)
     history: list[SolveProgress] = field(init=False, default_factory=list)
     best_total: float = field(init=False, default=math.inf)
@@ -149,14 +138,14 @@ class _Decomposition:
         self.owner = {i: v for v, van in enumerate(vans) for i in van.initial_route}
         self.pickups = {p.pickup for p in self.problem.pairs}
 
-    def run(self, time_limit_s: float) -> PlanResult:
+    def run(self) -> PlanResult:
         vans, unassigned = assign(self.problem, self.units, self.owner)
         if vans is None:
-            return self._whole(time_limit_s)
+            return self._whole()
         self._report(vans, unassigned)
         todo = [v for v, part in enumerate(vans) if part.stops]
-        deadline = self.started + time_limit_s
-        workers = self.options.van_workers if forked.AVAILABLE else 1
+        deadline = self.started + self.call.time_limit_s
+        workers = self.call.options.van_workers if forked.AVAILABLE else 1
         mine, *theirs = _shares(todo, [self._effort(part) for part in vans], workers)
         helpers = [
             forked.ForkedWorker(partial(self._help, vans, unassigned, group, deadline))
@@ -171,7 +160,7 @@ class _Decomposition:
             for helper in helpers:
                 helper.stop()
         if _Outcome.NO_PLAN in outcomes:
-            return self._whole(time_limit_s)
+            return self._whole()
         if any(math.isinf(part.cost) for part in vans):
             # Cancelled before every van had a plan the model accepts.
             return self._result(PlanStatus.CANCELLED_NO_PLAN, vans, unassigned)
@@ -197,7 +186,7 @@ class _Decomposition:
             for n, v in enumerate(group):
                 for helper in helpers:
                     self._take(vans, unassigned, helper.messages())
-                if self.should_stop is not None and self.should_stop():
+                if self.call.stop_requested():
                     return _Outcome.CANCELLED
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 and not first_round:  # every van has a route by now
@@ -225,7 +214,8 @@ class _Decomposition:
         send: forked.Send,
     ) -> None:
         """A forked helper's work: solve ``group``, sending each van's best route home."""
-        self.on_progress = None  # the parent reports; this copy only sends its vans
+        # The parent reports; this copy only sends its vans.
+        self.call = replace(self.call, on_progress=None)
 
         def van_done(v: int) -> None:
             part = vans[v]
@@ -280,13 +270,13 @@ class _Decomposition:
                 self._report(vans, unassigned, v, p.best_cost + extra, (p.distance, p.late_stops))
 
         def stop() -> bool:
-            if self.should_stop is not None and self.should_stop():
+            if self.call.stop_requested():
                 return True
             stalled[0] = time.monotonic() - improved[0] > patience
             return stalled[0]
 
         begun = time.monotonic()
-        result = solver.solve(sub, seconds, progress, stop, VAN_SEARCH)
+        result = solver.solve(sub, SolveCall(seconds, progress, stop, VAN_SEARCH))
         if stalled[0] and result.status == PlanStatus.CANCELLED:
             result = replace(result, status=PlanStatus.SOLVED)  # only this van gave up
         if not result.has_plan:
@@ -322,8 +312,7 @@ class _Decomposition:
             late = sum(n or 0 for _, n in each)
             report = SolveProgress(time.monotonic() - self.started, int(total), distance, late)
             self.history.append(report)
-            if self.on_progress is not None:
-                self.on_progress(report)
+            self.call.report(report)
 
     def _figures(self, van: int, route: list[int]) -> tuple[int, int]:
         """Van ``van``'s distance and late stops on ``route``, worked out once per route."""
@@ -351,19 +340,19 @@ class _Decomposition:
             progress=tuple(self.history),
         )
 
-    def _whole(self, time_limit_s: float) -> PlanResult:
+    def _whole(self) -> PlanResult:
         """The assignment found no plan for some van: let the whole model try."""
         offset = time.monotonic() - self.started
 
         def progress(p: SolveProgress) -> None:
             report = replace(p, elapsed=p.elapsed + offset)
             self.history.append(report)
-            if self.on_progress is not None:
-                self.on_progress(report)
+            self.call.report(report)
 
-        result = solver.solve(
-            self.problem, time_limit_s - offset, progress, self.should_stop, self.options
+        whole = SolveCall(
+            self.call.time_limit_s - offset, progress, self.call.should_stop, self.call.options
         )
+        result = solver.solve(self.problem, whole)
         return replace(result, seconds=result.seconds + offset, progress=tuple(self.history))
 
 

@@ -17,7 +17,7 @@ from app.domain.model import FleetSnapshot
 from app.planning.day_plan import build_day_problem, planned_stops
 from app.planning.engines import solve
 from app.planning.matrix import MatrixProvider
-from app.planning.problem import Engine, SearchOptions
+from app.planning.problem import Engine, SearchOptions, SolveCall
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def plan_demo_day(day: DemoDay, provider: MatrixProvider) -> DemoDay:
         return day
     snapshot = FleetSnapshot([day.depot], list(day.vehicles), list(day.drivers), list(day.orders))
     problem = build_day_problem(snapshot, day.depot.id, day.operating_day, provider)
-    result = solve(problem.problem, TIME_CAP_S, options=SEARCH)
+    result = solve(problem.problem, SolveCall(TIME_CAP_S, options=SEARCH))
     if not result.has_plan:
         raise RuntimeError(f"the demo day has no plan: {result.status.value} {result.message}")
     return dataclasses.replace(day, stops=planned_stops(problem, result))

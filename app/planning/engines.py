@@ -5,14 +5,9 @@ Imports are deferred so that a solver child loads only the library it searches w
 
 from __future__ import annotations
 
-from app.planning.problem import (
-    Engine,
-    PlanResult,
-    ProgressCallback,
-    RoutingProblem,
-    SearchOptions,
-    StopRequested,
-)
+from dataclasses import replace
+
+from app.planning.problem import Engine, PlanResult, RoutingProblem, SearchOptions, SolveCall
 
 PYVRP_FALLBACK = SearchOptions(first_solutions=("SAVINGS",), gls_lambda=0.1)
 """What a PyVRP member of a portfolio searches with on a problem PyVRP cannot model:
@@ -21,23 +16,14 @@ against 2.7% mean gap on 12 Solomon instances at 5 s) but good where the default
 the better of the two averaged 1.9%, the best pair of 11 OR-Tools searches tried."""
 
 
-def solve(
-    problem: RoutingProblem,
-    time_limit_s: float,
-    on_progress: ProgressCallback | None = None,
-    should_stop: StopRequested | None = None,
-    options: SearchOptions | None = None,
-) -> PlanResult:
-    """Plan ``problem`` with the engine ``options`` name (OR-Tools by default)."""
-    options = options or SearchOptions()
-    if options.engine is Engine.PYVRP:
+def solve(problem: RoutingProblem, call: SolveCall) -> PlanResult:
+    """Plan ``problem`` with the engine ``call.options`` name (OR-Tools by default)."""
+    if call.options.engine is Engine.PYVRP:
         from app.planning import pyvrp_engine
 
         if pyvrp_engine.fits(problem):
-            return pyvrp_engine.solve(
-                problem, time_limit_s, on_progress, should_stop, options.max_iterations
-            )
-        options = PYVRP_FALLBACK
+            return pyvrp_engine.solve(problem, call)
+        call = replace(call, options=PYVRP_FALLBACK)
     from app.planning import decompose
 
-    return decompose.solve(problem, time_limit_s, on_progress, should_stop, options)
+    return decompose.solve(problem, call)

@@ -302,3 +302,24 @@ class SearchOptions:
     decompose: bool = True
     van_workers: int = 1
     max_iterations: int | None = None
+
+
+@dataclass(frozen=True)
+class SolveCall:
+    """How one search runs, whichever engine does it: for ``time_limit_s`` seconds of
+    wall clock, telling ``on_progress`` of every better plan, ending early (keeping the
+    best plan so far) when ``should_stop`` answers True, searching as ``options`` say."""
+
+    time_limit_s: float
+    on_progress: ProgressCallback | None = None
+    should_stop: StopRequested | None = None
+    options: SearchOptions = SearchOptions()
+
+    def report(self, progress: SolveProgress) -> None:
+        """Tell the caller of a better plan, if it listens."""
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def stop_requested(self) -> bool:
+        """True when the caller asked the search to end."""
+        return self.should_stop is not None and self.should_stop()

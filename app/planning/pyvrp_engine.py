@@ -33,10 +33,9 @@ from app.planning.problem import (
     PlannedRoute,
     PlanResult,
     PlanStatus,
-    ProgressCallback,
     RoutingProblem,
+    SolveCall,
     SolveProgress,
-    StopRequested,
     Window,
 )
 from app.planning.schedules import REASON_FLEET, drop_reason, schedule
@@ -68,20 +67,12 @@ def fits(problem: RoutingProblem) -> bool:
     return all(len(a) <= 1 and len(b) <= 1 for a, b in shifts) and any(a and b for a, b in shifts)
 
 
-def solve(
-    problem: RoutingProblem,
-    time_limit_s: float,
-    on_progress: ProgressCallback | None = None,
-    should_stop: StopRequested | None = None,
-    max_iterations: int | None = None,
-) -> PlanResult:
-    """Plan ``problem`` (which ``fits``) within ``time_limit_s`` seconds, and within
-    ``max_iterations`` of the search when given (then the plan does not depend on the
-    machine's speed)."""
+def solve(problem: RoutingProblem, call: SolveCall) -> PlanResult:
+    """Plan ``problem`` (which ``fits``) as ``call`` says (its options are OR-Tools')."""
     started = time.monotonic()
     built = _build(problem)
-    stop = _Stop(started, time_limit_s, built.prize_offset, on_progress, should_stop)
-    stop.iterations_left = max_iterations
+    stop = _Stop(started, call, built.prize_offset)
+    stop.iterations_left = call.options.max_iterations
     with warnings.catch_warnings():
         # PyVRP warns when its penalties hit their cap, as they do while a stop no van can
         # serve is still planned; the search goes on and the plan is checked below.
@@ -242,16 +233,13 @@ class _Stop:
     def __init__(
         self,
         started: float,
-        time_limit_s: float,
+        call: SolveCall,
         prize_offset: int,
-        on_progress: ProgressCallback | None,
-        should_stop: StopRequested | None,
     ) -> None:
-        self._deadline = started + time_limit_s
+        self._deadline = started + call.time_limit_s
         self._started = started
         self._prize_offset = prize_offset
-        self._on_progress = on_progress
-        self._should_stop = should_stop
+        self._call = call
         self._best = math.inf
         self.history: list[SolveProgress] = []
         self.cancelled = False
@@ -265,9 +253,8 @@ class _Stop:
                 time.monotonic() - self._started, int(best_cost) - self._prize_offset
             )
             self.history.append(report)
-            if self._on_progress is not None:
-                self._on_progress(report)
-        if self._should_stop is not None and self._should_stop():
+            self._call.report(report)
+        if self._call.stop_requested():
             self.cancelled = True
             return True
         if self.iterations_left is not None:

@@ -16,14 +16,15 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from app.planning.problem import (
     PlanResult,
     PlanStatus,
+    ProgressCallback,
     RoutingProblem,
     SearchOptions,
+    SolveCall,
     SolveProgress,
 )
 
@@ -54,7 +55,7 @@ class SolveHandle:
         process: Any,
         messages: Any,
         cancel_event: Any,
-        on_progress: Callable[[SolveProgress], None] | None,
+        on_progress: ProgressCallback | None,
         grace_s: float,
         deadline_s: float,
     ) -> None:
@@ -157,7 +158,7 @@ class SolveHandle:
 def start_solve(
     problem: RoutingProblem,
     time_limit_s: float,
-    on_progress: Callable[[SolveProgress], None] | None = None,
+    on_progress: ProgressCallback | None = None,
     options: SearchOptions | None = None,
     grace_s: float = CANCEL_GRACE_S,
     test_only_hang: bool = False,
@@ -209,7 +210,8 @@ def _child(
             messages.put(progress)
 
     try:
-        result = solve(problem, time_limit_s, report, cancel_event.is_set, options)
+        call = SolveCall(time_limit_s, report, cancel_event.is_set, options or SearchOptions())
+        result = solve(problem, call)
     except Exception as exc:  # the parent must always hear an answer
         result = PlanResult(PlanStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
     if result.progress and [result.progress[-1]] != sent:

@@ -21,11 +21,10 @@ from app.planning.problem import (
     PlannedRoute,
     PlanResult,
     PlanStatus,
-    ProgressCallback,
     RoutingProblem,
     SearchOptions,
+    SolveCall,
     SolveProgress,
-    StopRequested,
 )
 from app.planning.schedules import drop_reason, figures, schedule
 
@@ -39,33 +38,23 @@ class _Model:
     time: Any
 
 
-def solve(
-    problem: RoutingProblem,
-    time_limit_s: float,
-    on_progress: ProgressCallback | None = None,
-    should_stop: StopRequested | None = None,
-    options: SearchOptions | None = None,
-) -> PlanResult:
-    """Plan ``problem`` within ``time_limit_s`` seconds.
-
-    ``on_progress`` hears of better plans (the best one found since its last report, at
-    most every REPORT_EVERY_S, and the last one at the end); ``should_stop`` is asked at
-    every plan the search finds and, when it answers True, the search ends keeping the
-    best plan so far.
-    """
-    options = options or SearchOptions()
+def solve(problem: RoutingProblem, call: SolveCall) -> PlanResult:
+    """Plan ``problem`` as ``call`` says: ``call.on_progress`` hears of better plans (the
+    best one found since its last report, at most every REPORT_EVERY_S, and the last one
+    at the end); ``call.should_stop`` is asked at every plan the search finds."""
+    options = call.options
     started = time.monotonic()
     history: list[SolveProgress] = []
     best: list[Any] = [None, None]  # cost, solution of the best run so far
     cancelled = False
     strategies = options.first_solutions or ("LOCAL_CHEAPEST_INSERTION",)
     for n, strategy in enumerate(strategies):
-        remaining = time_limit_s - (time.monotonic() - started)
+        remaining = call.time_limit_s - (time.monotonic() - started)
         share = remaining / (len(strategies) - n)
         if share <= 0.05 and best[0] is not None:
             break
         model = _build(problem)
-        state = _SearchState(problem, model, started, history, on_progress, should_stop, best[0])
+        state = _SearchState(problem, model, started, history, call, best[0])
         model.routing.AddAtSolutionCallback(state.at_solution)
         params = _parameters(options, strategy, max(share, 0.05))
         solution = _search(problem, model, params)
@@ -106,16 +95,14 @@ class _SearchState:
         model: _Model,
         started: float,
         history: list[SolveProgress],
-        on_progress: ProgressCallback | None,
-        should_stop: StopRequested | None,
+        call: SolveCall,
         best_cost: int | None,
     ) -> None:
         self.problem = problem
         self.model = model
         self.started = started
         self.history = history
-        self.on_progress = on_progress
-        self.should_stop = should_stop
+        self.call = call
         self.best_cost = best_cost
         self.stopped = False
         # The best plan not reported yet: when it was found, its cost and its routes.
@@ -131,7 +118,7 @@ class _SearchState:
             self.waiting = (now - self.started, cost, self._routes())
         if now - self.reported_at >= REPORT_EVERY_S:
             self.report()
-        if self.should_stop is not None and self.should_stop():
+        if self.call.stop_requested():
             self.stopped = True
             self.model.routing.solver().FinishCurrentSearch()
 
@@ -145,8 +132,7 @@ class _SearchState:
         distance, late = figures(self.problem, routes)
         report = SolveProgress(elapsed, cost, distance, late)
         self.history.append(report)
-        if self.on_progress is not None:
-            self.on_progress(report)
+        self.call.report(report)
 
     def _routes(self) -> list[list[int]]:
         """Each van's stops in the plan the search is at (inside the callback only)."""

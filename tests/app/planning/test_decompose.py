@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from app.planning.problem import (
     PositionLock,
     RoutingProblem,
     SearchOptions,
+    SolveCall,
     SolveProgress,
     Van,
     VehicleLock,
@@ -31,7 +33,7 @@ from tests.app.planning.builders import (
     wait_until,
 )
 
-QUICK = 0.3
+QUICK = SolveCall(0.3)
 WEST = list(range(2, 11))  # stops at x = 1..9, on board the west van
 EAST = list(range(11, 20))  # stops at x = 91..99, on board the east van
 SWEEP = 36  # each van's best route sweeps its nine stops and back: 2 x 9 twice
@@ -74,9 +76,9 @@ def whole_model_calls(monkeypatch: pytest.MonkeyPatch) -> list[RoutingProblem]:
     calls: list[RoutingProblem] = []
     real = solver.solve
 
-    def spy(problem: RoutingProblem, *args: Any, **kwargs: Any) -> PlanResult:
+    def spy(problem: RoutingProblem, call: SolveCall) -> PlanResult:
         calls.append(problem)
-        return real(problem, *args, **kwargs)
+        return real(problem, call)
 
     monkeypatch.setattr(solver, "solve", spy)
     return calls
@@ -104,7 +106,7 @@ def test_an_ordinary_problem_goes_to_the_whole_model(
 
 def test_decomposition_can_be_switched_off(whole_model_calls: list[RoutingProblem]) -> None:
     problem = line_problem()
-    decompose.solve(problem, QUICK, options=SearchOptions(decompose=False))
+    decompose.solve(problem, replace(QUICK, options=SearchOptions(decompose=False)))
     assert whole_model_calls == [problem]
 
 
@@ -218,7 +220,9 @@ def test_a_mandatory_free_stop_that_fits_nowhere_goes_to_the_whole_model(
 def test_progress_streams_the_total_down_to_the_objective(options: SearchOptions) -> None:
     problem = line_problem()
     reports: list[SolveProgress] = []
-    result = decompose.solve(problem, QUICK, on_progress=reports.append, options=options)
+    result = decompose.solve(
+        problem, SolveCall(QUICK.time_limit_s, reports.append, options=options)
+    )
     costs = [r.best_cost for r in reports]
     assert costs == sorted(set(costs), reverse=True)
     assert costs[-1] == result.objective
@@ -229,7 +233,7 @@ def test_cancel_keeps_the_best_plan() -> None:
     problem = line_problem(
         [stop("pickup", 92), stop("delivery", 97)], pairs=(PickupDelivery(20, 21),)
     )
-    result = decompose.solve(problem, 30, should_stop=lambda: True)
+    result = decompose.solve(problem, SolveCall(30, should_stop=lambda: True))
     assert result.status is PlanStatus.CANCELLED
     assert result.seconds < 5
     assert_checked(problem, result)
@@ -240,7 +244,7 @@ def test_a_second_process_searches_half_the_vans(
     whole_model_calls: list[RoutingProblem],
 ) -> None:
     problem = line_problem()
-    result = decompose.solve(problem, QUICK, options=TWO_PROCESSES)
+    result = decompose.solve(problem, replace(QUICK, options=TWO_PROCESSES))
     assert_checked(problem, result)
     # This process searched one van; the forked helper the other, and sent its route back.
     assert [len(p.vans) for p in whole_model_calls] == [1]
@@ -257,7 +261,7 @@ def test_a_helper_that_dies_leaves_its_vans_their_current_routes(
 
     monkeypatch.setattr(decompose._Decomposition, "_help", crash)
     problem = line_problem()
-    result = decompose.solve(problem, QUICK, options=TWO_PROCESSES)
+    result = decompose.solve(problem, replace(QUICK, options=TWO_PROCESSES))
     assert_checked(problem, result)
     assert result.routes[0].distance == SWEEP // 2  # searched here
     assert route_of(result, 1) == list(problem.vans[1].initial_route)  # as it was
@@ -285,13 +289,13 @@ def test_a_van_that_stops_improving_gives_its_time_to_the_next(
     limits: list[float] = []
     real = solver.solve
 
-    def spy(problem: RoutingProblem, seconds: float, *args: Any, **kwargs: Any) -> PlanResult:
-        limits.append(seconds)
-        return real(problem, seconds, *args, **kwargs)
+    def spy(problem: RoutingProblem, call: SolveCall) -> PlanResult:
+        limits.append(call.time_limit_s)
+        return real(problem, call)
 
     monkeypatch.setattr(solver, "solve", spy)
     problem = line_problem()
-    result = decompose.solve(problem, 2.0)
+    result = decompose.solve(problem, SolveCall(2.0))
     assert_checked(problem, result)
     assert result.objective == SWEEP
     assert result.status is PlanStatus.SOLVED

@@ -8,6 +8,7 @@ import pytest
 
 from app.planning.checker import check_vrptw
 from app.planning.instances import InstanceError, read_instance, to_problem
+from app.planning.problem import SolveCall
 from app.planning.solver import solve
 from tests.app.planning.builders import SOLOMON
 
@@ -49,7 +50,7 @@ def test_vrplib_cvrp_is_read_and_solved(tmp_path: Path) -> None:
     path.write_text(TINY_CVRP)
     instance = read_instance(path)
     assert instance.demand == (0, 6, 6, 3) and not instance.euclidean
-    result = solve(to_problem(instance), 0.2)
+    result = solve(to_problem(instance), SolveCall(0.2))
     routes = [list(r.stops) for r in result.routes if r.stops]
     report = check_vrptw(instance, routes)
     assert report.feasible, report.violations

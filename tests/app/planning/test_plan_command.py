@@ -27,6 +27,7 @@ from app.domain.model import (
 from app.foundation.days import OperatingDay
 from app.planning.day_plan import build_day_problem, unserved, vehicle_plans
 from app.planning.matrix import HaversineMatrixProvider
+from app.planning.problem import SolveCall
 from app.planning.schedules import REASON_CAPACITY, REASON_WINDOW
 from app.planning.solver import solve
 from app.storage.database import connect
@@ -161,7 +162,7 @@ def test_a_day_problem_keeps_windows_hours_priorities_and_units() -> None:
     assert (nodes[1].weight, nodes[1].volume, nodes[1].service) == (10_000, 13, 240)
     assert [n.id for n in nodes[1:]] == ["O1", "O2", "O3", "O4"]  # O5 is done
     assert day.problem.vans[0].capacity_weight == 110_000
-    result = solve(day.problem, 0.5)
+    result = solve(day.problem, SolveCall(0.5))
     assert_checked(day.problem, result)
     reasons = {u.order.id: u.reason for u in unserved(day, result)}
     # O3 (urgent) and O4 do not fit together: the normal one stays behind.
@@ -190,7 +191,7 @@ def test_an_order_forced_onto_a_van_is_planned_on_it() -> None:
     day = build_day_problem(
         snapshot, "D", OperatingDay.at(MIDNIGHT, "Europe/Paris"), HaversineMatrixProvider()
     )
-    result = solve(day.problem, 0.5)
+    result = solve(day.problem, SolveCall(0.5))
     assert_checked(day.problem, result)
     on = {v.vehicle.id: [o.id for o in v.orders] for v in vehicle_plans(day, result)}
     assert "O2" in on["V1"] and "O0" in on["V2"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.planning import engines, pyvrp_engine
@@ -15,6 +17,7 @@ from app.planning.problem import (
     PositionLock,
     RoutingProblem,
     SearchOptions,
+    SolveCall,
     Van,
     VehicleLock,
     penalty_for_priority,
@@ -30,7 +33,7 @@ from tests.app.planning.builders import (
     stop,
 )
 
-QUICK = 0.2
+QUICK = SolveCall(0.2)
 
 
 def test_weight_and_volume_split_the_load_over_two_vans() -> None:
@@ -129,14 +132,14 @@ def test_a_van_whose_shift_misses_the_depot_hours_stays_home() -> None:
 def test_cancel_keeps_the_best_plan() -> None:
     nodes = [depot(), *(stop(f"s{x}", x) for x in (10, 20, 30))]
     problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)])
-    result = pyvrp_engine.solve(problem, 30, should_stop=lambda: True)
+    result = pyvrp_engine.solve(problem, SolveCall(30, should_stop=lambda: True))
     assert result.status is PlanStatus.CANCELLED
     assert_checked(problem, result)
 
 
 def test_solomon_plan_is_feasible_in_real_numbers_and_close_to_the_best_known() -> None:
     instance = read_instance(SOLOMON / "R101.txt")
-    result = pyvrp_engine.solve(to_problem(instance), 1.0)
+    result = pyvrp_engine.solve(to_problem(instance), SolveCall(1.0))
     report = check_vrptw(instance, [list(r.stops) for r in result.used_routes()])
     assert report.feasible, report.violations
     assert report.distance < 1.03 * best_known_distance("R101")
@@ -171,7 +174,7 @@ KINDS = [
 def test_problems_pyvrp_cannot_model_are_searched_by_or_tools(kind: str) -> None:
     problem = locked(kind)
     assert not pyvrp_engine.fits(problem)
-    result = engines.solve(problem, QUICK, options=SearchOptions(engine=Engine.PYVRP))
+    result = engines.solve(problem, replace(QUICK, options=SearchOptions(engine=Engine.PYVRP)))
     assert result.engine is Engine.ORTOOLS
     assert_checked(problem, result)
 
@@ -179,7 +182,7 @@ def test_problems_pyvrp_cannot_model_are_searched_by_or_tools(kind: str) -> None
 def test_a_plain_problem_asked_of_pyvrp_is_searched_by_pyvrp() -> None:
     nodes = [depot(), stop("a", 10), stop("b", 20)]
     problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)])
-    result = engines.solve(problem, QUICK, options=SearchOptions(engine=Engine.PYVRP))
+    result = engines.solve(problem, replace(QUICK, options=SearchOptions(engine=Engine.PYVRP)))
     assert result.engine is Engine.PYVRP
     assert_checked(problem, result)
     assert route_of(result, 0) in ([1, 2], [2, 1])

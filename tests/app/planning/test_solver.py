@@ -12,6 +12,7 @@ from app.planning.problem import (
     PlanStatus,
     PositionLock,
     RoutingProblem,
+    SolveCall,
     Van,
     VehicleLock,
     penalty_for_priority,
@@ -33,7 +34,7 @@ from tests.app.planning.builders import (
     stop,
 )
 
-QUICK = 0.2
+QUICK = SolveCall(0.2)
 
 
 def test_capacity_splits_the_load_over_two_vans() -> None:
@@ -217,7 +218,7 @@ def test_stops_stay_on_their_vans(kwargs: dict[str, object]) -> None:
 def test_cancel_keeps_the_best_plan() -> None:
     nodes = [depot(), *(stop(f"s{x}", x) for x in (10, 20, 30))]
     problem = problem_of(nodes, [Van("v", 0, 0, capacity_weight=10)])
-    result = solve(problem, 30, should_stop=lambda: True)
+    result = solve(problem, SolveCall(30, should_stop=lambda: True))
     assert result.status is PlanStatus.CANCELLED
     assert result.seconds < 5
     assert_checked(problem, result)
@@ -225,7 +226,7 @@ def test_cancel_keeps_the_best_plan() -> None:
 
 def test_solomon_plan_is_feasible_in_real_numbers() -> None:
     instance = read_instance(SOLOMON / "R101.txt")
-    result = solve(to_problem(instance), 0.5)
+    result = solve(to_problem(instance), SolveCall(0.5))
     report = check_vrptw(instance, [list(r.stops) for r in result.routes])
     assert report.feasible, report.violations
     assert report.distance < 1.1 * best_known_distance("R101")
