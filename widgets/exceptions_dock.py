@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.rules.records import ExceptionRecord, ExceptionState
 from app.foundation.time_text import TimeText
-from app.tower.views import SEVERITY_RANK, ExceptionView
 from widgets.table_docks import ColumnsModel, Index, TableDock
 
 COLUMNS = ("Severity", "Rule", "Subject", "Vehicle", "State", "Raised", "Detail")
@@ -35,7 +35,7 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 FIT_COLUMNS_UP_TO = 50  # rows: columns are fitted to their contents until the list is this long
 
 
-class ExceptionTableModel(ColumnsModel[ExceptionView, int]):
+class ExceptionTableModel(ColumnsModel[ExceptionRecord, int]):
     """Exceptions by id; ``apply`` inserts, updates and removes rows incrementally."""
 
     columns = COLUMNS
@@ -45,14 +45,14 @@ class ExceptionTableModel(ColumnsModel[ExceptionView, int]):
         self._times = times
         self._counts = {"critical": 0, "warning": 0, "info": 0}  # open rows per severity
 
-    def cell(self, e: ExceptionView, column: int, role: int) -> Any:
+    def cell(self, e: ExceptionRecord, column: int, role: int) -> Any:
         """Text, sort key, severity colour, id and tooltip of an exception's cell."""
         if role == Qt.ItemDataRole.DisplayRole:
             return _cells(e, self._times)[column]
         if role == SORT_ROLE:
             return _sort_keys(e)[column]
         if role == Qt.ItemDataRole.BackgroundRole and column == 0:
-            return SEVERITY_COLOURS.get(e.severity)
+            return SEVERITY_COLOURS.get(e.severity.value)
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:
             return QColor(255, 255, 255)
         if role == Qt.ItemDataRole.UserRole:
@@ -61,7 +61,7 @@ class ExceptionTableModel(ColumnsModel[ExceptionView, int]):
             return e.detail
         return None
 
-    def apply(self, changed: list[ExceptionView], removed: Sequence[int] = ()) -> None:
+    def apply(self, changed: list[ExceptionRecord], removed: Sequence[int] = ()) -> None:
         """Insert or update ``changed``; drop the ids in ``removed``."""
         for exception_id in removed:
             row = self._row_of.get(exception_id)
@@ -82,7 +82,7 @@ class ExceptionTableModel(ColumnsModel[ExceptionView, int]):
             else:
                 self._update(row, e)
 
-    def _update(self, row: int, e: ExceptionView) -> None:
+    def _update(self, row: int, e: ExceptionRecord) -> None:
         """Replace a row, signalling only the columns whose cells changed: a change that
         spans the sort column makes the sort proxy move the row and the view lay itself
         out again, work that grows with the list, and most updates only touch the detail."""
@@ -97,11 +97,12 @@ class ExceptionTableModel(ColumnsModel[ExceptionView, int]):
         if changed:
             self.dataChanged.emit(self.index(row, changed[0]), self.index(row, changed[-1]))
 
-    def _count(self, e: ExceptionView, step: int) -> None:
-        if e.state != "resolved":
-            self._counts[e.severity] = self._counts.get(e.severity, 0) + step
+    def _count(self, e: ExceptionRecord, step: int) -> None:
+        if e.state is not ExceptionState.RESOLVED:
+            severity = e.severity.value
+            self._counts[severity] = self._counts.get(severity, 0) + step
 
-    def exception(self, exception_id: int) -> ExceptionView | None:
+    def exception(self, exception_id: int) -> ExceptionRecord | None:
         """The row's data, by id."""
         row = self._row_of.get(exception_id)
         return None if row is None else self._rows[row]
@@ -112,27 +113,28 @@ class ExceptionTableModel(ColumnsModel[ExceptionView, int]):
         return dict(self._counts)
 
 
-def _cells(e: ExceptionView, times: TimeText) -> tuple[str, ...]:
+def _cells(e: ExceptionRecord, times: TimeText) -> tuple[str, ...]:
     """The row's texts, column by column."""
+    state = e.state.value
     return (
-        e.severity,
-        e.rule.replace("_", " "),
-        f"{e.subject_kind} {e.subject_id}",
+        e.severity.value,
+        e.rule.value.replace("_", " "),
+        f"{e.subject_kind.value} {e.subject_id}",
         e.vehicle_id or "",
-        e.state if not e.acknowledged_by else f"{e.state} ({e.acknowledged_by})",
+        state if not e.acknowledged_by else f"{state} ({e.acknowledged_by})",
         times.hm(e.raised_at),
         e.detail,
     )
 
 
-def _sort_keys(e: ExceptionView) -> tuple[Any, ...]:
+def _sort_keys(e: ExceptionRecord) -> tuple[Any, ...]:
     """What each column sorts by."""
     return (
-        SEVERITY_RANK.get(e.severity, 9),
-        e.rule,
+        -e.severity.rank,  # critical first
+        e.rule.value,
         e.subject_id,
         e.vehicle_id or "",
-        e.state,
+        e.state.value,
         e.raised_at,
         e.detail,
     )
@@ -264,7 +266,7 @@ class ExceptionsDock(TableDock[ExceptionTableModel, ExceptionFilter]):
         if (exception_id := self.current_id()) is not None:
             self.replan_requested.emit(exception_id)
 
-    def apply(self, changed: list[ExceptionView], removed: Sequence[int] = ()) -> None:
+    def apply(self, changed: list[ExceptionRecord], removed: Sequence[int] = ()) -> None:
         """Show new and changed exceptions; update the counts in the title."""
         self.model.apply(changed, list(removed))
         self._update_title()

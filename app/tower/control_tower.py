@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.domain.live_fleet import LiveUpdate, VehicleLive
@@ -34,7 +34,6 @@ from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.urgent_desk import UrgentDesk
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
 from app.tower.views import (
-    ExceptionView,
     StopView,
     TimelineEntryView,
     VehicleView,
@@ -355,31 +354,17 @@ class ControlTower:
 
     def exception_views(
         self, records: Iterable[ExceptionRecord] | None = None
-    ) -> list[ExceptionView]:
-        """Rows for the exceptions panel: the given records, or every open exception."""
+    ) -> list[ExceptionRecord]:
+        """Rows for the exceptions panel: the given records, or every open exception, each
+        placed where its subject is when the rule gave no place of its own."""
         chosen = self.operations.open_exceptions() if records is None else records
-        return [self._exception_view(r) for r in chosen]
+        return [self._placed(r) for r in chosen]
 
-    def _exception_view(self, r: ExceptionRecord) -> ExceptionView:
-        lat, lon = r.lat, r.lon
-        if lat is None or lon is None:
-            lat, lon = self.subject_position(r.subject_kind.value, r.subject_id)
-        return ExceptionView(
-            id=r.id,
-            rule=r.rule.value,
-            severity=r.severity.value,
-            state=r.state.value,
-            subject_kind=r.subject_kind.value,
-            subject_id=r.subject_id,
-            vehicle_id=r.vehicle_id,
-            depot_id=r.depot_id,
-            detail=r.detail,
-            raised_at=r.raised_at,
-            updated_at=r.updated_at,
-            acknowledged_by=r.acknowledged_by,
-            lat=lat,
-            lon=lon,
-        )
+    def _placed(self, r: ExceptionRecord) -> ExceptionRecord:
+        if r.lat is not None and r.lon is not None:
+            return r
+        lat, lon = self.subject_position(r.subject_kind.value, r.subject_id)
+        return replace(r, lat=lat, lon=lon)
 
     def subject_position(self, kind: str, subject_id: str) -> tuple[float | None, float | None]:
         """Where a vehicle is (its last fix) or where a stop is."""

@@ -50,29 +50,6 @@ class StopView:
     eta: float | None = None
 
 
-SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True)
-class ExceptionView:
-    """One line of the exceptions panel."""
-
-    id: int
-    rule: str
-    severity: str  # info, warning, critical
-    state: str  # open, acknowledged, resolved
-    subject_kind: str  # vehicle, stop
-    subject_id: str
-    vehicle_id: str | None
-    depot_id: str | None
-    detail: str
-    raised_at: float
-    updated_at: float
-    acknowledged_by: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-
-
 @dataclass(frozen=True)
 class TimelineEntryView:
     """One stop of a vehicle's timeline strip (epoch seconds; None where unknown);

@@ -6,8 +6,14 @@ from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.domain.rules.records import (
+    ExceptionRecord,
+    ExceptionState,
+    Rule,
+    Severity,
+    SubjectKind,
+)
 from app.foundation.time_text import TimeText
-from app.tower.views import ExceptionView
 from widgets.exceptions_dock import ExceptionsDock
 
 # A workstation at the depot: times read as the depot's clock, without a zone.
@@ -20,15 +26,16 @@ def exception(
     rule: str = "lost_signal",
     vehicle: str = "V01",
     state: str = "open",
-) -> ExceptionView:
-    return ExceptionView(
+) -> ExceptionRecord:
+    return ExceptionRecord(
         id=eid,
-        rule=rule,
-        severity=severity,
-        state=state,
-        subject_kind="vehicle",
+        rule=Rule(rule),
+        severity=Severity(severity),
+        state=ExceptionState(state),
+        subject_kind=SubjectKind.VEHICLE,
         subject_id=vehicle,
         vehicle_id=vehicle,
+        stop_id=None,
         depot_id="D1",
         detail=f"{rule} on {vehicle}",
         raised_at=1.7e9 + eid,
@@ -62,10 +69,10 @@ def test_a_repeat_updates_the_row_and_resolved_ones_leave_the_default_view(qtbot
     dock = ExceptionsDock(TIMES)
     qtbot.addWidget(dock)
     dock.apply([exception(1), exception(2, vehicle="V02")])
-    dock.apply([replace(exception(1), severity="critical", detail="no fix for 7 min")])
+    dock.apply([replace(exception(1), severity=Severity.CRITICAL, detail="no fix for 7 min")])
     assert dock.model.rowCount() == 2
     assert shown_ids(dock) == [1, 2]
-    dock.apply([replace(exception(2, vehicle="V02"), state="resolved")])
+    dock.apply([replace(exception(2, vehicle="V02"), state=ExceptionState.RESOLVED)])
     assert shown_ids(dock) == [1]
     dock.state_box.setCurrentText("all")
     assert sorted(shown_ids(dock)) == [1, 2]
@@ -134,5 +141,5 @@ def test_a_detail_update_shows_in_place_and_an_escalation_moves_the_row_up(
     assert proxy.index(row, 6).data() == "no fix for 9 min"
     dock.apply([replace(exception(4, "critical", vehicle="V04"), detail="no fix for 20 min")])
     assert shown_ids(dock)[0] == 4
-    dock.apply([replace(exception(5, "info", vehicle="V05"), state="resolved")])
+    dock.apply([replace(exception(5, "info", vehicle="V05"), state=ExceptionState.RESOLVED)])
     assert dock.windowTitle() == "Exceptions — 1 critical · 0 warning · 3 info"
