@@ -28,6 +28,7 @@ from app.domain.eta_accuracy import AccuracySample
 from app.domain.execution import ExecutionTracker
 from app.domain.model import ExecutionEvent, TelemetryFix
 from app.foundation.days import OperatingDay
+from app.foundation.settings import DepotSettings
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.simulator import FleetSimulator, SimulatorConfig
 
@@ -41,10 +42,8 @@ def play(
 ) -> tuple[list[AccuracySample], dict[str, float]]:
     """Play the day; the accuracy samples and a few counts."""
     day = build_demo_day(
-        depot_name="Lyon Gerland",
-        depot_lat=45.7300,
-        depot_lon=4.8330,
-        day=DAY,
+        DepotSettings(),
+        DAY,
         vehicles=vehicles,
         orders=orders,
         seed=seed,

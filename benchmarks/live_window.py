@@ -46,6 +46,7 @@ from app.foundation.settings import (  # noqa: E402
     BrokerSettings,
     DatabaseSettings,
     DemoSettings,
+    DepotSettings,
     MapSettings,
     Settings,
 )
@@ -126,10 +127,8 @@ def seed(folder: Path, vehicles: int, port: int) -> ControlTower:
     today = OperatingDay.at(clock.now(), settings.depot.timezone)
     day = today.shifted(clock.now() - today.epoch_at(11 * 3600))
     demo = build_demo_day(
-        depot_name="Lyon Gerland",
-        depot_lat=45.73,
-        depot_lon=4.833,
-        day=day,
+        DepotSettings(),
+        day,
         vehicles=vehicles,
         orders=vehicles * 2,
     )

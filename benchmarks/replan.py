@@ -33,7 +33,7 @@ from app.domain.demo import DemoDay, build_demo_day
 from app.domain.execution import ExecutionTracker
 from app.domain.model import EventType, ExecutionEvent, TelemetryFix, Vehicle
 from app.foundation.days import OperatingDay
-from app.foundation.settings import PlanningSettings
+from app.foundation.settings import DepotSettings, PlanningSettings
 from app.planning.matrix import provider_from_settings
 from app.planning.problem import PlanResult, SearchOptions, SolveProgress
 from app.planning.runner import start_solve
@@ -59,10 +59,8 @@ def midday(
     local_day = OperatingDay.at(time.time(), "Europe/Paris")
     day_start = local_day.start
     day = build_demo_day(
-        depot_name="Lyon Gerland",
-        depot_lat=45.73,
-        depot_lon=4.833,
-        day=local_day,
+        DepotSettings(),
+        local_day,
         vehicles=vehicles,
         orders=orders,
     )

@@ -24,6 +24,7 @@ from app.domain.model import (
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
 from app.foundation.days import OperatingDay
+from app.foundation.settings import DepotSettings
 
 ROAD = RoadModel()
 """The demo's roads: the tower's default road model."""
@@ -144,25 +145,32 @@ class DemoDay:
         return sum(ROAD.road_m(*a, *b) for a, b in itertools.pairwise(points)) if mine else 0.0
 
 
+def order_id(day: OperatingDay, n: int) -> str:
+    """The id of ``day``'s ``n``-th demo order (from 1), e.g. ``O261206-0042``: the date
+    keeps ids unique when several days share one database."""
+    return f"O{day.iso.replace('-', '')[2:]}-{n:04d}"
+
+
 def build_demo_day(
-    *,
-    depot_name: str,
-    depot_lat: float,
-    depot_lon: float,
+    depot_at: DepotSettings,
     day: OperatingDay,
+    *,
     vehicles: int = 12,
     orders: int = 250,
     seed: int = 7,
-    order_prefix: str = "O",
 ) -> DemoDay:
-    """Build the demo day for ``day``: shifts and windows at the same wall-clock times
-    every day, the days the clocks change included.
-
-    ``order_prefix`` keeps order ids unique when several days share one database.
-    """
+    """Build the demo day for ``day`` at the depot ``depot_at`` names and places: shifts
+    and windows at the same wall-clock times every day, the days the clocks change
+    included."""
     rng = random.Random(seed)
     depot = Depot(
-        DEPOT_ID, depot_name, depot_lat, depot_lon, 7 * 3600, 20 * 3600, timezone=day.timezone
+        DEPOT_ID,
+        depot_at.name,
+        depot_at.lat,
+        depot_at.lon,
+        7 * 3600,
+        20 * 3600,
+        timezone=day.timezone,
     )
     taken: set[str] = set()
     drivers = [
@@ -183,7 +191,7 @@ def build_demo_day(
         )
         for i in range(vehicles)
     ]
-    order_list = [_order(rng, depot, day, f"{order_prefix}{n + 1:04d}") for n in range(orders)]
+    order_list = [_order(rng, depot, day, order_id(day, n + 1)) for n in range(orders)]
     stops = _morning_plan(depot, fleet, order_list, day)
     return DemoDay(depot, drivers, fleet, order_list, stops, day)
 

@@ -39,16 +39,8 @@ def built_demo_day(settings: Settings, day: OperatingDay) -> DemoDay:
     """The demo's fleet and orders for ``day`` as app.domain.demo builds them, with its
     quick sweep plan (``demo_day`` plans it properly): the same seed, the same day."""
     demo = settings.demo
-    depot = settings.depot
     return build_demo_day(
-        depot_name=depot.name,
-        depot_lat=depot.lat,
-        depot_lon=depot.lon,
-        day=day,
-        vehicles=demo.vehicles,
-        orders=demo.orders,
-        seed=demo.seed,
-        order_prefix="O" + day.iso.replace("-", "")[2:] + "-",
+        settings.depot, day, vehicles=demo.vehicles, orders=demo.orders, seed=demo.seed
     )
 
 

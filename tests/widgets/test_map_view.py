@@ -14,7 +14,7 @@ from app.domain.demo import DemoDay, build_demo_day
 from app.domain.model import StopStatus, TelemetryFix
 from app.foundation.clock import SystemClock
 from app.foundation.days import OperatingDay
-from app.foundation.settings import MapSettings
+from app.foundation.settings import DepotSettings, MapSettings
 from app.foundation.time_text import TimeText
 from widgets.map_data import OFFLINE, STOPPED_ELSEWHERE, RouteLine, StopUpdate, VehicleMarker
 from widgets.map_page import write_map_page
@@ -30,10 +30,8 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 @pytest.fixture
 def day() -> DemoDay:
     return build_demo_day(
-        depot_name="Lyon Gerland",
-        depot_lat=45.73,
-        depot_lon=4.833,
-        day=OperatingDay.at(time.time(), "Europe/Paris"),
+        DepotSettings(),
+        OperatingDay.at(time.time(), "Europe/Paris"),
         vehicles=6,
         orders=60,
     )

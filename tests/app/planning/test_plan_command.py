@@ -25,6 +25,7 @@ from app.domain.model import (
     Vehicle,
 )
 from app.foundation.days import OperatingDay
+from app.foundation.settings import DepotSettings
 from app.planning.day_plan import build_day_problem, unserved, vehicle_plans
 from app.planning.matrix import HaversineMatrixProvider
 from app.planning.problem import SolveCall
@@ -42,10 +43,8 @@ MIDNIGHT = datetime(2025, 3, 14, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
 def demo_day() -> DemoDay:
     """A small demo day with one order too heavy for any van and one already delivered."""
     day = build_demo_day(
-        depot_name="Test depot",
-        depot_lat=45.73,
-        depot_lon=4.833,
-        day=OperatingDay.at(MIDNIGHT, "Europe/Paris"),
+        DepotSettings(name="Test depot"),
+        OperatingDay.at(MIDNIGHT, "Europe/Paris"),
         vehicles=3,
         orders=30,
         seed=3,

@@ -6,6 +6,7 @@ from app.domain.demo import build_demo_day
 from app.domain.live_fleet import RejectionTally, UnknownDeviceSighting
 from app.domain.model import EventType, ExecutionEvent, FailureReason, TelemetryFix
 from app.foundation.days import OperatingDay
+from app.foundation.settings import DepotSettings
 from app.storage.database import connect
 from app.storage.fleet_repository import (
     has_orders_for,
@@ -44,16 +45,6 @@ EXPECTED_TABLES = {
 }
 
 
-def demo_day(prefix: str = "O") -> object:
-    return build_demo_day(
-        depot_name="Lyon",
-        depot_lat=45.73,
-        depot_lon=4.833,
-        day=OperatingDay.at(1_700_000_000, "Europe/Paris"),
-        order_prefix=prefix,
-    )
-
-
 def test_schema_is_created_and_upgrading_again_is_harmless(database_url: str) -> None:
     sessions = connect(database_url)
     connect(database_url)  # a second start finds the schema current
@@ -65,10 +56,8 @@ def test_schema_is_created_and_upgrading_again_is_harmless(database_url: str) ->
 def test_demo_day_round_trips(database_url: str) -> None:
     sessions = connect(database_url)
     day = build_demo_day(
-        depot_name="Lyon",
-        depot_lat=45.73,
-        depot_lon=4.833,
-        day=OperatingDay.at(1_700_000_000, "Europe/Paris"),
+        DepotSettings(name="Lyon"),
+        OperatingDay.at(1_700_000_000, "Europe/Paris"),
     )
     seed_demo_fleet(sessions, day)
     seed_demo_orders(sessions, day, "2023-11-14")
@@ -84,9 +73,7 @@ def test_demo_day_round_trips(database_url: str) -> None:
 
 def test_telemetry_batches_store_once_and_count_up(database_url: str) -> None:
     sessions = connect(database_url)
-    day = build_demo_day(
-        depot_name="Lyon", depot_lat=45.73, depot_lon=4.833, day=OperatingDay.at(0, "UTC")
-    )
+    day = build_demo_day(DepotSettings(name="Lyon"), OperatingDay.at(0, "UTC"))
     seed_demo_fleet(sessions, day)
     fixes = [TelemetryFix("V01", 100.0, 45.7, 4.8, 30.0), TelemetryFix("V01", 160.0, 45.71, 4.81)]
     event = ExecutionEvent(

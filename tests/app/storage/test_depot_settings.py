@@ -28,7 +28,7 @@ def test_the_first_start_seeds_a_depot_from_the_file_and_later_ones_leave_it(
 ) -> None:
     sessions = connect(database_url)
     day = OperatingDay.at(1_780_000_000, "UTC")  # a depot stored before it had a zone
-    demo = build_demo_day(depot_name="Chicago", depot_lat=41.85, depot_lon=-87.65, day=day)
+    demo = build_demo_day(DepotSettings(name="Chicago", lat=41.85, lon=-87.65), day)
     seed_demo_fleet(sessions, demo)
     assert seed_depot_settings(sessions, FILE) == ["D1"]
     seeded = DepotConfig("America/Chicago", {"off_route_m": 800.0}, {"auto_accept": True})

@@ -16,6 +16,7 @@ from app.domain.live_fleet import LiveFleet
 from app.domain.model import ExecutionEvent, FailureReason, TelemetryFix
 from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
+from app.foundation.settings import DepotSettings
 from app.telemetry.mailbox import TelemetryMailbox
 from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.realtime import run_realtime
@@ -29,10 +30,8 @@ CONFIG = SimulatorConfig(position_interval_s=30.0, seed=3)
 
 def demo(vehicles: int = 12, orders: int = 250, seed: int = 7) -> DemoDay:
     return build_demo_day(
-        depot_name="Lyon",
-        depot_lat=45.73,
-        depot_lon=4.833,
-        day=DAY,
+        DepotSettings(name="Lyon"),
+        DAY,
         vehicles=vehicles,
         orders=orders,
         seed=seed,

@@ -38,16 +38,7 @@ def test_the_demo_day_is_planned_by_the_planner_the_same_every_time() -> None:
         assert DAY.epoch_at(van.shift_start_s) <= stop.planned_arrival
         assert stop.planned_arrival <= order.windows[0].end
     # Shorter than the quick sweep the same day gets when built directly.
-    sweep = build_demo_day(
-        depot_name=SETTINGS.depot.name,
-        depot_lat=SETTINGS.depot.lat,
-        depot_lon=SETTINGS.depot.lon,
-        day=DAY,
-        vehicles=4,
-        orders=60,
-        seed=7,
-        order_prefix="O" + DAY.iso.replace("-", "")[2:] + "-",
-    )
+    sweep = build_demo_day(SETTINGS.depot, DAY, vehicles=4, orders=60, seed=7)
     assert [o.id for o in sweep.orders] == list(orders)
     assert km(planned) < 0.8 * km(sweep)
 
