@@ -33,7 +33,6 @@ from app.domain.kpi_drilldown import exceptions_for_rule
 from app.domain.kpi_report import KpiQuery, KpiReport, headline_tiles
 from app.domain.kpi_rows import Directory, StopRecord
 from app.domain.reasons import reason_words
-from app.foundation.time_text import TimeText
 from app.tower.kpi_service import KpiService, write_csv
 from widgets.daily_report import print_report, write_pdf
 from widgets.kpi_chart_page import KpiCharts
@@ -67,7 +66,7 @@ class KpiDock(QDockWidget):
         super().__init__("KPIs", parent)
         self.setObjectName("KpiDock")
         self.service = service
-        self.times = TimeText(service.timezone)
+        self.times = service.times
         self.trend_days = trend_days
         self.report: KpiReport | None = None
         self.directory = Directory()

@@ -16,7 +16,6 @@ from typing import Any
 from app.commands import add_config_option
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
-from app.foundation.time_text import TimeText
 from app.tower.history_reads import report_service
 from app.tower.kpi_service import write_csv
 
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         _ensure_application()
         from widgets.daily_report import write_pdf
 
-        write_pdf(report, out, TimeText(service.zone_of(args.depot)))
+        write_pdf(report, out, service.times_for(args.depot))
     except OSError as exc:
         print(f"report: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         return 1

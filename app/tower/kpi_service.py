@@ -30,6 +30,7 @@ from app.domain.kpi_slices import split
 from app.domain.kpis import WORST_LATE
 from app.foundation.clock import Clock
 from app.foundation.days import OperatingDay
+from app.foundation.time_text import TimeText
 
 
 class KpiService:
@@ -52,12 +53,19 @@ class KpiService:
         self.clock = clock
         self.timezone = timezone
         self.zones = dict(zones or {})
+        # How its reports show times (the depot's local time): the window's panel and
+        # PDF and the report command all read them through this one formatter.
+        self.times = TimeText(timezone)
         # Closed days barely change (an old exception may still be resolved), so they are
         # kept for ``cache_ttl_s``; today is read again on every report.
         self.cache_ttl_s = cache_ttl_s
         self._cache: dict[tuple[str | None, str], tuple[float, KpiHistory, tuple[StopRecord, ...]]]
         self._cache = {}
         self._lock = threading.Lock()
+
+    def times_for(self, depot_id: str | None) -> TimeText:
+        """How a report of ``depot_id`` (None: every depot) shows times: its local time."""
+        return self.times if depot_id is None else TimeText(self.zone_of(depot_id))
 
     def zone_of(self, depot_id: str | None) -> str:
         """The zone a query of ``depot_id`` (None: every depot) reads its days in."""

@@ -368,3 +368,31 @@ def test_the_report_command_stamps_its_clock_and_refuses_an_unknown_driver(
     assert report_command.run(nobody, settings, ManualClock(now)) == 2
     assert "unknown driver 'NOSUCH'" in capsys.readouterr().err
     assert not (tmp_path / "x.pdf").exists()
+
+
+def all_text(path: Path) -> list[str]:
+    document = QPdfDocument()
+    assert document.load(str(path)) == QPdfDocument.Error.None_
+    return [document.getAllText(page).text() for page in range(document.pageCount())]
+
+
+def test_a_report_made_in_the_window_and_by_the_command_reads_the_same(
+    qtbot: QtBot, database: str, tmp_path: Path
+) -> None:
+    # One moment, one database: the window's export and `main.py report` print the same
+    # stamp and the same exception times, in the depot's local time.
+    now = datetime(2025, 3, 10, 19, 14, tzinfo=ZoneInfo("UTC")).timestamp()
+    service = KpiService(HistoryRepository(connect(database)), ManualClock(now), "UTC")
+    window = KpiDock(service, refresh_s=3600)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.report is not None, timeout=WAIT_MS)
+    window.export_pdf(tmp_path / "window.pdf")
+    settings = Settings(
+        database=DatabaseSettings(url=database), depot=DepotSettings(timezone="UTC")
+    )
+    args = argparse.Namespace(date=LAST, depot=None, driver=None, out=tmp_path / "command.pdf")
+    assert report_command.run(args, settings, ManualClock(now)) == 0
+    shown = all_text(tmp_path / "window.pdf")
+    assert f"Generated {TimeText('UTC').date_hm(now)}." in shown[0]
+    assert shown == all_text(tmp_path / "command.pdf")
