@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.domain.model import (
+    Depot,
     DeviceStatus,
     EventType,
     ExecutionEvent,
@@ -49,6 +50,7 @@ from app.domain.rules.tracking import DONE
 T0 = 1_760_000_000.0  # the day's shift start
 DEPOT = (45.73, 4.833)
 FRAME = LocalFrame(*DEPOT)
+HOME = Depot("D1", "Gerland", *DEPOT, opens_s=7 * 3600, closes_s=20 * 3600)
 SPEED = 8.0  # m/s, about 29 km/h in town
 
 
@@ -109,7 +111,7 @@ def build(
     modes += ["parked"] * 3 + ["broken"] + ["depot"]
     for i in range(n_vehicles):
         vid = f"V{i:04d}"
-        state.set_vehicle(vid, "D1", *DEPOT, T0, T0 + 7.5 * 3600)
+        state.set_vehicle(vid, HOME, T0, T0 + 7.5 * 3600)
         angle = rnd.uniform(0, 2 * math.pi)
         cx, cy = 8000 * math.cos(angle), 8000 * math.sin(angle)
         points = [

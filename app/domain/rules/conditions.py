@@ -141,15 +141,14 @@ def overtime_risk(v: VehicleTrack, now: float, is_open: bool) -> Finding | None:
     if v.eta is None:
         return None
     over = v.eta.return_to_depot - v.shift_end
-    severity = _predicted_late(over, th.overtime_clear_margin_s, th.overtime_critical_s, is_open)
-    if severity is None:
-        return None
-    if over > 0:
-        detail = f"predicted back at the depot {_min(over)} min after the shift end"
-    else:
-        detail = "predicted back at the depot just before the shift end"
-    lat, lon = _where(v)
-    return Finding(severity, detail, lat, lon)
+    predicted = _predicted_late(
+        over,
+        (th.overtime_clear_margin_s, th.overtime_critical_s),
+        is_open,
+        f"predicted back at the depot {_min(over)} min after the shift end",
+        "predicted back at the depot just before the shift end",
+    )
+    return None if predicted is None else Finding(*predicted, *_where(v))
 
 
 def breakdown_cleared(v: VehicleTrack, now: float, since: float) -> bool:
@@ -165,25 +164,28 @@ def late_risk(stop: RouteStop, eta: float, th: RuleThresholds, is_open: bool) ->
     """Predicted arrival after the window end plus grace; clears once predicted the clear
     margin inside it. Critical from ``late_risk_critical_s`` late."""
     over = eta - stop.window_end - th.late_grace_s
-    severity = _predicted_late(over, th.late_risk_clear_margin_s, th.late_risk_critical_s, is_open)
-    if severity is None:
-        return None
-    if over > 0:
-        detail = f"predicted {_min(over) + 1} min after the window end"
-    else:
-        detail = "predicted just inside the window end"
-    return Finding(severity, detail, stop.lat, stop.lon)
+    predicted = _predicted_late(
+        over,
+        (th.late_risk_clear_margin_s, th.late_risk_critical_s),
+        is_open,
+        f"predicted {_min(over) + 1} min after the window end",
+        "predicted just inside the window end",
+    )
+    return None if predicted is None else Finding(*predicted, stop.lat, stop.lon)
 
 
 def _predicted_late(
-    over: float, clear_margin_s: float, critical_s: float, is_open: bool
-) -> Severity | None:
-    """How bad a prediction ``over`` seconds past its limit is: None when not past it, or,
-    while the exception is open, not yet ``clear_margin_s`` inside it (hysteresis, so it
-    does not flicker); critical from ``critical_s`` over."""
+    over: float, margins: tuple[float, float], is_open: bool, past: str, inside: str
+) -> tuple[Severity, str] | None:
+    """How bad a prediction ``over`` seconds past its limit is, and what to say: None when
+    not past it, or, while the exception is open, not yet the clear margin inside it
+    (hysteresis, so it does not flicker); critical from the critical margin over.
+    ``margins`` are (clear, critical); the detail is ``past`` past the limit, else
+    ``inside`` (just inside it, not cleared yet)."""
+    clear_margin_s, critical_s = margins
     if over <= (-clear_margin_s if is_open else 0.0):
         return None
-    return CRITICAL if over >= critical_s else WARNING
+    return (CRITICAL if over >= critical_s else WARNING), (past if over > 0 else inside)
 
 
 def late(stop: RouteStop, now: float) -> Finding:

@@ -134,30 +134,17 @@ class FleetState:
     # -- plan ---------------------------------------------------------------------------
 
     def set_vehicle(
-        self,
-        vehicle_id: str,
-        depot_id: str,
-        depot_lat: float,
-        depot_lon: float,
-        shift_start: float,
-        shift_end: float,
+        self, vehicle_id: str, depot: Depot, shift_start: float, shift_end: float
     ) -> VehicleTrack:
-        """Add a vehicle (shift times in epoch seconds). An existing one gets the new shift
-        and keeps its trackers, unless it changes depot (then they start afresh)."""
+        """Add a vehicle working from ``depot`` (shift times in epoch seconds). An existing
+        one gets the new shift and keeps its trackers, unless it changes depot (then they
+        start afresh)."""
         v = self.vehicles.get(vehicle_id)
-        if v is not None and v.depot_id == depot_id:
+        if v is not None and v.depot_id == depot.id:
             v.shift_start, v.shift_end = shift_start, shift_end
             return v
         moved_from = v
-        v = VehicleTrack(
-            vehicle_id,
-            depot_id,
-            depot_lat,
-            depot_lon,
-            shift_start,
-            shift_end,
-            self.thresholds_for(depot_id),
-        )
+        v = VehicleTrack(vehicle_id, depot, shift_start, shift_end, self.thresholds_for(depot.id))
         self.vehicles[vehicle_id] = v
         if moved_from is not None:  # another depot: new trackers, same stops
             v.set_route(moved_from.route)
@@ -165,14 +152,8 @@ class FleetState:
 
     def add_vehicle(self, vehicle: Vehicle, depot: Depot, day: OperatingDay) -> VehicleTrack:
         """``set_vehicle`` from domain objects: the shift at its wall-clock times on ``day``."""
-        return self.set_vehicle(
-            vehicle.id,
-            depot.id,
-            depot.lat,
-            depot.lon,
-            day.epoch_at(vehicle.shift_start_s),
-            day.epoch_at(vehicle.shift_end_s),
-        )
+        shift = day.epoch_at(vehicle.shift_start_s), day.epoch_at(vehicle.shift_end_s)
+        return self.set_vehicle(vehicle.id, depot, *shift)
 
     def set_route(self, vehicle_id: str, stops: Sequence[RouteStop]) -> None:
         """Give a vehicle its planned stops (a plan load or a re-plan).

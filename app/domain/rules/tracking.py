@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain.model import StopStatus, TelemetryFix, VehicleEta
+from app.domain.model import Depot, StopStatus, TelemetryFix, VehicleEta
 from app.domain.rules.geometry import LocalFrame, corridor_distance, nearest_point, segment_distance
 from app.domain.rules.thresholds import RuleThresholds
 
@@ -95,16 +95,14 @@ class VehicleTrack:
     def __init__(
         self,
         vehicle_id: str,
-        depot_id: str,
-        depot_lat: float,
-        depot_lon: float,
+        depot: Depot,
         shift_start: float,
         shift_end: float,
         th: RuleThresholds,
     ) -> None:
         self.vehicle_id = vehicle_id
-        self.depot_id = depot_id
-        self.frame = LocalFrame(depot_lat, depot_lon)
+        self.depot_id = depot.id
+        self.frame = LocalFrame(depot.lat, depot.lon)
         self.shift_start = shift_start
         self.shift_end = shift_end
         self.th = th

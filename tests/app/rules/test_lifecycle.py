@@ -3,6 +3,8 @@ rule and subject, escalation, restore from storage, and thresholds per depot."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.domain.model import EventType, FailureReason, TelemetryFix
@@ -22,7 +24,7 @@ from app.domain.rules import (
 )
 from app.foundation.settings import Thresholds
 
-from .world import World
+from .world import DEPOT, World
 
 
 def silent_van(w: World, vid: str = "V1") -> None:
@@ -159,7 +161,7 @@ def test_restore_rebuilds_open_exceptions_and_continues_ids() -> None:
     assert book.open_for(Rule.BREAKDOWN, "V1") is None
     state = FleetState()
     old = w.state.vehicles["V1"]
-    state.set_vehicle("V1", "D1", 45.73, 4.833, old.shift_start, old.shift_end)
+    state.set_vehicle("V1", DEPOT, old.shift_start, old.shift_end)
     state.set_route("V1", list(old.route))
     state.apply_fix(TelemetryFix("V1", old.fix_ts or 0.0, old.lat, old.lon, 40.0))
     changes = RuleEngine(state, book).evaluate(w.clock.now() + 60)
@@ -206,6 +208,6 @@ def test_thresholds_from_settings_with_depot_overrides() -> None:
 def test_each_depot_gets_its_own_thresholds() -> None:
     wide = RuleThresholds(off_route_m=5000)
     state = FleetState(RuleThresholds(), {"D2": wide})
-    a = state.set_vehicle("A", "D1", 45.73, 4.833, 0, 1)
-    b = state.set_vehicle("B", "D2", 45.73, 4.833, 0, 1)
+    a = state.set_vehicle("A", DEPOT, 0, 1)
+    b = state.set_vehicle("B", replace(DEPOT, id="D2"), 0, 1)
     assert a.th.off_route_m == 500 and b.th is wide

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.domain.model import (
+    Depot,
     DeviceStatus,
     EventType,
     ExecutionEvent,
@@ -33,6 +34,7 @@ from app.foundation.clock import ManualClock
 
 T0 = 1_760_000_000.0
 DEPOT_LAT, DEPOT_LON = 45.73, 4.833
+DEPOT = Depot("D1", "Gerland", DEPOT_LAT, DEPOT_LON, opens_s=7 * 3600, closes_s=20 * 3600)
 FRAME = LocalFrame(DEPOT_LAT, DEPOT_LON)
 HOUR = 3600.0
 # Three stops: 2 km east, 4 km east, then 2 km north of that; then back to the depot.
@@ -69,9 +71,7 @@ class World:
         shift_h: tuple[float, float] = (0.0, 8.0),
     ) -> list[RouteStop]:
         """A van with its route; stop ids are ``{vid}-S{n}``."""
-        self.state.set_vehicle(
-            vid, "D1", DEPOT_LAT, DEPOT_LON, T0 + shift_h[0] * HOUR, T0 + shift_h[1] * HOUR
-        )
+        self.state.set_vehicle(vid, DEPOT, T0 + shift_h[0] * HOUR, T0 + shift_h[1] * HOUR)
         route = [
             RouteStop(f"{vid}-S{i + 1}", i + 1, *latlon(e, n), T0 + window_ends_h[i] * HOUR)
             for i, (e, n) in enumerate(stops)
