@@ -184,7 +184,7 @@ def play(
         while t < simulator.end_time + AFTER_DAY_S:
             t += TICK_S
             handle(offline.advance_to(t))
-            if loop and tower.proposals.busy:  # the tower asked for a re-plan: wait for it
+            if loop and tower.proposals.runs.busy:  # the tower asked for a re-plan: wait for it
                 requests += 1
                 solve_s += offline.while_solving(handle, SOLVE_WAIT_S)
         played = time.perf_counter() - started

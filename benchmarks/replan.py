@@ -37,7 +37,7 @@ from app.foundation.settings import DepotSettings, PlanningSettings
 from app.planning.matrix import provider_from_settings
 from app.planning.problem import PlanResult, SearchOptions, SolveProgress
 from app.planning.runner import start_solve
-from app.tower.proposals import DEPOT_SEARCH
+from app.tower.replan_runs import DEPOT_SEARCH
 from app.tower.replanning import (
     LiveProblem,
     RoadNow,

@@ -62,25 +62,29 @@ class ProposalReview(DockLink[ProposalsDock]):
         asked = self.tower.proposals.request(
             vehicle_id, trigger, resequence_only=resequence_only, neighbours=WIDE_NEIGHBOURS
         )
-        if asked:
-            self.status.showMessage(f"{what.capitalize()} of {who} running…", 10_000)
+        self._say_started(asked, f"{what.capitalize()} of {who} running…")
+
+    def _say_started(self, started: bool, running: str) -> None:
+        """Say the re-plan asked for runs, or that another one holds the solver."""
+        if started:
+            self.status.showMessage(running, 10_000)
         else:
             self.status.showMessage("A re-plan is already running; try again shortly", 8000)
 
     def show_progress(self) -> None:
         """While a re-plan runs: its elapsed time and best plan so far (each tick)."""
-        desk = self.tower.proposals
-        if desk.solving and desk.progress is not None:
+        runs = self.tower.proposals.runs
+        if runs.solving and runs.progress is not None:
             self.status.showMessage(
-                f"Re-planning… {progress_text(desk.progress)} "
+                f"Re-planning… {progress_text(runs.progress)} "
                 "(Ctrl+Shift+C stops it and keeps the best plan)",
                 2000,
             )
 
     def cancel(self) -> None:
         """Stop the running re-plan; its best plan so far still becomes a proposal."""
-        if self.tower.proposals.solving:
-            self.tower.proposals.cancel()
+        if self.tower.proposals.runs.solving:
+            self.tower.proposals.runs.cancel()
             self.status.showMessage("Stopping the re-plan; its best plan so far follows", 8000)
 
     def arrived(self, record: ProposalRecord) -> None:
@@ -185,10 +189,7 @@ class ProposalReview(DockLink[ProposalsDock]):
         except ValueError as exc:
             self.status.showMessage(str(exc), 8000)
             return
-        if started:
-            self.status.showMessage(f"Re-solving #{proposal_id} from now…", 10_000)
-        else:
-            self.status.showMessage("A re-plan is already running; try again shortly", 8000)
+        self._say_started(started, f"Re-solving #{proposal_id} from now…")
 
     def _decided(self, record: ProposalRecord) -> None:
         """A decision's plan version is stored and its routes published: say so."""

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,7 @@ from app.foundation.clock import Clock, SystemClock
 from app.storage.orm import QuarantinedRow
 
 log = logging.getLogger(__name__)
-Job = Callable[[Session], None]
+T = TypeVar("T")
 # A reason kept in the quarantine is the error's first line, cut to this length.
 _REASON_CHARS = 500
 
@@ -48,14 +48,16 @@ class StorageWorker:
         self._sessions = sessions
         self._clock: Clock = clock or SystemClock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
-        self._last: Future[None] | None = None
+        self._last: Future[Any] | None = None
         self.failures = 0
         self.quarantined = 0
 
-    def submit(self, job: Job) -> Future[None]:
-        """Queue ``job``; it runs inside its own transaction."""
-        self._last = self._executor.submit(self._run, job)
-        return self._last
+    def submit(self, job: Callable[[Session], T]) -> Future[T | None]:
+        """Queue ``job``; it runs inside its own transaction. The future holds what the
+        job returned, or None when it failed (logged)."""
+        future = self._executor.submit(self._run, job)
+        self._last = future
+        return future
 
     def submit_rows(
         self, groups: Sequence[Rows], committed: Callable[[], None] | None = None
@@ -66,13 +68,14 @@ class StorageWorker:
         self._last = self._executor.submit(self._run_rows, groups, committed)
         return self._last
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Callable[[Session], T]) -> T | None:
         try:
             with self._sessions.begin() as session:
-                job(session)
+                return job(session)
         except Exception:
             self.failures += 1
             log.exception("storage job failed")
+            return None
 
     def _run_rows(self, groups: Sequence[Rows], committed: Callable[[], None] | None) -> None:
         try:

@@ -29,6 +29,7 @@ from app.tower.demo_fleet import DemoFleet
 from app.tower.live_day import LiveDay
 from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk
+from app.tower.replan_runs import ReplanRuns
 from app.tower.replanning import NEIGHBOURS, WIDE_NEIGHBOURS
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.urgent_desk import UrgentDesk
@@ -92,9 +93,8 @@ class ControlTower:
         )
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.live, self.feed)
-        self.proposals = ProposalDesk(
-            settings, self.live, clock, self.feed, told=self.operations.promised_etas
-        )
+        runs = ReplanRuns(settings, self.live, clock, self.feed, self.operations.promised_etas)
+        self.proposals = ProposalDesk(settings, runs)
         self.demo = demo
         self.urgent = UrgentDesk(
             self.live, self.proposals, self.feed, geocoder_from_settings(settings.geocoder)

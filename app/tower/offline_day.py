@@ -78,10 +78,10 @@ class OfflineDay:
         solver finds in its time limit), each tick handed to ``handle``. A solve that has
         not answered within ``within_s`` is cancelled. The real seconds waited."""
         started = time.monotonic()
-        proposals = self.tower.proposals
-        while proposals.busy:
+        runs = self.tower.proposals.runs
+        while runs.busy:
             if time.monotonic() - started > within_s:
-                proposals.cancel()
+                runs.cancel()
             time.sleep(_SOLVE_POLL_S)  # the solve runs in its child process
             handle(self.tower.tick())
         return time.monotonic() - started

@@ -54,7 +54,7 @@ class UrgentDesk:
         """Which vans could take the order within its window, cheapest first: the live
         day read now, the travel times and the search on the ranking thread (the future
         fails with MatrixError when there are no travel times)."""
-        road = self.proposals.road_now()
+        road = self.proposals.runs.road_now()
         draft = draft_ranking(order, self.live.vehicles, road)
         return self._ranking.submit(draft.evaluate, road.provider)
 
@@ -86,7 +86,7 @@ class UrgentDesk:
     def poll(self) -> None:
         """Start the waiting assignment's re-plan once the desk is free (the tower's tick
         calls this before it lets self-healing ask for any)."""
-        if self._waiting is None or self.proposals.busy:
+        if self._waiting is None or self.proposals.runs.busy:
             return
         (order_id, vehicle_id), self._waiting = self._waiting, None
         stop_id = f"S-{order_id}"

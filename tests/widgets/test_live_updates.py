@@ -269,7 +269,7 @@ def test_the_window_stays_live_during_a_depot_replan_and_stop_keeps_the_best_pla
     window = open_live_window(qtbot, demo_tower, prefs, tmp_path)
     depot = next(a for a in window.findChildren(QAction) if a.text() == "Re-plan the whole &depot")
     depot.trigger()
-    assert demo_tower.proposals.busy
+    assert demo_tower.proposals.runs.busy
     # The GUI thread keeps draining and shows the solver's best plan while it searches,
     # in the dispatcher's terms (not the objective's raw cost).
     progress = re.compile(r"best plan so far: [\d,]+ km, \d+ late stops?\b")
@@ -282,7 +282,7 @@ def test_the_window_stays_live_during_a_depot_replan_and_stop_keeps_the_best_pla
     )
     stop.trigger()
     qtbot.waitUntil(lambda: window.proposals_dock.list.count() == 1, timeout=30_000)
-    assert not demo_tower.proposals.busy
+    assert not demo_tower.proposals.runs.busy
 
 
 def test_the_start_up_heap_is_out_of_the_collectors_way_while_live(

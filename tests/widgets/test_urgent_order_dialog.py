@@ -42,7 +42,7 @@ def open_dialog(qtbot: QtBot, tower: ControlTower) -> UrgentOrderDialog:
 def test_the_dialog_stays_responsive_while_osrm_does_not_answer(
     qtbot: QtBot, demo_tower: ControlTower, stuck_osrm: socket.socket
 ) -> None:
-    demo_tower.proposals.provider = osrm_at(stuck_osrm)
+    demo_tower.proposals.runs.provider = osrm_at(stuck_osrm)
     dialog = open_dialog(qtbot, demo_tower)
     ticks: list[None] = []
     ticker = QTimer(dialog)
@@ -61,13 +61,13 @@ def test_the_dialog_stays_responsive_while_osrm_does_not_answer(
 def test_an_answer_to_an_order_since_changed_is_not_shown(
     qtbot: QtBot, demo_tower: ControlTower, stuck_osrm: socket.socket
 ) -> None:
-    straight_lines = demo_tower.proposals.provider
-    demo_tower.proposals.provider = osrm_at(stuck_osrm)
+    straight_lines = demo_tower.proposals.runs.provider
+    demo_tower.proposals.runs.provider = osrm_at(stuck_osrm)
     dialog = open_dialog(qtbot, demo_tower)
     answers: list[list[VehicleOption]] = []
     dialog.ranked.connect(answers.append)
     dialog.rank_button.click()  # stuck on OSRM
-    demo_tower.proposals.provider = straight_lines
+    demo_tower.proposals.runs.provider = straight_lines
     dialog.weight.setValue(10_000)  # the customer had more to send
     dialog.rank_button.click()
     stuck_osrm.close()  # the first ranking fails, then the second is worked out

@@ -196,14 +196,14 @@ def test_reject_records_the_reason(tower: ControlTower) -> None:
 
 def tick_until_idle(tower: ControlTower) -> None:
     """Tick until the proposal desk has nothing in flight."""
-    while tower.proposals.busy:
+    while tower.proposals.runs.busy:
         tower.tick()
 
 
 def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) -> None:
     tower = make_tower(tmp_path, ReplanSettings(auto_request=True), hour=8.5)
     on_the_road(tower, "V06", delivered=1)
-    tower.proposals.cancel()  # whatever the morning raised: start from a quiet desk
+    tower.proposals.runs.cancel()  # whatever the morning raised: start from a quiet desk
     tick_until_idle(tower)
     stop = tower.route_of("V06")[1]
     now = tower.clock.now()
@@ -216,7 +216,7 @@ def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) 
         )
     tower.tick()
     try:
-        assert tower.proposals.busy  # no dispatcher asked
+        assert tower.proposals.runs.busy  # no dispatcher asked
         record = wait_for_proposal(tower)
         proposal = record.proposal
         assert proposal.live.trigger == f"failed_attempt on {stop.id}"
@@ -340,7 +340,7 @@ def test_a_tweak_cannot_move_parcels_that_are_on_board_another_van(tower: Contro
     routes[other] = (loaded, *routes[other])
     with pytest.raises(TweakError, match=f"{loaded}: its parcels are on board V01"):
         tower.proposals.tweak(record.id, Tweak(routes), "alice")
-    assert record.status == "open" and not tower.proposals.busy  # nothing lost
+    assert record.status == "open" and not tower.proposals.runs.busy  # nothing lost
 
 
 def test_a_replan_with_no_travel_times_says_so_and_the_tower_ticks_on(tmp_path: Path) -> None:
@@ -349,14 +349,14 @@ def test_a_replan_with_no_travel_times_says_so_and_the_tower_ticks_on(tmp_path: 
         with socket.socket() as closed:  # a port nobody listens on once closed
             closed.bind(("127.0.0.1", 0))
             port = closed.getsockname()[1]
-        tower.proposals.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=2)
+        tower.proposals.runs.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=2)
         on_the_road(tower, "V02", delivered=1)
         assert tower.proposals.request("V02", "dispatcher's request")
         # Fetched on a thread of its own (the caller never waits for the network): the
         # failure comes in a later tick.
         failure = tick_until(tower, lambda t: t.replan_failure is not None, 10).replan_failure
         assert failure is not None and failure.startswith("dispatcher's request: no travel times")
-        assert not tower.proposals.busy
+        assert not tower.proposals.runs.busy
         with pytest.raises(MatrixError):
             fix = tower.feed.fleet.latest_fixes()["V02"]
             now = tower.clock.now()
@@ -371,16 +371,16 @@ def test_a_replan_never_waits_for_the_network(tower: ControlTower) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
-        tower.proposals.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=5)
+        tower.proposals.runs.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=5)
         on_the_road(tower, "V02", delivered=1)
         started = time.monotonic()
         assert tower.proposals.request("V02", "dispatcher's request")
         assert tower.tick().replan_failure is None
         assert time.monotonic() - started < 2.5  # well inside the 5 s the server takes
-        assert tower.proposals.busy and not tower.proposals.request("V03", "again")
+        assert tower.proposals.runs.busy and not tower.proposals.request("V03", "again")
         failure = tick_until(tower, lambda t: t.replan_failure is not None, 30).replan_failure
     assert failure is not None and failure.startswith("dispatcher's request: no travel times")
-    assert not tower.proposals.busy
+    assert not tower.proposals.runs.busy
 
 
 def test_the_stop_a_van_is_serving_stays_its_first_visit(tower: ControlTower) -> None:
@@ -415,16 +415,16 @@ def test_a_finished_replan_does_not_wait_for_storage(tower: ControlTower) -> Non
     tower.feed.storage.submit(blocked)
     assert tower.proposals.request("V05", "dispatcher's request")
     deadline = time.monotonic() + 60
-    while tower.proposals.solving and time.monotonic() < deadline:
+    while tower.proposals.runs.solving and time.monotonic() < deadline:
         assert tower.tick().proposal is None
         time.sleep(0.05)  # polling the solve's child process, as wait_for_proposal does
-    assert not tower.proposals.solving
+    assert not tower.proposals.runs.solving
     assert tower.tick().proposal is None
-    assert tower.proposals.busy  # solved, not stored yet: no other re-plan starts
+    assert tower.proposals.runs.busy  # solved, not stored yet: no other re-plan starts
     assert not tower.proposals.request("V06", "again")
     storage_free.set()
     record = wait_for_proposal(tower)
-    assert record.id in tower.proposals.proposals and not tower.proposals.busy
+    assert record.id in tower.proposals.proposals and not tower.proposals.runs.busy
 
 
 def test_accept_and_undo_answer_without_waiting_for_storage(tower: ControlTower) -> None:

@@ -79,7 +79,7 @@ def test_too_heavy_or_broken_down_vans_are_listed_with_why(tower: ControlTower) 
 
 def test_the_answer_is_the_one_ranked_on_the_callers_thread(tower: ControlTower) -> None:
     order = near(tower, "V03", hours=2)
-    live = rank_vehicles(order, tower.live.vehicles, tower.proposals.road_now())
+    live = rank_vehicles(order, tower.live.vehicles, tower.proposals.runs.road_now())
     assert rank(tower, order) == live
 
 
@@ -89,7 +89,7 @@ def test_ranking_never_waits_for_the_network(tower: ControlTower) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
-        tower.proposals.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=30)
+        tower.proposals.runs.provider = OsrmTableProvider(f"http://127.0.0.1:{port}", timeout_s=30)
         started = time.monotonic()
         answer = tower.rank_for_urgent_later(order)
         assert time.monotonic() - started < 1
