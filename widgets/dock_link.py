@@ -13,32 +13,21 @@ from typing import Generic, TypeVar
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget
 
-from app.tower.control_tower import ControlTower
-from widgets.map_view import MapView
-from widgets.status_bar import TowerStatusBar
+from widgets.window_parts import WindowParts
 
 DockT = TypeVar("DockT", bound=QDockWidget)
 
 
 class DockLink(QObject, Generic[DockT]):
-    """One dock, the map and the status bar, kept in step with ``tower``.
+    """One dock, and the window's map and status bar, kept in step with its tower.
 
     ``user`` is who the dispatcher's decisions and acknowledgements are recorded for.
     """
 
-    def __init__(
-        self,
-        tower: ControlTower,
-        dock: DockT,
-        map_view: MapView,
-        status: TowerStatusBar,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, parts: WindowParts, dock: DockT, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.tower = tower
+        self.tower, self.map, self.status = parts.tower, parts.map, parts.status
         self.dock = dock
-        self.map = map_view
-        self.status = status
         self.user = getpass.getuser()
         self._connect(dock)
 

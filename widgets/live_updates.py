@@ -16,14 +16,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.foundation.time_text import TimeText
-from app.tower.control_tower import ControlTower, TowerTick
+from app.tower.control_tower import TowerTick
 from app.tower.views import VehicleView
 from widgets.call_on_main import MainThreadBridge
 from widgets.map_data import live_marker, stop_marker
-from widgets.map_view import MapView
-from widgets.status_bar import TowerStatusBar
 from widgets.vehicles_dock import VehiclesDock
+from widgets.window_parts import WindowParts
 
 DRAIN_MS = 200
 FULL_REFRESH_S = 5.0
@@ -55,21 +53,17 @@ class LiveUpdates(QObject):
 
     def __init__(
         self,
-        tower: ControlTower,
-        map_view: MapView,
+        parts: WindowParts,
         vehicles: VehiclesDock,
-        status: TowerStatusBar,
         parent: QObject | None = None,
         full_refresh_s: float = FULL_REFRESH_S,
     ) -> None:
         super().__init__(parent)
         self.full_refresh_s = full_refresh_s
         self.table_every_s = TABLE_EVERY_S
-        self.tower = tower
-        self._times = TimeText(tower.timezone)
-        self.map = map_view
+        tower, status = parts.tower, parts.status
+        self.tower, self.map, self.status, self._times = tower, parts.map, status, parts.times
         self.vehicles = vehicles
-        self.status = status
         self._bridge = MainThreadBridge(self)
         self._last_full = 0.0
         self._reclassify: list[str] = []  # this round's vehicles not re-classified yet

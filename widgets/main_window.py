@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +46,7 @@ from widgets.theme import DARK, LIGHT, apply_theme
 from widgets.urgent_order_dialog import UrgentOrderDialog
 from widgets.vehicle_timeline import VehicleTimeline
 from widgets.vehicles_dock import VehiclesDock
+from widgets.window_parts import WindowParts
 
 LAYOUT_VERSION = 4  # 4: the vehicles and the timeline moved to the bottom
 RIGHT_SHARE = 0.36  # of the window's width: the exceptions' and proposals' docks
@@ -128,14 +130,15 @@ class MainWindow(QMainWindow):
 
         self.status = TowerStatusBar(database_text, tower.clock.now, self.times, self)
         self.setStatusBar(self.status)
-        self.live = LiveUpdates(tower, self.map, self.vehicles_dock, self.status, self)
+        parts = WindowParts(tower, self.map, self.status, self.times)
+        self.live = LiveUpdates(parts, self.vehicles_dock, self)
         self.map_ready.connect(self.live.start)
-        self.alerts = ExceptionAlerts(tower, self.exceptions_dock, self.map, self.status, self)
+        self.alerts = ExceptionAlerts(parts, self.exceptions_dock, self)
         # Queued: the dock and the rings update in their own turn of the event loop, not
         # inside the drain that evaluated the rules (two short stalls, not one long one).
         self.live.exceptions_changed.connect(self.alerts.apply, Qt.ConnectionType.QueuedConnection)
         self.map_ready.connect(self.alerts.resend_map)
-        self.review = ProposalReview(tower, self.proposals_dock, self.map, self.status, self)
+        self.review = ProposalReview(parts, self.proposals_dock, self)
         self.live.proposal_arrived.connect(self.review.arrived)
         self.live.replan_failed.connect(self.review.failed)
         self.review.plan_changed.connect(self.redraw_plan)
@@ -156,16 +159,10 @@ class MainWindow(QMainWindow):
     # -- menus ---------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-
-        find = QAction("&Where is my order?", self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(self.orders_dock.focus_search)
-        file_menu.insertAction(quit_action, find)
-        file_menu.insertSeparator(quit_action)
+        find, find_keys = self.orders_dock.focus_search, QKeySequence.StandardKey.Find
+        self._add_action(file_menu, "&Where is my order?", find, find_keys)
+        file_menu.addSeparator()
+        self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         view_menu = self.menuBar().addMenu("&View")
         for number, dock in enumerate(self.docks, start=1):
@@ -177,13 +174,8 @@ class MainWindow(QMainWindow):
         follow.setShortcut(QKeySequence("Ctrl+L"))
         follow.toggled.connect(self.map.follow)
         view_menu.addAction(follow)
-        fit = QAction("&Show whole fleet", self)
-        fit.setShortcut(QKeySequence("Ctrl+0"))
-        fit.triggered.connect(self.map.fit_all)
-        view_menu.addAction(fit)
-        reset = QAction("&Reset layout", self)
-        reset.triggered.connect(self.reset_layout)
-        view_menu.addAction(reset)
+        self._add_action(view_menu, "&Show whole fleet", self.map.fit_all, "Ctrl+0")
+        self._add_action(view_menu, "&Reset layout", self.reset_layout)
         view_menu.addSeparator()
         themes = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
@@ -200,10 +192,8 @@ class MainWindow(QMainWindow):
 
         # Te&lemetry: Alt+T is the Proposals panel's Tweak button.
         telemetry_menu = self.menuBar().addMenu("Te&lemetry")
-        health = QAction("&Rejected payloads and unknown devices…", self)
-        health.setShortcut(QKeySequence("Ctrl+Shift+T"))
-        health.triggered.connect(self.show_telemetry)
-        telemetry_menu.addAction(health)
+        health = "&Rejected payloads and unknown devices…"
+        self._add_action(telemetry_menu, health, self.show_telemetry, "Ctrl+Shift+T")
 
         exceptions_menu = self.menuBar().addMenu("&Exceptions")
         for action in (
@@ -218,33 +208,26 @@ class MainWindow(QMainWindow):
         exceptions_menu.addAction(self.sound_action)
 
         replan_menu = self.menuBar().addMenu("&Re-plan")
-        local = QAction("Re-plan the &selected vehicle and its neighbours", self)
-        local.setShortcut(QKeySequence("Ctrl+R"))
-        local.triggered.connect(lambda: self.review.request(self.selected_vehicle() or None))
-        replan_menu.addAction(local)
-        depot = QAction("Re-plan the whole &depot", self)
-        depot.setShortcut(QKeySequence("Ctrl+Shift+R"))
-        depot.triggered.connect(lambda: self.review.request(None))
-        replan_menu.addAction(depot)
-        reseq = QAction("Re&sequence the selected vehicle only (no stop changes van)", self)
-        reseq.setShortcut(QKeySequence("Ctrl+Alt+R"))
-        reseq.triggered.connect(
-            lambda: self.review.request(self.selected_vehicle() or None, resequence_only=True)
-        )
-        replan_menu.addAction(reseq)
-        urgent = QAction("Rank the vans for an &urgent order…", self)
-        urgent.setShortcut(QKeySequence("Ctrl+U"))
-        urgent.triggered.connect(self.show_urgent_order)
-        replan_menu.addAction(urgent)
-        stop = QAction("S&top the running re-plan (keep its best plan)", self)
-        stop.setShortcut(QKeySequence("Ctrl+Shift+C"))
-        stop.triggered.connect(self.review.cancel)
-        replan_menu.addAction(stop)
+        review = self.review
+        for text, slot, keys in (
+            (
+                "Re-plan the &selected vehicle and its neighbours",
+                lambda: review.request(self.selected_vehicle() or None),
+                "Ctrl+R",
+            ),
+            ("Re-plan the whole &depot", lambda: review.request(None), "Ctrl+Shift+R"),
+            (
+                "Re&sequence the selected vehicle only (no stop changes van)",
+                lambda: review.request(self.selected_vehicle() or None, resequence_only=True),
+                "Ctrl+Alt+R",
+            ),
+            ("Rank the vans for an &urgent order…", self.show_urgent_order, "Ctrl+U"),
+            ("S&top the running re-plan (keep its best plan)", review.cancel, "Ctrl+Shift+C"),
+        ):
+            self._add_action(replan_menu, text, slot, keys)
         replan_menu.addSeparator()
-        undo = QAction("&Undo the last accepted re-plan", self)
-        undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
-        undo.triggered.connect(self.review.undo_last)
-        replan_menu.addAction(undo)
+        undo = "&Undo the last accepted re-plan"
+        self._add_action(replan_menu, undo, review.undo_last, "Ctrl+Shift+Z")
 
         admin_menu = self.menuBar().addMenu("A&dmin")
         admin = QAction("&Unknown devices, import and audit log…", self)
@@ -253,13 +236,25 @@ class MainWindow(QMainWindow):
         admin_menu.addAction(admin)
 
         help_menu = self.menuBar().addMenu("&Help")
-        help_action = QAction("&Keyboard shortcuts and documentation…", self)
-        help_action.setShortcut(QKeySequence.StandardKey.HelpContents)
-        help_action.triggered.connect(self.show_help)
-        help_menu.addAction(help_action)
-        about = QAction("&About Control tower…", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
+        keys_and_docs = "&Keyboard shortcuts and documentation…"
+        help_keys = QKeySequence.StandardKey.HelpContents
+        self._add_action(help_menu, keys_and_docs, self.show_help, help_keys)
+        self._add_action(help_menu, "&About Control tower…", self._about)
+
+    def _add_action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[[], object],
+        keys: str | QKeySequence.StandardKey | None = None,
+    ) -> QAction:
+        """An entry of ``menu`` that runs ``slot``, on ``keys`` if given (window-wide)."""
+        action = QAction(text, self)
+        if keys is not None:
+            action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
 
     def _about(self) -> None:
         QMessageBox.about(
