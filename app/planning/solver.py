@@ -86,28 +86,20 @@ its distance and late stops (a few ms on a hundred stops), and the window shows 
 few times a second at most."""
 
 
+@dataclass(eq=False)
 class _SearchState:
     """The at-solution callback: reports improvements, honours a cancel request."""
 
-    def __init__(
-        self,
-        problem: RoutingProblem,
-        model: _Model,
-        started: float,
-        history: list[SolveProgress],
-        call: SolveCall,
-        best_cost: int | None,
-    ) -> None:
-        self.problem = problem
-        self.model = model
-        self.started = started
-        self.history = history
-        self.call = call
-        self.best_cost = best_cost
-        self.stopped = False
-        # The best plan not reported yet: when it was found, its cost and its routes.
-        self.waiting: tuple[float, int, list[list[int]]] | None = None
-        self.reported_at = -math.inf
+    problem: RoutingProblem
+    model: _Model
+    started: float
+    history: list[SolveProgress]
+    call: SolveCall
+    best_cost: int | None
+    stopped: bool = False
+    # The best plan not reported yet: when it was found, its cost and its routes.
+    waiting: tuple[float, int, list[list[int]]] | None = None
+    reported_at: float = -math.inf
 
     def at_solution(self) -> None:
         """Called by OR-Tools at every accepted plan."""
