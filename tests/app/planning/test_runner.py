@@ -110,4 +110,5 @@ def test_the_solver_yields_the_cpu_to_the_window() -> None:
 
     handle = start_solve(to_problem(read_instance(SOLOMON / "C101.txt")), 30, at_progress)
     assert handle.result(timeout=60).has_plan
-    assert seen and seen[0] >= os.getpriority(os.PRIO_PROCESS, 0) + 10
+    # Niceness stops at 19, so under `nice` the child can only reach the ceiling.
+    assert seen and seen[0] >= min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
