@@ -11,7 +11,8 @@ through a few intermediate points with some lateral wiggle (app.telemetry.van_da
 25-35 km/h slowed in the rush hours as the tower's road model says (app.domain.road), and
 stop after stop as the schedule walk says (app.domain.schedule); about 8% of deliveries
 fail. Three disruptions are played when the fleet has three vans or more
-(app.telemetry.disruptions).
+(app.telemetry.disruptions). A van the plan gives no stops waits at the depot, online,
+until its shift ends: a route sent to it meanwhile is loaded there and driven.
 
 ``follow`` is how a van takes a new plan (the closed loop: the tower re-plans, the
 simulated driver obeys): a route version its driver app received over MQTT
@@ -217,7 +218,10 @@ class FleetSimulator:
         van.messages.append(self._status(vehicle.id, True, t))
         self._event(van, t, "shift_start", depot)
         van.scan_at, van.loaded_at = t + SCAN_AFTER_S, t + LOADING_S
-        self._scan(van, stops)
+        if stops:
+            self._scan(van, stops)
+        else:
+            van.waiting = True  # nothing to load yet: it waits at the depot for a route
         van.legs.append(dwell(depot, t, t + LOADING_S))
         self._lay_stops(van, rng, stops, t + LOADING_S, depot)
         return van
@@ -277,8 +281,15 @@ class FleetSimulator:
             end = max(self.local_day.epoch_at(vehicle.shift_end_s), last.end + 2 * 3600)
             van.legs.append(dwell(last.at(last.end)[0], last.end, end))
         else:
-            back = self._drive(van, rng, here, depot, t)
-            t = back if back is not None else t
+            if not stops and not van.visits and here == depot:
+                # No stops and still at the depot: waits there, online, for a route
+                # until its shift ends, as a driver would.
+                end = max(t, self.local_day.epoch_at(vehicle.shift_end_s))
+                van.legs.append(dwell(depot, t, end))
+                t = end
+            else:
+                back = self._drive(van, rng, here, depot, t)
+                t = back if back is not None else t
             self._event(van, t, "shift_end", depot)
             van.messages.append(self._status(vehicle.id, False, t + 1))
             van.home_at = t
@@ -310,6 +321,14 @@ class FleetSimulator:
         todo = list(dict.fromkeys(s for s in stop_ids if s not in done_ids))
         if todo == [s for s in van.plan if s not in done_ids]:
             return False
+        if van.waiting:
+            # Its first stops: it loads them from now (as a van does from its shift start),
+            # scans them and leaves, the day laid out as if it had started so.
+            van.waiting = False
+            begin = max(at, van.start)
+            van.scan_at, van.loaded_at = begin + SCAN_AFTER_S, begin + LOADING_S
+            depot_point: Point = (self.day.depot.lat, self.day.depot.lon)
+            van.legs = [dwell(depot_point, van.start, van.loaded_at)]
         if visited:
             last = visited[-1]
             legs, messages, t, here = last.legs, last.messages, last.done, last.where

@@ -125,6 +125,7 @@ class VanDay:
     broken_at: float | None = None
     paused_at: float | None = None  # when the long unplanned stop begins
     home_at: float | None = None  # shift_end at the depot
+    waiting: bool = False  # no stops yet, at the depot for a route (nothing scanned)
     reroutes: int = 0
     route_version: int = 0  # the newest route version its driver app received
 
