@@ -23,7 +23,7 @@ from app.foundation.settings import ReplanSettings, Settings
 from app.storage.database import connect
 from app.telemetry.embedded_broker import EmbeddedBroker, free_port
 from app.tower.control_tower import ControlTower
-from app.tower.data_setup import ensure_demo_day
+from app.tower.data_setup import built_demo_day, ensure_demo_day
 
 if TYPE_CHECKING:
     from tests.integration.road import Road
@@ -158,13 +158,16 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
 
 @pytest.fixture
 def road(tmp_path: Path) -> Iterator[Road]:
-    """A demo-seeded tower at 10:00 on a manual clock, started on the embedded broker."""
+    """A demo-seeded tower at 10:00 on a manual clock, started on the embedded broker.
+
+    The day has the demo's quick sweep plan: the scenarios name vans that must have stops
+    (the planner's demo plan leaves some vans at the depot; it is tested in test_demo_plan)."""
     from tests.integration.road import Road  # road.py uses this module's wait_until
 
     settings = Settings(replan=ReplanSettings(auto_request=False))  # rules only, no solves
     sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
     day = OperatingDay.at(time.time(), settings.depot.timezone)
-    ensure_demo_day(sessions, settings, day)
+    ensure_demo_day(sessions, settings, day, built_demo_day)
     # Mid-morning: every van's shift has started.
     clock = ManualClock(day.start + 10 * 3600)
     tower = ControlTower(settings, sessions, day, clock)

@@ -12,7 +12,7 @@ from app.foundation.days import OperatingDay
 from app.foundation.settings import MapSettings, Settings
 from app.storage.database import connect
 from app.tower.control_tower import ControlTower
-from app.tower.data_setup import ensure_demo_day
+from app.tower.data_setup import built_demo_day, ensure_demo_day
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,8 @@ def demo_tower(tmp_path: Path, offline_settings: Settings) -> Iterator[ControlTo
     today = OperatingDay.at(SystemClock().now(), offline_settings.depot.timezone)
     clock = ScaledClock(today.epoch_at(10 * 3600))
     day = OperatingDay.at(clock.now(), offline_settings.depot.timezone)
-    ensure_demo_day(sessions, offline_settings, day)
+    # The quick sweep plan: the scenarios need every van on the road (see test_demo_plan).
+    ensure_demo_day(sessions, offline_settings, day, built_demo_day)
     tower = ControlTower(offline_settings, sessions, day, clock)
     yield tower
     tower.stop()
