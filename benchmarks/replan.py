@@ -37,14 +37,9 @@ from app.foundation.settings import DepotSettings, PlanningSettings
 from app.planning.matrix import provider_from_settings
 from app.planning.problem import PlanResult, SearchOptions, SolveProgress
 from app.planning.runner import start_solve
+from app.tower.replan_proposal import make_proposal
 from app.tower.replan_runs import DEPOT_SEARCH
-from app.tower.replanning import (
-    LiveProblem,
-    RoadNow,
-    build_live_problem,
-    make_proposal,
-    vehicles_in_scope,
-)
+from app.tower.replanning import LiveProblem, RoadNow, build_live_problem, vehicles_in_scope
 
 NOON_S = 12 * 3600
 LATE_VANS = ("V03", "V09", "V15", "V22", "V31")

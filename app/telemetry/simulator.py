@@ -19,9 +19,8 @@ simulated driver obeys): a route version its driver app received over MQTT
 (app.telemetry.drivers) is followed from the moment it arrived and acknowledged with a
 ``route_received`` event. Under it, ``reroute`` re-lays the van's day: the van finishes
 what it is doing (a stop being served, the long stop), then drives from where it is
-through the new stops under the same model. A stop's outcome (delivered or failed, and
-why) belongs to the stop: a re-laid day keeps the outcome drawn for it in the morning, so
-two runs of a seed differ by their routes only.
+through the new stops under the same model, keeping each stop's outcome as drawn
+(app.telemetry.stop_outcomes).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from typing import Any
 
 from app.domain.demo import DemoDay
 from app.domain.geo import haversine_m
-from app.domain.model import EventType, FailureReason, Order, Parcel, Stop, TimeWindow, Vehicle
+from app.domain.model import EventType, Order, Parcel, Stop, TimeWindow, Vehicle
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
 from app.telemetry.contract import EVENT, POSITION, STATUS, payload
@@ -47,6 +46,7 @@ from app.telemetry.disruptions import (
     choose_disruptions,
 )
 from app.telemetry.drivers import RouteStop
+from app.telemetry.stop_outcomes import StopOutcomes
 from app.telemetry.van_day import (
     Leg,
     Point,
@@ -54,6 +54,8 @@ from app.telemetry.van_day import (
     VanDay,
     VanVisit,
     dwell,
+    noise,
+    position_at,
     street_path,
 )
 
@@ -61,14 +63,6 @@ LOADING_S = 600.0
 SCAN_AFTER_S = 600.0
 _LEARNT_SERVICE_S = 180.0
 _STEP_S = 60.0  # speed is re-evaluated this often along a drive
-_FAIL_REASONS = [
-    (FailureReason.NOT_HOME, 0.55),
-    (FailureReason.NO_ACCESS, 0.15),
-    (FailureReason.ADDRESS_NOT_FOUND, 0.1),
-    (FailureReason.REFUSED, 0.1),
-    (FailureReason.DAMAGED, 0.05),
-    (FailureReason.OTHER, 0.05),
-]
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,7 @@ class FleetSimulator:
         self._orders = {o.id: o for o in day.orders}
         self._stops = {s.id: s for s in day.stops}
         self._paused: set[str] = set()  # the unplanned stop happens once
-        self._outcomes: dict[str, tuple[FailureReason | None, str]] = {}  # stop -> as drawn
+        self._outcomes = StopOutcomes(self.config.failure_rate)
         self._replies: list[SimMessage] = []  # driver apps' acknowledgements not yet sent
         self.disruptions = (
             choose_disruptions([v.id for v in day.vehicles], self.config.seed, self.local_day)
@@ -196,8 +190,8 @@ class FleetSimulator:
         self, vid: str, van: VanDay, ts: float, lat: float, lon: float, speed: float, hdg: float
     ) -> bytes:
         # Deterministic GPS noise from (seed, van, sample): independent of how time is chunked.
-        n1 = _noise(self.config.seed, vid, van.samples, 1)
-        n2 = _noise(self.config.seed, vid, van.samples, 2)
+        n1 = noise(self.config.seed, vid, van.samples, 1)
+        n2 = noise(self.config.seed, vid, van.samples, 2)
         body: dict[str, Any] = {
             "ts": round(ts, 3),
             "lat": round(lat + n1 * 0.00003, 6),
@@ -381,7 +375,7 @@ class FleetSimulator:
             # An app that receives the route before the shift answers once the shift starts.
             ts = max(at, van.start)
             kind = EventType.ROUTE_RECEIVED.value
-            ack = self._event_message(van, ts, kind, _position(van, ts), version=version)
+            ack = self._event_message(van, ts, kind, position_at(van, ts), version=version)
             self._replies.append(ack)
         return True
 
@@ -433,15 +427,7 @@ class FleetSimulator:
     ) -> None:
         parcels = [p.id for p in order.parcels]
         ids = {"stop_id": stop.id, "order_id": order.id}
-        drawn = self._outcomes.get(stop.id)
-        if drawn is None:
-            if rng.random() < self.config.failure_rate:
-                reasons, weights = zip(*_FAIL_REASONS, strict=True)
-                drawn = (rng.choices(reasons, weights)[0], "")
-            else:
-                drawn = (None, rng.choice(["signature", "signature", "photo", "pin"]))
-            self._outcomes[stop.id] = drawn
-        reason, kind = drawn
+        reason, kind = self._outcomes.of(stop.id, rng)
         if reason is not None:
             self._event(van, t, "failed", where, **ids, parcel_ids=parcels, reason=reason.value)
         else:
@@ -514,17 +500,3 @@ class FleetSimulator:
         topic = STATUS.topic(self.config.topic_prefix, vehicle_id)
         body = payload(STATUS, {"online": online, "ts": round(ts, 3)})
         return SimMessage(ts, topic, body, STATUS.qos, STATUS.retained)
-
-
-def _position(van: VanDay, t: float) -> Point:
-    """Where the laid-out van is at ``t``."""
-    for leg in reversed(van.legs):
-        if leg.start <= t:
-            return leg.at(min(t, leg.end))[0]
-    return van.legs[0].at(van.legs[0].start)[0]
-
-
-def _noise(seed: int, vid: str, sample: int, channel: int) -> float:
-    """A repeatable number in [-1, 1] for (seed, van, sample, channel)."""
-    x = math.sin((seed * 7919 + sum(map(ord, vid)) * 104729 + sample * 31 + channel) * 12.9898)
-    return (x * 43758.5453 % 1.0) * 2 - 1

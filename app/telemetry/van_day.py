@@ -168,3 +168,17 @@ def _heading(a: Point, b: Point) -> float:
     if dx == 0 and dy == 0:
         return 0.0
     return math.degrees(math.atan2(dx, dy)) % 360.0
+
+
+def position_at(van: VanDay, t: float) -> Point:
+    """Where the laid-out van is at ``t``."""
+    for leg in reversed(van.legs):
+        if leg.start <= t:
+            return leg.at(min(t, leg.end))[0]
+    return van.legs[0].at(van.legs[0].start)[0]
+
+
+def noise(seed: int, vid: str, sample: int, channel: int) -> float:
+    """A repeatable number in [-1, 1] for (seed, van, sample, channel)."""
+    x = math.sin((seed * 7919 + sum(map(ord, vid)) * 104729 + sample * 31 + channel) * 12.9898)
+    return (x * 43758.5453 % 1.0) * 2 - 1

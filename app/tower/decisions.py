@@ -28,7 +28,7 @@ from app.tower.plan_adoption import (
     stops_after,
 )
 from app.tower.proposal_currency import ReplanRequest
-from app.tower.replanning import Proposal
+from app.tower.replan_proposal import Proposal
 from app.tower.route_sending import send_routes
 from app.tower.telemetry_feed import TelemetryFeed
 

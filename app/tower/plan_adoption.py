@@ -13,7 +13,8 @@ from typing import Any
 
 from app.domain.execution import OPEN, ExecutionTracker
 from app.domain.model import Order, Stop, StopStatus
-from app.tower.replanning import PICKUP, Proposal
+from app.tower.replan_proposal import Proposal
+from app.tower.replanning import PICKUP
 
 Routes = dict[str, list[tuple[str, float]]]  # vehicle id -> (stop id, planned arrival)
 Collect = dict[str, list[dict[str, Any]]]  # rescuing van -> where to collect which parcels

@@ -24,13 +24,12 @@ from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
 from app.tower.plan_adoption import diff_json
 from app.tower.proposal_currency import ReplanRequest
+from app.tower.replan_proposal import Proposal, make_proposal
 from app.tower.replanning import (
     LiveDraft,
     LiveProblem,
-    Proposal,
     RoadNow,
     draft_live_problem,
-    make_proposal,
     vehicles_in_scope,
 )
 from app.tower.telemetry_feed import TelemetryFeed

@@ -12,7 +12,8 @@ from app.domain.schedule import LATE, service_start, timeliness
 from app.foundation.time_text import TimeText
 from app.planning.checker import RouteFault, check_route
 from app.planning.problem import PositionLock, VehicleLock
-from app.tower.replanning import LiveProblem, schedule
+from app.tower.replan_proposal import schedule
+from app.tower.replanning import LiveProblem
 
 Spans = tuple[tuple[float, float], ...]
 

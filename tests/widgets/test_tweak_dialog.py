@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from app.foundation.settings import ReplanSettings
 from app.tower.control_tower import ControlTower
 from app.tower.decisions import ProposalRecord
-from app.tower.replanning import schedule
+from app.tower.replan_proposal import schedule
 from app.tower.tweaks import LockKind
 from tests.app.tower.test_replanning import make_tower, on_the_road, wait_for_proposal
 from widgets.proposal_review import make_tweak_dialog
