@@ -36,6 +36,8 @@ CHUNK = 900
 """Ids per ``IN`` list: well under SQLite's bound parameters per statement."""
 
 T = TypeVar("T")
+R = TypeVar("R", DepotRecord, VehicleRecord)
+KeyedRow = TypeVar("KeyedRow", DepotRow, VehicleRow)
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -59,21 +61,23 @@ def known_for_import(sessions: SessionFactory) -> Known:
 
 def stored_depots(sessions: SessionFactory, ids: Sequence[str]) -> dict[str, DepotRecord]:
     """The stored depots among ``ids``, as an import would write them."""
-    with sessions() as session:
-        return {
-            r.id: record_from(DepotRecord, r)
-            for chunk in _chunks(ids)
-            for r in session.scalars(select(DepotRow).where(DepotRow.id.in_(chunk)))
-        }
+    return _stored(sessions, DepotRow, DepotRecord, ids)
 
 
 def stored_vehicles(sessions: SessionFactory, ids: Sequence[str]) -> dict[str, VehicleRecord]:
     """The stored vehicles among ``ids``, retired ones too (a file puts them back)."""
+    return _stored(sessions, VehicleRow, VehicleRecord, ids)
+
+
+def _stored(
+    sessions: SessionFactory, row: type[KeyedRow], record: type[R], ids: Sequence[str]
+) -> dict[str, R]:
+    """The stored rows of ``row`` among ``ids``, each copied into a ``record`` by field name."""
     with sessions() as session:
         return {
-            r.id: record_from(VehicleRecord, r)
+            r.id: record_from(record, r)
             for chunk in _chunks(ids)
-            for r in session.scalars(select(VehicleRow).where(VehicleRow.id.in_(chunk)))
+            for r in session.scalars(select(row).where(row.id.in_(chunk)))
         }
 
 
