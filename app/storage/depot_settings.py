@@ -15,9 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.domain.imports.records import DepotRecord
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
+from app.storage.exception_repository import audit
 from app.storage.orm import DepotRow
+from app.storage.records import record_from, row_values
 
 UNSET_ZONE = "UTC"  # the column's default: the depot was never given a zone
 
@@ -70,3 +73,46 @@ def set_depot_config(
             row.replan = {**(row.replan or {}), **replan}
         if timezone is not None:
             row.timezone = timezone
+
+
+def stored_depots(sessions: SessionFactory) -> list[tuple[DepotRecord, DepotConfig]]:
+    """Every depot as the editor shows it: its row and its own settings, by id."""
+    with sessions() as session:
+        return [
+            (
+                record_from(DepotRecord, r),
+                DepotConfig(r.timezone, dict(r.thresholds), dict(r.replan or {})),
+            )
+            for r in session.scalars(select(DepotRow).order_by(DepotRow.id))
+        ]
+
+
+def save_depot(
+    sessions: SessionFactory,
+    depot: DepotRecord,
+    own: DepotConfig,
+    at: float,
+    user: str,
+) -> dict[str, str]:
+    """Store one depot as the admin left it: its row, and its own thresholds and policy
+    (``own``'s dicts replace the stored ones: a key left out follows the file's section).
+
+    Returns what changed, ``field: before -> after``, which is also the audit entry's
+    detail, in the same transaction; nothing changed, no entry.
+    """
+    changes: dict[str, str] = {}
+    with sessions.begin() as session:
+        row = session.get_one(DepotRow, depot.id)
+        for name, value in row_values(DepotRow, depot).items():
+            if getattr(row, name) != value:
+                changes[name] = f"{getattr(row, name)} -> {value}"
+                setattr(row, name, value)
+        for column, new in (("thresholds", own.thresholds), ("replan", own.replan)):
+            old = getattr(row, column) or {}
+            for key in sorted(old.keys() | new.keys()):
+                if old.get(key) != new.get(key):
+                    changes[key] = f"{old.get(key, 'default')} -> {new.get(key, 'default')}"
+            setattr(row, column, dict(new))
+        if changes:
+            audit(session, at, user, "depot_edited", f"depot {depot.id}", changes)
+    return changes

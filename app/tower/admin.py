@@ -29,12 +29,20 @@ from app.storage.admin_repository import (
     retire_vehicle,
 )
 from app.storage.database import SessionFactory
+from app.storage.depot_settings import save_depot, stored_depots
 from app.storage.exception_repository import audit, audit_log
 from app.tower.control_tower import ControlTower
+from app.tower.depot_editor import (
+    CheckedDepot,
+    DepotForm,
+    apply_depot_settings,
+    check_depot,
+    depot_form,
+)
 from app.tower.imports import address_locator, run_import
 
 T = TypeVar("T")
-__all__ = ["AdminDesk", "FleetVehicle", "ImportPreview"]
+__all__ = ["AdminDesk", "CheckedDepot", "DepotForm", "FleetVehicle", "ImportPreview"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,29 @@ class AdminDesk:
                 retire_vehicle(session, vehicle_id, at, user)
 
         return self._run(write)
+
+    # --- depots --------------------------------------------------------------------------
+
+    def depots(self) -> Future[list[DepotForm]]:
+        """Every depot with the values in force for it."""
+        settings = self.tower.settings
+        return self._run(
+            lambda: [depot_form(d, own, settings) for d, own in stored_depots(self._sessions)]
+        )
+
+    def check_depot(self, texts: dict[str, str], switches: dict[str, bool]) -> CheckedDepot:
+        """Read the editor's form as an import reads a depots row (nothing written)."""
+        return check_depot(texts, switches, self.tower.settings)
+
+    def save_depot(self, checked: CheckedDepot, user: str) -> Future[dict[str, str]]:
+        """Store a checked depot (and log what changed); the running tower's rules and
+        policy take its thresholds at once, as an assigned tracker is learnt at once."""
+        depot = checked.depot
+        if depot is None:
+            raise ValueError("a refused form is not stored")
+        apply_depot_settings(self.tower, depot.id, checked.own)
+        at = self.tower.clock.now()
+        return self._run(lambda: save_depot(self._sessions, depot, checked.own, at, user))
 
     # --- imports -------------------------------------------------------------------------
 

@@ -131,6 +131,19 @@ class FleetState:
         """The depot's own thresholds, or the defaults."""
         return self.per_depot.get(depot_id, self.default_thresholds)
 
+    def set_depot_thresholds(self, depot_id: str, th: RuleThresholds) -> None:
+        """A depot's thresholds changed (an admin edited them): its vans judge with them
+        from now on, and its stops' window ends wait for the new grace."""
+        self.per_depot[depot_id] = th
+        for v in self.vehicles.values():
+            if v.depot_id == depot_id:
+                v.th = th
+        grace = {v.vehicle_id: v.th.late_grace_s for v in self.vehicles.values()}
+        self._window_heap = [
+            (s.closes_at + grace.get(s.vehicle_id, 0.0), n, s) for _, n, s in self._window_heap
+        ]
+        heapq.heapify(self._window_heap)
+
     # -- plan ---------------------------------------------------------------------------
 
     def set_vehicle(
