@@ -1,8 +1,9 @@
-"""The Admin workspace (menu Admin): unknown trackers, imports with a preview, the vans
-(retire one), and the audit log of every change made here.
+"""The Admin workspace (menu Admin): the depots (map, hours, zone, thresholds, policy),
+unknown trackers, imports with a preview, the vans (retire one), and the audit log of
+every change made here.
 
 On SQLite the local user acts as admin: there are no roles yet (issue #22), so the menu
-is not hidden from anyone. Depots (their map, thresholds and policy) are not edited here yet.
+is not hidden from anyone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.foundation.time_text import TimeText
 from app.tower.admin import AdminDesk
+from widgets.admin_depots import DepotsPage
 from widgets.admin_devices import UnknownDevicesPage
 from widgets.admin_import import ImportPage
 from widgets.admin_vehicles import VehiclesPage
@@ -76,11 +78,13 @@ class AdminDialog(QDialog):
         self.resize(1000, 640)
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget(self)
+        self.depots = DepotsPage(desk, times, self)
         self.devices = UnknownDevicesPage(desk, times, self)
         self.imports = ImportPage(desk, self)
         self.vehicles = VehiclesPage(desk, self)
         self.audit = AuditPage(desk, times, self)
         self.tabs.addTab(self.devices, "&Unknown devices")
+        self.tabs.addTab(self.depots, "&Depots")
         self.tabs.addTab(self.imports, "&Import")
         self.tabs.addTab(self.vehicles, "&Vehicles")
         self.tabs.addTab(self.audit, "Audit &log")
@@ -90,6 +94,7 @@ class AdminDialog(QDialog):
         layout.addWidget(buttons)
         # Every change made here shows in the log at once.
         self.devices.stored.connect(self.audit.refresh)
+        self.depots.saved.connect(lambda _c: self.audit.refresh())
         self.imports.imported.connect(lambda _o: self.audit.refresh())
         self.vehicles.retired.connect(lambda _v: self.audit.refresh())
         self.tabs.currentChanged.connect(self._tab_shown)
@@ -97,7 +102,9 @@ class AdminDialog(QDialog):
 
     def _tab_shown(self, index: int) -> None:
         page = self.tabs.widget(index)
-        if page is self.devices:
+        if page is self.depots:
+            self.depots.refresh()
+        elif page is self.devices:
             self.devices.refresh()
         elif page is self.vehicles:
             self.vehicles.refresh()

@@ -71,6 +71,7 @@ def build_map(map_settings: MapSettings, depot: Depot) -> folium.Map:
         ("leaflet", (LEAFLET / "leaflet.js").as_uri()),
         ("qwebchannel", QWEBCHANNEL_JS),
         ("tower_js", (RESOURCES / "tower.js").as_uri()),
+        ("depots_js", (RESOURCES / "depots.js").as_uri()),  # the admin's depot pins
     ]
     fmap.default_css = [
         ("leaflet_css", (LEAFLET / "leaflet.css").as_uri()),

@@ -61,6 +61,7 @@ class MapBridge(QObject):
     stop_clicked = Signal(str)
     point_picked = Signal(float, float)
     view_changed = Signal(object)  # MapViewport
+    depot_moved = Signal(str, float, float)
 
     @Slot()
     def pageReady(self) -> None:
@@ -77,6 +78,10 @@ class MapBridge(QObject):
     @Slot(float, float)
     def pointPicked(self, lat: float, lon: float) -> None:
         self.point_picked.emit(lat, lon)
+
+    @Slot(str, float, float)
+    def depotMoved(self, depot_id: str, lat: float, lon: float) -> None:
+        self.depot_moved.emit(depot_id, lat, lon)
 
     @Slot(float, float, int)
     def viewChanged(self, lat: float, lon: float, zoom: int) -> None:
@@ -109,6 +114,8 @@ class MapView(QWidget):
         vehicle_clicked(str), stop_clicked(str): the dispatcher clicked a marker.
         point_picked(float, float): latitude and longitude of the click that ended a
             pick (``pick_point``).
+        depot_moved(str, float, float): a depot pin of the admin's editor was dropped
+            there (``editDepots``, resources/map/depots.js).
         update_applied(float): a batch was applied; the JS time it took, in ms.
     """
 
@@ -116,6 +123,7 @@ class MapView(QWidget):
     vehicle_clicked = Signal(str)
     stop_clicked = Signal(str)
     point_picked = Signal(float, float)
+    depot_moved = Signal(str, float, float)
     update_applied = Signal(float)
 
     def __init__(
@@ -148,6 +156,7 @@ class MapView(QWidget):
         self.bridge.vehicle_clicked.connect(self.vehicle_clicked)
         self.bridge.stop_clicked.connect(self.stop_clicked)
         self.bridge.point_picked.connect(self.point_picked)
+        self.bridge.depot_moved.connect(self.depot_moved)
         self.bridge.page_ready.connect(self._on_ready)
         self.bridge.view_changed.connect(self._on_view)
         self.view.loadFinished.connect(self._on_load_finished)
