@@ -90,7 +90,7 @@ class DepotsPage(QWidget):
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
         self.list = QListWidget(side)
-        self.list.setMaximumHeight(110)
+        self.list.setMaximumHeight(96)
         self.list.currentItemChanged.connect(self._picked)
         column.addWidget(self.list)
         self.fields: dict[str, QLineEdit] = {}
@@ -117,6 +117,9 @@ class DepotsPage(QWidget):
         splitter.addWidget(side)
         splitter.addWidget(self.map)
         splitter.setSizes([380, 600])
+        # The page in the window's theme (the palette says which: no theme name reaches here).
+        light = self.palette().window().color().lightness() > 127
+        self.map.set_theme("light" if light else "dark")
         self.map.depot_moved.connect(self._dropped)
         for key in ("lat", "lon"):
             self.fields[key].editingFinished.connect(self._typed_position)

@@ -35,11 +35,18 @@
     return pins.size;
   };
 
-  tower.moveDepotPin = function (id, lat, lon, centre) {
+  // The pin to (lat, lon); with ``picked`` it is the form's depot: marked and centred.
+  tower.moveDepotPin = function (id, lat, lon, picked) {
     const pin = pins.get(id);
     if (!pin) return false;
     pin.setLatLng([lat, lon]);
-    if (centre) tower.map.panTo([lat, lon]);
+    if (picked) {
+      pins.forEach(function (other, otherId) {
+        const node = other.getElement();
+        if (node) node.classList.toggle("tower-depot-pin-picked", otherId === id);
+      });
+      tower.map.panTo([lat, lon]);
+    }
     return true;
   };
 
@@ -48,7 +55,11 @@
     const pin = pins.get(id);
     if (!pin) return null;
     const p = pin.getLatLng();
-    return { lat: p.lat, lon: p.lng, draggable: pin.dragging.enabled() };
+    const node = pin.getElement();
+    return {
+      lat: p.lat, lon: p.lng, draggable: pin.dragging.enabled(),
+      picked: !!node && node.classList.contains("tower-depot-pin-picked"),
+    };
   };
 
   // What the end of a drag does, without a mouse: the pin at (lat, lon), then its dragend.

@@ -52,9 +52,10 @@ def test_the_pin_dropped_moves_the_form_and_a_typed_position_moves_the_pin(
     depot = desk.tower.depot
     assert page.current_depot() == depot.id
     pin = js(qtbot, page, f"tower.depotPin({depot.id!r})")
-    assert (round(pin["lat"], 6), round(pin["lon"], 6), pin["draggable"]) == (
+    assert (round(pin["lat"], 6), round(pin["lon"], 6), pin["draggable"], pin["picked"]) == (
         round(depot.lat, 6),
         round(depot.lon, 6),
+        True,
         True,
     )
     assert js(qtbot, page, f"tower.dropDepotPin({depot.id!r}, 45.7712, 4.8901)")
