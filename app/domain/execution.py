@@ -316,6 +316,10 @@ class ExecutionTracker:
         """The vehicle's stop ids in planned sequence."""
         return self._route.get(vehicle_id, [])
 
+    def set_depot_of(self, vehicle_id: str, depot: Depot) -> None:
+        """The depot a van (new, or moved by an admin) starts from and returns to."""
+        self._depot_of[vehicle_id] = depot
+
     def depot_of(self, vehicle_id: str) -> Depot | None:
         """The vehicle's depot, when known."""
         return self._depot_of.get(vehicle_id)

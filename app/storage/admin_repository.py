@@ -1,5 +1,5 @@
-"""The admin workspace's writes: a tracker assigned to a van, a van retired; each one in
-the audit log within the same transaction."""
+"""The admin workspace's writes: a tracker assigned to a van, a van added, edited or
+retired; each one in the audit log within the same transaction."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from app.domain.imports.records import DriverRecord, VehicleRecord
 from app.storage.database import SessionFactory
 from app.storage.exception_repository import audit
-from app.storage.orm import UnknownDeviceRow, VehicleRow
+from app.storage.orm import DriverRow, UnknownDeviceRow, VehicleRow
+from app.storage.records import row_values
 
 
 def assign_device(session: Session, device_id: str, vehicle_id: str, at: float, user: str) -> None:
@@ -42,13 +44,68 @@ class FleetVehicle:
     plate: str
     device_id: str
     active: bool
+    capacity_kg: float
+    capacity_m3: float
+    shift_start_s: int
+    shift_end_s: int
+    driver: str  # the driver's name ("" for none)
 
 
 def fleet_vehicles(sessions: SessionFactory) -> list[FleetVehicle]:
     """Every van, retired ones too, by id."""
     with sessions() as session:
-        rows = session.scalars(select(VehicleRow).order_by(VehicleRow.id))
-        return [FleetVehicle(r.id, r.depot_id, r.plate, r.device_id, r.active) for r in rows]
+        names = dict(session.execute(select(DriverRow.id, DriverRow.name)).all())
+        return [
+            FleetVehicle(
+                r.id,
+                r.depot_id,
+                r.plate,
+                r.device_id,
+                r.active,
+                r.capacity_kg,
+                r.capacity_m3,
+                r.shift_start_s,
+                r.shift_end_s,
+                names.get(r.driver_id or "", ""),
+            )
+            for r in session.scalars(select(VehicleRow).order_by(VehicleRow.id))
+        ]
+
+
+def save_vehicle(
+    sessions: SessionFactory,
+    vehicle: VehicleRecord,
+    new_drivers: tuple[DriverRecord, ...],
+    at: float,
+    user: str,
+) -> tuple[dict[str, str], bool]:
+    """Add or change one van (and the new driver it names), as the admin's form says.
+
+    Returns what changed (``field: before -> after``; every field of a new van), which is
+    the audit entry's detail (``vehicle_added`` or ``vehicle_edited``) in the same
+    transaction (nothing changed, no entry), and whether the van is in service: a retired
+    one stays retired.
+    """
+    with sessions.begin() as session:
+        for d in new_drivers:
+            session.add(DriverRow(id=d.id, name=d.name, phone=""))
+        row = session.get(VehicleRow, vehicle.id)
+        values = row_values(VehicleRow, vehicle)
+        if row is None:
+            session.add(VehicleRow(**values))
+            changes = {k: str(v) for k, v in values.items() if k != "id"}
+            action = "vehicle_added"
+        else:
+            values["active"] = row.active
+            changes = {}
+            for name, value in values.items():
+                if getattr(row, name) != value:
+                    changes[name] = f"{getattr(row, name)} -> {value}"
+                    setattr(row, name, value)
+            action = "vehicle_edited"
+        if changes:
+            audit(session, at, user, action, f"vehicle {vehicle.id}", changes)
+        return changes, bool(values.get("active", True))
 
 
 def retire_vehicle(session: Session, vehicle_id: str, at: float, user: str) -> None:

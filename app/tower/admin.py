@@ -40,9 +40,17 @@ from app.tower.depot_editor import (
     depot_form,
 )
 from app.tower.imports import address_locator, run_import
+from app.tower.vehicle_editor import SavedVehicle, store_vehicle
 
 T = TypeVar("T")
-__all__ = ["AdminDesk", "CheckedDepot", "DepotForm", "FleetVehicle", "ImportPreview"]
+__all__ = [
+    "AdminDesk",
+    "CheckedDepot",
+    "DepotForm",
+    "FleetVehicle",
+    "ImportPreview",
+    "SavedVehicle",
+]
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,20 @@ class AdminDesk:
     def fleet(self) -> Future[list[FleetVehicle]]:
         """Every van in the database, retired ones too."""
         return self._run(lambda: fleet_vehicles(self._sessions))
+
+    def save_vehicle(self, texts: dict[str, str], *, new: bool, user: str) -> Future[SavedVehicle]:
+        """Check a van's form as an import checks a vehicles row and store it (added when
+        ``new``); refused, nothing is written. The running tower learns it through
+        :meth:`learn_vehicle`, on the thread that owns the live day."""
+        at = self.tower.clock.now()
+        return self._run(lambda: store_vehicle(self._sessions, texts, new=new, at=at, user=user))
+
+    def learn_vehicle(self, saved: SavedVehicle) -> bool:
+        """The running tower takes a stored van: in its fleet, its rules and its feed
+        (a tracker's next fix counts for it); False when it waits for the next start."""
+        if saved.vehicle is None or not saved.in_service:
+            return False
+        return self.tower.learn_vehicle(saved.vehicle, saved.driver)
 
     def retire(self, vehicle_id: str, user: str) -> Future[None]:
         """Take a van out of service (``active`` false): the next start's fleet and plans

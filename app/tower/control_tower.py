@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.domain.live_fleet import LiveUpdate, VehicleLive
-from app.domain.model import Depot, FleetSnapshot, Order, Stop, Vehicle
+from app.domain.model import Depot, Driver, FleetSnapshot, Order, Stop, Vehicle
 from app.domain.order_search import OrderIndex, OrderMatch, order_answer
 from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord, Rule
 from app.domain.rules.tracking import DONE
@@ -34,11 +34,7 @@ from app.tower.replanning import NEIGHBOURS, WIDE_NEIGHBOURS
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.urgent_desk import UrgentDesk
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
-from app.tower.views import (
-    StopView,
-    TimelineEntryView,
-    VehicleView,
-)
+from app.tower.views import StopView, TimelineEntryView, VehicleView
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +186,23 @@ class ControlTower:
                 )
             )
         return views
+
+    def learn_vehicle(self, vehicle: Vehicle, driver: Driver | None = None) -> bool:
+        """A van an admin added or edited (``driver`` a new one it names): the live day,
+        the rules, the feed and the views have it from now on, its fixes count for it at
+        once. False for a van of a depot this tower did not start with (the next start)."""
+        depot = next((d for d in self.live.depots if d.id == vehicle.depot_id), None)
+        if depot is None:
+            return False
+        if driver is not None:
+            self.snapshot.drivers.append(driver)
+            self._drivers[driver.id] = driver.name
+        self.live.set_vehicle(vehicle)
+        self.snapshot.vehicles = list(self.live.vehicles)
+        self._vehicles_by_id[vehicle.id] = vehicle
+        self.operations.state.add_vehicle(vehicle, depot, self.live.day_of(depot.id))
+        self.feed.learn_vehicle(vehicle.id, vehicle.device_id)
+        return True
 
     def _fixed_columns(self, v: Vehicle) -> tuple[str, str, str]:
         """The van's plate, driver's name and shift, made once per van (the window asks

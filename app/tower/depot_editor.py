@@ -53,6 +53,11 @@ class CheckedDepot:
     issues: tuple[ImportIssue, ...]
 
 
+def form_cells(texts: Mapping[str, Cell]) -> dict[str, Cell]:
+    """A form's fields as a file's cells: text stripped, an empty field a missing value."""
+    return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in texts.items()}
+
+
 def depot_form(depot: DepotRecord, own: DepotConfig, settings: Settings) -> DepotForm:
     """The values in force for ``depot``: the file's sections, then its own values."""
     thresholds = {k: float(getattr(settings.thresholds, k)) for k in THRESHOLDS}
@@ -68,10 +73,7 @@ def check_depot(
 ) -> CheckedDepot:
     """Read the form's ``texts`` (the depots columns, the thresholds and the policy's
     numbers) and ``switches`` as an import reads a row."""
-    # As a file's cell: text stripped, an empty field is a missing value.
-    row = Row(
-        FORM_LINE, {k: (v.strip() or None) if isinstance(v, str) else v for k, v in texts.items()}
-    )
+    row = Row(FORM_LINE, form_cells(texts))
     records, issues = read_depots(Table(COLUMNS.required, (row,)))
     reader = RowReader(row, issues)
     values: dict[str, float] = {}

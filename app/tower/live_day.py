@@ -136,6 +136,14 @@ class LiveDay:
         self.tracker.add_order(order, stop)
         self._report({stop.id: self.status_of(stop.id)})
 
+    def set_vehicle(self, vehicle: Vehicle) -> None:
+        """A van an admin added or changed: in the day from now on, from its depot (its
+        route, if it has one, stays until a plan changes it)."""
+        _put(self.vehicles, vehicle)
+        depot = next((d for d in self.depots if d.id == vehicle.depot_id), None)
+        if depot is not None:
+            self.tracker.set_depot_of(vehicle.id, depot)
+
     def version_stored(self, revision: int, version: int) -> None:
         """The plan adopted as ``revision`` is stored as ``version``: it is the active
         one, and the vans it changed say so."""
@@ -187,6 +195,16 @@ class LiveDay:
         if stop is None:
             return None
         return stop.vehicle_id or None
+
+
+def _put(vehicles: list[Vehicle], vehicle: Vehicle) -> None:
+    """``vehicle`` in place of the one with its id, else last: the others keep their
+    places (a re-plan in flight numbers its vans by them)."""
+    at = next((i for i, v in enumerate(vehicles) if v.id == vehicle.id), None)
+    if at is None:
+        vehicles.append(vehicle)
+    else:
+        vehicles[at] = vehicle
 
 
 class CurrentStops(Mapping[str, Stop]):

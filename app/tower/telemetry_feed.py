@@ -196,15 +196,25 @@ class TelemetryFeed:
     def learn_device(self, device_id: str, vehicle_id: str) -> None:
         """From now on ``device_id``'s fixes are ``vehicle_id``'s (an admin assigned it):
         the parser's directory is swapped in place, no restart needed."""
-        for known, vehicle in list(self.device_ids.items()):
-            if vehicle == vehicle_id:
-                del self.device_ids[known]  # a van has one tracker: the old one lets go
-        self.device_ids[device_id] = vehicle_id
-        self.fleet.forget_unknown(device_id)
+        self.learn_vehicle(vehicle_id, device_id)
+
+    def learn_vehicle(self, vehicle_id: str, device_id: str) -> None:
+        """``vehicle_id`` (perhaps new: an admin added it) reports from now on, under its
+        own id or ``device_id`` (empty: none of its own); a van has one tracker, so the
+        old one lets go. The parser's directory is swapped in place, no restart needed."""
+        known = [v.vehicle_id for v in self.fleet.vehicles()]
+        if vehicle_id not in known:
+            self.fleet.set_vehicles([*known, vehicle_id])
+        for device, vehicle in list(self.device_ids.items()):
+            if vehicle == vehicle_id and device != device_id:
+                del self.device_ids[device]
+        if device_id:
+            self.device_ids[device_id] = vehicle_id
+            self.fleet.forget_unknown(device_id)
         if self._client is not None:
             old = self._client.directory
             self._client.set_directory(
-                DeviceDirectory(old.vehicle_ids, dict(self.device_ids), old.device_map)
+                DeviceDirectory(self.fleet.vehicle_ids, dict(self.device_ids), old.device_map)
             )
 
     # --- the live loop -------------------------------------------------------------------

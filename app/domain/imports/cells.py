@@ -125,4 +125,5 @@ def hm(clock_s: int) -> str:
 
 
 def _plain(x: float) -> str:
-    return f"{x:g}"
+    """A number as a person writes it: 1000000, not 1e+06; 2.5 as 2.5."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"

@@ -152,7 +152,7 @@ def test_vehicles_check_depot_shift_capacity_device_and_link_drivers() -> None:
     records, drivers, issues = read_vehicles(csv_table(text), KNOWN)
     assert errors_of(issues) == [
         "line 4, column depot: unknown depot 'NYC' (import the depots first)",
-        "line 4, column capacity_kg: -5 is out of range (above 0 to 1e+06)",
+        "line 4, column capacity_kg: -5 is out of range (above 0 to 1000000)",
         "line 4, column shift_end: 07:00 is not after shift_start 17:00",
         "line 4, column device: duplicate device 'james/phone': already on line 2",
         "line 6, column id: duplicate id 'CHI-2': already on line 2",
