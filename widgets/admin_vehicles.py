@@ -1,7 +1,9 @@
-"""Admin: every van with its tracker and whether it is in service; retire one.
+"""Admin: every van with its tracker and whether it is in service; add one, edit one
+(its depot, plate, capacities, shift, tracker and driver), retire one.
 
-Read and written on the admin desk's thread. Adding and editing vans goes through
-*Import* (a vehicles file) for now.
+Read and written on the admin desk's thread; the form is checked as an import checks a
+vehicles row. A van saved is in the running tower at once: its row in the vehicles
+panel, its tracker's next fix counted for it.
 """
 
 from __future__ import annotations
@@ -9,11 +11,15 @@ from __future__ import annotations
 import getpass
 from concurrent.futures import Future
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -21,10 +27,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.tower.admin import AdminDesk, FleetVehicle
+from app.domain.imports.cells import hm
+from app.tower.admin import AdminDesk, FleetVehicle, SavedVehicle
 from widgets.call_on_main import MainThreadBridge
 
-HEADERS = ["Van", "Depot", "Plate", "Tracker", "In service"]
+HEADERS = ["Van", "Depot", "Plate", "Tracker", "Driver", "Shift", "In service"]
+# The form's fields: the vehicles file's columns, labelled for a person.
+FIELDS = {
+    "id": "Van id",
+    "plate": "Plate",
+    "capacity_kg": "Capacity (kg)",
+    "capacity_m3": "Capacity (m³)",
+    "shift_start": "Shift starts",
+    "shift_end": "Shift ends",
+    "device": "Tracker id",
+    "driver": "Driver",
+}
 
 
 class VehiclesPage(QWidget):
@@ -33,10 +51,13 @@ class VehiclesPage(QWidget):
     Signals:
         loaded (): the table shows the database's fleet.
         retired (str): a van was taken out of service (stored, in the audit log).
+        saved (str): a van was added or edited (stored, in the audit log, and in the
+            running tower unless retired or of a depot it did not start with).
     """
 
     loaded = Signal()
     retired = Signal(str)
+    saved = Signal(str)
 
     def __init__(self, desk: AdminDesk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,7 +65,7 @@ class VehiclesPage(QWidget):
         self.user = getpass.getuser()
         self._bridge = MainThreadBridge(self)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Vans and their trackers (add or change vans with Import):"))
+        layout.addWidget(QLabel("Vans and their trackers: pick one to edit it, or add a new one."))
         self.table = QTableWidget(0, len(HEADERS), self)
         self.table.setHorizontalHeaderLabels(HEADERS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -52,15 +73,52 @@ class VehiclesPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.table)
+        self.table.itemSelectionChanged.connect(self._picked)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self._form())
         row = QHBoxLayout()
+        self.new_button = QPushButton("&New van", self)
+        self.new_button.clicked.connect(self.new_van)
+        row.addWidget(self.new_button)
+        self.save_button = QPushButton("&Save van", self)
+        self.save_button.clicked.connect(self.save)
+        row.addWidget(self.save_button)
         row.addStretch(1)
         self.retire_button = QPushButton("Re&tire the selected van", self)
         self.retire_button.clicked.connect(self.retire)
         row.addWidget(self.retire_button)
         layout.addLayout(row)
+        self.errors = QLabel("", self)
+        self.errors.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.errors)
         self.status = QLabel("", self)
         layout.addWidget(self.status)
+        self._vans: dict[str, FleetVehicle] = {}
+        self._editing: str | None = None  # the van the form edits (None: a new one)
+        self.new_van()
+
+    def _form(self) -> QGroupBox:
+        box = QGroupBox("Van", self)
+        grid = QHBoxLayout(box)
+        halves = QFormLayout(), QFormLayout()
+        self.fields: dict[str, QLineEdit] = {k: QLineEdit(box) for k in FIELDS}
+        self.depot = QComboBox(box)
+        self.depot.setEditable(True)  # a depot id typed is checked as a file's would be
+        for d in self.desk.tower.snapshot.depots:
+            self.depot.addItem(d.id)
+        for n, key in enumerate(FIELDS):
+            halves[n % 2].addRow(FIELDS[key], self.fields[key])
+            if key == "id":
+                halves[1].addRow("Depot", self.depot)
+        for key in ("shift_start", "shift_end"):
+            self.fields[key].setPlaceholderText("HH:MM")
+        for key in ("capacity_kg", "capacity_m3"):
+            self.fields[key].setPlaceholderText("no limit")
+        self.fields["device"].setPlaceholderText("OwnTracks user/device, Traccar id, or none")
+        self.fields["driver"].setPlaceholderText("a driver's id or name (a new name is added)")
+        grid.addLayout(halves[0])
+        grid.addLayout(halves[1])
+        return box
 
     def refresh(self) -> None:
         """Read the fleet again (in the background)."""
@@ -69,21 +127,89 @@ class VehiclesPage(QWidget):
 
     def _show(self, future: Future[list[FleetVehicle]]) -> None:
         vans = future.result()
+        self._vans = {v.id: v for v in vans}
+        self.table.blockSignals(True)
         self.table.setRowCount(len(vans))
         for r, v in enumerate(vans):
-            texts = [v.id, v.depot_id, v.plate, v.device_id, "yes" if v.active else "retired"]
+            shift = f"{hm(v.shift_start_s)}–{hm(v.shift_end_s)}"
+            active = "yes" if v.active else "retired"
+            texts = [v.id, v.depot_id, v.plate, v.device_id, v.driver, shift, active]
             for c, text in enumerate(texts):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
         self.loaded.emit()
 
-    def retire(self) -> None:
-        """Take the selected van out of service (from the next start's fleet on)."""
+    def selected_van(self) -> str | None:
+        """The id of the van picked in the table."""
         rows = self.table.selectionModel().selectedRows()
         item = self.table.item(rows[0].row(), 0) if rows else None
-        if item is None:
+        return None if item is None else item.text()
+
+    def _picked(self) -> None:
+        van = self._vans.get(self.selected_van() or "")
+        if van is None:
             return
-        vehicle_id = item.text()
+        texts = {
+            "id": van.id,
+            "plate": van.plate,
+            "capacity_kg": f"{van.capacity_kg:g}",
+            "capacity_m3": f"{van.capacity_m3:g}",
+            "shift_start": hm(van.shift_start_s),
+            "shift_end": hm(van.shift_end_s),
+            "device": van.device_id,
+            "driver": van.driver,
+        }
+        for key, text in texts.items():
+            self.fields[key].setText(text)
+        self.depot.setCurrentText(van.depot_id)
+        self.fields["id"].setReadOnly(True)  # a van's id is what its trackers and plans name
+        self._editing = van.id
+        self.errors.setText("")
+
+    def new_van(self) -> None:
+        """An empty form for a van to add."""
+        self.table.clearSelection()
+        for field in self.fields.values():
+            field.clear()
+        self.fields["id"].setReadOnly(False)
+        self._editing = None
+        self.errors.setText("")
+
+    def save(self) -> None:
+        """Check the form and store the van (in the background); list what is wrong."""
+        texts = {k: f.text() for k, f in self.fields.items()} | {"depot": self.depot.currentText()}
+        new = self._editing is None
+        future = self.desk.save_vehicle(texts, new=new, user=self.user)
+        future.add_done_callback(lambda f: self._bridge.call(lambda: self._saved(f)))
+
+    def _saved(self, future: Future[SavedVehicle]) -> None:
+        try:
+            saved = future.result()
+        except Exception as exc:  # the page says why, the tower runs on
+            self.status.setText(f"The van was not saved: {exc}")
+            return
+        if saved.vehicle is None:
+            label = {**FIELDS, "depot": "Depot"}
+            lines = [f"{label.get(i.column, i.column)}: {i.message}" for i in saved.issues]
+            self.errors.setText("Not saved:\n" + "\n".join(lines))
+            return
+        self.errors.setText("")
+        vehicle_id = saved.vehicle.id
+        live = self.desk.learn_vehicle(saved)
+        what = "nothing changed" if not saved.changes else ", ".join(saved.changes)
+        later = "" if live else " The running tower has it from the next start."
+        self.status.setText(f"{vehicle_id} saved ({what}).{later}")
+        self._editing = vehicle_id
+        self.fields["id"].setReadOnly(True)
+        self.saved.emit(vehicle_id)
+        self.refresh()
+
+    def retire(self) -> None:
+        """Take the selected van out of service (from the next start's fleet on)."""
+        vehicle_id = self.selected_van()
+        if vehicle_id is None:
+            return
         future = self.desk.retire(vehicle_id, self.user)
         future.add_done_callback(lambda f: self._bridge.call(lambda: self._retired(f, vehicle_id)))
 

@@ -265,8 +265,15 @@ class MainWindow(QMainWindow):
         )
 
     def show_admin(self) -> AdminDialog:
-        """The admin workspace: unknown trackers, imports with a preview, the audit log."""
-        return self.dialogs.show(AdminDialog, lambda: AdminDialog(self.admin, self.times, self))
+        """The admin workspace: depots, unknown trackers, imports with a preview, the vans,
+        the audit log."""
+        return self.dialogs.show(AdminDialog, self._admin_dialog)
+
+    def _admin_dialog(self) -> AdminDialog:
+        dialog = AdminDialog(self.admin, self.times, self)
+        # A van added or edited there is in the live day now: its row and its marker.
+        dialog.vehicles.saved.connect(lambda _vehicle_id: self.redraw_plan())
+        return dialog
 
     def show_help(self) -> HelpDialog:
         """Every key of this window, read off its actions, and the documentation's pages."""

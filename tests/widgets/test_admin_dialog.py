@@ -171,11 +171,11 @@ def test_a_retired_van_leaves_the_active_fleet(qtbot: QtBot, desk: AdminDesk) ->
     page = dialog.vehicles
     with qtbot.waitSignal(page.loaded, timeout=10_000):
         dialog.tabs.setCurrentWidget(page)
-    assert (cell(page.table, 0, 0), cell(page.table, 0, 4)) == (van, "yes")
+    assert (cell(page.table, 0, 0), cell(page.table, 0, 6)) == (van, "yes")
     page.table.selectRow(0)
     with qtbot.waitSignals([page.retired, page.loaded], timeout=10_000):
         page.retire_button.click()
-    assert cell(page.table, 0, 4) == "retired"
+    assert cell(page.table, 0, 6) == "retired"
     fleet = load_fleet(tower.sessions, tower.day.iso)
     assert van not in {v.id for v in fleet.vehicles}
     assert len(fleet.vehicles) == len(tower.snapshot.vehicles) - 1
