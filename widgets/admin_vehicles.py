@@ -106,10 +106,11 @@ class VehiclesPage(QWidget):
         self.depot.setEditable(True)  # a depot id typed is checked as a file's would be
         for d in self.desk.tower.snapshot.depots:
             self.depot.addItem(d.id)
-        for n, key in enumerate(FIELDS):
-            halves[n % 2].addRow(FIELDS[key], self.fields[key])
-            if key == "id":
-                halves[1].addRow("Depot", self.depot)
+        for key in ("id", "plate", "driver", "device"):
+            halves[0].addRow(FIELDS[key], self.fields[key])
+        halves[1].addRow("Depot", self.depot)
+        for key in ("capacity_kg", "capacity_m3", "shift_start", "shift_end"):
+            halves[1].addRow(FIELDS[key], self.fields[key])
         for key in ("shift_start", "shift_end"):
             self.fields[key].setPlaceholderText("HH:MM")
         for key in ("capacity_kg", "capacity_m3"):
