@@ -24,6 +24,7 @@ from app.planning.geocoding import geocoder_from_settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.storage.operations_repository import ACCEPTED, active_plan_version
+from app.tower.day_rollover import DayRollover
 from app.tower.decisions import ProposalRecord
 from app.tower.demo_fleet import DemoFleet
 from app.tower.live_day import LiveDay
@@ -47,6 +48,7 @@ class TowerTick:
     operations: OperationsTick
     proposal: ProposalRecord | None = None
     replan_failure: str | None = None
+    days_begun: tuple[str, ...] = ()  # depots whose new day's plan this tick adopted
 
 
 class ControlTower:
@@ -64,7 +66,6 @@ class ControlTower:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.day = day  # the watched depot's; ``days`` has each depot's own (default: day)
         self.clock = clock
         self.broker_state: Event[str] = Event()
         self.replan_requested: Event[ExceptionRecord] = Event()
@@ -89,6 +90,7 @@ class ControlTower:
         )
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.live, self.feed)
+        self.rollover = DayRollover(self.live, self.operations.state, sessions, self.feed.storage)
         runs = ReplanRuns(settings, self.live, clock, self.feed, self.operations.promised_etas)
         self.proposals = ProposalDesk(settings, runs)
         self.demo = demo
@@ -100,6 +102,11 @@ class ControlTower:
     def depot(self) -> Depot:
         """The depot this workstation watches (the first one)."""
         return self.snapshot.depots[0]
+
+    @property
+    def day(self) -> OperatingDay:
+        """The watched depot's day now (``live.days`` has each depot's own)."""
+        return self.live.day
 
     @property
     def timezone(self) -> str:
@@ -321,6 +328,7 @@ class ControlTower:
         ETAs, exceptions, customer updates). The GUI timer calls this every 200 ms."""
         live = self.feed.drain()
         now = self.clock.now()
+        begun = tuple(self.rollover.poll(now))
         operations = self.operations.apply(live, now)
         if self.replan.auto_request:
             self._self_heal(operations, now)
@@ -330,7 +338,7 @@ class ControlTower:
         # A dispatcher's assignment takes the desk the moment it is free, before the next
         # tick's self-healing can.
         self.urgent.poll()
-        return TowerTick(live, operations, proposal, self.proposals.take_failure())
+        return TowerTick(live, operations, proposal, self.proposals.take_failure(), begun)
 
     def _self_heal(self, operations: OperationsTick, now: float) -> None:
         """Ask for a local re-plan when a new exception calls for one (per-van cooldown)."""

@@ -136,6 +136,38 @@ class LiveDay:
         self.tracker.add_order(order, stop)
         self._report({stop.id: self.status_of(stop.id)})
 
+    def start_day(
+        self,
+        depot_id: str,
+        day: OperatingDay,
+        orders: Iterable[Order],
+        stops: Iterable[Stop],
+        plan_version: int = 0,
+    ) -> None:
+        """A depot's next day (its local midnight passed, in its own zone): its orders and
+        planned stops of ``day`` replace the day before's, and its vans start afresh (the
+        events applied to them are let go). The other depots' days go on as they are."""
+        self.days[depot_id] = day
+        if depot_id == self.depot.id:
+            self.day = day
+            self.plan_version = plan_version
+        orders = list(orders)
+        vans = {v.id for v in self.vehicles if v.depot_id == depot_id}
+        kept = [
+            s for s in self.tracker.stops.values() if self.orders[s.order_id].depot_id != depot_id
+        ]
+        new = [replace(s, status=StopStatus.PENDING) for s in stops]
+        self.tracker.start_day(depot_id, orders, [*kept, *new])
+        for order_id in [i for i, o in self.orders.items() if o.depot_id == depot_id]:
+            del self.orders[order_id]  # in place: the tower reads this very dict
+        self.orders.update((o.id, o) for o in orders)
+        self.applied = [e for e in self.applied if e.vehicle_id not in vans]
+        for vehicle_id in vans:
+            self.route_stamps.pop(vehicle_id, None)
+        self.revision += 1
+        self.plan_adopted.emit([*kept, *new])
+        self._report({s.id: StopStatus.PENDING for s in new})
+
     def set_vehicle(self, vehicle: Vehicle) -> None:
         """A van an admin added or changed: in the day from now on, from its depot (its
         route, if it has one, stays until a plan changes it)."""
