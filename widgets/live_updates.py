@@ -44,12 +44,15 @@ class LiveUpdates(QObject):
             escalated, resolved).
         proposal_arrived(object): a re-plan finished: its ProposalRecord.
         replan_failed(str): a re-plan ended without a plan, and why.
+        day_begun(list): depots (ids) whose new day began (local midnight) and whose
+            plan of that day is now the live one.
     """
 
     applied = Signal(int)
     exceptions_changed = Signal(list)
     proposal_arrived = Signal(object)
     replan_failed = Signal(str)
+    day_begun = Signal(list)
 
     def __init__(
         self,
@@ -162,6 +165,8 @@ class LiveUpdates(QObject):
                 self.proposal_arrived.emit(tick.proposal)
             if tick.replan_failure is not None:
                 self.replan_failed.emit(tick.replan_failure)
+            if tick.days_begun:
+                self.day_begun.emit(list(tick.days_begun))
         if full:
             self._show_staleness()
             self._show_broker_failure()

@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs
         self.times = TimeText(tower.timezone)
         self.setObjectName("MainWindow")
-        self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
+        self._title()
         self.resize(1400, 900)
         self.dialogs = OpenDialogs()
 
@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.review = ProposalReview(parts, self.proposals_dock, self)
         self.live.proposal_arrived.connect(self.review.arrived)
         self.live.replan_failed.connect(self.review.failed)
+        self.live.day_begun.connect(self._day_begun)
         self.review.plan_changed.connect(self.redraw_plan)
         self.live.applied.connect(lambda _moved: self.review.show_progress())
         self.admin = AdminDesk(tower)
@@ -338,6 +339,15 @@ class MainWindow(QMainWindow):
 
         with contextlib.suppress(RuntimeError):  # the window is closing: no trail
             self._trail_reader.submit(read).add_done_callback(_log_failure)
+
+    def _title(self) -> None:
+        tower = self.tower
+        self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
+
+    def _day_begun(self, _depots: list[str]) -> None:
+        """A depot's new day began: its plan, and the day in the title."""
+        self._title()
+        self.redraw_plan()
 
     def redraw_plan(self) -> None:
         """Draw the routes and stops again after the plan changed."""
