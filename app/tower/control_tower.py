@@ -19,7 +19,6 @@ from app.foundation.clock import Clock
 from app.foundation.days import OperatingDay
 from app.foundation.events import Event
 from app.foundation.settings import Settings
-from app.foundation.time_text import clock_text
 from app.planning.geocoding import geocoder_from_settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
@@ -32,6 +31,7 @@ from app.tower.operations import Operations, OperationsTick
 from app.tower.proposals import ProposalDesk
 from app.tower.replan_runs import ReplanRuns
 from app.tower.replanning import NEIGHBOURS, WIDE_NEIGHBOURS
+from app.tower.roster import Roster
 from app.tower.telemetry_feed import TelemetryFeed
 from app.tower.urgent_desk import UrgentDesk
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
@@ -74,9 +74,7 @@ class ControlTower:
         version = active_plan_version(sessions, self.snapshot.depots[0].id, day.iso)
         self.live = LiveDay(self.snapshot, day, version, days)
         self.orders: dict[str, Order] = self.live.orders
-        self._drivers = {d.id: d.name for d in self.snapshot.drivers}
-        self._vehicles_by_id = {v.id: v for v in self.snapshot.vehicles}
-        self._fixed: dict[str, tuple[Vehicle, tuple[str, str, str]]] = {}  # see _fixed_columns
+        self.roster = Roster(self.snapshot)
         self.replan = settings.replan_for(self.depot.id)  # this depot's self-healing policy
         self._order_index: OrderIndex | None = None
         self._healed_at: dict[str, float] = {}  # vehicle -> last automatic re-plan request
@@ -135,7 +133,7 @@ class ControlTower:
         if only is None:
             vehicles: list[Vehicle] = list(self.snapshot.vehicles)
         else:
-            by_id = self._vehicles_by_id
+            by_id = self.roster.by_id
             vehicles = [by_id[i] for i in only if i in by_id]
         tracker = self.live.tracker
         plan, progress, route_of = tracker.stops, tracker.progress_ref, tracker.route_ids
@@ -167,7 +165,7 @@ class ControlTower:
                 and state not in (VanState.OFFLINE, VanState.NOT_STARTED)
                 and van_progress(v.id).shift_ended_at is None
             )
-            plate, driver, shift = self._fixed_columns(v)
+            plate, driver, shift = self.roster.fixed_columns(v)
             views.append(
                 VehicleView(
                     id=v.id,
@@ -201,25 +199,11 @@ class ControlTower:
         depot = next((d for d in self.live.depots if d.id == vehicle.depot_id), None)
         if depot is None:
             return False
-        if driver is not None:
-            self.snapshot.drivers.append(driver)
-            self._drivers[driver.id] = driver.name
         self.live.set_vehicle(vehicle)
-        self.snapshot.vehicles = list(self.live.vehicles)
-        self._vehicles_by_id[vehicle.id] = vehicle
+        self.roster.learn(self.live.vehicles, driver)
         self.operations.state.add_vehicle(vehicle, depot, self.live.day_of(depot.id))
         self.feed.learn_vehicle(vehicle.id, vehicle.device_id)
         return True
-
-    def _fixed_columns(self, v: Vehicle) -> tuple[str, str, str]:
-        """The van's plate, driver's name and shift, made once per van (the window asks
-        for 2,000 rows a second, and these change only with the fleet)."""
-        fixed = self._fixed.get(v.id)
-        if fixed is None or fixed[0] is not v:
-            text = f"{clock_text(v.shift_start_s)}–{clock_text(v.shift_end_s)}"
-            fixed = (v, (v.plate, self._drivers.get(v.driver_id or "", ""), text))
-            self._fixed[v.id] = fixed
-        return fixed[1]
 
     def _classifier(
         self,
