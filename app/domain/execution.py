@@ -203,25 +203,21 @@ class ExecutionTracker:
             self._replay(vid)
 
     def start_day(self, depot_id: str, orders: Iterable[Order], stops: Iterable[Stop]) -> None:
-        """A depot's next day (its local midnight passed): its orders, their stops and
-        its vans' events of the day before are let go, the new day's ``orders`` come in,
-        and ``stops`` (the new day's of this depot, the others' as they are) are the plan."""
+        """A depot's next day: its orders, their stops and its vans' events of the day
+        before go, the new ``orders`` come, and ``stops`` (every depot's) are the plan."""
         vans = {v for v, d in self._depot_of.items() if d.id == depot_id}
-        old = {i for i, o in self.orders.items() if o.depot_id == depot_id}
-        gone = {sid for sid, s in self.stops.items() if s.order_id in old}
-        dropped = {i for i, (_, e) in self._events.items() if e.vehicle_id in vans}
-        for vehicle_id in vans:
-            for table in (self._log, self._vehicles, self._touches):
+        kept = {i: o for i, o in self.orders.items() if o.depot_id != depot_id}
+        gone = {sid for sid, s in self.stops.items() if s.order_id not in kept}
+        for table in (self._log, self._vehicles, self._touches):
+            for vehicle_id in vans:
                 table.pop(vehicle_id, None)
-        self._events = {i: t for i, t in self._events.items() if i not in dropped}
-        self._flags = {i: f for i, f in self._flags.items() if i not in dropped}
+        self._events = {i: t for i, t in self._events.items() if t[1].vehicle_id not in vans}
+        self._flags = {i: f for i, f in self._flags.items() if i in self._events}
+        old = self.orders.keys() - kept.keys()
         self._by_order = {i: ids for i, ids in self._by_order.items() if i not in old}
         self._real = {k for k in self._real if k[0] not in gone}
         self._inferred = {k: e for k, e in self._inferred.items() if k[0] not in gone}
-        for order_id in old:
-            del self.orders[order_id]
-        for order in orders:
-            self.orders[order.id] = order
+        self.orders = kept | {o.id: o for o in orders}
         self._parcel_order = {p.id: o.id for o in self.orders.values() for p in o.parcels}
         self.set_plan(stops)
 
