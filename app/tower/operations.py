@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from app.domain.arrival_inference import ArrivalInference, ArrivalTarget, arrival_targets
 from app.domain.customer_updates import CustomerNotifier, Notification, order_snapshots
-from app.domain.eta import EtaPredictor
 from app.domain.live_fleet import LiveUpdate
 from app.domain.model import (
     DeviceStatus,
@@ -41,6 +40,7 @@ from app.storage.operations_repository import (
 )
 from app.storage.telemetry_repository import store_telemetry
 from app.telemetry.contract import ORDER_ETA, payload
+from app.tower.depot_etas import DepotEtas
 from app.tower.live_day import LiveDay
 from app.tower.rounds import Round
 from app.tower.telemetry_feed import TelemetryFeed
@@ -84,9 +84,9 @@ class Operations:
         self.live = live
         thresholds = RuleThresholds.from_settings(settings.thresholds)
         self.inference = ArrivalInference.from_thresholds(thresholds)
-        self.predictor = EtaPredictor(
-            tz=live.depot.timezone, road=RoadModel.from_settings(settings.planning)
-        )
+        road = RoadModel.from_settings(settings.planning)
+        self.etas_by_depot = DepotEtas(live.depots, live.depot, road)
+        self.predictor = self.etas_by_depot.watched  # the watched depot's (accuracy: all)
         per_depot = {
             depot: RuleThresholds.from_settings(settings.thresholds, values)
             for depot, values in settings.depot_thresholds.items()
@@ -199,20 +199,20 @@ class Operations:
         batch = [*urgent, *self._eta_round.next_slice(now, self.live.tracker.vehicle_ids, urgent)]
         if not batch:
             return
-        self.predictor.learn(self.live.tracker)
+        tracker, etas = self.live.tracker, self.etas_by_depot
+        etas.learn(tracker)
         fixes = self.feed.fleet.latest_fixes()
         for vehicle_id in batch:
-            eta = self.predictor.predict_vehicle(
-                self.live.tracker, vehicle_id, fixes.get(vehicle_id), now
-            )
+            predictor = etas.of(tracker, vehicle_id)
+            eta = predictor.predict_vehicle(tracker, vehicle_id, fixes.get(vehicle_id), now)
             if eta is None:
                 self.etas.pop(vehicle_id, None)
                 continue
             self.etas[vehicle_id] = eta
-            self.predictor.accuracy.record(eta)
+            etas.accuracy.record(eta)
             self.state.apply_eta(eta)
             tick.etas[vehicle_id] = eta
-        samples = self.predictor.accuracy.drain()
+        samples = etas.accuracy.drain()
         if samples:
             self.feed.storage.submit(lambda s: store_eta_samples(s, samples))
 
