@@ -109,21 +109,29 @@ class DepotsPage(QWidget):
         self.save_button = QPushButton("&Save this depot", side)
         self.save_button.clicked.connect(self.save)
         column.addWidget(self.save_button)
-        tower = desk.tower
-        self._page_dir = tempfile.TemporaryDirectory(prefix="tower-depots-")
-        self.map = MapView(
-            tower.settings.map, tower.depot, Path(self._page_dir.name), times, tower.clock
-        )
         splitter.addWidget(side)
-        splitter.addWidget(self.map)
-        splitter.setSizes([380, 600])
-        # The page in the window's theme (the palette says which: no theme name reaches here).
-        light = self.palette().window().color().lightness() > 127
-        self.map.set_theme("light" if light else "dark")
-        self.map.depot_moved.connect(self._dropped)
+        self._splitter, self._times = splitter, times
+        self._map: MapView | None = None  # made when the page is first shown (a web page)
+        self._page_dir: tempfile.TemporaryDirectory[str] | None = None
         for key in ("lat", "lon"):
             self.fields[key].editingFinished.connect(self._typed_position)
-        self.destroyed.connect(self._page_dir.cleanup)
+
+    def map_view(self) -> MapView:
+        """The map of pins, made on first use: an Admin dialog opened for another page
+        starts no web page."""
+        if self._map is None:
+            tower = self.desk.tower
+            self._page_dir = tempfile.TemporaryDirectory(prefix="tower-depots-")
+            self.destroyed.connect(self._page_dir.cleanup)
+            folder = Path(self._page_dir.name)
+            self._map = MapView(tower.settings.map, tower.depot, folder, self._times, tower.clock)
+            # In the window's theme (the palette says which: no theme name reaches here).
+            light = self.palette().window().color().lightness() > 127
+            self._map.set_theme("light" if light else "dark")
+            self._map.depot_moved.connect(self._dropped)
+            self._splitter.addWidget(self._map)
+            self._splitter.setSizes([380, 600])
+        return self._map
 
     def _form(self) -> QWidget:
         box = QWidget(self)
@@ -160,6 +168,7 @@ class DepotsPage(QWidget):
 
     def refresh(self) -> None:
         """Read the depots again (in the background)."""
+        self.map_view()
         future = self.desk.depots()
         future.add_done_callback(lambda f: self._bridge.call(lambda: self._show(f)))
 
@@ -174,7 +183,7 @@ class DepotsPage(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, form.depot.id)
         self.list.blockSignals(False)
         pins = [{"id": d.id, "name": d.name, "lat": d.lat, "lon": d.lon} for d in self._depots()]
-        self.map.call("editDepots", pins)
+        self.map_view().call("editDepots", pins)
         ids = list(self._forms)
         if ids:
             self.list.setCurrentRow(ids.index(picked) if picked in ids else 0)
@@ -215,7 +224,7 @@ class DepotsPage(QWidget):
             self.errors.setText("")
             self.status.setText("")
         self._shown = d.id
-        self.map.call("moveDepotPin", d.id, d.lat, d.lon, True)
+        self.map_view().call("moveDepotPin", d.id, d.lat, d.lon, True)
 
     # --- the position: pin and fields follow each other ----------------------------------
 
@@ -232,7 +241,7 @@ class DepotsPage(QWidget):
         except ValueError:
             return  # the check on saving says what is wrong
         if depot_id is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
-            self.map.call("moveDepotPin", depot_id, lat, lon, True)
+            self.map_view().call("moveDepotPin", depot_id, lat, lon, True)
 
     # --- saving --------------------------------------------------------------------------
 

@@ -33,14 +33,15 @@ def depots_page(qtbot: QtBot, desk: AdminDesk) -> tuple[AdminDialog, DepotsPage]
     qtbot.addWidget(dialog)
     dialog.show()
     page = dialog.depots
-    with qtbot.waitSignals([page.loaded, page.map.loaded], timeout=30_000):
+    with qtbot.waitSignal(page.loaded, timeout=30_000):
         dialog.tabs.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: page.map_view().is_loaded, timeout=30_000)
     return dialog, page
 
 
 def js(qtbot: QtBot, page: DepotsPage, expression: str) -> Any:
     box: list[Any] = []
-    page.map.evaluate(expression, box.append)
+    page.map_view().evaluate(expression, box.append)
     qtbot.waitUntil(lambda: bool(box), timeout=10_000)
     return box[0]
 
