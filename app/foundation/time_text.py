@@ -35,6 +35,13 @@ class TimeText:
         # second (every van's fix of this second): each text is made once.
         self._texts: dict[tuple[int, bool], str] = {}  # (whole second, with seconds) -> text
 
+    def set_timezone(self, timezone: str) -> None:
+        """Read times in another depot's zone from now on (the window watches another)."""
+        self.timezone = timezone
+        self._zone = zone(timezone)
+        self._quarters.clear()
+        self._texts.clear()
+
     def _moment(self, epoch_s: float) -> tuple[datetime, str]:
         """The depot's wall clock at ``epoch_s`` and the suffix naming its zone, if needed."""
         here = datetime.fromtimestamp(epoch_s, self._zone)

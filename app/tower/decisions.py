@@ -88,6 +88,11 @@ class PlanDecisions:
         self._deciding: list[_Deciding] = []
         self._failure: str | None = None
 
+    @property
+    def deciding(self) -> bool:
+        """An accepted or undone plan's version is still being stored."""
+        return bool(self._deciding)
+
     def take_failure(self) -> str | None:
         """Why the last decision's plan version could not be stored, once."""
         failure, self._failure = self._failure, None

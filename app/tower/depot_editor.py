@@ -114,8 +114,13 @@ def apply_depot_settings(tower: ControlTower, depot_id: str, own: DepotConfig) -
     th = RuleThresholds.from_settings(settings.thresholds, own.thresholds)
     tower.operations.state.set_depot_thresholds(depot_id, th)
     if depot_id == tower.depot.id:
-        replan = settings.replan_for(depot_id)
-        tower.replan = replan
-        desk = tower.proposals
-        desk.policy = AutoAcceptPolicy(replan.auto_accept, replan.min_minutes_saved)
-        desk.ttl_min = replan.proposal_ttl_min
+        follow_policy(tower)
+
+
+def follow_policy(tower: ControlTower) -> None:
+    """The tower heals itself by the watched depot's policy (edited, or another watched)."""
+    replan = tower.settings.replan_for(tower.depot.id)
+    tower.replan = replan
+    desk = tower.proposals
+    desk.policy = AutoAcceptPolicy(replan.auto_accept, replan.min_minutes_saved)
+    desk.ttl_min = replan.proposal_ttl_min

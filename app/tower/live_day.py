@@ -136,6 +136,13 @@ class LiveDay:
         self.tracker.add_order(order, stop)
         self._report({stop.id: self.status_of(stop.id)})
 
+    def watch(self, depot_id: str, plan_version: int) -> None:
+        """The workstation watches ``depot_id`` now: it comes first, its day is ``day``
+        and ``plan_version`` its day's active plan."""
+        self.depots.sort(key=lambda d: d.id != depot_id)  # stable: the others keep order
+        self.day = self.day_of(depot_id)
+        self.plan_version = plan_version
+
     def start_day(
         self,
         depot_id: str,

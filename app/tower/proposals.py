@@ -69,7 +69,7 @@ class ProposalDesk:
             enabled=replan.auto_accept, min_minutes_saved=replan.min_minutes_saved
         )
         self.ttl_min = replan.proposal_ttl_min
-        self._times = TimeText(live.depot.timezone)
+        self.times = TimeText(live.depot.timezone)  # the watched depot's (it may change)
         self.closed: Event[ProposalRecord] = Event()
         self.proposals: dict[int, ProposalRecord] = {}
         self.decisions = PlanDecisions(settings, live, clock, feed)
@@ -175,7 +175,7 @@ class ProposalDesk:
 
     def why_stale(self, record: ProposalRecord) -> str | None:
         """Why the proposal no longer fits the live plan (None: it does)."""
-        return why_stale(record.built_on, self.live.route_stamps, self._times.hm)
+        return why_stale(record.built_on, self.live.route_stamps, self.times.hm)
 
     def trigger_resolved(self, trigger: str) -> None:
         """The exception that set these re-plans off is resolved: their proposals expire."""

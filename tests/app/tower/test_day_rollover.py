@@ -1,6 +1,7 @@
 """Each depot's day rolls over at that depot's local midnight in a running tower: Chicago's
 and Los Angeles' days end two hours apart, on the night the clocks go back (Chicago's
-1 November 2026 is 25 hours long). A manual clock walks the tower across both midnights."""
+1 November 2026 is 25 hours long). A manual clock walks the tower across both midnights.
+The workstation watches either depot: its day, zone, plan version and ETA predictor."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.storage.plan_repository import store_day_plan
 from app.tower.control_tower import ControlTower
 from app.tower.depot_days import depot_days
 from app.tower.imports import run_import
+from app.tower.watching import watch
 
 DEPOTS = b"""id,name,lat,lon,timezone,opens,closes
 CHI,Chicago West Loop,41.8827,-87.6470,America/Chicago,06:00,21:00
@@ -113,3 +115,18 @@ def test_each_depot_rolls_over_at_its_own_midnight_across_a_dst_night(
     assert set(live.stops) == {"S-CHI-B", "S-LAX-B"}
     assert [s.stop_id for s in rules.vehicles["LAX-1"].route] == ["S-LAX-B"]
     assert live.span == (sunday.start, live.day_of("LAX").end)
+
+
+def test_the_workstation_watches_another_depot_its_day_zone_plan_and_predictor(
+    tower: ControlTower,
+) -> None:
+    assert tower.depot.id == "CHI" and tower.timezone == "America/Chicago"
+    assert watch(tower, "SEA") == "no depot 'SEA' in this tower"
+    assert watch(tower, "LAX") is None
+    live = tower.live
+    assert (tower.depot.id, live.depot.id, tower.timezone) == ("LAX", "LAX", "America/Los_Angeles")
+    assert tower.day is live.day_of("LAX") and live.plan_version == 1
+    assert tower.proposals.times.timezone == "America/Los_Angeles"
+    assert tower.operations.predictor is tower.operations.etas_by_depot.by_depot["LAX"]
+    assert [d.id for d in live.depots] == ["LAX", "CHI"]
+    assert watch(tower, "CHI") is None and tower.depot.id == "CHI"
