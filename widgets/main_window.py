@@ -28,6 +28,7 @@ from app.tower.control_tower import ControlTower
 from app.tower.history_reads import kpi_service, vehicle_trail
 from widgets.admin_dialog import AdminDialog
 from widgets.call_on_main import MainThreadBridge
+from widgets.depot_picker import DepotPicker
 from widgets.exception_alerts import ExceptionAlerts
 from widgets.exceptions_dock import ExceptionsDock
 from widgets.help_dialog import HelpDialog, doc_pages
@@ -177,6 +178,11 @@ class MainWindow(QMainWindow):
         view_menu.addAction(follow)
         self._add_action(view_menu, "&Show whole fleet", self.map.fit_all, "Ctrl+0")
         self._add_action(view_menu, "&Reset layout", self.reset_layout)
+        self.depot_picker: DepotPicker | None = None
+        if len(self.tower.live.depots) > 1:
+            self.depot_picker = DepotPicker(self.tower, view_menu, self)
+            self.depot_picker.watched.connect(self._watched)
+            self.depot_picker.refused.connect(lambda why: self.status.showMessage(why, 10_000))
         view_menu.addSeparator()
         themes = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
@@ -343,6 +349,15 @@ class MainWindow(QMainWindow):
     def _title(self) -> None:
         tower = self.tower
         self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
+
+    def _watched(self, _depot_id: str) -> None:
+        """Another depot is watched: its times, day, plan and place on the map."""
+        depot = self.tower.depot
+        self.times.set_timezone(depot.timezone)
+        self.map.depot = depot
+        self._title()
+        self.redraw_plan()
+        self.map.call("setView", {"lat": depot.lat, "lon": depot.lon, "zoom": 12})
 
     def _day_begun(self, _depots: list[str]) -> None:
         """A depot's new day began: its plan, and the day in the title."""

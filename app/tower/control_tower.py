@@ -334,10 +334,13 @@ class ControlTower:
             if not record.calls_for_replan:
                 continue
             vehicle = self._vehicle_of(record)
-            if not vehicle or now - self._healed_at.get(vehicle, -math.inf) < cooldown:
+            van = self.roster.by_id.get(vehicle or "")
+            if van is None or van.depot_id != self.depot.id:
+                continue  # another depot's van: that depot's workstation re-plans it
+            if now - self._healed_at.get(van.id, -math.inf) < cooldown:
                 continue
             if self._replan_for(record):
-                self._healed_at[vehicle] = now
+                self._healed_at[van.id] = now
 
     def _vehicle_of(self, record: ExceptionRecord) -> str | None:
         """The vehicle an exception is about: its own, or its stop's."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from app.domain.model import Vehicle
 from app.foundation.clock import Clock
 from app.foundation.settings import Settings
 from app.planning.matrix import MatrixError, provider_from_settings
@@ -147,7 +148,7 @@ class ReplanRuns:
         if self.busy:
             return False
         vehicle_id = request.vehicle_id
-        vehicles = list(self.live.vehicles)
+        vehicles = self.depot_vehicles()
         if vehicle_id is not None:
             fixes = self.feed.fleet.latest_fixes()
             vehicles = vehicles_in_scope(vehicle_id, vehicles, fixes, request.neighbours)
@@ -200,11 +201,17 @@ class ReplanRuns:
         self._fetching = _Fetching(
             self._fetcher.submit(draft.fetch, road.provider),
             draft,
-            whole_depot=len(scope) == len(self.live.vehicles),
+            whole_depot=len(scope) == len(self.depot_vehicles()),
             asked=self._asked(request, TweakOf(record.id, tweak, moved, what, user)),
         )
         log.info("tweak of proposal %d: %s", record.id, what)
         return True
+
+    def depot_vehicles(self) -> list[Vehicle]:
+        """The watched depot's vans: a re-plan is one depot's (its vans start and end
+        there), whatever other depots the tower runs."""
+        depot_id = self.live.depot.id
+        return [v for v in self.live.vehicles if v.depot_id == depot_id]
 
     def road_now(self) -> RoadNow:
         """The live day as a re-plan (or an urgent order) starts from, now."""
