@@ -169,9 +169,9 @@ class LiveDay:
             del self.orders[order_id]  # in place: the tower reads this very dict
         self.orders.update((o.id, o) for o in orders)
         self.applied = [e for e in self.applied if e.vehicle_id not in vans]
-        for vehicle_id in vans:
-            self.route_stamps.pop(vehicle_id, None)
         self.revision += 1
+        for vehicle_id in vans:  # a proposal made on the day before's routes is stale
+            self.route_stamps[vehicle_id] = RouteStamp(self.revision, day.start)
         self.plan_adopted.emit([*kept, *new])
         self._report({s.id: StopStatus.PENDING for s in new})
 

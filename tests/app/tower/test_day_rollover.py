@@ -103,6 +103,9 @@ def test_each_depot_rolls_over_at_its_own_midnight_across_a_dst_night(
     assert set(tower.orders) == {"CHI-B", "LAX-A"}
     assert rules.vehicles["CHI-1"].shift_start == sunday.epoch_at(7 * 3600)
     assert [s.stop_id for s in rules.vehicles["CHI-1"].route] == ["S-CHI-B"]
+    # A proposal built on Saturday's routes of Chicago's van is stale on Sunday.
+    assert live.route_stamps["CHI-1"].changed_at == sunday.start
+    assert "LAX-1" not in live.route_stamps
     los_angeles_sat = live.day_of("LAX")
     assert los_angeles_sat.iso == "2026-10-31"
     assert rules.vehicles["LAX-1"].shift_start == los_angeles_sat.epoch_at(7.5 * 3600)
