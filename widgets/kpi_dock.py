@@ -33,6 +33,7 @@ from app.domain.kpi_drilldown import exceptions_for_rule
 from app.domain.kpi_report import KpiQuery, KpiReport, headline_tiles
 from app.domain.kpi_rows import Directory, StopRecord
 from app.domain.reasons import reason_words
+from app.foundation.time_text import TimeText
 from app.tower.kpi_service import KpiService, write_csv
 from widgets.daily_report import print_report, write_pdf
 from widgets.kpi_chart_page import KpiCharts
@@ -66,7 +67,6 @@ class KpiDock(QDockWidget):
         super().__init__("KPIs", parent)
         self.setObjectName("KpiDock")
         self.service = service
-        self.times = service.times
         self.trend_days = trend_days
         self.report: KpiReport | None = None
         self.directory = Directory()
@@ -191,6 +191,11 @@ class KpiDock(QDockWidget):
             self.trend_days,
         )
 
+    @property
+    def times(self) -> TimeText:
+        """How the panel shows times: in the chosen depot's zone (all depots: the tower's)."""
+        return self.service.times_for(self.query().depot_id)
+
     def set_range(self, first: date, last: date) -> None:
         """Show ``first`` to ``last`` (refreshes once)."""
         for edit in (self.first_edit, self.last_edit):
@@ -283,6 +288,7 @@ class KpiDock(QDockWidget):
         self.tiles.show_tiles(headline_tiles(report))
         self.charts.show_report(report)
         self.groups.show_report(report)
+        self.details.times = self.times
         self.status.setText(
             f"{report.current.stops:,} stops · updated {self.times.hms(report.generated_at)}"
         )

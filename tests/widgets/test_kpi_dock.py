@@ -396,3 +396,18 @@ def test_a_report_made_in_the_window_and_by_the_command_reads_the_same(
     shown = all_text(tmp_path / "window.pdf")
     assert f"Generated {TimeText('UTC').date_hm(now)}." in shown[0]
     assert shown == all_text(tmp_path / "command.pdf")
+
+
+def test_a_depot_filter_shows_that_depots_local_time(qtbot: QtBot, database: str) -> None:
+    now = datetime(2025, 3, 10, 15, tzinfo=ZoneInfo("UTC")).timestamp()
+    zones = {"D1": "UTC", "D2": "America/Chicago"}
+    service = KpiService(HistoryRepository(connect(database)), ManualClock(now), "UTC", zones=zones)
+    widget = KpiDock(service, refresh_s=3600)
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: widget.report is not None, timeout=WAIT_MS)
+    assert "updated 15:00" in widget.status.text()
+    with qtbot.waitSignal(widget.updated, timeout=WAIT_MS):
+        widget.set_depot("D2")
+    # Chicago is UTC-5 on 10 March 2025 (its clocks went forward the day before).
+    assert "updated 10:00" in widget.status.text()
+    assert widget.details.times.timezone == "America/Chicago"
