@@ -146,7 +146,7 @@ def main() -> None:
     started = time.perf_counter()
     now = T0 + 2 * 3600
     state, vans = build(args.vehicles, args.stops, now, rnd)
-    book = ExceptionBook()
+    book = ExceptionBook(itertools.count(1).__next__)
     engine = RuleEngine(state, book)
     for van in vans:  # everyone reported; the stopped ones have stood for a while
         for ago in (700, 1) if van.mode in ("stopped", "parked", "broken", "depot") else (1,):

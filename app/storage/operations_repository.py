@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.domain.customer_updates import Notification
 from app.domain.eta_accuracy import AccuracySample
 from app.domain.execution import StopProgress
-from app.domain.rules.records import ExceptionChange
+from app.domain.rules.records import ChangeKind, ExceptionChange
 from app.storage.database import SessionFactory
 from app.storage.exception_repository import OPEN_STATES, audit, exception_dict
 from app.storage.orm import (
@@ -32,10 +32,15 @@ ACCEPTED = ("accepted", "auto_accepted")
 
 
 def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]) -> None:
-    """Upsert each changed exception by its id; a dispatcher's action also goes to the audit."""
+    """Insert a raised exception, update a changed one; a dispatcher's action also goes to
+    the audit. Ids come from the database's id blocks, so an insert never meets another
+    tower's row (a clash would be an error, never an overwrite)."""
     for change in changes:
         r = change.exception
-        session.merge(row_from(ExceptionRow, r))
+        if change.kind is ChangeKind.RAISED:
+            session.add(row_from(ExceptionRow, r))
+        else:
+            session.merge(row_from(ExceptionRow, r))
         if change.by_hand:
             detail: dict[str, Any] = {"rule": r.rule.value, "state": r.state.value}
             if change.note:
@@ -44,15 +49,10 @@ def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]
 
 
 def exceptions_to_restore(sessions: SessionFactory) -> list[dict[str, Any]]:
-    """The open exceptions, plus the newest one so ids carry on after a restart."""
+    """The open exceptions."""
     with sessions() as session:
-        rows = list(
-            session.scalars(select(ExceptionRow).where(ExceptionRow.state.in_(OPEN_STATES)))
-        )
-        newest = session.scalar(select(ExceptionRow).order_by(ExceptionRow.id.desc()).limit(1))
-        if newest is not None and all(r.id != newest.id for r in rows):
-            rows.append(newest)
-        return [exception_dict(r) for r in rows]
+        query = select(ExceptionRow).where(ExceptionRow.state.in_(OPEN_STATES))
+        return [exception_dict(r) for r in session.scalars(query)]
 
 
 def late_stop_ids(sessions: SessionFactory, start: float, end: float) -> set[str]:

@@ -227,6 +227,14 @@ class TelemetryCounterRow(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class IdBlockRow(Base):
+    """The next id the database hands out for ``name`` (``exceptions``), in blocks."""
+
+    __tablename__ = "id_blocks"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_id: Mapped[int] = mapped_column(Integer)
+
+
 class QuarantinedRow(Base):
     """A row a storage job could not write, kept with what it held, why, and when."""
 

@@ -41,6 +41,7 @@ from app.storage.operations_repository import (
 from app.storage.telemetry_repository import store_telemetry
 from app.telemetry.contract import ORDER_ETA, payload
 from app.tower.depot_etas import DepotEtas
+from app.tower.exception_ids import ExceptionIds
 from app.tower.live_day import LiveDay
 from app.tower.rounds import Round
 from app.tower.telemetry_feed import TelemetryFeed
@@ -103,7 +104,7 @@ class Operations:
         live.event_applied.connect(self.state.note_event)
         live.stops_changed.connect(self._follow_statuses)
         live.plan_adopted.connect(self._follow_plan)
-        self.book = ExceptionBook()
+        self.book = ExceptionBook(ExceptionIds(feed.sessions, feed.storage))
         self.engine = RuleEngine(self.state, self.book)
         self.notifier = CustomerNotifier()
         self.etas: dict[str, VehicleEta] = {}

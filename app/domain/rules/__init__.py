@@ -4,7 +4,7 @@ Wiring (see docs/exceptions.md)::
 
     state = FleetState(RuleThresholds.from_settings(settings.thresholds), per_depot)
     state.add_vehicle(vehicle, depot, day); state.set_route(vehicle.id, stops)
-    book = ExceptionBook(); book.restore(stored_rows)
+    book = ExceptionBook(ids); book.restore(stored_rows)  # ids: () -> int | None
     engine = RuleEngine(state, book)
     # each tick, after feeding fixes, statuses, events and ETAs into `state`:
     changes = engine.evaluate(clock.now())

@@ -9,11 +9,16 @@ A dispatcher resolving an exception whose condition still holds would see it rai
 at the next tick; so after a resolve by hand the book stays silent for that rule and
 subject until the condition has been seen clear once. Event rules (failed_attempt,
 breakdown, out_of_sequence) are exempt: a new event is a new fact.
+
+A new exception's id comes from ``ids``, which the tower backs with the database (ids it
+hands out in blocks, so two towers on one database never give out the same id). When
+no id can be had (the database is down) the exception is not raised yet: the rule sees
+its condition again at its next round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -38,8 +43,8 @@ class LifecycleError(ValueError):
 class ExceptionBook:
     """The open exceptions, indexed by id and by (rule, subject)."""
 
-    def __init__(self, next_id: int = 1) -> None:
-        self._next_id = next_id
+    def __init__(self, ids: Callable[[], int | None]) -> None:
+        self._ids = ids
         self._by_id: dict[int, ExceptionRecord] = {}
         self._open: dict[Rule, dict[str, ExceptionRecord]] = {r: {} for r in Rule}
         self._suppressed: dict[Rule, set[str]] = {r: set() for r in Rule}
@@ -114,8 +119,11 @@ class ExceptionBook:
             return ExceptionChange(kind, record, now, previous_severity=current.severity)
         if rule not in EVENT_RULES and subject_id in self._suppressed[rule]:
             return None
+        new_id = self._ids()
+        if new_id is None:
+            return None
         record = ExceptionRecord(
-            id=self._next_id,
+            id=new_id,
             rule=rule,
             subject_kind=subject_kind,
             subject_id=subject_id,
@@ -132,7 +140,6 @@ class ExceptionBook:
             replan=replan,
             supersedes=supersedes,
         )
-        self._next_id += 1
         self._store(record)
         return ExceptionChange(ChangeKind.RAISED, record, now)
 
@@ -189,9 +196,9 @@ class ExceptionBook:
     # -- storage ---------------------------------------------------------------------------
 
     def restore(self, rows: Iterable[Mapping[str, Any] | ExceptionRecord]) -> list[ExceptionChange]:
-        """Rebuild from stored exceptions (all of them, or the open ones plus the highest id).
+        """Rebuild from stored exceptions (all of them, or the open ones).
 
-        Ids continue after the highest seen. Should storage hold two open exceptions for
+        Should storage hold two open exceptions for
         one rule and subject, the newer is kept and the older is resolved: the returned
         changes (usually none) say so.
         """
@@ -201,7 +208,6 @@ class ExceptionBook:
         changes = []
         # Several versions of one id (a change log) are fine: the latest update wins.
         for record in sorted(records, key=lambda r: (r.raised_at, r.id, r.updated_at)):
-            self._next_id = max(self._next_id, record.id + 1)
             if not record.is_open:
                 continue
             older = self._open[record.rule].get(record.subject_id)

@@ -3,6 +3,7 @@ rule and subject, escalation, restore from storage, and thresholds per depot."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -11,6 +12,7 @@ from app.domain.model import EventType, FailureReason, TelemetryFix
 from app.domain.rules import (
     ChangeKind,
     ExceptionBook,
+    ExceptionChange,
     ExceptionRecord,
     ExceptionState,
     Finding,
@@ -142,7 +144,7 @@ def test_changes_carry_the_full_record_and_round_trip_through_rows() -> None:
     assert ExceptionRecord.from_row(row) == change.exception
 
 
-def test_restore_rebuilds_open_exceptions_and_continues_ids() -> None:
+def test_restore_rebuilds_open_exceptions_and_takes_new_ids_from_its_source() -> None:
     w = World()
     silent_van(w)
     w.tick(130)
@@ -153,7 +155,7 @@ def test_restore_rebuilds_open_exceptions_and_continues_ids() -> None:
     stored[first.id] = ack.exception.to_row()
     stored[41] = {**stored[first.id], "id": 41, "rule": "breakdown", "state": "resolved"}
     # A restart: a new state, book and engine; the last stored fix is fed back in.
-    book = ExceptionBook()
+    book = ExceptionBook(iter([500]).__next__)
     assert book.restore(stored.values()) == []
     restored = book.open_for(Rule.LOST_SIGNAL, "V1")
     assert restored is not None and restored.state is ExceptionState.ACKNOWLEDGED
@@ -176,7 +178,7 @@ def test_restore_rebuilds_open_exceptions_and_continues_ids() -> None:
         w.clock.now(),
         vehicle_id="V1",
     )
-    assert new is not None and new.exception.id == 42
+    assert new is not None and new.exception.id == 500
 
 
 def test_restore_resolves_a_duplicate_open_exception() -> None:
@@ -186,11 +188,25 @@ def test_restore_resolves_a_duplicate_open_exception() -> None:
     record = w.open(Rule.LOST_SIGNAL)
     assert record is not None
     older = {**record.to_row(), "id": 7, "raised_at": record.raised_at - 100}
-    book = ExceptionBook()
+    book = ExceptionBook(itertools.count(1).__next__)
     changes = book.restore([older, record.to_row()])
     assert [(ch.kind, ch.exception.id) for ch in changes] == [(ChangeKind.RESOLVED, 7)]
     kept = book.open_for(Rule.LOST_SIGNAL, "V1")
     assert kept is not None and kept.id == record.id
+
+
+def test_no_id_no_exception_yet() -> None:
+    ids = iter([None, 9])
+    book = ExceptionBook(lambda: next(ids))
+    finding = Finding(Severity.WARNING, "late")
+
+    def report() -> ExceptionChange | None:
+        subject = SubjectKind.VEHICLE
+        return book.report(Rule.LATE_START, subject, "V1", finding, 0.0, vehicle_id="V1")
+
+    assert report() is None and book.open_exceptions() == []
+    change = report()
+    assert change is not None and change.exception.id == 9
 
 
 def test_thresholds_from_settings_with_depot_overrides() -> None:

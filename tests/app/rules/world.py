@@ -5,6 +5,7 @@ Places are given in metres east and north of the depot; times in seconds after T
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from app.domain.model import (
@@ -52,7 +53,8 @@ class World:
     def __init__(self, th: RuleThresholds | None = None) -> None:
         self.clock = ManualClock(T0)
         self.state = FleetState(th or RuleThresholds())
-        self.book = ExceptionBook()
+        # The tower's ids come from the database; here any source of distinct ids will do.
+        self.book = ExceptionBook(itertools.count(1).__next__)
         self.engine = RuleEngine(self.state, self.book)
         self.changes: list[ExceptionChange] = []
         self._event = 0

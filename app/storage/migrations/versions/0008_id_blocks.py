@@ -1,0 +1,51 @@
+"""id blocks: exception ids handed out by the database
+
+An exception's id used to come from a counter in each process, started at the highest
+stored id, so two towers on one database gave out the same ids. The database now hands
+them out in blocks from id_blocks (one row per kind of id), each block taken by one
+atomic UPDATE; the row starts after the highest id stored.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-07 06:30:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.storage.migrations.steps import NewTable, create_tables, drop_tables
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def _tables() -> tuple[NewTable, ...]:
+    """The tables this revision creates: new columns at each call (a column has one table)."""
+    return (
+        NewTable(
+            "id_blocks",
+            (
+                sa.Column("name", sa.String(length=40), nullable=False),
+                sa.Column("next_id", sa.Integer(), nullable=False),
+            ),
+            primary_key=("name",),
+        ),
+    )
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    create_tables(_tables())
+    op.execute(
+        "INSERT INTO id_blocks (name, next_id) "
+        "SELECT 'exceptions', COALESCE(MAX(id), 0) + 1 FROM exceptions"
+    )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    drop_tables(_tables())

@@ -1,0 +1,61 @@
+"""New exceptions' ids, handed out by the database (app.storage.id_blocks) in blocks.
+
+The GUI thread takes ids from a block held here and never waits on the database while
+one is left: the next block is fetched on the storage worker when half of this one is
+used. Only with none left (the first exception, or the worker behind) is a block taken
+at once; with the database down there is no id, and the rule raises at its next round.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from concurrent.futures import Future
+
+from app.storage.database import SessionFactory
+from app.storage.id_blocks import EXCEPTIONS, reserve_ids
+from app.storage.worker import StorageWorker
+
+log = logging.getLogger(__name__)
+BLOCK = 50
+
+
+class ExceptionIds:
+    """A callable giving the next exception id, or None when the database gave none."""
+
+    def __init__(self, sessions: SessionFactory, storage: StorageWorker, block: int = BLOCK):
+        self._sessions = sessions
+        self._storage = storage
+        self._block = block
+        self._ids: deque[int] = deque()
+        self._lock = threading.Lock()
+        self._pending: Future[range | None] | None = None
+
+    def __call__(self) -> int | None:
+        with self._lock:
+            if not self._ids and not self._take_now():
+                return None
+            new_id = self._ids.popleft()
+            if len(self._ids) < self._block // 2 and self._pending is None:
+                self._pending = self._storage.submit(
+                    lambda s: reserve_ids(s, EXCEPTIONS, self._block)
+                )
+                self._pending.add_done_callback(self._arrived)
+            return new_id
+
+    def _take_now(self) -> bool:
+        try:
+            with self._sessions.begin() as session:
+                self._ids.extend(reserve_ids(session, EXCEPTIONS, self._block))
+            return True
+        except Exception as exc:  # the database is down: no id until it is back
+            log.warning("no exception id from the database (%s); raising it later", exc)
+            return False
+
+    def _arrived(self, future: Future[range | None]) -> None:
+        with self._lock:
+            self._pending = None
+            block = future.result()
+            if block is not None:
+                self._ids.extend(block)

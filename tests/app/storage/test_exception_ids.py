@@ -1,0 +1,111 @@
+"""Exception ids come from the database: two towers on one database never clash."""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+
+from sqlalchemy import func, select
+
+from app.domain.rules import ExceptionBook, Finding, Rule, Severity, SubjectKind
+from app.storage.database import SessionFactory, connect
+from app.storage.id_blocks import EXCEPTIONS, reserve_ids
+from app.storage.operations_repository import exceptions_to_restore, store_exception_changes
+from app.storage.orm import ExceptionRow
+from app.storage.worker import StorageWorker
+from app.tower.exception_ids import ExceptionIds
+
+T = 1_781_000_000.0
+PER_TOWER = 120
+
+
+def raise_many(book: ExceptionBook, tower: str, worker: StorageWorker) -> None:
+    """One tower raising exceptions about its own vans, each stored as it is raised."""
+    for n in range(PER_TOWER):
+        change = book.report(
+            Rule.LATE_START,
+            SubjectKind.VEHICLE,
+            f"{tower}-V{n}",
+            Finding(Severity.WARNING, f"raised by {tower}"),
+            T + n,
+            vehicle_id=f"{tower}-V{n}",
+        )
+        assert change is not None
+        worker.submit(partial(store_exception_changes, changes=[change]))
+
+
+def test_two_towers_on_one_database_never_share_an_exception_id(database_url: str) -> None:
+    # Two engines (two towers' connections), small blocks so they ask the database often.
+    towers = {name: connect(database_url) for name in ("A", "B")}
+    workers = {name: StorageWorker(sessions) for name, sessions in towers.items()}
+    books = {
+        name: ExceptionBook(ExceptionIds(towers[name], workers[name], block=4)) for name in towers
+    }
+    threads = [
+        threading.Thread(target=raise_many, args=(books[name], name, workers[name]))
+        for name in towers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for worker in workers.values():
+        worker.flush(30)
+        worker.close()
+        assert worker.failures == 0
+
+    with towers["A"]() as session:
+        rows = list(session.scalars(select(ExceptionRow)))
+    assert len(rows) == 2 * PER_TOWER, "no exception overwrote another"
+    for row in rows:
+        assert row.detail == f"raised by {row.subject_id.split('-')[0]}"
+    # Every id the books handed out is the stored row's: none was given twice.
+    handed = {r.id for book in books.values() for r in book.open_exceptions()}
+    assert handed == {row.id for row in rows}
+
+
+def test_concurrent_blocks_never_overlap(database_url: str) -> None:
+    towers = [connect(database_url) for _ in range(3)]
+    taken: list[range] = []
+    lock = threading.Lock()
+
+    def take(sessions: SessionFactory) -> None:
+        for _ in range(30):
+            with sessions.begin() as session:
+                block = reserve_ids(session, EXCEPTIONS, 3)
+            with lock:
+                taken.append(block)
+
+    threads = [threading.Thread(target=take, args=(s,)) for s in towers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    ids = [i for block in taken for i in block]
+    assert len(ids) == 3 * 30 * 3 and len(set(ids)) == len(ids)
+
+
+def test_a_restarted_tower_carries_on_after_the_stored_ids(database_url: str) -> None:
+    sessions = connect(database_url)
+    worker = StorageWorker(sessions)
+    book = ExceptionBook(ExceptionIds(sessions, worker))
+    raise_many(book, "A", worker)
+    worker.flush(30)
+    worker.close()
+    # A restart: a new book restored from storage, ids from the database again.
+    again = StorageWorker(sessions)
+    restarted = ExceptionBook(ExceptionIds(sessions, again))
+    restarted.restore(exceptions_to_restore(sessions))
+    change = restarted.report(
+        Rule.LATE_START,
+        SubjectKind.VEHICLE,
+        "other",
+        Finding(Severity.WARNING, "after restart"),
+        T,
+        vehicle_id="other",
+    )
+    again.close()
+    assert change is not None
+    with sessions() as session:
+        highest = session.scalar(select(func.max(ExceptionRow.id)))
+    assert highest is not None and change.exception.id > highest
