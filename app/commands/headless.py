@@ -2,7 +2,10 @@
 
 It connects to the broker (or starts the embedded one and, for the demo, the simulated
 fleet), applies and stores every batch, and on SIGTERM or Ctrl+C stops the feed, writes
-what is still queued and exits 0.
+what is still queued and exits 0. A broker that does not answer is retried (the client's
+backoff, 1 s doubling to 30 s); one that refuses the login for good ends the run with a
+ConfigurationError (exit 2), so a service manager sees it instead of a recorder that
+records nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import signal
 import threading
 from types import FrameType
 
+from app.foundation.failures import ConfigurationError
 from app.foundation.settings import Settings
+from app.telemetry.mqtt_client import MqttClient
 from app.tower.startup import open_tower
 
 log = logging.getLogger(__name__)
@@ -33,7 +38,8 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
     try:
         tower.start()
         client = tower.feed.client
-        if client is not None and not client.wait_connected(CONNECT_WAIT_S):
+        if client is not None and not _wait_for_broker(client, stop):
+            _check_login(client)
             log.warning("no broker connection yet; recording as soon as it comes")
         host, port = tower.feed.broker_address
         print(f"headless: recording from {host}:{port}; SIGTERM or Ctrl+C to stop", flush=True)
@@ -41,6 +47,8 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
             ready.set()
         since_summary = 0.0
         while not stop.wait(DRAIN_EVERY_S):
+            if client is not None:
+                _check_login(client)
             tower.tick()
             since_summary += DRAIN_EVERY_S
             if since_summary >= SUMMARY_EVERY_S:
@@ -57,3 +65,24 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
         flush=True,
     )
     return 0
+
+
+def _wait_for_broker(client: MqttClient, stop: threading.Event) -> bool:
+    """Wait up to CONNECT_WAIT_S for the connection; False at once if refused for good."""
+    waited = 0.0
+    while waited < CONNECT_WAIT_S and not stop.is_set() and not client.refused_for_good:
+        if client.wait_connected(DRAIN_EVERY_S):
+            return True
+        waited += DRAIN_EVERY_S
+    return False
+
+
+def _check_login(client: MqttClient) -> None:
+    """Stop the run when the broker refused the login for good (a retry cannot help)."""
+    if client.refused_for_good:
+        endpoint = client.endpoint
+        raise ConfigurationError(
+            f"the MQTT broker {endpoint.host}:{endpoint.port} {client.last_failure}: check "
+            "broker.username and its password (broker.password_env or the keyring), and "
+            "that the broker's ACL lets that user in"
+        )

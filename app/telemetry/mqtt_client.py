@@ -229,6 +229,12 @@ class MqttClient:
         """Swap in a new directory (the fleet or the device map changed); thread-safe."""
         self._directory = directory
 
+    @property
+    def refused_for_good(self) -> bool:
+        """The broker refused the credentials (bad user name or password, not authorized):
+        no retry until the next ``start``; ``last_failure`` says what it answered."""
+        return self._refused
+
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected and subscribed (or ``timeout`` seconds); True if so."""
         return self._connected.wait(timeout)
@@ -293,11 +299,14 @@ class MqttClient:
         properties: Any,
     ) -> None:
         if reason_code.is_failure:
-            self.last_failure = f"refused by the broker: {reason_code}"
+            why = f"refused by the broker: {reason_code}"
             if str(reason_code) not in _REFUSED_FOR_GOOD:
-                log.error("MQTT broker refused the connection: %s", reason_code)
+                if why != self.last_failure:  # logged once per new reason, retried quietly
+                    log.error("MQTT broker refused the connection: %s; retrying", reason_code)
+                self.last_failure = why
                 self._set_state(RECONNECTING)
                 return
+            self.last_failure = why
             # The same credentials will be refused again: stop paho's reconnect loop
             # (disconnect() from a callback ends it) instead of retrying every second.
             log.error(
