@@ -147,6 +147,7 @@ class LiveUpdates(QObject):
             self._last_table = time.monotonic()
             self.vehicles.model.update_vehicles(list(self._table_pending.values()))
             self._table_pending.clear()
+        self.status.set_health(self.tower.feed.health())
         if any(t.live.rejections_changed for t in ticks):
             total = sum(t.count for t in self.tower.feed.fleet.rejection_counts.values())
             self.status.set_rejections(total)

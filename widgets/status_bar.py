@@ -1,4 +1,4 @@
-"""The status bar: broker state, database, exception counts and the clock."""
+"""The status bar: broker state, database, storage health, exception counts and the clock."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from app.domain.health import Health
 from app.foundation.time_text import TimeText
 
 BROKER_COLOURS = {
@@ -37,6 +38,8 @@ class TowerStatusBar(QStatusBar):
         self.exceptions_label.setObjectName("ExceptionCounts")
         self.database_label = QLabel(f"Database: {database}", self)
         self.database_label.setObjectName("DatabaseStatus")
+        self.health_label = QLabel("", self)
+        self.health_label.setObjectName("HealthStatus")
         self.clock_label = QLabel("", self)
         self.clock_label.setObjectName("Clock")
         for label in (
@@ -44,6 +47,7 @@ class TowerStatusBar(QStatusBar):
             self.rejections_label,
             self.exceptions_label,
             self.database_label,
+            self.health_label,
             self.clock_label,
         ):
             self.addPermanentWidget(label)
@@ -67,6 +71,26 @@ class TowerStatusBar(QStatusBar):
         self.broker_label.setToolTip(
             f"Last connection attempt failed: {failure}" if failure else ""
         )
+
+    def set_health(self, health: Health) -> None:
+        """Show whether writes succeed, the storage backlog and the quarantined rows:
+        red while writes fail, amber with rows in the quarantine (fleet --json lists them)."""
+        writes = "ok" if health.database_ok else "failing"
+        text = (
+            f"Storage: {writes}, backlog {health.storage_backlog}, "
+            f"quarantined {health.quarantined_rows}"
+        )
+        if text == self.health_label.text():
+            return
+        colour = (
+            "#f85149"
+            if not health.database_ok
+            else "#d29922"
+            if health.quarantined_rows
+            else "#8b949e"
+        )
+        self.health_label.setText(text)
+        self.health_label.setStyleSheet(f"color: {colour};")
 
     def set_rejections(self, total: int) -> None:
         """Show how many payloads were rejected (details in the Telemetry menu)."""

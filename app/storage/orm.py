@@ -235,6 +235,17 @@ class IdBlockRow(Base):
     next_id: Mapped[int] = mapped_column(Integer)
 
 
+class RecorderHealthRow(Base):
+    """A running tower's last health report, by its broker client id."""
+
+    __tablename__ = "recorder_health"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    broker: Mapped[str] = mapped_column(String(20))  # connected, reconnecting, down...
+    database_ok: Mapped[bool] = mapped_column(Boolean)  # its last write succeeded
+    storage_backlog: Mapped[int] = mapped_column(Integer)  # rows waiting to be written
+    reported_at: Mapped[float] = mapped_column(Float)
+
+
 class QuarantinedRow(Base):
     """A row a storage job could not write, kept with what it held, why, and when."""
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.domain.live_fleet import MAX_UNKNOWN_DEVICES, RejectionTally, UnknownDeviceSighting
 from app.domain.model import ExecutionEvent, TelemetryFix
 from app.storage.database import SessionFactory
+from app.storage.health_repository import health_report
 from app.storage.orm import (
     ExecutionEventRow,
     QuarantinedRow,
@@ -322,6 +323,7 @@ def fleet_report(sessions: SessionFactory) -> dict[str, Any]:
         "unknown_devices": unknown,
         "unknown_devices_dropped": 0 if dropped is None else dropped.count,
         "quarantine": quarantine,
+        "health": health_report(sessions),
     }
 
 

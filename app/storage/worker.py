@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,7 +42,8 @@ class StorageWorker:
 
     A failed job is logged with its exception; later jobs still run (the live state in
     memory is unaffected, and the failure is visible in the log and ``failures``).
-    ``quarantined`` counts the rows put aside since start.
+    ``quarantined`` counts the rows put aside since start; ``backlog`` the rows (or jobs)
+    queued and not yet written; ``database_ok`` is False while the last job failed.
     """
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock | None = None) -> None:
@@ -51,10 +53,23 @@ class StorageWorker:
         self._last: Future[Any] | None = None
         self.failures = 0
         self.quarantined = 0
+        self.database_ok = True
+        self._backlog = 0
+        self._backlog_lock = threading.Lock()
+
+    @property
+    def backlog(self) -> int:
+        """Rows of the queued row jobs, plus one per other job, not yet written."""
+        return self._backlog
+
+    def _queued(self, count: int) -> None:
+        with self._backlog_lock:
+            self._backlog += count
 
     def submit(self, job: Callable[[Session], T]) -> Future[T | None]:
         """Queue ``job``; it runs inside its own transaction. The future holds what the
         job returned, or None when it failed (logged)."""
+        self._queued(1)
         future = self._executor.submit(self._run, job)
         self._last = future
         return future
@@ -65,17 +80,23 @@ class StorageWorker:
         """Queue ``groups`` to store in one transaction (row by row if that fails);
         ``committed`` runs on the storage thread once every row is stored or quarantined,
         and not at all when the database took neither (it is down)."""
+        self._queued(sum(len(g.items) for g in groups))
         self._last = self._executor.submit(self._run_rows, groups, committed)
         return self._last
 
     def _run(self, job: Callable[[Session], T]) -> T | None:
         try:
             with self._sessions.begin() as session:
-                return job(session)
+                result = job(session)
+            self.database_ok = True
+            return result
         except Exception:
             self.failures += 1
+            self.database_ok = False
             log.exception("storage job failed")
             return None
+        finally:
+            self._queued(-1)
 
     def _run_rows(self, groups: Sequence[Rows], committed: Callable[[], None] | None) -> None:
         try:
@@ -88,6 +109,8 @@ class StorageWorker:
             self.failures += 1
             log.warning("storage job failed (%s); storing its rows one by one", _first_line(exc))
             done = all([self._store_one(g, item) for g in groups for item in g.items])
+        self.database_ok = done
+        self._queued(-sum(len(g.items) for g in groups))
         if done and committed is not None:
             committed()
 

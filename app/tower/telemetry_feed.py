@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from app.domain.health import Health
 from app.domain.live_fleet import (
     LiveFleet,
     LiveUpdate,
@@ -30,6 +31,7 @@ from app.foundation.events import Event
 from app.foundation.failures import ConfigurationError, one_line
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
+from app.storage.health_repository import quarantined_count, store_health
 from app.storage.telemetry_repository import (
     latest_fixes,
     stored_event_ids,
@@ -53,6 +55,8 @@ _EVENT_MEMORY_S = 2 * 86_400
 # five fixes on each page it touches: 12 us a fix at 480,000 rows. (A bigger page cache or
 # mmap did not help; 1 s batches did not either.)
 STORE_FIXES_EVERY_S = 5.0
+# How often the health line goes to the database (recorder_health, fleet --json).
+HEALTH_EVERY_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ class TelemetryFeed:
         self._unstored: list[TelemetryFix] = []  # fixes drained, not yet handed to storage
         self._unacked: list[tuple[int, int]] = []  # QoS 1 deliveries waiting with them
         self._stored_at = time.monotonic()
+        self._health_at = -HEALTH_EVERY_S  # the first drain reports at once
+        self._quarantined_before = 0  # in the quarantine before this run
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -154,6 +160,7 @@ class TelemetryFeed:
             stored_unknown_devices(self._sessions),
             now=now,
         )
+        self._quarantined_before = quarantined_count(self._sessions)
 
     def start(self) -> None:
         """Start the embedded broker if needed, then connect (reconnecting on its own)."""
@@ -188,6 +195,7 @@ class TelemetryFeed:
             self._client.stop()
         self.drain()
         self._write_fixes()
+        self._report_health()  # says "down": this recorder has stopped
         self.storage.close()
         if self._embedded is not None:
             self._embedded.stop()
@@ -231,7 +239,24 @@ class TelemetryFeed:
         elif self._unstored and time.monotonic() - self._stored_at >= STORE_FIXES_EVERY_S:
             # A quiet spell after a few fixes: they go to storage on time all the same.
             self._write_fixes()
+        if time.monotonic() - self._health_at >= HEALTH_EVERY_S:
+            self._report_health()
         return update
+
+    def health(self) -> Health:
+        """The health line: broker, database writes, backlog, quarantined rows."""
+        client = self._client
+        return Health(
+            broker=client.state if client is not None else "down",
+            database_ok=self.storage.database_ok,
+            storage_backlog=self.storage.backlog + len(self._unstored),
+            quarantined_rows=self._quarantined_before + self.storage.quarantined,
+        )
+
+    def _report_health(self) -> None:
+        self._health_at = time.monotonic()
+        health, at, name = self.health(), self.clock.now(), self.settings.broker.client_id
+        self.storage.submit(lambda s: store_health(s, name, health, at))
 
     def _store(self, batch: TelemetryBatch, update: LiveUpdate) -> None:
         self._fixes += len(batch.fixes)

@@ -58,4 +58,11 @@ def test_fleet_json_on_a_fresh_database(tmp_path: Path) -> None:
         "unknown_devices": [],
         "unknown_devices_dropped": 0,
         "quarantine": {"count": 0, "latest": []},
+        "health": {
+            "database": "ok",
+            "quarantined_rows": 0,
+            "broker": None,
+            "storage_backlog": None,
+            "recorders": [],
+        },
     }

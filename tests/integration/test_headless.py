@@ -111,6 +111,13 @@ def test_sigterm_flushes_every_batch_and_exits_0(tmp_path: Path) -> None:
     assert vehicles["V03"]["last_fix"]["lat"] == pytest.approx(45.75 + 49e-4)
     assert report["rejections"]["bad_json"]["count"] == 1  # type: ignore[index]
     assert [u["device_id"] for u in report["unknown_devices"]] == ["alice/phone"]  # type: ignore[attr-defined]
+    # The recorder's last health line: it stopped (broker down), its writes succeeded.
+    health = report["health"]
+    assert isinstance(health, dict)
+    assert (health["database"], health["quarantined_rows"]) == ("ok", 0)
+    assert (health["broker"], health["storage_backlog"]) == ("down", 0)
+    (recorder,) = health["recorders"]
+    assert (recorder["name"], recorder["database"]) == ("control-tower", "ok")
 
 
 @pytest.mark.timeout(120)

@@ -142,6 +142,9 @@ def test_a_malformed_payload_is_counted_in_the_status_bar(
     owntracks = {"_type": "location", "lat": 45.7, "lon": 4.8, "tst": int(demo_tower.clock.now())}
     publisher.publish("owntracks/bob/phone", json.dumps(owntracks))
     qtbot.waitUntil(lambda: "1" in window.status.rejections_label.text(), timeout=10_000)
+    health = window.status.health_label
+    qtbot.waitUntil(lambda: health.text().startswith("Storage: ok, backlog"), timeout=10_000)
+    assert health.text().endswith("quarantined 0")
     qtbot.waitUntil(lambda: bool(demo_tower.feed.fleet.unknown_devices), timeout=10_000)
     dialog = window.show_telemetry()
     qtbot.addWidget(dialog)

@@ -8,10 +8,12 @@ from typing import Any, cast
 
 from sqlalchemy import func, select
 
+from app.domain.health import Health
 from app.domain.live_fleet import MAX_UNKNOWN_DEVICES, RejectionTally, UnknownDeviceSighting
 from app.domain.model import EventType, ExecutionEvent, TelemetryFix
 from app.foundation.clock import ManualClock
 from app.storage.database import connect
+from app.storage.health_repository import store_health
 from app.storage.orm import ExecutionEventRow, TelemetryFixRow
 from app.storage.telemetry_repository import fleet_report, telemetry_rows
 from app.storage.worker import StorageWorker
@@ -89,3 +91,36 @@ def test_the_unknown_devices_are_capped_and_those_let_go_counted(database_url: s
     assert len(kept) == MAX_UNKNOWN_DEVICES
     assert "dev-00000" not in kept and f"dev-{MAX_UNKNOWN_DEVICES + extra - 1:05d}" in kept
     assert report["unknown_devices_dropped"] == extra
+
+
+def test_fleet_health_shows_the_quarantine_and_each_recorders_last_report(
+    database_url: str,
+) -> None:
+    sessions = connect(database_url)
+    assert fleet_report(sessions)["health"] == {
+        "database": "ok",
+        "quarantined_rows": 0,
+        "broker": None,
+        "storage_backlog": None,
+        "recorders": [],
+    }
+    worker = StorageWorker(sessions, ManualClock(T))
+    bad = ExecutionEvent("e-bad", "V01", cast(Any, None), EventType.SCAN)
+    worker.submit_rows(telemetry_rows([], [event("e1"), bad], {}, []))
+    worker.submit(lambda s: store_health(s, "desk-1", Health("connected", True, 7, 1), T))
+    worker.submit(
+        lambda s: store_health(s, "headless", Health("reconnecting", False, 90, 1), T + 5)
+    )
+    worker.flush(30)
+    assert (worker.backlog, worker.database_ok) == (0, True)
+    worker.close()
+    health = fleet_report(sessions)["health"]
+    assert (health["quarantined_rows"], health["broker"], health["storage_backlog"]) == (
+        1,
+        "reconnecting",
+        90,
+    )
+    assert [(r["name"], r["database"]) for r in health["recorders"]] == [
+        ("headless", "failing"),
+        ("desk-1", "ok"),
+    ]
