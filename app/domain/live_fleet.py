@@ -65,6 +65,7 @@ class TelemetryBatch:
     ignored: int = 0
     dropped_fixes: int = 0
     acks: list[tuple[int, int]] = field(default_factory=list)
+    dropped_unknown: int = 0  # unknown devices the mailbox let go past MAX_UNKNOWN_DEVICES
 
     def is_empty(self) -> bool:
         """Nothing arrived at all."""
@@ -77,6 +78,7 @@ class TelemetryBatch:
             or self.ignored
             or self.dropped_fixes
             or self.acks
+            or self.dropped_unknown
         )
 
 
@@ -222,7 +224,7 @@ class LiveFleet:
             moved[vehicle_id] = fix
             if state.last_seen is None or fix.ts > state.last_seen:
                 state.last_seen = fix.ts
-        new_events, duplicates = self._apply_events(batch.events)
+        new_events, duplicates = self._apply_events(batch.events, batch.unknown_devices)
         online_changed = self._apply_statuses(batch.statuses)
         for reason, tally in batch.rejections.items():
             old = self._rejections.get(reason)
@@ -230,6 +232,7 @@ class LiveFleet:
             self._rejections[reason] = RejectionTally(count, tally.last_detail, tally.last_at)
         for u in batch.unknown_devices.values():
             self._see_unknown(u)
+        self.unknown_dropped += batch.dropped_unknown
         return LiveUpdate(
             moved=moved,
             new_events=new_events,
@@ -241,10 +244,22 @@ class LiveFleet:
             or any(v not in self._vehicles for v in batch.latest),
         )
 
-    def _apply_events(self, events: list[ExecutionEvent]) -> tuple[list[ExecutionEvent], int]:
+    def _apply_events(
+        self, events: list[ExecutionEvent], unknown: dict[str, UnknownDeviceSighting]
+    ) -> tuple[list[ExecutionEvent], int]:
+        """The new events of known vehicles. A made-up vehicle's events would grow the
+        live day, the ETAs and the route hand-overs by one entry per vehicle: its id is
+        listed with the unknown devices instead (put in ``unknown``, so it is stored)."""
         new: list[ExecutionEvent] = []
         duplicates = 0
         for event in events:
+            if event.vehicle_id not in self._vehicles:
+                old = unknown.get(event.vehicle_id)
+                first, count = (event.ts, 1) if old is None else (old.first_seen, old.count + 1)
+                unknown[event.vehicle_id] = UnknownDeviceSighting(
+                    event.vehicle_id, "native", first, event.ts, count, event.lat, event.lon
+                )
+                continue
             if self.has_seen_event(event.event_id):
                 duplicates += 1
                 continue

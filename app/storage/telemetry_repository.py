@@ -55,15 +55,23 @@ def telemetry_rows(
     events: Sequence[ExecutionEvent],
     rejections: Mapping[str, RejectionTally],
     unknown: Sequence[UnknownDeviceSighting],
+    dropped_unknown: int = 0,
 ) -> list[Rows]:
     """One batch as the storage worker's rows (``StorageWorker.submit_rows``), so a row
-    that cannot be written is quarantined alone."""
+    that cannot be written is quarantined alone. ``dropped_unknown`` counts the unknown
+    devices let go before storage (``unknown_devices_dropped``)."""
     return [
         Rows("fix", fixes, _insert_fixes),
         Rows("event", events, _insert_events),
         Rows("rejection", list(rejections.items()), _add_rejections),
         Rows("unknown_device", unknown, _add_unknown_devices),
+        Rows("counter", [dropped_unknown] if dropped_unknown else [], _add_dropped),
     ]
+
+
+def _add_dropped(session: Session, counts: Sequence[int]) -> None:
+    values = {"name": UNKNOWN_DROPPED, "count": sum(counts)}
+    _add_count(session, TelemetryCounterRow.__table__, values, ())
 
 
 def _insert_events(session: Session, events: Sequence[ExecutionEvent]) -> None:
@@ -95,8 +103,7 @@ def _add_unknown_devices(session: Session, unknown: Sequence[UnknownDeviceSighti
         .limit(excess)
     )
     session.execute(delete(UnknownDeviceRow).where(UnknownDeviceRow.device_id.in_(oldest)))
-    values = {"name": UNKNOWN_DROPPED, "count": excess}
-    _add_count(session, TelemetryCounterRow.__table__, values, ())
+    _add_dropped(session, [excess])
 
 
 def _add_count(session: Session, table: Any, values: dict[str, Any], newest: Sequence[str]) -> None:

@@ -12,7 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.domain.live_fleet import RejectionTally, TelemetryBatch, UnknownDeviceSighting
+from app.domain.live_fleet import (
+    MAX_UNKNOWN_DEVICES,
+    RejectionTally,
+    TelemetryBatch,
+    UnknownDeviceSighting,
+)
 from app.domain.model import DeviceStatus, ExecutionEvent, TelemetryFix
 from app.telemetry.parsing import Ignored, Parsed, Rejection, UnknownDeviceFix
 
@@ -92,7 +97,12 @@ class TelemetryMailbox:
 
 
 def _see_unknown(batch: TelemetryBatch, item: UnknownDeviceFix, at: float) -> None:
-    old = batch.unknown_devices.get(item.device_id)
+    """Count a sighting; as in the live fleet, at most MAX_UNKNOWN_DEVICES wait for a
+    drain (the least recently seen go first, counted), whatever a flood makes up."""
+    old = batch.unknown_devices.pop(item.device_id, None)
+    if old is None and len(batch.unknown_devices) >= MAX_UNKNOWN_DEVICES:
+        del batch.unknown_devices[next(iter(batch.unknown_devices))]
+        batch.dropped_unknown += 1
     first, count = (at, 1) if old is None else (old.first_seen, old.count + 1)
     lat, lon = item.fix.lat, item.fix.lon
     sighting = UnknownDeviceSighting(item.device_id, item.source, first, at, count, lat, lon)

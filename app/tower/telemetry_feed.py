@@ -107,6 +107,7 @@ class TelemetryFeed:
         self._stored_at = time.monotonic()
         self._health_at = -HEALTH_EVERY_S  # the first drain reports at once
         self._quarantined_before = 0  # in the quarantine before this run
+        self._stopped = False
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -190,7 +191,11 @@ class TelemetryFeed:
         self._client.start()
 
     def stop(self) -> None:
-        """Disconnect, store what is still in the mailbox, wait for storage, stop the broker."""
+        """Disconnect, store what is still in the mailbox, wait for storage, stop the broker
+        (once: a second call finds it all stopped)."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._client is not None:
             self._client.stop()
         self.drain()
@@ -267,8 +272,8 @@ class TelemetryFeed:
         self._unacked.extend(batch.acks)
         events, rejections = update.new_events, batch.rejections
         unknown = list(batch.unknown_devices.values())
-        if events or rejections or unknown or batch.acks:
-            self._write(events, rejections, unknown)
+        if events or rejections or unknown or batch.acks or batch.dropped_unknown:
+            self._write(events, rejections, unknown, batch.dropped_unknown)
         elif time.monotonic() - self._stored_at >= STORE_FIXES_EVERY_S:
             self._write_fixes()
 
@@ -283,6 +288,7 @@ class TelemetryFeed:
         events: list[ExecutionEvent],
         rejections: dict[str, RejectionTally],
         unknown: list[UnknownDeviceSighting],
+        dropped_unknown: int = 0,
     ) -> None:
         """Store this with the gathered fixes; acknowledge their QoS 1 messages once done."""
         fixes, self._unstored = self._unstored, []
@@ -290,7 +296,8 @@ class TelemetryFeed:
         self._stored_at = time.monotonic()
         client = self._client
         committed = None if not acks or client is None else (lambda: client.ack(acks))
-        self.storage.submit_rows(telemetry_rows(fixes, events, rejections, unknown), committed)
+        rows = telemetry_rows(fixes, events, rejections, unknown, dropped_unknown)
+        self.storage.submit_rows(rows, committed)
 
     def counters(self) -> FeedCounters:
         """Totals since start."""
