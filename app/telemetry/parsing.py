@@ -168,9 +168,15 @@ def parse_message(
             return _traccar(_load_object(payload), now, directory)
         raise _Reject(UNKNOWN_FORMAT, "topic matches no known format")
     except _Reject as rejection:
-        return Rejection(rejection.reason, rejection.detail[:200], topic)
+        return Rejection(rejection.reason, _storable(rejection.detail[:200]), _storable(topic))
     except Exception as exc:  # a parser bug must not stop the stream
-        return Rejection(WRONG_TYPE, f"unexpected {type(exc).__name__}: {exc}"[:200], topic)
+        detail = _storable(f"unexpected {type(exc).__name__}: {exc}"[:200])
+        return Rejection(WRONG_TYPE, detail, _storable(topic))
+
+
+def _storable(text: str) -> str:
+    """``text`` without NUL characters, which PostgreSQL's text columns refuse."""
+    return text.replace("\x00", "\\0")
 
 
 def topic_matches(pattern: str, topic: str) -> bool:
@@ -426,6 +432,8 @@ def _bounded(value: str, name: str) -> str:
     limit = MAX_TEXT[name]
     if len(value) > limit:
         raise _Reject(TOO_LONG, f"{name}: {len(value)} characters > {limit}")
+    if "\x00" in value:  # PostgreSQL's text refuses it: the whole row would be lost
+        raise _Reject(WRONG_TYPE, f"{name}: contains a NUL character")
     return value
 
 

@@ -91,3 +91,12 @@ def test_one_character_more_is_refused_as_too_long(name: str) -> None:
 def test_foreign_device_ids_are_bounded_too(topic: str, body: dict[str, Any]) -> None:
     result = parse(topic, body)
     assert isinstance(result, Rejection) and result.reason == TOO_LONG
+
+
+def test_a_text_with_a_nul_character_is_refused_and_its_rejection_is_storable() -> None:
+    body = {"event_id": "e-1", "ts": NOW, "type": "arrived", "stop_id": "S\x001"}
+    rejected = parse("tower/v1/vehicles/V01/event", body)
+    assert isinstance(rejected, Rejection) and rejected.reason == "wrong_type"
+    assert "NUL" in rejected.detail
+    junk = parse_message("tower/v1/\x00/x", b"{", NOW, TopicConfig(), DIRECTORY)
+    assert isinstance(junk, Rejection) and "\x00" not in junk.topic + junk.detail
