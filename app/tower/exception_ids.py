@@ -29,7 +29,9 @@ class ExceptionIds:
         self._storage = storage
         self._block = block
         self._ids: deque[int] = deque()
-        self._lock = threading.Lock()
+        # Re-entrant: a refill already done when its callback is added runs it at once,
+        # on this thread, inside ``__call__``.
+        self._lock = threading.RLock()
         self._pending: Future[range | None] | None = None
 
     def __call__(self) -> int | None:

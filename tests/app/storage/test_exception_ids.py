@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from functools import partial
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -109,3 +111,25 @@ def test_a_restarted_tower_carries_on_after_the_stored_ids(database_url: str) ->
     with sessions() as session:
         highest = session.scalar(select(func.max(ExceptionRow.id)))
     assert highest is not None and change.exception.id > highest
+
+
+class DoneAtOnce(StorageWorker):
+    """A worker whose jobs are finished when ``submit`` returns (a fast database)."""
+
+    def submit(self, job: Any) -> Future[Any]:
+        future = super().submit(job)
+        future.result(30)
+        return future
+
+
+def test_a_refill_done_before_its_callback_is_added_does_not_deadlock(database_url: str) -> None:
+    sessions = connect(database_url)
+    worker = DoneAtOnce(sessions)
+    ids = ExceptionIds(sessions, worker, block=2)
+    taken: list[int | None] = []
+    thread = threading.Thread(target=lambda: taken.extend(ids() for _ in range(10)), daemon=True)
+    thread.start()
+    thread.join(30)
+    worker.close()
+    assert not thread.is_alive(), "the id source deadlocked on its own lock"
+    assert len(set(taken)) == 10 and None not in taken
