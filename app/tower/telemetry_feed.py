@@ -200,7 +200,8 @@ class TelemetryFeed:
             self._client.stop()
         self.drain()
         self._write_fixes()
-        self._report_health()  # says "down": this recorder has stopped
+        self.storage.flush()
+        self._report_health()  # says "down": this recorder has stopped, all written
         self.storage.close()
         if self._embedded is not None:
             self._embedded.stop()
