@@ -15,6 +15,7 @@ from pathlib import Path
 from app.commands import finite_float, registry
 from app.foundation.failures import StartupError
 from app.foundation.settings import TIME_LIMIT_CAP_S, Settings, SettingsError, load_settings
+from app.foundation.version import version_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
         "simulated fleet).",
         epilog="Environment variables TOWER_<SECTION>__<KEY> override the configuration "
         "file, e.g. TOWER_DATABASE__URL=postgresql+psycopg://localhost/test.",
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the version and the git commit it was built from, and exit",
     )
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
     parser.add_argument(
@@ -55,6 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     report_command.register(subparsers)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: asks git only when given (every other start skips the subprocess)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(version_text())
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from importlib import metadata
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.foundation.time_text import TimeText
+from app.foundation.version import version_text
 from app.tower.admin import AdminDesk
 from app.tower.control_tower import ControlTower
 from app.tower.history_reads import kpi_service, vehicle_trail
@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             "Control tower",
-            f"Control tower {_version()} for last-mile delivery dispatchers.\n"
+            f"{version_text()}\nThe control tower for last-mile delivery dispatchers.\n"
             "See, detect, act, tell, learn.\n\nF1 lists the keys and the documentation.",
         )
 
@@ -482,14 +482,6 @@ class MainWindow(QMainWindow):
         drawn = self._scene()
         # map_ready only once the markers are really on the page.
         self.map.set_scene(drawn, callback=lambda _counts: self.map_ready.emit())
-
-
-def _version() -> str:
-    """The installed program's version, or "(version unknown)" in an uninstalled copy."""
-    try:
-        return metadata.version("control-tower")
-    except metadata.PackageNotFoundError:
-        return "(version unknown)"
 
 
 def _log_failure(future: Future[None]) -> None:
