@@ -3,11 +3,12 @@
 # the shared libraries of Qt's offscreen platform and QtWebEngine (read off PySide6's
 # binaries with ldd), one font (Qt warns, and the tests fail, without any), the mosquitto
 # broker the integration tests start privately, the PostgreSQL binaries (a throwaway
-# server where none runs) and tzdata (the time-zone run). Needs root and apt-get; elsewhere
+# server where none runs), tzdata (the time-zone run) and binutils (PyInstaller reads and
+# strips the bundle's binaries with it, installer/build.sh). Needs root and apt-get; elsewhere
 # it only names what is missing.
 set -euo pipefail
 packages=(
-    python3-venv git tzdata
+    python3-venv git tzdata binutils
     libegl1 libgl1 libgbm1 libdrm2 libglib2.0-0 libdbus-1-3 libfontconfig1 libxkbcommon0
     libnss3 libasound2 libx11-6 libxcb1 libxcb-dri3-0 libxcomposite1 libxdamage1 libxext6
     libxfixes3 libxkbfile1 libxrandr2 libxrender1 libxtst6 libwayland-server0
