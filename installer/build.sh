@@ -17,10 +17,12 @@ venv=build/venv
 cache=build/cache
 mkdir -p "$cache"
 
-# What the bundle is made of: every source, resource, doc and lock (committed or not).
+# What the bundle is made of: every source, resource, doc and lock (committed or not;
+# outside a git checkout, every file of those folders).
+parts=(app widgets resources docs main.py README.md pyproject.toml installer)
 source_key() {
-    git ls-files -z --cached --others --exclude-standard -- \
-        app widgets resources docs main.py README.md pyproject.toml installer \
+    { git ls-files -z --cached --others --exclude-standard -- "${parts[@]}" 2>/dev/null \
+        || find "${parts[@]}" -type f -not -path '*/__pycache__/*' -print0; } \
         | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
 version=$("$PY" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')

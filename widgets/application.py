@@ -36,11 +36,15 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from widgets.icons import icon
     from widgets.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    # The window's icon, and the menu entry's on Wayland (installer/control-tower.desktop).
+    app.setWindowIcon(icon("control-tower"))
+    app.setDesktopFileName("control-tower")
 
     wall = SystemClock()
     tower = open_tower(settings, wall)
