@@ -43,8 +43,8 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     # The window's icon, and the menu entry's on Wayland (installer/control-tower.desktop).
-    app.setWindowIcon(icon("control-tower"))
-    app.setDesktopFileName("control-tower")
+    QApplication.setWindowIcon(icon("control-tower"))
+    QApplication.setDesktopFileName("control-tower")
 
     wall = SystemClock()
     tower = open_tower(settings, wall)
