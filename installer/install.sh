@@ -116,4 +116,4 @@ if [ "$systemd" = yes ]; then
     systemctl enable control-tower-recorder.service
     echo "recorder: systemctl start control-tower-recorder (after editing $etc/tower.toml)"
 fi
-echo "control tower $("$prefix/control-tower" --version 2>/dev/null || echo '(version unknown)') installed in $prefix"
+echo "installed $("$prefix/control-tower" --version 2>/dev/null || echo 'control-tower (version unknown)') in $prefix"

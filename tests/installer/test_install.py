@@ -55,7 +55,7 @@ def test_install_puts_each_part_in_place_and_uninstall_keeps_configuration(
     prefix, root = tmp_path / "opt" / "control-tower", tmp_path / "root"
     done = install(here, prefix, root)
     assert done.returncode == 0, done.stderr
-    assert "control-tower 0.1.0 (commit test) installed" in done.stdout
+    assert "installed control-tower 0.1.0 (commit test) in" in done.stdout
     assert (prefix / "control-tower").is_file() and (prefix / "_internal").is_dir()
     command = root / "usr" / "local" / "bin" / "control-tower"
     assert command.resolve() == (prefix / "control-tower").resolve()
