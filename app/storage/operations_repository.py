@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.customer_updates import Notification
@@ -25,6 +25,7 @@ from app.storage.orm import (
     RouteStopRow,
     StopRow,
 )
+from app.storage.plan_heads import Decision, check_current, lock_depot_day, stamp
 from app.storage.records import row_from
 
 ACCEPTED = ("accepted", "auto_accepted")
@@ -199,22 +200,37 @@ def store_plan_version(
     unserved: list[str],
     km_change: dict[str, float] | None = None,
     distances_m: Mapping[str, float] | None = None,
+    built_on: Mapping[str, int] | None = None,
+    action: str | None = None,
+    proposal_id: int | None = None,
+    version: int | None = None,
 ) -> tuple[int, int]:
     """A new active plan version with its routes (stop id, planned arrival); the older
     versions of the day become inactive. Returns (plan id, version).
 
-    Each route's planned distance is ``distances_m``'s (a whole day's plan), else the
-    active version's plus ``km_change`` (what a re-plan adds to the van's remaining
-    route), so the day's planned km stay whole. Unserved stops leave their van."""
-    newest = session.scalar(
-        select(func.max(PlanRow.version)).where(PlanRow.depot_id == depot_id, PlanRow.day == day)
+    The first statement takes the depot-day's lock and its next version number
+    (plan_heads.lock_depot_day; a caller that took it gives ``version``); with
+    ``built_on`` (van -> version) the vans must still be at those versions, else
+    PlanConflict and the caller's transaction writes nothing.
+
+    A whole day's plan (``distances_m``: each route's planned distance) gives every van's
+    route. A re-plan's ``routes`` are the vans it changes: the other vans keep the active
+    version's routes as the database has them (another workstation may have changed
+    them), and each changed route's distance is the active version's plus ``km_change``
+    (what the re-plan adds to the van's remaining route), so the day's planned km stay
+    whole. Unserved stops leave their van. The vans of ``routes`` are stamped in
+    plan_heads with the new version, ``action`` (default: ``source``) and who."""
+    if version is None:
+        version = lock_depot_day(session, depot_id, day, created_at, created_by)
+    if built_on:
+        check_current(session, depot_id, day, built_on)
+    active = session.scalar(
+        select(PlanRow.id).where(PlanRow.depot_id == depot_id, PlanRow.day == day, PlanRow.active)
     )
-    version = int(newest or 0) + 1
+    kept = _kept_routes(session, active, set(routes)) if distances_m is None else []
     planned_m = dict(
         session.execute(
-            select(RouteRow.vehicle_id, RouteRow.distance_m)
-            .join(PlanRow, PlanRow.id == RouteRow.plan_id)
-            .where(PlanRow.depot_id == depot_id, PlanRow.day == day, PlanRow.active)
+            select(RouteRow.vehicle_id, RouteRow.distance_m).where(RouteRow.plan_id == active)
         ).all()
     )
     change = km_change or {}
@@ -234,19 +250,15 @@ def store_plan_version(
     )
     session.add(plan)
     session.flush()
+    for vehicle_id, distance_m, stops in kept:
+        _add_route(session, plan.id, vehicle_id, distance_m, stops)
     for vehicle_id, stops in routes.items():
         metres = (
             distances_m.get(vehicle_id, 0.0)
             if distances_m is not None
             else planned_m.get(vehicle_id, 0.0) + change.get(vehicle_id, 0.0) * 1000
         )
-        route = RouteRow(plan_id=plan.id, vehicle_id=vehicle_id, distance_m=metres)
-        session.add(route)
-        session.flush()
-        session.add_all(
-            RouteStopRow(route_id=route.id, stop_id=sid, sequence=n, planned_arrival=eta)
-            for n, (sid, eta) in enumerate(stops)
-        )
+        _add_route(session, plan.id, vehicle_id, metres, stops)
         for n, (sid, eta) in enumerate(stops):
             session.execute(
                 update(StopRow)
@@ -255,4 +267,38 @@ def store_plan_version(
             )
     if unserved:
         session.execute(update(StopRow).where(StopRow.id.in_(unserved)).values(vehicle_id=None))
+    decision = Decision(created_at, created_by, action or source, routes, proposal_id=proposal_id)
+    stamp(session, depot_id, day, version, decision)
     return int(plan.id), version
+
+
+def _kept_routes(
+    session: Session, plan_id: int | None, changed: set[str]
+) -> list[tuple[str, float, list[tuple[str, float]]]]:
+    """The routes of ``plan_id`` of the vans not in ``changed``: (van, metres, stops)."""
+    if plan_id is None:
+        return []
+    routes = session.scalars(select(RouteRow).where(RouteRow.plan_id == plan_id)).all()
+    kept = []
+    for route in routes:
+        if route.vehicle_id in changed:
+            continue
+        stops = session.execute(
+            select(RouteStopRow.stop_id, RouteStopRow.planned_arrival)
+            .where(RouteStopRow.route_id == route.id)
+            .order_by(RouteStopRow.sequence)
+        ).all()
+        kept.append((route.vehicle_id, route.distance_m, [(sid, eta) for sid, eta in stops]))
+    return kept
+
+
+def _add_route(
+    session: Session, plan_id: int, vehicle_id: str, metres: float, stops: list[tuple[str, float]]
+) -> None:
+    route = RouteRow(plan_id=plan_id, vehicle_id=vehicle_id, distance_m=metres)
+    session.add(route)
+    session.flush()
+    session.add_all(
+        RouteStopRow(route_id=route.id, stop_id=sid, sequence=n, planned_arrival=eta)
+        for n, (sid, eta) in enumerate(stops)
+    )

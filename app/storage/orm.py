@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -138,6 +138,21 @@ class PlanRow(Base):
     __table_args__ = (
         Index("ix_plans_depot_day_version", "depot_id", "day", "version", unique=True),
     )
+
+
+class PlanHeadRow(Base):
+    """A depot-day's current plan version (``vehicle_id`` ''), or the version that last
+    changed one van's route, with who, when and how (app/storage/plan_heads.py)."""
+
+    __tablename__ = "plan_heads"
+    depot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[float] = mapped_column(Float)
+    changed_by: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(30))
+    proposal_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RouteRow(Base):
@@ -297,6 +312,11 @@ class ProposalRow(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     auto_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    # What accepting it writes: {"built_on": {van: version}, "routes": {van: [[stop id,
+    # planned arrival], ...]}, "unserved": [...], "km_change": {van: km}} (plan_heads.py).
+    plan: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
 
 
 class UserRow(Base):
@@ -307,6 +327,7 @@ class UserRow(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class AuditRow(Base):

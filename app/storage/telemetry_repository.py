@@ -31,7 +31,7 @@ UNKNOWN_DROPPED = "unknown_devices_dropped"
 QUARANTINE_SHOWN = 50
 
 
-def _insert(session: Session, table: Any) -> Any:
+def insert_on_conflict(session: Session, table: Any) -> Any:
     """A dialect-aware INSERT that supports ON CONFLICT (SQLite and PostgreSQL)."""
     name = session.get_bind().dialect.name
     return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
@@ -75,7 +75,7 @@ def _add_dropped(session: Session, counts: Sequence[int]) -> None:
 
 
 def _insert_events(session: Session, events: Sequence[ExecutionEvent]) -> None:
-    stmt = _insert(session, ExecutionEventRow.__table__).on_conflict_do_nothing(
+    stmt = insert_on_conflict(session, ExecutionEventRow.__table__).on_conflict_do_nothing(
         index_elements=["event_id"]
     )
     session.execute(stmt, [_event_row(e) for e in events])
@@ -110,7 +110,7 @@ def _add_count(session: Session, table: Any, values: dict[str, Any], newest: Seq
     """Insert ``values`` as a new row of a counted ``table``; if its key is stored already,
     add the count to the stored one and take the ``newest`` columns."""
     key = [c.name for c in table.primary_key.columns]
-    stmt = _insert(session, table).values(**values)
+    stmt = insert_on_conflict(session, table).values(**values)
     replaced = {name: values[name] for name in newest}
     session.execute(
         stmt.on_conflict_do_update(

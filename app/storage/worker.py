@@ -37,6 +37,11 @@ class Rows:
     store: Callable[[Session, Sequence[Any]], None]
 
 
+class JobRefused(Exception):
+    """A job that declines to write (its transaction is rolled back): not a failure of
+    storage; the job's future holds it, for the caller to read why."""
+
+
 class StorageWorker:
     """Runs write jobs in order on a single background thread.
 
@@ -68,7 +73,8 @@ class StorageWorker:
 
     def submit(self, job: Callable[[Session], T]) -> Future[T | None]:
         """Queue ``job``; it runs inside its own transaction. The future holds what the
-        job returned, or None when it failed (logged)."""
+        job returned, or None when it failed (logged); a job that raises JobRefused
+        leaves that in the future (its ``result()`` raises it)."""
         self._queued(1)
         future = self._executor.submit(self._run, job)
         self._last = future
@@ -90,6 +96,10 @@ class StorageWorker:
                 result = job(session)
             self.database_ok = True
             return result
+        except JobRefused as refused:
+            self.database_ok = True  # the database answered: it refused the change
+            log.info("storage job refused: %s", refused)
+            raise
         except Exception:
             self.failures += 1
             self.database_ok = False

@@ -23,6 +23,7 @@ from app.planning.geocoding import geocoder_from_settings
 from app.storage.database import SessionFactory
 from app.storage.fleet_repository import load_fleet
 from app.storage.operations_repository import ACCEPTED, active_plan_version
+from app.storage.plan_heads import van_heads
 from app.tower.day_rollover import DayRollover
 from app.tower.decisions import ProposalRecord
 from app.tower.demo_fleet import DemoFleet
@@ -71,8 +72,12 @@ class ControlTower:
         self.replan_requested: Event[ExceptionRecord] = Event()
         local_dates = {depot: d.iso for depot, d in (days or {}).items()}
         self.snapshot: FleetSnapshot = load_fleet(sessions, day.iso, local_dates)
-        version = active_plan_version(sessions, self.snapshot.depots[0].id, day.iso)
-        self.live = LiveDay(self.snapshot, day, version, days)
+        depot_id = self.snapshot.depots[0].id
+        version = active_plan_version(sessions, depot_id, day.iso)
+        heads = {
+            v: (h.version, h.changed_at) for v, h in van_heads(sessions, depot_id, day.iso).items()
+        }
+        self.live = LiveDay(self.snapshot, day, version, days, heads)
         self.orders: dict[str, Order] = self.live.orders
         self.roster = Roster(self.snapshot)
         self.replan = settings.replan_for(self.depot.id)  # this depot's self-healing policy

@@ -8,7 +8,8 @@ and ``decided`` announces it. Nothing here waits for storage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,20 +18,25 @@ from app.domain.model import Stop
 from app.foundation.clock import Clock
 from app.foundation.events import Event
 from app.foundation.settings import Settings
-from app.storage.operations_repository import decide_proposal, store_plan_version
+from app.foundation.time_text import TimeText
+from app.storage.plan_heads import PlanConflict
+from app.storage.proposal_repository import PlanDecision, decide_plan, decide_stored
 from app.tower.live_day import LiveDay
 from app.tower.plan_adoption import (
     Collect,
     Routes,
+    changed_routes,
+    changed_vans,
     collect_orders,
-    planned_routes,
     restored,
     stops_after,
 )
-from app.tower.proposal_currency import ReplanRequest
+from app.tower.proposal_currency import STALE, ReplanRequest, conflict_text
 from app.tower.replan_proposal import Proposal
 from app.tower.route_sending import send_routes
 from app.tower.telemetry_feed import TelemetryFeed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,6 +64,19 @@ class ProposalRecord:
 
 
 @dataclass(frozen=True)
+class _Ask:
+    """Who decides what on a proposal, from which of its states, and why; an undo's
+    ``after`` is where its accept's (plan id, version) is stored."""
+
+    user: str
+    status: str
+    expect: tuple[str, ...]
+    reason: str
+    source: str  # the plan version's
+    after: dict[str, tuple[int, int]] | None = None
+
+
+@dataclass(frozen=True)
 class _Deciding:
     """An accepted (or undone) proposal's plan version on its way to storage: it is live
     already; its routes go to the drivers once stored, with the version storage gave it."""
@@ -68,6 +87,8 @@ class _Deciding:
     record: ProposalRecord
     routes: Routes  # the changed vans' routes
     collect: Collect
+    before: tuple[Stop, ...]  # the day before the decision (put back if storage refuses)
+    status: str
 
 
 class PlanDecisions:
@@ -86,6 +107,7 @@ class PlanDecisions:
         self.feed = feed
         self.decided: Event[ProposalRecord] = Event()
         self._deciding: list[_Deciding] = []
+        self._times = TimeText(live.depot.timezone)
         self._failure: str | None = None
 
     @property
@@ -100,71 +122,43 @@ class PlanDecisions:
 
     def accept(self, record: ProposalRecord, user: str, *, auto: bool = False) -> ProposalRecord:
         """Make an open proposal the plan: live at once; its version is stored and its
-        routes published behind (``decided`` says when)."""
-        proposal_id = record.id
+        routes published behind (``decided`` says when). Storage refuses it when another
+        workstation changed its vans since it was built (``take_failure`` says who, and
+        the live day goes back)."""
         proposal = record.proposal
-        now = self.clock.now()
         tracker = self.live.tracker
-        # The diff names the vans of moves (rescues too) and resequences; the vans that
-        # lose an unserved stop change as well.
-        changed = set(proposal.diff.changed_vehicles) | {
-            tracker.stops[s].vehicle_id for s in proposal.unserved
-        }
-        previous = tuple(tracker.current_stops())
         status = "auto_accepted" if auto else "accepted"
         # The audit log says why: the policy's verdict, or what set the re-plan off.
         reason = record.auto_reason if auto else f"re-plan for {proposal.live.trigger}"
-
-        def decide(session: Any, plan_id: int) -> None:
-            decide_proposal(
-                session,
-                proposal_id,
-                status,
-                now,
-                user,
-                reason,
-                auto_accepted=auto,
-                plan_id=plan_id,
-            )
-
         record.status = status
-        record.previous_stops = previous
+        record.previous_stops = tuple(tracker.current_stops())
         record.stored_plan = self._adopt(
             record,
             stops_after(tracker, proposal),
-            changed,
-            user,
-            "auto" if auto else "re-plan",
+            changed_vans(tracker, proposal),
+            _Ask(user, status, ("open",), reason, "auto" if auto else "re-plan"),
             list(proposal.unserved),
-            decide,
             collect_orders(tracker, proposal),
             proposal.km_change,
         )
         return record
 
     def undo(self, record: ProposalRecord, user: str) -> ProposalRecord:
-        """Put the day back as it was before an accepted proposal (a new plan version)."""
-        proposal_id = record.id
-        now = self.clock.now()
+        """Put the day back as it was before an accepted proposal (a new plan version),
+        if its vans are still where the accept left them."""
         changed = set(record.proposal.routes) | set(record.proposal.diff.changed_vehicles)
         accepted = record.stored_plan
-
-        def decide(session: Any, plan_id: int) -> None:
-            # On the storage worker: the accepted version was stored before (jobs run in
-            # order), even when the window has not heard so yet.
-            why = f"undo of plan version {accepted.get('plan', (0, None))[1]}"
-            decide_proposal(session, proposal_id, "undone", now, user, why, plan_id=plan_id)
-
         undone = {v: -km for v, km in record.proposal.km_change.items()}
+        # On the storage worker: the accepted version was stored before (jobs run in
+        # order), even when the window has not heard so yet.
+        ask = _Ask(user, "undone", ("accepted", "auto_accepted"), "", "undo", accepted)
         record.status = "undone"
         self._adopt(
             record,
             restored(self.live.tracker, record.previous_stops),
             changed,
-            user,
-            "undo",
+            ask,
             [],
-            decide,
             {},
             undone,
         )
@@ -175,52 +169,67 @@ class PlanDecisions:
         record: ProposalRecord,
         new_stops: list[Stop],
         changed: set[str],
-        user: str,
-        source: str,
+        ask: _Ask,
         unserved: list[str],
-        decide: Callable[[Any, int], None],
         collect: Collect,
         km_change: dict[str, float],
     ) -> dict[str, tuple[int, int]]:
-        """Make the stops live now, and queue them for storage as a new plan version
-        (every van's route: the version is the whole day's plan); the changed vans'
-        routes are published once it is stored (``poll``). Returns where
-        the storage worker puts the stored (plan id, version)."""
+        """Make the stops live now, and queue the changed vans' routes for storage as a
+        new plan version (the other vans keep the stored ones); they are published once
+        it is stored (``poll``). Returns where the storage worker puts the stored (plan
+        id, version)."""
         now = self.clock.now()
-        routes = planned_routes(new_stops)
+        before = tuple(self.live.tracker.current_stops())
+        routes = changed_routes(new_stops, changed)
         plan: dict[str, tuple[int, int]] = {}
+        revision = self.live.adopt(new_stops, now, routes)
+        versions = self.live.stored_versions
+        depot_id, day = self.live.depot.id, self.live.day.iso
 
         def store(session: Any) -> None:
-            stored = store_plan_version(
-                session,
-                depot_id=self.live.depot.id,
-                day=self.live.day.iso,
-                created_at=now,
-                created_by=user,
-                source=source,
-                auto_accepted=source == "auto",
-                routes=routes,
-                unserved=unserved,
-                km_change=km_change,
+            built_on = None
+            reason = ask.reason
+            if ask.after is not None:  # an undo: its vans as the accept left them
+                version = ask.after.get("plan", (0, -1))[1]
+                built_on = dict.fromkeys(routes, version)
+                reason = f"undo of plan version {version}"
+            decision = PlanDecision(
+                record.id,
+                ask.status,
+                ask.expect,
+                depot_id,
+                day,
+                now,
+                ask.user,
+                reason,
+                ask.source,
+                routes,
+                unserved,
+                km_change,
+                built_on,
             )
-            decide(session, stored[0])
-            plan["plan"] = stored
+            plan["plan"] = stored = decide_plan(session, decision)
+            versions[revision] = stored[1]
 
         stored = self.feed.storage.submit(store)
-        revision = self.live.adopt(new_stops, now)
-        # A van left with no stops (broken down, all rescued) hears so: an empty route.
-        changed_routes = {vid: routes.get(vid, []) for vid in sorted(changed) if vid}
-        for vehicle_id in changed_routes:
+        for vehicle_id in routes:
             self.live.route_acks.coming(vehicle_id)
-        self._deciding.append(_Deciding(stored, plan, revision, record, changed_routes, collect))
+        self._deciding.append(
+            _Deciding(stored, plan, revision, record, routes, collect, before, ask.status)
+        )
         return plan
 
     def poll(self) -> None:
         """Decisions whose plan version is stored: publish their routes, say so (in the
-        order they were taken)."""
+        order they were taken). One storage refused (another workstation changed a van
+        first) is undone in the live day, and ``take_failure`` says who changed what."""
         while self._deciding and self._deciding[0].stored.done():
             deciding = self._deciding.pop(0)
             record = deciding.record
+            conflict = deciding.stored.exception()
+            if isinstance(conflict, PlanConflict):
+                self._refused(deciding, conflict)
+                continue
             if "plan" not in deciding.plan:  # the storage worker logged why
                 self._failure = f"proposal #{record.id}: its plan version could not be stored"
                 continue
@@ -230,13 +239,27 @@ class PlanDecisions:
             self._publish_routes(deciding.routes, version, plan_id, deciding.collect)
             self.decided.emit(record)
 
+    def _refused(self, deciding: _Deciding, conflict: PlanConflict) -> None:
+        """Storage refused a decision: the live day goes back to the stops before it, and
+        the vans that moved are marked unknown (no proposal built here on them passes)."""
+        record = deciding.record
+        why = conflict_text(conflict, self._times.hm)
+        revision = self.live.adopt(restored(self.live.tracker, deciding.before), self.clock.now())
+        self.live.versions_known(revision, conflict.current)
+        if deciding.status == "undone":
+            record.status = "accepted"
+        else:
+            record.status, record.closed_reason = STALE, why
+        self._failure = f"proposal #{record.id}: {why}"
+        log.info("proposal %d refused by storage: %s", record.id, why)
+
     def reject(self, record: ProposalRecord, user: str, reason: str) -> ProposalRecord:
         """Turn an open proposal down; the reason goes to the audit log."""
         proposal_id = record.id
         now = self.clock.now()
         # Not awaited: the storage worker keeps jobs in order, and logs a failure.
         self.feed.storage.submit(
-            lambda s: decide_proposal(s, proposal_id, "rejected", now, user, reason)
+            lambda s: decide_stored(s, proposal_id, "rejected", now, user, reason)
         )
         record.status = "rejected"
         return record

@@ -45,6 +45,7 @@ class LiveDay:
         day: OperatingDay,
         plan_version: int = 0,
         days: Mapping[str, OperatingDay] | None = None,
+        heads: Mapping[str, tuple[int, float]] | None = None,
     ) -> None:
         self.day = day  # the watched depot's (the first one)
         self.depots: list[Depot] = list(snapshot.depots)
@@ -65,7 +66,12 @@ class LiveDay:
         self.stops_changed: Event[dict[str, StopStatus]] = Event()
         self.plan_adopted: Event[list[Stop]] = Event()
         self.revision = 0  # plans adopted since the day's first one
-        self.route_stamps: dict[str, RouteStamp] = {}  # a van absent: its first route
+        # A van absent: its first route. The stored versions come from plan_heads.
+        self.route_stamps: dict[str, RouteStamp] = {
+            v: RouteStamp(0, at, version) for v, (version, at) in (heads or {}).items()
+        }
+        # revision -> stored plan version, written by the storage thread once stored
+        self.stored_versions: dict[int, int] = {}
         self._changed: dict[str, StopStatus] = {}  # since the last take_stop_changes()
         self.stops: Mapping[str, Stop] = CurrentStops(self.tracker)
         self.route_acks = RouteAcks()
@@ -106,18 +112,20 @@ class LiveDay:
         """Apply events in turn (a stored day at a restart); returns those applied."""
         return [e for e in events if self.apply(e).outcome == "applied"]
 
-    def adopt(self, stops: list[Stop], at: float | None = None) -> int:
+    def adopt(self, stops: list[Stop], at: float | None = None, vans: Iterable[str] = ()) -> int:
         """Make a plan's stops the live ones (an accepted re-plan, an undo); the events
         applied so far are replayed onto it. Its version is set once stored
         (:meth:`version_stored`). Returns the plan's revision; the vans whose route
-        changed are stamped with it (and ``at``)."""
+        changed, and ``vans`` (those its stored version stamps), are stamped with it
+        (and ``at``)."""
         tracker = self.tracker
         before = {sid: tracker.progress_ref(sid).status for sid in tracker.stops}
         routes_before = {v.id: tuple(tracker.route_ids(v.id)) for v in self.vehicles}
         tracker.set_plan(stops)
         self.revision += 1
+        also = set(vans)
         for vehicle_id, route in routes_before.items():
-            if tuple(tracker.route_ids(vehicle_id)) != route:
+            if tuple(tracker.route_ids(vehicle_id)) != route or vehicle_id in also:
                 self.route_stamps[vehicle_id] = RouteStamp(self.revision, at)
         self.plan_adopted.emit(stops)
         self._report(
@@ -190,6 +198,32 @@ class LiveDay:
         for vehicle_id, stamp in self.route_stamps.items():
             if stamp.revision == revision:
                 self.route_stamps[vehicle_id] = RouteStamp(revision, stamp.changed_at, version)
+
+    def versions_known(self, revision: int, current: Mapping[str, int]) -> None:
+        """Storage refused the plan adopted before ``revision`` (this one puts the day
+        back): the vans of ``current`` are at those stored versions; the other vans this
+        revision stamped were changed elsewhere, at a version this day does not hold
+        (-1: no proposal built on them here passes)."""
+        for vehicle_id, stamp in self.route_stamps.items():
+            if stamp.revision == revision:
+                version = current.get(vehicle_id, -1)
+                self.route_stamps[vehicle_id] = RouteStamp(revision, stamp.changed_at, version)
+
+    def built_on(self, vans: Iterable[str]) -> dict[str, int | RouteStamp]:
+        """The stored version of each van's route now; a stamp whose version is not
+        stored yet stands for it (``version_for`` reads it on the storage thread)."""
+        out: dict[str, int | RouteStamp] = {}
+        for vehicle_id in vans:
+            stamp = self.route_stamps.get(vehicle_id, RouteStamp())
+            out[vehicle_id] = stamp.version if stamp.version is not None else stamp
+        return out
+
+    def version_for(self, stamp: int | RouteStamp) -> int:
+        """A version ``built_on`` gave, or the stored one of the plan a stamp is of (on
+        the storage thread, after that plan's job: -1 when it was not stored)."""
+        if isinstance(stamp, int):
+            return stamp
+        return 0 if stamp.revision == 0 else self.stored_versions.get(stamp.revision, -1)
 
     def _touched_by(self, event: ExecutionEvent) -> set[str]:
         """The stops an event may change: its vehicle's route, and its stop's (a reported

@@ -61,6 +61,19 @@ def stops_after(tracker: ExecutionTracker, proposal: Proposal) -> list[Stop]:
     return list(out.values())
 
 
+def changed_vans(tracker: ExecutionTracker, proposal: Proposal) -> set[str]:
+    """The vans whose route the proposal changes: those of its moves (rescues too) and
+    resequences, and the vans that lose an unserved stop."""
+    lose = {tracker.stops[s].vehicle_id for s in proposal.unserved}
+    return (set(proposal.diff.changed_vehicles) | lose) - {""}
+
+
+def changed_routes(stops: Iterable[Stop], vans: Iterable[str]) -> Routes:
+    """The whole routes of ``vans`` among ``stops`` (an empty one for a van left none)."""
+    routes = planned_routes(stops)
+    return {vid: routes.get(vid, []) for vid in sorted(vans) if vid}
+
+
 def _reached_since(stop: Stop, proposal: Proposal) -> bool:
     """Whether a stop the proposal re-plans was reached after it was built (a failed stop
     it plans to retry is still one to plan)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from app.storage.plan_heads import PlanConflict
 from app.tower.replanning import NEIGHBOURS
 
 OPEN = "open"
@@ -76,6 +77,26 @@ def why_stale(
     others = len(changed) - 1
     more = f"; {others} more van{'s' if others > 1 else ''} too" if others else ""
     return f"{vehicle_id}'s plan changed{when}{version}{more}"
+
+
+_DID = {"accepted": "accepted", "auto_accepted": "auto-accepted", "undone": "undid"}
+
+
+def conflict_text(conflict: PlanConflict, hm: Callable[[float], str]) -> str:
+    """What storage's refusal tells the dispatcher: who changed which van's plan, when
+    and how ("V03's plan changed at 10:42 (alice accepted #41): re-plan"), or who
+    decided the proposal first."""
+    head = conflict.head
+    if head is None:
+        return str(conflict)
+    if not head.vehicle_id:  # the proposal itself was decided elsewhere
+        return f"{conflict} at {hm(head.changed_at)}" if head.changed_at else str(conflict)
+    if head.proposal_id is not None:
+        how = f"{head.changed_by} {_DID.get(head.action, head.action)} #{head.proposal_id}"
+    else:
+        how = f"plan v{head.version}, {head.action}, by {head.changed_by}"
+    when = f" at {hm(head.changed_at)}" if head.changed_at else ""
+    return f"{head.vehicle_id}'s plan changed{when} ({how}): re-plan"
 
 
 def why_expired(created_at: float, now: float, ttl_min: float) -> str | None:

@@ -21,11 +21,8 @@ from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.events import Event
 from app.foundation.settings import Settings
 from app.foundation.time_text import TimeText
-from app.storage.operations_repository import (
-    decide_proposal,
-    expire_open_proposals,
-    note_proposal_reason,
-)
+from app.storage.operations_repository import expire_open_proposals, note_proposal_reason
+from app.storage.proposal_repository import decide_stored
 from app.tower.decisions import PlanDecisions, ProposalRecord
 from app.tower.proposal_currency import (
     EXPIRED,
@@ -156,7 +153,7 @@ class ProposalDesk:
         reason = f"tweaked ({tweaked.what}); replaced by #{by}"
         # Not awaited: the storage worker keeps jobs in order, and logs a failure.
         self.feed.storage.submit(
-            lambda s: decide_proposal(s, tweaked.proposal_id, "tweaked", now, tweaked.user, reason)
+            lambda s: decide_stored(s, tweaked.proposal_id, "tweaked", now, tweaked.user, reason)
         )
         record.status = "tweaked"
 
@@ -188,7 +185,7 @@ class ProposalDesk:
         proposal_id, now = record.id, self.clock.now()
         # Not awaited: the storage worker keeps jobs in order, and logs a failure.
         self.feed.storage.submit(
-            lambda s: decide_proposal(s, proposal_id, status, now, TOWER_USER, reason)
+            lambda s: decide_stored(s, proposal_id, status, now, TOWER_USER, reason)
         )
         record.status, record.closed_reason = status, reason
         log.info("proposal %d %s: %s", proposal_id, status, reason)

@@ -12,7 +12,8 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from app.domain.model import Vehicle
 from app.foundation.clock import Clock
@@ -23,8 +24,8 @@ from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import store_proposal
 from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
-from app.tower.plan_adoption import diff_json
-from app.tower.proposal_currency import ReplanRequest
+from app.tower.plan_adoption import changed_routes, changed_vans, diff_json, stops_after
+from app.tower.proposal_currency import ReplanRequest, RouteStamp
 from app.tower.replan_proposal import Proposal, make_proposal
 from app.tower.replanning import (
     LiveDraft,
@@ -67,6 +68,8 @@ class Asked:
     request: ReplanRequest
     revisions: dict[str, int]
     tweak: TweakOf | None = None
+    # Each van's stored route version then (or the stamp of a plan not stored yet).
+    versions: Mapping[str, int | RouteStamp] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,8 @@ class ReplanRuns:
     def _asked(self, request: ReplanRequest, tweak: TweakOf | None = None) -> Asked:
         """The request with the live day's route revisions now (what its draft reads)."""
         revisions = {v: s.revision for v, s in self.live.route_stamps.items()}
-        return Asked(request, revisions, tweak)
+        versions = self.live.built_on(v.id for v in self.live.vehicles)
+        return Asked(request, revisions, tweak, versions)
 
     def tweak(self, record: ProposalRecord, tweak: Tweak, user: str) -> bool:
         """Re-solve an open proposal around the dispatcher's moves and locks.
@@ -244,6 +248,8 @@ class ReplanRuns:
             return None
         proposal = make_proposal(live, result)
         now = self.clock.now()
+        tracker = self.live.tracker
+        routes = changed_routes(stops_after(tracker, proposal), changed_vans(tracker, proposal))
         row = {
             "depot_id": self.live.depot.id,
             "created_at": now,
@@ -253,7 +259,17 @@ class ReplanRuns:
             "figures_before": proposal.diff.before.as_dict(),
             "figures_after": proposal.diff.after.as_dict(),
         }
-        stored = self.feed.storage.submit(lambda s: store_proposal(s, row))
+        plan = {"routes": routes, "unserved": list(proposal.unserved)}
+        plan["km_change"] = proposal.km_change
+        scope = {v: running.asked.versions.get(v, 0) for v in live.scope}
+        version_for = self.live.version_for
+
+        def store(session: Any) -> int:
+            # On the storage thread, after any plan it was built on (jobs run in order).
+            built_on = {v: version_for(stamp) for v, stamp in scope.items()}
+            return store_proposal(session, row | {"plan": plan | {"built_on": built_on}})
+
+        stored = self.feed.storage.submit(store)
         self._storing = Stored(stored, proposal, now, running.asked)
         return self._stored()
 

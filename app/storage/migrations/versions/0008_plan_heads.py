@@ -1,0 +1,66 @@
+"""plan heads and what a proposal is built on
+
+``plan_heads`` holds each depot-day's current plan version (``vehicle_id`` '') and, per
+van, the version that last changed its route, with who changed it, when and how: an
+accept takes the depot-day's row first (its write lock, and the next version number from
+the database, not from a process), checks the vans' rows against the versions its
+proposal was built on, and writes nothing when one moved. A proposal's ``plan`` holds
+those versions and the routes it would make live, so any workstation (or the command
+line) can accept it from the database alone.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-07 06:40:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.storage.migrations.steps import NewTable, create_tables, drop_tables
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def _tables() -> tuple[NewTable, ...]:
+    """The tables this revision creates: new columns at each call (a column has one table)."""
+    return (
+        NewTable(
+            "plan_heads",
+            (
+                sa.Column("depot_id", sa.String(length=40), nullable=False),
+                sa.Column("day", sa.String(length=10), nullable=False),
+                sa.Column("vehicle_id", sa.String(length=40), nullable=False),
+                sa.Column("version", sa.Integer(), nullable=False),
+                sa.Column("changed_at", sa.Float(), nullable=False),
+                sa.Column("changed_by", sa.String(length=80), nullable=False),
+                sa.Column("action", sa.String(length=30), nullable=False),
+                sa.Column("proposal_id", sa.Integer(), nullable=True),
+            ),
+            primary_key=("depot_id", "day", "vehicle_id"),
+        ),
+    )
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    create_tables(_tables())
+    with op.batch_alter_table("proposals") as batch_op:
+        batch_op.add_column(sa.Column("plan", sa.JSON(), nullable=True))
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.add_column(
+            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("active")
+    with op.batch_alter_table("proposals") as batch_op:
+        batch_op.drop_column("plan")
+    drop_tables(_tables())
