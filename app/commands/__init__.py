@@ -21,7 +21,16 @@ EPOCH_RANGE = (0.0, 4_102_444_800.0)
 
 def registry() -> list[Register]:
     """The subcommands, imported lazily so ``main.py --help`` stays fast."""
-    from app.commands import exceptions, fleet, import_file, order, plan, simulate, solve
+    from app.commands import (
+        exceptions,
+        fleet,
+        import_file,
+        order,
+        plan,
+        proposals,
+        simulate,
+        solve,
+    )
 
     return [
         fleet.register,
@@ -31,6 +40,7 @@ def registry() -> list[Register]:
         plan.register,
         order.register,
         import_file.register,
+        proposals.register,
     ]
 
 

@@ -259,7 +259,7 @@ class ReplanRuns:
             "figures_before": proposal.diff.before.as_dict(),
             "figures_after": proposal.diff.after.as_dict(),
         }
-        plan = {"routes": routes, "unserved": list(proposal.unserved)}
+        plan = {"day": self.live.day.iso, "routes": routes, "unserved": list(proposal.unserved)}
         plan["km_change"] = proposal.km_change
         scope = {v: running.asked.versions.get(v, 0) for v in live.scope}
         version_for = self.live.version_for

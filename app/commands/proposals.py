@@ -1,0 +1,64 @@
+"""``main.py propose | proposals | accept | reject``: re-plan proposals without a window.
+
+Who acts is the database login (the local user on SQLite). Exit codes: 0 done, 1 the
+re-plan gave no proposal, 2 bad input (no such proposal or van), 3 conflict (the plan
+changed since the proposal was built, or someone decided it first: nothing written),
+4 not allowed for the role.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from app.commands import add_config_option
+from app.tower.proposal_commands import (
+    CommandResult,
+    accept_stored,
+    proposals_listing,
+    propose,
+    reject_stored,
+)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``propose``, ``proposals``, ``accept`` and ``reject`` subcommands."""
+    parser = subparsers.add_parser(
+        "propose", help="re-plan a van from the stored live state; stored as an open proposal"
+    )
+    add_config_option(parser)
+    parser.add_argument("--vehicle", required=True, metavar="V", help="the van to re-plan")
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    parser.set_defaults(func=lambda a, s: _print(propose(s, a.vehicle), a.json))
+
+    parser = subparsers.add_parser("proposals", help="list the stored re-plan proposals")
+    add_config_option(parser)
+    parser.add_argument("--state", choices=("open", "all"), default="open")
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    parser.set_defaults(func=lambda a, s: _print(proposals_listing(s, a.state), a.json))
+
+    parser = subparsers.add_parser(
+        "accept", help="make a proposal the plan, if the vans are still as it found them"
+    )
+    add_config_option(parser)
+    parser.add_argument("id", type=int, help="the proposal's id")
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    parser.set_defaults(func=lambda a, s: _print(accept_stored(s, a.id), a.json))
+
+    parser = subparsers.add_parser("reject", help="turn an open proposal down, with a reason")
+    add_config_option(parser)
+    parser.add_argument("id", type=int, help="the proposal's id")
+    parser.add_argument("--reason", required=True, help="why (goes to the audit log)")
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    parser.set_defaults(func=lambda a, s: _print(reject_stored(s, a.id, a.reason), a.json))
+
+
+def _print(result: CommandResult, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(result.body, indent=2))
+    elif result.text:
+        print(result.text)
+    if result.code and result.error:
+        print(f"main.py: {result.error}", file=sys.stderr)
+    return result.code
