@@ -8,11 +8,14 @@ changed since the proposal was built, or someone decided it first: nothing writt
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
 
 from app.commands import add_config_option
+from app.foundation.settings import Settings
+from app.tower.data_setup import open_database
 from app.tower.proposal_commands import (
     CommandResult,
     accept_stored,
@@ -44,14 +47,24 @@ def register(subparsers: Any) -> None:
     add_config_option(parser)
     parser.add_argument("id", type=int, help="the proposal's id")
     parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
-    parser.set_defaults(func=lambda a, s: _print(accept_stored(s, a.id), a.json))
+    parser.set_defaults(func=_accept)
 
     parser = subparsers.add_parser("reject", help="turn an open proposal down, with a reason")
     add_config_option(parser)
     parser.add_argument("id", type=int, help="the proposal's id")
     parser.add_argument("--reason", required=True, help="why (goes to the audit log)")
     parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
-    parser.set_defaults(func=lambda a, s: _print(reject_stored(s, a.id, a.reason), a.json))
+    parser.set_defaults(
+        func=lambda a, s: _print(reject_stored(open_database(s), a.id, a.reason), a.json)
+    )
+
+
+def _accept(args: argparse.Namespace, settings: Settings) -> int:
+    return _print(accept_stored(open_database(settings), args.id), args.json)
+
+
+def _reject(args: argparse.Namespace, settings: Settings) -> int:
+    return _print(reject_stored(open_database(settings), args.id, args.reason), args.json)
 
 
 def _print(result: CommandResult, as_json: bool) -> int:

@@ -63,10 +63,12 @@ def proposals_listing(settings: Settings, state: str) -> CommandResult:
     return CommandResult(DONE, {"proposals": rows}, "\n".join(lines))
 
 
-def propose(settings: Settings, vehicle_id: str, within_s: float = 120.0) -> CommandResult:
+def propose(
+    settings: Settings, vehicle_id: str, clock: Clock | None = None, within_s: float = 120.0
+) -> CommandResult:
     """A local re-plan of ``vehicle_id`` (and its nearest neighbour) from the stored live
     state, stored as an open proposal for someone to decide (never auto-accepted)."""
-    tower = open_tower(settings)
+    tower = open_tower(settings, clock)
     try:
         person = who_acts(tower.sessions)
         require(person, DECIDES, "ask for re-plans")
@@ -100,11 +102,10 @@ def propose(settings: Settings, vehicle_id: str, within_s: float = 120.0) -> Com
 
 
 def accept_stored(
-    settings: Settings, proposal_id: int, clock: Clock | None = None
+    sessions: SessionFactory, proposal_id: int, clock: Clock | None = None
 ) -> CommandResult:
     """Accept a stored open proposal: its plan version is stored in one transaction if its
     vans are still as it found them (exit 3 otherwise: nothing written)."""
-    sessions = open_database(settings)
     row = stored_proposal(sessions, proposal_id)
     if row is None:
         return _refused(BAD_INPUT, f"no proposal #{proposal_id}")
@@ -135,9 +136,8 @@ def accept_stored(
     return _decide(sessions, row.depot_id, decide, "accept proposals")
 
 
-def reject_stored(settings: Settings, proposal_id: int, reason: str) -> CommandResult:
+def reject_stored(sessions: SessionFactory, proposal_id: int, reason: str) -> CommandResult:
     """Turn an open proposal down (exit 3 when someone decided it first)."""
-    sessions = open_database(settings)
     row = stored_proposal(sessions, proposal_id)
     if row is None:
         return _refused(BAD_INPUT, f"no proposal #{proposal_id}")

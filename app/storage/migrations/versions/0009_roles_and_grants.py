@@ -22,6 +22,7 @@ Create Date: 2026-12-07 06:50:00.000000
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
@@ -59,17 +60,18 @@ LIVE_DAY = (
 WRITE = "SELECT, INSERT, UPDATE, DELETE"
 
 
-def _grants() -> list[str]:
-    """This database's GRANT statements, in the order they run."""
-    out = [
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {g}"
+def _grants(schema: str) -> list[str]:
+    """This database's GRANT statements on the tower's schema, in the order they run."""
+    out = [f"GRANT USAGE ON SCHEMA {schema} TO {g}" for g in GROUPS]
+    out += [
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {g}"
         for g in ("tower_supervisor", "tower_dispatcher", "tower_recorder")
     ]
-    out.append("GRANT ALL ON ALL TABLES IN SCHEMA public TO tower_admin")
+    out.append(f"GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO tower_admin")
     out += [f"GRANT {WRITE} ON {t} TO tower_dispatcher" for t in LIVE_DAY + TELEMETRY]
     out += [f"GRANT {WRITE} ON {t} TO tower_recorder" for t in TELEMETRY]
     out += [
-        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {g}"
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {g}"
         for g in ("tower_dispatcher", "tower_admin", "tower_recorder")
     ]
     return out
@@ -86,7 +88,7 @@ def upgrade() -> None:
             f"THEN CREATE ROLE {group} NOLOGIN; END IF; "
             "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         )
-    for grant in _grants():
+    for grant in _grants(_schema()):
         op.execute(grant)
 
 
@@ -94,6 +96,15 @@ def downgrade() -> None:
     """Revert this revision."""
     if op.get_bind().dialect.name != "postgresql":
         return
+    schema = _schema()
     for group in GROUPS:
-        op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {group}")
-        op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {group}")
+        op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {group}")
+        op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {group}")
+        op.execute(f"REVOKE USAGE ON SCHEMA {schema} FROM {group}")
+
+
+def _schema() -> str:
+    """The schema the tower's tables are in (the search path's first), quoted."""
+    bind = op.get_bind()
+    name = str(bind.execute(sa.text("SELECT current_schema()")).scalar())
+    return str(bind.dialect.identifier_preparer.quote(name))
