@@ -26,6 +26,7 @@ def registry() -> list[Register]:
         fleet,
         import_file,
         order,
+        people,
         plan,
         proposals,
         simulate,
@@ -41,6 +42,7 @@ def registry() -> list[Register]:
         order.register,
         import_file.register,
         proposals.register,
+        people.register,
     ]
 
 

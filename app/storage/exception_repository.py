@@ -58,6 +58,31 @@ def audit(
     )
 
 
+def audit_entries(
+    sessions: SessionFactory,
+    span: tuple[float, float] | None = None,
+    username: str | None = None,
+) -> list[dict[str, Any]]:
+    """Audit entries oldest first (``main.py audit --json``), within ``span`` (epoch
+    seconds, end excluded) and by ``username`` when given."""
+    query = select(AuditRow).order_by(AuditRow.at, AuditRow.id)
+    if span is not None:
+        query = query.where(AuditRow.at >= span[0], AuditRow.at < span[1])
+    if username is not None:
+        query = query.where(AuditRow.username == username)
+    with sessions() as session:
+        return [
+            {
+                "at": r.at,
+                "username": r.username,
+                "action": r.action,
+                "subject": r.subject,
+                "detail": r.detail,
+            }
+            for r in session.scalars(query)
+        ]
+
+
 def audit_log(sessions: SessionFactory, limit: int = 200) -> list[dict[str, Any]]:
     """The newest audit entries first."""
     query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
