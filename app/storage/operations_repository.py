@@ -142,12 +142,15 @@ def decide_proposal(
 
 
 def expire_open_proposals(
-    session: Session, depot_id: str, at: float, user: str, reason: str
+    session: Session, depot_id: str, at: float, user: str, reason: str, made_before: float
 ) -> None:
-    """Expire the depot's proposals still open (or stale) in storage, each audited."""
+    """Expire the depot's proposals still open (or stale) in storage that were made
+    before ``made_before``, each audited."""
     left = session.scalars(
         select(ProposalRow.id).where(
-            ProposalRow.depot_id == depot_id, ProposalRow.status.in_(("open", "stale"))
+            ProposalRow.depot_id == depot_id,
+            ProposalRow.status.in_(("open", "stale")),
+            ProposalRow.created_at < made_before,
         )
     ).all()
     for proposal_id in left:
@@ -275,21 +278,22 @@ def store_plan_version(
 def _kept_routes(
     session: Session, plan_id: int | None, changed: set[str]
 ) -> list[tuple[str, float, list[tuple[str, float]]]]:
-    """The routes of ``plan_id`` of the vans not in ``changed``: (van, metres, stops)."""
+    """The routes of ``plan_id`` of the vans not in ``changed``: (van, metres, stops),
+    read in one query."""
     if plan_id is None:
         return []
-    routes = session.scalars(select(RouteRow).where(RouteRow.plan_id == plan_id)).all()
-    kept = []
-    for route in routes:
-        if route.vehicle_id in changed:
-            continue
-        stops = session.execute(
-            select(RouteStopRow.stop_id, RouteStopRow.planned_arrival)
-            .where(RouteStopRow.route_id == route.id)
-            .order_by(RouteStopRow.sequence)
-        ).all()
-        kept.append((route.vehicle_id, route.distance_m, [(sid, eta) for sid, eta in stops]))
-    return kept
+    rows = session.execute(
+        select(RouteRow.id, RouteRow.vehicle_id, RouteRow.distance_m, RouteStopRow)
+        .outerjoin(RouteStopRow, RouteStopRow.route_id == RouteRow.id)
+        .where(RouteRow.plan_id == plan_id, RouteRow.vehicle_id.not_in(changed))
+        .order_by(RouteRow.id, RouteStopRow.sequence)
+    ).all()
+    kept: dict[int, tuple[str, float, list[tuple[str, float]]]] = {}
+    for route_id, vehicle_id, metres, stop in rows:
+        _, _, stops = kept.setdefault(route_id, (vehicle_id, metres, []))
+        if stop is not None:
+            stops.append((stop.stop_id, stop.planned_arrival))
+    return list(kept.values())
 
 
 def _add_route(

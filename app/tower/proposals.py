@@ -192,12 +192,15 @@ class ProposalDesk:
         self.closed.emit(record)
 
     def restore(self) -> None:
-        """At a start: the proposals an earlier run left open were solved for a road that
-        moved on, and this desk does not hold them; storage says they expired."""
+        """At a start: the proposals left open past ``proposal_ttl_min`` (by an earlier
+        run, or another workstation) were solved for a road that has moved on; storage
+        says they expired. Younger ones stay open: the database can still accept them
+        (``main.py accept``), refusing any whose vans changed since."""
         depot_id, now = self.live.depot.id, self.clock.now()
-        reason = "the tower restarted: solved for a road that has moved on"
+        reason = why_expired(0.0, self.ttl_min * 60, self.ttl_min) or ""
+        before = now - self.ttl_min * 60
         self.feed.storage.submit(
-            lambda s: expire_open_proposals(s, depot_id, now, TOWER_USER, reason)
+            lambda s: expire_open_proposals(s, depot_id, now, TOWER_USER, reason, before)
         )
 
     def _restate(self, record: ProposalRecord, reason: str) -> None:
