@@ -262,11 +262,13 @@ def store_plan_version(
             else planned_m.get(vehicle_id, 0.0) + change.get(vehicle_id, 0.0) * 1000
         )
         _add_route(session, plan.id, vehicle_id, metres, stops)
-        for n, (sid, eta) in enumerate(stops):
+        if stops:  # one executemany by primary key, not a statement per stop
             session.execute(
-                update(StopRow)
-                .where(StopRow.id == sid)
-                .values(vehicle_id=vehicle_id, sequence=n, planned_arrival=eta)
+                update(StopRow),
+                [
+                    {"id": sid, "vehicle_id": vehicle_id, "sequence": n, "planned_arrival": eta}
+                    for n, (sid, eta) in enumerate(stops)
+                ],
             )
     if unserved:
         session.execute(update(StopRow).where(StopRow.id.in_(unserved)).values(vehicle_id=None))
