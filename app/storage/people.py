@@ -1,7 +1,7 @@
 """People and their roles, where the data is.
 
 On PostgreSQL each person is a login role, member of one group role (``tower_dispatcher``,
-``tower_supervisor``, ``tower_admin``; migration 0009 creates them and their grants), so
+``tower_supervisor``, ``tower_admin``; migration 0010 creates them and their grants), so
 the database itself refuses what a role may not do; who acts is the login
 (``current_user``). The ``users`` table keeps the display name and the role for the
 listing. On SQLite there is one workstation and one person: the local user, an admin.

@@ -8,8 +8,8 @@ proposal was built on, and writes nothing when one moved. A proposal's ``plan`` 
 those versions and the routes it would make live, so any workstation (or the command
 line) can accept it from the database alone.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 06:40:00.000000
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 from app.storage.migrations.steps import NewTable, create_tables, drop_tables
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -15,8 +15,8 @@ Group roles belong to the whole server: they are created when missing and left a
 when they exist (another database of the server made them); a downgrade revokes this
 database's grants and leaves the roles. SQLite has no roles: nothing happens there.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 06:50:00.000000
 """
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -38,9 +38,11 @@ TELEMETRY = (
     "unknown_devices",
     "telemetry_counters",
     "quarantined_rows",
+    "recorder_health",
 )
 LIVE_DAY = (
     "exceptions",
+    "id_blocks",  # the exceptions' ids are taken from it
     "proposals",
     "plans",
     "routes",
