@@ -111,10 +111,21 @@ def connect(url: str, *, writable: bool = False) -> SessionFactory:
 
 
 def _probe_write(engine: Engine) -> None:
-    """Rewrite one stored value in place and roll back: a read-only database raises."""
+    """Try a write that changes no row, and roll back: a read-only database raises, and so
+    does a PostgreSQL login whose role may not record telemetry (a supervisor's)."""
     with engine.connect() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
-        connection.rollback()
+        try:
+            connection.execute(text("UPDATE telemetry_fixes SET id = id WHERE 1 = 0"))
+        except DBAPIError as exc:
+            if "permission denied" in one_line(exc.orig or exc).lower():
+                raise ConfigurationError(
+                    f"the database login {engine.url.username!r} may not record telemetry: "
+                    "the window and --headless record; start them with a dispatcher's, an "
+                    "admin's or the recorder's login (docs/security.md)"
+                ) from exc
+            raise
+        finally:
+            connection.rollback()
 
 
 def startup_error(url: str, exc: DBAPIError) -> StartupError:

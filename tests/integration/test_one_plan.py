@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.foundation.clock import ManualClock
+from app.foundation.failures import ConfigurationError
 from app.foundation.settings import DatabaseSettings, DemoSettings, Settings
 from app.storage.database import connect
 from app.storage.people import add_user, who_acts
@@ -179,6 +180,31 @@ def test_a_supervisor_may_not_accept_nor_update_proposals_in_sql(
         with pytest.raises(Exception, match="permission denied"), as_supervisor.begin() as s:
             s.execute(text("UPDATE proposals SET status = 'accepted'"))
         as_supervisor.kw["bind"].dispose()
+    finally:
+        with sessions.begin() as s:
+            s.execute(text(f'DROP OWNED BY "{name}"'))
+            s.execute(text(f'DROP ROLE "{name}"'))
+
+
+@pytest.mark.parametrize("role", ["dispatcher", "recorder", "supervisor"])
+def test_the_start_up_write_check_follows_the_logins_role(demo_url: str, role: str) -> None:
+    """The window and --headless check at start that they may record: a dispatcher's and
+    the recorder's logins may; a supervisor's is refused in one line that says why."""
+    sessions = connect(demo_url)
+    name = f"{role[:3]}_{uuid.uuid4().hex[:8]}"
+    with sessions.begin() as s:
+        if role == "recorder":  # the recorder is a service's login, not a person
+            s.execute(text(f'CREATE ROLE "{name}" LOGIN IN ROLE tower_recorder'))
+        else:
+            add_user(s, name, role, "", NOW, "test")
+    login = make_url(demo_url).set(username=name).render_as_string(hide_password=False)
+    try:
+        if role == "supervisor":
+            with pytest.raises(ConfigurationError, match="may not record telemetry") as refused:
+                connect(login, writable=True)
+            assert "\n" not in str(refused.value)
+        else:
+            connect(login, writable=True).kw["bind"].dispose()
     finally:
         with sessions.begin() as s:
             s.execute(text(f'DROP OWNED BY "{name}"'))
