@@ -122,22 +122,23 @@ def decide_proposal(
     auto_accepted: bool = False,
     plan_id: int | None = None,
 ) -> None:
-    """Record the decision on a proposal, and put it in the audit log."""
-    session.execute(
-        update(ProposalRow)
-        .where(ProposalRow.id == proposal_id)
-        .values(
-            status=status,
-            decided_at=at,
-            decided_by=user,
-            decision_reason=reason,
-            auto_accepted=auto_accepted,
-            plan_id=plan_id,
-        )
-    )
+    """Record the decision on a proposal, and put it in the audit log (with the plan it
+    made, if any: an undecided plan_id is left as it is)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "decided_at": at,
+        "decided_by": user,
+        "decision_reason": reason,
+        "auto_accepted": auto_accepted,
+    }
+    if plan_id is not None:
+        values["plan_id"] = plan_id
+    session.execute(update(ProposalRow).where(ProposalRow.id == proposal_id).values(**values))
     detail: dict[str, Any] = {"reason": reason} if reason else {}
     if auto_accepted:
         detail["auto_accepted"] = True
+    if plan_id is not None:
+        detail["plan_id"] = plan_id
     audit(session, at, user, f"proposal_{status}", f"proposal:{proposal_id}", detail)
 
 

@@ -13,12 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.storage.database import SessionFactory
-from app.storage.exception_repository import audit
-from app.storage.operations_repository import store_plan_version
+from app.storage.operations_repository import decide_proposal, store_plan_version
 from app.storage.orm import PlanRow, ProposalRow
 from app.storage.plan_heads import Head, PlanConflict, check_current, lock_depot_day
 
@@ -67,7 +66,8 @@ def decide_plan(session: Session, d: PlanDecision) -> tuple[int, int]:
         proposal_id=d.proposal_id,
         version=version,
     )
-    _record(session, d.proposal_id, d.status, d.at, d.user, d.reason, plan_id)
+    auto = d.status == "auto_accepted"
+    decide_proposal(session, d.proposal_id, d.status, d.at, d.user, d.reason, auto, plan_id)
     return plan_id, version
 
 
@@ -77,7 +77,7 @@ def decide_stored(
     """A decision that makes no plan (rejected, tweaked, or closed by the tower): only
     from open (or stale); PlanConflict when another workstation decided first."""
     row = _still(session, proposal_id, ("open", "stale"))
-    _record(session, row.id, status, at, user, reason, None)
+    decide_proposal(session, row.id, status, at, user, reason, status == "auto_accepted")
 
 
 def _still(session: Session, proposal_id: int, expect: tuple[str, ...]) -> ProposalRow:
@@ -95,33 +95,6 @@ def _still(session: Session, proposal_id: int, expect: tuple[str, ...]) -> Propo
 def built_on_of(row: ProposalRow) -> dict[str, int]:
     """The vans' versions a stored proposal was built on."""
     return {str(v): int(n) for v, n in ((row.plan or {}).get("built_on") or {}).items()}
-
-
-def _record(
-    session: Session,
-    proposal_id: int,
-    status: str,
-    at: float,
-    user: str,
-    reason: str | None,
-    plan_id: int | None,
-) -> None:
-    values: dict[str, Any] = {
-        "status": status,
-        "decided_at": at,
-        "decided_by": user,
-        "decision_reason": reason,
-        "auto_accepted": status == "auto_accepted",
-    }
-    if plan_id is not None:
-        values["plan_id"] = plan_id
-    session.execute(update(ProposalRow).where(ProposalRow.id == proposal_id).values(**values))
-    detail: dict[str, Any] = {"reason": reason} if reason else {}
-    if status == "auto_accepted":
-        detail["auto_accepted"] = True
-    if plan_id is not None:
-        detail["plan_id"] = plan_id
-    audit(session, at, user, f"proposal_{status}", f"proposal:{proposal_id}", detail)
 
 
 def list_proposals(sessions: SessionFactory, state: str = "open") -> list[dict[str, Any]]:
