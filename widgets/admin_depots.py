@@ -170,7 +170,7 @@ class DepotsPage(QWidget):
         """Read the depots again (in the background)."""
         self.map_view()
         future = self.desk.depots()
-        future.add_done_callback(lambda f: self._bridge.call(lambda: self._show(f)))
+        self._bridge.when_done(future, self._show)
 
     def _show(self, future: Future[list[DepotForm]]) -> None:
         forms = future.result()

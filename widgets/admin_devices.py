@@ -10,12 +10,10 @@ import getpass
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.foundation.time_text import TimeText
 from app.tower.admin import AdminDesk
 from widgets.call_on_main import MainThreadBridge
+from widgets.table_docks import row_table
 
 HEADERS = ["Device", "Format", "Last seen", "Last position", "Fixes"]
 
@@ -49,13 +48,7 @@ class UnknownDevicesPage(QWidget):
         layout.addWidget(
             QLabel("Trackers that report but map to no van. Pick one, then the van it is in:")
         )
-        self.table = QTableWidget(0, len(HEADERS), self)
-        self.table.setHorizontalHeaderLabels(HEADERS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table(HEADERS, self)
         self.table.itemSelectionChanged.connect(self._enable)
         layout.addWidget(self.table)
         row = QHBoxLayout()

@@ -56,7 +56,7 @@ class AuditPage(QWidget):
     def refresh(self) -> None:
         """Read the log again (in the background)."""
         future = self.desk.audit_entries()
-        future.add_done_callback(lambda f: self._bridge.call(lambda: self._show(f)))
+        self._bridge.when_done(future, self._show)
 
     def _show(self, future: Future[list[dict[str, Any]]]) -> None:
         entries = future.result()

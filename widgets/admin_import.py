@@ -143,7 +143,7 @@ class ImportPage(QWidget):
         self._stale()
         self.summary.setText("Reading and checking the file…")
         future = self.desk.preview_import(self.kind.currentText(), Path(text))
-        future.add_done_callback(lambda f: self._bridge.call(lambda: self._show(f)))
+        self._bridge.when_done(future, self._show)
 
     def _show(self, future: Future[ImportPreview]) -> None:
         try:
@@ -201,7 +201,7 @@ class ImportPage(QWidget):
         self.import_button.setEnabled(False)
         self.summary.setText(f"Importing {preview.path.name}…")
         future = self.desk.import_file(preview.kind, preview.path, self.user)
-        future.add_done_callback(lambda f: self._bridge.call(lambda: self._written(f)))
+        self._bridge.when_done(future, self._written)
 
     def _written(self, future: Future[ImportOutcome]) -> None:
         try:

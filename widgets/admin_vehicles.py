@@ -13,7 +13,6 @@ from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.domain.imports.cells import hm
 from app.tower.admin import AdminDesk, FleetVehicle, SavedVehicle
 from widgets.call_on_main import MainThreadBridge
+from widgets.table_docks import row_table
 
 HEADERS = ["Van", "Depot", "Plate", "Tracker", "Driver", "Shift", "In service"]
 # The form's fields: the vehicles file's columns, labelled for a person.
@@ -66,13 +65,7 @@ class VehiclesPage(QWidget):
         self._bridge = MainThreadBridge(self)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Vans and their trackers: pick one to edit it, or add a new one."))
-        self.table = QTableWidget(0, len(HEADERS), self)
-        self.table.setHorizontalHeaderLabels(HEADERS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table(HEADERS, self)
         self.table.itemSelectionChanged.connect(self._picked)
         layout.addWidget(self.table, 1)
         layout.addWidget(self._form())
@@ -124,7 +117,7 @@ class VehiclesPage(QWidget):
     def refresh(self) -> None:
         """Read the fleet again (in the background)."""
         future = self.desk.fleet()
-        future.add_done_callback(lambda f: self._bridge.call(lambda: self._show(f)))
+        self._bridge.when_done(future, self._show)
 
     def _show(self, future: Future[list[FleetVehicle]]) -> None:
         vans = future.result()
@@ -182,7 +175,7 @@ class VehiclesPage(QWidget):
         texts = {k: f.text() for k, f in self.fields.items()} | {"depot": self.depot.currentText()}
         new = self._editing is None
         future = self.desk.save_vehicle(texts, new=new, user=self.user)
-        future.add_done_callback(lambda f: self._bridge.call(lambda: self._saved(f)))
+        self._bridge.when_done(future, self._saved)
 
     def _saved(self, future: Future[SavedVehicle]) -> None:
         try:

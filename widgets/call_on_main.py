@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
+
+T = TypeVar("T")
 
 
 class MainThreadBridge(QObject):
@@ -20,6 +24,10 @@ class MainThreadBridge(QObject):
     def call(self, closure: Callable[[], object]) -> None:
         """Schedule ``closure()`` on the GUI thread; safe from any thread."""
         self._call.emit(closure)
+
+    def when_done(self, future: Future[T], then: Callable[[Future[T]], object]) -> None:
+        """Call ``then(future)`` on the GUI thread once ``future`` is done."""
+        future.add_done_callback(lambda done: self.call(lambda: then(done)))
 
     @staticmethod
     def _run(closure: Callable[[], object]) -> None:
