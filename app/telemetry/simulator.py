@@ -41,9 +41,10 @@ from app.telemetry.contract import EVENT, POSITION, STATUS, payload
 from app.telemetry.disruptions import (
     JAM_KMH,
     JAM_S,
-    UNPLANNED_STOP_S,
     Disruptions,
     choose_disruptions,
+    jam_factor,
+    noise_factor,
 )
 from app.telemetry.drivers import RouteStop
 from app.telemetry.stop_outcomes import StopOutcomes
@@ -78,6 +79,11 @@ class SimulatorConfig:
     # slow it by as much as they slow the model's own speed.
     speed_kmh: tuple[float, float] = (25.0, 35.0)
     road: RoadModel = field(default_factory=RoadModel)
+    # A scenario's own trouble instead of the demo's drawn one (with ``disruptions``).
+    trouble: Disruptions | None = None
+    # Lognormal factors (mean 1) on each drive's time and each stop's service; 0: none.
+    travel_sigma: float = 0.0
+    service_sigma: float = 0.0
 
 
 class FleetSimulator:
@@ -96,11 +102,11 @@ class FleetSimulator:
         self._paused: set[str] = set()  # the unplanned stop happens once
         self._outcomes = StopOutcomes(self.config.failure_rate)
         self._replies: list[SimMessage] = []  # driver apps' acknowledgements not yet sent
-        self.disruptions = (
-            choose_disruptions([v.id for v in day.vehicles], self.config.seed, self.local_day)
-            if self.config.disruptions
-            else Disruptions()
-        )
+        self.disruptions = Disruptions()
+        if self.config.disruptions:
+            self.disruptions = self.config.trouble or choose_disruptions(
+                [v.id for v in day.vehicles], self.config.seed, self.local_day
+            )
         by_vehicle: dict[str, list[Stop]] = {v.id: [] for v in day.vehicles}
         for stop in day.stops:
             by_vehicle.setdefault(stop.vehicle_id, []).append(stop)
@@ -209,6 +215,7 @@ class FleetSimulator:
         van = VanDay(vehicle)
         depot: Point = (self.day.depot.lat, self.day.depot.lon)
         t = self.local_day.epoch_at(vehicle.shift_start_s)
+        t += dict(self.disruptions.late_starts).get(vehicle.id, 0.0)
         van.messages.append(self._status(vehicle.id, True, t))
         self._event(van, t, "shift_start", depot)
         van.scan_at, van.loaded_at = t + SCAN_AFTER_S, t + LOADING_S
@@ -254,7 +261,12 @@ class FleetSimulator:
             range(1, len(places)),
             lambda a, b, t: self._drive(van, rng, places[a], places[b], t),
             lambda i: orders[i - 1].spans,
-            lambda i: orders[i - 1].service_s,
+            lambda i: (
+                orders[i - 1].service_s
+                * noise_factor(
+                    self.config.service_sigma, f"{self.config.seed}-{stops[i - 1].id}-service"
+                )
+            ),
         ):
             stop, order, here = stops[visit.stop - 1], orders[visit.stop - 1], places[visit.stop]
             ids = {"stop_id": stop.id, "order_id": order.id}
@@ -335,8 +347,9 @@ class FleetSimulator:
         cut: Leg | None = None
         if at > t:  # on the road since the last stop (or the depot): stop the drive there
             c = at
-            if van.paused_at is not None and van.paused_at <= at < van.paused_at + UNPLANNED_STOP_S:
-                c = van.paused_at + UNPLANNED_STOP_S
+            pause_s = self.disruptions.unplanned_s
+            if van.paused_at is not None and van.paused_at <= at < van.paused_at + pause_s:
+                c = van.paused_at + pause_s
             cut = van.legs[legs].cut(c)
             t, here = c, cut.at(c)[0]
         if van.paused_at is not None and van.paused_at > at:
@@ -450,6 +463,8 @@ class FleetSimulator:
         total = cum[-1]
         base_kmh = rng.uniform(*self.config.speed_kmh)
         jam_kmh = rng.uniform(*JAM_KMH)
+        if self.config.travel_sigma > 0:  # drawn only then: the demo's draws stay as they were
+            base_kmh /= noise_factor(self.config.travel_sigma, rng)
         vid = van.vehicle.id
         d = self.disruptions
         pause_at: float | None = None
@@ -467,6 +482,8 @@ class FleetSimulator:
             kmh = base_kmh * self.config.road.pace(self.local_day.clock_s(t))
             if vid == d.jam_vehicle and d.jam_start <= t < d.jam_start + JAM_S:
                 kmh = jam_kmh
+            if d.jams:
+                kmh *= jam_factor(d.jams, t, points, cum, done)
             mps = kmh / 3.6
             step = min(_STEP_S, (total - done) / mps)
             if pause_at is not None and done < pause_at <= done + step * mps:
@@ -489,9 +506,9 @@ class FleetSimulator:
             if pause_at is not None and done >= pause_at - 1e-6:
                 # The long unplanned stop: parked between two stops, no event.
                 van.paused_at = t
-                times.append(t + UNPLANNED_STOP_S)
+                times.append(t + d.unplanned_s)
                 dists.append(done)
-                t += UNPLANNED_STOP_S
+                t += d.unplanned_s
                 pause_at = None
         van.legs.append(Leg(points, cum, times, dists))
         return t
