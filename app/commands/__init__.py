@@ -22,6 +22,7 @@ EPOCH_RANGE = (0.0, 4_102_444_800.0)
 def registry() -> list[Register]:
     """The subcommands, imported lazily so ``main.py --help`` stays fast."""
     from app.commands import (
+        evaluate,
         exceptions,
         fleet,
         import_file,
@@ -43,6 +44,7 @@ def registry() -> list[Register]:
         import_file.register,
         proposals.register,
         people.register,
+        evaluate.register,
     ]
 
 

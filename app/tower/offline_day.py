@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.domain.demo import DemoDay
 from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
@@ -24,7 +25,7 @@ from app.telemetry.parsing import DeviceDirectory, TopicConfig, parse_message
 from app.telemetry.realtime import follow_received
 from app.telemetry.simulator import FleetSimulator
 from app.tower.control_tower import ControlTower, TowerTick
-from app.tower.data_setup import ensure_demo_day
+from app.tower.data_setup import demo_day, ensure_demo_day
 from app.tower.demo_fleet import build_simulator
 
 _SOLVE_POLL_S = 0.05  # how often the tower ticks (real time) while a solve runs
@@ -32,7 +33,8 @@ _SOLVE_POLL_S = 0.05  # how often the tower ticks (real time) while a solve runs
 
 class OfflineDay:
     """A tower on a fresh SQLite database at ``database``, seeded with the demo day of
-    ``settings``, and the simulated fleet that plays it; the clock stands at the first
+    ``settings`` (or the day ``make`` builds: a scenario's), and the simulated fleet that
+    plays it (``simulate`` builds one of its own); the clock stands at the first
     van's start. ``advance_to`` plays on; ``stop`` stops the tower."""
 
     def __init__(
@@ -43,11 +45,15 @@ class OfflineDay:
         *,
         disruptions: bool = True,
         drivers_follow: bool = True,
+        make: Callable[[Settings, OperatingDay], DemoDay] = demo_day,
+        simulate: Callable[[DemoDay], FleetSimulator] | None = None,
     ) -> None:
         sessions = connect(f"sqlite:///{database}")
-        demo = ensure_demo_day(sessions, settings, day)
-        self.simulator: FleetSimulator = build_simulator(
-            settings, day, demo, disruptions=disruptions
+        demo = ensure_demo_day(sessions, settings, day, make)
+        self.simulator: FleetSimulator = (
+            simulate(demo)
+            if simulate is not None
+            else build_simulator(settings, day, demo, disruptions=disruptions)
         )
         self.clock = ManualClock(self.simulator.start_time)
         self.tower = ControlTower(settings, sessions, day, self.clock)
