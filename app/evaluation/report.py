@@ -91,14 +91,14 @@ def table(evaluation: Evaluation) -> str:
     """The runs' mean figures, one line each, and the recovered share."""
     seeds = ", ".join(map(str, evaluation.seeds))
     lines = [f"{evaluation.scenario.name}: seeds {seeds} (means; ETA err: 30 min before arrival)"]
-    header = f"{'run':<12}" + "".join(f"{title:>10}" for title, _k, _f in _COLUMNS)
+    header = f"{'run':<12}" + "".join(f"{title:>11}" for title, _k, _f in _COLUMNS)
     lines += [header, "-" * len(header)]
     for run in evaluation.runs:
         figures = evaluation.figures(run)
         cells = []
         for _title, key, shape in _COLUMNS:
             value = getattr(figures, key)
-            cells.append(f"{'-' if value is None else shape.format(value):>10}")
+            cells.append(f"{'-' if value is None else shape.format(value):>11}")
         lines.append(f"{run:<12}" + "".join(cells))
     share = evaluation.recovered_share
     if share is not None:
