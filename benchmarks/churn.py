@@ -2,7 +2,7 @@
 
 The demo day (12 vans, 250 orders, seed 7, the simulator's disruptions) is played through
 the tower's own live path without the network (``app.tower.offline_day``, as
-``benchmarks/closed_loop.py`` plays it) for ``--minutes`` simulated minutes from the first
+``main.py evaluate`` plays a scenario) for ``--minutes`` simulated minutes from the first
 van's start, with the tower re-planning by itself (``[replan] auto_request``) and
 ``auto_accept = true``, ``min_minutes_saved = 0``. The routes the policy accepts are
 published, and the simulated drivers follow and acknowledge them as the demo's do; the

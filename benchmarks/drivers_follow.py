@@ -1,7 +1,7 @@
 """Do the demo's drivers follow what they are sent? Out-of-sequence exceptions after accepts.
 
 The demo day is played through the tower's live path without the network
-(``app.tower.offline_day``, as ``benchmarks/closed_loop.py`` plays it: simulator messages
+(``app.tower.offline_day``, as ``main.py evaluate`` plays it: simulator messages
 parsed as the MQTT client parses them, the tower ticking on a manual clock). At a few
 moments a local re-plan is asked for and accepted. The routes the tower publishes go to
 the simulated driver apps (``RouteInbox``, the same as over MQTT) or, with ``--ignore``,
