@@ -53,6 +53,12 @@ def register(subparsers: Any) -> None:
         "--runs", type=_runs, default=list(RUNS), help="which runs (default all three)"
     )
     parser.add_argument("--seeds", type=_seeds, default=None, help="e.g. 1,2 (default: the file's)")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png",
+        help="also draw the on-time stops over the day, one line per run (first seed)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -71,4 +77,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(evaluation.as_json(), indent=2) if args.json else table(evaluation))
+    if args.plot is not None:
+        try:
+            evaluation.plot(args.plot)
+        except OSError as exc:
+            print(f"evaluate: cannot write {args.plot}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     return 0

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.domain.demo import DemoDay
+from app.evaluation.chart import on_time_chart
 from app.evaluation.day import scenario_day, trouble, urgent_orders
 from app.evaluation.figures import Figures, mean, recovered_share
 from app.evaluation.play import RUNS, Played, play
@@ -21,6 +23,7 @@ class Evaluation:
     """Each run's played seeds."""
 
     scenario: Scenario
+    day: DemoDay  # as planned in the morning
     seeds: tuple[int, ...]
     runs: dict[str, list[Played]]
 
@@ -33,6 +36,14 @@ class Evaluation:
             return None
         rates = [self.figures(r).on_time_rate for r in RUNS]
         return recovered_share(*rates)
+
+    def plot(self, path: Path) -> None:
+        """The chart of on-time stops over the day, each run's first seed."""
+        day = self.day.operating_day
+        start = min(day.epoch_at(v.shift_start_s) for v in self.day.vehicles)
+        end = max(day.epoch_at(v.shift_end_s) for v in self.day.vehicles) + 3600
+        times = {run: played[0].on_time_at for run, played in self.runs.items()}
+        on_time_chart(path, times, start, end)
 
     def as_json(self) -> dict[str, Any]:
         runs = {}
@@ -70,7 +81,7 @@ def evaluate(
             p = play(run, day, settings, seed, scenario.noise, disruptions, urgent)
             played.setdefault(run, []).append(p)
             progress(f"played {run}, seed {seed}: on time {p.figures.on_time_rate:.1%}")
-    return Evaluation(scenario, chosen, played)
+    return Evaluation(scenario, day, chosen, played)
 
 
 _COLUMNS = (

@@ -73,3 +73,11 @@ def test_a_bad_scenario_ends_the_command_with_one_line_and_exit_2(
     err = capsys.readouterr().err.strip()
     assert err.startswith("evaluate: ") and "colour: unknown key" in err
     assert "\n" not in err
+
+
+def test_the_chart_is_a_png(evaluation: Evaluation, tmp_path: Path) -> None:
+    path = tmp_path / "day.png"
+    evaluation.plot(path)
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert data[12:16] == b"IHDR"
