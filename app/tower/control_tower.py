@@ -342,7 +342,10 @@ class ControlTower:
             van = self.roster.by_id.get(vehicle or "")
             if van is None or van.depot_id != self.depot.id:
                 continue  # another depot's van: that depot's workstation re-plans it
-            if now - self._healed_at.get(van.id, -math.inf) < cooldown:
+            # A breakdown's rescue is never held back by the cooldown of an earlier, local
+            # re-plan of the van (that would leave its rescue to a one-neighbour re-plan).
+            cooling = now - self._healed_at.get(van.id, -math.inf) < cooldown
+            if cooling and record.rule is not Rule.BREAKDOWN:
                 continue
             if self._replan_for(record):
                 self._healed_at[van.id] = now
@@ -356,9 +359,14 @@ class ControlTower:
     def _replan_for(self, record: ExceptionRecord) -> bool:
         """Ask for a local re-plan around the exception's vehicle; False when none."""
         vehicle = self._vehicle_of(record)
-        # A broken-down van's parcels may need two rescuers' room; anything else is a
-        # small problem: its van and one neighbour.
-        neighbours = WIDE_NEIGHBOURS if record.rule is Rule.BREAKDOWN else NEIGHBOURS
+        # A broken-down van's parcels may need two rescuers' room, whichever exception
+        # asks (a late stop of the broken van too); anything else is a small problem: its
+        # van and one neighbour.
+        broken = (
+            vehicle is not None
+            and self.live.tracker.vehicle_progress(vehicle).broken_down_at is not None
+        )
+        neighbours = WIDE_NEIGHBOURS if record.rule is Rule.BREAKDOWN or broken else NEIGHBOURS
         return vehicle is not None and self.proposals.request(
             vehicle, replan_trigger(record), neighbours=neighbours
         )
