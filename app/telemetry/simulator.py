@@ -7,7 +7,7 @@ milliseconds without a broker; ``run_realtime`` paces it against a (scaled) cloc
 hands the messages to a publisher.
 
 Every van's day is laid out when the simulator is built (same seed, same day): drives go
-through a few intermediate points with some lateral wiggle (app.telemetry.van_day), at
+through a few intermediate points with some lateral wiggle (app.telemetry.drives), at
 25-35 km/h slowed in the rush hours as the tower's road model says (app.domain.road), and
 stop after stop as the schedule walk says (app.domain.schedule); about 8% of deliveries
 fail. Three disruptions are played when the fleet has three vans or more
@@ -25,7 +25,6 @@ through the new stops under the same model, keeping each stop's outcome as drawn
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -33,20 +32,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain.demo import DemoDay
-from app.domain.geo import haversine_m
 from app.domain.model import EventType, Order, Parcel, Stop, TimeWindow, Vehicle
 from app.domain.road import RoadModel
 from app.domain.schedule import walk
 from app.telemetry.contract import EVENT, POSITION, STATUS, payload
 from app.telemetry.disruptions import (
-    JAM_KMH,
-    JAM_S,
     Disruptions,
     choose_disruptions,
-    jam_factor,
     noise_factor,
 )
 from app.telemetry.drivers import RouteStop
+from app.telemetry.drives import DriveLayer
 from app.telemetry.stop_outcomes import StopOutcomes
 from app.telemetry.van_day import (
     Leg,
@@ -57,13 +53,11 @@ from app.telemetry.van_day import (
     dwell,
     noise,
     position_at,
-    street_path,
 )
 
 LOADING_S = 600.0
 SCAN_AFTER_S = 600.0
 _LEARNT_SERVICE_S = 180.0
-_STEP_S = 60.0  # speed is re-evaluated this often along a drive
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,6 @@ class FleetSimulator:
         self.local_day = day.operating_day
         self._orders = {o.id: o for o in day.orders}
         self._stops = {s.id: s for s in day.stops}
-        self._paused: set[str] = set()  # the unplanned stop happens once
         self._outcomes = StopOutcomes(self.config.failure_rate)
         self._replies: list[SimMessage] = []  # driver apps' acknowledgements not yet sent
         self.disruptions = Disruptions()
@@ -107,6 +100,10 @@ class FleetSimulator:
             self.disruptions = self.config.trouble or choose_disruptions(
                 [v.id for v in day.vehicles], self.config.seed, self.local_day
             )
+        c = self.config
+        self._drives = DriveLayer(
+            c.road, c.speed_kmh, c.travel_sigma, self.disruptions, self.local_day
+        )
         by_vehicle: dict[str, list[Stop]] = {v.id: [] for v in day.vehicles}
         for stop in day.stops:
             by_vehicle.setdefault(stop.vehicle_id, []).append(stop)
@@ -353,7 +350,7 @@ class FleetSimulator:
             cut = van.legs[legs].cut(c)
             t, here = c, cut.at(c)[0]
         if van.paused_at is not None and van.paused_at > at:
-            self._paused.discard(vehicle_id)  # not had yet: it may come on the new route
+            self._drives.paused.discard(vehicle_id)  # not had yet: it may come on the new route
             van.paused_at = None
         van.legs = van.legs[:legs] + ([cut] if cut is not None else [])
         van.messages = van.messages[:messages]
@@ -447,71 +444,13 @@ class FleetSimulator:
             pod = {"kind": kind, "ref": f"{kind}-{stop.id}"}
             self._event(van, t, "delivered", where, **ids, parcel_ids=parcels, pod=pod)
 
-    def _drive(
-        self,
-        van: VanDay,
-        rng: random.Random,
-        a: Point,
-        b: Point,
-        t: float,
-    ) -> float | None:
-        """Add the drive from a to b starting at t; the arrival time, or None if broken down."""
-        points = street_path(rng, a, b, self.config.road.circuity)
-        cum = [0.0]
-        for p, q in itertools.pairwise(points):
-            cum.append(cum[-1] + haversine_m(p[0], p[1], q[0], q[1]))
-        total = cum[-1]
-        base_kmh = rng.uniform(*self.config.speed_kmh)
-        jam_kmh = rng.uniform(*JAM_KMH)
-        if self.config.travel_sigma > 0:  # drawn only then: the demo's draws stay as they were
-            base_kmh /= noise_factor(self.config.travel_sigma, rng)
-        vid = van.vehicle.id
-        d = self.disruptions
-        pause_at: float | None = None
-        nominal_end = t + total / (base_kmh / 3.6)
-        if (
-            vid == d.unplanned_vehicle
-            and nominal_end >= d.unplanned_after
-            and vid not in self._paused
-        ):
-            pause_at = total / 2
-            self._paused.add(vid)
-        times, dists = [t], [0.0]
-        done = 0.0
-        while done < total:
-            kmh = base_kmh * self.config.road.pace(self.local_day.clock_s(t))
-            if vid == d.jam_vehicle and d.jam_start <= t < d.jam_start + JAM_S:
-                kmh = jam_kmh
-            if d.jams:
-                kmh *= jam_factor(d.jams, t, points, cum, done)
-            mps = kmh / 3.6
-            step = min(_STEP_S, (total - done) / mps)
-            if pause_at is not None and done < pause_at <= done + step * mps:
-                step = (pause_at - done) / mps
-            if vid == d.breakdown_vehicle and d.breakdown_at < t + step:
-                step = max(0.0, d.breakdown_at - t)
-                t, done = t + step, done + step * mps
-                times.append(t)
-                dists.append(done)
-                leg = Leg(points, cum, times, dists)
-                van.legs.append(leg)
-                van.broken_at = t
-                self._event(van, t, "breakdown", leg.at(t)[0])
-                return None
-            t, done = t + step, min(total, done + step * mps)
-            if total - done < 1e-3:
-                done = total  # no endless crawl over float dust
-            times.append(t)
-            dists.append(done)
-            if pause_at is not None and done >= pause_at - 1e-6:
-                # The long unplanned stop: parked between two stops, no event.
-                van.paused_at = t
-                times.append(t + d.unplanned_s)
-                dists.append(done)
-                t += d.unplanned_s
-                pause_at = None
-        van.legs.append(Leg(points, cum, times, dists))
-        return t
+    def _drive(self, van: VanDay, rng: random.Random, a: Point, b: Point, t: float) -> float | None:
+        """Add the drive from a to b starting at t; the arrival time, or None if broken down
+        (its event sent)."""
+        arrival = self._drives.drive(van, rng, a, b, t)
+        if arrival is None and van.broken_at is not None:
+            self._event(van, van.broken_at, "breakdown", van.legs[-1].at(van.broken_at)[0])
+        return arrival
 
     def _status(self, vehicle_id: str, online: bool, ts: float) -> SimMessage:
         topic = STATUS.topic(self.config.topic_prefix, vehicle_id)
