@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.storage.database import SessionFactory
@@ -70,27 +70,23 @@ def audit_entries(
         query = query.where(AuditRow.at >= span[0], AuditRow.at < span[1])
     if username is not None:
         query = query.where(AuditRow.username == username)
-    with sessions() as session:
-        return [
-            {
-                "at": r.at,
-                "username": r.username,
-                "action": r.action,
-                "subject": r.subject,
-                "detail": r.detail,
-            }
-            for r in session.scalars(query)
-        ]
+    return _entries(sessions, query, "username")
 
 
 def audit_log(sessions: SessionFactory, limit: int = 200) -> list[dict[str, Any]]:
     """The newest audit entries first."""
     query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+    return _entries(sessions, query, "user")
+
+
+def _entries(sessions: SessionFactory, query: Select[AuditRow], who: str) -> list[dict[str, Any]]:
+    """The audit rows ``query`` selects as dicts, the person under the key ``who`` (the
+    window's log says "user", the CLI's JSON "username")."""
     with sessions() as session:
         return [
             {
                 "at": r.at,
-                "user": r.username,
+                who: r.username,
                 "action": r.action,
                 "subject": r.subject,
                 "detail": r.detail,
