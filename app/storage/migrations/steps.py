@@ -95,3 +95,15 @@ def drop_indexes(table: str, indexes: Sequence[Index]) -> None:
     with op.batch_alter_table(table, schema=None) as batch_op:
         for ix in reversed(indexes):
             batch_op.drop_index(ix.name_in(batch_op, table))
+
+
+def add_column(table: str, column: sa.Column[Any]) -> None:
+    """Add ``column`` to ``table`` (in batch mode, so SQLite can too)."""
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.add_column(column)
+
+
+def drop_column(table: str, column: str) -> None:
+    """Undo ``add_column``."""
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.drop_column(column)

@@ -13,8 +13,6 @@ from app.storage.migrations.steps import NewTable, create_tables, drop_tables, i
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def _tables() -> tuple[NewTable, ...]:

@@ -25,8 +25,6 @@ from app.storage.migrations.steps import (
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 # Indexes this revision adds to tables of earlier ones.
 NEW_INDEXES = (

@@ -12,23 +12,21 @@ Create Date: 2026-12-06 22:30:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from app.storage.migrations.steps import add_column, drop_column
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("kpi_day_cells") as batch_op:
-        batch_op.add_column(
-            sa.Column("current_plan_km", sa.Float(), server_default="0", nullable=False)
-        )
+    add_column(
+        "kpi_day_cells",
+        sa.Column("current_plan_km", sa.Float(), server_default="0", nullable=False),
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("kpi_day_cells") as batch_op:
-        batch_op.drop_column("current_plan_km")
+    drop_column("kpi_day_cells", "current_plan_km")

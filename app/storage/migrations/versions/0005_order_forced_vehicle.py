@@ -11,21 +11,18 @@ Create Date: 2026-12-07 01:20:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from app.storage.migrations.steps import add_column, drop_column
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("orders") as batch_op:
-        batch_op.add_column(sa.Column("forced_vehicle_id", sa.String(length=40), nullable=True))
+    add_column("orders", sa.Column("forced_vehicle_id", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("orders") as batch_op:
-        batch_op.drop_column("forced_vehicle_id")
+    drop_column("orders", "forced_vehicle_id")

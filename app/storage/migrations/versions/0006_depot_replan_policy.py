@@ -12,21 +12,18 @@ Create Date: 2026-12-07 01:40:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from app.storage.migrations.steps import add_column, drop_column
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("depots") as batch_op:
-        batch_op.add_column(sa.Column("replan", sa.JSON(), nullable=True))
+    add_column("depots", sa.Column("replan", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("depots") as batch_op:
-        batch_op.drop_column("replan")
+    drop_column("depots", "replan")

@@ -19,8 +19,6 @@ from app.storage.migrations.steps import NewTable, create_tables, drop_tables, i
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def _tables() -> tuple[NewTable, ...]:

@@ -23,8 +23,6 @@ from app.storage.migrations.steps import NewTable, create_tables, drop_tables
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def _tables() -> tuple[NewTable, ...]:

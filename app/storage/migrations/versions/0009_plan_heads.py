@@ -22,8 +22,6 @@ from app.storage.migrations.steps import NewTable, create_tables, drop_tables
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def _tables() -> tuple[NewTable, ...]:

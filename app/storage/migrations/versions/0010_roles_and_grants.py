@@ -27,8 +27,6 @@ from alembic import op
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 GROUPS = ("tower_supervisor", "tower_dispatcher", "tower_admin", "tower_recorder")
 TELEMETRY = (
