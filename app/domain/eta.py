@@ -16,13 +16,9 @@ from itertools import repeat
 
 from app.domain.eta_accuracy import EtaAccuracy
 from app.domain.eta_travel import QUARTER_S, LocalHours, TravelTimeFn, UrbanTravelTime
-from app.domain.execution import (
-    ArrivalObservation,
-    ExecutionTracker,
-    Observation,
-    ServiceObservation,
-)
+from app.domain.execution import ExecutionTracker
 from app.domain.model import Order, StopEta, StopStatus, TelemetryFix, VehicleEta
+from app.domain.progress import ArrivalObservation, Observation, ServiceObservation
 from app.domain.road import RoadModel
 from app.domain.schedule import service_start, walk
 

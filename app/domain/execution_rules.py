@@ -21,12 +21,10 @@ from app.domain.model import (
     Stop,
     StopStatus,
 )
+from app.domain.progress import ON_BOARD, OPEN, VehicleProgress
 
 if TYPE_CHECKING:
-    from app.domain.execution import ExecutionTracker, VehicleProgress
-
-_OPEN = (StopStatus.PENDING, StopStatus.EN_ROUTE)
-_ON_BOARD = (ParcelStatus.LOADED, ParcelStatus.OUT_FOR_DELIVERY)
+    from app.domain.execution import ExecutionTracker
 
 
 def apply_rules(
@@ -134,7 +132,7 @@ def _complete(
     p = t.progress_ref(stop.id)
     _on_road(t, v, e)
     _settle_en_route(t, v, stop.id)
-    if p.arrived_at is None or p.status in _OPEN:  # devices that only report the outcome
+    if p.arrived_at is None or p.status in OPEN:  # devices that only report the outcome
         p.arrived_at, p.departed_at = e.ts, None
     p.status, p.completed_at, p.attempts = status, e.ts, p.attempts + 1
     p.reason = None
@@ -241,7 +239,7 @@ def _shift_end(t: ExecutionTracker, v: VehicleProgress, e: ExecutionEvent) -> st
         if p.remaining:
             p.status = StopStatus.SKIPPED
     for pid in t.vehicle_parcels(v.vehicle_id):
-        if t.parcel_status(pid) in (*_ON_BOARD, ParcelStatus.FAILED_ATTEMPT):
+        if t.parcel_status(pid) in (*ON_BOARD, ParcelStatus.FAILED_ATTEMPT):
             t.set_parcel(v.vehicle_id, pid, ParcelStatus.RETURNED, e)
     return flag
 

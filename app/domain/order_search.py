@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.customer_updates import REATTEMPT, customer_status, next_step
-from app.domain.execution import ExecutionTracker, TimelineEntry
+from app.domain.execution import ExecutionTracker
 from app.domain.geo import haversine_m
 from app.domain.model import Depot, Order, StopStatus, TelemetryFix, VehicleEta
+from app.domain.progress import TimelineEntry
 from app.domain.reasons import reason_words
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")

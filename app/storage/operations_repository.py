@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.customer_updates import Notification
 from app.domain.eta_accuracy import AccuracySample
-from app.domain.execution import StopProgress
+from app.domain.progress import StopProgress
 from app.domain.rules.records import ChangeKind, ExceptionChange
 from app.storage.database import SessionFactory
 from app.storage.exception_repository import OPEN_STATES, audit, exception_dict

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 from app.domain.eta import EtaPredictor
 from app.domain.eta_accuracy import EtaAccuracy
-from app.domain.execution import ExecutionTracker, Observation
+from app.domain.execution import ExecutionTracker
 from app.domain.model import Depot, Order
+from app.domain.progress import Observation
 from app.domain.road import RoadModel
 
 

@@ -28,8 +28,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from app.domain.execution import ApplyResult, ExecutionTracker
+from app.domain.execution import ExecutionTracker
 from app.domain.model import Depot, ExecutionEvent, FleetSnapshot, Order, Stop, StopStatus, Vehicle
+from app.domain.progress import ApplyResult
 from app.foundation.days import OperatingDay
 from app.foundation.events import Event
 from app.tower.proposal_currency import RouteStamp

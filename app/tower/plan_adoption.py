@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from app.domain.execution import OPEN, ExecutionTracker
+from app.domain.execution import ExecutionTracker
 from app.domain.model import Order, Stop, StopStatus
+from app.domain.progress import OPEN
 from app.tower.replan_proposal import Proposal
 from app.tower.replanning import PICKUP
 

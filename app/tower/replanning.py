@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from app.domain.execution import ExecutionTracker
 from app.domain.geo import haversine_m
 from app.domain.model import Depot, Order, ParcelStatus, StopStatus, TelemetryFix, Vehicle
+from app.domain.progress import ON_BOARD
 from app.domain.reasons import reason_words
 from app.domain.rules.conditions import RETRYABLE
 from app.foundation.days import OperatingDay
@@ -55,7 +56,6 @@ PICKUP = "pickup:"
 # A re-plan may keep a van out past its shift (overtime shows in the figures) rather than
 # leave it with no feasible way home.
 OVERTIME_ALLOWANCE_S = 3 * 3600
-ON_BOARD = {ParcelStatus.LOADED, ParcelStatus.OUT_FOR_DELIVERY}
 
 
 @dataclass(frozen=True)

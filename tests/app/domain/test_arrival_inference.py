@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from app.domain.arrival_inference import ArrivalInference, arrival_targets
-from app.domain.execution import ApplyResult, ExecutionTracker
+from app.domain.execution import ExecutionTracker
 from app.domain.model import EventType, Stop, StopStatus, TelemetryFix, Vehicle
+from app.domain.progress import ApplyResult
 from app.domain.rules.thresholds import RuleThresholds
 from tests.app.domain.day import DEPOT, T0, ev, north_of, order, small_day
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.domain.execution import ArrivalObservation
 from app.domain.model import Depot, Order, TimeWindow
+from app.domain.progress import ArrivalObservation
 from app.domain.road import RoadModel
 from app.foundation.days import OperatingDay
 from app.tower.depot_etas import DepotEtas

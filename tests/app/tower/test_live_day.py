@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from app.domain.execution import StopProgress, VehicleProgress
 from app.domain.model import EventType, ExecutionEvent, ParcelStatus, StopStatus
+from app.domain.progress import StopProgress, VehicleProgress
 from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import DemoSettings, ReplanSettings, Settings
