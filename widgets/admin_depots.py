@@ -8,7 +8,6 @@ its policy) from the next tick; position, hours and zone from the next start.
 
 from __future__ import annotations
 
-import getpass
 import tempfile
 from concurrent.futures import Future
 from pathlib import Path
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -37,7 +35,8 @@ from app.domain.model import Depot
 from app.foundation.time_text import TimeText
 from app.tower.admin import AdminDesk, DepotForm
 from app.tower.depot_editor import REPLAN_NUMBERS, REPLAN_SWITCHES, THRESHOLDS
-from widgets.call_on_main import MainThreadBridge
+from widgets.admin_page import AdminPage
+from widgets.buttons import add_button
 from widgets.map_view import MapView
 
 PLACE = {
@@ -65,7 +64,7 @@ LABELS = {
 }
 
 
-class DepotsPage(QWidget):
+class DepotsPage(AdminPage):
     """The depots' list, the form of the one picked, and the map of pins.
 
     Signals:
@@ -77,10 +76,7 @@ class DepotsPage(QWidget):
     saved = Signal(dict)
 
     def __init__(self, desk: AdminDesk, times: TimeText, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.desk = desk
-        self.user = getpass.getuser()
-        self._bridge = MainThreadBridge(self)
+        super().__init__(desk, parent)
         self._forms: dict[str, DepotForm] = {}
         self._shown: str | None = None  # the depot the form was last filled with
         layout = QHBoxLayout(self)
@@ -106,9 +102,7 @@ class DepotsPage(QWidget):
         self.status = QLabel("", side)
         self.status.setWordWrap(True)
         column.addWidget(self.status)
-        self.save_button = QPushButton("&Save this depot", side)
-        self.save_button.clicked.connect(self.save)
-        column.addWidget(self.save_button)
+        self.save_button = add_button(column, "&Save this depot", self.save, side)
         splitter.addWidget(side)
         self._splitter, self._times = splitter, times
         self._map: MapView | None = None  # made when the page is first shown (a web page)

@@ -6,14 +6,11 @@ next fix for that van (no restart), and the device leaves the list.
 
 from __future__ import annotations
 
-import getpass
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -21,13 +18,14 @@ from PySide6.QtWidgets import (
 
 from app.foundation.time_text import TimeText
 from app.tower.admin import AdminDesk
-from widgets.call_on_main import MainThreadBridge
+from widgets.admin_page import AdminPage
+from widgets.buttons import add_button
 from widgets.table_docks import row_table
 
 HEADERS = ["Device", "Format", "Last seen", "Last position", "Fixes"]
 
 
-class UnknownDevicesPage(QWidget):
+class UnknownDevicesPage(AdminPage):
     """The unknown devices (in memory: no database read) and the van to give each to.
 
     Signals:
@@ -39,11 +37,8 @@ class UnknownDevicesPage(QWidget):
     stored = Signal()
 
     def __init__(self, desk: AdminDesk, times: TimeText, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.desk = desk
+        super().__init__(desk, parent)
         self.times = times
-        self.user = getpass.getuser()
-        self._bridge = MainThreadBridge(self)
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel("Trackers that report but map to no van. Pick one, then the van it is in:")
@@ -58,12 +53,8 @@ class UnknownDevicesPage(QWidget):
             shown = f"{v.id}  {v.plate}" + (f"  (tracker {v.device_id})" if v.device_id else "")
             self.vans.addItem(shown, v.id)
         row.addWidget(self.vans, 1)
-        self.assign_button = QPushButton("&Assign to this van", self)
-        self.assign_button.clicked.connect(self.assign)
-        row.addWidget(self.assign_button)
-        self.refresh_button = QPushButton("&Refresh", self)
-        self.refresh_button.clicked.connect(self.refresh)
-        row.addWidget(self.refresh_button)
+        self.assign_button = add_button(row, "&Assign to this van", self.assign, self)
+        self.refresh_button = add_button(row, "&Refresh", self.refresh, self)
         layout.addLayout(row)
         self.status = QLabel("", self)
         layout.addWidget(self.status)

@@ -12,11 +12,8 @@ from concurrent.futures import Future
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
@@ -28,30 +25,24 @@ from app.tower.admin import AdminDesk
 from widgets.admin_depots import DepotsPage
 from widgets.admin_devices import UnknownDevicesPage
 from widgets.admin_import import ImportPage
+from widgets.admin_page import AdminPage
 from widgets.admin_vehicles import VehiclesPage
-from widgets.call_on_main import MainThreadBridge
+from widgets.buttons import add_button
+from widgets.table_docks import read_only_table
 
 AUDIT_HEADERS = ["When", "Who", "What", "Subject", "Detail"]
 
 
-class AuditPage(QWidget):
+class AuditPage(AdminPage):
     """The newest audit entries, read off the GUI thread."""
 
     def __init__(self, desk: AdminDesk, times: TimeText, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.desk = desk
+        super().__init__(desk, parent)
         self.times = times
-        self._bridge = MainThreadBridge(self)
         layout = QVBoxLayout(self)
-        self.table = QTableWidget(0, len(AUDIT_HEADERS), self)
-        self.table.setHorizontalHeaderLabels(AUDIT_HEADERS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = read_only_table(AUDIT_HEADERS, self)
         layout.addWidget(self.table)
-        refresh = QPushButton("&Refresh", self)
-        refresh.clicked.connect(self.refresh)
-        layout.addWidget(refresh)
+        add_button(layout, "&Refresh", self.refresh, self)
 
     def refresh(self) -> None:
         """Read the log again (in the background)."""

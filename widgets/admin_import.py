@@ -7,21 +7,17 @@ anyway). Reading and checking run on the admin desk's thread, never on the GUI's
 
 from __future__ import annotations
 
-import getpass
-from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -29,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from app.domain.imports.changes import KINDS, ImportOutcome
 from app.tower.admin import AdminDesk, ImportPreview
-from widgets.call_on_main import MainThreadBridge
+from widgets.admin_page import AdminPage
+from widgets.buttons import add_button
+from widgets.table_docks import read_only_table
 
 ERROR_ROW = QColor(180, 60, 60, 90)
 # The preview shows the file's first rows; the errors and counts cover all of them.
@@ -38,14 +36,6 @@ SHOWN_ROWS = 500
 
 def _item(text: str) -> QTableWidgetItem:
     return QTableWidgetItem(text)
-
-
-def _table(parent: QWidget) -> QTableWidget:
-    table = QTableWidget(0, 0, parent)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
 
 
 def counts_text(outcome: ImportOutcome, *, done: bool) -> str:
@@ -65,7 +55,7 @@ def counts_text(outcome: ImportOutcome, *, done: bool) -> str:
     return ", ".join(parts)
 
 
-class ImportPage(QWidget):
+class ImportPage(AdminPage):
     """Kind and file, the preview, and the Import button.
 
     Signals:
@@ -77,11 +67,8 @@ class ImportPage(QWidget):
     imported = Signal(object)
 
     def __init__(self, desk: AdminDesk, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.desk = desk
-        self.user = getpass.getuser()
+        super().__init__(desk, parent)
         self.preview: ImportPreview | None = None
-        self._bridge = MainThreadBridge(self)
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         row.addWidget(QLabel("Kind:"))
@@ -91,21 +78,17 @@ class ImportPage(QWidget):
         self.path = QLineEdit(self)
         self.path.setPlaceholderText("a .csv, .xlsx or .json file (docs/import.md)")
         row.addWidget(self.path, 1)
-        choose = QPushButton("&Choose file…", self)
-        choose.clicked.connect(self._choose)
-        row.addWidget(choose)
-        self.preview_button = QPushButton("&Preview", self)
-        self.preview_button.clicked.connect(self.show_preview)
-        row.addWidget(self.preview_button)
+        add_button(row, "&Choose file…", self._choose, self)
+        self.preview_button = add_button(row, "&Preview", self.show_preview, self)
         layout.addLayout(row)
         self.summary = QLabel("Choose what the file holds and the file: nothing is written yet.")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         layout.addWidget(QLabel("Errors (line as a spreadsheet shows it, the header is line 1):"))
-        self.errors = _table(self)
+        self.errors = read_only_table((), self)
         layout.addWidget(self.errors, 1)
         layout.addWidget(QLabel("The file's rows:"))
-        self.rows = _table(self)
+        self.rows = read_only_table((), self)
         layout.addWidget(self.rows, 2)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -143,14 +126,11 @@ class ImportPage(QWidget):
         self._stale()
         self.summary.setText("Reading and checking the file…")
         future = self.desk.preview_import(self.kind.currentText(), Path(text))
-        self._bridge.when_done(future, self._show)
+        self._bridge.when_ok(
+            future, self._show, self.summary.setText, "The file could not be checked"
+        )
 
-    def _show(self, future: Future[ImportPreview]) -> None:
-        try:
-            preview = future.result()
-        except Exception as exc:  # the dialog says why, the tower runs on
-            self.summary.setText(f"The file could not be checked: {exc}")
-            return
+    def _show(self, preview: ImportPreview) -> None:
         if preview.kind != self.kind.currentText() or str(preview.path) != self.path.text().strip():
             return  # an answer to a choice since changed
         self.preview = preview
@@ -201,14 +181,11 @@ class ImportPage(QWidget):
         self.import_button.setEnabled(False)
         self.summary.setText(f"Importing {preview.path.name}…")
         future = self.desk.import_file(preview.kind, preview.path, self.user)
-        self._bridge.when_done(future, self._written)
+        self._bridge.when_ok(
+            future, self._written, self.summary.setText, "The import failed, nothing was written"
+        )
 
-    def _written(self, future: Future[ImportOutcome]) -> None:
-        try:
-            outcome = future.result()
-        except Exception as exc:  # the dialog says why, the tower runs on
-            self.summary.setText(f"The import failed, nothing was written: {exc}")
-            return
+    def _written(self, outcome: ImportOutcome) -> None:
         if outcome.errors:
             self.summary.setText(
                 f"Nothing written: {len(outcome.errors)} problem(s) (the file changed?)."

@@ -8,7 +8,6 @@ panel, its tracker's next fix counted for it.
 
 from __future__ import annotations
 
-import getpass
 from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, Signal
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -27,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from app.domain.imports.cells import hm
 from app.tower.admin import AdminDesk, FleetVehicle, SavedVehicle
-from widgets.call_on_main import MainThreadBridge
+from widgets.admin_page import AdminPage
+from widgets.buttons import add_button
 from widgets.table_docks import row_table
 
 HEADERS = ["Van", "Depot", "Plate", "Tracker", "Driver", "Shift", "In service"]
@@ -44,7 +43,7 @@ FIELDS = {
 }
 
 
-class VehiclesPage(QWidget):
+class VehiclesPage(AdminPage):
     """The fleet as stored, and the Retire button.
 
     Signals:
@@ -59,10 +58,7 @@ class VehiclesPage(QWidget):
     saved = Signal(str)
 
     def __init__(self, desk: AdminDesk, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.desk = desk
-        self.user = getpass.getuser()
-        self._bridge = MainThreadBridge(self)
+        super().__init__(desk, parent)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Vans and their trackers: pick one to edit it, or add a new one."))
         self.table = row_table(HEADERS, self)
@@ -70,16 +66,10 @@ class VehiclesPage(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self._form())
         row = QHBoxLayout()
-        self.new_button = QPushButton("&New van", self)
-        self.new_button.clicked.connect(self.new_van)
-        row.addWidget(self.new_button)
-        self.save_button = QPushButton("&Save van", self)
-        self.save_button.clicked.connect(self.save)
-        row.addWidget(self.save_button)
+        self.new_button = add_button(row, "&New van", self.new_van, self)
+        self.save_button = add_button(row, "&Save van", self.save, self)
         row.addStretch(1)
-        self.retire_button = QPushButton("Re&tire the selected van", self)
-        self.retire_button.clicked.connect(self.retire)
-        row.addWidget(self.retire_button)
+        self.retire_button = add_button(row, "Re&tire the selected van", self.retire, self)
         layout.addLayout(row)
         self.errors = QLabel("", self)
         self.errors.setTextFormat(Qt.TextFormat.PlainText)
@@ -175,14 +165,9 @@ class VehiclesPage(QWidget):
         texts = {k: f.text() for k, f in self.fields.items()} | {"depot": self.depot.currentText()}
         new = self._editing is None
         future = self.desk.save_vehicle(texts, new=new, user=self.user)
-        self._bridge.when_done(future, self._saved)
+        self._bridge.when_ok(future, self._saved, self.status.setText, "The van was not saved")
 
-    def _saved(self, future: Future[SavedVehicle]) -> None:
-        try:
-            saved = future.result()
-        except Exception as exc:  # the page says why, the tower runs on
-            self.status.setText(f"The van was not saved: {exc}")
-            return
+    def _saved(self, saved: SavedVehicle) -> None:
         if saved.vehicle is None:
             label = {**FIELDS, "depot": "Depot"}
             lines = [f"{label.get(i.column, i.column)}: {i.message}" for i in saved.issues]

@@ -29,6 +29,26 @@ class MainThreadBridge(QObject):
         """Call ``then(future)`` on the GUI thread once ``future`` is done."""
         future.add_done_callback(lambda done: self.call(lambda: then(done)))
 
+    def when_ok(
+        self,
+        future: Future[T],
+        then: Callable[[T], object],
+        say: Callable[[str], object],
+        failure: str,
+    ) -> None:
+        """Call ``then(result)`` on the GUI thread once ``future`` is done; if it failed,
+        ``say`` the ``failure`` and why instead (the page says it, the tower runs on)."""
+
+        def finish(done: Future[T]) -> None:
+            try:
+                result = done.result()
+            except Exception as exc:
+                say(f"{failure}: {exc}")
+                return
+            then(result)
+
+        self.when_done(future, finish)
+
     @staticmethod
     def _run(closure: Callable[[], object]) -> None:
         closure()

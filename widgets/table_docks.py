@@ -85,16 +85,22 @@ def sorted_table(
     return table
 
 
-def row_table(headers: Sequence[str], parent: QWidget) -> QTableWidget:
-    """A read-only table of ``headers`` (no row numbers, the last column stretched) in
-    which one whole row is picked at a time: the admin pages' lists."""
+def read_only_table(headers: Sequence[str], parent: QWidget) -> QTableWidget:
+    """A read-only table of ``headers`` (no row numbers, the last column stretched)."""
     table = QTableWidget(0, len(headers), parent)
     table.setHorizontalHeaderLabels(list(headers))
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def row_table(headers: Sequence[str], parent: QWidget) -> QTableWidget:
+    """A ``read_only_table`` in which one whole row is picked at a time: the admin pages'
+    lists."""
+    table = read_only_table(headers, parent)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     return table
 
 

@@ -1,0 +1,19 @@
+"""A push button made, wired to what it does and laid out in one call (the admin pages'
+rows of buttons)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QBoxLayout, QPushButton, QWidget
+
+
+def add_button(
+    layout: QBoxLayout, text: str, clicked: Callable[[], object], parent: QWidget
+) -> QPushButton:
+    """A button reading ``text`` (with its ``&`` mnemonic) that calls ``clicked``, added
+    at the end of ``layout``."""
+    button = QPushButton(text, parent)
+    button.clicked.connect(clicked)
+    layout.addWidget(button)
+    return button
