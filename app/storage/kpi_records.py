@@ -6,7 +6,6 @@ after the day.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,8 +48,6 @@ def exception_records(
                 and_(ExceptionRow.depot_id.is_(None), ExceptionRow.vehicle_id.in_(own)),
             )
         )
-    starts = [d.start for d in days]
-    end = days[-1].end
     depot_of, driver_of = directory.vehicle_depot, directory.vehicle_driver
     out = []
     rows = connection.execute(query.order_by(ExceptionRow.raised_at, ExceptionRow.id)).all()
@@ -67,7 +64,8 @@ def exception_records(
         resolved,
         detail,
     ) in rows:
-        if raised < starts[0] or raised >= end:
+        index = day_index(days, raised)
+        if index is None:
             continue
         vehicle = vehicle_id or UNASSIGNED
         out.append(
@@ -76,7 +74,7 @@ def exception_records(
                 rule,
                 severity,
                 state,
-                days[bisect_right(starts, raised) - 1].iso,
+                days[index].iso,
                 depot or depot_of.get(vehicle, UNASSIGNED),
                 vehicle,
                 driver_of.get(vehicle, UNASSIGNED),
