@@ -2,8 +2,8 @@
 unknown trackers, imports with a preview, the vans (retire one), and the audit log of
 every change made here.
 
-On SQLite the local user acts as admin: there are no roles yet (issue #22), so the menu
-is not hidden from anyone.
+Only an admin opens it (widgets/role_gate.py); the audit log alone (``AuditDialog``) is
+for every role to read. On SQLite the local user acts as admin.
 """
 
 from __future__ import annotations
@@ -58,6 +58,22 @@ class AuditPage(AdminPage):
             for c, text in enumerate(texts):
                 self.table.setItem(r, c, QTableWidgetItem(str(text)))
         self.table.resizeColumnsToContents()
+
+
+class AuditDialog(QDialog):
+    """The audit log alone, read-only: what a supervisor and a dispatcher may open."""
+
+    def __init__(self, desk: AdminDesk, times: TimeText, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Audit log")
+        self.resize(900, 560)
+        layout = QVBoxLayout(self)
+        self.audit = AuditPage(desk, times, self)
+        layout.addWidget(self.audit)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.audit.refresh()
 
 
 class AdminDialog(QDialog):

@@ -11,7 +11,7 @@ from pathlib import Path
 from app.foundation.clock import SystemClock
 from app.foundation.settings import Settings
 from app.tower.history_reads import database_description
-from app.tower.startup import open_tower
+from app.tower.sign_in import open_signed_in
 
 log = logging.getLogger(__name__)
 ORGANISATION = "control-tower"
@@ -38,6 +38,7 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
 
     from widgets.icons import icon
     from widgets.main_window import MainWindow
+    from widgets.password_dialog import with_database_password
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORGANISATION)
@@ -47,12 +48,17 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     QApplication.setDesktopFileName("control-tower")
 
     wall = SystemClock()
-    tower = open_tower(settings, wall)
+    if screenshot is None:  # a screenshot run asks nobody: the server's own sign-in
+        signing_in = with_database_password(settings)
+        if signing_in is None:
+            return 1  # the person cancelled the sign-in
+        settings = signing_in
+    tower, person = open_signed_in(settings, wall)
     tower.start()
 
     page_dir = tempfile.TemporaryDirectory(prefix="tower-map-")
     url = database_description(settings)
-    window = MainWindow(tower, QSettings(), Path(page_dir.name), url)
+    window = MainWindow(tower, QSettings(), Path(page_dir.name), url, person)
     exit_code = {"value": 0}
     if os.environ.get("CONTROL_TOWER_REPORT_READY"):
         # For benchmarks/startup.py: the moment the map shows every marker.

@@ -13,11 +13,9 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QSho
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFrame,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QScrollArea,
     QWidget,
 )
 
@@ -26,7 +24,8 @@ from app.foundation.version import version_text
 from app.tower.admin import AdminDesk
 from app.tower.control_tower import ControlTower
 from app.tower.history_reads import kpi_service, vehicle_trail
-from widgets.admin_dialog import AdminDialog
+from app.tower.sign_in import SignedIn, local_user
+from widgets.admin_dialog import AdminDialog, AuditDialog
 from widgets.call_on_main import MainThreadBridge
 from widgets.depot_picker import DepotPicker
 from widgets.exception_alerts import ExceptionAlerts
@@ -41,6 +40,8 @@ from widgets.open_dialogs import OpenDialogs
 from widgets.order_search import OrderSearchDock
 from widgets.proposal_review import ProposalReview
 from widgets.proposals_dock import ProposalsDock
+from widgets.role_gate import restrict
+from widgets.scroll_areas import make_scroll_area, make_scrollable
 from widgets.status_bar import TowerStatusBar
 from widgets.telemetry_dialog import TelemetryDialog
 from widgets.theme import DARK, LIGHT, apply_theme
@@ -54,20 +55,6 @@ RIGHT_SHARE = 0.36  # of the window's width: the exceptions' and proposals' dock
 BOTTOM_SHARE = 0.4  # of its height at most: the vehicles' and the timeline's
 TIMELINE_MIN_WIDTH = 320
 log = logging.getLogger(__name__)
-
-
-def make_scroll_area(body: QWidget, parent: QWidget) -> QScrollArea:
-    """``body`` in a frameless scroll area that resizes it."""
-    scroll = QScrollArea(parent)
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setWidget(body)
-    return scroll
-
-
-def make_scrollable(dock: QDockWidget) -> None:
-    """Let a dock with a big body shrink (it scrolls) instead of squeezing the map away."""
-    dock.setWidget(make_scroll_area(dock.widget(), dock))
 
 
 class MainWindow(QMainWindow):
@@ -85,10 +72,12 @@ class MainWindow(QMainWindow):
         prefs: QSettings,
         page_dir: Path,
         database_text: str,
+        person: SignedIn | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.tower = tower
+        self.person = person or local_user()
         self.prefs = prefs
         self.times = TimeText(tower.timezone)
         self.setObjectName("MainWindow")
@@ -131,6 +120,7 @@ class MainWindow(QMainWindow):
 
         self.status = TowerStatusBar(database_text, tower.clock.now, self.times, self)
         self.setStatusBar(self.status)
+        self.status.set_person(self.person.label())
         parts = WindowParts(tower, self.map, self.status, self.times)
         self.live = LiveUpdates(parts, self.vehicles_dock, self)
         self.map_ready.connect(self.live.start)
@@ -146,6 +136,7 @@ class MainWindow(QMainWindow):
         self.review.plan_changed.connect(self.redraw_plan)
         self.live.applied.connect(lambda _moved: self.review.show_progress())
         self.admin = AdminDesk(tower)
+        self.alerts.user = self.review.user = self.person.username  # the audit log's name
         self._build_menus()
 
         # Trails are read from the database off the GUI thread, one at a time.
@@ -216,6 +207,8 @@ class MainWindow(QMainWindow):
 
         replan_menu = self.menuBar().addMenu("&Re-plan")
         review = self.review
+        decisions = [self.exceptions_dock.acknowledge_action, self.exceptions_dock.resolve_action]
+        decisions.append(self.exceptions_dock.replan_action)
         for text, slot, keys in (
             (
                 "Re-plan the &selected vehicle and its neighbours",
@@ -231,16 +224,19 @@ class MainWindow(QMainWindow):
             ("Rank the vans for an &urgent order…", self.show_urgent_order, "Ctrl+U"),
             ("S&top the running re-plan (keep its best plan)", review.cancel, "Ctrl+Shift+C"),
         ):
-            self._add_action(replan_menu, text, slot, keys)
+            decisions.append(self._add_action(replan_menu, text, slot, keys))
         replan_menu.addSeparator()
         undo = "&Undo the last accepted re-plan"
-        self._add_action(replan_menu, undo, review.undo_last, "Ctrl+Shift+Z")
+        decisions.append(self._add_action(replan_menu, undo, review.undo_last, "Ctrl+Shift+Z"))
 
         admin_menu = self.menuBar().addMenu("A&dmin")
         admin = QAction("&Unknown devices, import and audit log…", self)
         admin.setShortcut(QKeySequence("Ctrl+Shift+A"))
         admin.triggered.connect(self.show_admin)
         admin_menu.addAction(admin)
+        self._add_action(admin_menu, "Audit &log (read only)…", self.show_audit)
+        menus = (exceptions_menu, replan_menu, admin_menu)
+        restrict(self.person, decisions, [admin], self.proposals_dock, menus)
 
         help_menu = self.menuBar().addMenu("&Help")
         keys_and_docs = "&Keyboard shortcuts and documentation…"
@@ -281,6 +277,10 @@ class MainWindow(QMainWindow):
         # A van added or edited there is in the live day now: its row and its marker.
         dialog.vehicles.saved.connect(lambda _vehicle_id: self.redraw_plan())
         return dialog
+
+    def show_audit(self) -> AuditDialog:
+        """Who did what, when: the audit log alone, for every role to read."""
+        return self.dialogs.show(AuditDialog, lambda: AuditDialog(self.admin, self.times, self))
 
     def show_help(self) -> HelpDialog:
         """Every key of this window, read off its actions, and the documentation's pages."""
@@ -348,7 +348,8 @@ class MainWindow(QMainWindow):
 
     def _title(self) -> None:
         tower = self.tower
-        self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso}")
+        who = self.person.label()
+        self.setWindowTitle(f"Control tower — {tower.depot.name} — {tower.day.iso} — {who}")
 
     def _watched(self, _depot_id: str) -> None:
         """Another depot is watched: its times, day, plan and place on the map."""

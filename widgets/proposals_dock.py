@@ -171,6 +171,7 @@ class ProposalsDock(QDockWidget):
         for button in self._buttons():
             button.setEnabled(False)
             buttons.addWidget(button)
+        self._read_only = False  # a supervisor's: no decision buttons at all
         # Why the last action did nothing (a rejection without a reason).
         self.notice = QLabel("", body)
         self.notice.setObjectName("ProposalNotice")
@@ -372,12 +373,22 @@ class ProposalsDock(QDockWidget):
     def _enable_for(self, proposal: ProposalView | None) -> None:
         """Decisions only on an open proposal; undo only of an adopted one."""
         is_open = proposal is not None and proposal.is_open
+        is_open = is_open and not self._read_only
         for button in (self.accept_button, self.reject_button, self.tweak_button):
             button.setEnabled(is_open)
-        self.undo_button.setEnabled(proposal is not None and proposal.can_undo)
-        stale = proposal is not None and proposal.status == "stale"
+        can_undo = proposal is not None and proposal.can_undo and not self._read_only
+        self.undo_button.setEnabled(can_undo)
+        stale = proposal is not None and proposal.status == "stale" and not self._read_only
         self.resolve_button.setEnabled(stale)
         self.resolve_button.setVisible(stale)
+
+    def set_read_only(self) -> None:
+        """For a role that decides nothing (a supervisor): the proposals and their diffs
+        without the decision buttons, for good."""
+        self._read_only = True
+        for button in self._buttons():
+            button.setEnabled(False)
+            button.hide()
 
     def _show_diff(self, proposal: ProposalView | None) -> None:
         self.diff_tree.clear()

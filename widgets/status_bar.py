@@ -42,7 +42,10 @@ class TowerStatusBar(QStatusBar):
         self.health_label.setObjectName("HealthStatus")
         self.clock_label = QLabel("", self)
         self.clock_label.setObjectName("Clock")
+        self.person_label = QLabel("", self)
+        self.person_label.setObjectName("SignedIn")
         for label in (
+            self.person_label,
             self.broker_label,
             self.rejections_label,
             self.exceptions_label,
@@ -55,6 +58,10 @@ class TowerStatusBar(QStatusBar):
         self._timer.timeout.connect(self._tick)
         self._timer.start(1000)
         self._tick()
+
+    def set_person(self, label: str) -> None:
+        """Who is signed in, and their role (what the window lets them do follows it)."""
+        self.person_label.setText(f"Signed in: {label}")
 
     def _tick(self) -> None:
         self.clock_label.setText(self._times.hms(self._clock()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,35 @@ def describe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def needs_password(url: str) -> bool:
+    """A PostgreSQL URL with no password in it: the window asks for one."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False  # connect() says what is wrong with it
+    return parsed.get_backend_name() == "postgresql" and not parsed.password
+
+
+def url_account(url: str) -> str:
+    """Who on which database a URL signs in as (``alice@host:5432/tower``): what the
+    password dialog names and the keyring keeps the password under."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    user = parsed.username or getpass.getuser()  # libpq's default login
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or user}"
+    return f"{user}@{where}"
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in it (kept in memory only, never written back)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
 
 
 def open_engine(url: str) -> Engine:
@@ -108,6 +138,16 @@ def connect(url: str, *, writable: bool = False) -> SessionFactory:
         engine.dispose()
         raise startup_error(url, exc) from exc
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def check_writes(sessions: SessionFactory) -> None:
+    """What ``connect(writable=True)`` checks, on a factory already open (for a window
+    that learns the login's role first): a ConfigurationError when writes are refused."""
+    engine = sessions.kw["bind"]
+    try:
+        _probe_write(engine)
+    except DBAPIError as exc:
+        raise startup_error(engine.url.render_as_string(hide_password=True), exc) from exc
 
 
 def _probe_write(engine: Engine) -> None:

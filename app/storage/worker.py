@@ -61,6 +61,9 @@ class StorageWorker:
         self.database_ok = True
         self._backlog = 0
         self._backlog_lock = threading.Lock()
+        # A login that may only read (a supervisor's window): nothing is queued at all,
+        # rather than every batch refused by the database and logged.
+        self.read_only = False
 
     @property
     def backlog(self) -> int:
@@ -74,7 +77,9 @@ class StorageWorker:
     def submit(self, job: Callable[[Session], T]) -> Future[T | None]:
         """Queue ``job``; it runs inside its own transaction. The future holds what the
         job returned, or None when it failed (logged); a job that raises JobRefused
-        leaves that in the future (its ``result()`` raises it)."""
+        leaves that in the future (its ``result()`` raises it). Read-only: not run (None)."""
+        if self.read_only:
+            return _done(None)
         self._queued(1)
         future = self._executor.submit(self._run, job)
         self._last = future
@@ -85,7 +90,9 @@ class StorageWorker:
     ) -> Future[None]:
         """Queue ``groups`` to store in one transaction (row by row if that fails);
         ``committed`` runs on the storage thread once every row is stored or quarantined,
-        and not at all when the database took neither (it is down)."""
+        and not at all when the database took neither (it is down), nor when read-only."""
+        if self.read_only:
+            return _done(None)
         self._queued(sum(len(g.items) for g in groups))
         self._last = self._executor.submit(self._run_rows, groups, committed)
         return self._last
@@ -155,6 +162,13 @@ class StorageWorker:
     def close(self) -> None:
         """Run what is queued, then stop the thread."""
         self._executor.shutdown(wait=True)
+
+
+def _done(result: T) -> Future[T]:
+    """A future already holding ``result``."""
+    future: Future[T] = Future()
+    future.set_result(result)
+    return future
 
 
 def _first_line(exc: Exception) -> str:

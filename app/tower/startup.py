@@ -8,6 +8,7 @@ from app.foundation.clock import Clock, SystemClock
 from app.foundation.days import OperatingDay
 from app.foundation.failures import ConfigurationError
 from app.foundation.settings import Settings
+from app.storage.database import SessionFactory
 from app.storage.depot_settings import depot_configs, seed_depot_settings
 from app.storage.fleet_repository import is_empty, load_depots
 from app.tower.control_tower import ControlTower
@@ -26,17 +27,21 @@ def is_demo(settings: Settings) -> bool:
     return not settings.database.url
 
 
-def open_tower(settings: Settings, wall_clock: Clock | None = None) -> ControlTower:
+def open_tower(
+    settings: Settings, wall_clock: Clock | None = None, sessions: SessionFactory | None = None
+) -> ControlTower:
     """The tower for today, not yet started.
 
     With no database configured (or ``[demo] enabled``), the demo day is seeded; with no
     broker configured as well (and ``demo.simulate``), a simulated fleet plays it on a
     demo clock that runs ``demo.speedup`` times faster than real time. Each depot's
     settings are the database's (seeded from the TOML file at its first start), and each
-    depot runs on its own operating day in its own zone.
+    depot runs on its own operating day in its own zone. ``sessions``: the database
+    already open (the window's, which learnt the login's role first: app/tower/sign_in.py).
     """
     wall = wall_clock or SystemClock()
-    sessions = open_database(settings, writable=True)
+    if sessions is None:
+        sessions = open_database(settings, writable=True)
     day = OperatingDay.at(wall.now(), settings.depot.timezone)
     clock: Clock = wall
     demo: DemoFleet | None = None
