@@ -79,8 +79,10 @@ def _reach(window: MainWindow) -> dict[str, bool]:
     }
 
 
-DECIDING = ("acknowledge", "resolve", "propose a fix", "re-plan a van", "re-plan the depot")
-DECIDING += ("urgent order", "undo", "accept button")
+DECIDING = (
+    *("acknowledge", "resolve", "propose a fix", "re-plan a van", "re-plan the depot"),
+    *("urgent order", "undo", "accept button"),
+)
 READING = ("audit log", "KPIs", "order search")
 
 
