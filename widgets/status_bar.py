@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from app.domain.health import Health
 from app.foundation.time_text import TimeText
 
+DATABASE_MAX_WIDTH = 320  # px: a long URL is cut there (whole in the tooltip)
 BROKER_COLOURS = {
     "connected": "#3fb950",
     "connecting": "#d29922",
@@ -38,6 +39,10 @@ class TowerStatusBar(QStatusBar):
         self.exceptions_label.setObjectName("ExceptionCounts")
         self.database_label = QLabel(f"Database: {database}", self)
         self.database_label.setObjectName("DatabaseStatus")
+        # A long URL gives way (clipped, whole in its tooltip) rather than widening the
+        # window past the screen.
+        self.database_label.setToolTip(database)
+        self.database_label.setMaximumWidth(DATABASE_MAX_WIDTH)
         self.health_label = QLabel("", self)
         self.health_label.setObjectName("HealthStatus")
         self.clock_label = QLabel("", self)
