@@ -38,7 +38,7 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
 
     from widgets.icons import icon
     from widgets.main_window import MainWindow
-    from widgets.password_dialog import with_database_password
+    from widgets.password_dialog import sign_in
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORGANISATION)
@@ -48,12 +48,13 @@ def run_window(settings: Settings, screenshot: Path | None = None, after_s: floa
     QApplication.setDesktopFileName("control-tower")
 
     wall = SystemClock()
-    if screenshot is None:  # a screenshot run asks nobody: the server's own sign-in
-        signing_in = with_database_password(settings)
-        if signing_in is None:
+    if screenshot is None:
+        signed = sign_in(settings, wall)
+        if signed is None:
             return 1  # the person cancelled the sign-in
-        settings = signing_in
-    tower, person = open_signed_in(settings, wall)
+        tower, person, settings = signed
+    else:  # a screenshot run asks nobody: the server's own sign-in
+        tower, person = open_signed_in(settings, wall)
     tower.start()
 
     page_dir = tempfile.TemporaryDirectory(prefix="tower-map-")

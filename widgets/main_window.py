@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.status = TowerStatusBar(database_text, tower.clock.now, self.times, self)
         self.setStatusBar(self.status)
         self.status.set_person(self.person.label())
+        self.status.read_only = not self.person.records
         parts = WindowParts(tower, self.map, self.status, self.times)
         self.live = LiveUpdates(parts, self.vehicles_dock, self)
         self.map_ready.connect(self.live.start)

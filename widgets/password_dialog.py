@@ -19,7 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.foundation.clock import Clock
+from app.foundation.failures import ConfigurationError
 from app.foundation.settings import Settings
+from app.tower.control_tower import ControlTower
 from app.tower.db_password import (
     KeyringState,
     account,
@@ -29,6 +32,7 @@ from app.tower.db_password import (
     remembered,
     signed_with,
 )
+from app.tower.sign_in import SignedIn, open_signed_in
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,9 @@ log = logging.getLogger(__name__)
 class PasswordDialog(QDialog):
     """Sign in: the password of ``account`` (``user@host:port/database``)."""
 
-    def __init__(self, who: str, keyring: KeyringState, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, who: str, keyring: KeyringState, refused: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Control tower — sign in")
         layout = QVBoxLayout(self)
@@ -56,6 +62,13 @@ class PasswordDialog(QDialog):
             else f"Cannot remember it: {keyring.why_not}"
         )
         layout.addWidget(self.remember)
+        # Why the last password did not sign in (the server's one line).
+        self.notice = QLabel(refused, self)
+        self.notice.setObjectName("SignInRefused")
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(bool(refused))
+        layout.addWidget(self.notice)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -65,18 +78,39 @@ class PasswordDialog(QDialog):
         self.password.setFocus()
 
 
-def with_database_password(settings: Settings, parent: QWidget | None = None) -> Settings | None:
+def with_database_password(
+    settings: Settings, parent: QWidget | None = None, refused: str = ""
+) -> Settings | None:
     """``settings`` with the database password when its URL has none: the one remembered
     in the keyring, else the one the person types (kept there if they ask); None when
-    they cancel. Settings whose URL needs no password come back as they are."""
+    they cancel. Settings whose URL needs no password come back as they are. After the
+    server ``refused`` a password, the person is asked again, told why."""
     if not asks_password(settings):
         return settings
-    if (kept := remembered(settings)) is not None:
+    if not refused and (kept := remembered(settings)) is not None:
         return signed_with(settings, kept)
-    dialog = PasswordDialog(account(settings), keyring_state(), parent)
+    dialog = PasswordDialog(account(settings), keyring_state(), refused, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     password = dialog.password.text()
     if dialog.remember.isChecked() and password and (why := remember(settings, password)):
         log.warning("%s: the window asks again next time", why)  # it still signs in
     return signed_with(settings, password)
+
+
+def sign_in(settings: Settings, wall: Clock) -> tuple[ControlTower, SignedIn, Settings] | None:
+    """The tower under the person's login, who they are, and the settings they signed in
+    with; asked again while the server refuses the password; None when they cancel."""
+    refused = ""
+    while True:
+        signing_in = with_database_password(settings, refused=refused)
+        if signing_in is None:
+            return None
+        try:
+            tower, person = open_signed_in(signing_in, wall)
+        except ConfigurationError as exc:
+            if not asks_password(settings) or "password" not in str(exc).lower():
+                raise
+            refused = str(exc)
+            continue
+        return tower, person, signing_in

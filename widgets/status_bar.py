@@ -49,6 +49,7 @@ class TowerStatusBar(QStatusBar):
         self.clock_label.setObjectName("Clock")
         self.person_label = QLabel("", self)
         self.person_label.setObjectName("SignedIn")
+        self.read_only = False  # a supervisor's window stores nothing: no backlog to show
         for label in (
             self.person_label,
             self.broker_label,
@@ -92,6 +93,8 @@ class TowerStatusBar(QStatusBar):
             f"Storage: {writes}, backlog {health.storage_backlog}, "
             f"quarantined {health.quarantined_rows}"
         )
+        if self.read_only:
+            text = "Storage: none (this login only reads)"
         if text == self.health_label.text():
             return
         colour = (

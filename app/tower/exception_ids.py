@@ -8,6 +8,7 @@ at once; with the database down there is no id, and the rule raises at its next 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import deque
@@ -33,8 +34,13 @@ class ExceptionIds:
         # on this thread, inside ``__call__``.
         self._lock = threading.RLock()
         self._pending: Future[range | None] | None = None
+        self._local = itertools.count(-1, -1)
 
     def __call__(self) -> int | None:
+        if self._storage.read_only:
+            # A login that only reads (a supervisor's) may not reserve ids: its window's
+            # own exceptions, never stored, count down from -1 so they meet no stored one.
+            return next(self._local)
         with self._lock:
             if not self._ids and not self._take_now():
                 return None

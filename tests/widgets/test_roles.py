@@ -104,6 +104,13 @@ def test_each_role_reaches_what_it_may_and_is_told_who_is_signed_in(
         assert {k: reach[k] for k in DECIDING} == dict.fromkeys(DECIDING, decides)
         assert reach["admin editors"] is administers
         assert all(reach[k] for k in READING), reach
+        window.status.set_health(window.tower.feed.health())
+        storage = window.status.health_label.text()
+        assert (
+            storage.startswith("Storage: ok")
+            if decides
+            else storage == ("Storage: none (this login only reads)")
+        )
         refused = _action(window, "Admin", "Unknown devices")
         if not administers:
             assert refused.toolTip() == f"Not for a {role}: the admin editors are for an admin"

@@ -139,3 +139,16 @@ def test_on_sqlite_the_local_user_is_signed_in_as_admin(tmp_path: Path) -> None:
     tower.stop()
     assert signed.role == "admin" and signed.display_name == "local user"
     assert signed.decides and signed.administers and signed.records
+
+
+def test_a_refused_password_is_asked_again_saying_why_and_not_read_from_the_keyring(
+    qtbot: QtBot, memory_keyring: MemoryKeyring
+) -> None:
+    settings = Settings(database=DatabaseSettings("postgresql://dave@db.example/tower"))
+    memory_keyring.passwords[(SERVICE, account(settings))] = "old"
+    why = "the database db.example refused the tower (password authentication failed)"
+    seen = _answer(qtbot, _type("new"))
+    again = with_database_password(settings, refused=why)
+    assert seen and seen[0].notice.text() == why and not seen[0].notice.isHidden()
+    assert again is not None and make_url(again.database.url).password == "new"
+    assert memory_keyring.asked == []

@@ -133,3 +133,21 @@ def test_a_refill_done_before_its_callback_is_added_does_not_deadlock(database_u
     worker.close()
     assert not thread.is_alive(), "the id source deadlocked on its own lock"
     assert len(set(taken)) == 10 and None not in taken
+
+
+def test_a_read_only_tower_raises_exceptions_of_its_own_and_stores_nothing(
+    tmp_path: Any,
+) -> None:
+    """A supervisor's window: its worker queues no write, its exceptions get local ids
+    (never stored, below every stored one) instead of reserving the database's."""
+    sessions = connect(f"sqlite:///{tmp_path / 'tower.sqlite3'}")
+    worker = StorageWorker(sessions)
+    worker.read_only = True
+    book = ExceptionBook(ExceptionIds(sessions, worker, block=4))
+    raise_many(book, "S", worker)
+    worker.flush()
+    assert sorted(e.id for e in book.open_exceptions()) == list(range(-PER_TOWER, 0))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ExceptionRow)) == 0
+    assert worker.backlog == 0
+    worker.close()
