@@ -113,8 +113,9 @@ def _run(user: str | None, *command: str | Path) -> subprocess.CompletedProcess[
 
 
 @contextmanager
-def _throwaway_server(why: str) -> Iterator[str]:
-    """Start a private server from the installed binaries; yield its admin URL."""
+def _throwaway_server(why: str, password: str = "") -> Iterator[str]:
+    """Start a private server from the installed binaries; yield its admin URL. With
+    ``password`` the server asks it of every TCP connection (the URL has none)."""
     binaries = _binaries()
     if binaries is None:
         raise NoServer(f"no PostgreSQL server at {why}, and no initdb/pg_ctl installed")
@@ -126,10 +127,15 @@ def _throwaway_server(why: str) -> Iterator[str]:
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     port = _free_port()
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -F"
+    auth = ["-A", "trust"]
+    if password:
+        secret = folder / "password"
+        secret.write_text(password, encoding="utf-8")
+        if user is not None:
+            os.chown(secret, entry.pw_uid, entry.pw_gid)
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={secret}"]
     try:
-        done = _run(
-            user, binaries / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"
-        )
+        done = _run(user, binaries / "initdb", "-D", data, "-U", "postgres", *auth, "--no-sync")
         if done.returncode != 0:
             raise NoServer(f"no server at {why}; initdb failed: {done.stderr.strip()}")
         done = _run(user, binaries / "pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start")

@@ -35,6 +35,8 @@ from app.tower.db_password import (
 from app.tower.sign_in import SignedIn, open_signed_in
 
 log = logging.getLogger(__name__)
+# libpq's words when the server wants another password (not a refused grant).
+BAD_PASSWORD = ("password authentication failed", "no password supplied")
 
 
 class PasswordDialog(QDialog):
@@ -109,7 +111,7 @@ def sign_in(settings: Settings, wall: Clock) -> tuple[ControlTower, SignedIn, Se
         try:
             tower, person = open_signed_in(signing_in, wall)
         except ConfigurationError as exc:
-            if not asks_password(settings) or "password" not in str(exc).lower():
+            if not asks_password(settings) or not any(w in str(exc) for w in BAD_PASSWORD):
                 raise
             refused = str(exc)
             continue

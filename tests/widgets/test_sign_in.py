@@ -5,6 +5,7 @@ only when the person asks (the box is disabled, saying why, with no keyring)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import keyring
@@ -21,8 +22,9 @@ from app.tower.db_password import SERVICE, account
 from app.tower.sign_in import open_signed_in
 from tests.app.storage.conftest import _fresh_schema
 from tests.app.telemetry.test_broker_credentials import MemoryKeyring
+from tests.postgres import NoServer, _throwaway_server
 from tests.widgets.roles import config_file, person, seed_today
-from widgets.password_dialog import PasswordDialog, with_database_password
+from widgets.password_dialog import PasswordDialog, sign_in, with_database_password
 
 
 @pytest.fixture
@@ -152,3 +154,45 @@ def test_a_refused_password_is_asked_again_saying_why_and_not_read_from_the_keyr
     assert seen and seen[0].notice.text() == why and not seen[0].notice.isHidden()
     assert again is not None and make_url(again.database.url).password == "new"
     assert memory_keyring.asked == []
+
+
+def _answer_each(qtbot: QtBot, passwords: list[str]) -> list[str]:
+    """Type each password into the next sign-in dialog up; the notices they showed."""
+    notices: list[str] = []
+    answered: set[int] = set()
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, PasswordDialog) and id(dialog) not in answered:
+            answered.add(id(dialog))
+            notices.append(dialog.notice.text())
+            _type(passwords.pop(0))(dialog)
+        if passwords:
+            QTimer.singleShot(20, answer)
+
+    QTimer.singleShot(0, answer)
+    return notices
+
+
+@pytest.mark.postgres
+def test_a_password_the_server_refuses_is_asked_again_and_the_right_one_signs_in(
+    qtbot: QtBot, no_keyring: None
+) -> None:
+    with ExitStack() as stack:
+        try:
+            admin_url = stack.enter_context(_throwaway_server("a checking server", "pg-pw"))
+        except NoServer as exc:
+            pytest.skip(f"PostgreSQL: {exc}")
+        url = admin_url.replace("postgresql://", "postgresql+psycopg://")
+        demo = DemoSettings(enabled=True, simulate=False)
+        settings = Settings(database=DatabaseSettings(url), demo=demo)
+        notices = _answer_each(qtbot, ["wrong", "pg-pw"])
+        signed = sign_in(settings, SystemClock())
+        assert signed is not None
+        tower, person, used = signed
+        tower.stop()
+        tower.sessions.kw["bind"].dispose()
+    assert notices[0] == ""
+    assert "password authentication failed" in notices[1]
+    assert person.username == "postgres" and person.role == "admin"
+    assert make_url(used.database.url).password == "pg-pw"
