@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.domain.kpi_rows import (
     UNASSIGNED,
@@ -125,8 +125,8 @@ class HistoryRepository:
                 if d.iso not in stored and d.end + ATTEMPT_MARGIN_S <= settled_before
             ]
             for run in consecutive_runs(closed):
-                self._store(run, directory, settled_before)
-                stored.update(d.iso for d in run)
+                if self._store(run, directory, settled_before):
+                    stored.update(d.iso for d in run)
         jobs: dict[str, Callable[[Connection], Any]] = {
             "exceptions": lambda c: exception_records(c, days, depot_id, directory),
             "proposals": lambda c: proposal_records(c, days, depot_id, directory),
@@ -178,8 +178,10 @@ class HistoryRepository:
                 )
             )
 
-    def _store(self, days: Sequence[DayBounds], directory: Directory, now: float) -> None:
-        """Sum the closed ``days`` (every depot) and store their totals."""
+    def _store(self, days: Sequence[DayBounds], directory: Directory, now: float) -> bool:
+        """Sum the closed ``days`` (every depot) and store their totals; False when this
+        login may not store them (a supervisor's: its days are summed from the history
+        until a dispatcher's or an admin's read stores them)."""
         jobs: dict[str, Callable[[Connection], Any]] = {
             "sums": lambda c: self._raw(c, days, None, directory),
             "late": lambda c: latest_per_depot_day(c, days, LATE_KEPT),
@@ -225,6 +227,11 @@ class HistoryRepository:
                         session.execute(insert(table), values)
         except IntegrityError:
             pass  # another reader stored the same days first: theirs are as good
+        except DBAPIError as exc:
+            if "permission denied" not in str(exc.orig).lower():
+                raise
+            return False
+        return True
 
     def _run(self, jobs: dict[str, Callable[[Connection], Any]]) -> dict[str, Any]:
         """Run read-only ``jobs``, each on its own connection, ``workers`` at a time.

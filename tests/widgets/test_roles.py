@@ -6,6 +6,7 @@ supervisor's window writes nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 from sqlalchemy import create_engine, text
 
+from app.domain.kpi_report import KpiQuery
 from app.foundation.clock import SystemClock
 from app.tower.sign_in import open_signed_in
 from tests.app.storage.conftest import _fresh_schema
@@ -23,7 +25,11 @@ from widgets.admin_dialog import AuditDialog
 from widgets.main_window import MainWindow
 
 pytestmark = pytest.mark.postgres
-WRITES = ("audit_log", "proposals", "plans", "exceptions", "telemetry_fixes", "orders")
+# Every table a click could write, and the KPIs' day totals (it reads closed days').
+WRITES = (
+    *("audit_log", "proposals", "plans", "exceptions", "telemetry_fixes", "orders", "users"),
+    "kpi_day_summaries",
+)
 # Never clicked: they close the window or wait on a modal box.
 NOT_CLICKED = ("&Quit", "&About Control tower…")
 
@@ -154,6 +160,10 @@ def test_a_supervisor_clicking_through_the_window_writes_nothing(
         audit = [w for w in window.findChildren(AuditDialog) if w.isVisible()]
         assert audit
         assert not asked
+        # It reads the KPIs of closed days it may not store the totals of.
+        today = window.kpi_dock.service.today()
+        month = window.kpi_dock.service.report(KpiQuery(today - timedelta(days=30), today))
+        assert len(month.daily) == 31
         assert not window.tower.proposals.proposals
         assert not window.tower.proposals.runs.busy
         window.tower.feed.storage.flush(10)
