@@ -15,6 +15,11 @@ from app.domain.model import DeviceStatus, ExecutionEvent, TelemetryFix
 _DAY_S = 86_400
 # Event ids are remembered per UTC day of the event; this many days are kept.
 _EVENT_DAYS_KEPT = 3
+MAX_EVENTS_PER_VAN_DAY = 5_000
+"""New events of one known van on one UTC day that the live day applies (a busy van's
+day is a few hundred). Past it the van's events that day are stored but not applied nor
+remembered (counted in ``events_over_cap``): a phone stuck sending new event ids all day
+would otherwise grow the ids seen, the live day's log and its replays without end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,7 @@ class LiveUpdate:
     events seen for the first time, in arrival order (a replayed ``event_id`` is counted in
     ``duplicate_events`` instead). ``online_changed``: vehicle id -> new online flag.
     ``stale_fixes``: fixes older than the vehicle's newest, kept for storage only.
+    ``over_cap``: new events past their van's MAX_EVENTS_PER_VAN_DAY, for storage only.
     """
 
     moved: dict[str, TelemetryFix]
@@ -99,6 +105,7 @@ class LiveUpdate:
     stale_fixes: int
     rejections_changed: bool
     unknown_devices_changed: bool
+    over_cap: list[ExecutionEvent] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -133,6 +140,8 @@ class LiveFleet:
     def __init__(self, vehicle_ids: Iterable[str] = ()) -> None:
         self._vehicles: dict[str, VehicleLive] = {}
         self._event_ids: dict[int, set[str]] = {}
+        self._event_counts: dict[int, dict[str, int]] = {}  # day -> van -> events kept
+        self.events_over_cap = 0  # new events not applied past MAX_EVENTS_PER_VAN_DAY
         self._rejections: dict[str, RejectionTally] = {}
         # In the order they were last seen, so the first is the one to let go.
         self._unknown: dict[str, UnknownDeviceSighting] = {}
@@ -182,19 +191,19 @@ class LiveFleet:
     def restore(
         self,
         latest_fixes: Iterable[TelemetryFix] = (),
-        seen_event_ids: Iterable[str] = (),
+        seen_events: Iterable[tuple[str, str, float]] = (),
         rejection_counts: Mapping[str, RejectionTally] | None = None,
         unknown_devices: Iterable[UnknownDeviceSighting] = (),
-        *,
-        now: float = 0.0,
     ) -> None:
-        """Rebuild from stored rows at start; stored event ids count as seen on ``now``'s day."""
+        """Rebuild from stored rows at start; ``seen_events`` are stored events' (vehicle
+        id, event id, time), oldest first: seen on their day, up to their van's cap."""
         for fix in latest_fixes:
             state = self._vehicles.get(fix.vehicle_id)
             if state is not None and (state.last_fix is None or fix.ts >= state.last_fix.ts):
                 state.last_fix = fix
                 state.last_seen = max(state.last_seen or fix.ts, fix.ts)
-        self._event_ids.setdefault(_day(now), set()).update(seen_event_ids)
+        for vehicle_id, event_id, ts in seen_events:
+            self._remember(vehicle_id, event_id, ts)
         self._prune_event_days()
         if rejection_counts:
             self._rejections.update(rejection_counts)
@@ -224,7 +233,7 @@ class LiveFleet:
             moved[vehicle_id] = fix
             if state.last_seen is None or fix.ts > state.last_seen:
                 state.last_seen = fix.ts
-        new_events, duplicates = self._apply_events(batch.events, batch.unknown_devices)
+        new_events, over_cap, duplicates = self._apply_events(batch.events, batch.unknown_devices)
         online_changed = self._apply_statuses(batch.statuses)
         for reason, tally in batch.rejections.items():
             old = self._rejections.get(reason)
@@ -242,15 +251,17 @@ class LiveFleet:
             rejections_changed=bool(batch.rejections),
             unknown_devices_changed=bool(batch.unknown_devices)
             or any(v not in self._vehicles for v in batch.latest),
+            over_cap=over_cap,
         )
 
     def _apply_events(
         self, events: list[ExecutionEvent], unknown: dict[str, UnknownDeviceSighting]
-    ) -> tuple[list[ExecutionEvent], int]:
+    ) -> tuple[list[ExecutionEvent], list[ExecutionEvent], int]:
         """The new events of known vehicles. A made-up vehicle's events would grow the
         live day, the ETAs and the route hand-overs by one entry per vehicle: its id is
         listed with the unknown devices instead (put in ``unknown``, so it is stored)."""
         new: list[ExecutionEvent] = []
+        over_cap: list[ExecutionEvent] = []
         duplicates = 0
         for event in events:
             if event.vehicle_id not in self._vehicles:
@@ -263,14 +274,28 @@ class LiveFleet:
             if self.has_seen_event(event.event_id):
                 duplicates += 1
                 continue
-            self._event_ids.setdefault(_day(event.ts), set()).add(event.event_id)
+            if not self._remember(event.vehicle_id, event.event_id, event.ts):
+                over_cap.append(event)
+                continue
             new.append(event)
             state = self._vehicles.get(event.vehicle_id)
             if state is not None and (state.last_seen is None or event.ts > state.last_seen):
                 state.last_seen = event.ts
         if new:
             self._prune_event_days()
-        return new, duplicates
+        self.events_over_cap += len(over_cap)
+        return new, over_cap, duplicates
+
+    def _remember(self, vehicle_id: str, event_id: str, ts: float) -> bool:
+        """Count the event as seen on its day, unless its van has had its cap that day."""
+        day = _day(ts)
+        counts = self._event_counts.setdefault(day, {})
+        kept = counts.get(vehicle_id, 0)
+        if kept >= MAX_EVENTS_PER_VAN_DAY:
+            return False
+        counts[vehicle_id] = kept + 1
+        self._event_ids.setdefault(day, set()).add(event_id)
+        return True
 
     def _apply_statuses(self, statuses: list[DeviceStatus]) -> dict[str, bool]:
         changed: dict[str, bool] = {}
@@ -319,6 +344,7 @@ class LiveFleet:
         newest = max(self._event_ids)
         for day in [d for d in self._event_ids if d <= newest - _EVENT_DAYS_KEPT]:
             del self._event_ids[day]
+            self._event_counts.pop(day, None)
 
 
 def _day(ts: float) -> int:

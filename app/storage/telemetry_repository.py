@@ -10,7 +10,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.domain.live_fleet import MAX_UNKNOWN_DEVICES, RejectionTally, UnknownDeviceSighting
+from app.domain.live_fleet import (
+    MAX_EVENTS_PER_VAN_DAY,
+    MAX_UNKNOWN_DEVICES,
+    RejectionTally,
+    UnknownDeviceSighting,
+)
 from app.domain.model import ExecutionEvent, TelemetryFix
 from app.storage.database import SessionFactory
 from app.storage.health_repository import health_report
@@ -27,6 +32,7 @@ from app.storage.records import record_from, row_values
 from app.storage.worker import Rows
 
 UNKNOWN_DROPPED = "unknown_devices_dropped"
+EVENTS_OVER_CAP = "events_over_cap"
 # The newest quarantined rows ``fleet --json`` lists (their count is the whole table's).
 QUARANTINE_SHOWN = 50
 
@@ -56,22 +62,25 @@ def telemetry_rows(
     rejections: Mapping[str, RejectionTally],
     unknown: Sequence[UnknownDeviceSighting],
     dropped_unknown: int = 0,
+    over_cap: int = 0,
 ) -> list[Rows]:
     """One batch as the storage worker's rows (``StorageWorker.submit_rows``), so a row
     that cannot be written is quarantined alone. ``dropped_unknown`` counts the unknown
-    devices let go before storage (``unknown_devices_dropped``)."""
+    devices let go before storage (``unknown_devices_dropped``), ``over_cap`` the events
+    stored but not applied past their van's daily cap (``events_over_cap``)."""
+    counts = [(UNKNOWN_DROPPED, dropped_unknown), (EVENTS_OVER_CAP, over_cap)]
     return [
         Rows("fix", fixes, _insert_fixes),
         Rows("event", events, _insert_events),
         Rows("rejection", list(rejections.items()), _add_rejections),
         Rows("unknown_device", unknown, _add_unknown_devices),
-        Rows("counter", [dropped_unknown] if dropped_unknown else [], _add_dropped),
+        Rows("counter", [(name, n) for name, n in counts if n], _add_counters),
     ]
 
 
-def _add_dropped(session: Session, counts: Sequence[int]) -> None:
-    values = {"name": UNKNOWN_DROPPED, "count": sum(counts)}
-    _add_count(session, TelemetryCounterRow.__table__, values, ())
+def _add_counters(session: Session, counts: Sequence[tuple[str, int]]) -> None:
+    for name, count in counts:
+        _add_count(session, TelemetryCounterRow.__table__, {"name": name, "count": count}, ())
 
 
 def _insert_events(session: Session, events: Sequence[ExecutionEvent]) -> None:
@@ -103,7 +112,7 @@ def _add_unknown_devices(session: Session, unknown: Sequence[UnknownDeviceSighti
         .limit(excess)
     )
     session.execute(delete(UnknownDeviceRow).where(UnknownDeviceRow.device_id.in_(oldest)))
-    _add_dropped(session, [excess])
+    _add_counters(session, [(UNKNOWN_DROPPED, excess)])
 
 
 def _add_count(session: Session, table: Any, values: dict[str, Any], newest: Sequence[str]) -> None:
@@ -231,12 +240,33 @@ def _fix_of(r: TelemetryFixRow) -> TelemetryFix:
     return record_from(TelemetryFix, r)
 
 
-def stored_event_ids(sessions: SessionFactory, since: float) -> set[str]:
-    """Event ids already stored since ``since``, so a restart does not apply them twice."""
-    with sessions() as session:
-        return set(
-            session.scalars(select(ExecutionEventRow.event_id).where(ExecutionEventRow.ts >= since))
+def stored_events(sessions: SessionFactory, since: float) -> list[tuple[str, str, float]]:
+    """Events stored since ``since`` as (vehicle id, event id, time), oldest first, so a
+    restart does not apply them twice; at most the newest ``per_van`` of each van (a
+    flooding van's stored events are not all loaded back)."""
+    per_van = MAX_EVENTS_PER_VAN_DAY * 2
+    newest = (
+        func.row_number()
+        .over(
+            partition_by=ExecutionEventRow.vehicle_id,
+            order_by=(ExecutionEventRow.ts.desc(), ExecutionEventRow.event_id),
         )
+        .label("newest")
+    )
+    ranked = (
+        select(
+            ExecutionEventRow.vehicle_id, ExecutionEventRow.event_id, ExecutionEventRow.ts, newest
+        )
+        .where(ExecutionEventRow.ts >= since)
+        .subquery()
+    )
+    query = (
+        select(ranked.c.vehicle_id, ranked.c.event_id, ranked.c.ts)
+        .where(ranked.c.newest <= per_van)
+        .order_by(ranked.c.ts, ranked.c.event_id)
+    )
+    with sessions() as session:
+        return [(v, e, t) for v, e, t in session.execute(query)]
 
 
 def stored_rejections(sessions: SessionFactory) -> dict[str, RejectionTally]:
@@ -311,6 +341,7 @@ def fleet_report(sessions: SessionFactory) -> dict[str, Any]:
         )
     with sessions() as session:
         dropped = session.get(TelemetryCounterRow, UNKNOWN_DROPPED)
+        over_cap = session.get(TelemetryCounterRow, EVENTS_OVER_CAP)
         quarantined = session.scalar(select(func.count()).select_from(QuarantinedRow)) or 0
         newest = session.scalars(
             select(QuarantinedRow)
@@ -329,6 +360,7 @@ def fleet_report(sessions: SessionFactory) -> dict[str, Any]:
         "rejections": rejections,
         "unknown_devices": unknown,
         "unknown_devices_dropped": 0 if dropped is None else dropped.count,
+        "events_over_cap": 0 if over_cap is None else over_cap.count,
         "quarantine": quarantine,
         "health": health_report(sessions),
     }

@@ -34,7 +34,7 @@ from app.storage.database import SessionFactory
 from app.storage.health_repository import quarantined_count, store_health
 from app.storage.telemetry_repository import (
     latest_fixes,
-    stored_event_ids,
+    stored_events,
     stored_rejections,
     stored_unknown_devices,
     telemetry_rows,
@@ -156,10 +156,9 @@ class TelemetryFeed:
         now = self.clock.now()
         self.fleet.restore(
             latest_fixes(self._sessions),
-            stored_event_ids(self._sessions, now - _EVENT_MEMORY_S),
+            stored_events(self._sessions, now - _EVENT_MEMORY_S),
             stored_rejections(self._sessions),
             stored_unknown_devices(self._sessions),
-            now=now,
         )
         self._quarantined_before = quarantined_count(self._sessions)
 
@@ -271,10 +270,10 @@ class TelemetryFeed:
         self._batches += 1
         self._unstored.extend(batch.fixes)
         self._unacked.extend(batch.acks)
-        events, rejections = update.new_events, batch.rejections
+        events, rejections = [*update.new_events, *update.over_cap], batch.rejections
         unknown = list(batch.unknown_devices.values())
         if events or rejections or unknown or batch.acks or batch.dropped_unknown:
-            self._write(events, rejections, unknown, batch.dropped_unknown)
+            self._write(events, rejections, unknown, batch.dropped_unknown, len(update.over_cap))
         elif time.monotonic() - self._stored_at >= STORE_FIXES_EVERY_S:
             self._write_fixes()
 
@@ -290,6 +289,7 @@ class TelemetryFeed:
         rejections: dict[str, RejectionTally],
         unknown: list[UnknownDeviceSighting],
         dropped_unknown: int = 0,
+        over_cap: int = 0,
     ) -> None:
         """Store this with the gathered fixes; acknowledge their QoS 1 messages once done."""
         fixes, self._unstored = self._unstored, []
@@ -297,7 +297,7 @@ class TelemetryFeed:
         self._stored_at = time.monotonic()
         client = self._client
         committed = None if not acks or client is None else (lambda: client.ack(acks))
-        rows = telemetry_rows(fixes, events, rejections, unknown, dropped_unknown)
+        rows = telemetry_rows(fixes, events, rejections, unknown, dropped_unknown, over_cap)
         self.storage.submit_rows(rows, committed)
 
     def counters(self) -> FeedCounters:

@@ -57,6 +57,7 @@ def test_fleet_json_on_a_fresh_database(tmp_path: Path) -> None:
         "rejections": {},
         "unknown_devices": [],
         "unknown_devices_dropped": 0,
+        "events_over_cap": 0,
         "quarantine": {"count": 0, "latest": []},
         "health": {
             "database": "ok",

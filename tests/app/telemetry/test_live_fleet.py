@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from app.domain.live_fleet import (
+    MAX_EVENTS_PER_VAN_DAY,
     MAX_UNKNOWN_DEVICES,
     LiveFleet,
     RejectionTally,
@@ -75,6 +76,28 @@ def test_event_ids_survive_a_whole_day_and_memory_stays_bounded() -> None:
     assert len(fleet._event_ids) <= 3
 
 
+def test_a_van_past_its_daily_event_cap_has_its_new_events_stored_not_applied() -> None:
+    fleet = LiveFleet(["V01", "V02"])
+    flood = [event(f"f{n}", T0) for n in range(MAX_EVENTS_PER_VAN_DAY + 3)]
+    update = fleet.apply(TelemetryBatch(events=[*flood, event("other", T0, "V02")]))
+    assert len(update.new_events) == MAX_EVENTS_PER_VAN_DAY + 1  # V02's still applied
+    assert [e.event_id for e in update.over_cap] == ["f5000", "f5001", "f5002"]
+    assert fleet.events_over_cap == 3
+    # The next day the van starts a new budget; the ids past the cap were not kept.
+    nxt = fleet.apply(TelemetryBatch(events=[event("f5000", T0), event("n1", T0 + 86_400)]))
+    assert [e.event_id for e in nxt.over_cap] == ["f5000"]
+    assert [e.event_id for e in nxt.new_events] == ["n1"]
+    assert sum(len(ids) for ids in fleet._event_ids.values()) == MAX_EVENTS_PER_VAN_DAY + 2
+
+
+def test_restored_events_count_against_their_day_and_van() -> None:
+    fleet = LiveFleet(["V01"])
+    fleet.restore(seen_events=[("V01", f"s{n}", T0) for n in range(MAX_EVENTS_PER_VAN_DAY)])
+    update = fleet.apply(TelemetryBatch(events=[event("s1", T0), event("late", T0)]))
+    assert update.duplicate_events == 1
+    assert [e.event_id for e in update.over_cap] == ["late"]
+
+
 def test_statuses_from_the_last_will() -> None:
     fleet = LiveFleet(["V01"])
     update = fleet.apply(TelemetryBatch(statuses=[DeviceStatus("V01", True, T0)]))
@@ -116,7 +139,9 @@ def test_a_fix_for_a_vehicle_the_fleet_does_not_know_is_an_unknown_device() -> N
 
 def test_restore_then_apply() -> None:
     fleet = LiveFleet(["V01", "V02"])
-    fleet.restore(latest_fixes=[fix("V01", T0 + 100), fix("V77", T0)], seen_event_ids={"a"}, now=T0)
+    fleet.restore(
+        latest_fixes=[fix("V01", T0 + 100), fix("V77", T0)], seen_events=[("V01", "a", T0)]
+    )
     assert set(fleet.latest_fixes()) == {"V01"}
     update = fleet.apply(TelemetryBatch(events=[event("a"), event("b")]))
     assert [e.event_id for e in update.new_events] == ["b"]

@@ -1,5 +1,6 @@
 """Bounded memory: made-up devices on every topic grow no per-device structure past its
-cap (the unknown devices' 1,000), in the tower nor in the database."""
+cap (the unknown devices' 1,000), in the tower nor in the database; a known van's new
+events past its daily cap are stored, not applied."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.live_fleet import MAX_UNKNOWN_DEVICES
+from app.domain.live_fleet import MAX_EVENTS_PER_VAN_DAY, MAX_UNKNOWN_DEVICES
 from app.foundation.clock import ManualClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
@@ -114,6 +115,32 @@ def test_made_up_devices_on_every_topic_grow_nothing_past_its_cap(tower: Control
     assert len(report["unknown_devices"]) == MAX_UNKNOWN_DEVICES
     assert report["unknown_devices_dropped"] == 3 * MADE_UP - MAX_UNKNOWN_DEVICES
     assert {v["id"] for v in report["vehicles"]} == set(tower.feed.fleet.vehicle_ids)
+
+
+def test_a_known_van_flooding_new_events_grows_nothing_past_its_daily_cap(
+    tower: ControlTower,
+) -> None:
+    van = sorted(tower.feed.fleet.vehicle_ids)[0]
+    directory = DeviceDirectory(tower.feed.fleet.vehicle_ids, dict(tower.feed.device_ids))
+    extra = 700
+    now = tower.clock.now()
+    for n in range(MAX_EVENTS_PER_VAN_DAY + extra):
+        body = {"event_id": f"{van}-flood-{n}", "ts": now, "type": "break_start"}
+        topic = f"tower/v1/vehicles/{van}/event"
+        parsed = parse_message(topic, json.dumps(body).encode(), now, TopicConfig(), directory)
+        tower.feed.mailbox.put(parsed, now)
+        if n % 500 == 0:
+            tower.tick()
+    tower.tick()
+    tower.feed.flush(60)
+
+    # The live day holds the cap's worth of the van's events, and nothing holds more.
+    assert largest_containers(tower, MAX_EVENTS_PER_VAN_DAY + 100) == []
+    assert tower.feed.fleet.events_over_cap == extra
+    report = fleet_report(tower.feed.sessions)
+    assert report["events_over_cap"] == extra
+    stored = next(v for v in report["vehicles"] if v["id"] == van)
+    assert stored["events"] == MAX_EVENTS_PER_VAN_DAY + extra  # every one of them stored
 
 
 def test_the_mailbox_keeps_at_most_the_cap_of_unknown_devices_between_drains() -> None:
