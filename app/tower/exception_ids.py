@@ -3,7 +3,9 @@
 The GUI thread takes ids from a block held here and never waits on the database while
 one is left: the next block is fetched on the storage worker when half of this one is
 used. Only with none left (the first exception, or the worker behind) is a block taken
-at once; with the database down there is no id, and the rule raises at its next round.
+at once. With the database down there is no id (the exception book keeps the exception
+waiting); the GUI thread then stops trying itself, and each later call asks the worker
+for a block, until one comes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class ExceptionIds:
         self._lock = threading.RLock()
         self._pending: Future[range | None] | None = None
         self._local = itertools.count(-1, -1)
+        self._down = False  # the last block could not be taken: the worker retries
 
     def __call__(self) -> int | None:
         if self._storage.read_only:
@@ -42,15 +45,19 @@ class ExceptionIds:
             # own exceptions, never stored, count down from -1 so they meet no stored one.
             return next(self._local)
         with self._lock:
-            if not self._ids and not self._take_now():
+            if not self._ids and (self._down or not self._take_now()):
+                self._refill()
                 return None
             new_id = self._ids.popleft()
-            if len(self._ids) < self._block // 2 and self._pending is None:
-                self._pending = self._storage.submit(
-                    lambda s: reserve_ids(s, EXCEPTIONS, self._block)
-                )
-                self._pending.add_done_callback(self._arrived)
+            if len(self._ids) < self._block // 2:
+                self._refill()
             return new_id
+
+    def _refill(self) -> None:
+        """Ask the worker for the next block, unless it is already asked."""
+        if self._pending is None:
+            self._pending = self._storage.submit(lambda s: reserve_ids(s, EXCEPTIONS, self._block))
+            self._pending.add_done_callback(self._arrived)
 
     def _take_now(self) -> bool:
         try:
@@ -59,6 +66,7 @@ class ExceptionIds:
             return True
         except Exception as exc:  # the database is down: no id until it is back
             log.warning("no exception id from the database (%s); raising it later", exc)
+            self._down = True
             return False
 
     def _arrived(self, future: Future[range | None]) -> None:
@@ -67,3 +75,4 @@ class ExceptionIds:
             block = future.result()
             if block is not None:
                 self._ids.extend(block)
+                self._down = False

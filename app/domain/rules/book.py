@@ -12,14 +12,16 @@ breakdown, out_of_sequence) are exempt: a new event is a new fact.
 
 A new exception's id comes from ``ids``, which the tower backs with the database (ids it
 hands out in blocks, so two towers on one database never give out the same id). When
-no id can be had (the database is down) the exception is not raised yet: the rule sees
-its condition again at its next round.
+no id can be had (the database is down) the exception waits, one per rule and subject
+with its latest finding and the time it was first found, and is raised by
+``raise_waiting`` once ids come again: an event rule's finding (a breakdown) is seen
+only once, so it must not be lost. A condition seen clear meanwhile stops waiting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.domain.rules.records import (
@@ -40,6 +42,20 @@ class LifecycleError(ValueError):
     """An acknowledge or resolve that the exception's state does not allow."""
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """A new exception found while no id could be had."""
+
+    subject_kind: SubjectKind
+    finding: Finding
+    found_at: float
+    vehicle_id: str | None
+    stop_id: str | None
+    depot_id: str | None
+    supersedes: int | None
+    replan: bool
+
+
 class ExceptionBook:
     """The open exceptions, indexed by id and by (rule, subject)."""
 
@@ -49,6 +65,7 @@ class ExceptionBook:
         self._open: dict[Rule, dict[str, ExceptionRecord]] = {r: {} for r in Rule}
         self._suppressed: dict[Rule, set[str]] = {r: set() for r in Rule}
         self._clearing: dict[int, tuple[float, float, str]] = {}
+        self._waiting: dict[tuple[Rule, str], _Waiting] = {}  # no id yet, in finding order
 
     # -- reading --------------------------------------------------------------------------
 
@@ -67,6 +84,11 @@ class ExceptionBook:
     def open_map(self, rule: Rule) -> Mapping[str, ExceptionRecord]:
         """Open exceptions of one rule by subject id (a live, read-only view)."""
         return self._open[rule]
+
+    @property
+    def waiting(self) -> int:
+        """New exceptions found while the database gave no id, not raised yet."""
+        return len(self._waiting)
 
     def suppressed(self, rule: Rule) -> set[str]:
         """Subjects resolved by hand whose condition has not yet been seen clear."""
@@ -119,26 +141,49 @@ class ExceptionBook:
             return ExceptionChange(kind, record, now, previous_severity=current.severity)
         if rule not in EVENT_RULES and subject_id in self._suppressed[rule]:
             return None
+        earlier = self._waiting.pop((rule, subject_id), None)
+        found_at = now if earlier is None else earlier.found_at
+        wait = _Waiting(
+            subject_kind, finding, found_at, vehicle_id, stop_id, depot_id, supersedes, replan
+        )
+        return self._raise(rule, subject_id, wait, now)
+
+    def raise_waiting(self, now: float) -> list[ExceptionChange]:
+        """Raise the exceptions that waited for an id, oldest first, while ids come."""
+        changes = []
+        for (rule, subject_id), wait in list(self._waiting.items()):
+            change = self._raise(rule, subject_id, wait, now)
+            if change is None:
+                break  # still no id: it waits on in its place, and so do the others
+            del self._waiting[(rule, subject_id)]
+            changes.append(change)
+        return changes
+
+    def _raise(
+        self, rule: Rule, subject_id: str, wait: _Waiting, now: float
+    ) -> ExceptionChange | None:
         new_id = self._ids()
         if new_id is None:
+            self._waiting[(rule, subject_id)] = wait
             return None
+        finding = wait.finding
         record = ExceptionRecord(
             id=new_id,
             rule=rule,
-            subject_kind=subject_kind,
+            subject_kind=wait.subject_kind,
             subject_id=subject_id,
-            vehicle_id=vehicle_id,
-            stop_id=stop_id,
-            depot_id=depot_id,
+            vehicle_id=wait.vehicle_id,
+            stop_id=wait.stop_id,
+            depot_id=wait.depot_id,
             severity=finding.severity,
             state=ExceptionState.OPEN,
             detail=finding.detail,
-            raised_at=now,
+            raised_at=wait.found_at,
             updated_at=now,
             lat=finding.lat,
             lon=finding.lon,
-            replan=replan,
-            supersedes=supersedes,
+            replan=wait.replan,
+            supersedes=wait.supersedes,
         )
         self._store(record)
         return ExceptionChange(ChangeKind.RAISED, record, now)
@@ -146,6 +191,8 @@ class ExceptionBook:
     def report_clear(self, rule: Rule, subject_id: str, now: float, hold: float, note: str) -> None:
         """The rule's condition is clear: start (or continue) the hold before resolving."""
         self._suppressed[rule].discard(subject_id)
+        if rule not in EVENT_RULES:
+            self._waiting.pop((rule, subject_id), None)
         current = self._open[rule].get(subject_id)
         if current is not None and current.id not in self._clearing:
             self._clearing[current.id] = (now, hold, note)

@@ -72,7 +72,7 @@ class RuleEngine:
         The vehicle rules look at ``vehicles`` only (default: every vehicle), so a big
         fleet's pass can be spread over the ticks; events, stops and ETAs are always
         handled in full."""
-        changes: list[ExceptionChange] = []
+        changes = self.book.raise_waiting(now)
         self._road_notes(now, changes)
         self._changed_stops(now, changes)
         self._closed_windows(now, changes)

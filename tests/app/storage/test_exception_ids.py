@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from app.domain.rules import ExceptionBook, Finding, Rule, Severity, SubjectKind
+from app.domain.rules.records import ExceptionChange
 from app.storage.database import SessionFactory, connect
 from app.storage.id_blocks import EXCEPTIONS, reserve_ids
 from app.storage.operations_repository import exceptions_to_restore, store_exception_changes
@@ -151,3 +153,66 @@ def test_a_read_only_tower_raises_exceptions_of_its_own_and_stores_nothing(
         assert session.scalar(select(func.count()).select_from(ExceptionRow)) == 0
     assert worker.backlog == 0
     worker.close()
+
+
+def breakdown(book: ExceptionBook, van: str, at: float) -> Any:
+    finding = Finding(Severity.CRITICAL, "breakdown reported")
+    return book.report(Rule.BREAKDOWN, SubjectKind.VEHICLE, van, finding, at, vehicle_id=van)
+
+
+def test_an_exception_found_while_the_database_is_down_is_raised_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "db"
+    folder.mkdir()
+    sessions = connect(f"sqlite:///{folder / 'tower.sqlite3'}")
+    worker = StorageWorker(sessions)
+    book = ExceptionBook(ExceptionIds(sessions, worker, block=2))
+    first = breakdown(book, "V01", T)
+    assert first is not None
+    # The outage: the database file's folder is gone and the connections with it.
+    folder.rename(tmp_path / "away")
+    engine = sessions.kw["bind"]
+    engine.dispose()
+    second = breakdown(book, "V02", T + 1)  # the block's last id; its refill fails
+    assert second is not None
+    worker.flush(30)
+    assert breakdown(book, "V03", T + 2) is None  # no block: found, but no id
+    assert breakdown(book, "V04", T + 3) is None
+    worker.flush(30)
+    assert book.raise_waiting(T + 5) == [] and book.waiting == 2
+    worker.flush(30)
+    assert worker.failures >= 1
+
+    (tmp_path / "away").rename(folder)  # the database is back
+    raised: list[ExceptionChange] = []
+    for tick in range(10):
+        raised += book.raise_waiting(T + 10 + tick)
+        worker.flush(30)
+        if not book.waiting:
+            break
+    assert [(c.exception.subject_id, c.exception.raised_at) for c in raised] == [
+        ("V03", T + 2),
+        ("V04", T + 3),
+    ]
+    ids = {c.exception.id for c in [first, second, *raised]}
+    assert len(ids) == 4
+    worker.submit(partial(store_exception_changes, changes=raised))
+    worker.flush(30)
+    worker.close()
+    with sessions() as session:
+        stored = set(session.scalars(select(ExceptionRow.subject_id)))
+    assert {"V03", "V04"} <= stored
+
+
+def test_a_condition_seen_clear_while_waiting_for_an_id_stops_waiting() -> None:
+    book = ExceptionBook(lambda: None)
+    finding = Finding(Severity.WARNING, "late start")
+    assert (
+        book.report(Rule.LATE_START, SubjectKind.VEHICLE, "V01", finding, T, vehicle_id="V01")
+        is None
+    )
+    assert breakdown(book, "V02", T) is None
+    book.report_clear(Rule.LATE_START, "V01", T + 1, hold=0, note="started")
+    book.report_clear(Rule.BREAKDOWN, "V02", T + 1, hold=0, note="fixed")
+    assert book.waiting == 1  # the breakdown, an event, is a fact: it still waits
