@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from app.commands import add_config_option
+from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
 from app.storage.telemetry_repository import fleet_report
 from app.tower.data_setup import open_database
@@ -22,9 +23,10 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the fleet report; JSON with ``--json``, a short table otherwise."""
-    report = fleet_report(open_database(settings))
+def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None) -> int:
+    """Print the fleet report (the recorders' health as of ``clock``); JSON with
+    ``--json``, a short table otherwise."""
+    report = fleet_report(open_database(settings), (clock or SystemClock()).now())
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
@@ -38,4 +40,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rejected {reason}: {r['count']} (last: {r['last_detail']})")
     for u in report["unknown_devices"]:
         print(f"unknown device {u['device_id']} ({u['source']}): {u['count']} fixes")
+    for r in report["health"]["recorders"]:
+        state = "STALE (no report for over a minute)" if r["stale"] else "reporting"
+        print(
+            f"recorder {r['name']}: {state}, broker {r['broker']}, database {r['database']}, "
+            f"backlog {r['storage_backlog']}"
+        )
     return 0

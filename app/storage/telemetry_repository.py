@@ -286,8 +286,9 @@ def stored_unknown_devices(sessions: SessionFactory) -> list[UnknownDeviceSighti
         ]
 
 
-def fleet_report(sessions: SessionFactory) -> dict[str, Any]:
-    """What the database knows about the fleet, shaped for ``main.py fleet --json``."""
+def fleet_report(sessions: SessionFactory, now: float | None = None) -> dict[str, Any]:
+    """What the database knows about the fleet, shaped for ``main.py fleet --json``; the
+    recorders' health as of ``now`` (the wall clock by default)."""
     with sessions() as session:
         fix_counts = dict(
             session.execute(
@@ -362,7 +363,7 @@ def fleet_report(sessions: SessionFactory) -> dict[str, Any]:
         "unknown_devices_dropped": 0 if dropped is None else dropped.count,
         "events_over_cap": 0 if over_cap is None else over_cap.count,
         "quarantine": quarantine,
-        "health": health_report(sessions),
+        "health": health_report(sessions, now),
     }
 
 

@@ -62,6 +62,7 @@ def test_fleet_json_on_a_fresh_database(tmp_path: Path) -> None:
         "health": {
             "database": "ok",
             "quarantined_rows": 0,
+            "stale_after_s": 60.0,
             "broker": None,
             "storage_backlog": None,
             "recorders": [],

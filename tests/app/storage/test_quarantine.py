@@ -13,7 +13,7 @@ from app.domain.live_fleet import MAX_UNKNOWN_DEVICES, RejectionTally, UnknownDe
 from app.domain.model import EventType, ExecutionEvent, TelemetryFix
 from app.foundation.clock import ManualClock
 from app.storage.database import connect
-from app.storage.health_repository import store_health
+from app.storage.health_repository import FORGET_AFTER_S, STALE_AFTER_S, store_health
 from app.storage.orm import ExecutionEventRow, TelemetryFixRow
 from app.storage.telemetry_repository import fleet_report, telemetry_rows
 from app.storage.worker import StorageWorker
@@ -97,9 +97,10 @@ def test_fleet_health_shows_the_quarantine_and_each_recorders_last_report(
     database_url: str,
 ) -> None:
     sessions = connect(database_url)
-    assert fleet_report(sessions)["health"] == {
+    assert fleet_report(sessions, T)["health"] == {
         "database": "ok",
         "quarantined_rows": 0,
+        "stale_after_s": STALE_AFTER_S,
         "broker": None,
         "storage_backlog": None,
         "recorders": [],
@@ -114,7 +115,7 @@ def test_fleet_health_shows_the_quarantine_and_each_recorders_last_report(
     worker.flush(30)
     assert (worker.backlog, worker.database_ok) == (0, True)
     worker.close()
-    health = fleet_report(sessions)["health"]
+    health = fleet_report(sessions, T + 10)["health"]
     assert (health["quarantined_rows"], health["broker"], health["storage_backlog"]) == (
         1,
         "reconnecting",
@@ -124,3 +125,47 @@ def test_fleet_health_shows_the_quarantine_and_each_recorders_last_report(
         ("headless", "failing"),
         ("desk-1", "ok"),
     ]
+
+
+def test_a_recorder_that_stopped_reporting_is_stale_and_day_old_reports_are_forgotten(
+    database_url: str,
+) -> None:
+    sessions = connect(database_url)
+    worker = StorageWorker(sessions, ManualClock(T))
+    worker.submit(
+        lambda s: store_health(s, "gone", Health("connected", True, 0, 0), T - 2 * 86_400)
+    )
+    worker.submit(lambda s: store_health(s, "killed", Health("connected", True, 3, 0), T))
+    worker.submit(lambda s: store_health(s, "alive", Health("reconnecting", True, 9, 0), T - 20))
+    worker.flush(30)
+    worker.close()
+    # Half a minute after "killed" last reported, "alive" 20 s before it: both fresh.
+    health = fleet_report(sessions, T + STALE_AFTER_S - 30)["health"]
+    assert [(r["name"], r["stale"]) for r in health["recorders"]] == [
+        ("killed", False),
+        ("alive", False),
+    ]
+    later = T + STALE_AFTER_S + 1
+    health = fleet_report(sessions, later)["health"]
+    assert [(r["name"], r["stale"]) for r in health["recorders"]] == [
+        ("killed", True),
+        ("alive", True),
+    ]
+    assert (health["broker"], health["storage_backlog"]) == (None, None)
+    # "alive" reports again: it is the fresh one at the top; "killed" stays stale.
+    again = StorageWorker(sessions, ManualClock(later))
+    again.submit(lambda s: store_health(s, "alive", Health("connected", True, 0, 0), later))
+    again.flush(30)
+    health = fleet_report(sessions, later + 1)["health"]
+    assert [(r["name"], r["stale"]) for r in health["recorders"]] == [
+        ("alive", False),
+        ("killed", True),
+    ]
+    assert (health["broker"], health["storage_backlog"]) == ("connected", 0)
+    # A day on, the killed recorder's report is deleted at the next report of anyone's.
+    day_on = T + FORGET_AFTER_S + 1
+    again.submit(lambda s: store_health(s, "alive", Health("connected", True, 0, 0), day_on))
+    again.flush(30)
+    again.close()
+    names = [r["name"] for r in fleet_report(sessions, day_on)["health"]["recorders"]]
+    assert names == ["alive"]
