@@ -83,7 +83,7 @@ class LiveUpdates(QObject):
         tower.broker_state.connect(self._on_broker_state)
         client = tower.feed.client
         if client is not None:  # the tower may have connected before the window existed
-            status.set_broker_state(client.state, self._broker_detail())
+            self._show_broker_state(client.state, client.refused_for_good)
         self.timer = QTimer(self)
         self.timer.setInterval(DRAIN_MS)
         self.timer.timeout.connect(self.drain)
@@ -111,8 +111,18 @@ class LiveUpdates(QObject):
         self.tower.broker_state.disconnect(self._on_broker_state)
 
     def _on_broker_state(self, state: str) -> None:
-        # Emitted on the MQTT network thread: hop to the GUI thread.
-        self._bridge.call(lambda: self.status.set_broker_state(state, self._broker_detail()))
+        # Emitted on the MQTT network thread (the refusal is known by then): hop to the
+        # GUI thread.
+        client = self.tower.feed.client
+        refused = client is not None and client.refused_for_good
+        self._bridge.call(lambda: self._show_broker_state(state, refused))
+
+    def _show_broker_state(self, state: str, refused: bool) -> None:
+        client = self.tower.feed.client
+        if refused and client is not None:
+            self.status.set_broker_refused(client.last_failure or "refused", self._broker_detail())
+        else:
+            self.status.set_broker_state(state, self._broker_detail())
 
     def _broker_detail(self) -> str:
         host, port = self.tower.feed.broker_address

@@ -78,6 +78,16 @@ class TowerStatusBar(QStatusBar):
         self.broker_label.setText(f"Broker: {state}{' — ' + detail if detail else ''}")
         self.broker_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
 
+    def set_broker_refused(self, failure: str, detail: str) -> None:
+        """The broker refused the login for good: say so in red, and what to check (the
+        window no longer retries; a restart with other credentials does)."""
+        self.broker_label.setText(
+            f"Broker: login refused ({detail}) — check broker.username and its password, "
+            "then restart; not retrying"
+        )
+        self.broker_label.setStyleSheet(f"color: {BROKER_COLOURS['down']}; font-weight: bold;")
+        self.broker_label.setToolTip(f"The broker answered: {failure}")
+
     def set_broker_failure(self, failure: str | None) -> None:
         """Why the last connection attempt failed (a TLS or network error, often long),
         in the broker label's tooltip; None once connected."""
