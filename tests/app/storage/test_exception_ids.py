@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, make_url, select
 
 from app.domain.rules import ExceptionBook, Finding, Rule, Severity, SubjectKind
 from app.domain.rules.records import ExceptionChange
@@ -18,6 +21,7 @@ from app.storage.operations_repository import exceptions_to_restore, store_excep
 from app.storage.orm import ExceptionRow
 from app.storage.worker import StorageWorker
 from app.tower.exception_ids import ExceptionIds
+from tests.tcp_gate import TcpGate
 
 T = 1_781_000_000.0
 PER_TOWER = 120
@@ -160,20 +164,52 @@ def breakdown(book: ExceptionBook, van: str, at: float) -> Any:
     return book.report(Rule.BREAKDOWN, SubjectKind.VEHICLE, van, finding, at, vehicle_id=van)
 
 
+@dataclass
+class Outage:
+    """A real database that can be made unreachable and brought back."""
+
+    url: str
+    down: Callable[[SessionFactory], None]
+    up: Callable[[], None]
+
+
+@pytest.fixture
+def outage(database_url: str, tmp_path: Path) -> Iterator[Outage]:
+    """SQLite: the file's folder moves away (and the open connections are dropped, as a
+    lost disk drops them). PostgreSQL: the server is reached through a TCP gate that is
+    shut (connections cut, new ones refused), then opened again."""
+    if database_url.startswith("sqlite"):
+        folder, away = tmp_path / "db", tmp_path / "away"
+        folder.mkdir()
+
+        def down(sessions: SessionFactory) -> None:
+            folder.rename(away)
+            sessions.kw["bind"].dispose()
+
+        def up() -> None:
+            away.rename(folder)
+
+        yield Outage(f"sqlite:///{folder / 'tower.sqlite3'}", down, up)
+        return
+    url = make_url(database_url)
+    gate = TcpGate((url.host or "127.0.0.1", url.port or 5432))
+    gate.open()
+    through_gate = url.set(host="127.0.0.1", port=gate.port)
+    yield Outage(
+        through_gate.render_as_string(hide_password=False), lambda _: gate.shut(), gate.open
+    )
+    gate.shut()
+
+
 def test_an_exception_found_while_the_database_is_down_is_raised_once_it_is_back(
-    tmp_path: Path,
+    outage: Outage,
 ) -> None:
-    folder = tmp_path / "db"
-    folder.mkdir()
-    sessions = connect(f"sqlite:///{folder / 'tower.sqlite3'}")
+    sessions = connect(outage.url)
     worker = StorageWorker(sessions)
     book = ExceptionBook(ExceptionIds(sessions, worker, block=2))
     first = breakdown(book, "V01", T)
     assert first is not None
-    # The outage: the database file's folder is gone and the connections with it.
-    folder.rename(tmp_path / "away")
-    engine = sessions.kw["bind"]
-    engine.dispose()
+    outage.down(sessions)
     second = breakdown(book, "V02", T + 1)  # the block's last id; its refill fails
     assert second is not None
     worker.flush(30)
@@ -184,7 +220,7 @@ def test_an_exception_found_while_the_database_is_down_is_raised_once_it_is_back
     worker.flush(30)
     assert worker.failures >= 1
 
-    (tmp_path / "away").rename(folder)  # the database is back
+    outage.up()
     raised: list[ExceptionChange] = []
     for tick in range(10):
         raised += book.raise_waiting(T + 10 + tick)
