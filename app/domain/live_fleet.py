@@ -20,6 +20,21 @@ MAX_EVENTS_PER_VAN_DAY = 5_000
 day is a few hundred). Past it the van's events that day are stored but not applied nor
 remembered (counted in ``events_over_cap``): a phone stuck sending new event ids all day
 would otherwise grow the ids seen, the live day's log and its replays without end."""
+STORED_EVENTS_PER_VAN = MAX_EVENTS_PER_VAN_DAY * _EVENT_DAYS_KEPT
+"""At most this many of a van's stored events are read back at a restart (oldest first)."""
+
+
+def within_cap(events: Iterable[ExecutionEvent]) -> list[ExecutionEvent]:
+    """Stored events as the live day took them: the first MAX_EVENTS_PER_VAN_DAY of each
+    van on each UTC day, in their order (a restart replays no more than was applied)."""
+    counts: dict[tuple[str, int], int] = {}
+    kept = []
+    for event in events:
+        key = (event.vehicle_id, _day(event.ts))
+        if counts.get(key, 0) < MAX_EVENTS_PER_VAN_DAY:
+            counts[key] = counts.get(key, 0) + 1
+            kept.append(event)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

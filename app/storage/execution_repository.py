@@ -7,8 +7,12 @@ through the tracker, and each van's newest position.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
 
+from sqlalchemy import Select, Subquery, func, select
+from sqlalchemy.orm import aliased
+
+from app.domain.live_fleet import STORED_EVENTS_PER_VAN, within_cap
 from app.domain.model import EventType, ExecutionEvent, FailureReason, ProofOfDelivery
 from app.storage.database import SessionFactory
 from app.storage.orm import DepotRow, ExecutionEventRow, OrderRow
@@ -34,6 +38,32 @@ def events_between(sessions: SessionFactory, since: float, until: float) -> list
         .where(ExecutionEventRow.ts >= since, ExecutionEventRow.ts < until)
         .order_by(ExecutionEventRow.ts, ExecutionEventRow.event_id)
     )
+    return _events(sessions, query)
+
+
+def capped_events_between(
+    sessions: SessionFactory, since: float, until: float
+) -> list[ExecutionEvent]:
+    """The same, as the live day took them at the time (``within_cap``): a restart does
+    not load back a flooding van's stored events past its daily cap."""
+    where = (ExecutionEventRow.ts >= since, ExecutionEventRow.ts < until)
+    rows = aliased(ExecutionEventRow, first_per_van(select(ExecutionEventRow).where(*where)))
+    return within_cap(_events(sessions, select(rows).order_by(rows.ts, rows.event_id)))
+
+
+def first_per_van(query: Select[*tuple[Any, ...]]) -> Subquery:
+    """``query`` of execution_events limited to each van's oldest STORED_EVENTS_PER_VAN
+    (its columns as they were), for a select ordered by time."""
+    rank = func.row_number().over(
+        partition_by=ExecutionEventRow.vehicle_id,
+        order_by=(ExecutionEventRow.ts, ExecutionEventRow.event_id),
+    )
+    ranked = query.add_columns(rank.label("van_rank")).subquery()
+    kept = [c for c in ranked.c if c.name != "van_rank"]
+    return select(*kept).where(ranked.c.van_rank <= STORED_EVENTS_PER_VAN).subquery()
+
+
+def _events(sessions: SessionFactory, query: Select[ExecutionEventRow]) -> list[ExecutionEvent]:
     events = []
     with sessions() as session:
         for r in session.scalars(query):

@@ -11,13 +11,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.domain.live_fleet import (
-    MAX_EVENTS_PER_VAN_DAY,
     MAX_UNKNOWN_DEVICES,
     RejectionTally,
     UnknownDeviceSighting,
 )
 from app.domain.model import ExecutionEvent, TelemetryFix
 from app.storage.database import SessionFactory
+from app.storage.execution_repository import first_per_van
 from app.storage.health_repository import health_report
 from app.storage.orm import (
     ExecutionEventRow,
@@ -242,28 +242,12 @@ def _fix_of(r: TelemetryFixRow) -> TelemetryFix:
 
 def stored_events(sessions: SessionFactory, since: float) -> list[tuple[str, str, float]]:
     """Events stored since ``since`` as (vehicle id, event id, time), oldest first, so a
-    restart does not apply them twice; at most the newest ``per_van`` of each van (a
+    restart does not apply them twice; at most each van's oldest STORED_EVENTS_PER_VAN (a
     flooding van's stored events are not all loaded back)."""
-    per_van = MAX_EVENTS_PER_VAN_DAY * 2
-    newest = (
-        func.row_number()
-        .over(
-            partition_by=ExecutionEventRow.vehicle_id,
-            order_by=(ExecutionEventRow.ts.desc(), ExecutionEventRow.event_id),
-        )
-        .label("newest")
-    )
-    ranked = (
-        select(
-            ExecutionEventRow.vehicle_id, ExecutionEventRow.event_id, ExecutionEventRow.ts, newest
-        )
-        .where(ExecutionEventRow.ts >= since)
-        .subquery()
-    )
-    query = (
-        select(ranked.c.vehicle_id, ranked.c.event_id, ranked.c.ts)
-        .where(ranked.c.newest <= per_van)
-        .order_by(ranked.c.ts, ranked.c.event_id)
+    columns = (ExecutionEventRow.vehicle_id, ExecutionEventRow.event_id, ExecutionEventRow.ts)
+    kept = first_per_van(select(*columns).where(ExecutionEventRow.ts >= since))
+    query = select(kept.c.vehicle_id, kept.c.event_id, kept.c.ts).order_by(
+        kept.c.ts, kept.c.event_id
     )
     with sessions() as session:
         return [(v, e, t) for v, e, t in session.execute(query)]

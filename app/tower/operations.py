@@ -29,7 +29,7 @@ from app.domain.rules import ExceptionBook, FleetState, RuleEngine, RuleThreshol
 from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ExceptionChange, ExceptionRecord
 from app.foundation.settings import Settings
-from app.storage.execution_repository import events_between
+from app.storage.execution_repository import capped_events_between
 from app.storage.operations_repository import (
     exceptions_to_restore,
     late_stop_ids,
@@ -123,7 +123,7 @@ class Operations:
         """
         sessions = self.feed.sessions
         start, end = self.live.span
-        self.live.apply_all(events_between(sessions, start, end))
+        self.live.apply_all(capped_events_between(sessions, start, end))
         self.book.restore(exceptions_to_restore(sessions))
         # The replayed deliveries must not raise a second late on a stop that had one.
         self.engine.late_stops |= late_stop_ids(sessions, start, end)

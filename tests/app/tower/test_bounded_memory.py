@@ -142,6 +142,16 @@ def test_a_known_van_flooding_new_events_grows_nothing_past_its_daily_cap(
     stored = next(v for v in report["vehicles"] if v["id"] == van)
     assert stored["events"] == MAX_EVENTS_PER_VAN_DAY + extra  # every one of them stored
 
+    # A restart replays the van's day as it was applied: the cap's worth, no more.
+    again = ControlTower(tower.settings, tower.feed.sessions, tower.day, tower.clock)
+    try:
+        again.restore()
+        assert largest_containers(again, MAX_EVENTS_PER_VAN_DAY + 100) == []
+        applied = [e for e in again.live.applied if e.vehicle_id == van]
+        assert len(applied) == MAX_EVENTS_PER_VAN_DAY
+    finally:
+        again.stop()
+
 
 def test_the_mailbox_keeps_at_most_the_cap_of_unknown_devices_between_drains() -> None:
     mailbox = TelemetryMailbox()
