@@ -4,8 +4,8 @@ The GUI thread takes ids from a block held here and never waits on the database 
 one is left: the next block is fetched on the storage worker when half of this one is
 used. Only with none left (the first exception, or the worker behind) is a block taken
 at once. With the database down there is no id (the exception book keeps the exception
-waiting); the GUI thread then stops trying itself, and each later call asks the worker
-for a block, until one comes.
+waiting); the GUI thread then stops trying itself, and a later call asks the worker for
+a block, at most every RETRY_S (each failure is logged), until one comes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from app.storage.database import SessionFactory
@@ -22,13 +24,22 @@ from app.storage.worker import StorageWorker
 
 log = logging.getLogger(__name__)
 BLOCK = 50
+RETRY_S = 5.0
 
 
 class ExceptionIds:
     """A callable giving the next exception id, or None when the database gave none."""
 
-    def __init__(self, sessions: SessionFactory, storage: StorageWorker, block: int = BLOCK):
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        storage: StorageWorker,
+        block: int = BLOCK,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
+        self._monotonic = monotonic
+        self._retry_at = 0.0
         self._storage = storage
         self._block = block
         self._ids: deque[int] = deque()
@@ -46,7 +57,9 @@ class ExceptionIds:
             return next(self._local)
         with self._lock:
             if not self._ids and (self._down or not self._take_now()):
-                self._refill()
+                if self._monotonic() >= self._retry_at:
+                    self._retry_at = self._monotonic() + RETRY_S
+                    self._refill()
                 return None
             new_id = self._ids.popleft()
             if len(self._ids) < self._block // 2:
