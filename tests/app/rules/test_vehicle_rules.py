@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from app.domain.model import EventType
-from app.domain.rules import ChangeKind, Rule, RuleThresholds, Severity
+from app.domain.rules import ChangeKind, ExceptionBook, Rule, RuleEngine, RuleThresholds, Severity
 
 from .world import World
 
@@ -353,6 +353,23 @@ def test_breakdown_is_critical_explains_the_stop_and_clears_after_driving_again(
     w.run(20, 10, lambda t: (1000 + 10 * (t - 1900), 0, 36))
     assert w.open(Rule.BREAKDOWN) is None
     assert w.changes[-1].exception.resolution_note == "driving normally again"
+
+
+def test_a_breakdown_reported_while_no_id_can_be_had_is_raised_at_a_later_round() -> None:
+    w = World()
+    handed = iter([None, None, 7])  # the database is down for two rounds
+    w.book = ExceptionBook(lambda: next(handed))
+    w.engine = RuleEngine(w.state, w.book)
+    w.van()
+    w.run(100, 10, lambda t: (10 * t, 0, 36))
+    reported = w.clock.now()
+    w.event(EventType.BREAKDOWN)  # seen once: the event is not reported again
+    assert w.tick() == [] and w.open(Rule.BREAKDOWN) is None
+    assert w.tick(10) == []
+    (change,) = [c for c in w.tick(10) if c.exception.rule is Rule.BREAKDOWN]
+    assert (change.kind, change.exception.id) == (ChangeKind.RAISED, 7)
+    assert change.exception.raised_at == reported
+    assert w.open(Rule.BREAKDOWN) is not None
 
 
 def test_breakdown_does_not_clear_while_the_signal_is_lost() -> None:
