@@ -53,10 +53,9 @@ rm -f "$cache/bundle.key"
 printf '{"version": "%s", "commit": "%s"}\n' "$version" "$commit" > "$cache/build-info.json"
 TOWER_BUILD_INFO="$PWD/$cache/build-info.json" "$venv/bin/pyinstaller" --noconfirm \
     --log-level WARN --workpath build/pyinstaller --distpath dist installer/control-tower.spec
-# The interpreter's own binaries carry their debug symbols (-17 MB). The wheels' libraries
-# are left alone: stripping those auditwheel patched breaks them (NumPy's OpenBLAS).
-strip --strip-unneeded dist/control-tower/_internal/libpython3*.so.* \
-    dist/control-tower/_internal/python3*/lib-dynload/*.so
+# The interpreter's and the wheels' libraries carry their symbol tables (45 MB); not with
+# PyInstaller's strip option, which also breaks those patchelf rewrote (strip_bundle.py).
+"$venv/bin/python" installer/strip_bundle.py dist/control-tower
 
 # The tarball: the bundle and what installs it, under one folder named like the file.
 stage="build/stage/control-tower-$version"
