@@ -53,7 +53,7 @@ rm -f "$cache/bundle.key"
 printf '{"version": "%s", "commit": "%s"}\n' "$version" "$commit" > "$cache/build-info.json"
 TOWER_BUILD_INFO="$PWD/$cache/build-info.json" "$venv/bin/pyinstaller" --noconfirm \
     --log-level WARN --workpath build/pyinstaller --distpath dist installer/control-tower.spec
-# The interpreter's and the wheels' libraries carry their symbol tables (45 MB); not with
+# The interpreter's and the wheels' libraries carry their symbol tables (50 MB); not with
 # PyInstaller's strip option, which also breaks those patchelf rewrote (strip_bundle.py).
 "$venv/bin/python" installer/strip_bundle.py dist/control-tower
 
