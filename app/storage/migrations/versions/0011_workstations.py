@@ -1,0 +1,57 @@
+"""several workstations on one PostgreSQL: default grants
+
+Tables and sequences that a later migration creates get the groups' read grants by
+default (``ALTER DEFAULT PRIVILEGES``), so a new table is never unreadable to a
+dispatcher or a supervisor; what a group may write to it is that migration's to grant.
+Default privileges hold for objects the migrating login creates (docs/security.md).
+SQLite has no roles: nothing happens there.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-07 11:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+
+READERS = "tower_supervisor, tower_dispatcher, tower_recorder"
+SEQUENCE_USERS = "tower_dispatcher, tower_admin, tower_recorder"
+
+
+def _defaults(schema: str, verb: str) -> list[str]:
+    """The default-privilege statements, ``verb`` GRANT ... TO or REVOKE ... FROM."""
+    to = "TO" if verb == "GRANT" else "FROM"
+    on = f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} {verb}"
+    return [
+        f"{on} SELECT ON TABLES {to} {READERS}",
+        f"{on} ALL ON TABLES {to} tower_admin",
+        f"{on} USAGE ON SEQUENCES {to} {SEQUENCE_USERS}",
+    ]
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for statement in _defaults(_schema(), "GRANT"):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for statement in _defaults(_schema(), "REVOKE"):
+        op.execute(statement)
+
+
+def _schema() -> str:
+    """The schema the tower's tables are in (the search path's first), quoted."""
+    bind = op.get_bind()
+    name = str(bind.execute(sa.text("SELECT current_schema()")).scalar())
+    return str(bind.dialect.identifier_preparer.quote(name))
