@@ -190,7 +190,10 @@ class TelemetryFixRow(Base):
     accuracy_m: Mapped[float | None] = mapped_column(Float, nullable=True)
     odometer_km: Mapped[float | None] = mapped_column(Float, nullable=True)
     source: Mapped[str] = mapped_column(String(20), default="native")
-    __table_args__ = (Index("ix_telemetry_fixes_vehicle_ts", "vehicle_id", "ts"),)
+    # One stored copy of a fix however many workstations receive it (migration 0011).
+    __table_args__ = (
+        Index("ix_telemetry_fixes_vehicle_ts", "vehicle_id", "ts", "source", unique=True),
+    )
 
 
 class ExecutionEventRow(Base):

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -139,6 +139,8 @@ _FIX_COLUMNS = (
     "odometer_km",
     "source",
 )
+# The unique key of a stored fix (migration 0011): a second copy is not stored.
+_FIX_KEY = ["vehicle_id", "ts", "source"]
 # 900 bound values a statement: within SQLite's oldest limit (999).
 _FIXES_PER_STATEMENT = 100
 
@@ -169,10 +171,8 @@ def _insert_fixes(session: Session, fixes: Iterable[TelemetryFix]) -> None:
     rows.sort(key=lambda r: (r[0], r[1]))
     if session.get_bind().dialect.name != "sqlite":
         # PostgreSQL: one executemany of the same rows (psycopg batches it).
-        session.execute(
-            insert(TelemetryFixRow),
-            [dict(zip(_FIX_COLUMNS, r, strict=True)) for r in rows],
-        )
+        stmt = postgresql.insert(TelemetryFixRow).on_conflict_do_nothing(index_elements=_FIX_KEY)
+        session.execute(stmt, [dict(zip(_FIX_COLUMNS, r, strict=True)) for r in rows])
         return
     connection = session.connection()
     for start in range(0, len(rows), _FIXES_PER_STATEMENT):
@@ -185,8 +185,10 @@ def _insert_fixes(session: Session, fixes: Iterable[TelemetryFix]) -> None:
 def _multi_row_insert(rows: int) -> str:
     one = "(" + ", ".join("?" * len(_FIX_COLUMNS)) + ")"
     columns = ", ".join(_FIX_COLUMNS)
-    return f"INSERT INTO {TelemetryFixRow.__tablename__} ({columns}) VALUES " + ", ".join(
-        [one] * rows
+    values = ", ".join([one] * rows)
+    # A fix another workstation or the recorder stored already is not stored again.
+    return f"INSERT INTO {TelemetryFixRow.__tablename__} ({columns}) VALUES {values} " + (
+        "ON CONFLICT DO NOTHING"
     )
 
 

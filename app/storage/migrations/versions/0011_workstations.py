@@ -1,4 +1,9 @@
-"""several workstations on one PostgreSQL: default grants
+"""several workstations on one database: one stored copy of each fix, default grants
+
+A fix is stored once however many workstations and recorders receive it: the
+``(vehicle_id, ts, source)`` index becomes unique (duplicates already stored are deleted,
+the oldest row of each kept) and every writer inserts with ON CONFLICT DO NOTHING, as it
+does for events (their ``event_id`` is the key).
 
 Tables and sequences that a later migration creates get the groups' read grants by
 default (``ALTER DEFAULT PRIVILEGES``), so a new table is never unreadable to a
@@ -34,8 +39,17 @@ def _defaults(schema: str, verb: str) -> list[str]:
     ]
 
 
+FIX_INDEX = "ix_telemetry_fixes_vehicle_ts"
+
+
 def upgrade() -> None:
     """Apply this revision."""
+    op.execute(
+        "DELETE FROM telemetry_fixes WHERE id NOT IN "
+        "(SELECT min(id) FROM telemetry_fixes GROUP BY vehicle_id, ts, source)"
+    )
+    op.drop_index(FIX_INDEX, table_name="telemetry_fixes")
+    op.create_index(FIX_INDEX, "telemetry_fixes", ["vehicle_id", "ts", "source"], unique=True)
     if op.get_bind().dialect.name != "postgresql":
         return
     for statement in _defaults(_schema(), "GRANT"):
@@ -44,6 +58,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index(FIX_INDEX, table_name="telemetry_fixes")
+    op.create_index(FIX_INDEX, "telemetry_fixes", ["vehicle_id", "ts"])
     if op.get_bind().dialect.name != "postgresql":
         return
     for statement in _defaults(_schema(), "REVOKE"):
