@@ -46,6 +46,8 @@ class LiveUpdates(QObject):
         replan_failed(str): a re-plan ended without a plan, and why.
         day_begun(list): depots (ids) whose new day began (local midnight) and whose
             plan of that day is now the live one.
+        synced(object): what another workstation changed that a tick applied (Synced:
+            routes, orders, proposals; its exceptions come in exceptions_changed).
     """
 
     applied = Signal(int)
@@ -53,6 +55,7 @@ class LiveUpdates(QObject):
     proposal_arrived = Signal(object)
     replan_failed = Signal(str)
     day_begun = Signal(list)
+    synced = Signal(object)
 
     def __init__(
         self,
@@ -178,6 +181,8 @@ class LiveUpdates(QObject):
                 self.replan_failed.emit(tick.replan_failure)
             if tick.days_begun:
                 self.day_begun.emit(list(tick.days_begun))
+            if tick.synced is not None:
+                self.synced.emit(tick.synced)
         if full:
             self._show_staleness()
             self._show_broker_failure()

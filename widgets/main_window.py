@@ -25,6 +25,7 @@ from app.tower.admin import AdminDesk
 from app.tower.control_tower import ControlTower
 from app.tower.history_reads import kpi_service, vehicle_trail
 from app.tower.sign_in import SignedIn, local_user
+from app.tower.workstation_sync import Synced
 from widgets.admin_dialog import AdminDialog, AuditDialog
 from widgets.call_on_main import MainThreadBridge
 from widgets.depot_picker import DepotPicker
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self.live.proposal_arrived.connect(self.review.arrived)
         self.live.replan_failed.connect(self.review.failed)
         self.live.day_begun.connect(self._day_begun)
+        self.live.synced.connect(self._synced)
         self.review.plan_changed.connect(self.redraw_plan)
         self.live.applied.connect(lambda _moved: self.review.show_progress())
         self.admin = AdminDesk(tower)
@@ -365,6 +367,13 @@ class MainWindow(QMainWindow):
         """A depot's new day began: its plan, and the day in the title."""
         self._title()
         self.redraw_plan()
+
+    def _synced(self, synced: Synced) -> None:
+        """Another workstation changed routes or orders: draw them, say who."""
+        if synced.vans or synced.orders:
+            self.redraw_plan()
+        if synced.text:
+            self.status.showMessage(synced.text, 10_000)
 
     def redraw_plan(self) -> None:
         """Draw the routes and stops again after the plan changed."""

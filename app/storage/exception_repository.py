@@ -22,6 +22,15 @@ def list_exceptions(sessions: SessionFactory, state: str = "open") -> list[dict[
         return [exception_dict(r) for r in session.scalars(query)]
 
 
+def exceptions_changed_since(sessions: SessionFactory, since: float) -> list[dict[str, Any]]:
+    """The exceptions raised or changed at ``since`` or later, oldest change first (what
+    another workstation did, for live sync)."""
+    query = select(ExceptionRow).where(ExceptionRow.updated_at >= since)
+    with sessions() as session:
+        rows = session.scalars(query.order_by(ExceptionRow.updated_at, ExceptionRow.id))
+        return [exception_dict(r) for r in rows]
+
+
 def exception_dict(r: ExceptionRow) -> dict[str, Any]:
     """The stable JSON shape of one exception (``main.py exceptions --json``)."""
     return {

@@ -97,13 +97,18 @@ def built_on_of(row: ProposalRow) -> dict[str, int]:
     return {str(v): int(n) for v, n in ((row.plan or {}).get("built_on") or {}).items()}
 
 
-def list_proposals(sessions: SessionFactory, state: str = "open") -> list[dict[str, Any]]:
-    """Stored proposals, oldest first; ``state`` open or all (the CLI's JSON shape)."""
+def list_proposals(
+    sessions: SessionFactory, state: str = "open", since: float | None = None
+) -> list[dict[str, Any]]:
+    """Stored proposals, oldest first; ``state`` open or all (the CLI's JSON shape), made
+    at ``since`` or later when given."""
     query = select(ProposalRow, PlanRow.version).outerjoin(
         PlanRow, PlanRow.id == ProposalRow.plan_id
     )
     if state == "open":
         query = query.where(ProposalRow.status == "open")
+    if since is not None:
+        query = query.where(ProposalRow.created_at >= since)
     with sessions() as session:
         return [proposal_dict(r, v) for r, v in session.execute(query.order_by(ProposalRow.id))]
 

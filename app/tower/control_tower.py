@@ -36,6 +36,7 @@ from app.tower.urgent_desk import UrgentDesk
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
 from app.tower.vehicle_rows import VehicleRows
 from app.tower.views import StopView, TimelineEntryView, VehicleView
+from app.tower.workstation_sync import Synced, WorkstationSync
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class TowerTick:
     proposal: ProposalRecord | None = None
     replan_failure: str | None = None
     days_begun: tuple[str, ...] = ()  # depots whose new day's plan this tick adopted
+    synced: Synced | None = None  # what another workstation changed, applied this tick
 
 
 class ControlTower:
@@ -98,6 +100,9 @@ class ControlTower:
         self.demo = demo
         self.vehicle_rows = VehicleRows(
             settings, self.snapshot, self.live, self.roster, self.feed, self.operations, clock
+        )
+        self.sync = WorkstationSync(
+            sessions, self.live, self.operations.book, self.proposals, clock
         )
         self.urgent = UrgentDesk(
             self.live, self.proposals, self.feed, geocoder_from_settings(settings.geocoder)
@@ -200,6 +205,7 @@ class ControlTower:
     def start(self) -> None:
         """Rebuild the live state from storage, connect, and start the demo fleet if any."""
         self.restore()
+        self.sync.start()
         self.feed.start()
         if self.demo is not None:
             host, port = self.feed.broker_address
@@ -221,13 +227,20 @@ class ControlTower:
         operations = self.operations.apply(live, now)
         if self.replan.auto_request:
             self._self_heal(operations, now)
+        if (synced := self.sync.take()) is not None:  # never self-healed here: done there
+            self.snapshot.orders.extend(synced.orders)  # the order search finds them
+            self._order_index = None if synced.orders else self._order_index
+            operations = replace(
+                operations, exceptions=[*operations.exceptions, *synced.exceptions]
+            )
         for change in operations.exceptions:
             self._expire_proposals_of(change)
         proposal = self.proposals.poll()
         # A dispatcher's assignment takes the desk the moment it is free, before the next
         # tick's self-healing can.
         self.urgent.poll()
-        return TowerTick(live, operations, proposal, self.proposals.take_failure(), begun)
+        failure = self.proposals.take_failure()
+        return TowerTick(live, operations, proposal, failure, begun, synced)
 
     def _self_heal(self, operations: OperationsTick, now: float) -> None:
         """Ask for a local re-plan when a new exception calls for one (per-van cooldown)."""
@@ -393,6 +406,7 @@ class ControlTower:
     def stop(self) -> None:
         """Stop the adapters and flush what is queued for storage (this waits: the
         window is closing). Plans accepted just before are stored, then published."""
+        self.sync.stop()
         self.proposals.close()
         self.urgent.close()
         if self.demo is not None:

@@ -264,6 +264,38 @@ class ExceptionBook:
             self._store(record)
         return changes
 
+    def learn(self, stored: ExceptionRecord) -> ExceptionChange | None:
+        """What another workstation stored of an exception (live sync): a resolution or
+        an acknowledgement of one open here, or an exception it raised on a subject this
+        book has none open for. The change to show (``elsewhere``), None when nothing
+        changes here."""
+        mine = self._by_id.get(stored.id)
+        if stored.state is ExceptionState.RESOLVED:
+            if mine is None:
+                return None
+            self._by_id.pop(stored.id)
+            self._clearing.pop(stored.id, None)
+            opened = self._open[stored.rule]
+            if opened.get(stored.subject_id) is mine:
+                del opened[stored.subject_id]
+            return _already(stored)
+        if mine is None:
+            if stored.subject_id in self._open[stored.rule]:
+                return None  # this book's own exception on the subject stays the one shown
+            self._store(stored)
+            return ExceptionChange(ChangeKind.RAISED, stored, stored.raised_at, elsewhere=True)
+        if stored.state is ExceptionState.ACKNOWLEDGED and mine.state is ExceptionState.OPEN:
+            self._store(replace(mine, **_acknowledgement(stored)))
+            by = stored.acknowledged_by or SYSTEM_USER
+            return ExceptionChange(
+                ChangeKind.ACKNOWLEDGED,
+                self._by_id[stored.id],
+                stored.updated_at,
+                by=by,
+                elsewhere=True,
+            )
+        return None
+
     # -- internals --------------------------------------------------------------------------
 
     def _store(self, record: ExceptionRecord) -> None:
@@ -295,3 +327,21 @@ class ExceptionBook:
             updated_at=now,
         )
         return ExceptionChange(ChangeKind.RESOLVED, resolved, now, by=user, note=note)
+
+
+def _already(stored: ExceptionRecord) -> ExceptionChange:
+    """The resolution another workstation stored, as a change that is not stored again."""
+    at = stored.resolved_at if stored.resolved_at is not None else stored.updated_at
+    by = stored.resolved_by or SYSTEM_USER
+    note = stored.resolution_note
+    return ExceptionChange(ChangeKind.RESOLVED, stored, at, by=by, note=note, elsewhere=True)
+
+
+def _acknowledgement(stored: ExceptionRecord) -> dict[str, Any]:
+    """The fields an acknowledgement sets, as another workstation stored them."""
+    return {
+        "state": ExceptionState.ACKNOWLEDGED,
+        "acknowledged_at": stored.acknowledged_at,
+        "acknowledged_by": stored.acknowledged_by,
+        "updated_at": stored.updated_at,
+    }

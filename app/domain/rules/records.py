@@ -215,6 +215,8 @@ class ExceptionChange:
     by: str = SYSTEM_USER
     note: str | None = None
     previous_severity: Severity | None = None
+    # Another workstation did it (live sync): shown here, never stored nor audited again.
+    elsewhere: bool = False
 
     @property
     def by_hand(self) -> bool:

@@ -1,4 +1,9 @@
-"""several workstations on one database: one stored copy of each fix, default grants
+"""several workstations on one database: change notices, one stored copy of each fix,
+default grants
+
+On PostgreSQL every statement that writes a table other workstations show (plans and
+plan_heads, proposals, exceptions, orders) sends a NOTIFY on ``tower_changes`` with
+``schema.table`` as payload, delivered at commit (app/storage/change_notices.py listens).
 
 A fix is stored once however many workstations and recorders receive it: the
 ``(vehicle_id, ts, source)`` index becomes unique (duplicates already stored are deleted,
@@ -40,6 +45,15 @@ def _defaults(schema: str, verb: str) -> list[str]:
 
 
 FIX_INDEX = "ix_telemetry_fixes_vehicle_ts"
+CHANNEL = "tower_changes"  # app/storage/change_notices.py listens on it
+NOTIFIED = ("plans", "plan_heads", "proposals", "exceptions", "orders")
+NOTIFY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION tower_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{CHANNEL}', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
+    RETURN NULL;
+END $$
+"""
 
 
 def upgrade() -> None:
@@ -54,6 +68,13 @@ def upgrade() -> None:
         return
     for statement in _defaults(_schema(), "GRANT"):
         op.execute(statement)
+    op.execute(NOTIFY_FUNCTION)
+    for table in NOTIFIED:
+        # Per statement, not per row: an import of 2,000 orders is one notice.
+        op.execute(
+            f"CREATE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION tower_notify_change()"
+        )
 
 
 def downgrade() -> None:
@@ -62,6 +83,9 @@ def downgrade() -> None:
     op.create_index(FIX_INDEX, "telemetry_fixes", ["vehicle_id", "ts"])
     if op.get_bind().dialect.name != "postgresql":
         return
+    for table in NOTIFIED:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_notify ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS tower_notify_change()")
     for statement in _defaults(_schema(), "REVOKE"):
         op.execute(statement)
 
