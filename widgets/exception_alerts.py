@@ -82,6 +82,8 @@ class ExceptionAlerts(DockLink[ExceptionsDock]):
         except ValueError as exc:  # not open any more, or a resolve without a note
             self._message(str(exc))
             return
+        if change.elsewhere:  # a no-op: another workstation resolved it first
+            self._message(f"Exception {change.exception.id} was already resolved by {change.by}")
         self.apply([change])
 
     def request_replan(self, exception_id: int) -> None:

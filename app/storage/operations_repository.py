@@ -40,6 +40,8 @@ def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]
         r = change.exception
         if change.kind is ChangeKind.RAISED:
             session.add(row_from(ExceptionRow, r))
+        elif _closed_elsewhere(session, r.id, change.kind):
+            continue  # another workstation resolved (or took) it first: no write, no audit
         else:
             session.merge(row_from(ExceptionRow, r))
         if change.by_hand:
@@ -47,6 +49,17 @@ def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]
             if change.note:
                 detail["note"] = change.note
             audit(session, change.at, change.by, change.kind.value, f"exception:{r.id}", detail)
+
+
+def _closed_elsewhere(session: Session, exception_id: int, kind: ChangeKind) -> bool:
+    """The stored exception is resolved already, or acknowledged already when this is an
+    acknowledgement: its row locked until the caller's commit, so of two workstations
+    acting on it at once the second sees the first's."""
+    stored = session.get(ExceptionRow, exception_id, with_for_update=True)
+    if stored is None:
+        return False
+    done = ("resolved", "acknowledged") if kind is ChangeKind.ACKNOWLEDGED else ("resolved",)
+    return stored.state in done
 
 
 def exceptions_to_restore(sessions: SessionFactory) -> list[dict[str, Any]]:

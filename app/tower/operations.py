@@ -255,13 +255,15 @@ class Operations:
     def acknowledge(self, exception_id: int, user: str, now: float) -> ExceptionChange:
         """A dispatcher takes an exception in hand (stored, and in the audit log)."""
         change = self.book.acknowledge(exception_id, user, now)
-        self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
+        if not change.elsewhere:  # another workstation resolved it first: nothing to store
+            self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
         return change
 
     def resolve(self, exception_id: int, user: str, note: str, now: float) -> ExceptionChange:
         """A dispatcher closes an exception with a note (stored, and in the audit log)."""
         change = self.book.resolve(exception_id, user, note, now)
-        self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
+        if not change.elsewhere:
+            self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
         return change
 
     def open_exceptions(self) -> list[ExceptionRecord]:

@@ -1,6 +1,7 @@
 """Live sync (#22): two towers (separate engines, one PostgreSQL database) show what the
 other decided within 2 s: an exception raised, acknowledged and resolved; an accepted
-re-plan's routes, with its version; an order imported. Real solve, real database."""
+re-plan's routes, with its version; an order imported. Acting on an exception the other
+resolved first is a no-op: no error, no second audit entry. Real solve, real database."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy import select
 
 from app.domain.model import EventType, ExecutionEvent, Order, Stop, TimeWindow
 from app.domain.rules.records import ChangeKind, ExceptionState, Rule
@@ -16,6 +18,7 @@ from app.foundation.days import OperatingDay
 from app.foundation.settings import DatabaseSettings, ReplanSettings, Settings
 from app.storage.database import connect
 from app.storage.fleet_repository import store_order
+from app.storage.orm import AuditRow
 from app.tower.control_tower import ControlTower, TowerTick
 from app.tower.data_setup import built_demo_day, ensure_demo_day
 from tests.app.storage.conftest import _fresh_schema
@@ -74,7 +77,9 @@ def test_two_towers_show_each_others_decisions_within_2_s(
     shows_within(b, lambda t: _state(b, record.id) is ExceptionState.ACKNOWLEDGED)
     assert b.operations.book.get(record.id).acknowledged_by == "alice"  # type: ignore[union-attr]
 
-    # B resolves it: A shows it resolved.
+    # B resolves it; A, not knowing yet, acknowledges it again: stored as nothing.
+    a_before_sync = a.operations.book.get(record.id)
+    assert a_before_sync is not None
     b.resolve(record.id, "bob", "tow truck on its way")
     b.feed.flush(10)
     shown = shows_within(
@@ -84,6 +89,15 @@ def test_two_towers_show_each_others_decisions_within_2_s(
         ),
     )
     assert a.operations.book.get(record.id) is None and shown < SYNC_S
+    again = a.resolve(record.id, "alice", "done")
+    assert again.elsewhere and again.by == "bob"  # a no-op that says who did it
+    a.acknowledge(record.id, "alice")
+    a.feed.flush(10)
+    with a.sessions() as session:
+        actions = session.scalars(
+            select(AuditRow.action).where(AuditRow.subject == f"exception:{record.id}")
+        ).all()
+    assert sorted(actions) == ["acknowledged", "resolved"]
 
     # A accepts a re-plan: B follows its routes and version, and says who changed them.
     assert a.proposals.request("V01", "late risk on V01")

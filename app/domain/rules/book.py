@@ -66,6 +66,9 @@ class ExceptionBook:
         self._suppressed: dict[Rule, set[str]] = {r: set() for r in Rule}
         self._clearing: dict[int, tuple[float, float, str]] = {}
         self._waiting: dict[tuple[Rule, str], _Waiting] = {}  # no id yet, in finding order
+        # Resolved by another workstation while open here (live sync): acting on one
+        # again is a no-op that says who resolved it.
+        self._resolved_elsewhere: dict[int, ExceptionRecord] = {}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -215,7 +218,10 @@ class ExceptionBook:
     # -- the dispatcher's side ------------------------------------------------------------
 
     def acknowledge(self, exception_id: int, user: str, now: float) -> ExceptionChange:
-        """A dispatcher takes it on: open -> acknowledged, with who and when."""
+        """A dispatcher takes it on: open -> acknowledged, with who and when. One another
+        workstation resolved already: its resolution, ``elsewhere`` (nothing to store)."""
+        if (done := self._resolved_elsewhere.get(exception_id)) is not None:
+            return _already(done)
         record = self._require_open(exception_id, user)
         if record.state is ExceptionState.ACKNOWLEDGED:
             raise LifecycleError(
@@ -232,7 +238,10 @@ class ExceptionBook:
         return ExceptionChange(ChangeKind.ACKNOWLEDGED, record, now, by=user)
 
     def resolve(self, exception_id: int, user: str, note: str, now: float) -> ExceptionChange:
-        """A dispatcher closes it with a note (open or acknowledged -> resolved)."""
+        """A dispatcher closes it with a note (open or acknowledged -> resolved); as
+        :meth:`acknowledge`, a no-op on one another workstation resolved already."""
+        if (done := self._resolved_elsewhere.get(exception_id)) is not None:
+            return _already(done)
         record = self._require_open(exception_id, user)
         if not note.strip():
             raise LifecycleError("a resolution by hand needs a note")
@@ -278,6 +287,7 @@ class ExceptionBook:
             opened = self._open[stored.rule]
             if opened.get(stored.subject_id) is mine:
                 del opened[stored.subject_id]
+            self._resolved_elsewhere[stored.id] = stored
             return _already(stored)
         if mine is None:
             if stored.subject_id in self._open[stored.rule]:
