@@ -18,7 +18,7 @@ from app.foundation.settings import Settings
 from app.tower.data_setup import open_database
 from app.tower.proposal_commands import (
     CommandResult,
-    accept_stored,
+    accept_and_send,
     proposals_listing,
     propose,
     reject_stored,
@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
 
 
 def _accept(args: argparse.Namespace, settings: Settings) -> int:
-    return _print(accept_stored(open_database(settings), args.id), args.json)
+    return _print(accept_and_send(settings, args.id), args.json)
 
 
 def _reject(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,6 +20,7 @@ from app.foundation.settings import Settings
 from app.foundation.time_text import TimeText
 from app.storage.database import SessionFactory
 from app.storage.depot_settings import depot_configs
+from app.storage.fleet_repository import load_fleet
 from app.storage.people import DECIDES, NotAllowed, Person, as_person, require, who_acts
 from app.storage.plan_heads import PlanConflict
 from app.storage.proposal_repository import (
@@ -30,8 +31,10 @@ from app.storage.proposal_repository import (
     proposal_dict,
     stored_proposal,
 )
+from app.telemetry.mqtt_client import MqttPublisher, endpoint_from_settings
 from app.tower.data_setup import open_database
 from app.tower.proposal_currency import conflict_text
+from app.tower.route_sending import RoutePublisher, send_routes
 from app.tower.startup import open_tower
 
 log = logging.getLogger(__name__)
@@ -134,6 +137,51 @@ def accept_stored(
         return {"id": proposal_id, "status": "accepted", "plan_id": plan_id, "version": version}
 
     return _decide(sessions, row.depot_id, decide, "accept proposals")
+
+
+def accept_and_send(settings: Settings, proposal_id: int) -> CommandResult:
+    """``main.py accept``: :func:`accept_stored`, then, with a site broker configured
+    (``[broker] host``), each van the plan changes gets its route retained, as the window's
+    accept sends it (``published`` lists them). The broker is connected first: one that
+    does not answer leaves the proposal undecided (exit 1)."""
+    sessions = open_database(settings)
+    if not settings.broker.host:  # the embedded broker lives in a window: none to reach
+        return accept_stored(sessions, proposal_id)
+    publisher = MqttPublisher(
+        endpoint_from_settings(settings.broker), client_id=f"tower-accept-{proposal_id}"
+    )
+    try:
+        publisher.connect()
+    except ConnectionError as exc:
+        return _refused(FAILED, f"the broker: {exc}; nothing decided")
+    try:
+        result = accept_stored(sessions, proposal_id)
+        if result.code != DONE:
+            return result
+        vans = send_accepted(sessions, publisher, settings.broker.topic_prefix, result.body)
+        if not publisher.flush(30):
+            why = "the broker did not acknowledge every route within 30 s (the plan is accepted)"
+            return replace(result, code=FAILED, error=why)
+        return replace(result, body=result.body | {"published": vans})
+    finally:
+        publisher.close()
+
+
+def send_accepted(
+    sessions: SessionFactory, publisher: RoutePublisher, prefix: str, accepted: dict[str, Any]
+) -> list[str]:
+    """Send the routes of an accepted proposal's plan version (``accept_stored``'s body):
+    the vans it changed, in order."""
+    row = stored_proposal(sessions, int(accepted["id"]))
+    plan = (row.plan if row is not None else None) or {}
+    routes = {v: [(str(s), float(t)) for s, t in stops] for v, stops in plan["routes"].items()}
+    snapshot = load_fleet(sessions, str(plan["day"]))
+    stops = {s.id: s for s in snapshot.stops}
+    orders = {o.id: o for o in snapshot.orders}
+    version, plan_id = int(accepted["version"]), int(accepted["plan_id"])
+    collect = plan.get("collect") or {}
+    send_routes(publisher, prefix, routes, version, plan_id, stops, orders, collect)
+    return sorted(routes)
 
 
 def reject_stored(sessions: SessionFactory, proposal_id: int, reason: str) -> CommandResult:

@@ -24,7 +24,13 @@ from app.planning.runner import SolveHandle, start_solve
 from app.storage.operations_repository import store_proposal
 from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
-from app.tower.plan_adoption import changed_routes, changed_vans, diff_json, stops_after
+from app.tower.plan_adoption import (
+    changed_routes,
+    changed_vans,
+    collect_orders,
+    diff_json,
+    stops_after,
+)
 from app.tower.proposal_currency import ReplanRequest, RouteStamp
 from app.tower.replan_proposal import Proposal, make_proposal
 from app.tower.replanning import (
@@ -261,6 +267,8 @@ class ReplanRuns:
         }
         plan = {"day": self.live.day.iso, "routes": routes, "unserved": list(proposal.unserved)}
         plan["km_change"] = proposal.km_change
+        if collect := collect_orders(tracker, proposal):  # what main.py accept sends too
+            plan["collect"] = collect
         scope = {v: running.asked.versions.get(v, 0) for v in live.scope}
         version_for = self.live.version_for
 
