@@ -37,6 +37,8 @@ from app.domain.rules.records import (
     SubjectKind,
 )
 
+MAX_GONE = 10_000  # resolved ids remembered, against reads older than their resolution
+
 
 class LifecycleError(ValueError):
     """An acknowledge or resolve that the exception's state does not allow."""
@@ -69,6 +71,9 @@ class ExceptionBook:
         # Resolved by another workstation while open here (live sync): acting on one
         # again is a no-op that says who resolved it.
         self._resolved_elsewhere: dict[int, ExceptionRecord] = {}
+        # The newest ids resolved here or elsewhere: a read of the database older than
+        # the resolution never brings one back (insertion-ordered, the oldest let go).
+        self._gone: dict[int, None] = {}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -279,6 +284,8 @@ class ExceptionBook:
         book has none open for. The change to show (``elsewhere``), None when nothing
         changes here."""
         mine = self._by_id.get(stored.id)
+        if stored.id in self._gone:
+            return None  # resolved already: this is an older read, or the same news again
         if stored.state is ExceptionState.RESOLVED:
             if mine is None:
                 return None
@@ -288,6 +295,7 @@ class ExceptionBook:
             if opened.get(stored.subject_id) is mine:
                 del opened[stored.subject_id]
             self._resolved_elsewhere[stored.id] = stored
+            self._forget(stored.id)
             return _already(stored)
         if mine is None:
             if stored.subject_id in self._open[stored.rule]:
@@ -312,6 +320,14 @@ class ExceptionBook:
         self._by_id[record.id] = record
         self._open[record.rule][record.subject_id] = record
 
+    def _forget(self, exception_id: int) -> None:
+        """Remember ``exception_id`` as resolved (the newest MAX_GONE ids)."""
+        self._gone[exception_id] = None
+        if len(self._gone) > MAX_GONE:
+            oldest = next(iter(self._gone))
+            del self._gone[oldest]
+            self._resolved_elsewhere.pop(oldest, None)
+
     def _require_open(self, exception_id: int, user: str) -> ExceptionRecord:
         if not user.strip() or user == SYSTEM_USER:
             raise LifecycleError(f"not a dispatcher's name: {user!r}")
@@ -325,6 +341,7 @@ class ExceptionBook:
     ) -> ExceptionChange:
         record = self._by_id.pop(record.id, record)  # the latest version
         self._clearing.pop(record.id, None)
+        self._forget(record.id)
         opened = self._open[record.rule]
         if record.subject_id in opened and opened[record.subject_id].id == record.id:
             del opened[record.subject_id]
