@@ -290,7 +290,8 @@ class ExceptionRow(Base):
     state: Mapped[str] = mapped_column(String(15), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     raised_at: Mapped[float] = mapped_column(Float, index=True)
-    updated_at: Mapped[float] = mapped_column(Float)
+    # Live sync reads the exceptions changed since a time (migration 0011).
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
     acknowledged_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     resolved_at: Mapped[float | None] = mapped_column(Float, nullable=True)

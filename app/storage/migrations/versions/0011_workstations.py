@@ -3,7 +3,8 @@ default grants
 
 On PostgreSQL every statement that writes a table other workstations show (plans and
 plan_heads, proposals, exceptions, orders) sends a NOTIFY on ``tower_changes`` with
-``schema.table`` as payload, delivered at commit (app/storage/change_notices.py listens).
+``schema.table`` as payload, delivered at commit (app/storage/change_notices.py listens);
+``exceptions.updated_at`` is indexed for the re-read of the exceptions changed since.
 
 A fix is stored once however many workstations and recorders receive it: the
 ``(vehicle_id, ts, source)`` index becomes unique (duplicates already stored are deleted,
@@ -45,6 +46,7 @@ def _defaults(schema: str, verb: str) -> list[str]:
 
 
 FIX_INDEX = "ix_telemetry_fixes_vehicle_ts"
+CHANGED_INDEX = "ix_exceptions_updated_at"  # live sync reads the exceptions changed since
 CHANNEL = "tower_changes"  # app/storage/change_notices.py listens on it
 NOTIFIED = ("plans", "plan_heads", "proposals", "exceptions", "orders")
 NOTIFY_FUNCTION = f"""
@@ -64,6 +66,7 @@ def upgrade() -> None:
     )
     op.drop_index(FIX_INDEX, table_name="telemetry_fixes")
     op.create_index(FIX_INDEX, "telemetry_fixes", ["vehicle_id", "ts", "source"], unique=True)
+    op.create_index(CHANGED_INDEX, "exceptions", ["updated_at"])
     if op.get_bind().dialect.name != "postgresql":
         return
     for statement in _defaults(_schema(), "GRANT"):
@@ -79,6 +82,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index(CHANGED_INDEX, table_name="exceptions")
     op.drop_index(FIX_INDEX, table_name="telemetry_fixes")
     op.create_index(FIX_INDEX, "telemetry_fixes", ["vehicle_id", "ts"])
     if op.get_bind().dialect.name != "postgresql":
