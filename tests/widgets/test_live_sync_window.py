@@ -1,0 +1,70 @@
+"""Live sync in the window (#22): another workstation's exception shows in this window's
+exceptions dock within 2 s, and leaves it when that workstation resolves it (two towers,
+each its own engine, on one PostgreSQL; the window's own timer drains its tower)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from app.domain.model import EventType, ExecutionEvent
+from app.domain.rules.records import Rule
+from app.foundation.clock import ScaledClock, SystemClock
+from app.foundation.days import OperatingDay
+from app.foundation.settings import DatabaseSettings, Settings
+from app.storage.database import connect
+from app.tower.control_tower import ControlTower
+from app.tower.data_setup import built_demo_day, ensure_demo_day
+from tests.app.storage.conftest import _fresh_schema
+from tests.app.tower.test_replanning import tick_until
+from tests.widgets.test_exceptions_dock import shown_ids
+from tests.widgets.test_live_updates import open_live_window
+
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def two_towers(
+    postgres_database: str, offline_settings: Settings
+) -> Iterator[tuple[ControlTower, ControlTower]]:
+    for url in _fresh_schema(postgres_database):
+        settings = replace(offline_settings, database=DatabaseSettings(url))
+        today = OperatingDay.at(SystemClock().now(), settings.depot.timezone)
+        clock = ScaledClock(today.epoch_at(10 * 3600))
+        day = OperatingDay.at(clock.now(), settings.depot.timezone)
+        ensure_demo_day(connect(url), settings, day, built_demo_day)
+        towers = [ControlTower(settings, connect(url), day, clock) for _ in range(2)]
+        try:
+            yield towers[0], towers[1]
+        finally:
+            for tower in towers:
+                tower.stop()
+                tower.sessions.kw["bind"].dispose()
+
+
+def test_another_workstations_exception_comes_and_goes_in_the_dock(
+    qtbot: QtBot, two_towers: tuple[ControlTower, ControlTower], prefs: QSettings, tmp_path: Path
+) -> None:
+    other, mine = two_towers
+    window = open_live_window(qtbot, mine, prefs, tmp_path)
+    assert mine.sync.wait_listening(10)
+    other.restore()
+    now = other.clock.now()
+    other.feed.mailbox.put(ExecutionEvent("bd-w", "V05", now, EventType.BREAKDOWN), now)
+    tick = tick_until(other, lambda t: bool(t.operations.exceptions), within_s=5)
+    record = next(
+        c.exception for c in tick.operations.exceptions if c.exception.rule is Rule.BREAKDOWN
+    )
+    other.feed.flush(10)
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: record.id in shown_ids(window.exceptions_dock), timeout=2_000)
+    other.resolve(record.id, "bob", "towed")
+    other.feed.flush(10)
+    qtbot.waitUntil(lambda: record.id not in shown_ids(window.exceptions_dock), timeout=2_000)
+    assert time.monotonic() - started < 4
