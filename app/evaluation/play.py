@@ -116,6 +116,8 @@ def play(
         road=RoadModel.from_settings(settings.planning),
         travel_sigma=noise.travel_time_sigma,
         service_sigma=noise.service_time_sigma,
+        retry_success=noise.retry_success_share,
+        retry_gap_s=noise.retry_gap_min * 60,
     )
     operating: OperatingDay = day.operating_day
     waiting = list(urgent) if disrupted else []
@@ -138,7 +140,7 @@ def play(
                 order = waiting.pop(0)
                 if not loop or not _place(tower, order, operating):
                     never_placed += 1
-            if loop and tower.proposals.runs.busy:
+            if loop and offline.busy:
                 offline.while_solving(watch, SOLVE_WAIT_S)
         never_placed += len(waiting)
         counts = stop_counts(tower.live.tracker, day.vehicles, operating, never_placed)

@@ -32,6 +32,10 @@ class Noise:
     travel_time_sigma: float = 0.0  # lognormal factor per leg, mean 1
     service_time_sigma: float = 0.0  # lognormal factor per stop, mean 1
     failed_attempt_share: float = 0.08  # first attempts that fail
+    # A failed stop the tower sends its van back to: the customer is in this share of the
+    # time, unless the van is back sooner than ``retry_gap_min`` after the failure.
+    retry_success_share: float = 0.5
+    retry_gap_min: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,8 @@ _NOISE: dict[str, Reader] = {
     "travel_time_sigma": _number(0, 2),
     "service_time_sigma": _number(0, 2),
     "failed_attempt_share": _number(0, 1),
+    "retry_success_share": _number(0, 1),
+    "retry_gap_min": _number(0, 24 * 60),
 }
 _TOP = ("date", "depots", "vehicles", "orders", "seeds", "noise", "disruption")
 

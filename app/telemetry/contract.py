@@ -95,7 +95,7 @@ ROUTE = Channel(
     qos=1,
     retained=True,  # a driver app that reconnects gets the current route
     required=("vehicle", "version", "plan_id", "stops"),
-    optional=("collect",),
+    optional=("collect", "retry"),
 )
 ROUTE_STOP_FIELDS = (
     "stop_id",

@@ -46,6 +46,8 @@ class ReceivedRoute:
     version: int
     stops: tuple[RouteStop, ...]
     received_at: float
+    # Failed stops of ``stops`` to attempt again, and not before when (epoch seconds).
+    retry: tuple[tuple[str, float], ...] = ()
 
 
 def read_route(vehicle_id: str, body: bytes, received_at: float) -> ReceivedRoute | None:
@@ -67,12 +69,13 @@ def read_route(vehicle_id: str, body: bytes, received_at: float) -> ReceivedRout
             for s in data["stops"]
         )
         version = data["version"]
+        retry = tuple((str(r["stop_id"]), float(r["not_before"])) for r in data.get("retry", ()))
         if data["vehicle"] != vehicle_id or not isinstance(version, int) or version < 1:
             raise ValueError(f"vehicle {data['vehicle']!r}, version {version!r}")
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("route for %s not understood (%s): ignored", vehicle_id, exc)
         return None
-    return ReceivedRoute(vehicle_id, version, stops, received_at)
+    return ReceivedRoute(vehicle_id, version, stops, received_at, retry)
 
 
 class RouteInbox:

@@ -53,4 +53,4 @@ def follow_received(simulator: FleetSimulator, routes: RouteInbox) -> None:
     arrived (or the moment already played, if later)."""
     for route in routes.take():
         at = max(route.received_at, simulator.now)
-        simulator.follow(route.vehicle_id, route.version, route.stops, at)
+        simulator.follow(route.vehicle_id, route.version, route.stops, at, dict(route.retry))

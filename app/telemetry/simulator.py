@@ -20,14 +20,15 @@ simulated driver obeys): a route version its driver app received over MQTT
 ``route_received`` event. Under it, ``reroute`` re-lays the van's day: the van finishes
 what it is doing (a stop being served, the long stop), then drives from where it is
 through the new stops under the same model, keeping each stop's outcome as drawn
-(app.telemetry.stop_outcomes).
+(app.telemetry.stop_outcomes); a failed stop the route names in ``retry`` is attempted
+again, a later attempt drawn on its own.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,10 @@ class SimulatorConfig:
     # Lognormal factors (mean 1) on each drive's time and each stop's service; 0: none.
     travel_sigma: float = 0.0
     service_sigma: float = 0.0
+    # A failed stop a new route sends its van back to (the route's ``retry``): delivered
+    # with this probability, unless sooner than ``retry_gap_s`` after the failed attempt.
+    retry_success: float = 0.5
+    retry_gap_s: float = 1800.0
 
 
 class FleetSimulator:
@@ -93,14 +98,14 @@ class FleetSimulator:
         self.local_day = day.operating_day
         self._orders = {o.id: o for o in day.orders}
         self._stops = {s.id: s for s in day.stops}
-        self._outcomes = StopOutcomes(self.config.failure_rate)
+        c = self.config
+        self._outcomes = StopOutcomes(c.failure_rate, c.seed, c.retry_success, c.retry_gap_s)
         self._replies: list[SimMessage] = []  # driver apps' acknowledgements not yet sent
         self.disruptions = Disruptions()
         if self.config.disruptions:
             self.disruptions = self.config.trouble or choose_disruptions(
                 [v.id for v in day.vehicles], self.config.seed, self.local_day
             )
-        c = self.config
         self._drives = DriveLayer(
             c.road, c.speed_kmh, c.travel_sigma, self.disruptions, self.local_day
         )
@@ -257,7 +262,7 @@ class FleetSimulator:
             t,
             range(1, len(places)),
             lambda a, b, t: self._drive(van, rng, places[a], places[b], t),
-            lambda i: orders[i - 1].spans,
+            lambda i: self._spans(van, stops[i - 1].id, orders[i - 1]),
             lambda i: (
                 orders[i - 1].service_s
                 * noise_factor(
@@ -269,11 +274,17 @@ class FleetSimulator:
             ids = {"stop_id": stop.id, "order_id": order.id}
             self._event(van, visit.arrival, "arrived", here, **ids)
             van.legs.append(dwell(here, visit.arrival, visit.departure))
-            self._outcome(rng, van, order, stop, visit.departure, here)
+            failed = self._outcome(rng, van, order, stop, visit.start, visit.departure, here)
             self._event(van, visit.departure, "departed", here, **ids)
             van.visits.append(
                 VanVisit(
-                    stop.id, visit.arrival, visit.departure, here, len(van.legs), len(van.messages)
+                    stop.id,
+                    visit.arrival,
+                    visit.departure,
+                    here,
+                    len(van.legs),
+                    len(van.messages),
+                    failed,
                 )
             )
             t = visit.departure
@@ -300,14 +311,23 @@ class FleetSimulator:
 
     # --- following a new plan ----------------------------------------------------------
 
-    def reroute(self, vehicle_id: str, stop_ids: Sequence[str], at: float) -> bool:
+    def reroute(
+        self,
+        vehicle_id: str,
+        stop_ids: Sequence[str],
+        at: float,
+        retry: Mapping[str, float] | None = None,
+    ) -> bool:
         """Make the van serve ``stop_ids`` (in this order) from ``at`` on.
 
         The van finishes a stop it is serving (and the long stop it is parked for), then
-        drives from where it is through the stops it has not visited yet, and home. Stops
-        left out are no longer visited by this van; messages it would have sent after
-        ``at`` are replaced. ``at`` must not be before what was already played. False when
-        nothing changes: the van is broken down, back home, or already on that plan.
+        drives from where it is through the stops it has not visited yet, and home; a stop
+        of ``retry`` whose last attempt failed is attempted again where the order puts it,
+        not before the time ``retry`` gives it (the van waits there for it).
+        Stops left out are no longer visited by this van; messages it would have sent
+        after ``at`` are replaced. ``at`` must not be before what was already played.
+        False when nothing changes: the van is broken down, back home, or already on that
+        plan.
         """
         if at < self._now - 1e-6:
             raise ValueError(f"cannot reroute at {at}: already played up to {self._now}")
@@ -320,10 +340,12 @@ class FleetSimulator:
         if van.home_at is not None and van.home_at <= at:
             return False
         visited = [v for v in van.visits if v.arrived <= at]
-        done_ids = {v.stop_id for v in visited}
-        todo = list(dict.fromkeys(s for s in stop_ids if s not in done_ids))
-        if todo == [s for s in van.plan if s not in done_ids]:
+        failed = {v.stop_id: v.failed for v in visited}  # the last attempt's, per stop
+        again = {s: t for s, t in (retry or {}).items() if failed.get(s)}
+        todo = list(dict.fromkeys(s for s in stop_ids if s not in failed or s in again))
+        if todo == van.plan[len(visited) :] and again == van.retry_at:
             return False
+        van.retry_at = again
         if van.waiting:
             # Its first stops: it loads them from now (as a van does from its shift start),
             # scans them and leaves, the day laid out as if it had started so.
@@ -364,10 +386,18 @@ class FleetSimulator:
         van.message_index = min(van.message_index, len(van.messages))
         return True
 
-    def follow(self, vehicle_id: str, version: int, stops: Sequence[RouteStop], at: float) -> bool:
+    def follow(
+        self,
+        vehicle_id: str,
+        version: int,
+        stops: Sequence[RouteStop],
+        at: float,
+        retry: Mapping[str, float] | None = None,
+    ) -> bool:
         """The van's driver app received route ``version`` at ``at``: follow it from then
-        on (``reroute``) and answer with a ``route_received`` event, unless the app is off
-        (the van has stopped reporting). An older or repeated version changes nothing.
+        on (``reroute``, ``retry`` the failed stops it sends the van back to) and answer
+        with a ``route_received`` event, unless the app is off (the van has stopped
+        reporting). An older or repeated version changes nothing.
 
         A stop the simulated day does not know (an urgent order added in the tower) is
         learnt from the route: its place, windows and parcels, a three-minute service. True
@@ -380,7 +410,7 @@ class FleetSimulator:
         for s in stops:
             if s.stop_id not in self._stops:
                 self._learn(vehicle_id, s)
-        self.reroute(vehicle_id, [s.stop_id for s in stops], at)
+        self.reroute(vehicle_id, [s.stop_id for s in stops], at, retry)
         if at < van.end:
             # An app that receives the route before the shift answers once the shift starts.
             ts = max(at, van.start)
@@ -426,23 +456,43 @@ class FleetSimulator:
         vans = self._vans if vehicle_id is None else [self._by_id[vehicle_id]]
         return sum(leg.distance_at(end) for van in vans for leg in van.legs) / 1000
 
+    def _spans(self, van: VanDay, stop_id: str, order: Order) -> list[tuple[float, float]]:
+        """When service may begin at the stop: its windows, a retry's from its time on."""
+        spans = list(order.spans)
+        not_before = van.retry_at.get(stop_id)
+        if not_before is None:
+            return spans
+        if not spans:
+            return [(not_before, math.inf)]
+        later = [(max(a, not_before), b) for a, b in spans if b >= not_before]
+        return later or [(not_before, not_before)]  # every window closed: late, at once
+
     def _outcome(
         self,
         rng: random.Random,
         van: VanDay,
         order: Order,
         stop: Stop,
+        begin: float,
         t: float,
         where: Point,
-    ) -> None:
+    ) -> bool:
+        """Send the stop's outcome (a first attempt's, or a retry's with service begun at
+        ``begin``); True when failed."""
         parcels = [p.id for p in order.parcels]
         ids = {"stop_id": stop.id, "order_id": order.id}
-        reason, kind = self._outcomes.of(stop.id, rng)
+        before = [v for v in van.visits if v.stop_id == stop.id]
+        if before:
+            since = begin - before[-1].done
+            reason, kind = self._outcomes.again(stop.id, len(before) + 1, since)
+        else:
+            reason, kind = self._outcomes.of(stop.id, rng)
         if reason is not None:
             self._event(van, t, "failed", where, **ids, parcel_ids=parcels, reason=reason.value)
         else:
             pod = {"kind": kind, "ref": f"{kind}-{stop.id}"}
             self._event(van, t, "delivered", where, **ids, parcel_ids=parcels, pod=pod)
+        return reason is not None
 
     def _drive(self, van: VanDay, rng: random.Random, a: Point, b: Point, t: float) -> float | None:
         """Add the drive from a to b starting at t; the arrival time, or None if broken down

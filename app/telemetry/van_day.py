@@ -103,6 +103,7 @@ class VanVisit:
     where: Point
     legs: int  # len(legs) once its service is laid out
     messages: int  # len(messages) once it is departed
+    failed: bool = False  # the attempt failed (a new route may send the van back)
 
 
 @dataclass
@@ -128,6 +129,8 @@ class VanDay:
     waiting: bool = False  # no stops yet, at the depot for a route (nothing scanned)
     reroutes: int = 0
     route_version: int = 0  # the newest route version its driver app received
+    # Failed stops the route sends it back to: no knock again before this time.
+    retry_at: dict[str, float] = field(default_factory=dict)
 
     @property
     def start(self) -> float:

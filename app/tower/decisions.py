@@ -24,11 +24,13 @@ from app.storage.proposal_repository import PlanDecision, decide_plan, decide_st
 from app.tower.live_day import LiveDay
 from app.tower.plan_adoption import (
     Collect,
+    Retry,
     Routes,
     changed_routes,
     changed_vans,
     collect_orders,
     restored,
+    retry_orders,
     stops_after,
 )
 from app.tower.proposal_currency import STALE, ReplanRequest, conflict_text
@@ -87,6 +89,7 @@ class _Deciding:
     record: ProposalRecord
     routes: Routes  # the changed vans' routes
     collect: Collect
+    retry: Retry
     before: tuple[Stop, ...]  # the day before the decision (put back if storage refuses)
     status: str
 
@@ -140,6 +143,7 @@ class PlanDecisions:
             list(proposal.unserved),
             collect_orders(tracker, proposal),
             proposal.km_change,
+            retry_orders(tracker, proposal),
         )
         return record
 
@@ -173,6 +177,7 @@ class PlanDecisions:
         unserved: list[str],
         collect: Collect,
         km_change: dict[str, float],
+        retry: Retry | None = None,
     ) -> dict[str, tuple[int, int]]:
         """Make the stops live now, and queue the changed vans' routes for storage as a
         new plan version (the other vans keep the stored ones); they are published once
@@ -215,7 +220,9 @@ class PlanDecisions:
         for vehicle_id in routes:
             self.live.route_acks.coming(vehicle_id)
         self._deciding.append(
-            _Deciding(stored, plan, revision, record, routes, collect, before, ask.status)
+            _Deciding(
+                stored, plan, revision, record, routes, collect, retry or {}, before, ask.status
+            )
         )
         return plan
 
@@ -236,7 +243,9 @@ class PlanDecisions:
             plan_id, version = deciding.plan["plan"]
             record.plan_version = version
             self.live.version_stored(deciding.revision, version)
-            self._publish_routes(deciding.routes, version, plan_id, deciding.collect)
+            self._publish_routes(
+                deciding.routes, version, plan_id, deciding.collect, deciding.retry
+            )
             self.decided.emit(record)
 
     def _refused(self, deciding: _Deciding, conflict: PlanConflict) -> None:
@@ -264,10 +273,12 @@ class PlanDecisions:
         record.status = "rejected"
         return record
 
-    def _publish_routes(self, routes: Routes, version: int, plan_id: int, collect: Collect) -> None:
+    def _publish_routes(
+        self, routes: Routes, version: int, plan_id: int, collect: Collect, retry: Retry
+    ) -> None:
         stops, orders = self.live.tracker.stops, self.live.orders
         prefix = self.settings.broker.topic_prefix
-        send_routes(self.feed, prefix, routes, version, plan_id, stops, orders, collect)
+        send_routes(self.feed, prefix, routes, version, plan_id, stops, orders, collect, retry)
         now = self.clock.now()
         for vehicle_id in routes:
             self.live.route_acks.sent(vehicle_id, version, now)

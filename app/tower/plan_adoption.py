@@ -15,10 +15,11 @@ from app.domain.execution import ExecutionTracker
 from app.domain.model import Order, Stop, StopStatus
 from app.domain.progress import OPEN
 from app.tower.replan_proposal import Proposal
-from app.tower.replanning import PICKUP
+from app.tower.replanning import PICKUP, RETRY_AFTER_S
 
 Routes = dict[str, list[tuple[str, float]]]  # vehicle id -> (stop id, planned arrival)
 Collect = dict[str, list[dict[str, Any]]]  # rescuing van -> where to collect which parcels
+Retry = dict[str, list[dict[str, Any]]]  # van -> failed stops it is sent back to, and when
 
 
 def stops_after(tracker: ExecutionTracker, proposal: Proposal) -> list[Stop]:
@@ -130,6 +131,20 @@ def collect_orders(tracker: ExecutionTracker, proposal: Proposal) -> Collect:
     return out
 
 
+def retry_orders(tracker: ExecutionTracker, proposal: Proposal) -> Retry:
+    """For each van: the failed attempts the proposal sends it back to, each not before
+    RETRY_AFTER_S after it failed (as the re-plan planned it)."""
+    retried = set(proposal.diff.retried)
+    out: Retry = {}
+    for vehicle_id, ordered in proposal.routes.items():
+        for sid in ordered:
+            failed_at = tracker.progress_ref(sid).completed_at if sid in retried else None
+            if failed_at is not None:
+                not_before = round(failed_at + RETRY_AFTER_S)
+                out.setdefault(vehicle_id, []).append({"stop_id": sid, "not_before": not_before})
+    return out
+
+
 def route_body(
     vehicle_id: str,
     ordered: list[tuple[str, float]],
@@ -138,6 +153,7 @@ def route_body(
     stops: Mapping[str, Stop],
     orders: Mapping[str, Order],
     collect: list[dict[str, Any]] | None,
+    retry: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The retained route a driver's app gets (app.telemetry.contract.ROUTE, each stop
     with the fields of ROUTE_STOP_FIELDS)."""
@@ -150,6 +166,9 @@ def route_body(
     if collect:
         # Parcels of a broken-down van: collect them before delivering them.
         body["collect"] = collect
+    if retry:
+        # Failed attempts to try again where ``stops`` now puts them, not before when.
+        body["retry"] = retry
     return body
 
 

@@ -56,6 +56,9 @@ PICKUP = "pickup:"
 # A re-plan may keep a van out past its shift (overtime shows in the figures) rather than
 # leave it with no feasible way home.
 OVERTIME_ALLOWANCE_S = 3 * 3600
+# A failed attempt is retried no sooner than this after it: a customer out now is not
+# back in ten minutes, and a van still at the door would otherwise knock again at once.
+RETRY_AFTER_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -225,8 +228,9 @@ def draft_live_problem(
             if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
                 locks.append(VehicleLock(node, index))
         routes.append(route)
-        for sid, why in _retries(tracker, v.id, now).items():
-            nodes.append(_stop_node(sid, tracker.orders[tracker.stops[sid].order_id], day_start))
+        for sid, (why, after) in _retries(tracker, v.id, now).items():
+            order = tracker.orders[tracker.stops[sid].order_id]
+            nodes.append(_stop_node(sid, order, day_start, not_before=after))
             stop_ids.append(sid)
             locks.append(VehicleLock(len(nodes) - 1, index))
             retries[sid] = why
@@ -320,30 +324,46 @@ def draft_live_problem(
     return LiveDraft(trigger, tuple((n.x, n.y) for n in nodes), departure_s, finish)
 
 
-def _retries(tracker: ExecutionTracker, vehicle_id: str, now: float) -> dict[str, str]:
-    """The van's failed attempts worth another try: a retryable reason, the parcels still
-    on board (not returned to the depot) and the order's last window still open."""
-    out: dict[str, str] = {}
+def _retries(
+    tracker: ExecutionTracker, vehicle_id: str, now: float
+) -> dict[str, tuple[str, float]]:
+    """The van's failed attempts worth another try, with why they failed and when the
+    retry may be: a retryable reason, the parcels still on board (not returned to the
+    depot) and the order's last window open RETRY_AFTER_S after the failure."""
+    out: dict[str, tuple[str, float]] = {}
     for sid in tracker.route_ids(vehicle_id):
         progress = tracker.progress_ref(sid)
         reason = progress.reason
         if progress.status is not StopStatus.FAILED or reason is None or reason not in RETRYABLE:
             continue
         order = tracker.orders[tracker.stops[sid].order_id]
-        if max((w.end for w in order.windows), default=math.inf) <= now:
+        after = (progress.completed_at or now) + RETRY_AFTER_S
+        if max((w.end for w in order.windows), default=math.inf) - LATE_MARGIN_S <= after:
             continue
         if all(tracker.parcel_status(p.id) is ParcelStatus.FAILED_ATTEMPT for p in order.parcels):
-            out[sid] = reason_words(reason) or ""
+            out[sid] = (reason_words(reason) or "", after)
     return out
 
 
-def _stop_node(stop_id: str, order: Order, day_start: float, told: float | None = None) -> Node:
+def _stop_node(
+    stop_id: str,
+    order: Order,
+    day_start: float,
+    told: float | None = None,
+    not_before: float | None = None,
+) -> Node:
     """The stop as the solver sees it: its windows close LATE_MARGIN_S early, and the
-    ETA its customer was told (None: nothing told, or a retry of a failed attempt)."""
+    ETA its customer was told (None: nothing told, or a retry of a failed attempt); a
+    retry's windows open ``not_before`` at the earliest (a window closed by then goes)."""
     windows = []
     for w in sorted(order.windows, key=lambda w: w.start):
+        closes = math.floor(w.end - day_start) - LATE_MARGIN_S
         opens = math.ceil(w.start - day_start)
-        windows.append((opens, max(opens, math.floor(w.end - day_start) - LATE_MARGIN_S)))
+        if not_before is not None:
+            opens = max(opens, math.ceil(not_before - day_start))
+            if opens > closes:
+                continue
+        windows.append((opens, max(opens, closes)))
     return Node(
         id=stop_id,
         x=order.lon,

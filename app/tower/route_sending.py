@@ -12,7 +12,7 @@ from typing import Protocol
 
 from app.domain.model import Order, Stop
 from app.telemetry.contract import ROUTE, payload
-from app.tower.plan_adoption import Collect, Routes, route_body
+from app.tower.plan_adoption import Collect, Retry, Routes, route_body
 
 
 class RoutePublisher(Protocol):
@@ -33,11 +33,19 @@ def send_routes(
     stops: Mapping[str, Stop],
     orders: Mapping[str, Order],
     collect: Collect | None = None,
+    retry: Retry | None = None,
 ) -> None:
     """Publish each van's route of ``routes`` as plan version ``version`` (retained)."""
     for vehicle_id, ordered in routes.items():
         body = route_body(
-            vehicle_id, ordered, version, plan_id, stops, orders, (collect or {}).get(vehicle_id)
+            vehicle_id,
+            ordered,
+            version,
+            plan_id,
+            stops,
+            orders,
+            (collect or {}).get(vehicle_id),
+            (retry or {}).get(vehicle_id),
         )
         publisher.publish(
             ROUTE.topic(prefix, vehicle_id),

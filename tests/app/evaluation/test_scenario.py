@@ -83,11 +83,21 @@ def test_every_kind_reads(tmp_path: Path) -> None:
             "disruption[1].end: must be after start",
         ),
         ("[noise]\nfailed_attempt_share = 2\n", "noise.failed_attempt_share: 2 is out of range"),
+        ("[noise]\nretry_success_share = -0.1\n", "noise.retry_success_share: -0.1 is out"),
+        ("[noise]\nretry_success = 0.5\n", "noise.retry_success: unknown key"),
         ("seeds = []\n", "seeds:"),
     ],
 )
 def test_refusals_name_the_key(tmp_path: Path, body: str, expected: str) -> None:
     assert expected in refusal(write(tmp_path, body))
+
+
+def test_the_second_attempt_reads_with_its_defaults(tmp_path: Path) -> None:
+    assert load_scenario(write(tmp_path, "")).noise.retry_success_share == 0.5
+    assert load_scenario(write(tmp_path, "")).noise.retry_gap_min == 30.0
+    noise = "[noise]\nretry_success_share = 0.8\nretry_gap_min = 45\n"
+    read = load_scenario(write(tmp_path, noise)).noise
+    assert (read.retry_success_share, read.retry_gap_min) == (0.8, 45.0)
 
 
 def test_a_missing_import_file_is_named(tmp_path: Path) -> None:

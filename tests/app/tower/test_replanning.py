@@ -25,8 +25,8 @@ from app.storage.orm import PlanRow, ProposalRow, RouteRow
 from app.tower.control_tower import ControlTower, TowerTick
 from app.tower.data_setup import built_demo_day, ensure_demo_day
 from app.tower.decisions import ProposalRecord
-from app.tower.plan_adoption import collect_orders
-from app.tower.replanning import PICKUP
+from app.tower.plan_adoption import collect_orders, retry_orders
+from app.tower.replanning import PICKUP, RETRY_AFTER_S
 from app.tower.tweaks import LockKind, Tweak, TweakError
 from app.tower.urgent_orders import UrgentOrder
 
@@ -225,6 +225,14 @@ def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) 
         assert stop.id in proposal.routes["V06"] and stop.id in proposal.diff.newly_served
         assert proposal.arrivals[stop.id] > now
         assert proposal.diff.before.unserved == 1 and proposal.diff.after.unserved == 0
+        # No knocking again at once: the retry is planned 30 min after the failure or
+        # later, and the driver's route says from when.
+        [node] = [n for n in proposal.live.problem.nodes if n.id == stop.id]
+        assert (
+            min(opens for opens, _ in node.windows) >= now + RETRY_AFTER_S - proposal.live.day_start
+        )
+        sent_back = {"stop_id": stop.id, "not_before": round(now + RETRY_AFTER_S)}
+        assert retry_orders(tower.live.tracker, proposal) == {"V06": [sent_back]}
         tower.proposals.accept(record.id, "alice")
         assert stop.id in [s.id for s in tower.route_of("V06")]
     finally:
