@@ -262,7 +262,7 @@ class FleetSimulator:
             t,
             range(1, len(places)),
             lambda a, b, t: self._drive(van, rng, places[a], places[b], t),
-            lambda i: self._spans(van, stops[i - 1].id, orders[i - 1]),
+            lambda i: van.spans_of(stops[i - 1].id, orders[i - 1].spans),
             lambda i: (
                 orders[i - 1].service_s
                 * noise_factor(
@@ -277,15 +277,7 @@ class FleetSimulator:
             failed = self._outcome(rng, van, order, stop, visit.start, visit.departure, here)
             self._event(van, visit.departure, "departed", here, **ids)
             van.visits.append(
-                VanVisit(
-                    stop.id,
-                    visit.arrival,
-                    visit.departure,
-                    here,
-                    len(van.legs),
-                    len(van.messages),
-                    failed,
-                )
+                VanVisit(stop.id, visit.arrival, visit.departure, here, *van.sizes, failed)
             )
             t = visit.departure
         broken = van.broken_at is not None
@@ -455,17 +447,6 @@ class FleetSimulator:
         end = self._now if until is None else until
         vans = self._vans if vehicle_id is None else [self._by_id[vehicle_id]]
         return sum(leg.distance_at(end) for van in vans for leg in van.legs) / 1000
-
-    def _spans(self, van: VanDay, stop_id: str, order: Order) -> list[tuple[float, float]]:
-        """When service may begin at the stop: its windows, a retry's from its time on."""
-        spans = list(order.spans)
-        not_before = van.retry_at.get(stop_id)
-        if not_before is None:
-            return spans
-        if not spans:
-            return [(not_before, math.inf)]
-        later = [(max(a, not_before), b) for a, b in spans if b >= not_before]
-        return later or [(not_before, not_before)]  # every window closed: late, at once
 
     def _outcome(
         self,

@@ -10,7 +10,7 @@ import bisect
 import itertools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -131,6 +131,23 @@ class VanDay:
     route_version: int = 0  # the newest route version its driver app received
     # Failed stops the route sends it back to: no knock again before this time.
     retry_at: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """How many legs and messages are laid out (where a visit leaves the day)."""
+        return len(self.legs), len(self.messages)
+
+    def spans_of(
+        self, stop_id: str, spans: Sequence[tuple[float, float]]
+    ) -> list[tuple[float, float]]:
+        """When service may begin at the stop: its windows, a retry's from its time on."""
+        not_before = self.retry_at.get(stop_id)
+        if not_before is None:
+            return list(spans)
+        if not spans:
+            return [(not_before, math.inf)]
+        later = [(max(a, not_before), b) for a, b in spans if b >= not_before]
+        return later or [(not_before, not_before)]  # every window closed: late, at once
 
     @property
     def start(self) -> float:
