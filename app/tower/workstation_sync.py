@@ -164,6 +164,9 @@ class WorkstationSync:
                 return None
             read, self._read, self._fresh = self._read, _Read(), False
         exceptions = [c for r in read.exceptions if (c := self.book.learn(r)) is not None]
+        decided: tuple[ProposalRecord, ...] = ()
+        if read.proposals is not None:  # first: adopting a plan below closes what is open
+            decided = self._decided_elsewhere(read.proposals)
         orders: tuple[Order, ...] = ()
         vans: tuple[str, ...] = ()
         text = ""
@@ -175,9 +178,6 @@ class WorkstationSync:
                 with self._lock:
                     self._read.day = self._read.day or read.day
                     self._fresh = True
-        decided: tuple[ProposalRecord, ...] = ()
-        if read.proposals is not None:
-            decided = self._decided_elsewhere(read.proposals)
         return Synced(exceptions, vans, orders, decided, text, read.noticed_at)
 
     def _learn_orders(self, stored: DepotDay) -> tuple[Order, ...]:
