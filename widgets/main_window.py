@@ -369,7 +369,8 @@ class MainWindow(QMainWindow):
         self.redraw_plan()
 
     def _synced(self, synced: Synced) -> None:
-        """Another workstation changed routes or orders: draw them, say who."""
+        """Another workstation changed routes, orders or proposals: show them, say who."""
+        self.review.refresh_others()
         if synced.vans or synced.orders:
             self.redraw_plan()
         if synced.text:

@@ -5,8 +5,11 @@ dashed beside the current ones, and the dispatcher accepts (the new plan is live
 and stored and published to the drivers behind), rejects it with a reason, or tweaks it
 (moves and locks stops, re-solves: the result is a new proposal that replaces it). A
 proposal accepted (by the dispatcher or the depot's policy) stays listed as such, and can
-be undone. The desk closes proposals that are no longer current (stale, expired,
-superseded); the dock marks them, and a stale one can be re-solved from now. Nothing
+be undone. Other workstations' open proposals are listed after each sync; accepting or
+rejecting one is the database's one transaction (app/tower/other_desks.py), and one
+decided anywhere leaves the list. The desk closes proposals that are no longer current
+(stale, expired, superseded); the dock marks them, and a stale one can be re-solved
+from now. Nothing
 here waits: the desk's ``decided`` event, in a later tick, says when a plan version is
 stored, and the window says so then.
 """
@@ -20,6 +23,7 @@ from app.foundation.time_text import TimeText
 from app.planning.problem import SolveProgress
 from app.tower.control_tower import ControlTower
 from app.tower.decisions import ProposalRecord
+from app.tower.other_desks import OtherDesks, OtherProposal
 from app.tower.replanning import PICKUP, WIDE_NEIGHBOURS
 from app.tower.tweaks import Tweak, TweakJudge
 from widgets.dock_link import DockLink
@@ -50,6 +54,17 @@ class ProposalReview(DockLink[ProposalsDock]):
         # Emitted by the desk's poll (the tick) or by a decision, on the GUI thread.
         self.tower.proposals.closed.connect(self._closed)
         self.tweak_dialog: TweakDialog | None = None
+        self.others = OtherDesks.of(self.tower)
+        self._others: set[int] = set()  # the ids of theirs the dock lists
+
+    def refresh_others(self) -> None:
+        """After a sync: list the other workstations' open proposals, drop those decided."""
+        listed = self.others.open()
+        for other in listed:
+            self.dock.show_proposal(other_view(other))
+        for gone in self._others - {o.id for o in listed}:
+            self.dock.remove_proposal(gone)
+        self._others = {o.id for o in listed}
 
     def request(self, vehicle_id: str | None, *, resequence_only: bool = False) -> None:
         """Ask for a re-plan of a vehicle and its neighbours, or (None) of the depot.
@@ -163,6 +178,9 @@ class ProposalReview(DockLink[ProposalsDock]):
 
     def accept(self, proposal_id: int) -> None:
         """The dispatcher accepts: new plan version, stored, applied, published."""
+        if proposal_id in self._others:
+            self._accept_other(proposal_id)
+            return
         try:
             record = self.tower.proposals.accept(proposal_id, self.user)
         except ValueError as exc:
@@ -172,6 +190,20 @@ class ProposalReview(DockLink[ProposalsDock]):
         self.dock.set_status(proposal_id, record.status)
         self.map.set_proposal([])
         self.status.showMessage(f"Proposal #{proposal_id} accepted; storing its plan…", 10_000)
+
+    def _accept_other(self, proposal_id: int) -> None:
+        """Accept another workstation's proposal (stored now; this desk's live day adopts
+        its routes in the next sync, as any other workstation's)."""
+        try:
+            version = self.others.accept(proposal_id)
+        except ValueError as exc:  # a conflict says who changed the plan, and when
+            self.status.showMessage(str(exc), 15_000)
+            return
+        self.refresh_others()
+        self.map.set_proposal([])
+        self.status.showMessage(
+            f"Proposal #{proposal_id} accepted: plan version {version} stored", 10_000
+        )
 
     def _closed(self, record: ProposalRecord) -> None:
         """The desk closed a proposal (stale, expired, superseded): mark it, say why."""
@@ -251,7 +283,11 @@ class ProposalReview(DockLink[ProposalsDock]):
             )
             return
         try:
-            self.tower.proposals.reject(proposal_id, self.user, reason)
+            if proposal_id in self._others:
+                self.others.reject(proposal_id, reason)
+                self.refresh_others()
+            else:
+                self.tower.proposals.reject(proposal_id, self.user, reason)
         except ValueError as exc:
             self.status.showMessage(str(exc), 8000)
             return
@@ -294,6 +330,18 @@ def proposal_view(record: ProposalRecord) -> ProposalView:
         closed_reason=record.closed_reason,
         unserved_reasons=dict(proposal.unserved_reasons),
         retries=dict(proposal.live.retries),
+    )
+
+
+def other_view(other: OtherProposal) -> ProposalView:
+    """Another workstation's open proposal as the dock lists it."""
+    return ProposalView(
+        id=other.id,
+        trigger=other.trigger,
+        created_at=other.created_at,
+        diff=other.diff,
+        unserved_reasons=dict(other.unserved_reasons),
+        by=other.by,
     )
 
 

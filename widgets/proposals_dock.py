@@ -1,10 +1,11 @@
 """The proposals panel: a re-plan's diff, and the dispatcher's accept / reject / tweak / undo.
 
-A new proposal joins the list without taking the selection. Proposals the tower closed
-(stale, expired, superseded) and the dispatcher's rejected ones stay listed; the "Show"
-filter picks current ones, closed ones or all. A stale proposal says why and offers
-"Re-solve from now"; Accept asks first when it moves a customer's ETA by more than
-``CONFIRM_ETA_SHIFT_MIN``, Undo always asks.
+A new proposal joins the list without taking the selection; other workstations' open
+ones are listed too, marked "by" whom (accept or reject only: no tweak here). Proposals
+the tower closed (stale, expired, superseded) and the dispatcher's rejected ones stay
+listed; the "Show" filter picks current ones, closed ones or all. A stale proposal says
+why and offers "Re-solve from now"; Accept asks first when it moves a customer's ETA by
+more than ``CONFIRM_ETA_SHIFT_MIN``, Undo always asks.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class ProposalView:
     closed_reason: str = ""  # why the tower closed it (stale, expired, superseded)
     unserved_reasons: Mapping[str, str] = field(default_factory=dict)
     retries: Mapping[str, str] = field(default_factory=dict)
+    by: str = ""  # another workstation's proposal: who made it ("" for this desk's own)
 
     @property
     def is_open(self) -> bool:
@@ -355,12 +357,22 @@ class ProposalsDock(QDockWidget):
         elif self.current_id() is None:
             self._show_diff(None)  # the summary counts what waits
 
+    def remove_proposal(self, proposal_id: int) -> None:
+        """No longer list it (another workstation's, decided)."""
+        self._proposals.pop(proposal_id, None)
+        item = self._item(proposal_id)
+        if item is not None:
+            self.list.takeItem(self.list.row(item))
+        if self.current_id() is None:
+            self._show_diff(None)
+
     def _title(self, p: ProposalView) -> str:
         status = STATUS_LABELS.get(p.status, p.status)
         if p.status == "stale" and p.closed_reason:
             status = f"{status}: {p.closed_reason}"  # the badge says why
         when = self._times.hm(p.created_at)
-        return f"#{p.id} [{status}] {when} — {p.trigger} — {p.diff.headline()}"
+        by = f" — by {p.by}" if p.by else ""
+        return f"#{p.id} [{status}] {when}{by} — {p.trigger} — {p.diff.headline()}"
 
     def _on_current(self, current: QListWidgetItem | None, _previous: object) -> None:
         if current is None:
@@ -374,8 +386,9 @@ class ProposalsDock(QDockWidget):
         """Decisions only on an open proposal; undo only of an adopted one."""
         is_open = proposal is not None and proposal.is_open
         is_open = is_open and not self._read_only
-        for button in (self.accept_button, self.reject_button, self.tweak_button):
+        for button in (self.accept_button, self.reject_button):
             button.setEnabled(is_open)
+        self.tweak_button.setEnabled(is_open and proposal is not None and not proposal.by)
         can_undo = proposal is not None and proposal.can_undo and not self._read_only
         self.undo_button.setEnabled(can_undo)
         stale = proposal is not None and proposal.status == "stale" and not self._read_only

@@ -34,5 +34,5 @@ def test_another_desks_proposal_is_listed_and_accepted_here(
     version = others_b.accept(made.id)
     assert version >= 1 and others_b.open() == []
     tick_until(a, lambda t: made.status == "accepted elsewhere", within_s=SYNC_S)
-    with pytest.raises(ValueError, match="not open|decided|accepted"):
+    with pytest.raises(ValueError, match="accepted"):
         others_b.accept(made.id)  # decided already: nothing written twice

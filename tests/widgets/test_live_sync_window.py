@@ -1,6 +1,8 @@
 """Live sync in the window (#22): another workstation's exception shows in this window's
-exceptions dock within 2 s, and leaves it when that workstation resolves it (two towers,
-each its own engine, on one PostgreSQL; the window's own timer drains its tower)."""
+exceptions dock within 2 s, and leaves it when that workstation resolves it; another
+workstation's proposal shows in the proposals dock within 2 s, marked as theirs, and this
+window accepts it (two towers, each its own engine, on one PostgreSQL; the window's own
+timer drains its tower)."""
 
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from app.storage.database import connect
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import built_demo_day, ensure_demo_day
 from tests.app.storage.conftest import _fresh_schema
-from tests.app.tower.test_replanning import tick_until
+from tests.app.tower.test_replanning import tick_until, wait_for_proposal
 from tests.widgets.test_exceptions_dock import shown_ids
 from tests.widgets.test_live_updates import open_live_window
+from tests.widgets.test_proposal_review import accept_click
+from tests.widgets.test_proposals_dock import shown
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
 
@@ -68,3 +72,31 @@ def test_another_workstations_exception_comes_and_goes_in_the_dock(
     other.feed.flush(10)
     qtbot.waitUntil(lambda: record.id not in shown_ids(window.exceptions_dock), timeout=2_000)
     assert time.monotonic() - started < 4
+
+
+def test_another_workstations_proposal_shows_in_the_dock_and_is_accepted_here(
+    qtbot: QtBot, two_towers: tuple[ControlTower, ControlTower], prefs: QSettings, tmp_path: Path
+) -> None:
+    other, mine = two_towers
+    window = open_live_window(qtbot, mine, prefs, tmp_path)
+    assert mine.sync.wait_listening(10)
+    other.restore()
+    other.sync.start()  # to hear this window's decision
+    assert other.sync.wait_listening(10)
+    assert other.proposals.request("V01", "late risk on V01")
+    made = wait_for_proposal(other)
+    other.feed.flush(10)
+    dock = window.proposals_dock
+    theirs = f"#{made.id} [open]"
+    qtbot.waitUntil(lambda: any(t.startswith(theirs) for t in shown(dock)), timeout=2_000)
+    title = next(t for t in shown(dock) if t.startswith(theirs))
+    assert "by another desk" in title and "late risk on V01" in title
+
+    dock.list.setCurrentRow(next(i for i, t in enumerate(shown(dock)) if t == title))
+    assert dock.accept_button.isEnabled() and not dock.tweak_button.isEnabled()
+    accept_click(dock)
+    assert not any(t.startswith(f"#{made.id} ") for t in shown(dock))  # decided: gone
+    assert f"Proposal #{made.id} accepted" in window.status.currentMessage()
+    tick_until(other, lambda t: made.status == "accepted elsewhere", within_s=2)
+    # This window's live day takes the accepted plan's version, as any other workstation's.
+    qtbot.waitUntil(lambda: (mine.live.route_stamps["V01"].version or 0) >= 1, timeout=2_000)
