@@ -16,6 +16,8 @@ stored, and the window says so then.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
@@ -26,6 +28,7 @@ from app.tower.decisions import ProposalRecord
 from app.tower.other_desks import OtherDesks, OtherProposal
 from app.tower.replanning import PICKUP, WIDE_NEIGHBOURS
 from app.tower.tweaks import Tweak, TweakJudge
+from widgets.call_on_main import MainThreadBridge
 from widgets.dock_link import DockLink
 from widgets.map_data import RouteLine
 from widgets.proposals_dock import UNDOABLE, ProposalsDock, ProposalView
@@ -56,6 +59,11 @@ class ProposalReview(DockLink[ProposalsDock]):
         self.tweak_dialog: TweakDialog | None = None
         self.others = OtherDesks.of(self.tower)
         self._others: set[int] = set()  # the ids of theirs the dock lists
+        # A decision on theirs is a database transaction (and a publish): never on the
+        # GUI thread; its answer comes back through the bridge.
+        self._deciding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="other-desks")
+        self._bridge = MainThreadBridge(self)
+        self.destroyed.connect(lambda: self._deciding.shutdown(wait=False))
 
     def refresh_others(self) -> None:
         """After a sync: list the other workstations' open proposals, drop those decided."""
@@ -192,18 +200,39 @@ class ProposalReview(DockLink[ProposalsDock]):
         self.status.showMessage(f"Proposal #{proposal_id} accepted; storing its plan…", 10_000)
 
     def _accept_other(self, proposal_id: int) -> None:
-        """Accept another workstation's proposal (stored now; this desk's live day adopts
-        its routes in the next sync, as any other workstation's)."""
+        """Accept another workstation's proposal (stored in the background; this desk's
+        live day adopts its routes in the next sync, as any other workstation's)."""
+        self.status.showMessage(f"Accepting proposal #{proposal_id}…", 10_000)
+        future = self._deciding.submit(self.others.accept, proposal_id)
+        self._bridge.when_done(future, lambda done: self._other_accepted(proposal_id, done))
+
+    def _other_accepted(self, proposal_id: int, done: Future[int]) -> None:
         try:
-            version = self.others.accept(proposal_id)
+            version = done.result()
         except ValueError as exc:  # a conflict says who changed the plan, and when
             self.status.showMessage(str(exc), 15_000)
+            return
+        except Exception as exc:  # the database or the broker failed: nothing decided
+            self.status.showMessage(f"Proposal #{proposal_id} was not accepted: {exc}", 15_000)
             return
         self.refresh_others()
         self.map.set_proposal([])
         self.status.showMessage(
             f"Proposal #{proposal_id} accepted: plan version {version} stored", 10_000
         )
+
+    def _reject_other(self, proposal_id: int, reason: str) -> None:
+        future = self._deciding.submit(self.others.reject, proposal_id, reason)
+        self._bridge.when_done(future, lambda done: self._other_rejected(proposal_id, reason, done))
+
+    def _other_rejected(self, proposal_id: int, reason: str, done: Future[None]) -> None:
+        try:
+            done.result()
+        except Exception as exc:  # someone decided it first, or the database failed
+            self.status.showMessage(f"Proposal #{proposal_id} was not rejected: {exc}", 8000)
+            return
+        self.refresh_others()
+        self._rejected(proposal_id, reason)
 
     def _closed(self, record: ProposalRecord) -> None:
         """The desk closed a proposal (stale, expired, superseded): mark it, say why."""
@@ -282,15 +311,17 @@ class ProposalReview(DockLink[ProposalsDock]):
                 f"Proposal #{proposal_id} was not rejected: a rejection needs a reason", 10_000
             )
             return
+        if proposal_id in self._others:
+            self._reject_other(proposal_id, reason)
+            return
         try:
-            if proposal_id in self._others:
-                self.others.reject(proposal_id, reason)
-                self.refresh_others()
-            else:
-                self.tower.proposals.reject(proposal_id, self.user, reason)
+            self.tower.proposals.reject(proposal_id, self.user, reason)
         except ValueError as exc:
             self.status.showMessage(str(exc), 8000)
             return
+        self._rejected(proposal_id, reason)
+
+    def _rejected(self, proposal_id: int, reason: str) -> None:
         self.dock.set_status(proposal_id, "rejected", reason)
         self.map.set_proposal([])
         self.status.showMessage(f"Proposal #{proposal_id} rejected: {reason}", 10_000)

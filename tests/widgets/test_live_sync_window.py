@@ -95,7 +95,10 @@ def test_another_workstations_proposal_shows_in_the_dock_and_is_accepted_here(
     dock.list.setCurrentRow(next(i for i, t in enumerate(shown(dock)) if t == title))
     assert dock.accept_button.isEnabled() and not dock.tweak_button.isEnabled()
     accept_click(dock)
-    assert not any(t.startswith(f"#{made.id} ") for t in shown(dock))  # decided: gone
+    # The accept is stored off the GUI thread; the dock drops it once stored.
+    qtbot.waitUntil(
+        lambda: not any(t.startswith(f"#{made.id} ") for t in shown(dock)), timeout=5_000
+    )
     assert f"Proposal #{made.id} accepted" in window.status.currentMessage()
     tick_until(other, lambda t: made.status == "accepted elsewhere", within_s=2)
     # This window's live day takes the accepted plan's version, as any other workstation's.
