@@ -34,7 +34,9 @@ from app.tower.urgent_orders import UrgentOrder as TowerUrgentOrder
 RUNS = ("undisrupted", "static", "tower")
 TICK_S = 2.0
 AFTER_DAY_S = 1800.0  # ticking on this long after the last van stops reporting
-SOLVE_WAIT_S = 60.0  # a solve that has not answered in this much real time is cancelled
+# A solve that has not answered in this much real time is cancelled: long enough for a
+# starved child on a loaded machine (a cancel before its first solution is no plan).
+SOLVE_WAIT_S = 600.0
 RANK_WAIT_S = 30.0
 ETA_SAMPLE_S = 60.0
 

@@ -29,6 +29,11 @@ from app.tower.data_setup import demo_day, ensure_demo_day
 from app.tower.demo_fleet import build_simulator
 
 _SOLVE_POLL_S = 0.05  # how often the tower ticks (real time) while a solve runs
+SOLVE_STARTUP_S = 600.0
+"""Real seconds a solve's child may take to start (spawn, imports, model, first solution)
+before it is killed. The tower's own 30 s is for a window that cannot wait; here the clock
+waits, and on a loaded machine a child at the lowest priority can take longer: killed, its
+re-plan would give no plan, and the day would depend on the machine's load (issue #20)."""
 
 
 class OfflineDay:
@@ -57,6 +62,7 @@ class OfflineDay:
         )
         self.clock = ManualClock(self.simulator.start_time)
         self.tower = ControlTower(settings, sessions, day, self.clock)
+        self.tower.proposals.runs.startup_s = SOLVE_STARTUP_S
         feed = self.tower.feed
         prefix = settings.broker.topic_prefix
         self.routes: RouteInbox | None = None
@@ -84,7 +90,9 @@ class OfflineDay:
         proposals = self.tower.proposals
         return proposals.runs.busy or proposals.decisions.deciding
 
-    def while_solving(self, handle: Callable[[TowerTick], None], within_s: float = 60.0) -> float:
+    def while_solving(
+        self, handle: Callable[[TowerTick], None], within_s: float = SOLVE_STARTUP_S
+    ) -> float:
         """While a re-plan is being solved or an accepted one stored (its routes go once
         it is), tick in real time with the simulated clock standing still (so a day does
         not depend on the machine's speed beyond what the solver finds in its time limit:

@@ -20,7 +20,7 @@ from app.foundation.clock import Clock
 from app.foundation.settings import Settings
 from app.planning.matrix import MatrixError, provider_from_settings
 from app.planning.problem import Matrices, SearchOptions, SolveProgress
-from app.planning.runner import SolveHandle, start_solve
+from app.planning.runner import STARTUP_ALLOWANCE_S, SolveHandle, start_solve
 from app.storage.operations_repository import store_proposal
 from app.tower.decisions import ProposalRecord
 from app.tower.live_day import LiveDay
@@ -134,6 +134,9 @@ class ReplanRuns:
         self._storing: Stored | None = None
         self._failure: str | None = None
         self.progress: SolveProgress | None = None  # of the running solve (elapsed, cost)
+        # Real seconds a solve's child may take to start before it is deemed hung and
+        # killed (no plan); a day played offline, whose clock waits, allows more.
+        self.startup_s = STARTUP_ALLOWANCE_S
 
     @property
     def solving(self) -> bool:
@@ -305,7 +308,9 @@ class ReplanRuns:
     def _start(self, live: LiveProblem, whole_depot: bool, asked: Asked) -> None:
         self.progress = None
         seconds, options = (DEPOT_SOLVE_S, DEPOT_SEARCH) if whole_depot else (LOCAL_SOLVE_S, None)
-        handle = start_solve(live.problem, seconds, self._on_progress, options)
+        handle = start_solve(
+            live.problem, seconds, self._on_progress, options, startup_s=self.startup_s
+        )
         self._running = _Running(handle, live, asked)
 
     def _on_progress(self, progress: SolveProgress) -> None:
