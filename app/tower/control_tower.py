@@ -84,6 +84,9 @@ class ControlTower:
         self.replan = settings.replan_for(self.depot.id)  # this depot's self-healing policy
         self._order_index: OrderIndex | None = None
         self._healed_at: dict[str, float] = {}  # vehicle -> last automatic re-plan request
+        # vehicle -> a failed attempt whose re-plan (its retry) waits for the cooldown or
+        # for the desk to be free
+        self._held: dict[str, ExceptionRecord] = {}
         vehicles = self.snapshot.vehicles
         self.feed = TelemetryFeed(
             settings,
@@ -259,9 +262,24 @@ class ControlTower:
             # re-plan of the van (that would leave its rescue to a one-neighbour re-plan).
             cooling = now - self._healed_at.get(van.id, -math.inf) < cooldown
             if cooling and record.rule is not Rule.BREAKDOWN:
+                self._hold(van.id, record)
                 continue
             if self._replan_for(record):
                 self._healed_at[van.id] = now
+                self._held.pop(van.id, None)  # its re-plan takes the held retry too
+            else:
+                self._hold(van.id, record)
+        # A failed attempt held back is asked for once its van cools down: its customer
+        # is knocked at again only if a re-plan sends the van back (the retry).
+        for van_id, held in list(self._held.items()):
+            if now - self._healed_at.get(van_id, -math.inf) >= cooldown and self._replan_for(held):
+                self._healed_at[van_id] = now
+                del self._held[van_id]
+
+    def _hold(self, van_id: str, record: ExceptionRecord) -> None:
+        """Keep a failed attempt's re-plan for later (the newest per van)."""
+        if record.rule is Rule.FAILED_ATTEMPT:
+            self._held[van_id] = record
 
     def _vehicle_of(self, record: ExceptionRecord) -> str | None:
         """The vehicle an exception is about: its own, or its stop's."""

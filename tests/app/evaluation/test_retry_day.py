@@ -12,6 +12,7 @@ only S-O03 failed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,13 @@ def test_the_tower_wins_back_the_customers_not_at_home(evaluation: Evaluation) -
     assert tower.replans_accepted >= 1
     # The disruptions cost nothing here (there are none): no share to recover.
     assert evaluation.recovered_share is None
+
+
+def test_a_failure_inside_the_vans_cooldown_is_retried_once_it_ends() -> None:
+    # An hour of cooldown: the van's later failures all come inside the one after its
+    # first re-plan; their re-plan is asked for when it ends, with the windows still open
+    # (asked for never, only the first customer was knocked at again: 25% on time).
+    settings = Settings()
+    settings = replace(settings, replan=replace(settings.replan, cooldown_min=60))
+    tower = evaluate(load_scenario(RETRY), settings, runs=("tower",)).figures("tower")
+    assert (tower.on_time_rate, tower.served, tower.failed) == (0.75, 3, 1)
