@@ -18,6 +18,7 @@ from types import FrameType
 from app.foundation.failures import ConfigurationError
 from app.foundation.settings import Settings
 from app.telemetry.mqtt_client import MqttClient
+from app.tower.sign_in import record_only
 from app.tower.startup import open_tower
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def run_headless(settings: Settings, ready: threading.Event | None = None) -> in
         stop.set()
 
     tower = open_tower(settings)  # a StartupError here ends the run before any handler is set
+    if record_only(tower):
+        log.info("headless: the recorder's login: recording telemetry only")
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         tower.start()

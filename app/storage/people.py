@@ -68,7 +68,7 @@ def who_acts(sessions: SessionFactory) -> Person:
         )
         if superuser:
             return Person(login, "admin", row.display_name if row else login)
-        for role in ("admin", "dispatcher", "supervisor"):
+        for role in ("admin", "dispatcher", "supervisor", "recorder"):
             member = session.scalar(
                 text("SELECT pg_has_role(current_user, :g, 'MEMBER')"), {"g": GROUP.format(role)}
             )

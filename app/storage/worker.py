@@ -64,6 +64,9 @@ class StorageWorker:
         # A login that may only read (a supervisor's window): nothing is queued at all,
         # rather than every batch refused by the database and logged.
         self.read_only = False
+        # The recorder's login may only ingest: telemetry (row groups and jobs submitted
+        # with ``ingest=True``) is stored; what the rules and desks would store is not.
+        self.ingest_only = False
 
     @property
     def backlog(self) -> int:
@@ -74,11 +77,12 @@ class StorageWorker:
         with self._backlog_lock:
             self._backlog += count
 
-    def submit(self, job: Callable[[Session], T]) -> Future[T | None]:
+    def submit(self, job: Callable[[Session], T], *, ingest: bool = False) -> Future[T | None]:
         """Queue ``job``; it runs inside its own transaction. The future holds what the
         job returned, or None when it failed (logged); a job that raises JobRefused
-        leaves that in the future (its ``result()`` raises it). Read-only: not run (None)."""
-        if self.read_only:
+        leaves that in the future (its ``result()`` raises it). Read-only, or ingest-only
+        for a job that is not telemetry: not run (None)."""
+        if self.read_only or (self.ingest_only and not ingest):
             return _done(None)
         self._queued(1)
         future = self._executor.submit(self._run, job)

@@ -228,8 +228,8 @@ class ControlTower:
         now = self.clock.now()
         begun = tuple(self.rollover.poll(now))
         operations = self.operations.apply(live, now)
-        if self.replan.auto_request:
-            self._self_heal(operations, now)
+        if self.replan.auto_request and not self.feed.storage.ingest_only:
+            self._self_heal(operations, now)  # (a recorder's login decides nothing)
         if (synced := self.sync.take()) is not None:  # never self-healed here: done there
             self.snapshot.orders.extend(synced.orders)  # the order search finds them
             self._order_index = None if synced.orders else self._order_index

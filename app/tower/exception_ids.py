@@ -51,9 +51,10 @@ class ExceptionIds:
         self._down = False  # the last block could not be taken: the worker retries
 
     def __call__(self) -> int | None:
-        if self._storage.read_only:
-            # A login that only reads (a supervisor's) may not reserve ids: its window's
-            # own exceptions, never stored, count down from -1 so they meet no stored one.
+        if self._storage.read_only or self._storage.ingest_only:
+            # A login that only reads (a supervisor's) or only ingests (the recorder's) may
+            # not reserve ids: its own exceptions, never stored, count down from -1 so they
+            # meet no stored one.
             return next(self._local)
         with self._lock:
             if not self._ids and (self._down or not self._take_now()):

@@ -175,7 +175,7 @@ class Operations:
                 if self.live.apply(event).outcome == "applied":
                     events.append(event)
         if events:
-            self.feed.storage.submit(lambda s: store_telemetry(s, [], events, {}, []))
+            self.feed.storage.submit(lambda s: store_telemetry(s, [], events, {}, []), ingest=True)
         return events
 
     def _arrival_targets(self, vehicle_id: str) -> list[ArrivalTarget]:

@@ -70,6 +70,11 @@ def open_signed_in(settings: Settings, wall: Clock) -> tuple[ControlTower, Signe
     tower group is refused in one line; a supervisor's tower stores nothing."""
     sessions = open_database(settings)
     person = signed_in(who_acts(sessions))
+    if person.role == "recorder":
+        raise ConfigurationError(
+            f"the database login {person.username!r} is the recorder's (main.py --headless): "
+            "a person signs in to the window with a login of their own (docs/security.md)"
+        )
     if person.role not in (*RECORDS, "supervisor"):
         raise ConfigurationError(
             f"the database login {person.username!r} is in no tower group: an admin gives "
@@ -80,3 +85,12 @@ def open_signed_in(settings: Settings, wall: Clock) -> tuple[ControlTower, Signe
     tower = open_tower(settings, wall, sessions)
     tower.feed.storage.read_only = not person.records
     return tower, person
+
+
+def record_only(tower: ControlTower) -> bool:
+    """Under the recorder's login (docs/security.md) the tower stores what the vans send
+    and nothing else: no exceptions, ETAs or re-plans (the workstations' to store)."""
+    if who_acts(tower.sessions).role != "recorder":
+        return False
+    tower.feed.storage.ingest_only = True
+    return True

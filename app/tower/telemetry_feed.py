@@ -261,7 +261,7 @@ class TelemetryFeed:
     def _report_health(self) -> None:
         self._health_at = time.monotonic()
         health, at, name = self.health(), self.clock.now(), self.settings.broker.client_id
-        self.storage.submit(lambda s: store_health(s, name, health, at))
+        self.storage.submit(lambda s: store_health(s, name, health, at), ingest=True)
 
     def _store(self, batch: TelemetryBatch, update: LiveUpdate) -> None:
         self._fixes += len(batch.fixes)
