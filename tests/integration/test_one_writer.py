@@ -5,8 +5,6 @@ once; the database holds each once (migration 0011's unique fix key, the event i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,23 +15,16 @@ from app.storage.database import connect
 from app.storage.orm import ExecutionEventRow, TelemetryFixRow
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
 from app.tower.telemetry_feed import TelemetryFeed
-from tests.app.storage.conftest import _fresh_schema
+from tests.app.storage.conftest import database_url  # noqa: F401  (the fixture)
 from tests.integration.conftest import Mosquitto, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 VANS = ["V01", "V02"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tower.sqlite3'}"
-    else:
-        yield from _fresh_schema(request.getfixturevalue("postgres_database"))
-
-
 def test_a_fix_and_an_event_published_once_are_stored_once_with_two_towers(
-    database_url: str, mosquitto: Mosquitto
+    database_url: str,  # noqa: F811  (the imported fixture)
+    mosquitto: Mosquitto,
 ) -> None:
     sessions = connect(database_url)
     feeds = [

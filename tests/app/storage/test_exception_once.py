@@ -10,22 +10,13 @@ from sqlalchemy import select
 from app.domain.rules.records import (
     ChangeKind,
     ExceptionChange,
-    ExceptionRecord,
     ExceptionState,
-    Rule,
-    Severity,
-    SubjectKind,
 )
 from app.storage.database import connect
 from app.storage.exception_repository import list_exceptions
 from app.storage.operations_repository import store_exception_changes
 from app.storage.orm import AuditRow
-
-T = 1_780_000_000.0
-OPEN = ExceptionRecord(
-    7, Rule.BREAKDOWN, SubjectKind.VEHICLE, "V01", "V01", None, "D1", Severity.CRITICAL,
-    ExceptionState.OPEN, "broken down", T, T,
-)  # fmt: skip
+from tests.app.rules.test_learning import OPEN, T
 
 
 def _store(url: str, *changes: ExceptionChange) -> None:
