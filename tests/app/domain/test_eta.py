@@ -127,6 +127,21 @@ def test_accuracy_keeps_the_etas_told_60_30_and_10_minutes_before() -> None:
     assert accuracy.drain() and accuracy.drain() == []
 
 
+def test_accuracy_finds_what_was_told_across_route_changes_after_hours_of_predictions() -> None:
+    accuracy = EtaAccuracy()
+    arrival = T0 + 5 * 3600
+    # A prediction a minute for five hours; S9 joins the route 45 minutes before arrival.
+    for minute in range(300, 0, -1):
+        made = arrival - minute * 60
+        stops = [StopEta("S1", "V1", arrival + minute, T0)]
+        if minute <= 45:
+            stops.insert(0, StopEta("S9", "V1", made + 600, T0))
+        accuracy.record_times("V1", made, tuple(s.stop_id for s in stops), [s.eta for s in stops])
+    accuracy.arrived("S1", "V1", arrival, T0)
+    rows = [(s.horizon_min, s.predicted_eta) for s in accuracy.accuracy_samples()]
+    assert rows == [(60, arrival + 60), (30, arrival + 30), (10, arrival + 10)]
+
+
 def test_predict_all_feeds_the_accuracy_record_through_learning() -> None:
     tracker, _, model = long_route(3)
     tracker.apply(ev(E.DEPARTED, T0))
