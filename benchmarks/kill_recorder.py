@@ -2,12 +2,15 @@
 
 Each run sends numbered QoS 1 events through a private Mosquitto (persistent session,
 ``max_inflight_messages 0``, ``max_queued_messages 0``) to ``main.py --headless`` on a
-SQLite file, SIGKILLs the recorder after a random number of them, restarts it, and counts
-the events that never got stored (tests/integration/recorder_kill.py). The broker PUBACKed
-every one to the publisher, so any loss is the recorder's.
+SQLite file or on PostgreSQL, SIGKILLs the recorder after a random number of them,
+restarts it, and counts the events that never got stored (tests/integration/recorder_kill.py).
+The broker PUBACKed every one to the publisher, so any loss is the recorder's.
 
 Run: ``.venv/bin/python benchmarks/kill_recorder.py [--runs 20] [--events 1500]
-[--root /path/to/another/checkout]`` (``--root`` runs that checkout's main.py: a baseline).
+[--database sqlite|postgresql] [--root /path/to/another/checkout]`` (``--root`` runs that
+checkout's main.py: a baseline). ``--database postgresql`` creates a private database on the
+server the tests use (127.0.0.1:5432, or ``TEST_POSTGRES_ADMIN_URL``; tests/postgres.py) and
+drops it at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import random
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.integration.conftest import Mosquitto  # noqa: E402
 from tests.integration.recorder_kill import kill_run  # noqa: E402
+from tests.postgres import private_database  # noqa: E402
 
 
 def main() -> int:
@@ -32,11 +37,13 @@ def main() -> int:
     parser.add_argument("--per-second", type=float, default=1000.0)
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to run")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     lost = sent = duplicates = 0
-    with tempfile.TemporaryDirectory() as folder:
-        workdir = Path(folder)
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        url = stack.enter_context(private_database()) if args.database == "postgresql" else None
         broker = Mosquitto(workdir, persistence=True)
         broker.start()
         try:
@@ -50,6 +57,7 @@ def main() -> int:
                     kill_after,
                     root=args.root,
                     per_second=args.per_second,
+                    database_url=url,
                 )
                 lost += result.lost
                 sent += result.sent
@@ -61,7 +69,7 @@ def main() -> int:
                 )
         finally:
             broker.stop()
-    print(f"recorder: {args.root}")
+    print(f"recorder: {args.root}, database: {args.database}")
     print(f"{args.runs} SIGKILLs, {sent} QoS 1 events sent: {lost} lost, {duplicates} duplicates")
     return 0 if lost == 0 else 1
 

@@ -11,26 +11,33 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from app.domain.model import DeviceStatus, ExecutionEvent, TelemetryFix
+from app.foundation.days import local_date
 
-_DAY_S = 86_400
-# Event ids are remembered per UTC day of the event; this many days are kept.
+# Event ids are remembered per operating day of the event; this many days are kept.
 _EVENT_DAYS_KEPT = 3
 MAX_EVENTS_PER_VAN_DAY = 5_000
-"""New events of one known van on one UTC day that the live day applies (a busy van's
+"""New events of one known van on one operating day of its depot (local midnight to local
+midnight, 23 or 25 hours when the clocks change) that the live day applies (a busy van's
 day is a few hundred). Past it the van's events that day are stored but not applied nor
 remembered (counted in ``events_over_cap``): a phone stuck sending new event ids all day
 would otherwise grow the ids seen, the live day's log and its replays without end."""
 STORED_EVENTS_PER_VAN = MAX_EVENTS_PER_VAN_DAY * _EVENT_DAYS_KEPT
 """At most this many of a van's stored events are read back at a restart (oldest first)."""
+UNZONED = "UTC"
+"""The zone of a van whose depot's zone is not known (days then run midnight to midnight UTC)."""
 
 
-def within_cap(events: Iterable[ExecutionEvent]) -> list[ExecutionEvent]:
+def within_cap(
+    events: Iterable[ExecutionEvent], zones: Mapping[str, str] | None = None
+) -> list[ExecutionEvent]:
     """Stored events as the live day took them: the first MAX_EVENTS_PER_VAN_DAY of each
-    van on each UTC day, in their order (a restart replays no more than was applied)."""
+    van on each operating day (``zones``: vehicle id -> its depot's zone), in their order
+    (a restart replays no more than was applied)."""
+    zones = zones or {}
     counts: dict[tuple[str, int], int] = {}
     kept = []
     for event in events:
-        key = (event.vehicle_id, _day(event.ts))
+        key = (event.vehicle_id, _day(event.ts, zones.get(event.vehicle_id, UNZONED)))
         if counts.get(key, 0) < MAX_EVENTS_PER_VAN_DAY:
             counts[key] = counts.get(key, 0) + 1
             kept.append(event)
@@ -150,11 +157,18 @@ MAX_UNKNOWN_DEVICES = 1000
 
 
 class LiveFleet:
-    """The in-memory live state of the fleet; only the GUI thread (or one drainer) writes it."""
+    """The in-memory live state of the fleet; only the GUI thread (or one drainer) writes it.
 
-    def __init__(self, vehicle_ids: Iterable[str] = ()) -> None:
+    ``zones`` (vehicle id -> its depot's IANA zone) sets the days of the daily event cap.
+    """
+
+    def __init__(
+        self, vehicle_ids: Iterable[str] = (), zones: Mapping[str, str] | None = None
+    ) -> None:
         self._vehicles: dict[str, VehicleLive] = {}
+        self._zones: dict[str, str] = dict(zones or {})
         self._event_ids: dict[int, set[str]] = {}
+        # Days are local dates' ordinals: the same number for every zone's same date.
         self._event_counts: dict[int, dict[str, int]] = {}  # day -> van -> events kept
         self.events_over_cap = 0  # new events not applied past MAX_EVENTS_PER_VAN_DAY
         self._rejections: dict[str, RejectionTally] = {}
@@ -165,10 +179,19 @@ class LiveFleet:
 
     # --- the fleet -------------------------------------------------------------------
 
-    def set_vehicles(self, vehicle_ids: Iterable[str]) -> None:
-        """Set the known vehicle ids; state of vehicles that stay is kept."""
+    def set_vehicles(
+        self, vehicle_ids: Iterable[str], zones: Mapping[str, str] | None = None
+    ) -> None:
+        """Set the known vehicle ids (and the zones of those ``zones`` names); state of
+        vehicles that stay is kept."""
+        self._zones.update(zones or {})
         wanted = list(dict.fromkeys(vehicle_ids))
         self._vehicles = {v: self._vehicles.get(v) or VehicleLive(v) for v in wanted}
+
+    @property
+    def zones(self) -> dict[str, str]:
+        """Vehicle id -> its depot's zone, for the vans whose zone is known."""
+        return dict(self._zones)
 
     @property
     def vehicle_ids(self) -> frozenset[str]:
@@ -303,7 +326,7 @@ class LiveFleet:
 
     def _remember(self, vehicle_id: str, event_id: str, ts: float) -> bool:
         """Count the event as seen on its day, unless its van has had its cap that day."""
-        day = _day(ts)
+        day = _day(ts, self._zones.get(vehicle_id, UNZONED))
         counts = self._event_counts.setdefault(day, {})
         kept = counts.get(vehicle_id, 0)
         if kept >= MAX_EVENTS_PER_VAN_DAY:
@@ -362,5 +385,5 @@ class LiveFleet:
             self._event_counts.pop(day, None)
 
 
-def _day(ts: float) -> int:
-    return int(ts // _DAY_S)
+def _day(ts: float, timezone: str) -> int:
+    return local_date(ts, timezone).toordinal()

@@ -74,7 +74,7 @@ class OperatingDay:
     @classmethod
     def at(cls, epoch_s: float, timezone: str) -> OperatingDay:
         """The local day containing ``epoch_s`` in ``timezone``."""
-        return cls.of(datetime.fromtimestamp(epoch_s, zone(timezone)).date(), timezone)
+        return cls.of(local_date(epoch_s, timezone), timezone)
 
     @property
     def date(self) -> date:
@@ -128,6 +128,12 @@ class OperatingDay:
         if clock_s < self._change_at - self.start + max(0.0, change):
             return self.start + clock_s
         return self.start + clock_s - change
+
+
+def local_date(epoch_s: float, timezone: str) -> date:
+    """The local calendar date of ``epoch_s`` in ``timezone`` (the day ``at`` would give,
+    without building it)."""
+    return datetime.fromtimestamp(epoch_s, zone(timezone)).date()
 
 
 def clock_floor(epoch_s: float, step_s: float, timezone: str) -> float:

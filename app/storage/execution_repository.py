@@ -7,6 +7,7 @@ through the tracker, and each van's newest position.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, Subquery, func, select
@@ -42,13 +43,14 @@ def events_between(sessions: SessionFactory, since: float, until: float) -> list
 
 
 def capped_events_between(
-    sessions: SessionFactory, since: float, until: float
+    sessions: SessionFactory, since: float, until: float, zones: Mapping[str, str] | None = None
 ) -> list[ExecutionEvent]:
-    """The same, as the live day took them at the time (``within_cap``): a restart does
-    not load back a flooding van's stored events past its daily cap."""
+    """The same, as the live day took them at the time (``within_cap``, its days those of
+    ``zones``: vehicle id -> depot zone): a restart does not load back a flooding van's
+    stored events past its daily cap."""
     where = (ExecutionEventRow.ts >= since, ExecutionEventRow.ts < until)
     rows = aliased(ExecutionEventRow, first_per_van(select(ExecutionEventRow).where(*where)))
-    return within_cap(_events(sessions, select(rows).order_by(rows.ts, rows.event_id)))
+    return within_cap(_events(sessions, select(rows).order_by(rows.ts, rows.event_id)), zones)
 
 
 def first_per_van(query: Select[*tuple[Any, ...]]) -> Subquery:

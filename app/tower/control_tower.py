@@ -88,12 +88,14 @@ class ControlTower:
         # for the desk to be free
         self._held: dict[str, ExceptionRecord] = {}
         vehicles = self.snapshot.vehicles
+        zones = {d.id: d.timezone for d in self.snapshot.depots}
         self.feed = TelemetryFeed(
             settings,
             sessions,
             [v.id for v in vehicles],
             clock,
             device_ids={v.device_id: v.id for v in vehicles if v.device_id},
+            zones={v.id: zones[v.depot_id] for v in vehicles if v.depot_id in zones},
         )
         self.feed.broker_state.connect(self.broker_state.emit)
         self.operations = Operations(settings, self.live, self.feed)
@@ -153,7 +155,7 @@ class ControlTower:
         self.live.set_vehicle(vehicle)
         self.roster.learn(self.live.vehicles, driver)
         self.operations.state.add_vehicle(vehicle, depot, self.live.day_of(depot.id))
-        self.feed.learn_vehicle(vehicle.id, vehicle.device_id)
+        self.feed.learn_vehicle(vehicle.id, vehicle.device_id, depot.timezone)
         return True
 
     def newest_fix_age(self) -> float | None:

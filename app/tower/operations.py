@@ -123,7 +123,8 @@ class Operations:
         """
         sessions = self.feed.sessions
         start, end = self.live.span
-        self.live.apply_all(capped_events_between(sessions, start, end))
+        zones = self.feed.fleet.zones  # the days the feed capped them in
+        self.live.apply_all(capped_events_between(sessions, start, end, zones))
         self.book.restore(exceptions_to_restore(sessions))
         # The replayed deliveries must not raise a second late on a stop that had one.
         self.engine.late_stops |= late_stop_ids(sessions, start, end)

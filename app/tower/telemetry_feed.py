@@ -84,10 +84,12 @@ class TelemetryFeed:
         vehicle_ids: list[str],
         clock: Clock,
         device_ids: Mapping[str, str] | None = None,
+        zones: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.fleet = LiveFleet(vehicle_ids)
+        # zones: vehicle id -> its depot's zone, whose days the daily event cap counts in
+        self.fleet = LiveFleet(vehicle_ids, zones)
         # Trackers that report their own id (a Traccar uniqueId, an OwnTracks tid) that is
         # a vehicle's device id: device id -> vehicle id.
         self.device_ids = dict(device_ids or {})
@@ -211,13 +213,15 @@ class TelemetryFeed:
         the parser's directory is swapped in place, no restart needed."""
         self.learn_vehicle(vehicle_id, device_id)
 
-    def learn_vehicle(self, vehicle_id: str, device_id: str) -> None:
-        """``vehicle_id`` (perhaps new: an admin added it) reports from now on, under its
-        own id or ``device_id`` (empty: none of its own); a van has one tracker, so the
-        old one lets go. The parser's directory is swapped in place, no restart needed."""
+    def learn_vehicle(self, vehicle_id: str, device_id: str, zone: str | None = None) -> None:
+        """``vehicle_id`` (perhaps new: an admin added it; ``zone`` its depot's) reports
+        from now on, under its own id or ``device_id`` (empty: none of its own); a van has
+        one tracker, so the old one lets go. The parser's directory is swapped in place, no
+        restart needed."""
         known = [v.vehicle_id for v in self.fleet.vehicles()]
-        if vehicle_id not in known:
-            self.fleet.set_vehicles([*known, vehicle_id])
+        zones = {vehicle_id: zone} if zone else None
+        if vehicle_id not in known or zones:
+            self.fleet.set_vehicles([*known, vehicle_id], zones)
         for device, vehicle in list(self.device_ids.items()):
             if vehicle == vehicle_id and device != device_id:
                 del self.device_ids[device]

@@ -1,9 +1,10 @@
 """SIGKILL a headless recorder in the middle of a stream of QoS 1 events, and count them.
 
-The recorder is ``main.py --headless`` (a subprocess, SQLite) on a private Mosquitto with a
-persistent session. A publisher sends numbered QoS 1 events; at the chosen one the
-recorder is killed (SIGKILL: no clean-up runs) and the rest are sent while it is down, so
-the broker holds them for its session. A second recorder on the same session and database
+The recorder is ``main.py --headless`` (a subprocess, on the demo's SQLite file or on a
+PostgreSQL database given by URL) on a private Mosquitto with a persistent session. A
+publisher sends numbered QoS 1 events; at the chosen one the recorder is killed (SIGKILL:
+no clean-up runs) and the rest are sent while it is down, so the broker holds them for its
+session. A second recorder on the same session and database
 then gets what the first never acknowledged. Every sent event must end up stored once:
 the broker PUBACKed them all to the publisher, and the recorder acknowledges one only
 after it is committed. Shared by tests/integration/test_kill_recorder.py and
@@ -16,12 +17,14 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app.foundation.clock import SystemClock
 from app.telemetry.contract import EVENT
@@ -48,16 +51,24 @@ class KillRun:
         return self.sent - self.stored
 
 
-def recorder_env(workdir: Path, port: int) -> dict[str, str]:
+def recorder_env(workdir: Path, port: int, database_url: str | None = None) -> dict[str, str]:
     """The recorder's settings: the private broker, and the demo's SQLite file (seeded
-    with the demo day) in ``workdir``."""
-    return dict(
+    with the demo day) in ``workdir``, or the demo day seeded into ``database_url``."""
+    env = dict(
         os.environ,
         XDG_DATA_HOME=str(workdir / "data"),
         TOWER_BROKER__HOST="127.0.0.1",
         TOWER_BROKER__PORT=str(port),
         TOWER_BROKER__CLIENT_ID="recorder-under-kill",
     )
+    if database_url is not None:
+        env.update(TOWER_DATABASE__URL=database_url, TOWER_DEMO__ENABLED="true")
+    return env
+
+
+def demo_sqlite_url(workdir: Path) -> str:
+    """Where the demo's SQLite file of ``recorder_env`` lives."""
+    return f"sqlite:///{workdir / 'data' / 'control-tower' / 'tower.sqlite3'}"
 
 
 def start_recorder(env: dict[str, str], root: Path = ROOT) -> subprocess.Popen[str]:
@@ -84,20 +95,20 @@ def stop_recorder(process: subprocess.Popen[str]) -> None:
     process.communicate(timeout=60)
 
 
-def stored_events(database: Path, prefix: str) -> tuple[int, int]:
+def stored_events(engine: Engine, prefix: str) -> tuple[int, int]:
     """(distinct, all) stored events whose id starts with ``prefix``."""
-    if not database.exists():
+    try:
+        with engine.connect() as db:
+            row = db.execute(
+                text(
+                    "SELECT COUNT(DISTINCT event_id), COUNT(*) FROM execution_events "
+                    "WHERE event_id LIKE :prefix"
+                ),
+                {"prefix": f"{prefix}%"},
+            ).one()
+    except (OperationalError, ProgrammingError):  # no file or no schema yet
         return 0, 0
-    with sqlite3.connect(database, timeout=30) as db:
-        try:
-            distinct, rows = db.execute(
-                "SELECT COUNT(DISTINCT event_id), COUNT(*) FROM execution_events "
-                "WHERE event_id LIKE ?",
-                (f"{prefix}%",),
-            ).fetchone()
-        except sqlite3.OperationalError:  # the schema is not there yet
-            return 0, 0
-    return int(distinct), int(rows)
+    return int(row[0]), int(row[1])
 
 
 def kill_run(
@@ -110,10 +121,12 @@ def kill_run(
     root: Path = ROOT,
     per_second: float = 1000.0,
     settle_s: float = 60.0,
+    database_url: str | None = None,
 ) -> KillRun:
     """Send ``events`` QoS 1 events, SIGKILL the recorder after ``kill_after`` of them,
-    restart it and wait (up to ``settle_s``) until every one is stored."""
-    env = recorder_env(workdir, port)
+    restart it and wait (up to ``settle_s``) until every one is stored. The recorder uses
+    ``database_url`` (PostgreSQL), else the demo's SQLite file in ``workdir``."""
+    env = recorder_env(workdir, port, database_url)
     clock = SystemClock()
     prefix = f"kill{run:03d}-"
     recorder = start_recorder(env, root)
@@ -136,12 +149,15 @@ def kill_run(
     publisher.close()
     if kill_after < events:
         recorder = start_recorder(env, root)
-    database = workdir / "data" / "control-tower" / "tower.sqlite3"
-    deadline = time.monotonic() + settle_s
-    distinct, rows = stored_events(database, prefix)
-    while distinct < events and time.monotonic() < deadline:
-        time.sleep(0.2)  # the recorder stores every 0.2 s; the deadline bounds the wait
-        distinct, rows = stored_events(database, prefix)
-    stop_recorder(recorder)
-    distinct, rows = stored_events(database, prefix)
+    engine = create_engine(database_url or demo_sqlite_url(workdir))
+    try:
+        deadline = time.monotonic() + settle_s
+        distinct, rows = stored_events(engine, prefix)
+        while distinct < events and time.monotonic() < deadline:
+            time.sleep(0.2)  # the recorder stores every 0.2 s; the deadline bounds the wait
+            distinct, rows = stored_events(engine, prefix)
+        stop_recorder(recorder)
+        distinct, rows = stored_events(engine, prefix)
+    finally:
+        engine.dispose()
     return KillRun(events, distinct, kill_after, rows - distinct)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from datetime import date
+
+import pytest
 
 from app.domain.live_fleet import (
     MAX_EVENTS_PER_VAN_DAY,
@@ -11,8 +14,10 @@ from app.domain.live_fleet import (
     RejectionTally,
     TelemetryBatch,
     UnknownDeviceSighting,
+    within_cap,
 )
 from app.domain.model import DeviceStatus, EventType, ExecutionEvent, TelemetryFix
+from app.foundation.days import OperatingDay
 
 T0 = 1_760_000_000.0
 
@@ -96,6 +101,46 @@ def test_restored_events_count_against_their_day_and_van() -> None:
     update = fleet.apply(TelemetryBatch(events=[event("s1", T0), event("late", T0)]))
     assert update.duplicate_events == 1
     assert [e.event_id for e in update.over_cap] == ["late"]
+
+
+def applied(fleet: LiveFleet, *events: ExecutionEvent) -> list[str]:
+    return [e.event_id for e in fleet.apply(TelemetryBatch(events=list(events))).new_events]
+
+
+def test_the_daily_cap_counts_the_depots_day_from_local_midnight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("app.domain.live_fleet.MAX_EVENTS_PER_VAN_DAY", 2)
+    # Tokyo's midnight is 15:00 UTC: both sides of it are one UTC day, two depot days.
+    midnight = OperatingDay.of(date(2026, 6, 2), "Asia/Tokyo").start
+    fleet = LiveFleet(["V01", "V02"], zones={"V01": "Asia/Tokyo"})
+    late = [event(f"late{n}", midnight - 60 + n) for n in range(3)]
+    assert applied(fleet, *late) == ["late0", "late1"]
+    assert applied(fleet, event("early", midnight), event("early2", midnight + 1)) == [
+        "early",
+        "early2",
+    ]
+    assert fleet.events_over_cap == 1
+    # A van with no zone known keeps UTC days: the same moments are one day for it.
+    utc = [event(f"u{n}", midnight - 60 + n * 60, "V02") for n in range(3)]
+    assert applied(fleet, *utc) == ["u0", "u1"]
+
+
+@pytest.mark.parametrize(("day", "hours"), [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25)])
+def test_the_daily_cap_counts_a_23_or_25_hour_day_as_one(
+    monkeypatch: pytest.MonkeyPatch, day: date, hours: int
+) -> None:
+    monkeypatch.setattr("app.domain.live_fleet.MAX_EVENTS_PER_VAN_DAY", 2)
+    paris = OperatingDay.of(day, "Europe/Paris")
+    assert paris.length_s == hours * 3600
+    fleet = LiveFleet(["V01"], zones={"V01": "Europe/Paris"})
+    first, last = event("first", paris.start), event("last", paris.end - 1)
+    assert applied(fleet, first, last, event("over", paris.end - 0.5)) == ["first", "last"]
+    assert applied(fleet, event("next", paris.end)) == ["next"]
+    # A restart's replay caps the same events on the same days.
+    replay = [first, last, event("over", paris.end - 0.5), event("next", paris.end)]
+    kept = within_cap(replay, {"V01": "Europe/Paris"})
+    assert [e.event_id for e in kept] == ["first", "last", "next"]
 
 
 def test_statuses_from_the_last_will() -> None:

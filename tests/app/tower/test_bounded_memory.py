@@ -121,6 +121,8 @@ def test_a_known_van_flooding_new_events_grows_nothing_past_its_daily_cap(
     tower: ControlTower,
 ) -> None:
     van = sorted(tower.feed.fleet.vehicle_ids)[0]
+    # The cap's days are the van's depot's: local midnight to local midnight.
+    assert tower.feed.fleet.zones[van] == tower.timezone
     directory = DeviceDirectory(tower.feed.fleet.vehicle_ids, dict(tower.feed.device_ids))
     extra = 700
     now = tower.clock.now()
