@@ -96,20 +96,24 @@ class TowerStatusBar(QStatusBar):
         )
 
     def set_health(self, health: Health) -> None:
-        """Show whether writes succeed, the storage backlog and the quarantined rows:
-        red while writes fail, amber with rows in the quarantine (fleet --json lists them)."""
+        """Show whether writes succeed, the storage backlog, the quarantined rows and any
+        exceptions waiting for an id: red while writes fail or exceptions wait, amber with
+        rows in the quarantine (fleet --json lists them)."""
         writes = "ok" if health.database_ok else "failing"
         text = (
             f"Storage: {writes}, backlog {health.storage_backlog}, "
             f"quarantined {health.quarantined_rows}"
         )
+        if health.exceptions_waiting:
+            # Found during an outage, raised (and shown in the dock) once it is over.
+            text += f", exceptions waiting {health.exceptions_waiting}"
         if self.read_only:
             text = "Storage: none (this login only reads)"
         if text == self.health_label.text():
             return
         colour = (
             "#f85149"
-            if not health.database_ok
+            if not health.database_ok or health.exceptions_waiting
             else "#d29922"
             if health.quarantined_rows
             else "#8b949e"

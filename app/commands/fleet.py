@@ -42,8 +42,10 @@ def run(args: argparse.Namespace, settings: Settings, clock: Clock | None = None
         print(f"unknown device {u['device_id']} ({u['source']}): {u['count']} fixes")
     for r in report["health"]["recorders"]:
         state = "STALE (no report for over a minute)" if r["stale"] else "reporting"
+        waiting = r["exceptions_waiting"]
         print(
             f"recorder {r['name']}: {state}, broker {r['broker']}, database {r['database']}, "
             f"backlog {r['storage_backlog']}"
+            + (f", {waiting} exceptions waiting for an id" if waiting else "")
         )
     return 0

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Health:
-    """The broker connection, whether writes succeed, what waits to be written, and how
-    many rows the database refused (``quarantined_rows``, kept in the quarantine)."""
+    """The broker connection, whether writes succeed, what waits to be written, how
+    many rows the database refused (``quarantined_rows``, kept in the quarantine), and how
+    many new exceptions wait for an id (found while the database was down; held in
+    memory, raised once it is back)."""
 
     broker: str  # connecting, connected, reconnecting, down
     database_ok: bool
     storage_backlog: int  # rows drained from the broker, not yet committed
     quarantined_rows: int
+    exceptions_waiting: int = 0

@@ -34,6 +34,7 @@ def store_health(session: Session, name: str, health: Health, at: float) -> None
             database_ok=health.database_ok,
             storage_backlog=health.storage_backlog,
             reported_at=at,
+            exceptions_waiting=health.exceptions_waiting,
         )
     )
 
@@ -48,7 +49,7 @@ def health_report(sessions: SessionFactory, now: float | None = None) -> dict[st
     """``fleet --json``'s ``health`` at ``now`` (the wall clock by default): the
     database (reached, or the command would have stopped), the quarantine's size, and each
     recorder's last report, newest first, stale or not; the newest fresh one's broker
-    state and backlog at the top (null when none is fresh)."""
+    state, backlog and exceptions waiting for an id at the top (null when none is fresh)."""
     now = SystemClock().now() if now is None else now
     with sessions() as session:
         rows = session.scalars(
@@ -60,6 +61,7 @@ def health_report(sessions: SessionFactory, now: float | None = None) -> dict[st
                 "broker": r.broker,
                 "database": "ok" if r.database_ok else "failing",
                 "storage_backlog": r.storage_backlog,
+                "exceptions_waiting": r.exceptions_waiting,
                 "reported_at": r.reported_at,
                 "stale": r.reported_at < now - STALE_AFTER_S,
             }
@@ -72,5 +74,6 @@ def health_report(sessions: SessionFactory, now: float | None = None) -> dict[st
         "stale_after_s": STALE_AFTER_S,
         "broker": None if newest is None else newest["broker"],
         "storage_backlog": None if newest is None else newest["storage_backlog"],
+        "exceptions_waiting": None if newest is None else newest["exceptions_waiting"],
         "recorders": recorders,
     }

@@ -262,6 +262,8 @@ class RecorderHealthRow(Base):
     database_ok: Mapped[bool] = mapped_column(Boolean)  # its last write succeeded
     storage_backlog: Mapped[int] = mapped_column(Integer)  # rows waiting to be written
     reported_at: Mapped[float] = mapped_column(Float)
+    # new exceptions found while no id could be had (migration 0012)
+    exceptions_waiting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class QuarantinedRow(Base):

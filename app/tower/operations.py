@@ -105,6 +105,7 @@ class Operations:
         live.stops_changed.connect(self._follow_statuses)
         live.plan_adopted.connect(self._follow_plan)
         self.book = ExceptionBook(ExceptionIds(feed.sessions, feed.storage))
+        feed.count_waiting_exceptions(lambda: self.book.waiting)
         self.engine = RuleEngine(self.state, self.book)
         self.notifier = CustomerNotifier()
         self.etas: dict[str, VehicleEta] = {}

@@ -109,6 +109,7 @@ class TelemetryFeed:
         self._stored_at = time.monotonic()
         self._health_at = -HEALTH_EVERY_S  # the first drain reports at once
         self._quarantined_before = 0  # in the quarantine before this run
+        self._exceptions_waiting: Callable[[], int] = lambda: 0
         self._stopped = False
 
     # --- life cycle ----------------------------------------------------------------------
@@ -252,14 +253,21 @@ class TelemetryFeed:
             self._report_health()
         return update
 
+    def count_waiting_exceptions(self, waiting: Callable[[], int]) -> None:
+        """The health line's ``exceptions_waiting`` is ``waiting()`` (the exception book's
+        count of exceptions found with no id to raise them under)."""
+        self._exceptions_waiting = waiting
+
     def health(self) -> Health:
-        """The health line: broker, database writes, backlog, quarantined rows."""
+        """The health line: broker, database writes, backlog, quarantined rows, exceptions
+        waiting for an id."""
         client = self._client
         return Health(
             broker=client.state if client is not None else "down",
             database_ok=self.storage.database_ok,
             storage_backlog=self.storage.backlog + len(self._unstored),
             quarantined_rows=self._quarantined_before + self.storage.quarantined,
+            exceptions_waiting=self._exceptions_waiting(),
         )
 
     def _report_health(self) -> None:

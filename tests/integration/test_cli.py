@@ -65,6 +65,7 @@ def test_fleet_json_on_a_fresh_database(tmp_path: Path) -> None:
             "stale_after_s": 60.0,
             "broker": None,
             "storage_backlog": None,
+            "exceptions_waiting": None,
             "recorders": [],
         },
     }

@@ -23,3 +23,8 @@ def test_the_health_line_shows_backlog_and_quarantine_and_turns_red_when_writes_
     bar.set_health(Health("reconnecting", False, 480, 3))
     assert bar.health_label.text() == "Storage: failing, backlog 480, quarantined 3"
     assert "#f85149" in bar.health_label.styleSheet()
+    bar.set_health(Health("reconnecting", False, 480, 3, exceptions_waiting=2))
+    assert bar.health_label.text() == (
+        "Storage: failing, backlog 480, quarantined 3, exceptions waiting 2"
+    )
+    assert "#f85149" in bar.health_label.styleSheet()

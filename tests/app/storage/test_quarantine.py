@@ -103,6 +103,7 @@ def test_fleet_health_shows_the_quarantine_and_each_recorders_last_report(
         "stale_after_s": STALE_AFTER_S,
         "broker": None,
         "storage_backlog": None,
+        "exceptions_waiting": None,
         "recorders": [],
     }
     worker = StorageWorker(sessions, ManualClock(T))
@@ -110,7 +111,7 @@ def test_fleet_health_shows_the_quarantine_and_each_recorders_last_report(
     worker.submit_rows(telemetry_rows([], [event("e1"), bad], {}, []))
     worker.submit(lambda s: store_health(s, "desk-1", Health("connected", True, 7, 1), T))
     worker.submit(
-        lambda s: store_health(s, "headless", Health("reconnecting", False, 90, 1), T + 5)
+        lambda s: store_health(s, "headless", Health("reconnecting", False, 90, 1, 2), T + 5)
     )
     worker.flush(30)
     assert (worker.backlog, worker.database_ok) == (0, True)
@@ -121,6 +122,7 @@ def test_fleet_health_shows_the_quarantine_and_each_recorders_last_report(
         "reconnecting",
         90,
     )
+    assert health["exceptions_waiting"] == 2  # found in an outage, not raised yet
     assert [(r["name"], r["database"]) for r in health["recorders"]] == [
         ("headless", "failing"),
         ("desk-1", "ok"),
