@@ -3,17 +3,22 @@ line counts them. A tower that dies before the database comes back loses none th
 matters: the next start raises them again, from the QoS 1 events the broker delivers again
 (never acknowledged: nothing was committed) and from the stored events it replays (one
 committed just before its exception's id could be had). SQLite and PostgreSQL, each with a
-real outage (tests/app/storage/test_exception_ids.py's ``outage``), on a private Mosquitto.
+real outage (tests/app/storage/test_exception_ids.py's ``outage``), on a private Mosquitto;
+and ``main.py --headless`` SIGKILLed while its PostgreSQL is cut off (tests/tcp_gate.py).
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from app.domain.model import EventType, ExecutionEvent
 from app.domain.rules.records import Rule
@@ -27,9 +32,14 @@ from app.telemetry.contract import EVENT
 from app.telemetry.mqtt_client import Endpoint, MqttPublisher
 from app.tower.control_tower import ControlTower
 from app.tower.data_setup import ensure_demo_day
-from tests.app.storage.conftest import database_url  # noqa: F401  (the fixture)
+from tests.app.storage.conftest import (
+    _fresh_schema,
+    database_url,  # noqa: F401  (the fixture)
+)
 from tests.app.storage.test_exception_ids import Outage, outage  # noqa: F401
 from tests.integration.conftest import Mosquitto, wait_until
+from tests.integration.recorder_kill import ROOT, recorder_env
+from tests.tcp_gate import TcpGate
 
 pytestmark = pytest.mark.timeout(180)
 PREFIX = "tower/v1"
@@ -144,3 +154,63 @@ def test_exceptions_waiting_in_an_outage_are_raised_again_after_a_crash(
         assert again.feed.health().exceptions_waiting == 0
     finally:
         again.stop()
+
+
+@pytest.fixture
+def gated_database(postgres_database: str) -> Iterator[tuple[str, TcpGate]]:
+    """A fresh schema reached through a TCP gate (open), and the gate."""
+    for url in _fresh_schema(postgres_database):
+        target = make_url(url)
+        gate = TcpGate((target.host or "127.0.0.1", target.port or 5432))
+        gate.open()
+        yield target.set(host="127.0.0.1", port=gate.port).render_as_string(False), gate
+        gate.shut()
+
+
+def headless(env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    """``main.py --headless``, its log in ``log``, once it says it is recording."""
+    with log.open("a") as errors:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py"), "--headless", "--log-level", "WARNING"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert "recording from" in line, log.read_text()
+    return process
+
+
+@pytest.mark.postgres
+def test_a_headless_tower_sigkilled_in_an_outage_raises_its_exceptions_after_the_restart(
+    gated_database: tuple[str, TcpGate], mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    url, gate = gated_database
+    env = recorder_env(tmp_path, mosquitto.port, url)
+    log = tmp_path / "headless.log"
+    recorder = headless(env, log)
+    gate.shut()
+    publisher = MqttPublisher(Endpoint("127.0.0.1", mosquitto.port), client_id="vans")
+    publisher.connect()
+    body = {"event_id": "V01-breakdown", "ts": time.time(), "type": "breakdown"}
+    publisher.publish(EVENT.topic(PREFIX, "V01"), json.dumps(body), qos=1)
+    assert publisher.flush(10)
+    publisher.close()
+    # The batch with the breakdown was tried and failed: it is in memory only.
+    assert wait_until(lambda: "storage job failed" in log.read_text(), 30), log.read_text()
+    recorder.send_signal(signal.SIGKILL)
+    recorder.wait(30)
+
+    gate.open()
+    again = headless(env, log)
+    sessions = connect(url)
+    try:
+        wanted = (Rule.BREAKDOWN.value, "V01")
+        assert wait_until(lambda: wanted in stored_exceptions(sessions), 60), log.read_text()
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=60)
+        sessions.kw["bind"].dispose()
