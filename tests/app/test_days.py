@@ -14,7 +14,13 @@ import pytest
 from app.domain.kpi_drilldown import hourly
 from app.domain.kpi_rows import ExceptionRecord
 from app.foundation import time_text
-from app.foundation.days import OperatingDay, days_between, latest_at, whole_hours
+from app.foundation.days import (
+    OperatingDay,
+    days_between,
+    latest_at,
+    local_date,
+    whole_hours,
+)
 from app.foundation.time_text import TimeText, clock_text
 
 PARIS = "Europe/Paris"
@@ -161,3 +167,13 @@ def test_kpi_hour_buckets_follow_the_wall_clock_on_the_days_the_clocks_change(
     ]
     counted = {b.hour: b.exceptions for b in hourly([], records, day) if b.exceptions}
     assert counted == buckets
+
+
+def test_local_date_is_the_day_at_gives_across_midnight_and_the_clock_changes() -> None:
+    for day in (date(2026, 3, 29), date(2026, 10, 25)):
+        whole = OperatingDay.of(day, PARIS)
+        assert local_date(whole.start, PARIS) == day
+        assert local_date(whole.end - 1, PARIS) == day
+        assert local_date(whole.end, PARIS) == day + timedelta(days=1)
+    assert local_date(paris(2026, 6, 10, 1), PARIS) == date(2026, 6, 10)
+    assert local_date(paris(2026, 6, 10, 1), "UTC") == date(2026, 6, 9)  # 23:00 UTC
