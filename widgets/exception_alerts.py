@@ -33,7 +33,9 @@ class ExceptionAlerts(DockLink[ExceptionsDock]):
     def apply(self, changes: list[ExceptionChange]) -> None:
         """Show a tick's exception changes (latest version of each exception wins)."""
         latest = {c.exception.id: c.exception for c in changes}
-        self.dock.apply(self.tower.exception_views(latest.values()))
+        # An exception another tower stored first takes the place of this tower's own.
+        replaced = [c.replaces for c in changes if c.replaces is not None]
+        self.dock.apply(self.tower.exception_views(latest.values()), replaced)
         if any(c.kind in RING_CHANGES for c in changes):
             self.refresh_map()
         new_critical = any(

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.domain.customer_updates import Notification
 from app.domain.eta_accuracy import AccuracySample
 from app.domain.progress import StopProgress
-from app.domain.rules.records import ChangeKind, ExceptionChange
+from app.domain.rules.records import ChangeKind, ExceptionChange, ExceptionRecord
 from app.storage.database import SessionFactory
 from app.storage.exception_repository import OPEN_STATES, audit, exception_dict
 from app.storage.orm import (
@@ -26,40 +26,102 @@ from app.storage.orm import (
     StopRow,
 )
 from app.storage.plan_heads import Decision, check_current, lock_depot_day, stamp
-from app.storage.records import row_from
+from app.storage.records import row_from, row_values
+from app.storage.telemetry_repository import insert_on_conflict
 
 ACCEPTED = ("accepted", "auto_accepted")
 """A proposal's statuses while its plan stands (an undone one's does not)."""
 
 
-def store_exception_changes(session: Session, changes: Iterable[ExceptionChange]) -> None:
-    """Insert a raised exception, update a changed one; a dispatcher's action also goes to
-    the audit. Ids come from the database's id blocks, so an insert never meets another
-    tower's row (a clash would be an error, never an overwrite)."""
+# Migration 0012's unique index: one open (or acknowledged) exception per rule and subject.
+OPEN_KEY = ("rule", "subject_kind", "subject_id")
+NOT_RESOLVED = ExceptionRow.state != "resolved"
+# The index's own predicate, literally: PostgreSQL matches ON CONFLICT to a partial index
+# by it (a bound parameter in its place matches none).
+INDEX_WHERE = text("state <> 'resolved'")
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def store_exception_changes(
+    session: Session, changes: Iterable[ExceptionChange]
+) -> dict[int, dict[str, Any]]:
+    """Store what happened to exceptions; a dispatcher's action also goes to the audit.
+
+    Several towers raise the same condition: the first insert stores it, and a tower
+    whose insert meets another's open row of the rule and subject stores nothing and
+    adopts that row. Returns those adoptions: this tower's id -> the stored row
+    (``exception_dict``). A later change of an adopted exception, still under this
+    tower's id, goes to the stored row (found by rule and subject), and changes only what
+    it changes: another tower's acknowledgement or higher severity is never undone."""
+    adopted: dict[int, dict[str, Any]] = {}
     for change in changes:
         r = change.exception
         if change.kind is ChangeKind.RAISED:
-            session.add(row_from(ExceptionRow, r))
-        elif _closed_elsewhere(session, r.id, change.kind):
+            if (stored := _insert_or_find(session, r)) is not None:
+                adopted[r.id] = exception_dict(stored)
+            continue
+        row = _stored_row(session, r)
+        if row is None:  # its insert was lost with a failed job: store it as it is now
+            _insert_or_find(session, r)
+            continue
+        if row.state == "resolved" or (
+            change.kind is ChangeKind.ACKNOWLEDGED and row.state == "acknowledged"
+        ):
             continue  # another workstation resolved (or took) it first: no write, no audit
-        else:
-            session.merge(row_from(ExceptionRow, r))
+        _apply(row, change)
         if change.by_hand:
             detail: dict[str, Any] = {"rule": r.rule.value, "state": r.state.value}
             if change.note:
                 detail["note"] = change.note
-            audit(session, change.at, change.by, change.kind.value, f"exception:{r.id}", detail)
+            audit(session, change.at, change.by, change.kind.value, f"exception:{row.id}", detail)
+    return adopted
 
 
-def _closed_elsewhere(session: Session, exception_id: int, kind: ChangeKind) -> bool:
-    """The stored exception is resolved already, or acknowledged already when this is an
-    acknowledgement: its row locked until the caller's commit, so of two workstations
-    acting on it at once the second sees the first's."""
-    stored = session.get(ExceptionRow, exception_id, with_for_update=True)
-    if stored is None:
-        return False
-    done = ("resolved", "acknowledged") if kind is ChangeKind.ACKNOWLEDGED else ("resolved",)
-    return stored.state in done
+def _insert_or_find(session: Session, r: ExceptionRecord) -> ExceptionRow | None:
+    """Insert ``r``; None when stored, else the open row of its rule and subject that
+    another tower stored first (locked until the caller's commit)."""
+    insert = insert_on_conflict(session, ExceptionRow.__table__).values(
+        **row_values(ExceptionRow, r)
+    )
+    insert = insert.on_conflict_do_nothing(index_elements=OPEN_KEY, index_where=INDEX_WHERE)
+    if session.execute(insert.returning(ExceptionRow.id)).scalar() is not None:
+        return None
+    return _open_row(session, r)
+
+
+def _stored_row(session: Session, r: ExceptionRecord) -> ExceptionRow | None:
+    """The stored row of ``r`` (by id, else the open one of its rule and subject that it
+    was adopted into), locked until the caller's commit: of two workstations acting on
+    it at once the second sees the first's change."""
+    row = session.get(ExceptionRow, r.id, with_for_update=True)
+    return row if row is not None else _open_row(session, r)
+
+
+def _open_row(session: Session, r: ExceptionRecord) -> ExceptionRow | None:
+    query = select(ExceptionRow).where(
+        ExceptionRow.rule == r.rule.value,
+        ExceptionRow.subject_kind == r.subject_kind.value,
+        ExceptionRow.subject_id == r.subject_id,
+        NOT_RESOLVED,
+    )
+    return session.scalars(query.with_for_update()).first()
+
+
+def _apply(row: ExceptionRow, change: ExceptionChange) -> None:
+    """Write what ``change`` changes onto the stored row."""
+    r = change.exception
+    row.updated_at = max(row.updated_at, r.updated_at)
+    if change.kind in (ChangeKind.UPDATED, ChangeKind.ESCALATED):
+        row.detail = r.detail
+        if _RANK[r.severity.value] > _RANK[row.severity]:
+            row.severity = r.severity.value  # severity only rises while open
+    elif change.kind is ChangeKind.ACKNOWLEDGED:
+        row.state = r.state.value
+        row.acknowledged_at, row.acknowledged_by = r.acknowledged_at, r.acknowledged_by
+    elif change.kind is ChangeKind.RESOLVED:
+        row.state = r.state.value
+        row.resolved_at, row.resolved_by = r.resolved_at, r.resolved_by
+        row.resolution_note = r.resolution_note
 
 
 def exceptions_to_restore(sessions: SessionFactory) -> list[dict[str, Any]]:

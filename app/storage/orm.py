@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -281,6 +281,19 @@ class ExceptionRow(Base):
     """A raised exception (late, lost signal, ...) and its lifecycle."""
 
     __tablename__ = "exceptions"
+    # One open exception per rule and subject, whichever tower raises it (migration 0012):
+    # a tower that finds one stored adopts it (operations_repository).
+    __table_args__ = (
+        Index(
+            "uq_exceptions_open_subject",
+            "rule",
+            "subject_kind",
+            "subject_id",
+            unique=True,
+            postgresql_where=text("state <> 'resolved'"),
+            sqlite_where=text("state <> 'resolved'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     rule: Mapped[str] = mapped_column(String(40), index=True)
     subject_kind: Mapped[str] = mapped_column(String(20))

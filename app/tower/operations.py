@@ -11,7 +11,10 @@ the database.
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.domain.arrival_inference import ArrivalInference, ArrivalTarget, arrival_targets
 from app.domain.customer_updates import CustomerNotifier, Notification, order_snapshots
@@ -30,6 +33,7 @@ from app.domain.rules.fleet_state import route_stops
 from app.domain.rules.records import ExceptionChange, ExceptionRecord
 from app.foundation.settings import Settings
 from app.storage.execution_repository import capped_events_between
+from app.storage.leadership import CUSTOMER_UPDATES
 from app.storage.operations_repository import (
     exceptions_to_restore,
     late_stop_ids,
@@ -113,6 +117,8 @@ class Operations:
         self._rules_round = Round(RULES_EVERY_S, RULES_SLICES, MIN_SHARE)
         self._notify_round = Round(NOTIFY_EVERY_S, ROUND_SLICES, MIN_SHARE)
         self._targets: dict[str, tuple[int, list[ArrivalTarget]]] = {}
+        # (this tower's exception id, the row another tower stored first), from storage
+        self._adoptions: deque[tuple[int, dict[str, Any]]] = deque()
 
     # --- start ---------------------------------------------------------------------------
 
@@ -161,10 +167,11 @@ class Operations:
         self._predict(now, tick, changed_vans)
         changed_vans.update(update.online_changed)
         checked = self._rules_round.next_slice(now, self.state.vehicles.keys, changed_vans)
+        tick.exceptions = self._adopt()
         if checked or changed_vans or tick.stop_status:
             # In a stable order (a set's varies from run to run): exceptions get ids in it.
             vans = [*checked, *sorted(changed_vans.difference(checked))]
-            tick.exceptions = self.engine.evaluate(now, vans)
+            tick.exceptions += self.engine.evaluate(now, vans)
         self._notify(now, tick)
         self._store(tick)
         return tick
@@ -229,18 +236,45 @@ class Operations:
         fixes = self.feed.fleet.latest_fixes()
         for snapshot in order_snapshots(self.live.tracker, self.etas, fixes, batch):
             notes.extend(self.notifier.update(snapshot, now))
+        if not notes or not self.publishes_customer_updates:
+            return  # decided all the same: the tower that takes over knows what was told
         prefix = self.settings.broker.topic_prefix
         for note in notes:
             topic = ORDER_ETA.topic(prefix, note.order_id)
             self.feed.publish(topic, payload(ORDER_ETA, note.payload), qos=ORDER_ETA.qos)
         tick.notifications = notes
-        if notes:
-            self.feed.storage.submit(lambda s: store_customer_updates(s, notes))
+        self.feed.storage.submit(lambda s: store_customer_updates(s, notes))
+
+    @property
+    def publishes_customer_updates(self) -> bool:
+        """True when this tower is the one of the database's that tells the customers:
+        it may store what it sends, and holds the customer_updates lock (app.storage.
+        leadership; on SQLite, one workstation, it always does)."""
+        storage = self.feed.storage
+        if storage.read_only or storage.ingest_only:
+            return False
+        return self.feed.leadership.leads(CUSTOMER_UPDATES)
 
     def _store(self, tick: OperationsTick) -> None:
-        if tick.exceptions:
-            changes = list(tick.exceptions)
-            self.feed.storage.submit(lambda s: store_exception_changes(s, changes))
+        changes = [c for c in tick.exceptions if not c.elsewhere]
+        if changes:
+            stored = self.feed.storage.submit(lambda s: store_exception_changes(s, changes))
+            stored.add_done_callback(self._stored_exceptions)
+
+    def _stored_exceptions(self, stored: Future[dict[int, dict[str, Any]] | None]) -> None:
+        """On the storage thread: the exceptions another tower had stored first, for the
+        next tick to adopt (a deque: appended here, taken on the live day's thread)."""
+        self._adoptions.extend((stored.result() or {}).items())
+
+    def _adopt(self) -> list[ExceptionChange]:
+        """Take the place of this tower's exceptions that another tower stored first."""
+        changes = []
+        while self._adoptions:
+            mine_id, row = self._adoptions.popleft()
+            change = self.book.adopt(mine_id, ExceptionRecord.from_row(row))
+            if change is not None:
+                changes.append(change)
+        return changes
 
     # --- dispatcher's actions ------------------------------------------------------------
 

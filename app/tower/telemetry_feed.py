@@ -32,6 +32,7 @@ from app.foundation.failures import ConfigurationError, one_line
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory
 from app.storage.health_repository import quarantined_count, store_health
+from app.storage.leadership import CUSTOMER_UPDATES, TELEMETRY_COUNTS, Leadership
 from app.storage.telemetry_repository import (
     latest_fixes,
     stored_events,
@@ -95,6 +96,9 @@ class TelemetryFeed:
         self.device_ids = dict(device_ids or {})
         self.mailbox = TelemetryMailbox()
         self.storage = StorageWorker(sessions, clock)
+        # Of several towers on one database, one counts (TELEMETRY_COUNTS): every receiver
+        # gets each broker message, so their counts added up would count it twice.
+        self.leadership = Leadership(sessions)
         self.broker_state: Event[str] = Event()
         self._sessions = sessions
         self._embedded: EmbeddedBroker | None = None
@@ -191,6 +195,15 @@ class TelemetryFeed:
             ) from exc
         self._client.state_changed.connect(self.broker_state.emit)
         self._client.start()
+        self.leadership.start(self._jobs())
+
+    def _jobs(self) -> list[str]:
+        """What this tower may do alone for the others: count the rejections and unknown
+        devices (if it stores telemetry), and send the customers' messages (if it may
+        store them too: not a supervisor's window, not the recorder)."""
+        if self.storage.read_only:
+            return []
+        return [TELEMETRY_COUNTS] + ([] if self.storage.ingest_only else [CUSTOMER_UPDATES])
 
     def stop(self) -> None:
         """Disconnect, store what is still in the mailbox, wait for storage, stop the broker
@@ -205,6 +218,7 @@ class TelemetryFeed:
         self.storage.flush()
         self._report_health()  # says "down": this recorder has stopped, all written
         self.storage.close()
+        self.leadership.stop()  # after the last counts are written
         if self._embedded is not None:
             self._embedded.stop()
             self._embedded = None
@@ -309,6 +323,8 @@ class TelemetryFeed:
         self._stored_at = time.monotonic()
         client = self._client
         committed = None if not acks or client is None else (lambda: client.ack(acks))
+        if not self.leadership.leads(TELEMETRY_COUNTS):
+            rejections, unknown, dropped_unknown, over_cap = {}, [], 0, 0
         rows = telemetry_rows(fixes, events, rejections, unknown, dropped_unknown, over_cap)
         self.storage.submit_rows(rows, committed)
 

@@ -314,6 +314,34 @@ class ExceptionBook:
             )
         return None
 
+    def adopt(self, mine_id: int, stored: ExceptionRecord) -> ExceptionChange | None:
+        """Another tower stored an open exception of the same rule and subject first
+        (this one's insert stored nothing): the stored one, with its id, takes the place
+        of ``mine_id``, keeping what this book found since (detail, a higher severity,
+        the hold before an automatic resolution) and the stored acknowledgement. The
+        change to show (``elsewhere``, ``replaces``); None when ``mine_id`` is not open
+        here any more (its resolution goes to the stored row)."""
+        mine = self._by_id.pop(mine_id, None)
+        if mine is None or stored.id in self._gone:
+            return None
+        opened = self._open[mine.rule]
+        if opened.get(mine.subject_id) is mine:
+            del opened[mine.subject_id]
+        clearing = self._clearing.pop(mine_id, None)
+        record = replace(
+            mine,
+            id=stored.id,
+            raised_at=stored.raised_at,
+            severity=max(mine.severity, stored.severity, key=lambda s: s.rank),
+        )
+        if mine.state is ExceptionState.OPEN and stored.state is ExceptionState.ACKNOWLEDGED:
+            record = replace(record, **_acknowledgement(stored))
+        self._store(record)
+        if clearing is not None:
+            self._clearing[stored.id] = clearing
+        at = record.updated_at
+        return ExceptionChange(ChangeKind.UPDATED, record, at, elsewhere=True, replaces=mine_id)
+
     # -- internals --------------------------------------------------------------------------
 
     def _store(self, record: ExceptionRecord) -> None:

@@ -217,6 +217,9 @@ class ExceptionChange:
     previous_severity: Severity | None = None
     # Another workstation did it (live sync): shown here, never stored nor audited again.
     elsewhere: bool = False
+    # The id of this tower's exception that this one (another tower's, stored first for
+    # the same rule and subject) takes the place of: the window shows one, not both.
+    replaces: int | None = None
 
     @property
     def by_hand(self) -> bool:
