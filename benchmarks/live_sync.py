@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import text  # noqa: E402
+
 from app.domain.model import EventType, ExecutionEvent  # noqa: E402
 from app.domain.rules.records import Rule  # noqa: E402
 from app.foundation.clock import ManualClock  # noqa: E402
@@ -137,6 +139,9 @@ def main() -> int:
                 accept_round(a, b, REPLANNED[n % len(REPLANNED)], tick_s)
                 for n in range(args.accepts)
             ]
+            for tower in (a, b):
+                tower.feed.flush(10)
+            rows, overlapping = duplicates(a)
         finally:
             for tower in (a, b):
                 tower.stop()
@@ -151,7 +156,24 @@ def main() -> int:
     percentiles("sync delay, all of the above", raised + acked + resolved + follows)
     percentiles("accept on A (the call)", calls)
     percentiles("accept on A (until stored)", stored)
+    print(f"exceptions stored: {rows}; two of one rule and subject open at once: {overlapping}")
     return 0
+
+
+def duplicates(tower: ControlTower) -> tuple[int, int]:
+    """The exceptions stored, and the pairs of them of one rule and subject whose open
+    spans overlap (one condition stored twice: both towers raised it)."""
+    with tower.sessions() as session:
+        rows = session.execute(text("SELECT count(*) FROM exceptions")).scalar_one()
+        overlapping = session.execute(
+            text(
+                "SELECT count(*) FROM exceptions e1 JOIN exceptions e2 ON e1.id < e2.id "
+                "AND e1.rule = e2.rule AND e1.subject_id = e2.subject_id "
+                "AND e1.raised_at < coalesce(e2.resolved_at, 'infinity') "
+                "AND e2.raised_at < coalesce(e1.resolved_at, 'infinity')"
+            )
+        ).scalar_one()
+    return int(rows), int(overlapping)
 
 
 def _routes(tower: ControlTower, like: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -17,3 +17,5 @@ class Health:
     storage_backlog: int  # rows drained from the broker, not yet committed
     quarantined_rows: int
     exceptions_waiting: int = 0
+    # What it does alone for the other towers on its database (app.storage.leadership).
+    leads: tuple[str, ...] = ()

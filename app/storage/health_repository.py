@@ -35,6 +35,7 @@ def store_health(session: Session, name: str, health: Health, at: float) -> None
             storage_backlog=health.storage_backlog,
             reported_at=at,
             exceptions_waiting=health.exceptions_waiting,
+            leads=",".join(health.leads),
         )
     )
 
@@ -64,6 +65,7 @@ def health_report(sessions: SessionFactory, now: float | None = None) -> dict[st
                 "exceptions_waiting": r.exceptions_waiting,
                 "reported_at": r.reported_at,
                 "stale": r.reported_at < now - STALE_AFTER_S,
+                "leads": [job for job in r.leads.split(",") if job],
             }
             for r in rows
         ]

@@ -33,7 +33,7 @@ ACCEPTED = ("accepted", "auto_accepted")
 """A proposal's statuses while its plan stands (an undone one's does not)."""
 
 
-# Migration 0012's unique index: one open (or acknowledged) exception per rule and subject.
+# Migration 0013's unique index: one open (or acknowledged) exception per rule and subject.
 OPEN_KEY = ("rule", "subject_kind", "subject_id")
 NOT_RESOLVED = ExceptionRow.state != "resolved"
 # The index's own predicate, literally: PostgreSQL matches ON CONFLICT to a partial index

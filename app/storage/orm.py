@@ -264,6 +264,8 @@ class RecorderHealthRow(Base):
     reported_at: Mapped[float] = mapped_column(Float)
     # new exceptions found while no id could be had (migration 0012)
     exceptions_waiting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The jobs it does alone for the other towers, comma-separated (migration 0013).
+    leads: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class QuarantinedRow(Base):
@@ -281,7 +283,7 @@ class ExceptionRow(Base):
     """A raised exception (late, lost signal, ...) and its lifecycle."""
 
     __tablename__ = "exceptions"
-    # One open exception per rule and subject, whichever tower raises it (migration 0012):
+    # One open exception per rule and subject, whichever tower raises it (migration 0013):
     # a tower that finds one stored adopts it (operations_repository).
     __table_args__ = (
         Index(

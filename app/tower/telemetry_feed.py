@@ -282,6 +282,7 @@ class TelemetryFeed:
             storage_backlog=self.storage.backlog + len(self._unstored),
             quarantined_rows=self._quarantined_before + self.storage.quarantined,
             exceptions_waiting=self._exceptions_waiting(),
+            leads=tuple(job for job in sorted(self.leadership.jobs) if self.leadership.leads(job)),
         )
 
     def _report_health(self) -> None:

@@ -118,6 +118,8 @@ def test_sigterm_flushes_every_batch_and_exits_0(tmp_path: Path) -> None:
     assert (health["broker"], health["storage_backlog"]) == ("down", 0)
     (recorder,) = health["recorders"]
     assert (recorder["name"], recorder["database"]) == ("control-tower", "ok")
+    # Alone on its database: it counts and tells the customers (app/storage/leadership.py).
+    assert recorder["leads"] == ["customer_updates", "telemetry_counts"]
 
 
 @pytest.mark.timeout(120)

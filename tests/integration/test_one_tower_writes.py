@@ -60,6 +60,12 @@ def pg_towers(postgres_database: str) -> Iterator[tuple[ControlTower, ControlTow
         yield from _pair(url)
 
 
+def _clock(tower: ControlTower) -> ManualClock:
+    """The towers' shared clock, moved by hand."""
+    assert isinstance(tower.clock, ManualClock)
+    return tower.clock
+
+
 def _both(towers: tuple[ControlTower, ControlTower], *events: ExecutionEvent) -> None:
     """The same events reach both towers (each receives every broker message)."""
     now = towers[0].clock.now()
@@ -109,7 +115,7 @@ def test_two_towers_store_one_exception_per_condition_and_share_its_state(
         )
     # The breakdown goes on on both (an update of each): still one row, still B's taking.
     later = now + 60
-    a.clock.current = later
+    _clock(a).current = later
     _both(towers, ExecutionEvent("bd-2", "V05", later, EventType.BREAKDOWN))
     for tower in towers:
         tower.tick()
@@ -141,7 +147,7 @@ def test_one_tower_tells_the_customers_and_another_takes_over_when_it_stops(
             ExecutionEvent(f"{van}-dep", van, now + 1, EventType.DEPARTED),
         )
         for _ in range(40):  # the customer round goes over every order
-            a.clock.current += 1
+            _clock(a).current += 1
             for tower in pg_towers:
                 sent[id(tower)] += len(tower.tick().operations.notifications)
         for tower in pg_towers:

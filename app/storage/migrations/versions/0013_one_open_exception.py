@@ -10,8 +10,12 @@ not in the index: a condition that comes back after a resolution is a new except
 Open duplicates already stored are resolved first (the highest id of each rule and
 subject stays open), as a restart of the tower would have done.
 
-Revision ID: 0012
-Revises: 0011
+``recorder_health.leads`` says which jobs a tower does alone for the others (the advisory
+locks it holds, app/storage/leadership.py): ``telemetry_counts``, ``customer_updates``,
+comma-separated, so ``fleet --json`` shows whose counts it reports.
+
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 14:00:00.000000
 """
 
@@ -20,8 +24,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+from app.storage.migrations.steps import add_column, drop_column
+
+revision = "0013"
+down_revision = "0012"
 
 INDEX = "uq_exceptions_open_subject"
 OPEN = "state <> 'resolved'"
@@ -32,7 +38,7 @@ def upgrade() -> None:
     """Apply this revision."""
     op.execute(
         "UPDATE exceptions SET state = 'resolved', resolved_at = updated_at, "
-        "resolved_by = 'system', resolution_note = 'duplicate found at migration 0012' "
+        "resolved_by = 'system', resolution_note = 'duplicate found at migration 0013' "
         f"WHERE {OPEN} AND id NOT IN "
         f"(SELECT max(id) FROM exceptions WHERE {OPEN} GROUP BY {KEY})"
     )
@@ -44,8 +50,13 @@ def upgrade() -> None:
         postgresql_where=sa.text(OPEN),
         sqlite_where=sa.text(OPEN),
     )
+    add_column(
+        "recorder_health",
+        sa.Column("leads", sa.String(length=100), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
     """Revert this revision (the duplicates it resolved stay resolved)."""
+    drop_column("recorder_health", "leads")
     op.drop_index(INDEX, table_name="exceptions")
