@@ -1,5 +1,6 @@
 """What the book learns of other workstations (live sync): their resolutions, their
-acknowledgements and their exceptions; a read older than a resolution brings nothing back."""
+acknowledgements and their exceptions; a read older than a resolution brings nothing back;
+an exception another tower stored first is adopted."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from app.domain.rules.records import (
     ChangeKind,
     ExceptionRecord,
     ExceptionState,
+    Finding,
     Rule,
     Severity,
     SubjectKind,
@@ -62,3 +64,27 @@ def test_an_acknowledgement_and_an_exception_from_elsewhere_show() -> None:
     assert change is not None and change.kind is ChangeKind.ACKNOWLEDGED and change.by == "bob"
     assert book.get(7) is not None and book.get(7).acknowledged_by == "bob"  # type: ignore[union-attr]
     assert book.learn(acked) is None  # known already
+
+
+def test_an_exception_another_tower_stored_first_takes_the_place_of_this_ones() -> None:
+    book = ExceptionBook(lambda: 100)
+    mine = book.report(
+        Rule.BREAKDOWN, SubjectKind.VEHICLE, "V01", Finding(Severity.CRITICAL, "mine"), T + 2,
+        vehicle_id="V01",
+    )  # fmt: skip
+    assert mine is not None and mine.exception.id == 100
+    book.report_clear(Rule.BREAKDOWN, "V01", T + 3, hold=60, note="moving again")
+    theirs = replace(OPEN, severity=Severity.WARNING, state=ExceptionState.ACKNOWLEDGED,
+                     acknowledged_at=T + 1, acknowledged_by="bob", updated_at=T + 1)  # fmt: skip
+    change = book.adopt(100, theirs)
+    assert change is not None and change.elsewhere and change.replaces == 100
+    record = change.exception
+    assert (record.id, record.raised_at, record.severity, record.detail) == (
+        7, T, Severity.CRITICAL, "mine",
+    )  # fmt: skip
+    assert record.acknowledged_by == "bob" and book.get(100) is None
+    assert book.open_for(Rule.BREAKDOWN, "V01") is record
+    # The hold before the automatic resolution carries over to the stored id.
+    [resolved] = book.settle(T + 63)
+    assert resolved.exception.id == 7
+    assert book.adopt(100, theirs) is None  # gone here: nothing to adopt
