@@ -36,6 +36,7 @@ from app.domain.model import EventType, ExecutionEvent, TelemetryFix  # noqa: E4
 from app.foundation.clock import ManualClock  # noqa: E402
 from app.foundation.settings import Settings  # noqa: E402
 from app.storage.database import connect  # noqa: E402
+from app.storage.leadership import TELEMETRY_COUNTS  # noqa: E402
 from app.storage.orm import ExecutionEventRow, TelemetryFixRow  # noqa: E402
 from app.storage.telemetry_repository import fleet_report  # noqa: E402
 from app.telemetry.parsing import (  # noqa: E402
@@ -186,6 +187,9 @@ def run(url: str, cases: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     sessions = connect(url)
     feed = TelemetryFeed(Settings(), sessions, VANS, ManualClock(NOW))
+    # No broker here: it takes the counting job as a started feed would.
+    feed.leadership.start([TELEMETRY_COUNTS])
+    assert feed.leadership.wait_leading(TELEMETRY_COUNTS, 10)
     crashes = 0
     rejected: Counter[str] = Counter()
     fixes_sent = 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 
 from sqlalchemy import Engine, create_engine, text
@@ -54,6 +55,14 @@ class Leadership:
             return
         self._thread = threading.Thread(target=self._run, name="leadership", daemon=True)
         self._thread.start()
+
+    def wait_leading(self, job: str, timeout_s: float) -> bool:
+        """Wait until this tower holds ``job`` (a feed driven without a broker, as the fuzz
+        test and benchmark drive one, starts its leadership itself and waits here)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.leads(job) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.leads(job)
 
     def stop(self) -> None:
         """Let the locks go (the connection closes) within ``CHECK_S``."""

@@ -19,6 +19,7 @@ from app.domain.model import EventType, ExecutionEvent, TelemetryFix
 from app.foundation.clock import ManualClock
 from app.foundation.settings import Settings
 from app.storage.database import SessionFactory, connect
+from app.storage.leadership import TELEMETRY_COUNTS
 from app.storage.orm import ExecutionEventRow, TelemetryFixRow
 from app.storage.telemetry_repository import fleet_report
 from app.telemetry.contract import MAX_TEXT
@@ -115,6 +116,9 @@ payload = st.one_of(
 def feed(database_url: str) -> Iterator[TelemetryFeed]:
     sessions = connect(database_url)
     feed = TelemetryFeed(Settings(), sessions, VANS, ManualClock(NOW))
+    # No broker here: it takes the counting job as a started feed would.
+    feed.leadership.start([TELEMETRY_COUNTS])
+    assert feed.leadership.wait_leading(TELEMETRY_COUNTS, 10)
     yield feed
     feed.stop()
 

@@ -1,4 +1,4 @@
-"""Migration 0012 (SQLite and PostgreSQL): the open duplicates two towers stored before it
+"""Migration 0013 (SQLite and PostgreSQL): the open duplicates two towers stored before it
 are resolved but the newest, then the database refuses a second open exception of one
 rule and subject; downgrading drops the index and the column, upgrading again restores
 them."""
@@ -30,8 +30,8 @@ def _migrate(url: str, revision: str) -> None:
 
 def test_the_migration_resolves_duplicates_and_then_refuses_them(database_url: str) -> None:
     sessions = connect(database_url)
-    _migrate(database_url, "0011")
-    with sessions.begin() as session:  # two towers' copies of one breakdown, before 0012
+    _migrate(database_url, "0012")
+    with sessions.begin() as session:  # two towers' copies of one breakdown, before 0013
         session.add_all([row_from(ExceptionRow, OPEN), row_from(ExceptionRow, OPEN, id=60)])
     _migrate(database_url, "head")
     with sessions() as session:
@@ -43,7 +43,7 @@ def test_the_migration_resolves_duplicates_and_then_refuses_them(database_url: s
         session.execute(update(ExceptionRow).values(state="resolved"))
         session.add(row_from(ExceptionRow, OPEN, id=61))
 
-    _migrate(database_url, "0011")
+    _migrate(database_url, "0012")
     engine = sessions.kw["bind"]
     names = {i["name"] for i in inspect(engine).get_indexes("exceptions")}
     assert "uq_exceptions_open_subject" not in names
