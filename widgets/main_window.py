@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self.live.applied.connect(lambda _moved: self.review.show_progress())
         self.admin = AdminDesk(tower)
         self.alerts.user = self.review.user = self.person.username  # the audit log's name
+        tower.proposals.person = self.person.username  # the author of its re-plans
         self._build_menus()
 
         # Trails are read from the database off the GUI thread, one at a time.

@@ -7,11 +7,11 @@ and stored and published to the drivers behind), rejects it with a reason, or tw
 proposal accepted (by the dispatcher or the depot's policy) stays listed as such, and can
 be undone. Other workstations' open proposals are listed after each sync; accepting or
 rejecting one is the database's one transaction (app/tower/other_desks.py), and one
-decided anywhere leaves the list. The desk closes proposals that are no longer current
-(stale, expired, superseded); the dock marks them, and a stale one can be re-solved
-from now. Nothing
-here waits: the desk's ``decided`` event, in a later tick, says when a plan version is
-stored, and the window says so then.
+decided anywhere leaves the list; one whose accept found the plan changed since is
+listed stale, saying who changed what, and re-solved here from now. The desk closes
+proposals that are no longer current (stale, expired, superseded); the dock marks them,
+and a stale one can be re-solved from now. Nothing here waits: the desk's ``decided``
+event, in a later tick, says when a plan version is stored, and the window says so then.
 """
 
 from __future__ import annotations
@@ -210,7 +210,8 @@ class ProposalReview(DockLink[ProposalsDock]):
         try:
             version = done.result()
         except ValueError as exc:  # a conflict says who changed the plan, and when
-            self.status.showMessage(str(exc), 15_000)
+            self.refresh_others()  # listed stale with why: "Re-solve from now" re-plans it
+            self.status.showMessage(f"Proposal #{proposal_id} was not accepted: {exc}", 15_000)
             return
         except Exception as exc:  # the database or the broker failed: nothing decided
             self.status.showMessage(f"Proposal #{proposal_id} was not accepted: {exc}", 15_000)
@@ -244,9 +245,13 @@ class ProposalReview(DockLink[ProposalsDock]):
             )
 
     def resolve_again(self, proposal_id: int) -> None:
-        """Re-solve a stale proposal's re-plan from now (its result supersedes it)."""
+        """Re-solve a stale proposal's re-plan from now (its result supersedes it); another
+        desk's is re-planned here, as this desk's own proposal."""
         try:
-            started = self.tower.proposals.resolve_again(proposal_id)
+            if proposal_id in self._others:
+                started = self.tower.proposals.ask_again(self.others.replan(proposal_id))
+            else:
+                started = self.tower.proposals.resolve_again(proposal_id)
         except ValueError as exc:
             self.status.showMessage(str(exc), 8000)
             return
@@ -371,6 +376,8 @@ def other_view(other: OtherProposal) -> ProposalView:
         trigger=other.trigger,
         created_at=other.created_at,
         diff=other.diff,
+        status=other.status,
+        closed_reason=other.closed_reason,
         unserved_reasons=dict(other.unserved_reasons),
         by=other.by,
     )

@@ -5,7 +5,9 @@ writes a table other workstations show; the notice arrives when its transaction 
 :class:`ChangeListener` holds one connection of its own, listening, and hands the names
 of the changed tables of its schema to ``on_change`` on its thread. After a lost
 connection it connects again (1 s, doubling to 30 s) and reports every table as changed,
-since notices sent while it was away are lost.
+since notices sent while it was away are lost; its first connection reports the tables
+``at_start`` names (what the caller has not read yet, e.g. other workstations' proposals
+left open before it started).
 
 SQLite is one workstation: there is nothing to listen to (:func:`listens` is False).
 """
@@ -38,10 +40,16 @@ def listens(sessions: SessionFactory) -> bool:
 class ChangeListener:
     """Listens on ``tower_changes`` for the database of ``sessions`` (see module doc)."""
 
-    def __init__(self, sessions: SessionFactory, on_change: Callable[[set[str]], None]) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        on_change: Callable[[set[str]], None],
+        at_start: frozenset[str] = frozenset(),
+    ) -> None:
         # Its own engine without a pool: the listening connection is never lent out.
         self._engine = create_engine(sessions.kw["bind"].url, poolclass=NullPool)
         self._on_change = on_change
+        self._at_start = at_start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="change-notices", daemon=True)
         self.listening = threading.Event()  # set while a connection listens
@@ -62,7 +70,7 @@ class ChangeListener:
         first = True
         while not self._stop.is_set():
             try:
-                self._listen(missed=not first)
+                self._listen(self._at_start if first else TABLES)
                 backoff = 1.0
             except Exception as exc:  # the server went away: connect again later
                 self.listening.clear()
@@ -71,7 +79,8 @@ class ChangeListener:
                 backoff = min(backoff * 2, 30.0)
             first = False
 
-    def _listen(self, missed: bool) -> None:
+    def _listen(self, missed: frozenset[str]) -> None:
+        """Listen until stopped; ``missed``: the tables to re-read once listening."""
         raw = self._engine.raw_connection()
         try:
             connection: Any = raw.driver_connection  # psycopg's Connection
@@ -80,7 +89,7 @@ class ChangeListener:
             connection.execute(f"LISTEN {CHANNEL}")
             self.listening.set()
             if missed:
-                self._on_change(set(TABLES))
+                self._on_change(set(missed))
             while not self._stop.is_set():
                 changed = {n.payload for n in connection.notifies(timeout=WAIT_S, stop_after=1)}
                 if changed:  # what else is already here comes with it, in one hand-over

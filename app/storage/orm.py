@@ -324,6 +324,8 @@ class ProposalRow(Base):
     depot_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[float] = mapped_column(Float)
     trigger: Mapped[str] = mapped_column(String(100))
+    # Who asked for it: a login, or the tower's own (self-healing); None before 0012.
+    author: Mapped[str | None] = mapped_column(String(80), nullable=True, default=None)
     status: Mapped[str] = mapped_column(String(20), default="open")
     diff: Mapped[dict[str, Any]] = mapped_column(default=dict)
     figures_before: Mapped[dict[str, Any]] = mapped_column(default=dict)

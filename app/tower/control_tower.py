@@ -27,6 +27,7 @@ from app.tower.decisions import ProposalRecord
 from app.tower.demo_fleet import DemoFleet
 from app.tower.live_day import LiveDay
 from app.tower.operations import Operations, OperationsTick
+from app.tower.proposal_currency import SELF_HEALING
 from app.tower.proposals import ProposalDesk
 from app.tower.replan_runs import ReplanRuns
 from app.tower.replanning import NEIGHBOURS, WIDE_NEIGHBOURS
@@ -301,7 +302,7 @@ class ControlTower:
         )
         neighbours = WIDE_NEIGHBOURS if record.rule is Rule.BREAKDOWN or broken else NEIGHBOURS
         return vehicle is not None and self.proposals.request(
-            vehicle, replan_trigger(record), neighbours=neighbours
+            vehicle, replan_trigger(record), neighbours=neighbours, by=SELF_HEALING
         )
 
     # --- exceptions ----------------------------------------------------------------------

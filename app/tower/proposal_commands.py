@@ -81,7 +81,8 @@ def propose(
         tower.operations.restore(tower.clock.now())
         desk = tower.proposals
         desk.policy = replace(desk.policy, enabled=False)  # a person decides it
-        if not desk.request(vehicle_id, f"asked by {person.username} for {vehicle_id}"):
+        asked = f"asked by {person.username} for {vehicle_id}"
+        if not desk.request(vehicle_id, asked, by=person.username):
             return _refused(FAILED, "another re-plan is running")
         started = time.monotonic()
         while (record := desk.poll()) is None:

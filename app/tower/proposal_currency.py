@@ -26,6 +26,7 @@ SUPERSEDED = "superseded"
 CLOSED_BY_THE_TOWER = (STALE, EXPIRED, SUPERSEDED)
 """The states the tower itself closes an open proposal with (no dispatcher decided)."""
 TOWER_USER = "tower"  # who the audit log names for those
+SELF_HEALING = "self-healing"  # who asked for the tower's own re-plans (their author)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ReplanRequest:
     resequence_only: bool = False
     neighbours: int = NEIGHBOURS  # the van's nearest others in the re-plan
     adding: tuple[tuple[str, str], ...] = ()  # new stops put on a van: (stop id, van)
+    by: str = SELF_HEALING  # who asked: the proposal's author
 
 
 def why_stale(

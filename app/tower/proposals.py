@@ -14,8 +14,10 @@ proposal cannot be accepted; ``resolve_again`` asks its re-plan anew, from now.
 
 from __future__ import annotations
 
+import getpass
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 
 from app.domain.plan_diff import AutoAcceptPolicy
 from app.foundation.events import Event
@@ -69,6 +71,9 @@ class ProposalDesk:
         self.times = TimeText(live.depot.timezone)  # the watched depot's (it may change)
         self.closed: Event[ProposalRecord] = Event()
         self.proposals: dict[int, ProposalRecord] = {}
+        # Who is at this desk: the author of the re-plans asked without a ``by`` (the
+        # window sets the signed-in login; the local user otherwise, as on SQLite).
+        self.person = getpass.getuser()
         self.decisions = PlanDecisions(settings, live, clock, feed)
         # Emitted by poll(), on the thread that polls (the GUI timer's).
         self.decided: Event[ProposalRecord] = self.decisions.decided
@@ -81,22 +86,31 @@ class ProposalDesk:
         resequence_only: bool = False,
         neighbours: int = NEIGHBOURS,
         adding: Mapping[str, str] | None = None,
+        by: str | None = None,
     ) -> bool:
         """Start a re-plan (ReplanRuns.request): the vehicle and its ``neighbours``
         nearest others, or (None) the depot; ``adding`` (stop id -> van of the re-plan)
-        puts stops on no van yet on those vans (an urgent order assigned to one). False
-        while another re-plan is running."""
+        puts stops on no van yet on those vans (an urgent order assigned to one); ``by``
+        who asks (its proposal's author; ``person`` when None). False while another
+        re-plan is running."""
         added = tuple(sorted((adding or {}).items()))
-        request = ReplanRequest(vehicle_id, trigger, resequence_only, neighbours, added)
+        who = by or self.person
+        request = ReplanRequest(vehicle_id, trigger, resequence_only, neighbours, added, who)
         return self.runs.request(request)
 
     def resolve_again(self, proposal_id: int) -> bool:
         """Re-solve from now: ask a stale (or any) proposal's re-plan again, for the same
-        trigger and scope; its result supersedes it. False while another re-plan runs."""
+        trigger and scope, by this desk's person; its result supersedes it. False while
+        another re-plan runs."""
         record = self.proposals.get(proposal_id)
         if record is None or record.request is None:
             raise ValueError(f"proposal {proposal_id} is not on the desk")
-        return self.runs.request(record.request)
+        return self.ask_again(record.request)
+
+    def ask_again(self, request: ReplanRequest) -> bool:
+        """Ask a re-plan asked before (here, or by another desk: other_desks.py) again
+        from now, by this desk's person. False while another re-plan runs."""
+        return self.runs.request(replace(request, by=self.person))
 
     def tweak(self, proposal_id: int, tweak: Tweak, user: str) -> bool:
         """Re-solve an open proposal around the dispatcher's moves and locks

@@ -259,16 +259,20 @@ class ReplanRuns:
         now = self.clock.now()
         tracker = self.live.tracker
         routes = changed_routes(stops_after(tracker, proposal), changed_vans(tracker, proposal))
+        tweaked = running.asked.tweak  # a tweak's result is its dispatcher's
+        author = tweaked.user if tweaked is not None else running.asked.request.by
         row = {
             "depot_id": self.live.depot.id,
             "created_at": now,
             "trigger": live.trigger,
+            "author": author,
             "status": "open",
             "diff": diff_json(proposal),
             "figures_before": proposal.diff.before.as_dict(),
             "figures_after": proposal.diff.after.as_dict(),
         }
         plan = {"day": self.live.day.iso, "routes": routes, "unserved": list(proposal.unserved)}
+        plan["asked"] = asked_json(running.asked.request)  # another desk may ask it again
         plan["km_change"] = proposal.km_change
         if collect := collect_orders(tracker, proposal):  # what main.py accept sends too
             plan["collect"] = collect
@@ -347,3 +351,14 @@ class ReplanRuns:
         """Cancel what runs and let the travel-time thread go (the tower stops)."""
         self.cancel()
         self._fetcher.shutdown(wait=False, cancel_futures=True)
+
+
+def asked_json(request: ReplanRequest) -> dict[str, Any]:
+    """What a re-plan was asked for, as a proposal's row keeps it (other_desks.py reads
+    it back): the van (None: the depot), its neighbours, new stops, resequencing only."""
+    return {
+        "vehicle_id": request.vehicle_id,
+        "neighbours": request.neighbours,
+        "resequence_only": request.resequence_only,
+        "adding": [list(pair) for pair in request.adding],
+    }

@@ -15,7 +15,9 @@ on the database:
   shows (ExceptionBook.learn): none of that is stored again.
 
 A change this workstation made comes back as a notice too; applying it changes nothing.
-SQLite is one workstation: no listener runs, and :meth:`take` has nothing.
+Once listening, the day's proposals are read, so those other desks left open before this
+one started are listed at once, not after the next notice. SQLite is one workstation:
+no listener runs, and :meth:`take` has nothing.
 """
 
 from __future__ import annotations
@@ -97,6 +99,9 @@ class WorkstationSync:
         self._since = 0.0
         self._listener: ChangeListener | None = None
         self.others_open: list[dict[str, object]] = []  # open proposals of other desks
+        # Other desks' proposals this desk accepted (other_desks.py): their plan versions
+        # come back here like anyone's, but are not announced as another workstation's.
+        self.decided_here: set[int] = set()
 
     @property
     def listening(self) -> bool:
@@ -108,7 +113,8 @@ class WorkstationSync:
         if not listens(self.sessions):
             return
         self._since = self.clock.now() - CLOCK_MARGIN_S
-        self._listener = ChangeListener(self.sessions, self._changed)
+        # The proposals other desks left open before this one started: listed at once.
+        self._listener = ChangeListener(self.sessions, self._changed, frozenset({"proposals"}))
         self._listener.start()
 
     def wait_listening(self, timeout: float) -> bool:
@@ -222,8 +228,14 @@ class WorkstationSync:
         return tuple(sorted(changed)), self._changed_text(changed), pending
 
     def _changed_text(self, changed: Mapping[str, Head]) -> str:
+        """Who changed which vans' plans elsewhere ("" when this desk did: it said so)."""
         hm = TimeText(self.live.depot.timezone).hm
-        heads = sorted(changed.values(), key=lambda h: h.vehicle_id)
+        mine = self.decided_here
+        heads = sorted(
+            (h for h in changed.values() if h.proposal_id not in mine), key=lambda h: h.vehicle_id
+        )
+        if not heads:
+            return ""
         head = heads[0]
         how = f"{head.changed_by} {head.action}" + (
             f" #{head.proposal_id}" if head.proposal_id is not None else ""
