@@ -4,6 +4,7 @@ user is the only person and acts as admin; ``accept`` sends the routes on a real
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import time
@@ -32,6 +33,9 @@ def test_two_proposals_for_one_van_one_accepted_the_other_refused(tmp_path: Path
     assert first["vehicles"] and {"moves", "eta_changes"} <= set(first["diff"])
     listed = json.loads(run_main("proposals", "--json", env=env).stdout)["proposals"]
     assert [p["id"] for p in listed] == [first["id"], second["id"]]
+    # The local user asked for both (one workstation): the author of each.
+    assert [p["author"] for p in listed] == [getpass.getuser()] * 2
+    assert listed[0]["asked"]["vehicle_id"] == "V03"
 
     accepted = run_main("accept", str(first["id"]), "--json", env=env)
     assert accepted.returncode == 0, accepted.stderr
