@@ -290,8 +290,9 @@ class ControlTower:
             return self.live.vehicle_of(record.stop_id)
         return record.vehicle_id
 
-    def _replan_for(self, record: ExceptionRecord) -> bool:
-        """Ask for a local re-plan around the exception's vehicle; False when none."""
+    def _replan_for(self, record: ExceptionRecord, by: str = SELF_HEALING) -> bool:
+        """Ask for a local re-plan around the exception's vehicle, by the tower itself or
+        the dispatcher (``by``); False when none."""
         vehicle = self._vehicle_of(record)
         # A broken-down van's parcels may need two rescuers' room, whichever exception
         # asks (a late stop of the broken van too); anything else is a small problem: its
@@ -302,7 +303,7 @@ class ControlTower:
         )
         neighbours = WIDE_NEIGHBOURS if record.rule is Rule.BREAKDOWN or broken else NEIGHBOURS
         return vehicle is not None and self.proposals.request(
-            vehicle, replan_trigger(record), neighbours=neighbours, by=SELF_HEALING
+            vehicle, replan_trigger(record), neighbours=neighbours, by=by
         )
 
     # --- exceptions ----------------------------------------------------------------------
@@ -351,7 +352,7 @@ class ControlTower:
         """Ask for a local re-plan around an exception's vehicle (announced on
         ``replan_requested``); the proposal arrives in a later tick."""
         record = self.operations.book.get(exception_id)
-        if record is not None and self._replan_for(record):
+        if record is not None and self._replan_for(record, by=self.proposals.person):
             self.replan_requested.emit(record)
         return record
 
