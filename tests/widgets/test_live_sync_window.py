@@ -103,7 +103,8 @@ def test_another_workstations_proposal_shows_in_the_dock_and_is_accepted_here(
     accept_click(dock)
     # The accept is stored off the GUI thread, then said; the dock drops it.
     accepted = f"Proposal #{made.id} accepted"
-    qtbot.waitUntil(lambda: any(accepted in m for m in said), timeout=5_000)
+    # (3.2 s and over 5 s measured on this machine under a soak benchmark's load)
+    qtbot.waitUntil(lambda: any(accepted in m for m in said), timeout=15_000)
     assert not any(t.startswith(f"#{made.id} ") for t in shown(dock))
     tick_until(other, lambda t: made.status == "accepted elsewhere", within_s=2)
     # This window's live day takes the accepted plan's version, as any other workstation's,
