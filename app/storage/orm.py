@@ -262,7 +262,7 @@ class RecorderHealthRow(Base):
     database_ok: Mapped[bool] = mapped_column(Boolean)  # its last write succeeded
     storage_backlog: Mapped[int] = mapped_column(Integer)  # rows waiting to be written
     reported_at: Mapped[float] = mapped_column(Float)
-    # new exceptions found while no id could be had (migration 0013)
+    # new exceptions found while no id could be had (migration 0012)
     exceptions_waiting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The jobs it does alone for the other towers, comma-separated (migration 0013).
     leads: Mapped[str] = mapped_column(String(100), default="", server_default="")
@@ -324,7 +324,7 @@ class ProposalRow(Base):
     depot_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[float] = mapped_column(Float)
     trigger: Mapped[str] = mapped_column(String(100))
-    # Who asked for it: a login, or the tower's own (self-healing); None before 0013.
+    # Who asked for it: a login, or the tower's own (self-healing); None before 0014.
     author: Mapped[str | None] = mapped_column(String(80), nullable=True, default=None)
     status: Mapped[str] = mapped_column(String(20), default="open")
     diff: Mapped[dict[str, Any]] = mapped_column(default=dict)

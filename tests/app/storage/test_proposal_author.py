@@ -1,7 +1,7 @@
-"""Who made each proposal (#22, migration 0013): a dispatcher's ``propose`` stores its
+"""Who made each proposal (#22, migration 0014): a dispatcher's ``propose`` stores its
 login as the author, under the login's own grants (a new column of proposals is covered
 by the table's); ``proposals --json`` lists it; a supervisor reads it and may not write
-it; 0013 goes down and up again with old rows keeping no author."""
+it; 0014 goes down and up again with old rows keeping no author."""
 
 from __future__ import annotations
 
@@ -79,13 +79,13 @@ def test_a_dispatchers_proposal_names_its_login_and_a_supervisor_reads_it(
         engine.dispose()
 
 
-def test_0013_goes_down_and_up_and_old_rows_have_no_author(demo_url: str) -> None:
+def test_0014_goes_down_and_up_and_old_rows_have_no_author(demo_url: str) -> None:
     sessions = connect(demo_url)
     engine = sessions.kw["bind"]
     config = alembic_config()
     with engine.begin() as c:
         config.attributes["connection"] = c
-        command.downgrade(config, "0012")
+        command.downgrade(config, "0013")
     with engine.begin() as c:
         c.execute(
             text(

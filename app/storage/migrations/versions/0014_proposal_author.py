@@ -8,8 +8,8 @@ its author. Rows stored before this revision have none (NULL).
 A new column of an existing table is covered by that table's grants (migration 0010):
 a dispatcher inserts it, every group reads it, nothing to grant here.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07 14:00:00.000000
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 
 
 def upgrade() -> None:
