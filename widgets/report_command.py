@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_command
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
 from app.tower.history_reads import report_service
@@ -22,10 +22,9 @@ from app.tower.kpi_service import write_csv
 
 def register(subparsers: Any) -> None:
     """Add the ``report`` subcommand."""
-    parser = subparsers.add_parser(
-        "report", help="write the daily KPI report (PDF) or every KPI table (CSV)"
+    parser = add_command(
+        subparsers, "report", help="write the daily KPI report (PDF) or every KPI table (CSV)"
     )
-    add_config_option(parser)
     parser.add_argument(
         "--date", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day"
     )

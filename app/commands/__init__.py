@@ -48,9 +48,21 @@ def registry() -> list[Register]:
     ]
 
 
+def add_command(subparsers: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand's parser, which takes ``--config`` after its name too."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(name, help=help)
+    add_config_option(parser)
+    return parser
+
+
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     """Let ``--config`` also follow the subcommand name (``main.py fleet --config F``)."""
     parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML file")
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: print the stable JSON format instead of text."""
+    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
 
 
 def finite_float(low: float, high: float, *, above_low: bool = False) -> Callable[[str], float]:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_command, add_json_option
 from app.evaluation.play import RUNS
 from app.evaluation.report import evaluate, table
 from app.evaluation.scenario import ScenarioError, load_scenario
@@ -41,14 +41,14 @@ def _seeds(text: str) -> list[int]:
 
 def register(subparsers: Any) -> None:
     """Add the ``evaluate`` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "evaluate",
         help="play a scenario's day undisrupted, with a static plan and with the tower; "
         "print what each run comes to",
     )
-    add_config_option(parser)
     parser.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.add_argument(
         "--runs", type=_runs, default=list(RUNS), help="which runs (default all three)"
     )

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_command, add_json_option
 from app.foundation.settings import Settings
 from app.foundation.time_text import TimeText
 from app.storage.depot_settings import depot_configs
@@ -16,17 +16,18 @@ from app.tower.data_setup import open_database
 
 def register(subparsers: Any) -> None:
     """Add the ``exceptions`` subcommand."""
-    parser = subparsers.add_parser(
-        "exceptions", help="list exceptions: rule, subject, severity, state, times and who"
+    parser = add_command(
+        subparsers,
+        "exceptions",
+        help="list exceptions: rule, subject, severity, state, times and who",
     )
-    add_config_option(parser)
     parser.add_argument(
         "--state",
         choices=("open", "all"),
         default="open",
         help="open (open or acknowledged, the default) or all",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_command, add_json_option
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
 from app.storage.telemetry_repository import fleet_report
@@ -15,11 +15,12 @@ from app.tower.data_setup import open_database
 
 def register(subparsers: Any) -> None:
     """Add the ``fleet`` subcommand."""
-    parser = subparsers.add_parser(
-        "fleet", help="print each vehicle's last fix, stored counts, rejections, unknown devices"
+    parser = add_command(
+        subparsers,
+        "fleet",
+        help="print each vehicle's last fix, stored counts, rejections, unknown devices",
     )
-    add_config_option(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_command, add_json_option
 from app.domain.imports.changes import KINDS, ImportOutcome
 from app.domain.imports.issues import FILE_LINE, ImportIssue
 from app.foundation.settings import Settings
@@ -27,16 +27,15 @@ from app.tower.imports import address_locator, run_import
 
 def register(subparsers: Any) -> None:
     """Add the ``import`` subcommand."""
-    parser = subparsers.add_parser(
-        "import", help="import depots, vehicles or orders from a CSV, XLSX or JSON file"
+    parser = add_command(
+        subparsers, "import", help="import depots, vehicles or orders from a CSV, XLSX or JSON file"
     )
-    add_config_option(parser)
     parser.add_argument("kind", choices=KINDS, help="what the file holds")
     parser.add_argument("file", type=Path, metavar="FILE", help="a .csv, .xlsx or .json file")
     parser.add_argument(
         "--dry-run", action="store_true", help="check the file and count the changes, write nothing"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 

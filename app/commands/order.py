@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from app.commands import EPOCH_RANGE, add_config_option, finite_float
+from app.commands import EPOCH_RANGE, add_command, add_json_option, finite_float
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.settings import Settings
 from app.foundation.time_text import TimeText
@@ -17,13 +17,13 @@ from app.tower.order_lookup import lookup_order
 
 def register(subparsers: Any) -> None:
     """Add the ``order`` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "order",
         help="where is an order: status, vehicle, ETA, window, timeline and POD",
     )
     parser.add_argument("order_id", metavar="ID", help="the order id, e.g. O250611-0042")
-    add_config_option(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.add_argument(
         "--at",
         type=finite_float(*EPOCH_RANGE),

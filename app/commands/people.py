@@ -13,7 +13,7 @@ import sys
 from datetime import date
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_command, add_json_option
 from app.foundation.clock import SystemClock
 from app.foundation.days import OperatingDay
 from app.foundation.settings import Settings
@@ -39,29 +39,25 @@ READS_AUDIT = ("supervisor", "admin")
 
 def register(subparsers: Any) -> None:
     """Add the ``users`` and ``audit`` subcommands."""
-    users = subparsers.add_parser("users", help="people and their roles (an admin's)")
-    add_config_option(users)
+    users = add_command(subparsers, "users", help="people and their roles (an admin's)")
     actions = users.add_subparsers(dest="users_action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="a new person with a role")
+    add = add_command(actions, "add", help="a new person with a role")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--display-name", default="")
-    listing = actions.add_parser("list", help="every person, role and whether active")
-    listing.add_argument("--json", action="store_true", help="print JSON (the stable format)")
-    role = actions.add_parser("set-role", help="move a person to another role")
+    listing = add_command(actions, "list", help="every person, role and whether active")
+    add_json_option(listing)
+    role = add_command(actions, "set-role", help="move a person to another role")
     role.add_argument("name")
     role.add_argument("role", choices=ROLES)
-    disable = actions.add_parser("disable", help="a person who may no longer sign in")
+    disable = add_command(actions, "disable", help="a person who may no longer sign in")
     disable.add_argument("name")
-    for parser in (add, listing, role, disable):
-        add_config_option(parser)
     users.set_defaults(func=run_users)
 
-    audit = subparsers.add_parser("audit", help="every decision: who, what, when")
-    add_config_option(audit)
+    audit = add_command(subparsers, "audit", help="every decision: who, what, when")
     audit.add_argument("--date", metavar="YYYY-MM-DD", help="one day, on the depot's clock")
     audit.add_argument("--user", metavar="U", help="one person's entries")
-    audit.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(audit)
     audit.set_defaults(func=run_audit)
 
 

@@ -25,7 +25,7 @@ import sys
 from datetime import date
 from typing import Any
 
-from app.commands import add_config_option, positive_seconds
+from app.commands import add_command, add_json_option, positive_seconds
 from app.domain.model import FleetSnapshot
 from app.foundation.clock import Clock, SystemClock
 from app.foundation.days import OperatingDay
@@ -51,10 +51,11 @@ from app.tower.morning_plan import PlanRefused, Published, publish_plan
 
 def register(subparsers: Any) -> None:
     """Add the ``plan`` subcommand."""
-    parser = subparsers.add_parser(
-        "plan", help="plan a day of the database's orders and print each vehicle's route"
+    parser = add_command(
+        subparsers,
+        "plan",
+        help="plan a day of the database's orders and print each vehicle's route",
     )
-    add_config_option(parser)
     parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the delivery day")
     parser.add_argument(
         "--time-limit",
@@ -70,7 +71,7 @@ def register(subparsers: Any) -> None:
         help="store each plan as the day's next plan version and send every van its route "
         "(retained, on the configured broker)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 

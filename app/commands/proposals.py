@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from app.commands import add_config_option
+from app.commands import add_command, add_json_option
 from app.foundation.settings import Settings
 from app.tower.data_setup import open_database
 from app.tower.proposal_commands import (
@@ -27,33 +27,33 @@ from app.tower.proposal_commands import (
 
 def register(subparsers: Any) -> None:
     """Add the ``propose``, ``proposals``, ``accept`` and ``reject`` subcommands."""
-    parser = subparsers.add_parser(
-        "propose", help="re-plan a van from the stored live state; stored as an open proposal"
+    parser = add_command(
+        subparsers,
+        "propose",
+        help="re-plan a van from the stored live state; stored as an open proposal",
     )
-    add_config_option(parser)
     parser.add_argument("--vehicle", required=True, metavar="V", help="the van to re-plan")
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=lambda a, s: _print(propose(s, a.vehicle), a.json))
 
-    parser = subparsers.add_parser("proposals", help="list the stored re-plan proposals")
-    add_config_option(parser)
+    parser = add_command(subparsers, "proposals", help="list the stored re-plan proposals")
     parser.add_argument("--state", choices=("open", "all"), default="open")
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=lambda a, s: _print(proposals_listing(s, a.state), a.json))
 
-    parser = subparsers.add_parser(
-        "accept", help="make a proposal the plan, if the vans are still as it found them"
+    parser = add_command(
+        subparsers,
+        "accept",
+        help="make a proposal the plan, if the vans are still as it found them",
     )
-    add_config_option(parser)
     parser.add_argument("id", type=int, help="the proposal's id")
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=_accept)
 
-    parser = subparsers.add_parser("reject", help="turn an open proposal down, with a reason")
-    add_config_option(parser)
+    parser = add_command(subparsers, "reject", help="turn an open proposal down, with a reason")
     parser.add_argument("id", type=int, help="the proposal's id")
     parser.add_argument("--reason", required=True, help="why (goes to the audit log)")
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(
         func=lambda a, s: _print(reject_stored(open_database(s), a.id, a.reason), a.json)
     )
@@ -61,10 +61,6 @@ def register(subparsers: Any) -> None:
 
 def _accept(args: argparse.Namespace, settings: Settings) -> int:
     return _print(accept_and_send(settings, args.id), args.json)
-
-
-def _reject(args: argparse.Namespace, settings: Settings) -> int:
-    return _print(reject_stored(open_database(settings), args.id, args.reason), args.json)
 
 
 def _print(result: CommandResult, as_json: bool) -> int:

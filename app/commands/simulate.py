@@ -21,12 +21,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.commands import (
-    add_config_option,
-    bounded_int,
-    finite_float,
-    positive_seconds,
-)
+from app.commands import add_command, bounded_int, finite_float, positive_seconds
 from app.domain.road import RoadModel
 from app.foundation.clock import Clock, ScaledClock, SystemClock
 from app.foundation.days import OperatingDay, latest_at
@@ -45,8 +40,7 @@ MAX_SPEEDUP = 10_000.0
 
 def register(subparsers: Any) -> None:
     """Add the ``simulate`` subcommand."""
-    parser = subparsers.add_parser("simulate", help="publish a simulated fleet day over MQTT")
-    add_config_option(parser)
+    parser = add_command(subparsers, "simulate", help="publish a simulated fleet day over MQTT")
     parser.add_argument("--broker", help="mqtt://host:port (default: the configured broker)")
     parser.add_argument(
         "--vehicles",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands import add_config_option, bounded_int, positive_seconds
+from app.commands import add_command, add_json_option, bounded_int, positive_seconds
 from app.foundation.settings import Settings
 from app.planning.checker import check_vrptw
 from app.planning.instances import InstanceError, read_instance, to_problem
@@ -18,10 +18,11 @@ from app.planning.problem import PlanStatus
 
 def register(subparsers: Any) -> None:
     """Add the ``solve`` subcommand."""
-    parser = subparsers.add_parser(
-        "solve", help="plan a Solomon (.txt) or VRPLIB (.vrp) instance and print the routes"
+    parser = add_command(
+        subparsers,
+        "solve",
+        help="plan a Solomon (.txt) or VRPLIB (.vrp) instance and print the routes",
     )
-    add_config_option(parser)
     parser.add_argument("instance", type=Path, help="instance file")
     parser.add_argument(
         "--time-limit",
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help=f"processes searching at once, each its own way (1-{len(MEMBERS)}, default 2)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (the stable format)")
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 
