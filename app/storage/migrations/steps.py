@@ -107,3 +107,24 @@ def drop_column(table: str, column: str) -> None:
     """Undo ``add_column``."""
     with op.batch_alter_table(table) as batch_op:
         batch_op.drop_column(column)
+
+
+def change_type(
+    table: str, column: str, old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any]
+) -> None:
+    """Change a nullable ``column`` of ``table`` from type ``old`` to ``new`` (in batch mode,
+    so SQLite can too); its downgrade changes it back, ``new`` to ``old``."""
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.alter_column(column, existing_type=old, type_=new, existing_nullable=True)
+
+
+def on_postgresql() -> bool:
+    """Whether the migration runs on PostgreSQL: roles, grants and triggers are its alone."""
+    return bool(op.get_bind().dialect.name == "postgresql")
+
+
+def current_schema() -> str:
+    """The schema the tower's tables are in (the search path's first), quoted."""
+    bind = op.get_bind()
+    name = str(bind.execute(sa.text("SELECT current_schema()")).scalar())
+    return str(bind.dialect.identifier_preparer.quote(name))

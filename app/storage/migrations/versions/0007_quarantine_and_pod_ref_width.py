@@ -13,9 +13,8 @@ Create Date: 2026-12-07 02:00:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
-from app.storage.migrations.steps import NewTable, create_tables, drop_tables, index
+from app.storage.migrations.steps import NewTable, change_type, create_tables, drop_tables, index
 
 revision = "0007"
 down_revision = "0006"
@@ -49,22 +48,10 @@ def _tables() -> tuple[NewTable, ...]:
 def upgrade() -> None:
     """Apply this revision."""
     create_tables(_tables())
-    with op.batch_alter_table("execution_events") as batch_op:
-        batch_op.alter_column(
-            "pod_ref",
-            existing_type=sa.String(length=200),
-            type_=sa.String(length=1000),
-            existing_nullable=True,
-        )
+    change_type("execution_events", "pod_ref", sa.String(length=200), sa.String(length=1000))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("execution_events") as batch_op:
-        batch_op.alter_column(
-            "pod_ref",
-            existing_type=sa.String(length=1000),
-            type_=sa.String(length=200),
-            existing_nullable=True,
-        )
+    change_type("execution_events", "pod_ref", sa.String(length=1000), sa.String(length=200))
     drop_tables(_tables())

@@ -16,9 +16,14 @@ Create Date: 2026-12-07 06:40:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
-from app.storage.migrations.steps import NewTable, create_tables, drop_tables
+from app.storage.migrations.steps import (
+    NewTable,
+    add_column,
+    create_tables,
+    drop_column,
+    drop_tables,
+)
 
 revision = "0009"
 down_revision = "0008"
@@ -47,18 +52,12 @@ def _tables() -> tuple[NewTable, ...]:
 def upgrade() -> None:
     """Apply this revision."""
     create_tables(_tables())
-    with op.batch_alter_table("proposals") as batch_op:
-        batch_op.add_column(sa.Column("plan", sa.JSON(), nullable=True))
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.add_column(
-            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
+    add_column("proposals", sa.Column("plan", sa.JSON(), nullable=True))
+    add_column("users", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.drop_column("active")
-    with op.batch_alter_table("proposals") as batch_op:
-        batch_op.drop_column("plan")
+    drop_column("users", "active")
+    drop_column("proposals", "plan")
     drop_tables(_tables())

@@ -22,8 +22,9 @@ Create Date: 2026-12-07 06:50:00.000000
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from app.storage.migrations.steps import current_schema, on_postgresql
 
 revision = "0010"
 down_revision = "0009"
@@ -79,7 +80,7 @@ def _grants(schema: str) -> list[str]:
 
 def upgrade() -> None:
     """Apply this revision."""
-    if op.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
     for group in GROUPS:
         # Two databases migrated at once may both find it missing: the loser tolerates it.
@@ -88,23 +89,16 @@ def upgrade() -> None:
             f"THEN CREATE ROLE {group} NOLOGIN; END IF; "
             "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         )
-    for grant in _grants(_schema()):
+    for grant in _grants(current_schema()):
         op.execute(grant)
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    if op.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
-    schema = _schema()
+    schema = current_schema()
     for group in GROUPS:
         op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {group}")
         op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {group}")
         op.execute(f"REVOKE USAGE ON SCHEMA {schema} FROM {group}")
-
-
-def _schema() -> str:
-    """The schema the tower's tables are in (the search path's first), quoted."""
-    bind = op.get_bind()
-    name = str(bind.execute(sa.text("SELECT current_schema()")).scalar())
-    return str(bind.dialect.identifier_preparer.quote(name))

@@ -24,8 +24,9 @@ Create Date: 2026-12-07 11:00:00.000000
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from app.storage.migrations.steps import current_schema, on_postgresql
 
 revision = "0011"
 down_revision = "0010"
@@ -67,9 +68,9 @@ def upgrade() -> None:
     op.drop_index(FIX_INDEX, table_name="telemetry_fixes")
     op.create_index(FIX_INDEX, "telemetry_fixes", ["vehicle_id", "ts", "source"], unique=True)
     op.create_index(CHANGED_INDEX, "exceptions", ["updated_at"])
-    if op.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
-    for statement in _defaults(_schema(), "GRANT"):
+    for statement in _defaults(current_schema(), "GRANT"):
         op.execute(statement)
     op.execute(NOTIFY_FUNCTION)
     for table in NOTIFIED:
@@ -85,17 +86,10 @@ def downgrade() -> None:
     op.drop_index(CHANGED_INDEX, table_name="exceptions")
     op.drop_index(FIX_INDEX, table_name="telemetry_fixes")
     op.create_index(FIX_INDEX, "telemetry_fixes", ["vehicle_id", "ts"])
-    if op.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return
     for table in NOTIFIED:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_notify ON {table}")
     op.execute("DROP FUNCTION IF EXISTS tower_notify_change()")
-    for statement in _defaults(_schema(), "REVOKE"):
+    for statement in _defaults(current_schema(), "REVOKE"):
         op.execute(statement)
-
-
-def _schema() -> str:
-    """The schema the tower's tables are in (the search path's first), quoted."""
-    bind = op.get_bind()
-    name = str(bind.execute(sa.text("SELECT current_schema()")).scalar())
-    return str(bind.dialect.identifier_preparer.quote(name))
