@@ -17,6 +17,7 @@ from app.domain.live_fleet import STORED_EVENTS_PER_VAN, within_cap
 from app.domain.model import EventType, ExecutionEvent, FailureReason, ProofOfDelivery
 from app.storage.database import SessionFactory
 from app.storage.orm import DepotRow, ExecutionEventRow, OrderRow
+from app.storage.records import record_from
 
 
 def order_day(sessions: SessionFactory, order_id: str) -> tuple[str, str] | None:
@@ -82,17 +83,12 @@ def _event(r: ExecutionEventRow) -> ExecutionEvent | None:
     except ValueError:
         return None
     pod = ProofOfDelivery(r.pod_kind, r.pod_ref or "") if r.pod_kind else None
-    return ExecutionEvent(
-        event_id=r.event_id,
-        vehicle_id=r.vehicle_id,
-        ts=r.ts,
+    return record_from(
+        ExecutionEvent,
+        r,
         type=kind,
-        stop_id=r.stop_id,
-        order_id=r.order_id,
         parcel_ids=tuple(str(p) for p in r.parcel_ids or ()),
         reason=reason,
         pod=pod,
-        lat=r.lat,
-        lon=r.lon,
         inferred=bool(r.inferred),
     )

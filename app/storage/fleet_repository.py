@@ -93,21 +93,14 @@ def store_order(session: Session, order: Order, stop: Stop, day_iso: str) -> Non
 
 def _order_row(o: Order, day_iso: str) -> OrderRow:
     second = o.windows[1] if len(o.windows) > 1 else None
-    return OrderRow(
-        id=o.id,
-        depot_id=o.depot_id,
+    return row_from(
+        OrderRow,
+        o,
         day=day_iso,
-        customer_name=o.customer_name,
-        phone=o.phone,
-        address=o.address,
-        lat=o.lat,
-        lon=o.lon,
         window1_start=o.windows[0].start,
         window1_end=o.windows[0].end,
         window2_start=second.start if second else None,
         window2_end=second.end if second else None,
-        service_s=o.service_s,
-        priority=o.priority,
     )
 
 
@@ -172,17 +165,4 @@ def _order(r: OrderRow, parcels: list[Parcel]) -> Order:
     windows = [TimeWindow(r.window1_start, r.window1_end)]
     if r.window2_start is not None and r.window2_end is not None:
         windows.append(TimeWindow(r.window2_start, r.window2_end))
-    return Order(
-        r.id,
-        r.depot_id,
-        r.customer_name,
-        r.phone,
-        r.address,
-        r.lat,
-        r.lon,
-        tuple(windows),
-        r.service_s,
-        r.priority,
-        tuple(parcels),
-        r.forced_vehicle_id,
-    )
+    return record_from(Order, r, windows=tuple(windows), parcels=tuple(parcels))
