@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,91 +23,6 @@ from app.foundation.failures import ConfigurationError
 
 class ScenarioError(ConfigurationError):
     """The scenario file cannot be played; the message names the key."""
-
-
-@dataclass(frozen=True)
-class Noise:
-    """How far the day strays from the plan's model (0: not at all)."""
-
-    travel_time_sigma: float = 0.0  # lognormal factor per leg, mean 1
-    service_time_sigma: float = 0.0  # lognormal factor per stop, mean 1
-    failed_attempt_share: float = 0.08  # first attempts that fail
-    # A failed stop the tower sends its van back to: the customer is in this share of the
-    # time, unless the van is back sooner than ``retry_gap_min`` after the failure.
-    retry_success_share: float = 0.5
-    retry_gap_min: float = 30.0
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """The van stops for the day at ``at``; its parcels stay on board."""
-
-    vehicle: str
-    at: int
-
-
-@dataclass(frozen=True)
-class Jam:
-    """Speeds in the circle times ``speed_factor`` from ``start`` to ``end``."""
-
-    lat: float
-    lon: float
-    radius_km: float
-    start: int
-    end: int
-    speed_factor: float
-
-
-@dataclass(frozen=True)
-class LateStart:
-    """The van leaves the depot ``minutes`` late."""
-
-    vehicle: str
-    minutes: float
-
-
-@dataclass(frozen=True)
-class LongStop:
-    """An unplanned stop of ``minutes`` wherever the van is at ``at``."""
-
-    vehicle: str
-    at: int
-    minutes: float
-
-
-@dataclass(frozen=True)
-class UrgentOrder:
-    """An order that appears at ``at`` and must be served inside its window."""
-
-    at: int
-    id: str
-    lat: float
-    lon: float
-    window_start: int
-    window_end: int
-    volume_m3: float = 0.05
-    service_min: float = 3.0
-
-
-Disruption = Breakdown | Jam | LateStart | LongStop | UrgentOrder
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A day to evaluate, as the scenario file says."""
-
-    path: Path
-    day: date
-    depots: Path
-    vehicles: Path
-    orders: Path
-    seeds: tuple[int, ...] = (1,)
-    noise: Noise = field(default_factory=Noise)
-    disruptions: tuple[Disruption, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.path.stem
 
 
 Reader = Callable[[str, Any], Any]
@@ -137,46 +52,121 @@ def _time(where: str, value: Any) -> int:
         raise ScenarioError(f"{where}: {exc}") from None
 
 
-_KINDS: dict[str, tuple[type[Any], dict[str, Reader]]] = {
-    "breakdown": (Breakdown, {"vehicle": _text, "at": _time}),
-    "jam": (
-        Jam,
-        {
-            "lat": _number(-90, 90),
-            "lon": _number(-180, 180),
-            "radius_km": _number(0.01, 500),
-            "start": _time,
-            "end": _time,
-            "speed_factor": _number(0.01, 1),
-        },
-    ),
-    "late_start": (LateStart, {"vehicle": _text, "minutes": _number(0, 24 * 60)}),
-    "long_stop": (
-        LongStop,
-        {"vehicle": _text, "at": _time, "minutes": _number(0, 24 * 60)},
-    ),
-    "urgent_order": (
-        UrgentOrder,
-        {
-            "at": _time,
-            "id": _text,
-            "lat": _number(-90, 90),
-            "lon": _number(-180, 180),
-            "window_start": _time,
-            "window_end": _time,
-            "volume_m3": _number(0, 100),
-            "service_min": _number(0, 240),
-        },
-    ),
+def _key(read: Reader, default: Any = MISSING) -> Any:
+    """A key of the scenario file, read (and checked) with ``read``; with a ``default``,
+    the file may leave it out."""
+    return field(default=default, metadata={"read": read})
+
+
+_LAT = _number(-90, 90)
+_LON = _number(-180, 180)
+_MINUTES = _number(0, 24 * 60)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How far the day strays from the plan's model (0: not at all)."""
+
+    travel_time_sigma: float = _key(_number(0, 2), 0.0)  # lognormal factor per leg, mean 1
+    service_time_sigma: float = _key(_number(0, 2), 0.0)  # lognormal factor per stop, mean 1
+    failed_attempt_share: float = _key(_number(0, 1), 0.08)  # first attempts that fail
+    # A failed stop the tower sends its van back to: the customer is in this share of the
+    # time, unless the van is back sooner than ``retry_gap_min`` after the failure.
+    retry_success_share: float = _key(_number(0, 1), 0.5)
+    retry_gap_min: float = _key(_MINUTES, 30.0)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The van stops for the day at ``at``; its parcels stay on board."""
+
+    vehicle: str = _key(_text)
+    at: int = _key(_time)
+
+
+@dataclass(frozen=True)
+class Jam:
+    """Speeds in the circle times ``speed_factor`` from ``start`` to ``end``."""
+
+    lat: float = _key(_LAT)
+    lon: float = _key(_LON)
+    radius_km: float = _key(_number(0.01, 500))
+    start: int = _key(_time)
+    end: int = _key(_time)
+    speed_factor: float = _key(_number(0.01, 1))
+
+
+@dataclass(frozen=True)
+class LateStart:
+    """The van leaves the depot ``minutes`` late."""
+
+    vehicle: str = _key(_text)
+    minutes: float = _key(_MINUTES)
+
+
+@dataclass(frozen=True)
+class LongStop:
+    """An unplanned stop of ``minutes`` wherever the van is at ``at``."""
+
+    vehicle: str = _key(_text)
+    at: int = _key(_time)
+    minutes: float = _key(_MINUTES)
+
+
+@dataclass(frozen=True)
+class UrgentOrder:
+    """An order that appears at ``at`` and must be served inside its window."""
+
+    at: int = _key(_time)
+    id: str = _key(_text)
+    lat: float = _key(_LAT)
+    lon: float = _key(_LON)
+    window_start: int = _key(_time)
+    window_end: int = _key(_time)
+    volume_m3: float = _key(_number(0, 100), 0.05)
+    service_min: float = _key(_number(0, 240), 3.0)
+
+
+Disruption = Breakdown | Jam | LateStart | LongStop | UrgentOrder
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A day to evaluate, as the scenario file says."""
+
+    path: Path
+    day: date
+    depots: Path
+    vehicles: Path
+    orders: Path
+    seeds: tuple[int, ...] = (1,)
+    noise: Noise = field(default_factory=Noise)
+    disruptions: tuple[Disruption, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+_KINDS: dict[str, type[Disruption]] = {
+    "breakdown": Breakdown,
+    "jam": Jam,
+    "late_start": LateStart,
+    "long_stop": LongStop,
+    "urgent_order": UrgentOrder,
 }
-_OPTIONAL = {"volume_m3", "service_min"}
-_NOISE: dict[str, Reader] = {
-    "travel_time_sigma": _number(0, 2),
-    "service_time_sigma": _number(0, 2),
-    "failed_attempt_share": _number(0, 1),
-    "retry_success_share": _number(0, 1),
-    "retry_gap_min": _number(0, 24 * 60),
-}
+
+
+def _readers(record: type[Any]) -> dict[str, Reader]:
+    """Each key of ``record`` in the file, with its reader (in the record's field order)."""
+    return {f.name: f.metadata["read"] for f in fields(record)}
+
+
+def _optional(record: type[Any]) -> set[str]:
+    """The keys of ``record`` the file may leave out (those with a default)."""
+    return {f.name for f in fields(record) if f.default is not MISSING}
+
+
 _TOP = ("date", "depots", "vehicles", "orders", "seeds", "noise", "disruption")
 
 
@@ -208,9 +198,10 @@ def _disruption(where: str, table: Mapping[str, Any]) -> Disruption:
     kind = table.get("kind")
     if kind not in _KINDS:
         raise ScenarioError(f"{where}.kind: unknown kind {kind!r} (known: {_known(_KINDS)})")
-    made, readers = _KINDS[kind]
+    made = _KINDS[kind]
+    readers, optional = _readers(made), _optional(made)
     _refuse_unknown(where, table, {"kind", *readers})
-    missing = [k for k in readers if k not in table and k not in _OPTIONAL]
+    missing = [k for k in readers if k not in table and k not in optional]
     if missing:
         raise ScenarioError(f"{where}.{missing[0]}: missing (a {kind} needs {_known(readers)})")
     values = {k: read(f"{where}.{k}", table[k]) for k, read in readers.items() if k in table}
@@ -242,8 +233,9 @@ def parse_scenario(path: Path, values: Mapping[str, Any]) -> Scenario:
     except ValueError:
         raise ScenarioError(f"date: expected YYYY-MM-DD, got {raw_day!r}") from None
     noise_table = _table("noise", values.get("noise", {}))
-    _refuse_unknown("noise", noise_table, _NOISE)
-    noise = Noise(**{k: _NOISE[k](f"noise.{k}", v) for k, v in noise_table.items()})
+    readers = _readers(Noise)
+    _refuse_unknown("noise", noise_table, readers)
+    noise = Noise(**{k: readers[k](f"noise.{k}", v) for k, v in noise_table.items()})
     listed = values.get("disruption", [])
     if not isinstance(listed, list):
         raise ScenarioError("disruption: expected [[disruption]] tables")
