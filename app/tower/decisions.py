@@ -33,7 +33,7 @@ from app.tower.plan_adoption import (
     retry_orders,
     stops_after,
 )
-from app.tower.proposal_currency import STALE, ReplanRequest, conflict_text
+from app.tower.proposal_currency import STALE, ReplanRequest, RouteStamp, conflict_text
 from app.tower.replan_proposal import Proposal
 from app.tower.route_sending import send_routes
 from app.tower.telemetry_feed import TelemetryFeed
@@ -92,6 +92,9 @@ class _Deciding:
     retry: Retry
     before: tuple[Stop, ...]  # the day before the decision (put back if storage refuses)
     status: str
+    # The changed vans' route stamps before the decision (None: the van had none), put
+    # back with their routes when the version could not be stored.
+    stamps: dict[str, RouteStamp | None] = field(default_factory=dict)
 
 
 class PlanDecisions:
@@ -187,6 +190,7 @@ class PlanDecisions:
         before = tuple(self.live.tracker.current_stops())
         routes = changed_routes(new_stops, changed)
         plan: dict[str, tuple[int, int]] = {}
+        stamps = {v: self.live.route_stamps.get(v) for v in routes}
         revision = self.live.adopt(new_stops, now, routes)
         versions = self.live.stored_versions
         depot_id, day = self.live.depot.id, self.live.day.iso
@@ -221,7 +225,16 @@ class PlanDecisions:
             self.live.route_acks.coming(vehicle_id)
         self._deciding.append(
             _Deciding(
-                stored, plan, revision, record, routes, collect, retry or {}, before, ask.status
+                stored,
+                plan,
+                revision,
+                record,
+                routes,
+                collect,
+                retry or {},
+                before,
+                ask.status,
+                stamps,
             )
         )
         return plan
@@ -238,7 +251,7 @@ class PlanDecisions:
                 self._refused(deciding, conflict)
                 continue
             if "plan" not in deciding.plan:  # the storage worker logged why
-                self._failure = f"proposal #{record.id}: its plan version could not be stored"
+                self._unstored(deciding)
                 continue
             plan_id, version = deciding.plan["plan"]
             record.plan_version = version
@@ -261,6 +274,43 @@ class PlanDecisions:
             record.status, record.closed_reason = STALE, why
         self._failure = f"proposal #{record.id}: {why}"
         log.info("proposal %d refused by storage: %s", record.id, why)
+
+    def _unstored(self, deciding: _Deciding) -> None:
+        """A decision's plan version could not be stored (the database failed): its vans
+        get their routes back in the live day, as the drivers still have them (nothing
+        was published), and the proposal is as it was before, to be decided again.
+
+        Only its vans go back: a later decision on other vans, queued behind, stays."""
+        record = deciding.record
+        vans = set(deciding.routes)
+        before = {s.id: s for s in deciding.before}
+        tracker = self.live.tracker
+        back = [
+            before[s.id]
+            if s.id in before and (s.vehicle_id in vans or before[s.id].vehicle_id in vans)
+            else s
+            for s in tracker.current_stops()
+        ]
+        revision = self.live.adopt(restored(tracker, back), self.clock.now())
+        stamps = self.live.route_stamps
+        for vehicle_id, stamp in deciding.stamps.items():
+            if stamps.get(vehicle_id, RouteStamp()).revision != revision:
+                continue  # a later decision changed it since
+            if stamp is None:
+                stamps.pop(vehicle_id)
+            else:
+                stamps[vehicle_id] = stamp
+        queued = {v for d in self._deciding for v in d.routes}
+        for vehicle_id in vans - queued:
+            self.live.route_acks.withdrawn(vehicle_id)
+        record.status = "accepted" if deciding.status == "undone" else "open"
+        self._failure = (
+            f"proposal #{record.id}: its plan version could not be stored; "
+            "the vans keep their routes and the proposal is open again"
+            if record.status == "open"
+            else f"proposal #{record.id}: the undo could not be stored; it stays accepted"
+        )
+        log.warning("proposal %d: plan version not stored, live day put back", record.id)
 
     def reject(self, record: ProposalRecord, user: str, reason: str) -> ProposalRecord:
         """Turn an open proposal down; the reason goes to the audit log."""

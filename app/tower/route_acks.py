@@ -53,6 +53,13 @@ class RouteAcks:
         """The van's route changed in the live plan; it is published once stored."""
         self._coming.add(vehicle_id)
 
+    def withdrawn(self, vehicle_id: str) -> None:
+        """The van's adopted route was taken back before it was published (its plan
+        version could not be stored): nothing is on its way, unless a route sent before
+        is still unacknowledged."""
+        if not self.of(vehicle_id).awaiting:
+            self._coming.discard(vehicle_id)
+
     def sent(self, vehicle_id: str, version: int, at: float) -> None:
         """The tower published route ``version`` to the van at ``at``."""
         was = self.of(vehicle_id)
