@@ -23,6 +23,7 @@ from app.planning.problem import Matrices, SearchOptions, SolveProgress
 from app.planning.runner import STARTUP_ALLOWANCE_S, SolveHandle, start_solve
 from app.storage.operations_repository import store_proposal
 from app.tower.decisions import ProposalRecord
+from app.tower.kept_order import keep_order
 from app.tower.live_day import LiveDay
 from app.tower.plan_adoption import (
     changed_routes,
@@ -95,6 +96,7 @@ class _Running:
     handle: SolveHandle
     live: LiveProblem
     asked: Asked
+    whole_depot: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,11 @@ class ReplanRuns:
             self._failure = f"{live.trigger}: no plan ({result.message or result.status})"
             log.warning("re-plan failed: %s", self._failure)
             return None
+        if not running.whole_depot and running.asked.tweak is None:
+            # A local re-plan moves no more customers' ETAs than its gain is worth (a
+            # tweak is the dispatcher's order; the whole depot's, asked for, is the
+            # solver's).
+            result = keep_order(live, result)
         proposal = make_proposal(live, result)
         now = self.clock.now()
         tracker = self.live.tracker
@@ -315,7 +322,7 @@ class ReplanRuns:
         handle = start_solve(
             live.problem, seconds, self._on_progress, options, startup_s=self.startup_s
         )
-        self._running = _Running(handle, live, asked)
+        self._running = _Running(handle, live, asked, whole_depot)
 
     def _on_progress(self, progress: SolveProgress) -> None:
         self.progress = progress
