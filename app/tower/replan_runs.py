@@ -47,6 +47,7 @@ from app.tower.tweaks import Tweak, TweakError, moved_stops, tweak_problem
 log = logging.getLogger(__name__)
 LOCAL_SOLVE_S = 3.0
 DEPOT_SOLVE_S = 10.0
+RESCUE_SOLVE_S = 10.0
 DEPOT_SEARCH = SearchOptions(van_workers=min(os.cpu_count() or 1, 4))
 """A whole-depot re-plan is the dispatcher's request, awaited: its vans are searched on
 every core (up to 4; the solver processes run at a lower priority than the window). On
@@ -319,6 +320,10 @@ class ReplanRuns:
     def _start(self, live: LiveProblem, whole_depot: bool, asked: Asked) -> None:
         self.progress = None
         seconds, options = (DEPOT_SOLVE_S, DEPOT_SEARCH) if whole_depot else (LOCAL_SOLVE_S, None)
+        if live.rescued_from:
+            # A rescue inserts a broken van's every stop as a pickup and a delivery: in
+            # 3 s on a loaded machine noon_breakdown's (24 stops) left 20 for tomorrow.
+            seconds = max(seconds, RESCUE_SOLVE_S)
         handle = start_solve(
             live.problem, seconds, self._on_progress, options, startup_s=self.startup_s
         )
