@@ -303,7 +303,7 @@ class ControlTower:
         )
         neighbours = WIDE_NEIGHBOURS if record.rule is Rule.BREAKDOWN or broken else NEIGHBOURS
         return vehicle is not None and self.proposals.request(
-            vehicle, replan_trigger(record), neighbours=neighbours, by=by
+            vehicle, replan_trigger(record), neighbours=neighbours, by=by, keep_order=True
         )
 
     # --- exceptions ----------------------------------------------------------------------

@@ -153,7 +153,11 @@ class PlanDecisions:
     def undo(self, record: ProposalRecord, user: str) -> ProposalRecord:
         """Put the day back as it was before an accepted proposal (a new plan version),
         if its vans are still where the accept left them."""
-        changed = set(record.proposal.routes) | set(record.proposal.diff.changed_vehicles)
+        # The vans the accept changed (changed_vans then): a van of the re-plan it left
+        # as it was keeps its stored version, which the undo's is not built on.
+        vans_then = {s.id: s.vehicle_id for s in record.previous_stops}
+        lost = {vans_then.get(sid, "") for sid in record.proposal.unserved}
+        changed = (set(record.proposal.diff.changed_vehicles) | lost) - {""}
         accepted = record.stored_plan
         undone = {v: -km for v, km in record.proposal.km_change.items()}
         # On the storage worker: the accepted version was stored before (jobs run in

@@ -52,6 +52,9 @@ class ReplanRequest:
     neighbours: int = NEIGHBOURS  # the van's nearest others in the re-plan
     adding: tuple[tuple[str, str], ...] = ()  # new stops put on a van: (stop id, van)
     by: str = SELF_HEALING  # who asked: the proposal's author
+    # The tower's own re-plan (an exception's, an urgent order's): each van keeps its
+    # order unless the new one is worth the ETAs it moves (app.tower.kept_order).
+    keep_order: bool = False
 
 
 def why_stale(

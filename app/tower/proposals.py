@@ -87,15 +87,18 @@ class ProposalDesk:
         neighbours: int = NEIGHBOURS,
         adding: Mapping[str, str] | None = None,
         by: str | None = None,
+        keep_order: bool = False,
     ) -> bool:
         """Start a re-plan (ReplanRuns.request): the vehicle and its ``neighbours``
         nearest others, or (None) the depot; ``adding`` (stop id -> van of the re-plan)
         puts stops on no van yet on those vans (an urgent order assigned to one); ``by``
-        who asks (its proposal's author; ``person`` when None). False while another
-        re-plan is running."""
+        who asks (its proposal's author; ``person`` when None); ``keep_order``: the
+        tower's own (ReplanRequest). False while another re-plan is running."""
         added = tuple(sorted((adding or {}).items()))
         who = by or self.person
-        request = ReplanRequest(vehicle_id, trigger, resequence_only, neighbours, added, who)
+        request = ReplanRequest(
+            vehicle_id, trigger, resequence_only, neighbours, added, who, keep_order
+        )
         return self.runs.request(request)
 
     def resolve_again(self, proposal_id: int) -> bool:

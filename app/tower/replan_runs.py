@@ -97,7 +97,6 @@ class _Running:
     handle: SolveHandle
     live: LiveProblem
     asked: Asked
-    whole_depot: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,10 +257,10 @@ class ReplanRuns:
             self._failure = f"{live.trigger}: no plan ({result.message or result.status})"
             log.warning("re-plan failed: %s", self._failure)
             return None
-        if not running.whole_depot and running.asked.tweak is None:
-            # A local re-plan moves no more customers' ETAs than its gain is worth (a
-            # tweak is the dispatcher's order; the whole depot's, asked for, is the
-            # solver's).
+        asked = running.asked
+        if asked.request.keep_order and asked.tweak is None:
+            # The tower's own re-plan moves no more customers' ETAs than its gain is
+            # worth (a tweak is the dispatcher's order).
             result = keep_order(live, result)
         proposal = make_proposal(live, result)
         now = self.clock.now()
@@ -327,7 +326,7 @@ class ReplanRuns:
         handle = start_solve(
             live.problem, seconds, self._on_progress, options, startup_s=self.startup_s
         )
-        self._running = _Running(handle, live, asked, whole_depot)
+        self._running = _Running(handle, live, asked)
 
     def _on_progress(self, progress: SolveProgress) -> None:
         self.progress = progress

@@ -93,7 +93,11 @@ class UrgentDesk:
         if self.live.vehicle_of(stop_id) is not None:
             return  # on a van already (an earlier proposal of it was accepted)
         self.proposals.request(
-            vehicle_id, f"urgent order {order_id}", neighbours=0, adding={stop_id: vehicle_id}
+            vehicle_id,
+            f"urgent order {order_id}",
+            neighbours=0,
+            adding={stop_id: vehicle_id},
+            keep_order=True,
         )
 
     def _new_order(self, order: UrgentOrder) -> tuple[Order, Stop]:
