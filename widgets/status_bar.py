@@ -107,6 +107,9 @@ class TowerStatusBar(QStatusBar):
         if health.exceptions_waiting:
             # Found during an outage, raised (and shown in the dock) once it is over.
             text += f", exceptions waiting {health.exceptions_waiting}"
+        if health.fixes_dropped:
+            # Let go past the cap of writes kept through an outage (QoS 1: sent again).
+            text += f", fixes let go {health.fixes_dropped}"
         if self.read_only:
             text = "Storage: none (this login only reads)"
         if text == self.health_label.text():

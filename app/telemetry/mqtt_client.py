@@ -273,6 +273,13 @@ class MqttClient:
         self._connected.clear()
         self._set_state(DOWN)
 
+    def reconnect(self) -> None:
+        """Drop the connection and connect again (any thread but paho's): the broker then
+        sends again the QoS 1 messages never acknowledged on the old one."""
+        if self._started:
+            self.stop()
+            self.start()
+
     def publish(self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False) -> bool:
         """Send a message; True if sent, or (QoS 1-2) queued until the connection is back."""
         info = self._client.publish(topic, payload, qos=qos, retain=retain)

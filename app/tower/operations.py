@@ -184,7 +184,9 @@ class Operations:
                 if self.live.apply(event).outcome == "applied":
                     events.append(event)
         if events:
-            self.feed.storage.submit(lambda s: store_telemetry(s, [], events, {}, []), ingest=True)
+            self.feed.storage.submit(
+                lambda s: store_telemetry(s, [], events, {}, []), ingest=True, keep=True
+            )
         return events
 
     def _arrival_targets(self, vehicle_id: str) -> list[ArrivalTarget]:
@@ -202,7 +204,7 @@ class Operations:
         tick.stop_status = self.live.take_stop_changes()
         changed = [self.live.tracker.stop_progress(sid) for sid in tick.stop_status]
         if changed:
-            self.feed.storage.submit(lambda s: store_stop_progress(s, changed))
+            self.feed.storage.submit(lambda s: store_stop_progress(s, changed), keep=True)
 
     def _predict(self, now: float, tick: OperationsTick, urgent: set[str]) -> None:
         """ETAs for the vans whose stops changed and the next slice of the fleet."""
@@ -243,7 +245,7 @@ class Operations:
             topic = ORDER_ETA.topic(prefix, note.order_id)
             self.feed.publish(topic, payload(ORDER_ETA, note.payload), qos=ORDER_ETA.qos)
         tick.notifications = notes
-        self.feed.storage.submit(lambda s: store_customer_updates(s, notes))
+        self.feed.storage.submit(lambda s: store_customer_updates(s, notes), keep=True)
 
     @property
     def publishes_customer_updates(self) -> bool:
@@ -258,7 +260,9 @@ class Operations:
     def _store(self, tick: OperationsTick) -> None:
         changes = [c for c in tick.exceptions if not c.elsewhere]
         if changes:
-            stored = self.feed.storage.submit(lambda s: store_exception_changes(s, changes))
+            stored = self.feed.storage.submit(
+                lambda s: store_exception_changes(s, changes), keep=True
+            )
             stored.add_done_callback(self._stored_exceptions)
 
     def _stored_exceptions(self, stored: Future[dict[int, dict[str, Any]] | None]) -> None:
@@ -292,14 +296,14 @@ class Operations:
         """A dispatcher takes an exception in hand (stored, and in the audit log)."""
         change = self.book.acknowledge(exception_id, user, now)
         if not change.elsewhere:  # another workstation resolved it first: nothing to store
-            self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
+            self.feed.storage.submit(lambda s: store_exception_changes(s, [change]), keep=True)
         return change
 
     def resolve(self, exception_id: int, user: str, note: str, now: float) -> ExceptionChange:
         """A dispatcher closes an exception with a note (stored, and in the audit log)."""
         change = self.book.resolve(exception_id, user, note, now)
         if not change.elsewhere:
-            self.feed.storage.submit(lambda s: store_exception_changes(s, [change]))
+            self.feed.storage.submit(lambda s: store_exception_changes(s, [change]), keep=True)
         return change
 
     def open_exceptions(self) -> list[ExceptionRecord]:

@@ -99,6 +99,7 @@ class TelemetryFeed:
         # Of several towers on one database, one counts (TELEMETRY_COUNTS): every receiver
         # gets each broker message, so their counts added up would count it twice.
         self.leadership = Leadership(sessions)
+        self.storage.after_drops = self._redeliver
         self.broker_state: Event[str] = Event()
         self._sessions = sessions
         self._embedded: EmbeddedBroker | None = None
@@ -273,8 +274,8 @@ class TelemetryFeed:
         self._exceptions_waiting = waiting
 
     def health(self) -> Health:
-        """The health line: broker, database writes, backlog, quarantined rows, exceptions
-        waiting for an id."""
+        """The health line: broker, database writes, backlog (with the writes kept through
+        an outage), quarantined rows, exceptions waiting for an id, fixes let go."""
         client = self._client
         return Health(
             broker=client.state if client is not None else "down",
@@ -283,7 +284,18 @@ class TelemetryFeed:
             quarantined_rows=self._quarantined_before + self.storage.quarantined,
             exceptions_waiting=self._exceptions_waiting(),
             leads=tuple(job for job in sorted(self.leadership.jobs) if self.leadership.leads(job)),
+            fixes_dropped=self.storage.dropped_fixes,
         )
+
+    def _redeliver(self) -> None:
+        """After an outage in which kept fixes were let go (their QoS 1 messages never
+        acknowledged): reconnect, so the broker sends those messages again now rather
+        than at the next restart (the unique keys store each once; the live fleet skips
+        the events it has)."""
+        client = self._client
+        if client is not None:
+            log.warning("reconnecting to the broker for the messages let go in the outage")
+            client.reconnect()
 
     def _report_health(self) -> None:
         self._health_at = time.monotonic()

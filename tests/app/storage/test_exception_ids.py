@@ -122,8 +122,8 @@ def test_a_restarted_tower_carries_on_after_the_stored_ids(database_url: str) ->
 class DoneAtOnce(StorageWorker):
     """A worker whose jobs are finished when ``submit`` returns (a fast database)."""
 
-    def submit(self, job: Any, *, ingest: bool = False) -> Future[Any]:
-        future = super().submit(job, ingest=ingest)
+    def submit(self, job: Any, *, ingest: bool = False, keep: bool = False) -> Future[Any]:
+        future = super().submit(job, ingest=ingest, keep=keep)
         future.result(30)
         return future
 
