@@ -5,6 +5,8 @@ only then. Past the cap, the oldest kept fixes are let go, unacknowledged."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from sqlalchemy import func, select
 
@@ -40,7 +42,7 @@ def test_rows_kept_through_an_outage_are_stored_in_order_and_acknowledged_after(
     outage.down(sessions)
     for job in range(1, 6):
         rows = telemetry_rows([fix("V01", T + job)], [event(f"e{job}")], {}, [])
-        worker.submit_rows(rows, lambda job=job: ack(job))
+        worker.submit_rows(rows, functools.partial(ack, job))
     worker.submit(lambda s: store_telemetry(s, [], [event("e6")], {}, []), keep=True)
     worker.flush(30)
     assert acked == [(0, 1)]  # nothing acknowledged while the database is down
@@ -68,7 +70,7 @@ def test_past_the_cap_the_oldest_kept_fixes_go_unacknowledged(
     for job in range(4):
         fixes = [fix("V01", T + job * 10 + i) for i in range(2)]
         worker.submit_rows(
-            telemetry_rows(fixes, [event(f"e{job}")], {}, []), lambda j=job: acked.append(j)
+            telemetry_rows(fixes, [event(f"e{job}")], {}, []), functools.partial(acked.append, job)
         )
     worker.flush(30)
     assert worker.dropped_fixes == 4  # jobs 0 and 1 let their fixes go
