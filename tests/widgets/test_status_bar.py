@@ -28,3 +28,7 @@ def test_the_health_line_shows_backlog_and_quarantine_and_turns_red_when_writes_
         "Storage: failing, backlog 480, quarantined 3, exceptions waiting 2"
     )
     assert "#f85149" in bar.health_label.styleSheet()
+    bar.set_health(Health("connected", False, 9000, 3, fixes_dropped=40))
+    assert bar.health_label.text() == (
+        "Storage: failing, backlog 9000, quarantined 3, fixes let go 40"
+    )
