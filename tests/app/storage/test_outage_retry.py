@@ -9,6 +9,7 @@ import functools
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.storage import worker as worker_module
 from app.storage.database import SessionFactory, connect
@@ -43,14 +44,21 @@ def test_rows_kept_through_an_outage_are_stored_in_order_and_acknowledged_after(
     for job in range(1, 6):
         rows = telemetry_rows([fix("V01", T + job)], [event(f"e{job}")], {}, [])
         worker.submit_rows(rows, functools.partial(ack, job))
-    worker.submit(lambda s: store_telemetry(s, [], [event("e6")], {}, []), keep=True)
+
+    def rules_write(session: Session) -> str:
+        store_telemetry(session, [], [event("e6")], {}, [])
+        return "stored"
+
+    written = worker.submit(rules_write, keep=True)
     worker.flush(30)
+    assert not written.done()  # kept: done once it is written
     assert acked == [(0, 1)]  # nothing acknowledged while the database is down
     assert (worker.backlog, worker.database_ok) == (11, False)
 
     outage.up()
     assert wait_until(lambda: worker.backlog == 0, 30), worker.backlog
     assert acked == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6)]  # in order, each stored
+    assert written.result(1) == "stored"
     assert (count(sessions, ExecutionEventRow), count(sessions, TelemetryFixRow)) == (7, 5)
     assert worker.database_ok and worker.dropped_fixes == 0 and worker.quarantined == 0
     worker.close()
