@@ -20,7 +20,8 @@ Step 1 is app.planning.van_assignment (priced by app.planning.route_costing); st
 
 Every term of the objective (distance, a van's fixed cost, lateness, drops, reassignment)
 belongs to one van, so the merged objective is the sum of the vans' and is what the whole
-model would charge for the same plan. Otherwise the whole model solves the problem.
+model would charge for the same plan. Otherwise the whole model solves the problem, from
+step 1's routes when there are free stops (app.planning.van_assignment.warm_start).
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ from app.planning.problem import (
     SolveCall,
     SolveProgress,
 )
-from app.planning.van_assignment import Unit, VanPart, assign, drop_penalties, units_of
+from app.planning.van_assignment import (
+    Unit,
+    VanPart,
+    assign,
+    drop_penalties,
+    units_of,
+    warm_start,
+)
 
 VAN_SEARCH = SearchOptions(gls_lambda=0.1)
 """How one van's route is searched: GLS at OR-Tools' own lambda, without the slow
@@ -113,7 +121,7 @@ def solve(problem: RoutingProblem, call: SolveCall) -> PlanResult:
     """
     units = units_of(problem) if call.options.decompose else None
     if units is None:
-        return solver.solve(problem, call)
+        return solver.solve(problem, call, start=warm_start(problem))
     return _Decomposition(problem, units, call).run()
 
 

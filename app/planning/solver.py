@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +38,14 @@ class _Model:
     time: Any
 
 
-def solve(problem: RoutingProblem, call: SolveCall) -> PlanResult:
+def solve(
+    problem: RoutingProblem, call: SolveCall, start: Sequence[Sequence[int]] | None = None
+) -> PlanResult:
     """Plan ``problem`` as ``call`` says: ``call.on_progress`` hears of better plans (the
     best one found since its last report, at most every REPORT_EVERY_S, and the last one
-    at the end); ``call.should_stop`` is asked at every plan the search finds."""
+    at the end); ``call.should_stop`` is asked at every plan the search finds. The search
+    starts from ``start``'s routes (one per van) when given and feasible, else from the
+    vans' initial routes; who owns a stop (reassignment) is always the initial routes'."""
     options = call.options
     started = time.monotonic()
     history: list[SolveProgress] = []
@@ -57,7 +61,7 @@ def solve(problem: RoutingProblem, call: SolveCall) -> PlanResult:
         state = _SearchState(problem, model, started, history, call, best[0])
         model.routing.AddAtSolutionCallback(state.at_solution)
         params = _parameters(options, strategy, max(share, 0.05))
-        solution = _search(problem, model, params)
+        solution = _search(problem, model, params, start)
         state.report()  # the last better plan, if it waited
         if solution is not None and (best[0] is None or solution.ObjectiveValue() < best[0]):
             best = [solution.ObjectiveValue(), _read(problem, model, solution)]
@@ -149,13 +153,19 @@ def _parameters(options: SearchOptions, strategy: str, seconds: float) -> Any:
     return params
 
 
-def _search(problem: RoutingProblem, model: _Model, params: Any) -> Any:
-    """Solve cold, or from the vans' initial routes when they are given and readable."""
+def _search(
+    problem: RoutingProblem, model: _Model, params: Any, start: Sequence[Sequence[int]] | None
+) -> Any:
+    """Solve from ``start``, else from the vans' initial routes, the first of them that is
+    given and readable (a feasible assignment), else cold."""
     routing, manager = model.routing, model.manager
     routing.CloseModelWithParameters(params)
-    if any(v.initial_route for v in problem.vans):
-        routes = [[manager.NodeToIndex(i) for i in v.initial_route] for v in problem.vans]
-        initial = routing.ReadAssignmentFromRoutes(routes, True)
+    initial_routes = [v.initial_route for v in problem.vans]
+    for routes in (start, initial_routes):
+        if routes is None or not any(routes):
+            continue
+        indices = [[manager.NodeToIndex(i) for i in route] for route in routes]
+        initial = routing.ReadAssignmentFromRoutes(indices, True)
         if initial is not None:
             return routing.SolveFromAssignmentWithParameters(initial, params)
     return routing.SolveWithParameters(params)

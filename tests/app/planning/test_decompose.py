@@ -71,14 +71,25 @@ def line_problem(
 
 
 @pytest.fixture
-def whole_model_calls(monkeypatch: pytest.MonkeyPatch) -> list[RoutingProblem]:
-    """Every problem handed to the whole model, which still solves it."""
+def starts() -> list[list[list[int]] | None]:
+    return []
+
+
+@pytest.fixture
+def whole_model_calls(
+    monkeypatch: pytest.MonkeyPatch, starts: list[list[list[int]] | None]
+) -> list[RoutingProblem]:
+    """Every problem handed to the whole model, which still solves it (its warm starts
+    in ``starts``)."""
     calls: list[RoutingProblem] = []
     real = solver.solve
 
-    def spy(problem: RoutingProblem, call: SolveCall) -> PlanResult:
+    def spy(
+        problem: RoutingProblem, call: SolveCall, start: list[list[int]] | None = None
+    ) -> PlanResult:
         calls.append(problem)
-        return real(problem, call)
+        starts.append(start)
+        return real(problem, call, start)
 
     monkeypatch.setattr(solver, "solve", spy)
     return calls
@@ -116,6 +127,42 @@ def test_conflicting_locks_go_to_the_whole_model(
     problem = line_problem(position_locks=(PositionLock(2, 1, 0),))
     decompose.solve(problem, QUICK)
     assert whole_model_calls == [problem]
+
+
+def test_a_big_rescue_is_solved_whole_from_routes_that_already_serve_it(
+    whole_model_calls: list[RoutingProblem], starts: list[list[list[int]] | None]
+) -> None:
+    # Ten pairs picked up at x = 50 (a van broken down midway), delivered along the east:
+    # too many free stops to decompose; the whole model starts with all of them placed.
+    pairs = [
+        node
+        for k in range(10)
+        for node in (stop(f"pickup{k}", 50, weight=1), stop(f"delivery{k}", 90 + k, weight=1))
+    ]
+    first = 20
+    problem = line_problem(
+        pairs, pairs=tuple(PickupDelivery(first + 2 * k, first + 2 * k + 1) for k in range(10))
+    )
+    result = decompose.solve(problem, QUICK)
+    assert_checked(problem, result)
+    assert whole_model_calls == [problem]
+    (start,) = starts
+    assert start is not None
+    placed = [i for route in start for i in route]
+    assert sorted(placed) == list(range(2, first + 20))
+    for route in start:
+        for k in range(10):
+            p, d = first + 2 * k, first + 2 * k + 1
+            assert (p in route) == (d in route)
+            assert p not in route or route.index(p) < route.index(d)
+    assert not result.dropped
+
+
+def test_a_whole_model_re_plan_with_nothing_free_starts_from_the_current_routes(
+    whole_model_calls: list[RoutingProblem], starts: list[list[list[int]] | None]
+) -> None:
+    decompose.solve(line_problem(vehicle_locks=()), QUICK)
+    assert starts == [None]
 
 
 def test_a_rescue_pair_goes_to_the_van_passing_by_pickup_first() -> None:

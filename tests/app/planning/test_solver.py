@@ -187,6 +187,26 @@ def test_initial_routes_are_the_starting_plan() -> None:
     assert result.distance == 60
 
 
+def test_a_given_start_is_the_starting_plan_before_the_initial_routes() -> None:
+    nodes = [depot(), *(stop(f"s{x}", x) for x in (10, 20, 30))]
+    van = Van("v", 0, 0, capacity_weight=10, initial_route=(3, 1, 2))
+    problem = problem_of(nodes, [van])
+    result = solve(problem, QUICK, start=[[1, 3, 2]])
+    assert_checked(problem, result)
+    assert result.progress[0].best_cost == 10 + 20 + 10 + 20
+
+
+def test_a_start_the_model_cannot_read_leaves_the_initial_routes() -> None:
+    # A delivery before its pickup is no assignment: the search starts as without it.
+    nodes = [depot(), stop("pickup", 10, weight=1), stop("delivery", 20, weight=1)]
+    van = Van("v", 0, 0, capacity_weight=10, initial_route=(1, 2))
+    problem = problem_of(nodes, [van], pairs=(PickupDelivery(1, 2),))
+    result = solve(problem, QUICK, start=[[2, 1]])
+    assert_checked(problem, result)
+    assert route_of(result, 0) == [1, 2]
+    assert result.progress[0].best_cost == 40
+
+
 def swapped_problem(**kwargs: object) -> RoutingProblem:
     """Each van starts with the stop next to the *other* van."""
     nodes, vans = two_depots()
