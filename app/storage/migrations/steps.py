@@ -1,6 +1,10 @@
 """The steps the migrations take, each written once: a table is created with its primary
 key, foreign keys and indexes, and a downgrade drops what its upgrade created, in reverse.
 
+A revision made only of such steps declares them (``upgrade, downgrade = reversible(...)``):
+its upgrade takes them in order, its downgrade undoes each, the last first. Alembic calls
+the module's ``upgrade`` and ``downgrade`` attributes, however they were made.
+
 Names follow the ORM's naming convention (pk_<table>, fk_<table>_<column>_<referred table>,
 ix_<table>_<column>), marked as final with ``op.f`` as Alembic's autogenerate writes them.
 Once a migration has run somewhere it is history: change these steps only in ways that
@@ -9,7 +13,7 @@ leave the DDL every migration runs the same.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,3 +132,63 @@ def current_schema() -> str:
     bind = op.get_bind()
     name = str(bind.execute(sa.text("SELECT current_schema()")).scalar())
     return str(bind.dialect.identifier_preparer.quote(name))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a revision does (``up``) and how its downgrade undoes it (``down``)."""
+
+    up: Callable[[], None]
+    down: Callable[[], None]
+
+
+def reversible(*steps: Step) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A revision's ``upgrade`` (``steps`` in order) and ``downgrade`` (each step undone,
+    the last first)."""
+
+    def upgrade() -> None:
+        """Apply this revision."""
+        for step in steps:
+            step.up()
+
+    def downgrade() -> None:
+        """Revert this revision."""
+        for step in reversed(steps):
+            step.down()
+
+    return upgrade, downgrade
+
+
+def tables_created(tables: Callable[[], Sequence[NewTable]]) -> Step:
+    """Create the ``tables()``, drop them again (``tables`` makes new columns at each call:
+    a column belongs to one table)."""
+    return Step(lambda: create_tables(tables()), lambda: drop_tables(tables()))
+
+
+def indexes_created(table: str, indexes: Sequence[Index]) -> Step:
+    """Add ``indexes`` to an existing ``table``, drop them again."""
+    return Step(lambda: create_indexes(table, indexes), lambda: drop_indexes(table, indexes))
+
+
+def column_added(table: str, name: str, type_: sa.types.TypeEngine[Any], **options: Any) -> Step:
+    """Add the column ``name`` of ``type_`` (``options`` as ``sa.Column`` takes them) to
+    ``table``, drop it again; a new column at each upgrade (a column belongs to one table)."""
+    return Step(
+        lambda: add_column(table, sa.Column(name, type_, **options)),
+        lambda: drop_column(table, name),
+    )
+
+
+def type_changed(
+    table: str, column: str, old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any]
+) -> Step:
+    """Change a nullable ``column`` of ``table`` from ``old`` to ``new``, back again."""
+    return Step(
+        lambda: change_type(table, column, old, new), lambda: change_type(table, column, new, old)
+    )
+
+
+def executed(statement: str) -> Step:
+    """Run ``statement``, a change of the rows alone: the downgrade leaves them as they are
+    (the tables it wrote go, or keep what it wrote)."""
+    return Step(lambda: op.execute(statement), lambda: None)

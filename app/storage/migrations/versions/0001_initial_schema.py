@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.storage.migrations.steps import NewTable, create_tables, drop_tables, index
+from app.storage.migrations.steps import NewTable, index, reversible, tables_created
 
 revision = "0001"
 down_revision = None
@@ -272,11 +272,4 @@ def _tables() -> tuple[NewTable, ...]:
     )
 
 
-def upgrade() -> None:
-    """Apply this revision."""
-    create_tables(_tables())
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    drop_tables(_tables())
+upgrade, downgrade = reversible(tables_created(_tables))

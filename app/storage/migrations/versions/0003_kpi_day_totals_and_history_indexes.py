@@ -16,11 +16,10 @@ import sqlalchemy as sa
 
 from app.storage.migrations.steps import (
     NewTable,
-    create_indexes,
-    create_tables,
-    drop_indexes,
-    drop_tables,
     index,
+    indexes_created,
+    reversible,
+    tables_created,
 )
 
 revision = "0003"
@@ -101,15 +100,6 @@ def _tables() -> tuple[NewTable, ...]:
     )
 
 
-def upgrade() -> None:
-    """Apply this revision."""
-    create_tables(_tables())
-    for table, ix in NEW_INDEXES:
-        create_indexes(table, (ix,))
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    for table, ix in reversed(NEW_INDEXES):
-        drop_indexes(table, (ix,))
-    drop_tables(_tables())
+upgrade, downgrade = reversible(
+    tables_created(_tables), *(indexes_created(table, (ix,)) for table, ix in NEW_INDEXES)
+)

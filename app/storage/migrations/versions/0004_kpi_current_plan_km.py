@@ -13,20 +13,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.storage.migrations.steps import add_column, drop_column
+from app.storage.migrations.steps import column_added, reversible
 
 revision = "0004"
 down_revision = "0003"
 
-
-def upgrade() -> None:
-    """Apply this revision."""
-    add_column(
-        "kpi_day_cells",
-        sa.Column("current_plan_km", sa.Float(), server_default="0", nullable=False),
-    )
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    drop_column("kpi_day_cells", "current_plan_km")
+upgrade, downgrade = reversible(
+    column_added("kpi_day_cells", "current_plan_km", sa.Float(), server_default="0", nullable=False)
+)

@@ -12,17 +12,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.storage.migrations.steps import add_column, drop_column
+from app.storage.migrations.steps import column_added, reversible
 
 revision = "0005"
 down_revision = "0004"
 
-
-def upgrade() -> None:
-    """Apply this revision."""
-    add_column("orders", sa.Column("forced_vehicle_id", sa.String(length=40), nullable=True))
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    drop_column("orders", "forced_vehicle_id")
+upgrade, downgrade = reversible(
+    column_added("orders", "forced_vehicle_id", sa.String(length=40), nullable=True)
+)

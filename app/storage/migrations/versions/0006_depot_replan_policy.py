@@ -13,17 +13,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.storage.migrations.steps import add_column, drop_column
+from app.storage.migrations.steps import column_added, reversible
 
 revision = "0006"
 down_revision = "0005"
 
-
-def upgrade() -> None:
-    """Apply this revision."""
-    add_column("depots", sa.Column("replan", sa.JSON(), nullable=True))
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    drop_column("depots", "replan")
+upgrade, downgrade = reversible(column_added("depots", "replan", sa.JSON(), nullable=True))

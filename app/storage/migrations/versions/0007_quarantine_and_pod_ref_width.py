@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.storage.migrations.steps import NewTable, change_type, create_tables, drop_tables, index
+from app.storage.migrations.steps import (
+    NewTable,
+    index,
+    reversible,
+    tables_created,
+    type_changed,
+)
 
 revision = "0007"
 down_revision = "0006"
@@ -45,13 +51,7 @@ def _tables() -> tuple[NewTable, ...]:
     )
 
 
-def upgrade() -> None:
-    """Apply this revision."""
-    create_tables(_tables())
-    change_type("execution_events", "pod_ref", sa.String(length=200), sa.String(length=1000))
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    change_type("execution_events", "pod_ref", sa.String(length=1000), sa.String(length=200))
-    drop_tables(_tables())
+upgrade, downgrade = reversible(
+    tables_created(_tables),
+    type_changed("execution_events", "pod_ref", sa.String(length=200), sa.String(length=1000)),
+)

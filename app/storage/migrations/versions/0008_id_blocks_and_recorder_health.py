@@ -17,9 +17,8 @@ Create Date: 2026-12-07 06:30:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
-from app.storage.migrations.steps import NewTable, create_tables, drop_tables
+from app.storage.migrations.steps import NewTable, executed, reversible, tables_created
 
 revision = "0008"
 down_revision = "0007"
@@ -50,15 +49,10 @@ def _tables() -> tuple[NewTable, ...]:
     )
 
 
-def upgrade() -> None:
-    """Apply this revision."""
-    create_tables(_tables())
-    op.execute(
+upgrade, downgrade = reversible(
+    tables_created(_tables),
+    executed(
         "INSERT INTO id_blocks (name, next_id) "
         "SELECT 'exceptions', COALESCE(MAX(id), 0) + 1 FROM exceptions"
-    )
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    drop_tables(_tables())
+    ),
+)

@@ -17,13 +17,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.storage.migrations.steps import (
-    NewTable,
-    add_column,
-    create_tables,
-    drop_column,
-    drop_tables,
-)
+from app.storage.migrations.steps import NewTable, column_added, reversible, tables_created
 
 revision = "0009"
 down_revision = "0008"
@@ -49,15 +43,8 @@ def _tables() -> tuple[NewTable, ...]:
     )
 
 
-def upgrade() -> None:
-    """Apply this revision."""
-    create_tables(_tables())
-    add_column("proposals", sa.Column("plan", sa.JSON(), nullable=True))
-    add_column("users", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    drop_column("users", "active")
-    drop_column("proposals", "plan")
-    drop_tables(_tables())
+upgrade, downgrade = reversible(
+    tables_created(_tables),
+    column_added("proposals", "plan", sa.JSON(), nullable=True),
+    column_added("users", "active", sa.Boolean(), nullable=False, server_default=sa.true()),
+)

@@ -12,20 +12,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.storage.migrations.steps import add_column, drop_column
+from app.storage.migrations.steps import column_added, reversible
 
 revision = "0012"
 down_revision = "0011"
 
-
-def upgrade() -> None:
-    """Apply this revision."""
-    add_column(
-        "recorder_health",
-        sa.Column("exceptions_waiting", sa.Integer(), nullable=False, server_default="0"),
+upgrade, downgrade = reversible(
+    column_added(
+        "recorder_health", "exceptions_waiting", sa.Integer(), nullable=False, server_default="0"
     )
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    drop_column("recorder_health", "exceptions_waiting")
+)

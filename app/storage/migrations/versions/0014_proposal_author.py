@@ -16,19 +16,12 @@ Create Date: 2026-12-07 14:00:00.000000
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from app.storage.migrations.steps import column_added, reversible
 
 revision = "0014"
 down_revision = "0013"
 
-
-def upgrade() -> None:
-    """Apply this revision."""
-    with op.batch_alter_table("proposals") as batch_op:
-        batch_op.add_column(sa.Column("author", sa.String(length=80), nullable=True))
-
-
-def downgrade() -> None:
-    """Revert this revision."""
-    with op.batch_alter_table("proposals") as batch_op:
-        batch_op.drop_column("author")
+upgrade, downgrade = reversible(
+    column_added("proposals", "author", sa.String(length=80), nullable=True)
+)
