@@ -11,16 +11,16 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from app.domain.live_fleet import UnknownDeviceSighting
 from app.foundation.time_text import TimeText
 from app.tower.admin import AdminDesk
 from widgets.admin_page import AdminPage
 from widgets.buttons import add_button
-from widgets.table_docks import row_table
+from widgets.table_docks import row_table, set_rows
 
 HEADERS = ["Device", "Format", "Last seen", "Last position", "Fixes"]
 
@@ -63,16 +63,15 @@ class UnknownDevicesPage(AdminPage):
     def refresh(self) -> None:
         """List the unknown devices as the live fleet knows them now."""
         devices = self.desk.unknown_devices()
-        self.table.setRowCount(len(devices))
-        for r, u in enumerate(devices):
-            where = "" if u.lat is None or u.lon is None else f"{u.lat:.5f}, {u.lon:.5f}"
-            texts = [u.device_id, u.source, self.times.date_hms(u.last_seen), where, str(u.count)]
-            for c, text in enumerate(texts):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+        set_rows(self.table, [self._texts(u) for u in devices])
         self.table.resizeColumnsToContents()
         if not devices:
             self.status.setText("Every tracker that reports maps to a van.")
         self._enable()
+
+    def _texts(self, u: UnknownDeviceSighting) -> list[str]:
+        where = "" if u.lat is None or u.lon is None else f"{u.lat:.5f}, {u.lon:.5f}"
+        return [u.device_id, u.source, self.times.date_hms(u.last_seen), where, str(u.count)]
 
     def selected_device(self) -> str | None:
         """The device id of the selected row, if any."""

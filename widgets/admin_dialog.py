@@ -13,8 +13,6 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -27,8 +25,8 @@ from widgets.admin_devices import UnknownDevicesPage
 from widgets.admin_import import ImportPage
 from widgets.admin_page import AdminPage
 from widgets.admin_vehicles import VehiclesPage
-from widgets.buttons import add_button
-from widgets.table_docks import read_only_table
+from widgets.buttons import add_button, add_close_button
+from widgets.table_docks import read_only_table, set_rows
 
 AUDIT_HEADERS = ["When", "Who", "What", "Subject", "Detail"]
 
@@ -51,13 +49,13 @@ class AuditPage(AdminPage):
 
     def _show(self, future: Future[list[dict[str, Any]]]) -> None:
         entries = future.result()
-        self.table.setRowCount(len(entries))
-        for r, e in enumerate(entries):
-            detail = ", ".join(f"{k}: {v}" for k, v in dict(e["detail"]).items())
-            texts = [self.times.date_hms(e["at"]), e["user"], e["action"], e["subject"], detail]
-            for c, text in enumerate(texts):
-                self.table.setItem(r, c, QTableWidgetItem(str(text)))
+        set_rows(self.table, [self._texts(e) for e in entries])
         self.table.resizeColumnsToContents()
+
+    def _texts(self, e: dict[str, Any]) -> list[str]:
+        detail = ", ".join(f"{k}: {v}" for k, v in dict(e["detail"]).items())
+        texts = [self.times.date_hms(e["at"]), e["user"], e["action"], e["subject"], detail]
+        return [str(text) for text in texts]
 
 
 class AuditDialog(QDialog):
@@ -70,9 +68,7 @@ class AuditDialog(QDialog):
         layout = QVBoxLayout(self)
         self.audit = AuditPage(desk, times, self)
         layout.addWidget(self.audit)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        add_close_button(layout, self)
         self.audit.refresh()
 
 
@@ -96,9 +92,7 @@ class AdminDialog(QDialog):
         self.tabs.addTab(self.vehicles, "&Vehicles")
         self.tabs.addTab(self.audit, "Audit &log")
         layout.addWidget(self.tabs)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        add_close_button(layout, self)
         # Every change made here shows in the log at once.
         self.devices.stored.connect(self.audit.refresh)
         self.depots.saved.connect(lambda _c: self.audit.refresh())

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -27,7 +26,7 @@ from app.domain.imports.cells import hm
 from app.tower.admin import AdminDesk, FleetVehicle, SavedVehicle
 from widgets.admin_page import AdminPage
 from widgets.buttons import add_button
-from widgets.table_docks import row_table
+from widgets.table_docks import row_table, set_rows
 
 HEADERS = ["Van", "Depot", "Plate", "Tracker", "Driver", "Shift", "In service"]
 # The form's fields: the vehicles file's columns, labelled for a person.
@@ -41,6 +40,13 @@ FIELDS = {
     "device": "Tracker id",
     "driver": "Driver",
 }
+
+
+def _texts(v: FleetVehicle) -> list[str]:
+    """A van's row: the table's columns in order."""
+    shift = f"{hm(v.shift_start_s)}–{hm(v.shift_end_s)}"
+    active = "yes" if v.active else "retired"
+    return [v.id, v.depot_id, v.plate, v.device_id, v.driver, shift, active]
 
 
 class VehiclesPage(AdminPage):
@@ -113,13 +119,7 @@ class VehiclesPage(AdminPage):
         vans = future.result()
         self._vans = {v.id: v for v in vans}
         self.table.blockSignals(True)
-        self.table.setRowCount(len(vans))
-        for r, v in enumerate(vans):
-            shift = f"{hm(v.shift_start_s)}–{hm(v.shift_end_s)}"
-            active = "yes" if v.active else "retired"
-            texts = [v.id, v.depot_id, v.plate, v.device_id, v.driver, shift, active]
-            for c, text in enumerate(texts):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+        set_rows(self.table, [_texts(v) for v in vans])
         self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
         self.loaded.emit()

@@ -11,16 +11,16 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
-    QDialogButtonBox,
     QHeaderView,
     QLabel,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from widgets.buttons import add_close_button
 from widgets.key_bindings import KeyBinding
+from widgets.table_docks import set_rows
 
 # A source checkout or an unpacked install: README.md and docs/ sit beside widgets/.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +68,7 @@ class HelpDialog(QDialog):
         self.keys.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.keys.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.keys.verticalHeader().setVisible(False)
-        for row, binding in enumerate(bindings):
-            for column, text in enumerate((binding.text, binding.what, binding.where)):
-                self.keys.setItem(row, column, QTableWidgetItem(text))
+        set_rows(self.keys, [(b.text, b.what, b.where) for b in bindings])
         self.keys.resizeColumnsToContents()
         self.keys.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.keys, 1)
@@ -82,9 +80,7 @@ class HelpDialog(QDialog):
         self.docs.setOpenExternalLinks(True)
         self.docs.setWordWrap(True)
         layout.addWidget(self.docs)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        add_close_button(layout, self)
 
 
 def _links(pages: Sequence[DocPage]) -> str:

@@ -22,6 +22,7 @@ from app.domain.kpi_rows import Directory, ExceptionRecord, StopRecord
 from app.domain.kpis import punctuality
 from app.domain.reasons import reason_words
 from app.foundation.time_text import TimeText
+from widgets.table_docks import set_rows
 
 TABLE_METRICS = (
     "stops",
@@ -138,10 +139,7 @@ class DetailTable(QWidget):
         table.clear()
         table.setColumnCount(len(headers))
         table.setHorizontalHeaderLabels(list(headers))
-        table.setRowCount(len(rows))
-        for r, cells in enumerate(rows):
-            for c, text in enumerate(cells):
-                table.setItem(r, c, QTableWidgetItem(text))
+        set_rows(table, rows)
         self.rowsListed.emit(title)
 
 

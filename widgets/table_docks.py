@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QTableView,
     QTableWidget,
+    QTableWidgetItem,
     QWidget,
 )
 
@@ -93,6 +94,14 @@ def read_only_table(headers: Sequence[str], parent: QWidget) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setStretchLastSection(True)
     return table
+
+
+def set_rows(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
+    """Show ``rows`` in ``table``, one plain-text item a cell (data, never markup)."""
+    table.setRowCount(len(rows))
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            table.setItem(r, c, QTableWidgetItem(text))
 
 
 def row_table(headers: Sequence[str], parent: QWidget) -> QTableWidget:

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.domain.live_fleet import LiveFleet
 from app.foundation.time_text import TimeText
+from widgets.buttons import add_close_button
+from widgets.table_docks import read_only_table, set_rows
 
 
 def _table(headers: list[str], rows: list[list[str]], parent: QWidget) -> QTableWidget:
     """A read-only table of plain text (payload details are data, never markup)."""
-    table = QTableWidget(len(rows), len(headers), parent)
-    table.setHorizontalHeaderLabels(headers)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            table.setItem(r, c, QTableWidgetItem(text))
+    table = read_only_table(headers, parent)
+    set_rows(table, rows)
     table.resizeColumnsToContents()
-    table.horizontalHeader().setStretchLastSection(True)
     return table
 
 
@@ -68,6 +61,4 @@ class TelemetryDialog(QDialog):
             self,
         )
         layout.addWidget(self.unknown)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        add_close_button(layout, self)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QTimeEdit,
     QVBoxLayout,
     QWidget,
@@ -28,6 +27,7 @@ from app.tower.control_tower import ControlTower
 from app.tower.urgent_orders import UrgentOrder, VehicleOption
 from widgets.call_on_main import MainThreadBridge
 from widgets.map_view import MapView
+from widgets.table_docks import set_rows
 from widgets.urgent_place import PlaceFields
 
 COLUMNS = ("Van", "Can take it", "ETA", "+ km", "+ min late", "+ overtime", "How / why not", "")
@@ -169,10 +169,8 @@ class UrgentOrderDialog(QDialog):
             if able
             else "No van can take it within its window: see why below."
         )
-        self.table.setRowCount(len(options))
+        set_rows(self.table, [self._cells(option) for option in options])
         for row, option in enumerate(options):
-            for column, text in enumerate(self._cells(option)):
-                self.table.setItem(row, column, QTableWidgetItem(text))
             self.table.setCellWidget(row, ASSIGN_COLUMN, self._assign_button(option))
         self.table.resizeColumnsToContents()
         self.ranked.emit(options)
