@@ -32,7 +32,7 @@ from app.tower.plan_adoption import (
     diff_json,
     stops_after,
 )
-from app.tower.proposal_currency import ReplanRequest, RouteStamp
+from app.tower.proposal_currency import SELF_HEALING, ReplanRequest, RouteStamp
 from app.tower.replan_proposal import Proposal, make_proposal
 from app.tower.replanning import (
     LiveDraft,
@@ -267,6 +267,13 @@ class ReplanRuns:
         tracker = self.live.tracker
         routes = changed_routes(stops_after(tracker, proposal), changed_vans(tracker, proposal))
         tweaked = running.asked.tweak  # a tweak's result is its dispatcher's
+        if not routes and tweaked is None:
+            # No van's route changes: nothing to review or send (a tweak's result still
+            # answers its dispatcher); a person who asked is told.
+            log.info("re-plan for %s: nothing to change", live.trigger)
+            if asked.request.by != SELF_HEALING:
+                self._failure = f"{live.trigger}: nothing to change, the current routes stand"
+            return None
         author = tweaked.user if tweaked is not None else running.asked.request.by
         row = {
             "depot_id": self.live.depot.id,

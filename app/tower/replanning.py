@@ -228,9 +228,10 @@ def draft_live_problem(
             if any(tracker.parcel_status(p.id) in ON_BOARD for p in order.parcels):
                 locks.append(VehicleLock(node, index))
         routes.append(route)
-        for sid, (why, after) in _retries(tracker, v.id, now).items():
+        shift_end = day.epoch_at(v.shift_end_s)
+        for sid, (why, after) in _retries(tracker, v.id, now, shift_end).items():
             order = tracker.orders[tracker.stops[sid].order_id]
-            nodes.append(_stop_node(sid, order, day_start, not_before=after))
+            nodes.append(_stop_node(sid, order, day_start, not_before=(after, shift_end)))
             stop_ids.append(sid)
             locks.append(VehicleLock(len(nodes) - 1, index))
             retries[sid] = why
@@ -325,11 +326,12 @@ def draft_live_problem(
 
 
 def _retries(
-    tracker: ExecutionTracker, vehicle_id: str, now: float
+    tracker: ExecutionTracker, vehicle_id: str, now: float, shift_end: float
 ) -> dict[str, tuple[str, float]]:
     """The van's failed attempts worth another try, with why they failed and when the
     retry may be: a retryable reason, the parcels still on board (not returned to the
-    depot) and the order's last window open RETRY_AFTER_S after the failure."""
+    depot) and the order's last window (with none, the van's shift) open RETRY_AFTER_S
+    after the failure."""
     out: dict[str, tuple[str, float]] = {}
     for sid in tracker.route_ids(vehicle_id):
         progress = tracker.progress_ref(sid)
@@ -338,7 +340,7 @@ def _retries(
             continue
         order = tracker.orders[tracker.stops[sid].order_id]
         after = (progress.completed_at or now) + RETRY_AFTER_S
-        if max((w.end for w in order.windows), default=math.inf) - LATE_MARGIN_S <= after:
+        if max((w.end for w in order.windows), default=shift_end) - LATE_MARGIN_S <= after:
             continue
         if all(tracker.parcel_status(p.id) is ParcelStatus.FAILED_ATTEMPT for p in order.parcels):
             out[sid] = (reason_words(reason) or "", after)
@@ -350,17 +352,22 @@ def _stop_node(
     order: Order,
     day_start: float,
     told: float | None = None,
-    not_before: float | None = None,
+    not_before: tuple[float, float] | None = None,
 ) -> Node:
     """The stop as the solver sees it: its windows close LATE_MARGIN_S early, and the
-    ETA its customer was told (None: nothing told, or a retry of a failed attempt); a
-    retry's windows open ``not_before`` at the earliest (a window closed by then goes)."""
+    ETA its customer was told (None: nothing told, or a retry of a failed attempt).
+    A retry's ``not_before`` is (the earliest knock again, its van's shift end): its
+    windows open then at the earliest (a window closed by then goes); an order with no
+    window of its own is retried in that interval (on time within the van's shift)."""
+    spans = [(w.start, w.end) for w in sorted(order.windows, key=lambda w: w.start)]
+    if not spans and not_before is not None:
+        spans = [not_before]
     windows = []
-    for w in sorted(order.windows, key=lambda w: w.start):
-        closes = math.floor(w.end - day_start) - LATE_MARGIN_S
-        opens = math.ceil(w.start - day_start)
+    for start, end in spans:
+        closes = math.floor(end - day_start) - LATE_MARGIN_S
+        opens = math.ceil(start - day_start)
         if not_before is not None:
-            opens = max(opens, math.ceil(not_before - day_start))
+            opens = max(opens, math.ceil(not_before[0] - day_start))
             if opens > closes:
                 continue
         windows.append((opens, max(opens, closes)))

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -200,12 +201,18 @@ def tick_until_idle(tower: ControlTower) -> None:
         tower.tick()
 
 
-def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) -> None:
+@pytest.mark.parametrize("windows", ["its window", "no window"])
+def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(
+    tmp_path: Path, windows: str
+) -> None:
     tower = make_tower(tmp_path, ReplanSettings(auto_request=True), hour=8.5)
     on_the_road(tower, "V06", delivered=1)
     tower.proposals.runs.cancel()  # whatever the morning raised: start from a quiet desk
     tick_until_idle(tower)
     stop = tower.route_of("V06")[1]
+    if windows == "no window":  # an imported order may have none: on time in the shift
+        windowless = replace(tower.orders[stop.order_id], windows=())
+        tower.orders[stop.order_id] = tower.live.tracker.orders[stop.order_id] = windowless
     now = tower.clock.now()
     for kind in (EventType.ARRIVED, EventType.FAILED):
         tower.feed.mailbox.put(
@@ -231,6 +238,9 @@ def test_a_retryable_failed_attempt_asks_for_a_replan_by_itself(tmp_path: Path) 
         assert (
             min(opens for opens, _ in node.windows) >= now + RETRY_AFTER_S - proposal.live.day_start
         )
+        van = tower.roster.by_id["V06"]
+        shift_end = tower.live.day.epoch_at(van.shift_end_s) - proposal.live.day_start
+        assert max(closes for _, closes in node.windows) <= shift_end
         sent_back = {"stop_id": stop.id, "not_before": round(now + RETRY_AFTER_S)}
         assert retry_orders(tower.live.tracker, proposal) == {"V06": [sent_back]}
         tower.proposals.accept(record.id, "alice")
@@ -476,3 +486,34 @@ def test_a_replan_prices_the_etas_customers_rely_on(tower: ControlTower) -> None
     assert all(told[sid] == round(promised[sid] - live.day_start) for sid in told)
     remaining = {s for s in live.stop_ids if s in promised}
     assert set(told) == remaining
+
+
+def test_a_replan_that_changes_no_route_offers_nothing_and_says_so(tower: ControlTower) -> None:
+    # V04 on its last stop, re-sequenced alone: no order of one stop is another.
+    route = tower.route_of("V04")
+    on_the_road(tower, "V04", delivered=len(route) - 1)
+    assert tower.proposals.request(
+        "V04", "dispatcher's request", resequence_only=True, neighbours=0
+    )
+    tick = tick_until(tower, lambda t: t.replan_failure is not None, within_s=60)
+    assert tick.replan_failure == (
+        "dispatcher's request: nothing to change, the current routes stand"
+    )
+    assert not tower.proposals.runs.busy
+    assert not tower.proposals.proposals
+    with tower.sessions() as session:
+        assert session.scalars(select(ProposalRow)).all() == []
+
+
+def test_the_towers_own_replan_that_changes_nothing_is_quiet(tower: ControlTower) -> None:
+    route = tower.route_of("V04")
+    on_the_road(tower, "V04", delivered=len(route) - 1)
+    assert tower.proposals.request(
+        "V04", "late risk on V04", resequence_only=True, neighbours=0, by="self-healing"
+    )
+    assert tower.proposals.runs.busy
+    tick_until(tower, lambda t: not tower.proposals.runs.busy, within_s=60)
+    for _ in range(3):
+        tick = tower.tick()
+        assert tick.proposal is None and tick.replan_failure is None
+    assert not tower.proposals.proposals
