@@ -267,12 +267,10 @@ class ReplanRuns:
         tracker = self.live.tracker
         routes = changed_routes(stops_after(tracker, proposal), changed_vans(tracker, proposal))
         tweaked = running.asked.tweak  # a tweak's result is its dispatcher's
-        if not routes and tweaked is None:
-            # No van's route changes: nothing to review or send (a tweak's result still
-            # answers its dispatcher); a person who asked is told.
+        if not routes and asked.request.by == SELF_HEALING:
+            # The tower's own re-plan changes no van's route: nothing to offer or accept (a
+            # person who asked sees the proposal say so: the current routes stand).
             log.info("re-plan for %s: nothing to change", live.trigger)
-            if asked.request.by != SELF_HEALING:
-                self._failure = f"{live.trigger}: nothing to change, the current routes stand"
             return None
         author = tweaked.user if tweaked is not None else running.asked.request.by
         row = {

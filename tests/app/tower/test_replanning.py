@@ -488,21 +488,16 @@ def test_a_replan_prices_the_etas_customers_rely_on(tower: ControlTower) -> None
     assert set(told) == remaining
 
 
-def test_a_replan_that_changes_no_route_offers_nothing_and_says_so(tower: ControlTower) -> None:
+def test_a_persons_replan_that_changes_no_route_still_answers_them(tower: ControlTower) -> None:
     # V04 on its last stop, re-sequenced alone: no order of one stop is another.
     route = tower.route_of("V04")
     on_the_road(tower, "V04", delivered=len(route) - 1)
     assert tower.proposals.request(
         "V04", "dispatcher's request", resequence_only=True, neighbours=0
     )
-    tick = tick_until(tower, lambda t: t.replan_failure is not None, within_s=60)
-    assert tick.replan_failure == (
-        "dispatcher's request: nothing to change, the current routes stand"
-    )
-    assert not tower.proposals.runs.busy
-    assert not tower.proposals.proposals
-    with tower.sessions() as session:
-        assert session.scalars(select(ProposalRow)).all() == []
+    record = wait_for_proposal(tower)
+    assert record.proposal.diff.changed_vehicles == ()
+    assert record.proposal.diff.moves == ()
 
 
 def test_the_towers_own_replan_that_changes_nothing_is_quiet(tower: ControlTower) -> None:
