@@ -73,12 +73,22 @@ def warm_start(problem: RoutingProblem) -> list[list[int]] | None:
     units = _placing_units(problem)
     if units is None:
         return None
-    routed = {i for van in problem.vans for i in van.initial_route}
-    if all(routed.issuperset(u.nodes) for u in units if u.van is None):
-        return None
     owner = {i: v for v, van in enumerate(problem.vans) for i in van.initial_route}
-    parts, _unassigned = assign(problem, units, owner)
+    if all(owner.keys() >= set(u.nodes) for u in units if u.van is None):
+        return None
+    # Only the stops on no route are placed: the others start where they are (on a whole
+    # depot's re-plan, greedily re-inserting a thousand routed stops would take minutes).
+    starting = [_where_routed(u, owner) for u in units]
+    parts, _unassigned = assign(problem, starting, owner)
     return None if parts is None else [part.route for part in parts]
+
+
+def _where_routed(unit: Unit, owner: dict[int, int]) -> Unit:
+    """A free unit all on one van's current route, held there; any other unit as it is."""
+    vans = {owner.get(i) for i in unit.nodes}
+    if unit.van is not None or len(vans) != 1 or None in vans:
+        return unit
+    return Unit(unit.nodes, vans.pop())
 
 
 def _placing_units(problem: RoutingProblem) -> list[Unit] | None:

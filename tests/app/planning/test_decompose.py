@@ -158,6 +158,20 @@ def test_a_big_rescue_is_solved_whole_from_routes_that_already_serve_it(
     assert not result.dropped
 
 
+def test_a_whole_model_start_places_only_the_stops_on_no_route(
+    whole_model_calls: list[RoutingProblem], starts: list[list[list[int]] | None]
+) -> None:
+    # Nothing locked (a re-plan before loading): the routed stops start where they are.
+    problem = line_problem([stop("new", 95)], vehicle_locks=())
+    result = decompose.solve(problem, QUICK)
+    assert_checked(problem, result)
+    (start,) = starts
+    assert start is not None
+    west, east = (list(van.initial_route) for van in problem.vans)
+    assert start[0] == west
+    assert [i for i in start[1] if i != 20] == east and 20 in start[1]
+
+
 def test_a_whole_model_re_plan_with_nothing_free_starts_from_the_current_routes(
     whole_model_calls: list[RoutingProblem], starts: list[list[list[int]] | None]
 ) -> None:
